@@ -1,0 +1,96 @@
+//! Talking to the display server outside eframe: is it reachable, where should the window
+//! go, and giving it focus when no window manager will.
+
+use egui::{Pos2, Vec2};
+use x11rb::connection::Connection;
+use x11rb::protocol::randr::ConnectionExt as _;
+use x11rb::protocol::xproto::{ConfigureWindowAux, ConnectionExt as _, InputFocus, StackMode};
+use x11rb::rust_connection::RustConnection;
+
+use crate::env::Snapshot;
+
+/// Which protocol the window will speak.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// An X server (or XWayland) at this `DISPLAY`.
+    X11(String),
+    /// A Wayland compositor.
+    Wayland,
+}
+
+/// Checks that the display in the environment answers. winit prefers Wayland when both are set.
+pub fn probe(env: &Snapshot) -> Result<Kind, String> {
+    if let Some(w) = &env.wayland_display {
+        let path = if w.starts_with('/') {
+            std::path::PathBuf::from(w)
+        } else {
+            match &env.runtime_dir {
+                Some(d) => d.join(w),
+                None => return Err("WAYLAND_DISPLAY is set but XDG_RUNTIME_DIR is not".into()),
+            }
+        };
+        if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+            return Ok(Kind::Wayland);
+        }
+        if env.x11_display.is_none() {
+            return Err(format!(
+                "the Wayland display {} does not answer",
+                path.display()
+            ));
+        }
+    }
+    let d = env.x11_display.as_deref().ok_or("no display is set")?;
+    x11rb::connect(Some(d))
+        .map(|_| Kind::X11(d.to_string()))
+        .map_err(|e| format!("the X display {d} does not answer ({e})"))
+}
+
+/// An extra X connection for placing and focusing our own window.
+pub struct X11 {
+    conn: RustConnection,
+    root: u32,
+}
+
+impl X11 {
+    /// Connects to `display`.
+    pub fn connect(display: &str) -> Option<Self> {
+        let (conn, screen) = x11rb::connect(Some(display)).ok()?;
+        let root = conn.setup().roots.get(screen)?.root;
+        Some(X11 { conn, root })
+    }
+
+    /// Top-left position that centres a window of `size` on the primary monitor (or the
+    /// first), so it always lands fully on a visible monitor. `None` if RandR has none.
+    pub fn placement(&self, size: Vec2) -> Option<Pos2> {
+        let monitors = self
+            .conn
+            .randr_get_monitors(self.root, true)
+            .ok()?
+            .reply()
+            .ok()?
+            .monitors;
+        let m = monitors.iter().find(|m| m.primary).or(monitors.first())?;
+        let x = m.x as f32 + ((m.width as f32 - size.x) / 2.0).max(0.0);
+        let y = m.y as f32 + ((m.height as f32 - size.y) / 2.0).max(0.0);
+        Some(Pos2::new(x, y))
+    }
+
+    /// Raises `window` and gives it keyboard focus. Works without a window manager;
+    /// fails harmlessly (false) while the window is not yet viewable.
+    pub fn focus(&self, window: u32) -> bool {
+        let raise = ConfigureWindowAux::new().stack_mode(StackMode::ABOVE);
+        let ok = self
+            .conn
+            .configure_window(window, &raise)
+            .ok()
+            .and_then(|c| c.check().ok())
+            .is_some()
+            && self
+                .conn
+                .set_input_focus(InputFocus::PARENT, window, x11rb::CURRENT_TIME)
+                .ok()
+                .and_then(|c| c.check().ok())
+                .is_some();
+        ok
+    }
+}

@@ -1,0 +1,161 @@
+//! The only module that reads the process environment.
+//!
+//! Everything later in the pipeline decides from this snapshot, so a CI refusal is
+//! made before any display server is contacted.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Environment variables that mark a CI runner, in the order they are reported.
+pub const CI_MARKERS: &[&str] = &[
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "BUILDKITE",
+    "TF_BUILD",
+    "JENKINS_URL",
+    "CIRCLECI",
+    "TEAMCITY_VERSION",
+    "TRAVIS",
+    "APPVEYOR",
+    "BITBUCKET_BUILD_NUMBER",
+    "DRONE",
+    "CODEBUILD_BUILD_ID",
+    "WOODPECKER_CI",
+    "SEMAPHORE",
+];
+
+/// What the process knows about where it runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The first CI marker found (name), if any. `CI=false` and `CI=0` do not count.
+    pub ci_marker: Option<String>,
+    /// `DISPLAY` (X11), if set and not empty.
+    pub x11_display: Option<String>,
+    /// `WAYLAND_DISPLAY`, if set and not empty.
+    pub wayland_display: Option<String>,
+    /// `XDG_RUNTIME_DIR`, for locating the Wayland socket.
+    pub runtime_dir: Option<PathBuf>,
+    /// `XDG_STATE_HOME` or `$HOME/.local/state`, for the audit log.
+    pub state_dir: Option<PathBuf>,
+    /// `CARGO_HOME` or `$HOME/.cargo`.
+    pub cargo_home: Option<PathBuf>,
+    /// Set by cargo for `cargo:token-from-stdout` providers.
+    pub registry_index_url: Option<String>,
+    /// Set by cargo for `cargo:token-from-stdout` providers.
+    pub registry_name: Option<String>,
+    /// `CARGO_REGISTRIES_<NAME>_INDEX` variables, as (NAME, URL).
+    pub registry_index_vars: Vec<(String, String)>,
+}
+
+impl Snapshot {
+    /// Reads the real process environment.
+    pub fn capture() -> Self {
+        let mut s = Self::from_lookup(|k| std::env::var_os(k));
+        s.registry_index_vars = std::env::vars_os()
+            .filter_map(|(k, v)| {
+                let k = k.into_string().ok()?;
+                let name = k
+                    .strip_prefix("CARGO_REGISTRIES_")?
+                    .strip_suffix("_INDEX")?;
+                Some((name.to_string(), v.into_string().ok()?))
+            })
+            .collect();
+        s
+    }
+
+    /// The `CARGO_REGISTRIES_<NAME>_INDEX` value for a registry name, as cargo spells it.
+    pub fn registry_index_var(&self, name: &str) -> Option<String> {
+        let want = name.to_ascii_uppercase().replace('-', "_");
+        self.registry_index_vars
+            .iter()
+            .find(|(n, _)| *n == want)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Builds a snapshot from any lookup function (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<OsString>) -> Self {
+        let text = |k: &str| {
+            get(k)
+                .map(|v| v.to_string_lossy().into_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let ci_marker = CI_MARKERS
+            .iter()
+            .find(|k| {
+                text(k).is_some_and(|v| {
+                    let v = v.to_ascii_lowercase();
+                    v != "false" && v != "0"
+                })
+            })
+            .map(|k| k.to_string());
+        let home = text("HOME").map(PathBuf::from);
+        Snapshot {
+            ci_marker,
+            x11_display: text("DISPLAY"),
+            wayland_display: text("WAYLAND_DISPLAY"),
+            runtime_dir: text("XDG_RUNTIME_DIR").map(PathBuf::from),
+            state_dir: text("XDG_STATE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| home.as_ref().map(|h| h.join(".local/state"))),
+            cargo_home: text("CARGO_HOME")
+                .map(PathBuf::from)
+                .or_else(|| home.as_ref().map(|h| h.join(".cargo"))),
+            registry_index_url: text("CARGO_REGISTRY_INDEX_URL"),
+            registry_name: text("CARGO_REGISTRY_NAME_OPT"),
+            registry_index_vars: Vec::new(),
+        }
+    }
+
+    /// Whether any display variable is set (reachability is probed later, by `display`).
+    pub fn has_display(&self) -> bool {
+        self.x11_display.is_some() || self.wayland_display.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn snap(vars: &[(&str, &str)]) -> Snapshot {
+        let m: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        Snapshot::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn ci_markers() {
+        assert_eq!(snap(&[("CI", "true")]).ci_marker.as_deref(), Some("CI"));
+        assert_eq!(
+            snap(&[("GITHUB_ACTIONS", "true")]).ci_marker.as_deref(),
+            Some("GITHUB_ACTIONS")
+        );
+        assert_eq!(
+            snap(&[("JENKINS_URL", "http://j")]).ci_marker.as_deref(),
+            Some("JENKINS_URL")
+        );
+        assert_eq!(snap(&[("CI", "false")]).ci_marker, None);
+        assert_eq!(snap(&[("CI", "0")]).ci_marker, None);
+        assert_eq!(snap(&[("CI", "")]).ci_marker, None);
+        assert_eq!(snap(&[]).ci_marker, None);
+    }
+
+    #[test]
+    fn displays() {
+        assert!(!snap(&[("DISPLAY", "")]).has_display());
+        assert!(snap(&[("DISPLAY", ":0")]).has_display());
+        assert!(snap(&[("WAYLAND_DISPLAY", "wayland-0")]).has_display());
+    }
+
+    #[test]
+    fn homes() {
+        let s = snap(&[("HOME", "/h")]);
+        assert_eq!(s.cargo_home, Some(PathBuf::from("/h/.cargo")));
+        assert_eq!(s.state_dir, Some(PathBuf::from("/h/.local/state")));
+        let s = snap(&[("HOME", "/h"), ("CARGO_HOME", "/c")]);
+        assert_eq!(s.cargo_home, Some(PathBuf::from("/c")));
+    }
+}

@@ -1,0 +1,104 @@
+//! The library's error type and its one mapping into cargo's protocol errors.
+//!
+//! | our error | cargo sees | what cargo does |
+//! | --- | --- | --- |
+//! | [`Error::NotEnrolled`], [`Error::PassedToNext`] | `NotFound` | tries the next provider, else "no token found" |
+//! | [`Error::Unsupported`] | `OperationNotSupported` | fails: the provider cannot do this |
+//! | everything else (deny, refusal, store, display, protocol, args) | `Other` with message | fails at once, prints the message; no other provider is tried |
+//!
+//! Deny and refusal are fatal on purpose: a `NotFound` would let cargo fall through to a
+//! plain-text token.
+
+use crate::gate::Refusal;
+use crate::store::StoreError;
+
+/// How a window ended without Approve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenyReason {
+    /// The person clicked Deny (or pressed Esc).
+    Clicked,
+    /// The window was closed.
+    Closed,
+    /// Nobody answered in time.
+    Timeout,
+    /// cargo went away (stdin closed) while the window was open.
+    CallerGone,
+}
+
+impl DenyReason {
+    fn words(self) -> &'static str {
+        match self {
+            DenyReason::Clicked => "denied in the confirmation window",
+            DenyReason::Closed => "denied: the confirmation window was closed",
+            DenyReason::Timeout => "denied: nobody answered the confirmation window in time",
+            DenyReason::CallerGone => "cancelled: the caller went away while the window was open",
+        }
+    }
+}
+
+/// Everything that can stop a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request line was malformed, too long, or of an unknown protocol version.
+    #[error(
+        "cargo-confirm-gui: bad request from cargo: {0}. Nothing was released. If cargo sent this, please report it with your cargo version"
+    )]
+    Protocol(String),
+    /// The provider args in cargo's config are wrong.
+    #[error("{0}")]
+    Args(String),
+    /// CI or no display.
+    #[error("{}", .0.message())]
+    Refused(Refusal),
+    /// `--ci=pass`: let cargo try the next provider.
+    #[error("cargo-confirm-gui passes this request on (--ci=pass)")]
+    PassedToNext,
+    /// No token is stored for this registry.
+    #[error(
+        "cargo-confirm-gui has no token for {registry}. Run `cargo login` (or `cargo-confirm-gui --enroll`) to store one"
+    )]
+    NotEnrolled {
+        /// Registry for people.
+        registry: String,
+    },
+    /// The person (or the clock) said no.
+    #[error("cargo-confirm-gui: {what} {}. Nothing was released", .reason.words())]
+    Denied {
+        /// What was asked, for people ("publish of foo 1.0.0 to crates-io").
+        what: String,
+        /// How it ended.
+        reason: DenyReason,
+    },
+    /// The keychain failed.
+    #[error("cargo-confirm-gui: {0}")]
+    Store(#[from] StoreError),
+    /// The window could not be shown.
+    #[error(
+        "cargo-confirm-gui could not show its window: {0}. Nothing was released. Check that your desktop session is reachable (DISPLAY / WAYLAND_DISPLAY), or see `--ci=pass`"
+    )]
+    Display(String),
+    /// The entry vanished between the check and the read.
+    #[error(
+        "cargo-confirm-gui: the token for {registry} disappeared from the store while the window was open. Nothing was released; run `cargo login` again"
+    )]
+    Vanished {
+        /// Registry for people.
+        registry: String,
+    },
+    /// Output failed (cargo closed the pipe).
+    #[error("cargo-confirm-gui: could not write to cargo: {0}")]
+    Io(#[from] std::io::Error),
+    /// A kind of request this version does not know.
+    #[error("cargo-confirm-gui does not support this request")]
+    Unsupported,
+}
+
+impl From<Error> for cargo_credential::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::NotEnrolled { .. } | Error::PassedToNext => cargo_credential::Error::NotFound,
+            Error::Unsupported => cargo_credential::Error::OperationNotSupported,
+            other => cargo_credential::Error::from(other.to_string()),
+        }
+    }
+}

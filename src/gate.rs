@@ -1,0 +1,381 @@
+//! The gate: a pure decision from the request, the environment and the policy.
+//!
+//! It runs before the store or any display is touched, so a CI refusal costs nothing
+//! and never opens a window.
+
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::env::Snapshot;
+
+/// What cargo asks for, owned and reduced to what the gate and the window need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    /// A read. `authenticated` is true when cargo saw a 401 from the registry and sent
+    /// its `WWW-Authenticate` headers: a real authenticated read. A read with no headers is
+    /// cargo's pre-flight before `publish` (see `SECURITY.md`, "Read policy").
+    Read {
+        /// cargo sent the registry's 401 headers.
+        authenticated: bool,
+    },
+    /// `cargo publish`.
+    Publish {
+        /// Crate name.
+        name: String,
+        /// Version.
+        vers: String,
+        /// sha256 of the `.crate` being uploaded, hex.
+        cksum: String,
+    },
+    /// `cargo yank`.
+    Yank {
+        /// Crate name.
+        name: String,
+        /// Version.
+        vers: String,
+    },
+    /// `cargo yank --undo`.
+    Unyank {
+        /// Crate name.
+        name: String,
+        /// Version.
+        vers: String,
+    },
+    /// `cargo owner`.
+    Owners {
+        /// Crate name.
+        name: String,
+    },
+    /// `cargo login`; `token_given` is false when cargo sent no token (the enroll window opens).
+    Login {
+        /// cargo passed a token (argument or stdin).
+        token_given: bool,
+    },
+    /// `cargo logout`.
+    Logout,
+    /// `cargo-confirm-gui get` outside the protocol: the caller names no crate.
+    GetUnnamed,
+    /// Something newer cargo asked that this version does not know.
+    Unknown,
+}
+
+impl Operation {
+    /// Short lowercase name for logs and window titles.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Operation::Read { .. } => "read",
+            Operation::Publish { .. } => "publish",
+            Operation::Yank { .. } => "yank",
+            Operation::Unyank { .. } => "unyank",
+            Operation::Owners { .. } => "owners",
+            Operation::Login { .. } => "login",
+            Operation::Logout => "logout",
+            Operation::GetUnnamed => "get",
+            Operation::Unknown => "unknown",
+        }
+    }
+}
+
+/// `--read=`: how to answer authenticated reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ReadPolicy {
+    /// Open the window for each authenticated read (cached for the cargo session).
+    #[default]
+    Prompt,
+    /// Release read tokens without a window (private registries where reads are routine).
+    Allow,
+}
+
+/// `--ci=`: what to do on CI runners and without a display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum CiPolicy {
+    /// Fail at once with guidance (fatal for cargo).
+    #[default]
+    Refuse,
+    /// Answer "not found", so cargo falls through to the next provider.
+    Pass,
+}
+
+/// Options written after the program name in cargo's `credential-provider` config.
+#[derive(Debug, Clone, Parser, PartialEq)]
+#[command(
+    name = "cargo-confirm-gui (provider args)",
+    no_binary_name = true,
+    disable_help_flag = true,
+    disable_version_flag = true
+)]
+pub struct Policy {
+    /// Accepted for `credential-provider = ["cargo-confirm-gui", "get"]`; no effect.
+    #[arg(value_parser = ["get"], hide = true)]
+    pub get: Option<String>,
+    /// Authenticated reads: `prompt` (default) or `allow`.
+    #[arg(long, value_enum, default_value_t)]
+    pub read: ReadPolicy,
+    /// On CI or without a display: `refuse` (default) or `pass`.
+    #[arg(long, value_enum, default_value_t)]
+    pub ci: CiPolicy,
+    /// Seconds before an unanswered window counts as Deny.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..=3600))]
+    pub timeout: u64,
+    /// Seconds the window must be visible and focused before Approve arms (1 s at least).
+    #[arg(long = "arm-delay", default_value_t = 1.0, value_parser = parse_arm_delay)]
+    pub arm_delay: f64,
+}
+
+fn parse_arm_delay(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(1.0..=30.0).contains(&v) {
+        return Err("the arming delay can only be raised, to between 1 and 30 seconds".into());
+    }
+    Ok(v)
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::parse_from(std::iter::empty::<&str>())
+    }
+}
+
+impl Policy {
+    /// Parses the provider args cargo forwards, with a message that names the bad one.
+    pub fn from_args(args: &[&str]) -> Result<Self, String> {
+        Policy::try_parse_from(args).map_err(|e| {
+            let msg = e.to_string();
+            let first = msg.lines().next().unwrap_or("").trim_start_matches("error: ");
+            format!(
+                "bad option in cargo's `credential-provider` config for cargo-confirm-gui: {first}\n\
+                 valid options: --read=prompt|allow, --ci=refuse|pass, --timeout=SECONDS, --arm-delay=SECONDS"
+            )
+        })
+    }
+
+    /// The window timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout)
+    }
+
+    /// The arming delay.
+    pub fn arm_delay(&self) -> Duration {
+        Duration::from_secs_f64(self.arm_delay)
+    }
+}
+
+/// Why a request is refused without a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A CI marker is set.
+    Ci(String),
+    /// No display variable is set.
+    Headless,
+    /// A display is set but does not answer.
+    Unreachable(String),
+}
+
+impl Refusal {
+    /// The message cargo prints: what happened and what to do instead.
+    pub fn message(&self) -> String {
+        let why = match self {
+            Refusal::Ci(var) => format!("this looks like a CI runner (`{var}` is set)"),
+            Refusal::Headless => {
+                "there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)".into()
+            }
+            Refusal::Unreachable(detail) => format!("the display cannot be reached: {detail}"),
+        };
+        format!(
+            "cargo-confirm-gui refused: {why}, and a registry token is released only after a person \
+             clicks Approve in a window.\n\
+             To publish from CI, use crates.io trusted publishing (OIDC), or give the job its own \
+             token as a secret with the `cargo:token` provider (CARGO_REGISTRY_TOKEN).\n\
+             To let cargo try the next provider here instead, add `--ci=pass` to this provider's \
+             arguments in ~/.cargo/config.toml."
+        )
+    }
+}
+
+/// What the pipeline does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Fail with this refusal (fatal for cargo).
+    Refuse(Refusal),
+    /// Answer "not found" so cargo moves on to its next provider.
+    PassToNext,
+    /// cargo's header-less pre-flight read before `publish`: answer with a placeholder
+    /// that is not the secret, if a token is enrolled.
+    Preflight,
+    /// Release the read token without a window (`--read=allow`).
+    ReleaseRead,
+    /// Open the window.
+    Prompt,
+    /// The operation is not one this version understands.
+    Unsupported,
+}
+
+/// Decides what to do with a request. Pure: no I/O.
+pub fn decide(op: &Operation, env: &Snapshot, policy: &Policy) -> Verdict {
+    if *op == Operation::Unknown {
+        return Verdict::Unsupported;
+    }
+    let refusal = match &env.ci_marker {
+        Some(var) => Some(Refusal::Ci(var.clone())),
+        None if !env.has_display() => Some(Refusal::Headless),
+        None => None,
+    };
+    if let Some(refusal) = refusal {
+        return match policy.ci {
+            CiPolicy::Refuse => Verdict::Refuse(refusal),
+            CiPolicy::Pass => Verdict::PassToNext,
+        };
+    }
+    match op {
+        Operation::Read {
+            authenticated: false,
+        } => Verdict::Preflight,
+        Operation::Read {
+            authenticated: true,
+        } if policy.read == ReadPolicy::Allow => Verdict::ReleaseRead,
+        _ => Verdict::Prompt,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desktop() -> Snapshot {
+        Snapshot {
+            x11_display: Some(":0".into()),
+            ..Default::default()
+        }
+    }
+
+    fn publish() -> Operation {
+        Operation::Publish {
+            name: "a".into(),
+            vers: "1.0.0".into(),
+            cksum: "00".into(),
+        }
+    }
+
+    #[test]
+    fn ci_refuses_every_operation_before_anything_else() {
+        let env = Snapshot {
+            ci_marker: Some("GITHUB_ACTIONS".into()),
+            ..desktop()
+        };
+        for op in [
+            publish(),
+            Operation::Read {
+                authenticated: false,
+            },
+            Operation::Read {
+                authenticated: true,
+            },
+            Operation::Login { token_given: true },
+            Operation::Logout,
+            Operation::GetUnnamed,
+        ] {
+            assert_eq!(
+                decide(&op, &env, &Policy::default()),
+                Verdict::Refuse(Refusal::Ci("GITHUB_ACTIONS".into())),
+                "{op:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn headless_refuses() {
+        assert_eq!(
+            decide(&publish(), &Snapshot::default(), &Policy::default()),
+            Verdict::Refuse(Refusal::Headless)
+        );
+    }
+
+    #[test]
+    fn ci_pass_falls_through() {
+        let policy = Policy::from_args(&["--ci=pass"]).unwrap();
+        assert_eq!(
+            decide(&publish(), &Snapshot::default(), &policy),
+            Verdict::PassToNext
+        );
+    }
+
+    #[test]
+    fn mutations_prompt() {
+        for op in [
+            publish(),
+            Operation::Yank {
+                name: "a".into(),
+                vers: "1.0.0".into(),
+            },
+            Operation::Unyank {
+                name: "a".into(),
+                vers: "1.0.0".into(),
+            },
+            Operation::Owners { name: "a".into() },
+            Operation::Login { token_given: false },
+            Operation::Logout,
+            Operation::GetUnnamed,
+        ] {
+            assert_eq!(
+                decide(&op, &desktop(), &Policy::default()),
+                Verdict::Prompt,
+                "{op:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn read_policy() {
+        let pre = Operation::Read {
+            authenticated: false,
+        };
+        let auth = Operation::Read {
+            authenticated: true,
+        };
+        let allow = Policy::from_args(&["get", "--read=allow"]).unwrap();
+        assert_eq!(
+            decide(&pre, &desktop(), &Policy::default()),
+            Verdict::Preflight
+        );
+        assert_eq!(decide(&pre, &desktop(), &allow), Verdict::Preflight);
+        assert_eq!(
+            decide(&auth, &desktop(), &Policy::default()),
+            Verdict::Prompt
+        );
+        assert_eq!(decide(&auth, &desktop(), &allow), Verdict::ReleaseRead);
+    }
+
+    #[test]
+    fn unknown_is_unsupported() {
+        assert_eq!(
+            decide(&Operation::Unknown, &desktop(), &Policy::default()),
+            Verdict::Unsupported
+        );
+    }
+
+    #[test]
+    fn policy_args() {
+        let p = Policy::from_args(&[]).unwrap();
+        assert_eq!(
+            (p.read, p.ci, p.timeout, p.arm_delay),
+            (ReadPolicy::Prompt, CiPolicy::Refuse, 120, 1.0)
+        );
+        let p = Policy::from_args(&["get", "--timeout=30", "--arm-delay=2.5"]).unwrap();
+        assert_eq!((p.timeout, p.arm_delay), (30, 2.5));
+        // The arming delay can only be raised.
+        assert!(
+            Policy::from_args(&["--arm-delay=0.2"])
+                .unwrap_err()
+                .contains("only be raised")
+        );
+        let e = Policy::from_args(&["--auto-approve"]).unwrap_err();
+        assert!(
+            e.contains("--auto-approve") && e.contains("valid options"),
+            "{e}"
+        );
+        assert!(Policy::from_args(&["--read=yes"]).is_err());
+    }
+}

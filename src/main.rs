@@ -1,0 +1,195 @@
+//! `cargo-confirm-gui`: parse, dispatch, map the result to an exit code.
+
+use std::io::{BufReader, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use cargo_confirm_gui::env::Snapshot;
+use cargo_confirm_gui::gate::Operation;
+use cargo_confirm_gui::pipeline::{self, Deps};
+use cargo_confirm_gui::protocol::{Answer, Request};
+use cargo_confirm_gui::store::{self, CRATES_IO_INDEX, RegistryKey};
+use cargo_confirm_gui::ui::Cancel;
+use cargo_confirm_gui::ui::window::GuiPrompter;
+use cargo_confirm_gui::{demo, display, evidence, harden, registries};
+
+#[cfg(target_os = "linux")]
+const STORE_HELP: &str = "Tokens are kept in the Secret Service (your login keyring, over D-Bus).";
+#[cfg(target_os = "macos")]
+const STORE_HELP: &str = "Tokens are kept in the macOS login keychain.";
+#[cfg(windows)]
+const STORE_HELP: &str = "Tokens are kept in the Windows Credential Manager.";
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+const STORE_HELP: &str = "This platform has no token store yet.";
+
+/// A cargo credential provider that releases a registry token only after a person clicks
+/// Approve in a window showing what is being published.
+#[derive(Parser)]
+#[command(version, after_help = format!("{STORE_HELP}\n\nIn ~/.cargo/config.toml:\n  [registry]\n  global-credential-providers = [\"cargo-confirm-gui\"]\n\nProvider options (after the program name in that list): --read=prompt|allow, --ci=refuse|pass, --timeout=SECONDS, --arm-delay=SECONDS"))]
+struct Cli {
+    /// Open the window to paste and store a token.
+    #[arg(long)]
+    enroll: bool,
+    /// Registry name from cargo's config (default: crates-io).
+    #[arg(long, global = true, conflicts_with = "index_url")]
+    registry: Option<String>,
+    /// Registry index URL.
+    #[arg(long, global = true)]
+    index_url: Option<String>,
+    /// Set by cargo when it runs a credential provider.
+    #[arg(long, hide = true)]
+    cargo_plugin: bool,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Print the token to a pipe after approval, for `cargo:token-from-stdout`.
+    Get,
+    /// Publish a throwaway crate to a registry on 127.0.0.1, through the real window.
+    Demo,
+}
+
+fn main() -> ExitCode {
+    for note in harden::harden_process() {
+        eprintln!("cargo-confirm-gui: warning: {note}");
+    }
+    let cli = Cli::parse();
+    let env = Snapshot::capture();
+    let gui = GuiPrompter { env: env.clone() };
+    let deps = Deps {
+        env: env.clone(),
+        open_store: &store::default_store,
+        prompter: &gui,
+        probe_display: &|e| display::probe(e).map(|_| ()),
+        requester: &evidence::requester,
+    };
+    let result = if cli.cargo_plugin {
+        pipeline::serve(
+            BufReader::new(std::io::stdin()),
+            &mut std::io::stdout().lock(),
+            &deps,
+        )
+        .map_err(|e| e.to_string())
+    } else if cli.enroll {
+        enroll(&cli, &deps)
+    } else {
+        match cli.command {
+            Some(Cmd::Get) => get(&cli, &deps),
+            Some(Cmd::Demo) => run_demo(&env),
+            None => Err("nothing to do: cargo runs this program itself; see --help".to_string()),
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn target(cli: &Cli, env: &Snapshot) -> Result<(String, Option<String>), String> {
+    if let Some(url) = &cli.index_url {
+        return Ok((url.clone(), None));
+    }
+    if let Some(name) = &cli.registry {
+        let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+        let url = registries::index_url_for(
+            name,
+            &cwd,
+            env.cargo_home.as_deref(),
+            env.registry_index_var(name),
+        )?;
+        return Ok((url, Some(name.clone())));
+    }
+    if let Some(url) = &env.registry_index_url {
+        return Ok((url.clone(), env.registry_name.clone()));
+    }
+    Ok((CRATES_IO_INDEX.to_string(), Some("crates-io".into())))
+}
+
+fn request(cli: &Cli, env: &Snapshot, operation: Operation) -> Result<Request, String> {
+    let (index_url, registry_name) = target(cli, env)?;
+    Ok(Request {
+        index_url,
+        registry_name,
+        operation,
+        login_token: None,
+        login_url: None,
+        args: Vec::new(),
+    })
+}
+
+fn enroll(cli: &Cli, deps: &Deps<'_>) -> Result<(), String> {
+    let req = request(cli, &deps.env, Operation::Login { token_given: false })?;
+    pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.to_string())?;
+    eprintln!(
+        "Stored the token for {} ({}).",
+        req.registry_label(),
+        RegistryKey::from_index_url(&req.index_url)
+    );
+    Ok(())
+}
+
+#[allow(
+    clippy::print_stdout,
+    reason = "printing the token to a pipe is what `get` is for"
+)]
+fn get(cli: &Cli, deps: &Deps<'_>) -> Result<(), String> {
+    if std::io::stdout().is_terminal() {
+        return Err("cargo-confirm-gui get prints the token only to a pipe, never to a terminal. \
+                    Use it as `credential-provider = [\"cargo:token-from-stdout\", \"cargo-confirm-gui\", \"get\"]`."
+            .into());
+    }
+    let req = request(cli, &deps.env, Operation::GetUnnamed)?;
+    match pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.to_string())? {
+        Answer::Token { token, .. } => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", token.expose())
+                .and_then(|_| out.flush())
+                .map_err(|e| e.to_string())
+        }
+        _ => Err("unexpected answer".into()),
+    }
+}
+
+fn run_demo(env: &Snapshot) -> Result<(), String> {
+    use cargo_confirm_gui::gate::{self, Policy, Verdict};
+    let probe = Operation::Publish {
+        name: "demo".into(),
+        vers: "0.1.0".into(),
+        cksum: String::new(),
+    };
+    if let Verdict::Refuse(r) = gate::decide(&probe, env, &Policy::default()) {
+        return Err(format!("demo: {}", r.message()));
+    }
+    display::probe(env).map_err(|e| format!("demo: the display cannot be reached: {e}"))?;
+    let store = store::default_store().map_err(|e| format!("demo: {e}"))?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let work = std::env::temp_dir().join(format!("cargo-confirm-gui-demo-{}", std::process::id()));
+    let cargo = demo::cargo_binary(std::env::var_os("CARGO").map(PathBuf::from));
+    let report = demo::run(&exe, &cargo, &work, store.as_ref());
+    let _ = std::fs::remove_dir_all(&work);
+    let report = report.map_err(|e| format!("demo: {e}"))?;
+    if report.upload_had_token {
+        eprintln!(
+            "demo: {} was published; the registry received exactly the token you approved.",
+            report.crate_id
+        );
+        Ok(())
+    } else if report.api_requests == 0 {
+        Err(format!(
+            "demo: not published; the registry received no token (cargo ok: {}).",
+            report.cargo_ok
+        ))
+    } else {
+        Err(format!(
+            "demo: the registry received {} API request(s) but no valid upload.",
+            report.api_requests
+        ))
+    }
+}

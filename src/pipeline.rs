@@ -1,0 +1,275 @@
+//! The pipeline, top to bottom: parse → environment → gate → store check → evidence →
+//! window → release → audit. Each step is a call into its own module.
+
+use std::io::{BufRead, Write};
+
+use crate::audit;
+use crate::env::Snapshot;
+use crate::error::{DenyReason, Error};
+use crate::evidence::{self, Requester};
+use crate::gate::{self, CiPolicy, Operation, Policy, Refusal, Verdict};
+use crate::protocol::{self, Answer, Request};
+use crate::store::{RegistryKey, StoreError, TokenStore};
+use crate::token::Token;
+use crate::ui::{
+    Cancel, Decision, EnrollOutcome, EnrollRequest, PromptOptions, Prompter, Transaction,
+};
+
+/// What cargo receives for its header-less pre-flight read before `publish`: not the
+/// secret. The real token goes only to the `publish` request, after a person approved it.
+/// See `SECURITY.md`, "Read policy".
+pub const PREFLIGHT_PLACEHOLDER: &str = "cargo-confirm-gui-preflight-placeholder-not-a-token";
+
+/// What the pipeline needs from the outside world. The shipped binary passes the real
+/// ones; test binaries pass scripted prompters.
+pub struct Deps<'a> {
+    /// The environment snapshot.
+    pub env: Snapshot,
+    /// Opens the token store (called only after the gate, so CI refusals never touch it).
+    pub open_store: &'a dyn Fn() -> Result<Box<dyn TokenStore>, StoreError>,
+    /// Shows windows.
+    pub prompter: &'a dyn Prompter,
+    /// Checks the display answers (called only when a window will open).
+    pub probe_display: &'a dyn Fn(&Snapshot) -> Result<(), String>,
+    /// Inspects who asked.
+    pub requester: &'a dyn Fn() -> Requester,
+}
+
+/// Plugin mode: speaks cargo's credential protocol on `input`/`output`.
+///
+/// After the request is read, the rest of `input` is watched: if cargo goes away (end of
+/// input) while the window is open, the window closes and nothing is released.
+pub fn serve<R: BufRead + Send + 'static>(
+    mut input: R,
+    output: &mut impl Write,
+    deps: &Deps<'_>,
+) -> Result<(), Error> {
+    protocol::write_hello(output)?;
+    let Some(line) = protocol::read_line(&mut input)? else {
+        // cargo closed the pipe without a request: nothing to do.
+        return Ok(());
+    };
+    let cancel = Cancel::default();
+    let watcher = cancel.clone();
+    std::thread::spawn(move || {
+        let mut sink = [0u8; 512];
+        loop {
+            match input.read(&mut sink) {
+                Ok(0) | Err(_) => break,
+                // cargo sends one request per process; anything more is ignored.
+                Ok(_) => continue,
+            }
+        }
+        watcher.cancel();
+    });
+    let result = protocol::parse(&line).and_then(|req| {
+        drop(line);
+        handle(&req, deps, &cancel)
+    });
+    protocol::write_response(output, result)?;
+    Ok(())
+}
+
+/// Handles one request. Used by plugin mode, `--enroll` and `get`.
+pub fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<Answer, Error> {
+    let args: Vec<&str> = req.args.iter().map(String::as_str).collect();
+    let policy = Policy::from_args(&args).map_err(Error::Args)?;
+    let key = RegistryKey::from_index_url(&req.index_url);
+    let registry = req.registry_label();
+
+    let verdict = gate::decide(&req.operation, &deps.env, &policy);
+    let outcome = match verdict {
+        Verdict::Unsupported => Err(Error::Unsupported),
+        Verdict::Refuse(ref r) => Err(Error::Refused(r.clone())),
+        Verdict::PassToNext => Err(Error::PassedToNext),
+        Verdict::Preflight => {
+            let store = (deps.open_store)()?;
+            if store.contains(&key)? {
+                Ok(Answer::Token {
+                    token: Token::new(PREFLIGHT_PLACEHOLDER.into()),
+                    cache_session: false,
+                    operation_independent: false,
+                })
+            } else {
+                Err(Error::NotEnrolled {
+                    registry: registry.clone(),
+                })
+            }
+        }
+        Verdict::ReleaseRead => {
+            let store = (deps.open_store)()?;
+            let token = store.get(&key)?.ok_or_else(|| Error::NotEnrolled {
+                registry: registry.clone(),
+            })?;
+            record(deps, req, "released without a window (--read=allow)");
+            return Ok(Answer::Token {
+                token,
+                cache_session: true,
+                operation_independent: false,
+            });
+        }
+        Verdict::Prompt => prompt(req, &key, &registry, &policy, deps, cancel),
+    };
+    // The pre-flight placeholder and a pass-through are not decisions worth a log line.
+    if !matches!(verdict, Verdict::Preflight | Verdict::PassToNext) {
+        let what = match &outcome {
+            Ok(_) => "approved".to_string(),
+            Err(e) => e.to_string(),
+        };
+        record(deps, req, &what);
+    }
+    outcome
+}
+
+fn prompt(
+    req: &Request,
+    key: &RegistryKey,
+    registry: &str,
+    policy: &Policy,
+    deps: &Deps<'_>,
+    cancel: &Cancel,
+) -> Result<Answer, Error> {
+    if let Err(detail) = (deps.probe_display)(&deps.env) {
+        return match policy.ci {
+            CiPolicy::Refuse => Err(Error::Refused(Refusal::Unreachable(detail))),
+            CiPolicy::Pass => Err(Error::PassedToNext),
+        };
+    }
+    let opts = PromptOptions {
+        timeout: policy.timeout(),
+        arm_delay: policy.arm_delay(),
+    };
+    let store = (deps.open_store)()?;
+    let existing = store.contains(key)?;
+    let what = describe(&req.operation, registry);
+    let denied = |reason: DenyReason| Error::Denied {
+        what: what.clone(),
+        reason,
+    };
+
+    if let Operation::Login { .. } = req.operation {
+        let token = match &req.login_token {
+            Some(token) => {
+                token.validate(key.is_crates_io()).map_err(|why| {
+                    Error::Args(format!(
+                        "cargo-confirm-gui: the token given to `cargo login` was not stored: {why}"
+                    ))
+                })?;
+                let tx = transaction(
+                    req,
+                    registry,
+                    existing,
+                    Some(token.fingerprint()),
+                    store.as_ref(),
+                    deps,
+                );
+                match deps.prompter.confirm(&tx, &opts, cancel)? {
+                    Decision::Approve => token.clone(),
+                    Decision::Deny(r) => return Err(denied(r)),
+                }
+            }
+            None => {
+                let er = EnrollRequest {
+                    registry: registry.to_string(),
+                    crates_io: key.is_crates_io(),
+                    store: store.describe(),
+                    existing_entry: existing,
+                    login_url: req.login_url.clone(),
+                };
+                match deps.prompter.enroll(&er, &opts, cancel)? {
+                    EnrollOutcome::Saved(t) => t,
+                    EnrollOutcome::Cancelled(r) => return Err(denied(r)),
+                }
+            }
+        };
+        store.set(key, &format!("cargo registry token for {registry}"), &token)?;
+        return Ok(Answer::Login);
+    }
+
+    if !existing {
+        return Err(Error::NotEnrolled {
+            registry: registry.to_string(),
+        });
+    }
+    let tx = transaction(req, registry, existing, None, store.as_ref(), deps);
+    match deps.prompter.confirm(&tx, &opts, cancel)? {
+        Decision::Deny(r) => Err(denied(r)),
+        Decision::Approve if cancel.is_cancelled() => Err(denied(DenyReason::CallerGone)),
+        Decision::Approve => {
+            if req.operation == Operation::Logout {
+                store.delete(key)?;
+                return Ok(Answer::Logout);
+            }
+            // Only now is the secret read.
+            let token = store.get(key)?.ok_or_else(|| Error::Vanished {
+                registry: registry.to_string(),
+            })?;
+            Ok(Answer::Token {
+                token,
+                cache_session: matches!(req.operation, Operation::Read { .. }),
+                operation_independent: false,
+            })
+        }
+    }
+}
+
+fn transaction(
+    req: &Request,
+    registry: &str,
+    existing: bool,
+    fingerprint: Option<String>,
+    store: &dyn TokenStore,
+    deps: &Deps<'_>,
+) -> Transaction {
+    Transaction {
+        registry: registry.to_string(),
+        operation: req.operation.clone(),
+        login_fingerprint: fingerprint,
+        existing_entry: existing,
+        requester: (deps.requester)(),
+        store: store.describe(),
+    }
+}
+
+/// "publish of foo 1.2.3 to REGISTRY", for messages.
+fn describe(op: &Operation, registry: &str) -> String {
+    match op {
+        Operation::Publish { name, vers, .. } => format!("publish of {name} {vers} to {registry}"),
+        Operation::Yank { name, vers } => format!("yank of {name} {vers} on {registry}"),
+        Operation::Unyank { name, vers } => format!("unyank of {name} {vers} on {registry}"),
+        Operation::Owners { name } => format!("owner change for {name} on {registry}"),
+        Operation::Read { .. } => format!("read from {registry}"),
+        Operation::Login { .. } => format!("storing a token for {registry}"),
+        Operation::Logout => format!("removing the token for {registry}"),
+        Operation::GetUnnamed => format!("token request for {registry}"),
+        Operation::Unknown => format!("request for {registry}"),
+    }
+}
+
+fn record(deps: &Deps<'_>, req: &Request, outcome: &str) {
+    let detail = match &req.operation {
+        Operation::Publish { name, vers, cksum } => format!("{name} {vers} sha256:{cksum}"),
+        Operation::Yank { name, vers } | Operation::Unyank { name, vers } => {
+            format!("{name} {vers}")
+        }
+        Operation::Owners { name } => name.clone(),
+        _ => String::new(),
+    };
+    let requester = evidence::parent_exe();
+    audit::append(
+        deps.env.state_dir.as_deref(),
+        &audit::Record {
+            time: audit::now(),
+            registry: &req.index_url,
+            operation: req.operation.verb(),
+            detail,
+            requester,
+            outcome: outcome.to_string(),
+        },
+    );
+}
+
+/// The real dependencies of the shipped binary.
+pub fn real_requester() -> Requester {
+    evidence::requester()
+}

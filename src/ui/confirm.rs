@@ -1,0 +1,198 @@
+//! The confirm window: the transaction, who asked, Deny and Approve.
+
+use egui::{Color32, RichText, Ui, UiBuilder};
+
+use super::{Arming, BarAction, Decision, PromptOptions, Transaction, bottom_bar, layout};
+use crate::error::DenyReason;
+use crate::gate::Operation;
+
+/// State of one confirm window.
+pub struct ConfirmState {
+    /// What is shown.
+    pub tx: Transaction,
+    /// Click rules.
+    pub arming: Arming,
+    /// Set once the window has an answer.
+    pub decision: Option<Decision>,
+}
+
+impl ConfirmState {
+    /// A fresh window for this transaction.
+    pub fn new(tx: Transaction, opts: &PromptOptions) -> Self {
+        ConfirmState {
+            tx,
+            arming: Arming::new(opts),
+            decision: None,
+        }
+    }
+}
+
+/// The heading and the Approve label for an operation.
+pub fn wording(op: &Operation, existing: bool) -> (String, &'static str) {
+    match op {
+        Operation::Publish { name, vers, .. } => {
+            (format!("cargo wants to PUBLISH {name} {vers}"), "Approve")
+        }
+        Operation::Yank { name, vers } => (format!("cargo wants to YANK {name} {vers}"), "Approve"),
+        Operation::Unyank { name, vers } => {
+            (format!("cargo wants to UN-YANK {name} {vers}"), "Approve")
+        }
+        Operation::Owners { name } => (
+            format!("cargo wants to CHANGE THE OWNERS of {name}"),
+            "Approve",
+        ),
+        Operation::Read { .. } => (
+            "cargo wants to READ from a private registry".into(),
+            "Approve",
+        ),
+        Operation::Login { .. } if existing => {
+            ("Replace the stored registry token?".into(), "Replace")
+        }
+        Operation::Login { .. } => ("Store a new registry token?".into(), "Store"),
+        Operation::Logout => ("Remove the stored registry token?".into(), "Remove"),
+        Operation::GetUnnamed => ("A program asks for the registry token".into(), "Approve"),
+        Operation::Unknown => ("An unknown request".into(), "Approve"),
+    }
+}
+
+/// Groups a hex checksum in fours, eight groups a line, so a person can compare it.
+pub fn group_checksum(hex: &str) -> String {
+    let groups: Vec<&str> = hex
+        .as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).unwrap_or("?"))
+        .collect();
+    groups
+        .chunks(8)
+        .map(|line| line.join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Draws the window. Sets `state.decision` once answered.
+pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
+    let (arm, deny) = state.arming.tick(ui);
+    if let Some(reason) = deny {
+        state.decision.get_or_insert(Decision::Deny(reason));
+    }
+    let screen = ui.max_rect();
+    let (heading, approve_label) = wording(&state.tx.operation, state.tx.existing_entry);
+    ui.scope_builder(
+        UiBuilder::new().max_rect(layout::content_rect(screen)),
+        |ui| {
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    ui.heading(RichText::new(heading).strong());
+                    for w in &state.tx.requester.warnings {
+                        ui.colored_label(
+                            Color32::from_rgb(0xe0, 0x40, 0x30),
+                            RichText::new(format!("⚠ {w}")).strong(),
+                        );
+                    }
+                    ui.add_space(6.0);
+                    details(ui, &state.tx);
+                });
+        },
+    );
+
+    match bottom_bar(ui, &state.arming, &arm, "Deny", approve_label, true) {
+        BarAction::Deny => {
+            state
+                .decision
+                .get_or_insert(Decision::Deny(DenyReason::Clicked));
+        }
+        BarAction::Approve => {
+            state.decision.get_or_insert(Decision::Approve);
+        }
+        BarAction::None => {}
+    }
+}
+
+fn details(ui: &mut Ui, tx: &Transaction) {
+    egui::Grid::new("tx")
+        .num_columns(2)
+        .spacing([12.0, 6.0])
+        .show(ui, |ui| {
+            let row = |ui: &mut Ui, k: &str, v: &str| {
+                ui.label(RichText::new(k).strong());
+                ui.label(RichText::new(v).monospace());
+                ui.end_row();
+            };
+            row(ui, "Registry", &tx.registry);
+            row(ui, "Operation", tx.operation.verb());
+            match &tx.operation {
+                Operation::Publish { name, vers, cksum } => {
+                    row(ui, "Crate", name);
+                    row(ui, "Version", vers);
+                    row(ui, "SHA-256", &group_checksum(cksum));
+                }
+                Operation::Yank { name, vers } | Operation::Unyank { name, vers } => {
+                    row(ui, "Crate", name);
+                    row(ui, "Version", vers);
+                }
+                Operation::Owners { name } => row(ui, "Crate", name),
+                Operation::Read { .. } => {
+                    row(ui, "Token use", "reading the index and downloading crates")
+                }
+                Operation::Login { .. } => {
+                    if let Some(fp) = &tx.login_fingerprint {
+                        row(ui, "New token", fp);
+                    }
+                    if tx.existing_entry {
+                        row(ui, "Replaces", "the token already stored for this registry");
+                    }
+                }
+                Operation::GetUnnamed => row(
+                    ui,
+                    "Crate",
+                    "(the caller did not name a crate or an operation)",
+                ),
+                Operation::Logout | Operation::Unknown => {}
+            }
+            row(ui, "Stored in", &tx.store);
+            match tx.requester.parent() {
+                Some(p) => {
+                    let exe = p
+                        .exe
+                        .as_ref()
+                        .map(|e| e.display().to_string())
+                        .unwrap_or_else(|e| format!("? ({e})"));
+                    row(ui, "Asked by", &format!("{exe} (pid {})", p.pid));
+                    row(ui, "Command", &p.cmdline);
+                    let cwd = p
+                        .cwd
+                        .as_ref()
+                        .map(|e| e.display().to_string())
+                        .unwrap_or_else(|e| format!("? ({e})"));
+                    row(ui, "In directory", &cwd);
+                    for anc in tx.requester.chain.iter().skip(1) {
+                        let exe = anc
+                            .exe
+                            .as_ref()
+                            .map(|e| e.display().to_string())
+                            .unwrap_or_else(|_| "?".into());
+                        row(ui, "  started by", &format!("{exe} (pid {})", anc.pid));
+                    }
+                }
+                None => row(ui, "Asked by", "(unknown)"),
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_grouping() {
+        let hex = "0123456789abcdef".repeat(4);
+        let g = group_checksum(&hex);
+        assert_eq!(g.lines().count(), 2);
+        assert_eq!(
+            g.lines().next().unwrap(),
+            "0123 4567 89ab cdef 0123 4567 89ab cdef"
+        );
+        assert_eq!(g.replace([' ', '\n'], ""), hex);
+    }
+}

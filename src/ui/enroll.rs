@@ -1,0 +1,123 @@
+//! The enroll window: paste a token into a masked field, Save.
+
+use egui::{Color32, RichText, Ui, UiBuilder};
+use zeroize::Zeroizing;
+
+use super::{Arming, BarAction, EnrollOutcome, EnrollRequest, PromptOptions, bottom_bar, layout};
+use crate::error::DenyReason;
+use crate::token::Token;
+
+/// State of one enroll window.
+pub struct EnrollState {
+    /// What is shown.
+    pub req: EnrollRequest,
+    /// Click rules.
+    pub arming: Arming,
+    /// The masked field's text; wiped on drop.
+    pub input: Zeroizing<String>,
+    /// The person ticked "replace the stored token".
+    pub confirm_replace: bool,
+    /// Set once the window has an answer.
+    pub outcome: Option<EnrollOutcome>,
+}
+
+impl EnrollState {
+    /// A fresh window.
+    pub fn new(req: EnrollRequest, opts: &PromptOptions) -> Self {
+        EnrollState {
+            req,
+            arming: Arming::new(opts),
+            input: Zeroizing::new(String::new()),
+            confirm_replace: false,
+            outcome: None,
+        }
+    }
+
+    /// Whether the pasted text would be accepted, or why not.
+    pub fn validation(&self) -> Result<(), &'static str> {
+        let t = Token::new(self.input.to_string());
+        t.validate(self.req.crates_io)?;
+        if self.req.existing_entry && !self.confirm_replace {
+            return Err("a token is already stored: tick \"Replace\" to overwrite it");
+        }
+        Ok(())
+    }
+}
+
+/// Draws the window. Sets `state.outcome` once answered.
+pub fn view(ui: &mut Ui, state: &mut EnrollState) {
+    let (arm, deny) = state.arming.tick(ui);
+    if let Some(reason) = deny {
+        state
+            .outcome
+            .get_or_insert(EnrollOutcome::Cancelled(reason));
+    }
+    let screen = ui.max_rect();
+    let validation = state.validation();
+    ui.scope_builder(
+        UiBuilder::new().max_rect(layout::content_rect(screen)),
+        |ui| {
+            ui.heading(RichText::new("Store a registry token").strong());
+            ui.add_space(6.0);
+            egui::Grid::new("enroll")
+                .num_columns(2)
+                .spacing([12.0, 6.0])
+                .show(ui, |ui| {
+                    ui.label(RichText::new("Registry").strong());
+                    ui.label(RichText::new(&state.req.registry).monospace());
+                    ui.end_row();
+                    ui.label(RichText::new("Stored in").strong());
+                    ui.label(&state.req.store);
+                    ui.end_row();
+                    if let Some(url) = &state.req.login_url {
+                        ui.label(RichText::new("Get a token at").strong());
+                        ui.label(RichText::new(url).monospace());
+                        ui.end_row();
+                    }
+                });
+            ui.add_space(8.0);
+            ui.label(
+                "Paste the token (Ctrl+V). It is never shown, and never passes through a terminal.",
+            );
+            let field = egui::TextEdit::singleline(&mut *state.input)
+                .password(true)
+                .hint_text("token")
+                .desired_width(f32::INFINITY);
+            ui.add(field);
+            if state.req.existing_entry {
+                ui.checkbox(
+                    &mut state.confirm_replace,
+                    "Replace the token already stored for this registry",
+                );
+            }
+            match &validation {
+                Ok(()) => {
+                    let fp = Token::new(state.input.to_string()).fingerprint();
+                    ui.label(format!("Fingerprint of the pasted token: {fp}"));
+                }
+                Err(why) if !state.input.is_empty() || state.req.existing_entry => {
+                    ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x20), *why);
+                }
+                Err(_) => {}
+            }
+        },
+    );
+    match bottom_bar(
+        ui,
+        &state.arming,
+        &arm,
+        "Cancel",
+        "Save",
+        validation.is_ok(),
+    ) {
+        BarAction::Deny => {
+            state
+                .outcome
+                .get_or_insert(EnrollOutcome::Cancelled(DenyReason::Clicked));
+        }
+        BarAction::Approve if state.outcome.is_none() => {
+            state.outcome = Some(EnrollOutcome::Saved(Token::new(state.input.to_string())));
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,185 @@
+//! The one place that knows eframe and winit: opens a window, runs a view in it, returns
+//! the view's state when it closes.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use egui::{ViewportBuilder, ViewportCommand};
+
+use super::confirm::{self, ConfirmState};
+use super::enroll::{self, EnrollState};
+use super::{
+    Cancel, Decision, EnrollOutcome, EnrollRequest, PromptOptions, Prompter, Transaction, layout,
+};
+use crate::display::{self, X11};
+use crate::env::Snapshot;
+use crate::error::{DenyReason, Error};
+
+/// Shows real windows on the desktop.
+pub struct GuiPrompter {
+    /// Where to show them.
+    pub env: Snapshot,
+}
+
+impl Prompter for GuiPrompter {
+    fn confirm(
+        &self,
+        tx: &Transaction,
+        opts: &PromptOptions,
+        cancel: &Cancel,
+    ) -> Result<Decision, Error> {
+        let title = format!(
+            "cargo-confirm-gui: {}",
+            confirm::wording(&tx.operation, tx.existing_entry).0
+        );
+        let state = ConfirmState::new(tx.clone(), opts);
+        let state = run(
+            &self.env,
+            &title,
+            layout::CONFIRM_SIZE,
+            state,
+            cancel,
+            Screen {
+                view: confirm::view,
+                done: |s| s.decision.is_some(),
+                deny: |s, r| {
+                    s.decision.get_or_insert(Decision::Deny(r));
+                },
+            },
+        )?;
+        Ok(state.decision.unwrap_or(Decision::Deny(DenyReason::Closed)))
+    }
+
+    fn enroll(
+        &self,
+        req: &EnrollRequest,
+        opts: &PromptOptions,
+        cancel: &Cancel,
+    ) -> Result<EnrollOutcome, Error> {
+        let state = EnrollState::new(req.clone(), opts);
+        let mut state = run(
+            &self.env,
+            "cargo-confirm-gui: store a registry token",
+            layout::ENROLL_SIZE,
+            state,
+            cancel,
+            Screen {
+                view: enroll::view,
+                done: |s| s.outcome.is_some(),
+                deny: |s, r| {
+                    s.outcome.get_or_insert(EnrollOutcome::Cancelled(r));
+                },
+            },
+        )?;
+        Ok(state
+            .outcome
+            .take()
+            .unwrap_or(EnrollOutcome::Cancelled(DenyReason::Closed)))
+    }
+}
+
+struct Screen<S> {
+    view: fn(&mut egui::Ui, &mut S),
+    done: fn(&S) -> bool,
+    deny: fn(&mut S, DenyReason),
+}
+
+struct App<S> {
+    state: Rc<RefCell<S>>,
+    screen: Screen<S>,
+    cancel: Cancel,
+    x11: Option<X11>,
+    window: Option<u32>,
+    focus_tries: u32,
+}
+
+impl<S> eframe::App for App<S> {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let mut state = self.state.borrow_mut();
+        if self.cancel.is_cancelled() {
+            (self.screen.deny)(&mut state, DenyReason::CallerGone);
+        }
+        // Without a window manager nobody gives us focus: take it ourselves, until we have it once.
+        let focused = ui.input(|i| i.focused);
+        if !focused
+            && self.focus_tries < 50
+            && let (Some(x), Some(w)) = (&self.x11, self.window)
+        {
+            self.focus_tries += 1;
+            x.focus(w);
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(100));
+        } else if focused {
+            self.focus_tries = u32::MAX;
+        }
+        egui::CentralPanel::default().show(ui, |ui| (self.screen.view)(ui, &mut state));
+        if (self.screen.done)(&state) {
+            ui.ctx().send_viewport_cmd(ViewportCommand::Close);
+        }
+    }
+}
+
+fn run<S: 'static>(
+    env: &Snapshot,
+    title: &str,
+    size: egui::Vec2,
+    state: S,
+    cancel: &Cancel,
+    screen: Screen<S>,
+) -> Result<S, Error> {
+    let kind = display::probe(env).map_err(Error::Display)?;
+    let x11 = match &kind {
+        display::Kind::X11(d) => X11::connect(d),
+        display::Kind::Wayland => None,
+    };
+    let mut viewport = ViewportBuilder::default()
+        .with_title(title)
+        .with_app_id("cargo-confirm-gui")
+        .with_inner_size(size)
+        .with_resizable(false)
+        .with_always_on_top()
+        .with_active(true);
+    if let Some(pos) = x11.as_ref().and_then(|x| x.placement(size)) {
+        viewport = viewport.with_position(pos);
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        centered: false,
+        persist_window: false,
+        ..Default::default()
+    };
+    let shared = Rc::new(RefCell::new(state));
+    let app_state = shared.clone();
+    let cancel_for_app = cancel.clone();
+    eframe::run_native(
+        "cargo-confirm-gui",
+        options,
+        Box::new(move |cc| {
+            let ctx = cc.egui_ctx.clone();
+            cancel_for_app.set_waker(move || ctx.request_repaint());
+            let window = x11_window_id(cc);
+            Ok(Box::new(App {
+                state: app_state,
+                screen,
+                cancel: cancel_for_app,
+                x11,
+                window,
+                focus_tries: 0,
+            }))
+        }),
+    )
+    .map_err(|e| Error::Display(e.to_string()))?;
+    let state = Rc::try_unwrap(shared)
+        .map_err(|_| Error::Display("the window did not release its state".into()))?
+        .into_inner();
+    Ok(state)
+}
+
+fn x11_window_id(cc: &eframe::CreationContext<'_>) -> Option<u32> {
+    use raw_window_handle::{HasWindowHandle, RawWindowHandle};
+    match cc.window_handle().ok()?.as_raw() {
+        RawWindowHandle::Xlib(h) => u32::try_from(h.window).ok(),
+        RawWindowHandle::Xcb(h) => Some(h.window.get()),
+        _ => None,
+    }
+}
