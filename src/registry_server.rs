@@ -144,7 +144,14 @@ fn serve_one(mut req: tiny_http::Request, state: &Mutex<State>, opts: &Options, 
         (Some(a), None) => !a.is_empty(),
     };
     let mut body = Vec::new();
-    let _ = req.as_reader().take(64 << 20).read_to_end(&mut body);
+    // Only a declared body: with `Connection: Upgrade` (cargo's h2c offer) tiny_http hands
+    // over the whole socket as the "body", and reading it to the end would never return.
+    if let Some(n) = req.body_length() {
+        let _ = req
+            .as_reader()
+            .take(n.min(64 << 20) as u64)
+            .read_to_end(&mut body);
+    }
 
     let is_api = path.starts_with("/api/");
     let response = if (is_api || opts.auth_required) && !token_ok && path != "/index/config.json" {
@@ -283,5 +290,49 @@ mod tests {
         assert_eq!(index_path("ab"), "2/ab");
         assert_eq!(index_path("abc"), "3/a/abc");
         assert_eq!(index_path("Serde"), "se/rd/serde");
+    }
+}
+
+#[cfg(test)]
+mod http_tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn get(url: &str, path: &str) -> String {
+        let addr = url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn serves_config_and_records_hits() {
+        let r = Registry::start(Options::default()).unwrap();
+        let resp = get(&r.url, "/index/config.json");
+        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+        assert!(resp.contains(&format!("\"api\":\"{}\"", r.url)), "{resp}");
+        let resp = get(&r.url, "/index/fo/o-/foo-bar");
+        assert!(resp.starts_with("HTTP/1.1 404"), "{resp}");
+        let resp = get(&r.url, "/api/v1/crates/foo/owners");
+        assert!(resp.starts_with("HTTP/1.1 403"), "{resp}");
+        // cargo offers an h2c upgrade on plain http; the server must still answer.
+        let addr = r.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        write!(s, "GET /index/config.json HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n").unwrap();
+        let mut buf = [0u8; 12];
+        s.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"HTTP/1.1 200");
+        assert_eq!(r.hits().len(), 4);
+        assert_eq!(r.mutations().len(), 1);
     }
 }

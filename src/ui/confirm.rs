@@ -75,7 +75,8 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
     if let Some(reason) = deny {
         state.decision.get_or_insert(Decision::Deny(reason));
     }
-    let screen = ui.max_rect();
+    // The window's rect, not the ui's: wide content must never push the buttons away.
+    let screen = ui.ctx().content_rect();
     let (heading, approve_label) = wording(&state.tx.operation, state.tx.existing_entry);
     ui.scope_builder(
         UiBuilder::new().max_rect(layout::content_rect(screen)),
@@ -110,13 +111,18 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
 }
 
 fn details(ui: &mut Ui, tx: &Transaction) {
+    let value_width = (ui.available_width() - 110.0).max(120.0);
     egui::Grid::new("tx")
         .num_columns(2)
         .spacing([12.0, 6.0])
         .show(ui, |ui| {
             let row = |ui: &mut Ui, k: &str, v: &str| {
                 ui.label(RichText::new(k).strong());
-                ui.label(RichText::new(v).monospace());
+                // Long paths and command lines wrap: every character stays visible.
+                ui.scope(|ui| {
+                    ui.set_max_width(value_width);
+                    ui.add(egui::Label::new(RichText::new(v).monospace()).wrap());
+                });
                 ui.end_row();
             };
             row(ui, "Registry", &tx.registry);

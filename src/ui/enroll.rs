@@ -19,6 +19,7 @@ pub struct EnrollState {
     pub confirm_replace: bool,
     /// Set once the window has an answer.
     pub outcome: Option<EnrollOutcome>,
+    field_focused: bool,
 }
 
 impl EnrollState {
@@ -30,6 +31,7 @@ impl EnrollState {
             input: Zeroizing::new(String::new()),
             confirm_replace: false,
             outcome: None,
+            field_focused: false,
         }
     }
 
@@ -52,7 +54,7 @@ pub fn view(ui: &mut Ui, state: &mut EnrollState) {
             .outcome
             .get_or_insert(EnrollOutcome::Cancelled(reason));
     }
-    let screen = ui.max_rect();
+    let screen = ui.ctx().content_rect();
     let validation = state.validation();
     ui.scope_builder(
         UiBuilder::new().max_rect(layout::content_rect(screen)),
@@ -83,7 +85,12 @@ pub fn view(ui: &mut Ui, state: &mut EnrollState) {
                 .password(true)
                 .hint_text("token")
                 .desired_width(f32::INFINITY);
-            ui.add(field);
+            let field = ui.add(field);
+            if !state.field_focused {
+                // Ready to paste as soon as the window opens.
+                field.request_focus();
+                state.field_focused = true;
+            }
             if state.req.existing_entry {
                 ui.checkbox(
                     &mut state.confirm_replace,

@@ -358,7 +358,7 @@ pub fn bottom_bar(
     approve_label: &str,
     ready: bool,
 ) -> BarAction {
-    let screen = ui.max_rect();
+    let screen = ui.ctx().content_rect();
     let deny_rect = layout::deny_rect(screen);
     let status_rect = Rect::from_min_max(
         Pos2::new(screen.min.x + layout::MARGIN, deny_rect.min.y),

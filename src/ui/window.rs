@@ -151,24 +151,38 @@ fn run<S: 'static>(
     let shared = Rc::new(RefCell::new(state));
     let app_state = shared.clone();
     let cancel_for_app = cancel.clone();
-    eframe::run_native(
-        "cargo-confirm-gui",
-        options,
-        Box::new(move |cc| {
-            let ctx = cc.egui_ctx.clone();
-            cancel_for_app.set_waker(move || ctx.request_repaint());
-            let window = x11_window_id(cc);
-            Ok(Box::new(App {
-                state: app_state,
-                screen,
-                cancel: cancel_for_app,
-                x11,
-                window,
-                focus_tries: 0,
-            }))
-        }),
-    )
-    .map_err(|e| Error::Display(e.to_string()))?;
+    // winit panics on some outside interference (the window destroyed by another client).
+    // Contain it: the request fails closed with a clear message instead of a crash report.
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        eframe::run_native(
+            "cargo-confirm-gui",
+            options,
+            Box::new(move |cc| {
+                let ctx = cc.egui_ctx.clone();
+                cancel_for_app.set_waker(move || ctx.request_repaint());
+                let window = x11_window_id(cc);
+                Ok(Box::new(App {
+                    state: app_state,
+                    screen,
+                    cancel: cancel_for_app,
+                    x11,
+                    window,
+                    focus_tries: 0,
+                }))
+            }),
+        )
+    }));
+    std::panic::set_hook(quiet);
+    match result {
+        Ok(r) => r.map_err(|e| Error::Display(e.to_string()))?,
+        Err(_) => {
+            return Err(Error::Display(
+                "the window ended abnormally (destroyed by another program?)".into(),
+            ));
+        }
+    }
     let state = Rc::try_unwrap(shared)
         .map_err(|_| Error::Display("the window did not release its state".into()))?
         .into_inner();

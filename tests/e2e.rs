@@ -1,0 +1,404 @@
+//! End to end: real cargo drives the provider against a registry on 127.0.0.1, tokens go
+//! through a real Secret Service (gnome-keyring on a private bus), windows open on a real X
+//! server, and a person's clicks arrive through Xephyr.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::*;
+
+const TOKEN: &str = "tok-e2e-0123456789abcdef";
+const CARGO: Duration = Duration::from_secs(120);
+
+fn project(name: &str, args: &[&str]) -> Project {
+    let p = Project::new(
+        name,
+        Options {
+            token: Some(TOKEN.into()),
+            auth_required: false,
+        },
+        ProviderConfig::PerRegistry(args),
+    );
+    desk().secret_store(&p.key(), TOKEN);
+    p
+}
+
+fn publish(p: &Project) -> std::process::Child {
+    p.cargo(&[
+        "publish",
+        "--registry",
+        "local",
+        "--no-verify",
+        "--allow-dirty",
+    ])
+    .spawn()
+    .unwrap()
+}
+
+#[test]
+fn approve_by_a_person_uploads_exactly_the_stored_token() {
+    let _g = gui_lock();
+    let p = project("e2e-approve", &["get"]);
+    let mut child = publish(&p);
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(status.success(), "cargo publish failed: {err}");
+    let puts: Vec<_> = p.registry.mutations();
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    assert_eq!(puts[0].path, "/api/v1/crates/new");
+    // The upload carries exactly the approved token, never the pre-flight placeholder.
+    assert_eq!(puts[0].authorization.as_deref(), Some(TOKEN));
+    assert_eq!(
+        p.registry.published(),
+        vec!["e2e-approve 0.1.0".to_string()]
+    );
+    // Still stored afterwards.
+    assert_eq!(desk().secret_lookup(&p.key()).as_deref(), Some(TOKEN));
+}
+
+#[test]
+fn deny_by_a_person_fails_and_the_registry_gets_nothing() {
+    let _g = gui_lock();
+    let p = project("e2e-deny", &[]);
+    let mut child = publish(&p);
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let (x, y) = deny_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success());
+    assert!(err.contains("denied in the confirmation window"), "{err}");
+    assert!(
+        p.registry.mutations().is_empty(),
+        "{:?}",
+        p.registry.mutations()
+    );
+}
+
+#[test]
+fn closing_the_window_denies() {
+    let _g = gui_lock();
+    let p = project("e2e-close", &[]);
+    let mut child = publish(&p);
+    let (id, _) = window_for(&mut child, "cargo-confirm-gui");
+    std::thread::sleep(Duration::from_millis(300));
+    desk().close_window(&id);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success());
+    assert!(
+        err.contains("denied: the confirmation window was closed"),
+        "{err}"
+    );
+    assert!(p.registry.mutations().is_empty());
+}
+
+#[test]
+fn window_destroyed_by_another_program_fails_closed_without_a_crash() {
+    let _g = gui_lock();
+    let p = project("e2e-destroy", &[]);
+    let mut child = publish(&p);
+    let (id, _) = window_for(&mut child, "cargo-confirm-gui");
+    std::thread::sleep(Duration::from_millis(300));
+    desk().destroy_window(&id);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success());
+    assert!(
+        err.contains("ended abnormally") && err.contains("Nothing was released"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(p.registry.mutations().is_empty());
+}
+
+#[test]
+fn no_answer_times_out_as_deny() {
+    let _g = gui_lock();
+    let p = project("e2e-timeout", &["--timeout=5"]);
+    let started = std::time::Instant::now();
+    let mut child = publish(&p);
+    window_for(&mut child, "cargo-confirm-gui");
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success());
+    assert!(err.contains("nobody answered"), "{err}");
+    assert!(started.elapsed() >= Duration::from_secs(5));
+    assert!(p.registry.mutations().is_empty());
+}
+
+#[test]
+fn piped_yes_on_stdin_does_not_answer_the_window() {
+    let _g = gui_lock();
+    let p = project("e2e-yes", &[]);
+    let yes = std::process::Command::new("yes")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut cmd = p.cargo(&[
+        "publish",
+        "--registry",
+        "local",
+        "--no-verify",
+        "--allow-dirty",
+    ]);
+    cmd.stdin(yes.stdout.unwrap());
+    let mut child = cmd.spawn().unwrap();
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "cargo finished without a click"
+    );
+    assert!(p.registry.mutations().is_empty());
+    let (x, y) = deny_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success(), "{err}");
+    assert!(p.registry.mutations().is_empty());
+}
+
+#[test]
+fn ci_refuses_at_once_without_a_window() {
+    let _g = gui_lock();
+    let p = project("e2e-ci", &[]);
+    let child = p
+        .cargo(&[
+            "publish",
+            "--registry",
+            "local",
+            "--no-verify",
+            "--allow-dirty",
+        ])
+        .env("CI", "true")
+        .spawn()
+        .unwrap();
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success());
+    assert!(
+        err.contains("looks like a CI runner (`CI` is set)"),
+        "{err}"
+    );
+    assert!(err.contains("trusted publishing"), "{err}");
+    assert!(!desk().any_window());
+    assert!(p.registry.mutations().is_empty());
+}
+
+#[test]
+fn no_display_refuses_at_once() {
+    let p = project("e2e-headless", &[]);
+    let child = p
+        .cargo(&[
+            "publish",
+            "--registry",
+            "local",
+            "--no-verify",
+            "--allow-dirty",
+        ])
+        .env_remove("DISPLAY")
+        .spawn()
+        .unwrap();
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success());
+    assert!(err.contains("there is no display"), "{err}");
+    assert!(p.registry.mutations().is_empty());
+}
+
+#[test]
+fn unreachable_display_refuses_at_once() {
+    let p = project("e2e-baddisplay", &[]);
+    let child = p
+        .cargo(&[
+            "publish",
+            "--registry",
+            "local",
+            "--no-verify",
+            "--allow-dirty",
+        ])
+        .env("DISPLAY", ":4999")
+        .spawn()
+        .unwrap();
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success());
+    assert!(err.contains("display cannot be reached"), "{err}");
+    assert!(p.registry.mutations().is_empty());
+}
+
+#[test]
+fn ci_pass_lets_cargo_fall_through() {
+    let p = project("e2e-cipass", &["--ci=pass"]);
+    let child = p
+        .cargo(&[
+            "publish",
+            "--registry",
+            "local",
+            "--no-verify",
+            "--allow-dirty",
+        ])
+        .env("CI", "1")
+        .spawn()
+        .unwrap();
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success());
+    assert!(err.contains("no token found"), "{err}");
+    assert!(p.registry.mutations().is_empty());
+}
+
+#[test]
+fn global_provider_by_name_on_path_and_yank() {
+    let _g = gui_lock();
+    let p = Project::new(
+        "e2e-yank",
+        Options {
+            token: Some(TOKEN.into()),
+            auth_required: false,
+        },
+        ProviderConfig::Global("cargo-confirm-gui"),
+    );
+    desk().secret_store(&p.key(), TOKEN);
+    let mut child = p
+        .cargo(&[
+            "yank",
+            "--registry",
+            "local",
+            "--version",
+            "0.1.0",
+            "e2e-yank",
+        ])
+        .spawn()
+        .unwrap();
+    let (_, g) = window_for(&mut child, "YANK e2e-yank 0.1.0");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(status.success(), "{err}");
+    let m = p.registry.mutations();
+    assert_eq!(m.len(), 1);
+    assert_eq!(
+        (m[0].method.as_str(), m[0].path.as_str()),
+        ("DELETE", "/api/v1/crates/e2e-yank/0.1.0/yank")
+    );
+    assert_eq!(m[0].authorization.as_deref(), Some(TOKEN));
+}
+
+#[test]
+fn unenrolled_registry_says_how_to_enroll() {
+    let p = Project::new(
+        "e2e-unenrolled",
+        Options::default(),
+        ProviderConfig::PerRegistry(&[]),
+    );
+    let child = p
+        .cargo(&[
+            "publish",
+            "--registry",
+            "local",
+            "--no-verify",
+            "--allow-dirty",
+        ])
+        .spawn()
+        .unwrap();
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success());
+    // cargo's own words for NotFound from every provider.
+    assert!(err.contains("no token found"), "{err}");
+    assert!(p.registry.mutations().is_empty());
+}
+
+#[test]
+fn login_stores_and_replacing_needs_confirmation_then_logout() {
+    let _g = gui_lock();
+    let p = Project::new(
+        "e2e-login",
+        Options::default(),
+        ProviderConfig::PerRegistry(&[]),
+    );
+    let d = desk();
+    // First login: a window asks to store it.
+    let mut child = p
+        .cargo(&["login", "--registry", "local", "first-token-aaaa"])
+        .spawn()
+        .unwrap();
+    let (_, g) = window_for(&mut child, "Store a new registry token");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    d.human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(status.success(), "{err}");
+    assert_eq!(
+        d.secret_lookup(&p.key()).as_deref(),
+        Some("first-token-aaaa")
+    );
+
+    // A second login must be confirmed as a replacement; Deny keeps the old token.
+    let mut child = p
+        .cargo(&["login", "--registry", "local", "second-token-bbbb"])
+        .spawn()
+        .unwrap();
+    let (_, g) = window_for(&mut child, "Replace the stored registry token");
+    wait_armed();
+    let (x, y) = deny_point(g);
+    d.human_click(x, y);
+    let (status, _, _) = wait_output(child, CARGO);
+    assert!(!status.success());
+    assert_eq!(
+        d.secret_lookup(&p.key()).as_deref(),
+        Some("first-token-aaaa")
+    );
+
+    // Confirmed replacement.
+    let mut child = p
+        .cargo(&["login", "--registry", "local", "second-token-bbbb"])
+        .spawn()
+        .unwrap();
+    let (_, g) = window_for(&mut child, "Replace the stored registry token");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    d.human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(status.success(), "{err}");
+    assert_eq!(
+        d.secret_lookup(&p.key()).as_deref(),
+        Some("second-token-bbbb")
+    );
+
+    // Logout asks, then removes.
+    let mut child = p.cargo(&["logout", "--registry", "local"]).spawn().unwrap();
+    let (_, g) = window_for(&mut child, "Remove the stored registry token");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    d.human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(status.success(), "{err}");
+    assert_eq!(d.secret_lookup(&p.key()), None);
+}
+
+#[test]
+fn enroll_window_takes_a_typed_token_into_the_secret_service() {
+    let _g = gui_lock();
+    let d = desk();
+    let url = "sparse+http://127.0.0.1:9/enroll-test/";
+    let mut cmd = std::process::Command::new(PROVIDER);
+    d.env(&mut cmd);
+    cmd.args(["--enroll", "--index-url", url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let (_, g) = window_for(&mut child, "store a registry token");
+    wait_armed();
+    d.human_type("typed-token-1234");
+    let (x, y) = approve_point(g);
+    d.human_click(x, y);
+    let (status, out, err) = wait_output(child, Duration::from_secs(30));
+    assert!(status.success(), "{err}");
+    assert!(!out.contains("typed-token-1234") && !err.contains("typed-token-1234"));
+    let key = cargo_confirm_gui::store::RegistryKey::from_index_url(url);
+    assert_eq!(
+        d.secret_lookup(key.as_str()).as_deref(),
+        Some("typed-token-1234")
+    );
+}

@@ -1,0 +1,603 @@
+//! Real components for end-to-end tests: an Xvfb server with an Xephyr server inside it
+//! (a person's input arrives on Xephyr from its virtual mouse/keyboard devices, not XTEST),
+//! a private D-Bus session with gnome-keyring unlocked in it, real cargo, and the loopback
+//! registry. One set per test binary; GUI tests take `gui_lock()` so one window is open at
+//! a time.
+#![allow(dead_code, unsafe_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+pub use cargo_confirm_gui::registry_server::{Options, Registry};
+
+/// The provider binary under test.
+pub const PROVIDER: &str = env!("CARGO_BIN_EXE_cargo-confirm-gui");
+
+/// CI markers the child environment must not inherit (CI itself runs with CI=true).
+pub const CI_VARS: &[&str] = cargo_confirm_gui::env::CI_MARKERS;
+
+pub struct Desk {
+    /// The outer Xvfb display, where "a person" acts on the Xephyr window.
+    pub outer: String,
+    /// The Xephyr display the provider's windows open on.
+    pub display: String,
+    /// Private session bus with gnome-keyring.
+    pub dbus: String,
+    /// Private directories.
+    pub root: PathBuf,
+}
+
+static DESK: OnceLock<Desk> = OnceLock::new();
+static GUI: Mutex<()> = Mutex::new(());
+
+/// One window at a time on the shared Xephyr.
+pub fn gui_lock() -> MutexGuard<'static, ()> {
+    GUI.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn die_with_parent(cmd: &mut Command) -> &mut Command {
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))
+                .map_err(std::io::Error::from)
+        })
+    }
+}
+
+fn need(tool: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "`{tool}` is not installed. Run scripts/test.sh, which installs the test packages \
+         (xvfb xserver-xephyr xdotool gnome-keyring dbus-x11 libsecret-tools)"
+    );
+}
+
+/// Starts an X server with `-displayfd` and returns ":N".
+fn start_x(
+    children: &mut Vec<Child>,
+    program: &str,
+    args: &[&str],
+    env_display: Option<&str>,
+) -> String {
+    let (r, w) = rustix::pipe::pipe().expect("pipe");
+    let mut cmd = Command::new(program);
+    cmd.arg("-displayfd")
+        .arg(w.as_raw_fd().to_string())
+        .args(args);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    match env_display {
+        Some(d) => cmd.env("DISPLAY", d),
+        None => cmd.env_remove("DISPLAY"),
+    };
+    children.push(
+        die_with_parent(&mut cmd)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {program}: {e}")),
+    );
+    drop(w);
+    let mut line = String::new();
+    BufReader::new(std::fs::File::from(r))
+        .read_line(&mut line)
+        .expect("display number");
+    let n = line.trim();
+    assert!(!n.is_empty(), "{program} did not report a display");
+    format!(":{n}")
+}
+
+fn start() -> Desk {
+    for t in [
+        "Xvfb",
+        "Xephyr",
+        "xdotool",
+        "dbus-daemon",
+        "gnome-keyring-daemon",
+        "secret-tool",
+        "dbus-send",
+    ] {
+        need(t);
+    }
+    let root = std::env::temp_dir().join(format!("ccg-test-{}", std::process::id()));
+    for d in ["home", "data", "runtime", "state"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(root.join("runtime"), std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let root2 = root.clone();
+    // The children die with this thread (PR_SET_PDEATHSIG), so it lives as long as the process.
+    std::thread::spawn(move || {
+        let mut children = Vec::new();
+        let outer = start_x(
+            &mut children,
+            "Xvfb",
+            &["-screen", "0", "1400x900x24", "-nolisten", "tcp"],
+            None,
+        );
+        let display = start_x(
+            &mut children,
+            "Xephyr",
+            &["-screen", "1280x800", "-nolisten", "tcp", "-no-host-grab"],
+            Some(&outer),
+        );
+        let mut bus = Command::new("dbus-daemon");
+        bus.args(["--session", "--nofork", "--print-address"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut bus = die_with_parent(&mut bus).spawn().expect("dbus-daemon");
+        let mut addr = String::new();
+        BufReader::new(bus.stdout.take().unwrap())
+            .read_line(&mut addr)
+            .unwrap();
+        let dbus = addr.trim().to_string();
+        children.push(bus);
+        let mut kr = Command::new("gnome-keyring-daemon");
+        kr.args(["--foreground", "--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &dbus)
+            .env("HOME", root2.join("home"))
+            .env("XDG_DATA_HOME", root2.join("data"))
+            .env("XDG_RUNTIME_DIR", root2.join("runtime"))
+            .env_remove("DISPLAY")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut kr = die_with_parent(&mut kr)
+            .spawn()
+            .expect("gnome-keyring-daemon");
+        kr.stdin
+            .take()
+            .unwrap()
+            .write_all(b"test-password")
+            .unwrap();
+        children.push(kr);
+        tx.send((outer, display, dbus)).unwrap();
+        loop {
+            std::thread::park();
+        }
+    });
+    let (outer, display, dbus) = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("test desktop did not start");
+    let desk = Desk {
+        outer,
+        display,
+        dbus,
+        root,
+    };
+    // Wait for the Secret Service to own its name.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = Command::new("dbus-send")
+            .env("DBUS_SESSION_BUS_ADDRESS", &desk.dbus)
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:org.freedesktop.secrets",
+            ])
+            .output()
+            .expect("dbus-send");
+        if String::from_utf8_lossy(&out.stdout).contains("boolean true") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gnome-keyring did not register on the session bus"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    desk
+}
+
+pub fn desk() -> &'static Desk {
+    DESK.get_or_init(start)
+}
+
+/// Window geometry on the Xephyr display.
+#[derive(Debug, Clone, Copy)]
+pub struct Geom {
+    pub x: i32,
+    pub y: i32,
+    pub w: i32,
+    pub h: i32,
+}
+
+impl Desk {
+    /// Environment for anything that talks to our display and keyring, with no CI markers.
+    pub fn env(&self, cmd: &mut Command) {
+        for v in CI_VARS {
+            cmd.env_remove(v);
+        }
+        cmd.env("DISPLAY", &self.display)
+            .env_remove("WAYLAND_DISPLAY")
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.dbus)
+            .env("XDG_STATE_HOME", self.root.join("state"))
+            .env("XDG_RUNTIME_DIR", self.root.join("runtime"));
+    }
+
+    fn xdotool(&self, display: &str, args: &[&str]) -> Output {
+        Command::new("xdotool")
+            .env("DISPLAY", display)
+            .args(args)
+            .output()
+            .expect("xdotool")
+    }
+
+    /// Waits for a visible window whose title contains `name` on the Xephyr display.
+    pub fn wait_window(&self, name: &str, timeout: Duration) -> Option<(String, Geom)> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let out = self.xdotool(&self.display, &["search", "--onlyvisible", "--name", name]);
+            if let Some(id) = String::from_utf8_lossy(&out.stdout).lines().next() {
+                let id = id.trim().to_string();
+                if let Some(g) = self.geometry(&id) {
+                    return Some((id, g));
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Whether any provider window is visible now.
+    pub fn any_window(&self) -> bool {
+        let out = self.xdotool(
+            &self.display,
+            &["search", "--onlyvisible", "--name", "cargo-confirm-gui"],
+        );
+        !String::from_utf8_lossy(&out.stdout).trim().is_empty()
+    }
+
+    pub fn geometry(&self, id: &str) -> Option<Geom> {
+        let out = self.xdotool(&self.display, &["getwindowgeometry", "--shell", id]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let get = |k: &str| -> Option<i32> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                .and_then(|v| v.trim().parse().ok())
+        };
+        Some(Geom {
+            x: get("X")?,
+            y: get("Y")?,
+            w: get("WIDTH")?,
+            h: get("HEIGHT")?,
+        })
+    }
+
+    fn xephyr_origin(&self) -> (i32, i32) {
+        let out = self.xdotool(
+            &self.outer,
+            &["search", "--onlyvisible", "--class", "Xephyr"],
+        );
+        let id = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .map(str::to_string)
+            .expect("Xephyr window");
+        let out = self.xdotool(&self.outer, &["getwindowgeometry", "--shell", &id]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let get = |k: &str| -> i32 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        (get("X"), get("Y"))
+    }
+
+    /// A person's click at (x, y) of the Xephyr screen: the pointer travels there and
+    /// clicks on the outer server, so Xephyr delivers it from its virtual mouse.
+    pub fn human_click(&self, x: i32, y: i32) {
+        let (ox, oy) = self.xephyr_origin();
+        // Approach in a few steps, as a hand would.
+        for (dx, dy) in [(-60, -40), (-20, -10), (0, 0)] {
+            let (px, py) = ((ox + x + dx).to_string(), (oy + y + dy).to_string());
+            assert!(
+                self.xdotool(&self.outer, &["mousemove", "--sync", &px, &py])
+                    .status
+                    .success()
+            );
+            std::thread::sleep(Duration::from_millis(60));
+        }
+        assert!(self.xdotool(&self.outer, &["click", "1"]).status.success());
+    }
+
+    /// Screenshot of the outer display (what a person would see), for debugging a test.
+    pub fn screenshot(&self, path: &Path) {
+        let _ = Command::new("import")
+            .env("DISPLAY", &self.outer)
+            .args(["-window", "root"])
+            .arg(path)
+            .status();
+    }
+
+    /// A person typing on the keyboard (through Xephyr).
+    pub fn human_type(&self, text: &str) {
+        let out = self.xdotool(
+            &self.outer,
+            &["search", "--onlyvisible", "--class", "Xephyr"],
+        );
+        let id = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .map(str::to_string)
+            .expect("Xephyr window");
+        assert!(
+            self.xdotool(&self.outer, &["windowfocus", "--sync", &id])
+                .status
+                .success()
+        );
+        assert!(
+            self.xdotool(&self.outer, &["type", "--delay", "30", text])
+                .status
+                .success()
+        );
+    }
+
+    /// A worm's click: XTEST on the provider's own display.
+    pub fn xtest_click(&self, x: i32, y: i32) {
+        let (px, py) = (x.to_string(), y.to_string());
+        assert!(
+            self.xdotool(
+                &self.display,
+                &["mousemove", "--sync", &px, &py, "click", "1"]
+            )
+            .status
+            .success()
+        );
+    }
+
+    /// A worm's key presses: XTEST on the provider's own display.
+    pub fn xtest_keys(&self, keys: &[&str]) {
+        let mut args = vec!["key", "--delay", "50"];
+        args.extend_from_slice(keys);
+        assert!(self.xdotool(&self.display, &args).status.success());
+    }
+
+    /// Destroys a window from another client (what a hostile program could do).
+    pub fn destroy_window(&self, id: &str) {
+        self.xdotool(&self.display, &["windowclose", id]);
+    }
+
+    /// Asks a window to close the way a window manager's close button does
+    /// (a `WM_DELETE_WINDOW` client message).
+    pub fn close_window(&self, id: &str) {
+        use x11rb::connection::Connection;
+        use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt, EventMask};
+        let (conn, _) = x11rb::connect(Some(&self.display)).expect("connect");
+        let atom = |n: &str| {
+            conn.intern_atom(false, n.as_bytes())
+                .unwrap()
+                .reply()
+                .unwrap()
+                .atom
+        };
+        let (protocols, delete) = (atom("WM_PROTOCOLS"), atom("WM_DELETE_WINDOW"));
+        let window: u32 = id.parse().expect("window id");
+        let ev = ClientMessageEvent::new(32, window, protocols, [delete, 0, 0, 0, 0]);
+        conn.send_event(false, window, EventMask::NO_EVENT, ev)
+            .unwrap();
+        conn.flush().unwrap();
+    }
+
+    /// Reads a token from the Secret Service with libsecret's own client.
+    pub fn secret_lookup(&self, index_key: &str) -> Option<String> {
+        let out = Command::new("secret-tool")
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.dbus)
+            .args([
+                "lookup",
+                "service",
+                "cargo-confirm-gui",
+                "username",
+                index_key,
+            ])
+            .output()
+            .expect("secret-tool");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).to_string())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Stores a token with libsecret's own client.
+    pub fn secret_store(&self, index_key: &str, token: &str) {
+        let mut child = Command::new("secret-tool")
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.dbus)
+            .args([
+                "store",
+                "--label=test",
+                "service",
+                "cargo-confirm-gui",
+                "username",
+                index_key,
+            ])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("secret-tool");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(token.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+}
+
+/// The window's Approve button centre, in Xephyr screen coordinates.
+pub fn approve_point(g: Geom) -> (i32, i32) {
+    let c = cargo_confirm_gui::ui::layout::approve_center(egui::vec2(g.w as f32, g.h as f32));
+    (g.x + c.x as i32, g.y + c.y as i32)
+}
+
+/// The window's Deny button centre, in Xephyr screen coordinates.
+pub fn deny_point(g: Geom) -> (i32, i32) {
+    let r = cargo_confirm_gui::ui::layout::deny_rect(egui::Rect::from_min_size(
+        egui::Pos2::ZERO,
+        egui::vec2(g.w as f32, g.h as f32),
+    ));
+    (g.x + r.center().x as i32, g.y + r.center().y as i32)
+}
+
+/// A throwaway cargo project publishing to a test registry.
+pub struct Project {
+    pub dir: PathBuf,
+    pub cargo_home: PathBuf,
+    pub registry: Registry,
+    pub name: String,
+    _tmp: tempfile::TempDir,
+}
+
+/// How cargo finds the provider.
+pub enum ProviderConfig<'a> {
+    /// `credential-provider = [PATH, args...]` on the registry.
+    PerRegistry(&'a [&'a str]),
+    /// `[registry] global-credential-providers = ["cargo-confirm-gui ..."]`, found on PATH.
+    Global(&'a str),
+}
+
+impl Project {
+    pub fn new(name: &str, opts: Options, provider: ProviderConfig<'_>) -> Project {
+        let tmp = tempfile::tempdir().unwrap();
+        let registry = Registry::start(opts).unwrap();
+        let dir = tmp.path().join(name);
+        let cargo_home = tmp.path().join("cargo-home");
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::create_dir_all(&cargo_home).unwrap();
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\ndescription = \"test\"\nlicense = \"MIT\"\n\n[workspace]\n"),
+        )
+        .unwrap();
+        std::fs::write(dir.join("src/lib.rs"), "pub fn f() {}\n").unwrap();
+        let provider_line = match provider {
+            ProviderConfig::PerRegistry(args) => {
+                let mut items = vec![format!("{PROVIDER:?}")];
+                items.extend(args.iter().map(|a| format!("{a:?}")));
+                format!("credential-provider = [{}]\n", items.join(", "))
+            }
+            ProviderConfig::Global(_) => String::new(),
+        };
+        let global = match provider {
+            ProviderConfig::Global(entry) => {
+                format!("[registry]\nglobal-credential-providers = [{entry:?}]\n\n")
+            }
+            _ => String::new(),
+        };
+        std::fs::write(
+            cargo_home.join("config.toml"),
+            format!(
+                "{global}[registries.local]\nindex = \"{}\"\n{provider_line}",
+                registry.index_url()
+            ),
+        )
+        .unwrap();
+        Project {
+            dir,
+            cargo_home,
+            registry,
+            name: name.to_string(),
+            _tmp: tmp,
+        }
+    }
+
+    /// The store key for this project's registry.
+    pub fn key(&self) -> String {
+        cargo_confirm_gui::store::RegistryKey::from_index_url(&self.registry.index_url())
+            .as_str()
+            .to_string()
+    }
+
+    /// A real `cargo` command in this project, wired to the test desktop.
+    pub fn cargo(&self, args: &[&str]) -> Command {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(args).current_dir(&self.dir);
+        desk().env(&mut cmd);
+        let provider_dir = Path::new(PROVIDER).parent().unwrap();
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths = vec![provider_dir.to_path_buf()];
+        paths.extend(std::env::split_paths(&path));
+        cmd.env("CARGO_HOME", &self.cargo_home)
+            .env("PATH", std::env::join_paths(paths).unwrap())
+            .env("CARGO_TARGET_DIR", self.dir.join("target"))
+            .env("CARGO_TERM_COLOR", "never")
+            .env_remove("CARGO_REGISTRY_TOKEN")
+            .env_remove("CARGO_REGISTRIES_LOCAL_TOKEN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // RUSTUP_HOME must survive the CARGO_HOME change for the rustc proxy.
+        if std::env::var_os("RUSTUP_HOME").is_none()
+            && let Some(h) = std::env::var_os("HOME")
+        {
+            cmd.env("RUSTUP_HOME", Path::new(&h).join(".rustup"));
+        }
+        cmd
+    }
+}
+
+/// Waits for a child with a deadline; kills it if the deadline passes.
+pub fn wait_output(mut child: Child, timeout: Duration) -> (ExitStatus, String, String) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(_status) = child.try_wait().unwrap() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "child did not finish in {timeout:?}\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// Waits for the provider's window while `child` runs; on failure, kills the child and
+/// panics with its output, so a missing window says why.
+pub fn window_for(child: &mut Child, name: &str) -> (String, Geom) {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while Instant::now() < deadline {
+        if let Some(w) = desk().wait_window(name, Duration::from_millis(500)) {
+            return w;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    panic!("no window titled {name:?} appeared; the command's stderr:\n{err}");
+}
+
+/// Waits long enough for the window to arm (1 s by default) with margin.
+pub fn wait_armed() {
+    std::thread::sleep(Duration::from_millis(1600));
+}
