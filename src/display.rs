@@ -79,18 +79,18 @@ impl X11 {
     /// fails harmlessly (false) while the window is not yet viewable.
     pub fn focus(&self, window: u32) -> bool {
         let raise = ConfigureWindowAux::new().stack_mode(StackMode::ABOVE);
-        let ok = self
+        let raised = self
             .conn
             .configure_window(window, &raise)
             .ok()
             .and_then(|c| c.check().ok())
-            .is_some()
+            .is_some();
+        raised
             && self
                 .conn
                 .set_input_focus(InputFocus::PARENT, window, x11rb::CURRENT_TIME)
                 .ok()
                 .and_then(|c| c.check().ok())
-                .is_some();
-        ok
+                .is_some()
     }
 }

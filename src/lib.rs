@@ -9,7 +9,7 @@
 //! [`pipeline::serve`] reads top to bottom:
 //!
 //! 1. [`protocol`]: hello, one bounded request line, strict parsing into owned types.
-//! 2. [`env`]: one snapshot of the environment (display, CI markers); nothing else reads it.
+//! 2. [`env`](mod@env): one snapshot of the environment (display, CI markers); nothing else reads it.
 //! 3. [`gate`]: a pure decision (refuse / pass / pre-flight / prompt) before any store or
 //!    display is touched, so a CI refusal never opens a window.
 //! 4. [`store`]: check that an entry exists, without reading the secret.

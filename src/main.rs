@@ -10,7 +10,7 @@ use cargo_confirm_gui::env::Snapshot;
 use cargo_confirm_gui::gate::Operation;
 use cargo_confirm_gui::pipeline::{self, Deps};
 use cargo_confirm_gui::protocol::{Answer, Request};
-use cargo_confirm_gui::store::{self, CRATES_IO_INDEX, RegistryKey};
+use cargo_confirm_gui::store::{self, CRATES_IO_INDEX, RegistryKey, TokenStore};
 use cargo_confirm_gui::ui::Cancel;
 use cargo_confirm_gui::ui::window::GuiPrompter;
 use cargo_confirm_gui::{demo, display, evidence, harden, registries};
@@ -60,9 +60,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let env = Snapshot::capture();
     let gui = GuiPrompter { env: env.clone() };
+    // Unsizes the 'static store box to the borrowed form `Deps` takes.
+    let open_store = || store::default_store().map(|s| s as Box<dyn TokenStore + '_>);
     let deps = Deps {
         env: env.clone(),
-        open_store: &store::default_store,
+        open_store: &open_store,
         prompter: &gui,
         probe_display: &|e| display::probe(e).map(|_| ()),
         requester: &evidence::requester,

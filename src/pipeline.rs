@@ -26,7 +26,7 @@ pub struct Deps<'a> {
     /// The environment snapshot.
     pub env: Snapshot,
     /// Opens the token store (called only after the gate, so CI refusals never touch it).
-    pub open_store: &'a dyn Fn() -> Result<Box<dyn TokenStore>, StoreError>,
+    pub open_store: &'a dyn Fn() -> Result<Box<dyn TokenStore + 'a>, StoreError>,
     /// Shows windows.
     pub prompter: &'a dyn Prompter,
     /// Checks the display answers (called only when a window will open).
@@ -45,9 +45,11 @@ pub fn serve<R: BufRead + Send + 'static>(
     deps: &Deps<'_>,
 ) -> Result<(), Error> {
     protocol::write_hello(output)?;
-    let Some(line) = protocol::read_line(&mut input)? else {
+    let line = match protocol::read_line(&mut input) {
+        Ok(Some(line)) => line,
         // cargo closed the pipe without a request: nothing to do.
-        return Ok(());
+        Ok(None) => return Ok(()),
+        Err(e) => return Ok(protocol::write_response(output, Err(e))?),
     };
     let cancel = Cancel::default();
     let watcher = cancel.clone();
@@ -272,4 +274,348 @@ fn record(deps: &Deps<'_>, req: &Request, outcome: &str) {
 /// The real dependencies of the shipped binary.
 pub fn real_requester() -> Requester {
     evidence::requester()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::Requester;
+    use crate::store::memory::MemoryStore;
+    use std::cell::{Cell, RefCell};
+
+    /// Answers windows from a script; counts how many opened. Test-only.
+    #[derive(Default)]
+    struct Scripted {
+        decision: Option<Decision>,
+        enrolled: RefCell<Option<Token>>,
+        shown: Cell<u32>,
+        last: RefCell<Option<Transaction>>,
+    }
+
+    impl Prompter for Scripted {
+        fn confirm(
+            &self,
+            tx: &Transaction,
+            _: &PromptOptions,
+            _: &Cancel,
+        ) -> Result<Decision, Error> {
+            self.shown.set(self.shown.get() + 1);
+            *self.last.borrow_mut() = Some(tx.clone());
+            Ok(self.decision.unwrap_or(Decision::Deny(DenyReason::Timeout)))
+        }
+        fn enroll(
+            &self,
+            _: &EnrollRequest,
+            _: &PromptOptions,
+            _: &Cancel,
+        ) -> Result<EnrollOutcome, Error> {
+            self.shown.set(self.shown.get() + 1);
+            Ok(match self.enrolled.borrow_mut().take() {
+                Some(t) => EnrollOutcome::Saved(t),
+                None => EnrollOutcome::Cancelled(DenyReason::Clicked),
+            })
+        }
+    }
+
+    const URL: &str = "sparse+http://127.0.0.1:1/index/";
+
+    fn desktop() -> Snapshot {
+        Snapshot {
+            x11_display: Some(":0".into()),
+            ..Default::default()
+        }
+    }
+
+    fn run(
+        store: &MemoryStore,
+        prompter: &Scripted,
+        env: Snapshot,
+        req: &Request,
+    ) -> Result<Answer, Error> {
+        let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(store)) };
+        let deps = Deps {
+            env,
+            open_store: &open,
+            prompter,
+            probe_display: &|_| Ok(()),
+            requester: &Requester::default,
+        };
+        handle(req, &deps, &Cancel::default())
+    }
+
+    fn req(op: Operation) -> Request {
+        Request {
+            index_url: URL.into(),
+            registry_name: Some("local".into()),
+            login_token: match op {
+                Operation::Login { token_given: true } => Some(Token::new("new-token".into())),
+                _ => None,
+            },
+            operation: op,
+            login_url: None,
+            args: vec![],
+        }
+    }
+
+    fn enrolled() -> MemoryStore {
+        let s = MemoryStore::default();
+        s.set(
+            &RegistryKey::from_index_url(URL),
+            "l",
+            &Token::new("the-token".into()),
+        )
+        .unwrap();
+        s
+    }
+
+    fn publish() -> Operation {
+        Operation::Publish {
+            name: "a".into(),
+            vers: "1.0.0".into(),
+            cksum: "0".repeat(64),
+        }
+    }
+
+    #[test]
+    fn approve_reads_the_secret_only_after_the_window() {
+        let store = enrolled();
+        let p = Scripted {
+            decision: Some(Decision::Approve),
+            ..Default::default()
+        };
+        match run(&store, &p, desktop(), &req(publish())).unwrap() {
+            Answer::Token {
+                token,
+                cache_session,
+                operation_independent,
+            } => {
+                assert_eq!(token.expose(), "the-token");
+                assert!(!cache_session && !operation_independent);
+            }
+            _ => panic!(),
+        }
+        assert_eq!((p.shown.get(), store.secret_reads()), (1, 1));
+    }
+
+    #[test]
+    fn deny_never_reads_the_secret() {
+        let store = enrolled();
+        let p = Scripted {
+            decision: Some(Decision::Deny(DenyReason::Clicked)),
+            ..Default::default()
+        };
+        let e = run(&store, &p, desktop(), &req(publish())).unwrap_err();
+        assert!(matches!(
+            e,
+            Error::Denied {
+                reason: DenyReason::Clicked,
+                ..
+            }
+        ));
+        assert_eq!(store.secret_reads(), 0);
+    }
+
+    #[test]
+    fn preflight_gets_a_placeholder_without_a_window_or_a_secret_read() {
+        let store = enrolled();
+        let p = Scripted::default();
+        match run(
+            &store,
+            &p,
+            desktop(),
+            &req(Operation::Read {
+                authenticated: false,
+            }),
+        )
+        .unwrap()
+        {
+            Answer::Token {
+                token,
+                cache_session,
+                ..
+            } => {
+                assert_eq!(token.expose(), PREFLIGHT_PLACEHOLDER);
+                assert!(!cache_session);
+            }
+            _ => panic!(),
+        }
+        assert_eq!((p.shown.get(), store.secret_reads()), (0, 0));
+    }
+
+    #[test]
+    fn unenrolled_registry_is_not_found_without_a_window() {
+        let store = MemoryStore::default();
+        let p = Scripted {
+            decision: Some(Decision::Approve),
+            ..Default::default()
+        };
+        for op in [
+            publish(),
+            Operation::Read {
+                authenticated: false,
+            },
+            Operation::Logout,
+        ] {
+            let e = run(&store, &p, desktop(), &req(op)).unwrap_err();
+            assert!(matches!(e, Error::NotEnrolled { .. }), "{e}");
+        }
+        assert_eq!(p.shown.get(), 0);
+    }
+
+    #[test]
+    fn authenticated_read_prompts_and_caches_for_the_session() {
+        let store = enrolled();
+        let p = Scripted {
+            decision: Some(Decision::Approve),
+            ..Default::default()
+        };
+        match run(
+            &store,
+            &p,
+            desktop(),
+            &req(Operation::Read {
+                authenticated: true,
+            }),
+        )
+        .unwrap()
+        {
+            Answer::Token { cache_session, .. } => assert!(cache_session),
+            _ => panic!(),
+        }
+        assert_eq!(p.shown.get(), 1);
+        // --read=allow: no window.
+        let mut r = req(Operation::Read {
+            authenticated: true,
+        });
+        r.args = vec!["--read=allow".into()];
+        let p = Scripted::default();
+        assert!(run(&store, &p, desktop(), &r).is_ok());
+        assert_eq!(p.shown.get(), 0);
+    }
+
+    #[test]
+    fn locked_store_is_a_clear_error_and_opens_no_window() {
+        let mut store = MemoryStore::default();
+        store.locked = true;
+        let p = Scripted {
+            decision: Some(Decision::Approve),
+            ..Default::default()
+        };
+        let e = run(&store, &p, desktop(), &req(publish())).unwrap_err();
+        assert!(
+            e.to_string().contains("locked") && e.to_string().contains("Unlock it"),
+            "{e}"
+        );
+        assert_eq!(p.shown.get(), 0);
+    }
+
+    #[test]
+    fn login_with_token_needs_approval_and_deny_keeps_the_old_token() {
+        let store = enrolled();
+        let key = RegistryKey::from_index_url(URL);
+        let p = Scripted {
+            decision: Some(Decision::Deny(DenyReason::Clicked)),
+            ..Default::default()
+        };
+        assert!(
+            run(
+                &store,
+                &p,
+                desktop(),
+                &req(Operation::Login { token_given: true })
+            )
+            .is_err()
+        );
+        assert_eq!(store.get(&key).unwrap().unwrap().expose(), "the-token");
+        let tx = p.last.borrow().clone().unwrap();
+        assert!(tx.existing_entry);
+        assert_eq!(
+            tx.login_fingerprint,
+            Some(Token::new("new-token".into()).fingerprint())
+        );
+        let p = Scripted {
+            decision: Some(Decision::Approve),
+            ..Default::default()
+        };
+        assert!(matches!(
+            run(
+                &store,
+                &p,
+                desktop(),
+                &req(Operation::Login { token_given: true })
+            ),
+            Ok(Answer::Login)
+        ));
+        assert_eq!(store.get(&key).unwrap().unwrap().expose(), "new-token");
+    }
+
+    #[test]
+    fn login_without_token_opens_enroll() {
+        let store = MemoryStore::default();
+        let p = Scripted {
+            enrolled: RefCell::new(Some(Token::new("pasted".into()))),
+            ..Default::default()
+        };
+        assert!(matches!(
+            run(
+                &store,
+                &p,
+                desktop(),
+                &req(Operation::Login { token_given: false })
+            ),
+            Ok(Answer::Login)
+        ));
+        assert_eq!(
+            store
+                .get(&RegistryKey::from_index_url(URL))
+                .unwrap()
+                .unwrap()
+                .expose(),
+            "pasted"
+        );
+        let p = Scripted::default();
+        let e = run(
+            &store,
+            &p,
+            desktop(),
+            &req(Operation::Login { token_given: false }),
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::Denied { .. }));
+    }
+
+    #[test]
+    fn crates_io_login_token_is_validated() {
+        let store = MemoryStore::default();
+        let mut r = req(Operation::Login { token_given: true });
+        r.index_url = crate::store::CRATES_IO_SPARSE.into();
+        let p = Scripted {
+            decision: Some(Decision::Approve),
+            ..Default::default()
+        };
+        let e = run(&store, &p, desktop(), &r).unwrap_err();
+        assert!(e.to_string().contains("`cio` followed by 32"), "{e}");
+        assert_eq!(p.shown.get(), 0);
+    }
+
+    #[test]
+    fn logout_removes_only_after_approval() {
+        let store = enrolled();
+        let key = RegistryKey::from_index_url(URL);
+        let p = Scripted {
+            decision: Some(Decision::Deny(DenyReason::Timeout)),
+            ..Default::default()
+        };
+        assert!(run(&store, &p, desktop(), &req(Operation::Logout)).is_err());
+        assert!(store.contains(&key).unwrap());
+        let p = Scripted {
+            decision: Some(Decision::Approve),
+            ..Default::default()
+        };
+        assert!(matches!(
+            run(&store, &p, desktop(), &req(Operation::Logout)),
+            Ok(Answer::Logout)
+        ));
+        assert!(!store.contains(&key).unwrap());
+    }
 }

@@ -148,7 +148,8 @@ pub fn parse(line: &[u8]) -> Result<Request, Error> {
     })
 }
 
-/// A successful answer.
+/// A successful answer. `Debug` shows no secret ([`Token`]'s is redacted).
+#[derive(Debug)]
 pub enum Answer {
     /// Hand over a token.
     Token {

@@ -133,7 +133,7 @@ fn no_answer_times_out_as_deny() {
 fn piped_yes_on_stdin_does_not_answer_the_window() {
     let _g = gui_lock();
     let p = project("e2e-yes", &[]);
-    let yes = std::process::Command::new("yes")
+    let mut yes = std::process::Command::new("yes")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -144,7 +144,7 @@ fn piped_yes_on_stdin_does_not_answer_the_window() {
         "--no-verify",
         "--allow-dirty",
     ]);
-    cmd.stdin(yes.stdout.unwrap());
+    cmd.stdin(yes.stdout.take().unwrap());
     let mut child = cmd.spawn().unwrap();
     let (_, g) = window_for(&mut child, "cargo-confirm-gui");
     std::thread::sleep(Duration::from_secs(3));
@@ -156,7 +156,10 @@ fn piped_yes_on_stdin_does_not_answer_the_window() {
     let (x, y) = deny_point(g);
     desk().human_click(x, y);
     let (status, _, err) = wait_output(child, CARGO);
+    let _ = yes.kill();
+    let _ = yes.wait();
     assert!(!status.success(), "{err}");
+    assert!(err.contains("denied in the confirmation window"), "{err}");
     assert!(p.registry.mutations().is_empty());
 }
 

@@ -55,3 +55,22 @@ impl TokenStore for MemoryStore {
         Ok(self.entries.borrow_mut().remove(key).is_some())
     }
 }
+
+/// Lets a borrowed store stand where a boxed one is expected (tests keep ownership).
+impl TokenStore for &MemoryStore {
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+    fn contains(&self, key: &RegistryKey) -> Result<bool, StoreError> {
+        (**self).contains(key)
+    }
+    fn get(&self, key: &RegistryKey) -> Result<Option<Token>, StoreError> {
+        (**self).get(key)
+    }
+    fn set(&self, key: &RegistryKey, label: &str, token: &Token) -> Result<(), StoreError> {
+        (**self).set(key, label, token)
+    }
+    fn delete(&self, key: &RegistryKey) -> Result<bool, StoreError> {
+        (**self).delete(key)
+    }
+}

@@ -88,7 +88,7 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
                     for w in &state.tx.requester.warnings {
                         ui.colored_label(
                             Color32::from_rgb(0xe0, 0x40, 0x30),
-                            RichText::new(format!("⚠ {w}")).strong(),
+                            RichText::new(format!("WARNING: {w}")).strong(),
                         );
                     }
                     ui.add_space(6.0);

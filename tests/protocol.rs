@@ -1,0 +1,202 @@
+//! The real binary speaking cargo's protocol on pipes: exact stdout, clear errors, and
+//! refusals decided before any display or keychain is touched.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+const PROVIDER: &str = env!("CARGO_BIN_EXE_cargo-confirm-gui");
+const PUBLISH: &str = r#"{"v":1,"registry":{"index-url":"sparse+http://127.0.0.1:9/index/","name":"local"},"kind":"get","operation":"publish","name":"foo","vers":"1.0.0","cksum":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"ARGS}"#;
+
+fn publish_with(args: &str) -> String {
+    PUBLISH.replace("ARGS", args)
+}
+
+/// Runs `--cargo-plugin` with a clean environment plus `env`, sends `input`, keeps stdin
+/// open (as cargo does) until the response line arrives, returns (stdout lines, stderr).
+fn plugin(input: &[u8], env: &[(&str, &str)]) -> (Vec<String>, String, bool) {
+    let mut cmd = Command::new(PROVIDER);
+    cmd.arg("--cargo-plugin")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd.env("HOME", std::env::temp_dir());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    let mut hello = String::new();
+    out.read_line(&mut hello).unwrap();
+    lines.push(hello.trim_end().to_string());
+    stdin.write_all(input).unwrap();
+    stdin.flush().unwrap();
+    if !input.is_empty() {
+        let mut resp = String::new();
+        out.read_line(&mut resp).unwrap();
+        lines.push(resp.trim_end().to_string());
+    }
+    drop(stdin);
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    (lines, err, status.success())
+}
+
+fn message(line: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    assert_eq!(v["Err"]["kind"], "other", "{line}");
+    v["Err"]["message"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn hello_then_nothing_when_cargo_sends_no_request() {
+    let (lines, err, ok) = plugin(b"", &[]);
+    assert_eq!(lines, vec![r#"{"v":[1]}"#]);
+    assert!(ok && err.is_empty(), "{err}");
+}
+
+#[test]
+fn malformed_lines_get_a_protocol_error_and_no_token() {
+    for bad in ["not json\n", "{}\n", "{\"v\":1}\n", "\n"] {
+        let (lines, _, _) = plugin(bad.as_bytes(), &[("DISPLAY", ":0")]);
+        let m = message(&lines[1]);
+        assert!(
+            m.contains("bad request from cargo") && m.contains("Nothing was released"),
+            "{bad:?}: {m}"
+        );
+    }
+}
+
+#[test]
+fn unknown_protocol_version_is_refused() {
+    let line = publish_with("").replace("\"v\":1", "\"v\":2") + "\n";
+    let (lines, _, _) = plugin(line.as_bytes(), &[("DISPLAY", ":0")]);
+    assert!(message(&lines[1]).contains("unsupported protocol version 2"));
+}
+
+#[test]
+fn overlong_line_is_refused() {
+    let mut line = vec![b'x'; 70 * 1024];
+    line.push(b'\n');
+    let (lines, _, _) = plugin(&line, &[]);
+    assert!(message(&lines[1]).contains("longer than"));
+}
+
+#[test]
+fn unknown_operation_is_not_supported() {
+    let line =
+        r#"{"v":1,"registry":{"index-url":"https://x/"},"kind":"get","operation":"teleport"}"#
+            .to_string()
+            + "\n";
+    let (lines, _, _) = plugin(line.as_bytes(), &[("DISPLAY", ":0")]);
+    assert_eq!(lines[1], r#"{"Err":{"kind":"operation-not-supported"}}"#);
+}
+
+#[test]
+fn ci_marker_refuses_with_guidance() {
+    let line = publish_with("") + "\n";
+    for var in [
+        "CI",
+        "GITHUB_ACTIONS",
+        "GITLAB_CI",
+        "BUILDKITE",
+        "TF_BUILD",
+        "JENKINS_URL",
+        "CIRCLECI",
+        "TEAMCITY_VERSION",
+    ] {
+        let (lines, _, _) = plugin(line.as_bytes(), &[(var, "true"), ("DISPLAY", ":0")]);
+        let m = message(&lines[1]);
+        assert!(m.contains(&format!("(`{var}` is set)")), "{m}");
+        assert!(
+            m.contains("trusted publishing")
+                && m.contains("cargo:token")
+                && m.contains("--ci=pass"),
+            "{m}"
+        );
+    }
+}
+
+#[test]
+fn no_display_refuses_with_guidance() {
+    let (lines, _, _) = plugin((publish_with("") + "\n").as_bytes(), &[]);
+    assert!(message(&lines[1]).contains("there is no display"));
+}
+
+#[test]
+fn ci_pass_answers_not_found() {
+    let (lines, _, _) = plugin(
+        (publish_with(r#","args":["--ci=pass"]"#) + "\n").as_bytes(),
+        &[("CI", "true")],
+    );
+    assert_eq!(lines[1], r#"{"Err":{"kind":"not-found"}}"#);
+}
+
+#[test]
+fn bad_provider_args_name_the_problem() {
+    let (lines, _, _) = plugin(
+        (publish_with(r#","args":["--approve-everything"]"#) + "\n").as_bytes(),
+        &[("DISPLAY", ":0")],
+    );
+    let m = message(&lines[1]);
+    assert!(
+        m.contains("--approve-everything") && m.contains("valid options"),
+        "{m}"
+    );
+}
+
+#[test]
+fn missing_keychain_gives_a_clear_error() {
+    // A pre-flight read needs only the store; the session bus here does not exist.
+    let line = r#"{"v":1,"registry":{"index-url":"https://x/"},"kind":"get","operation":"read"}"#
+        .to_string()
+        + "\n";
+    let (lines, _, _) = plugin(
+        line.as_bytes(),
+        &[
+            ("DISPLAY", ":0"),
+            ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus"),
+        ],
+    );
+    let m = message(&lines[1]);
+    assert!(
+        m.contains("Secret Service") && m.contains("not available") && m.contains("gnome-keyring"),
+        "{m}"
+    );
+}
+
+#[test]
+fn get_refuses_to_print_to_a_terminal() {
+    // `script` gives the command a pty for stdout, as a person's terminal would.
+    let out = Command::new("script")
+        .args([
+            "-qec",
+            &format!("{PROVIDER} get --index-url https://x/"),
+            "/dev/null",
+        ])
+        .env("DISPLAY", ":0")
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("never to a terminal"), "{text}");
+    assert!(!out.status.success());
+}
+
+#[test]
+fn help_names_the_store() {
+    let out = Command::new(PROVIDER).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Secret Service")
+            && text.contains("--enroll")
+            && text.contains("global-credential-providers"),
+        "{text}"
+    );
+}
