@@ -154,7 +154,9 @@ fn serve_one(mut req: tiny_http::Request, state: &Mutex<State>, opts: &Options, 
     }
 
     let is_api = path.starts_with("/api/");
-    let response = if (is_api || opts.auth_required) && !token_ok && path != "/index/config.json" {
+    // Like real private registries (RFC 3139), an auth-required registry answers 401 with
+    // `WWW-Authenticate` for everything, config.json included.
+    let response = if (is_api || opts.auth_required) && !token_ok {
         if opts.auth_required && !is_api {
             json(
                 401,

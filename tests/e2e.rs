@@ -405,3 +405,59 @@ fn enroll_window_takes_a_typed_token_into_the_secret_service() {
         Some("typed-token-1234")
     );
 }
+
+#[test]
+fn cargo_killed_mid_prompt_closes_the_window_and_releases_nothing() {
+    let _g = gui_lock();
+    let p = project("e2e-killed", &[]);
+    let mut child = publish(&p);
+    let (_, _) = window_for(&mut child, "cargo-confirm-gui");
+    child.kill().unwrap();
+    let _ = child.wait();
+    // The provider sees its stdin close and closes the window by itself.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while desk().any_window() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the window stayed open after cargo died"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(p.registry.mutations().is_empty());
+}
+
+#[test]
+fn auth_required_registry_reads_with_the_token_and_publish_still_asks() {
+    let _g = gui_lock();
+    let p = Project::new(
+        "e2e-authreq",
+        Options {
+            token: Some(TOKEN.into()),
+            auth_required: true,
+        },
+        ProviderConfig::PerRegistry(&["--read=allow"]),
+    );
+    desk().secret_store(&p.key(), TOKEN);
+    let mut child = publish(&p);
+    let (_, g) = window_for(&mut child, "PUBLISH e2e-authreq 0.1.0");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(status.success(), "{err}");
+    let hits = p.registry.hits();
+    // cargo met a 401 first, then read the index with the real token (released by policy).
+    assert!(hits.iter().any(|h| h.status == 401), "{hits:?}");
+    assert!(
+        hits.iter().any(|h| h.path.starts_with("/index/")
+            && h.status == 200
+            && h.authorization.as_deref() == Some(TOKEN)),
+        "{hits:?}"
+    );
+    let up: Vec<_> = hits
+        .iter()
+        .filter(|h| h.path == "/api/v1/crates/new")
+        .collect();
+    assert_eq!(up.len(), 1);
+    assert_eq!(up[0].authorization.as_deref(), Some(TOKEN));
+}

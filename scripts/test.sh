@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs everything CI runs, in order: installs the Debian packages the tests need when
+# missing, then fmt check, clippy -D warnings, the whole test suite, docs with -D warnings.
+# The tests start their own private Xvfb, Xephyr, D-Bus session and gnome-keyring.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: the X servers and tools the tests drive, the keyring, and the runtime
+# libraries the window needs (GL through Mesa, xkbcommon, X extensions).
+packages=(xvfb xserver-xephyr xdotool gnome-keyring dbus dbus-x11 libsecret-tools util-linux
+          libgl1-mesa-dri libegl1 libgl1 libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "==> installing ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy --all-targets -D warnings"
+cargo clippy --all-targets --locked -- -D warnings
+echo "==> cargo test"
+cargo test --locked --all-targets
+echo "==> cargo doc (-D warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked
+echo "==> all checks passed"
