@@ -30,6 +30,7 @@ pub mod error;
 pub mod evidence;
 pub mod gate;
 pub mod harden;
+pub mod input_guard;
 pub mod pipeline;
 pub mod protocol;
 pub mod registries;

@@ -192,6 +192,8 @@ pub struct Arming {
     last_press: Option<f64>,
     /// Why Approve can never arm in this window (a vetoed prompt), if it cannot.
     pub blocked: Option<String>,
+    /// A one-line hint shown while armed (why the last click did not count).
+    pub hint: Option<String>,
 }
 
 /// What the bottom bar shows about arming.
@@ -218,6 +220,7 @@ impl Arming {
             armed_at: None,
             last_press: None,
             blocked: None,
+            hint: None,
         }
     }
 
@@ -269,6 +272,11 @@ impl Arming {
             None
         };
         (state, deny)
+    }
+
+    /// Whether Approve is armed now.
+    pub fn is_armed(&self) -> bool {
+        self.armed_at.is_some() && self.blocked.is_none()
     }
 
     /// Seconds left before the timeout.
@@ -372,7 +380,10 @@ pub fn bottom_bar(
     } else {
         ui.visuals().weak_text_color()
     };
-    let status = arm_status(arm, arming.remaining(ui));
+    let mut status = arm_status(arm, arming.remaining(ui));
+    if let (ArmState::Armed, Some(hint)) = (arm, &arming.hint) {
+        status = format!("{hint} · {status}");
+    }
     ui.put(
         status_rect,
         egui::Label::new(egui::RichText::new(status).color(color)).wrap(),

@@ -3,17 +3,27 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use egui::{ViewportBuilder, ViewportCommand};
 
 use super::confirm::{self, ConfirmState};
 use super::enroll::{self, EnrollState};
 use super::{
-    Cancel, Decision, EnrollOutcome, EnrollRequest, PromptOptions, Prompter, Transaction, layout,
+    Arming, Cancel, Decision, EnrollOutcome, EnrollRequest, PromptOptions, Prompter, Transaction,
+    layout,
 };
 use crate::display::{self, X11};
 use crate::env::Snapshot;
 use crate::error::{DenyReason, Error};
+use crate::input_guard::{Guard, Objection};
+
+fn synthetic_message(device: &str) -> String {
+    format!(
+        "synthetic input from \"{device}\" was seen while this window was open. Click Deny, and check what is running"
+    )
+}
 
 /// Shows real windows on the desktop.
 pub struct GuiPrompter {
@@ -28,10 +38,13 @@ impl Prompter for GuiPrompter {
         opts: &PromptOptions,
         cancel: &Cancel,
     ) -> Result<Decision, Error> {
-        let title = format!(
+        let mut title = format!(
             "cargo-confirm-gui: {}",
             confirm::wording(&tx.operation, tx.existing_entry).0
         );
+        if !tx.requester.parent_is_cargo {
+            title.push_str(" (asked by a program that is not cargo)");
+        }
         let state = ConfirmState::new(tx.clone(), opts);
         let state = run(
             &self.env,
@@ -45,6 +58,9 @@ impl Prompter for GuiPrompter {
                 deny: |s, r| {
                     s.decision.get_or_insert(Decision::Deny(r));
                 },
+                arming: |s| &mut s.arming,
+                approved: |s| s.decision == Some(Decision::Approve),
+                retract: |s| s.decision = None,
             },
         )?;
         Ok(state.decision.unwrap_or(Decision::Deny(DenyReason::Closed)))
@@ -69,6 +85,9 @@ impl Prompter for GuiPrompter {
                 deny: |s, r| {
                     s.outcome.get_or_insert(EnrollOutcome::Cancelled(r));
                 },
+                arming: |s| &mut s.arming,
+                approved: |s| matches!(s.outcome, Some(EnrollOutcome::Saved(_))),
+                retract: |s| s.outcome = None,
             },
         )?;
         Ok(state
@@ -82,6 +101,11 @@ struct Screen<S> {
     view: fn(&mut egui::Ui, &mut S),
     done: fn(&S) -> bool,
     deny: fn(&mut S, DenyReason),
+    arming: fn(&mut S) -> &mut Arming,
+    /// Whether the view says a person approved (before the input guard has judged it).
+    approved: fn(&S) -> bool,
+    /// Takes an approval back when the guard objects.
+    retract: fn(&mut S),
 }
 
 struct App<S> {
@@ -91,6 +115,9 @@ struct App<S> {
     x11: Option<X11>,
     window: Option<u32>,
     focus_tries: u32,
+    guard: Option<Guard>,
+    armed_at: Option<Instant>,
+    last_pointer_move: Option<Instant>,
 }
 
 impl<S> eframe::App for App<S> {
@@ -112,7 +139,42 @@ impl<S> eframe::App for App<S> {
         } else if focused {
             self.focus_tries = u32::MAX;
         }
+        let now = Instant::now();
+        if ui.input(|i| {
+            i.events
+                .iter()
+                .any(|e| matches!(e, egui::Event::PointerMoved(_)))
+        }) {
+            self.last_pointer_move = Some(now);
+        }
+        if let Some(dev) = self.guard.as_ref().and_then(|g| g.seen().synthetic) {
+            (self.screen.arming)(&mut state)
+                .blocked
+                .get_or_insert_with(|| synthetic_message(&dev));
+        }
         egui::CentralPanel::default().show(ui, |ui| (self.screen.view)(ui, &mut state));
+        if (self.screen.arming)(&mut state).is_armed() {
+            self.armed_at.get_or_insert(now);
+        } else {
+            self.armed_at = None;
+        }
+        if (self.screen.approved)(&state)
+            && let Some(guard) = &self.guard
+        {
+            match guard.judge(self.armed_at.unwrap_or(now), self.last_pointer_move) {
+                Ok(()) => {}
+                Err(Objection::Synthetic(dev)) => {
+                    (self.screen.retract)(&mut state);
+                    (self.screen.arming)(&mut state).blocked = Some(synthetic_message(&dev));
+                }
+                Err(Objection::NoRealMotion) => {
+                    (self.screen.retract)(&mut state);
+                    (self.screen.arming)(&mut state).hint = Some(
+                        "That click did not count: move the mouse onto Approve, then click".into(),
+                    );
+                }
+            }
+        }
         if (self.screen.done)(&state) {
             ui.ctx().send_viewport_cmd(ViewportCommand::Close);
         }
@@ -130,6 +192,25 @@ fn run<S: 'static>(
     let kind = display::probe(env).map_err(Error::Display)?;
     let x11 = match &kind {
         display::Kind::X11(d) => X11::connect(d),
+        display::Kind::Wayland => None,
+    };
+    // The guard starts before the window: a prompt that cannot tell a person's click from
+    // a synthetic one is not shown at all.
+    let repaint: Arc<Mutex<Option<egui::Context>>> = Arc::default();
+    let guard = match &kind {
+        display::Kind::X11(d) => {
+            let slot = repaint.clone();
+            let wake = move || {
+                if let Some(ctx) = slot.lock().ok().and_then(|c| c.clone()) {
+                    ctx.request_repaint();
+                }
+            };
+            Some(Guard::start_x11(d, wake).map_err(|e| {
+                Error::Display(format!(
+                    "cannot check where input comes from, so no prompt is shown: {e}"
+                ))
+            })?)
+        }
         display::Kind::Wayland => None,
     };
     let mut viewport = ViewportBuilder::default()
@@ -161,6 +242,9 @@ fn run<S: 'static>(
             options,
             Box::new(move |cc| {
                 let ctx = cc.egui_ctx.clone();
+                if let Ok(mut slot) = repaint.lock() {
+                    *slot = Some(ctx.clone());
+                }
                 cancel_for_app.set_waker(move || ctx.request_repaint());
                 let window = x11_window_id(cc);
                 Ok(Box::new(App {
@@ -170,6 +254,9 @@ fn run<S: 'static>(
                     x11,
                     window,
                     focus_tries: 0,
+                    guard,
+                    armed_at: None,
+                    last_pointer_move: None,
                 }))
             }),
         )

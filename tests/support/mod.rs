@@ -325,6 +325,35 @@ impl Desk {
             .status();
     }
 
+    /// A person moving the mouse to (x, y) of the Xephyr screen, without clicking.
+    pub fn human_move(&self, x: i32, y: i32) {
+        let (ox, oy) = self.xephyr_origin();
+        let (px, py) = ((ox + x).to_string(), (oy + y).to_string());
+        assert!(
+            self.xdotool(&self.outer, &["mousemove", "--sync", &px, &py])
+                .status
+                .success()
+        );
+    }
+
+    /// A person clicking where the pointer is, without moving it.
+    pub fn human_click_here(&self) {
+        assert!(self.xdotool(&self.outer, &["click", "1"]).status.success());
+    }
+
+    /// Moves the Xephyr pointer with XWarpPointer, a client request that produces no
+    /// device motion (what a worm that avoids XTEST would do).
+    pub fn warp_pointer(&self, x: i32, y: i32) {
+        use x11rb::connection::Connection;
+        use x11rb::protocol::xproto::ConnectionExt;
+        let (conn, screen) = x11rb::connect(Some(&self.display)).expect("connect");
+        let root = conn.setup().roots[screen].root;
+        conn.warp_pointer(x11rb::NONE, root, 0, 0, 0, 0, x as i16, y as i16)
+            .unwrap();
+        conn.flush().unwrap();
+        conn.get_input_focus().unwrap().reply().unwrap();
+    }
+
     /// A person typing on the keyboard (through Xephyr).
     pub fn human_type(&self, text: &str) {
         let out = self.xdotool(

@@ -1,0 +1,16 @@
+//! Prints what the input-origin guard sees on `$DISPLAY` for a few seconds: a tool for
+//! checking how a given input method looks to the guard (`xdotool`, a real mouse, …).
+
+fn main() {
+    let display = std::env::var("DISPLAY").expect("DISPLAY");
+    let guard = cargo_confirm_gui::input_guard::Guard::start_x11(&display, || {}).expect("guard");
+    for _ in 0..40 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let seen = guard.seen();
+        eprintln!(
+            "synthetic={:?} last_real_motion={:?}",
+            seen.synthetic,
+            seen.last_real_motion.map(|t| t.elapsed())
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! The X11 watcher: XI2 raw events on the root window through a second x11rb connection.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use x11rb::connection::Connection;
+use x11rb::protocol::Event;
+use x11rb::protocol::xinput::{ConnectionExt as _, Device, EventMask, XIEventMask};
+use x11rb::protocol::xproto::ConnectionExt as _;
+use x11rb::rust_connection::RustConnection;
+
+use super::Seen;
+
+type Wake = Box<dyn Fn() + Send + Sync>;
+
+pub(super) struct Watcher {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    conn: RustConnection,
+    root: u32,
+    devices: Mutex<HashMap<u16, String>>,
+    seen: Arc<Mutex<Seen>>,
+    wake: Wake,
+}
+
+fn device_id(d: Device) -> u16 {
+    u16::from(bool::from(d))
+}
+
+impl Watcher {
+    pub(super) fn start(
+        display: &str,
+        seen: Arc<Mutex<Seen>>,
+        wake: Wake,
+    ) -> Result<Watcher, String> {
+        let (conn, screen) = x11rb::connect(Some(display))
+            .map_err(|e| format!("cannot connect to {display}: {e}"))?;
+        let root = conn.setup().roots.get(screen).ok_or("no such screen")?.root;
+        let v = conn
+            .xinput_xi_query_version(2, 2)
+            .map_err(|e| e.to_string())?
+            .reply()
+            .map_err(|e| format!("the X server has no XInput 2 ({e})"))?;
+        if (v.major_version, v.minor_version) < (2, 2) {
+            return Err(format!(
+                "the X server has XInput {}.{}, 2.2 is needed",
+                v.major_version, v.minor_version
+            ));
+        }
+        let raw = XIEventMask::RAW_BUTTON_PRESS
+            | XIEventMask::RAW_BUTTON_RELEASE
+            | XIEventMask::RAW_KEY_PRESS
+            | XIEventMask::RAW_KEY_RELEASE
+            | XIEventMask::RAW_MOTION;
+        // Raw events for the master devices carry the slave `sourceid`; hierarchy changes
+        // must be selected separately, on all devices.
+        let masks = [
+            EventMask {
+                deviceid: device_id(Device::ALL_MASTER),
+                mask: vec![raw],
+            },
+            EventMask {
+                deviceid: device_id(Device::ALL),
+                mask: vec![XIEventMask::HIERARCHY],
+            },
+        ];
+        conn.xinput_xi_select_events(root, &masks)
+            .map_err(|e| e.to_string())?
+            .check()
+            .map_err(|e| format!("cannot watch raw input ({e})"))?;
+        let shared = Arc::new(Shared {
+            conn,
+            root,
+            devices: Mutex::new(HashMap::new()),
+            seen,
+            wake,
+        });
+        shared.refresh_devices()?;
+        let thread_shared = shared.clone();
+        std::thread::spawn(move || {
+            while let Ok(ev) = thread_shared.conn.wait_for_event() {
+                thread_shared.handle(ev);
+            }
+            // The connection died: from now on nothing can be judged; sync() reports it.
+        });
+        Ok(Watcher { shared })
+    }
+
+    /// One round trip, then handle whatever arrived before it.
+    pub(super) fn sync(&self) -> Result<(), String> {
+        let s = &self.shared;
+        s.conn
+            .get_input_focus()
+            .map_err(|e| e.to_string())?
+            .reply()
+            .map_err(|e| e.to_string())?;
+        while let Some(ev) = s.conn.poll_for_event().map_err(|e| e.to_string())? {
+            s.handle(ev);
+        }
+        let _ = s.root;
+        Ok(())
+    }
+}
+
+impl Shared {
+    fn refresh_devices(&self) -> Result<(), String> {
+        let reply = self
+            .conn
+            .xinput_xi_query_device(device_id(Device::ALL))
+            .map_err(|e| e.to_string())?
+            .reply()
+            .map_err(|e| e.to_string())?;
+        let map = reply
+            .infos
+            .iter()
+            .map(|d| (d.deviceid, String::from_utf8_lossy(&d.name).into_owned()))
+            .collect();
+        if let Ok(mut m) = self.devices.lock() {
+            *m = map;
+        }
+        Ok(())
+    }
+
+    fn name_of(&self, id: u16) -> String {
+        let known = self.devices.lock().ok().and_then(|m| m.get(&id).cloned());
+        match known {
+            Some(n) => n,
+            None => {
+                let _ = self.refresh_devices();
+                self.devices
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.get(&id).cloned())
+                    .unwrap_or_else(|| format!("unknown device {id}"))
+            }
+        }
+    }
+
+    fn handle(&self, ev: Event) {
+        let (source, motion) = match ev {
+            Event::XinputRawButtonPress(e) | Event::XinputRawButtonRelease(e) => {
+                (e.sourceid, false)
+            }
+            Event::XinputRawMotion(e) => (e.sourceid, true),
+            Event::XinputRawKeyPress(e) | Event::XinputRawKeyRelease(e) => (e.sourceid, false),
+            Event::XinputHierarchy(_) => {
+                let _ = self.refresh_devices();
+                return;
+            }
+            _ => return,
+        };
+        let name = self.name_of(source);
+        // XTEST slave devices are how every X server exposes synthetic input.
+        let synthetic = name.contains("XTEST");
+        if let Ok(mut seen) = self.seen.lock() {
+            if synthetic {
+                seen.synthetic.get_or_insert(name);
+            } else if motion {
+                seen.last_real_motion = Some(Instant::now());
+            }
+        }
+        if synthetic {
+            (self.wake)();
+        }
+    }
+}

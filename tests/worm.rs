@@ -1,0 +1,266 @@
+//! A worm running as the same user tries to get the token past the window. Every case
+//! ends with "no token released, the registry received nothing"; the control cases show a
+//! person's click (through Xephyr) still approves.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::*;
+
+const TOKEN: &str = "tok-worm-0123456789abcdef";
+const CARGO: Duration = Duration::from_secs(120);
+
+fn project(name: &str) -> Project {
+    let p = Project::new(
+        name,
+        Options {
+            token: Some(TOKEN.into()),
+            auth_required: false,
+        },
+        ProviderConfig::PerRegistry(&[]),
+    );
+    desk().secret_store(&p.key(), TOKEN);
+    p
+}
+
+fn publish(p: &Project) -> std::process::Child {
+    p.cargo(&[
+        "publish",
+        "--registry",
+        "local",
+        "--no-verify",
+        "--allow-dirty",
+    ])
+    .spawn()
+    .unwrap()
+}
+
+/// After the attack: cargo must still be waiting, the registry empty; then a person clicks
+/// Approve, which must not be accepted either when `vetoed`, and finally Deny.
+fn person_finishes(p: &Project, mut child: std::process::Child, g: Geom, vetoed: bool) {
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "cargo finished without a person's click"
+    );
+    assert!(p.registry.mutations().is_empty());
+    if vetoed {
+        let (x, y) = approve_point(g);
+        desk().human_click(x, y);
+        std::thread::sleep(Duration::from_millis(700));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "a vetoed prompt accepted Approve"
+        );
+    }
+    let (x, y) = deny_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success(), "{err}");
+    assert!(
+        p.registry.mutations().is_empty(),
+        "{:?}",
+        p.registry.mutations()
+    );
+}
+
+#[test]
+fn xtest_click_on_approve_is_vetoed() {
+    let _g = gui_lock();
+    let p = project("worm-xtest-click");
+    let mut child = publish(&p);
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    desk().xtest_click(x, y);
+    person_finishes(&p, child, g, true);
+}
+
+#[test]
+fn xtest_keys_never_approve() {
+    for keys in [&["Return"][..], &["space"], &["Tab", "Return"]] {
+        let _g = gui_lock();
+        let p = project("worm-xtest-keys");
+        let mut child = publish(&p);
+        let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+        wait_armed();
+        desk().xtest_keys(keys);
+        std::thread::sleep(Duration::from_millis(500));
+        if child.try_wait().unwrap().is_some() {
+            // Tab+Return lands on Deny: the worm denied itself. Still nothing released.
+            let (status, _, err) = wait_output(child, CARGO);
+            assert!(
+                !status.success() && err.contains("denied"),
+                "{keys:?}: {err}"
+            );
+            assert!(p.registry.mutations().is_empty());
+        } else {
+            person_finishes(&p, child, g, true);
+        }
+    }
+}
+
+#[test]
+fn xsendevent_click_is_ignored() {
+    let _g = gui_lock();
+    let p = project("worm-sendevent");
+    let mut child = publish(&p);
+    let (id, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    // Put the window's pointer over Approve by a person's motion, then send a synthetic
+    // ButtonPress/Release with XSendEvent (xdotool's --window mode).
+    let (x, y) = approve_point(g);
+    let (ox, oy) = (x - g.x, y - g.y);
+    let out = Command::new("xdotool")
+        .env("DISPLAY", &desk().display)
+        .args(["click", "--window", &id, "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let _ = (ox, oy);
+    person_finishes(&p, child, g, false);
+}
+
+#[test]
+fn click_inside_the_arming_delay_is_ignored() {
+    let _g = gui_lock();
+    let p = project("worm-early");
+    let mut child = publish(&p);
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    // The window popped up under a person's pointer and caught a click meant elsewhere.
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    person_finishes(&p, child, g, false);
+}
+
+#[test]
+fn pointer_warped_onto_approve_then_clicked_without_motion_is_ignored() {
+    let _g = gui_lock();
+    let p = project("worm-warp");
+    let mut child = publish(&p);
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    // A person's pointer rests inside the window, away from the buttons.
+    desk().human_move(g.x + 40, g.y + 40);
+    std::thread::sleep(Duration::from_millis(400));
+    // The worm warps the pointer onto Approve (XWarpPointer: no device motion).
+    let (x, y) = approve_point(g);
+    desk().warp_pointer(x, y);
+    std::thread::sleep(Duration::from_millis(600));
+    // The person clicks without moving.
+    desk().human_click_here();
+    person_finishes(&p, child, g, false);
+}
+
+#[test]
+fn xtest_input_earlier_in_the_prompt_vetoes_a_later_person_click() {
+    // `xdotool mousemove` is an XWarpPointer, not XTEST; relative motion and key presses
+    // go through XTEST.
+    for early in [&["mousemove_relative", "10", "10"][..], &["key", "shift"]] {
+        let _g = gui_lock();
+        let p = project("worm-xtest-early");
+        let mut child = publish(&p);
+        let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+        let out = Command::new("xdotool")
+            .env("DISPLAY", &desk().display)
+            .args(early)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        wait_armed();
+        person_finishes(&p, child, g, true);
+    }
+}
+
+#[test]
+fn answers_typed_on_a_pty_do_not_approve() {
+    let _g = gui_lock();
+    let p = project("worm-pty");
+    let mut cmd = p.cargo(&[]);
+    // Run cargo under `script`, so it has a pty, and type answers into it.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let inner = format!("{cargo} publish --registry local --no-verify --allow-dirty");
+    let mut script = Command::new("script");
+    script.args(["-qec", &inner, "/dev/null"]);
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    script.current_dir(cmd.get_current_dir().unwrap());
+    let _ = &mut cmd;
+    let mut child = script
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    let mut stdin = child.stdin.take().unwrap();
+    for answer in ["y\n", "yes\n", "approve\n", "\n"] {
+        stdin.write_all(answer.as_bytes()).unwrap();
+    }
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "typed answers ended the prompt"
+    );
+    assert!(p.registry.mutations().is_empty());
+    let (x, y) = deny_point(g);
+    desk().human_click(x, y);
+    drop(stdin);
+    let _ = wait_output(child, CARGO);
+    assert!(p.registry.mutations().is_empty());
+}
+
+#[test]
+fn forged_request_from_a_non_cargo_program_is_flagged_and_needs_a_click() {
+    let _g = gui_lock();
+    let p = project("worm-forged");
+    let mut cmd = Command::new(PROVIDER);
+    desk().env(&mut cmd);
+    cmd.arg("--cargo-plugin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let req = format!(
+        r#"{{"v":1,"registry":{{"index-url":"{}","name":"local"}},"kind":"get","operation":"publish","name":"worm-forged","vers":"9.9.9","cksum":"{}"}}"#,
+        p.registry.index_url(),
+        "0".repeat(64)
+    );
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{req}").unwrap();
+    // The title says the requester is not cargo (the window body says it in red).
+    let (_, g) = window_for(&mut child, "asked by a program that is not cargo");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none());
+    let (x, y) = deny_point(g);
+    desk().human_click(x, y);
+    drop(stdin);
+    let (_, out, _) = wait_output(child, CARGO);
+    assert!(!out.contains(TOKEN), "{out}");
+    assert!(out.contains("denied in the confirmation window"), "{out}");
+}
+
+#[test]
+fn control_a_person_still_approves() {
+    let _g = gui_lock();
+    let p = project("worm-control");
+    let mut child = publish(&p);
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(status.success(), "{err}");
+    assert_eq!(
+        p.registry.mutations()[0].authorization.as_deref(),
+        Some(TOKEN)
+    );
+}
