@@ -85,6 +85,21 @@ pub enum Error {
         /// Registry for people.
         registry: String,
     },
+    /// A Deny happened moments ago.
+    #[error(
+        "cargo-confirm-gui: a request was denied {ago} s ago, and for {left} s more requests are refused without a window (against prompt spam; see --cooldown). Nothing was released"
+    )]
+    Cooldown {
+        /// Seconds since the Deny.
+        ago: u64,
+        /// Seconds left.
+        left: u64,
+    },
+    /// Another window stayed open.
+    #[error(
+        "cargo-confirm-gui: another confirmation window is already open; answer it first, then try again. Nothing was released"
+    )]
+    Busy,
     /// Output failed (cargo closed the pipe).
     #[error("cargo-confirm-gui: could not write to cargo: {0}")]
     Io(#[from] std::io::Error),

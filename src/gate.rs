@@ -118,6 +118,9 @@ pub struct Policy {
     /// Seconds before an unanswered window counts as Deny.
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..=3600))]
     pub timeout: u64,
+    /// Seconds after a Deny during which requests are refused without a window.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub cooldown: u64,
     /// Seconds the window must be visible and focused before Approve arms (1 s at least).
     #[arg(long = "arm-delay", default_value_t = 1.0, value_parser = parse_arm_delay)]
     pub arm_delay: f64,
@@ -147,7 +150,7 @@ impl Policy {
             let first = msg.lines().next().unwrap_or("").trim_start_matches("error: ");
             format!(
                 "bad option in cargo's `credential-provider` config for cargo-confirm-gui: {first}\n\
-                 valid options: --read=prompt|allow, --ci=refuse|pass, --timeout=SECONDS, --arm-delay=SECONDS"
+                 valid options: --read=prompt|allow, --ci=refuse|pass, --timeout=SECONDS, --arm-delay=SECONDS, --cooldown=SECONDS"
             )
         })
     }
@@ -155,6 +158,11 @@ impl Policy {
     /// The window timeout.
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout)
+    }
+
+    /// The cooldown after a Deny.
+    pub fn cooldown(&self) -> Duration {
+        Duration::from_secs(self.cooldown)
     }
 
     /// The arming delay.

@@ -36,6 +36,7 @@ pub mod protocol;
 pub mod registries;
 pub mod registry_server;
 pub mod store;
+pub mod throttle;
 pub mod token;
 pub mod ui;
 

@@ -10,10 +10,14 @@ use crate::evidence::{self, Requester};
 use crate::gate::{self, CiPolicy, Operation, Policy, Refusal, Verdict};
 use crate::protocol::{self, Answer, Request};
 use crate::store::{RegistryKey, StoreError, TokenStore};
+use crate::throttle;
 use crate::token::Token;
 use crate::ui::{
     Cancel, Decision, EnrollOutcome, EnrollRequest, PromptOptions, Prompter, Transaction,
 };
+
+/// How long a request waits for another open window before it is refused.
+pub const PROMPT_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// What cargo receives for its header-less pre-flight read before `publish`: not the
 /// secret. The real token goes only to the `publish` request, after a person approved it.
@@ -141,12 +145,60 @@ fn prompt(
         timeout: policy.timeout(),
         arm_delay: policy.arm_delay(),
     };
+    let throttle_dir = throttle::dir(
+        deps.env.runtime_dir.as_deref(),
+        deps.env.state_dir.as_deref(),
+    );
+    let cooling = |d: &std::path::Path| {
+        throttle::cooldown_left(d, policy.cooldown()).map(|left| Error::Cooldown {
+            ago: policy.cooldown - left,
+            left,
+        })
+    };
+    if let Some(e) = throttle_dir.as_deref().and_then(cooling) {
+        return Err(e);
+    }
     let store = (deps.open_store)()?;
     let existing = store.contains(key)?;
     let what = describe(&req.operation, registry);
-    let denied = |reason: DenyReason| Error::Denied {
-        what: what.clone(),
-        reason,
+    let denied = |reason: DenyReason| {
+        // A cancelled caller is not a person saying no: no cooldown for it.
+        if reason != DenyReason::CallerGone
+            && let Some(d) = &throttle_dir
+        {
+            throttle::record_deny(d);
+        }
+        Error::Denied {
+            what: what.clone(),
+            reason,
+        }
+    };
+    // One window at a time per user; a Deny while we waited starts the cooldown for us too.
+    let _lock = match &throttle_dir {
+        Some(d) => match throttle::lock(d, PROMPT_WAIT) {
+            Ok(Some(lock)) => Some(lock),
+            Ok(None) => return Err(Error::Busy),
+            Err(e) => {
+                eprintln!("cargo-confirm-gui: warning: no prompt lock ({e}); continuing");
+                None
+            }
+        },
+        None => None,
+    };
+    if let Some(e) = throttle_dir.as_deref().and_then(cooling) {
+        return Err(e);
+    }
+    let mut tx = Transaction {
+        registry: registry.to_string(),
+        operation: req.operation.clone(),
+        login_fingerprint: None,
+        existing_entry: existing,
+        requester: (deps.requester)(),
+        store: store.describe(),
+        recent_requests: throttle_dir
+            .as_deref()
+            .map(throttle::count_request)
+            .unwrap_or(1),
     };
 
     if let Operation::Login { .. } = req.operation {
@@ -157,14 +209,7 @@ fn prompt(
                         "cargo-confirm-gui: the token given to `cargo login` was not stored: {why}"
                     ))
                 })?;
-                let tx = transaction(
-                    req,
-                    registry,
-                    existing,
-                    Some(token.fingerprint()),
-                    store.as_ref(),
-                    deps,
-                );
+                tx.login_fingerprint = Some(token.fingerprint());
                 match deps.prompter.confirm(&tx, &opts, cancel)? {
                     Decision::Approve => token.clone(),
                     Decision::Deny(r) => return Err(denied(r)),
@@ -193,7 +238,6 @@ fn prompt(
             registry: registry.to_string(),
         });
     }
-    let tx = transaction(req, registry, existing, None, store.as_ref(), deps);
     match deps.prompter.confirm(&tx, &opts, cancel)? {
         Decision::Deny(r) => Err(denied(r)),
         Decision::Approve if cancel.is_cancelled() => Err(denied(DenyReason::CallerGone)),
@@ -212,24 +256,6 @@ fn prompt(
                 operation_independent: false,
             })
         }
-    }
-}
-
-fn transaction(
-    req: &Request,
-    registry: &str,
-    existing: bool,
-    fingerprint: Option<String>,
-    store: &dyn TokenStore,
-    deps: &Deps<'_>,
-) -> Transaction {
-    Transaction {
-        registry: registry.to_string(),
-        operation: req.operation.clone(),
-        login_fingerprint: fingerprint,
-        existing_entry: existing,
-        requester: (deps.requester)(),
-        store: store.describe(),
     }
 }
 

@@ -317,7 +317,7 @@ fn login_stores_and_replacing_needs_confirmation_then_logout() {
     let p = Project::new(
         "e2e-login",
         Options::default(),
-        ProviderConfig::PerRegistry(&[]),
+        ProviderConfig::PerRegistry(&["--cooldown=0"]),
     );
     let d = desk();
     // First login: a window asks to store it.

@@ -33,6 +33,7 @@ fn tx(op: Operation) -> Transaction {
         existing_entry: true,
         requester: Requester::default(),
         store: "test store".into(),
+        recent_requests: 3,
     }
 }
 
@@ -230,6 +231,7 @@ fn the_window_shows_the_transaction() {
     // The full checksum, grouped for comparison.
     h.get_by_label(&confirm::group_checksum(&"ab".repeat(32)));
     h.get_by_label("WARNING: the program that asked is not cargo");
+    h.get_by_label("3 in the last 10 minutes");
 }
 
 #[test]

@@ -222,8 +222,7 @@ fn answers_typed_on_a_pty_do_not_approve() {
 fn forged_request_from_a_non_cargo_program_is_flagged_and_needs_a_click() {
     let _g = gui_lock();
     let p = project("worm-forged");
-    let mut cmd = Command::new(PROVIDER);
-    desk().env(&mut cmd);
+    let mut cmd = p.provider();
     cmd.arg("--cargo-plugin")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -263,4 +262,60 @@ fn control_a_person_still_approves() {
         p.registry.mutations()[0].authorization.as_deref(),
         Some(TOKEN)
     );
+}
+
+fn forged_publish(p: &Project, vers: &str) -> String {
+    format!(
+        r#"{{"v":1,"registry":{{"index-url":"{}","name":"local"}},"kind":"get","operation":"publish","name":"spam","vers":"{vers}","cksum":"{}"}}"#,
+        p.registry.index_url(),
+        "0".repeat(64)
+    )
+}
+
+#[test]
+fn ten_simultaneous_requests_open_one_window_and_a_deny_refuses_the_rest() {
+    let _g = gui_lock();
+    let p = project("worm-spam");
+    let mut children = Vec::new();
+    let mut pipes = Vec::new();
+    for i in 0..10 {
+        let mut child = p
+            .provider()
+            .arg("--cargo-plugin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{}", forged_publish(&p, &format!("1.0.{i}"))).unwrap();
+        pipes.push(stdin);
+        children.push(child);
+    }
+    let (_, g) = window_for(&mut children[0], "cargo-confirm-gui");
+    for _ in 0..10 {
+        let out = Command::new("xdotool")
+            .env("DISPLAY", &desk().display)
+            .args(["search", "--onlyvisible", "--name", "cargo-confirm-gui"])
+            .output()
+            .unwrap();
+        let windows = String::from_utf8_lossy(&out.stdout).lines().count();
+        assert_eq!(windows, 1, "more than one prompt window at once");
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let (x, y) = deny_point(g);
+    desk().human_click(x, y);
+    let mut refused = 0;
+    for child in children {
+        let (_, out, _) = wait_output(child, Duration::from_secs(60));
+        assert!(!out.contains(TOKEN), "{out}");
+        assert!(out.contains("\"Err\""), "{out}");
+        if out.contains("refused without a window") {
+            refused += 1;
+        }
+    }
+    drop(pipes);
+    // One was denied by the person; the nine waiting behind it hit the cooldown.
+    assert_eq!(refused, 9);
+    assert!(p.registry.mutations().is_empty());
 }

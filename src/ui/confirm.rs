@@ -157,6 +157,13 @@ fn details(ui: &mut Ui, tx: &Transaction) {
                 Operation::Logout | Operation::Unknown => {}
             }
             row(ui, "Stored in", &tx.store);
+            if tx.recent_requests > 1 {
+                row(
+                    ui,
+                    "Requests",
+                    &format!("{} in the last 10 minutes", tx.recent_requests),
+                );
+            }
             match tx.requester.parent() {
                 Some(p) => {
                     let exe = p

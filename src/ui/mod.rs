@@ -34,6 +34,8 @@ pub struct Transaction {
     pub requester: Requester,
     /// Where the token lives, for people.
     pub store: String,
+    /// Requests for a window in the last ten minutes, this one included.
+    pub recent_requests: u32,
 }
 
 /// What the enroll window needs.

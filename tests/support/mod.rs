@@ -507,6 +507,10 @@ impl Project {
         let cargo_home = tmp.path().join("cargo-home");
         std::fs::create_dir_all(dir.join("src")).unwrap();
         std::fs::create_dir_all(&cargo_home).unwrap();
+        let runtime = tmp.path().join("runtime");
+        std::fs::create_dir_all(&runtime).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
         std::fs::write(
             dir.join("Cargo.toml"),
             format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\ndescription = \"test\"\nlicense = \"MIT\"\n\n[workspace]\n"),
@@ -551,6 +555,21 @@ impl Project {
             .to_string()
     }
 
+    /// This project's own runtime directory (prompt lock, cooldown), so tests do not
+    /// inherit each other's Deny cooldown.
+    pub fn runtime(&self) -> PathBuf {
+        self._tmp.path().join("runtime")
+    }
+
+    /// The provider run directly (as a worm would), wired like `cargo` below.
+    pub fn provider(&self) -> Command {
+        let mut cmd = Command::new(PROVIDER);
+        desk().env(&mut cmd);
+        cmd.env("XDG_RUNTIME_DIR", self.runtime())
+            .current_dir(&self.dir);
+        cmd
+    }
+
     /// A real `cargo` command in this project, wired to the test desktop.
     pub fn cargo(&self, args: &[&str]) -> Command {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -562,6 +581,7 @@ impl Project {
         let mut paths = vec![provider_dir.to_path_buf()];
         paths.extend(std::env::split_paths(&path));
         cmd.env("CARGO_HOME", &self.cargo_home)
+            .env("XDG_RUNTIME_DIR", self.runtime())
             .env("PATH", std::env::join_paths(paths).unwrap())
             .env("CARGO_TARGET_DIR", self.dir.join("target"))
             .env("CARGO_TERM_COLOR", "never")
