@@ -115,6 +115,7 @@ struct App<S> {
     x11: Option<X11>,
     window: Option<u32>,
     focus_tries: u32,
+    focus_set: bool,
     guard: Option<Guard>,
     armed_at: Option<Instant>,
     last_pointer_move: Option<Instant>,
@@ -126,18 +127,17 @@ impl<S> eframe::App for App<S> {
         if self.cancel.is_cancelled() {
             (self.screen.deny)(&mut state, DenyReason::CallerGone);
         }
-        // Without a window manager nobody gives us focus: take it ourselves, until we have it once.
-        let focused = ui.input(|i| i.focused);
-        if !focused
+        // Without a window manager nobody gives us focus, and X focus follows the pointer:
+        // being focused by accident at first proves nothing. Keep asking until our own
+        // SetInputFocus has succeeded once (it fails until the window is viewable).
+        if !self.focus_set
             && self.focus_tries < 50
             && let (Some(x), Some(w)) = (&self.x11, self.window)
         {
             self.focus_tries += 1;
-            x.focus(w);
+            self.focus_set = x.focus(w);
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(100));
-        } else if focused {
-            self.focus_tries = u32::MAX;
         }
         let now = Instant::now();
         if ui.input(|i| {
@@ -254,6 +254,7 @@ fn run<S: 'static>(
                     x11,
                     window,
                     focus_tries: 0,
+                    focus_set: false,
                     guard,
                     armed_at: None,
                     last_pointer_move: None,
