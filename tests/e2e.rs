@@ -461,3 +461,39 @@ fn auth_required_registry_reads_with_the_token_and_publish_still_asks() {
     assert_eq!(up.len(), 1);
     assert_eq!(up[0].authorization.as_deref(), Some(TOKEN));
 }
+
+#[test]
+fn demo_publishes_through_the_window_and_removes_its_entry() {
+    let _g = gui_lock();
+    let d = desk();
+    let runtime = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(PROVIDER);
+    d.env(&mut cmd);
+    cmd.arg("demo")
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let (_, g) = window_for(&mut child, "PUBLISH confirm-demo-");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    d.human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(status.success(), "{err}");
+    assert!(
+        err.contains("the registry received exactly the token you approved"),
+        "{err}"
+    );
+    let left = std::process::Command::new("secret-tool")
+        .env("DBUS_SESSION_BUS_ADDRESS", &d.dbus)
+        .args(["search", "--all", "service", "cargo-confirm-gui"])
+        .output()
+        .unwrap();
+    let left =
+        String::from_utf8_lossy(&left.stdout).to_string() + &String::from_utf8_lossy(&left.stderr);
+    assert!(
+        !left.contains("demo"),
+        "the demo entry was left behind: {left}"
+    );
+}

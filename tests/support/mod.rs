@@ -122,13 +122,27 @@ fn start() -> Desk {
         let outer = start_x(
             &mut children,
             "Xvfb",
-            &["-screen", "0", "1400x900x24", "-nolisten", "tcp", "-noreset"],
+            &[
+                "-screen",
+                "0",
+                "1400x900x24",
+                "-nolisten",
+                "tcp",
+                "-noreset",
+            ],
             None,
         );
         let display = start_x(
             &mut children,
             "Xephyr",
-            &["-screen", "1280x800", "-nolisten", "tcp", "-no-host-grab", "-noreset"],
+            &[
+                "-screen",
+                "1280x800",
+                "-nolisten",
+                "tcp",
+                "-no-host-grab",
+                "-noreset",
+            ],
             Some(&outer),
         );
         let mut bus = Command::new("dbus-daemon");
