@@ -319,3 +319,49 @@ fn ten_simultaneous_requests_open_one_window_and_a_deny_refuses_the_rest() {
     assert_eq!(refused, 9);
     assert!(p.registry.mutations().is_empty());
 }
+
+#[test]
+fn no_prompt_without_a_working_input_guard() {
+    // An X server whose XInput 2 events cannot be delivered (no Generic Event Extension):
+    // the guard would be blind, so the prompt must not be shown at all.
+    let mut servers = Vec::new();
+    let display = start_x(
+        &mut servers,
+        "Xvfb",
+        &[
+            "-screen",
+            "0",
+            "800x600x24",
+            "-nolisten",
+            "tcp",
+            "-noreset",
+            "-extension",
+            "Generic Event Extension",
+        ],
+        None,
+    );
+    let p = project("worm-noguard");
+    let mut child = p
+        .provider()
+        .env("DISPLAY", &display)
+        .arg("--cargo-plugin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{}", forged_publish(&p, "1.0.0")).unwrap();
+    let (_, out, _) = wait_output(child, Duration::from_secs(60));
+    drop(stdin);
+    for s in &mut servers {
+        let _ = s.kill();
+        let _ = s.wait();
+    }
+    assert!(
+        out.contains("cannot check where input comes from, so no prompt is shown"),
+        "{out}"
+    );
+    assert!(out.contains("Generic Event Extension"), "{out}");
+    assert!(!out.contains(TOKEN));
+}

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use x11rb::connection::Connection;
+use x11rb::connection::{Connection, RequestConnection};
 use x11rb::protocol::Event;
 use x11rb::protocol::xinput::{ConnectionExt as _, Device, EventMask, XIEventMask};
 use x11rb::protocol::xproto::ConnectionExt as _;
@@ -39,6 +39,19 @@ impl Watcher {
         let (conn, screen) = x11rb::connect(Some(display))
             .map_err(|e| format!("cannot connect to {display}: {e}"))?;
         let root = conn.setup().roots.get(screen).ok_or("no such screen")?.root;
+        // XI2 events travel as generic events: without this extension the server accepts
+        // the selection below but never delivers a single raw event.
+        if conn
+            .extension_information("Generic Event Extension")
+            .ok()
+            .flatten()
+            .is_none()
+        {
+            return Err(
+                "the X server lacks the Generic Event Extension, so XInput 2 events cannot arrive"
+                    .into(),
+            );
+        }
         let v = conn
             .xinput_xi_query_version(2, 2)
             .map_err(|e| e.to_string())?

@@ -62,7 +62,7 @@ fn need(tool: &str) {
 }
 
 /// Starts an X server with `-displayfd` and returns ":N".
-fn start_x(
+pub fn start_x(
     children: &mut Vec<Child>,
     program: &str,
     args: &[&str],
