@@ -83,12 +83,7 @@ pub fn run(
         .map_err(|e| e.to_string())?;
     let _guard = EntryGuard { store, key };
 
-    let suffix: String = token
-        .fingerprint()
-        .chars()
-        .filter(char::is_ascii_hexdigit)
-        .take(8)
-        .collect();
+    let suffix: String = token.expose()["ccgdemo".len()..].chars().take(8).collect();
     let name = format!("confirm-demo-{suffix}");
     let dir = work.join(&name);
     std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Regenerates assets/screenshot.png: the real confirm window of `cargo-confirm-gui demo`,
+# on a private Xvfb with a private D-Bus session and gnome-keyring. Needs: xvfb xdotool
+# gnome-keyring dbus imagemagick (the real one, for `import`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --quiet
+bin="$PWD/target/debug/cargo-confirm-gui"
+out="$PWD/assets/screenshot.png"
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
+mkdir -p "$work"/{home,data,runtime} && chmod 700 "$work/runtime"
+
+exec 3<> "$work/displayfd"
+Xvfb -displayfd 3 -screen 0 1000x620x24 -nolisten tcp -noreset 3>"$work/displayfd" &
+for _ in $(seq 50); do [ -s "$work/displayfd" ] && break; sleep 0.1; done
+export DISPLAY=":$(head -n1 "$work/displayfd")"
+
+# The keyring gets a private HOME; cargo (through rustup) still needs the real toolchain.
+export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
+HOME="$work/home" XDG_DATA_HOME="$work/data" XDG_RUNTIME_DIR="$work/runtime" \
+dbus-run-session -- bash -c '
+    printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    "$0" demo &
+    demo=$!
+    win=$(xdotool search --sync --onlyvisible --name "cargo-confirm-gui")
+    sleep 1.5   # let the countdown finish, as a person would see it
+    import -window "$win" "$1"
+    xdotool key --window "$win" Escape   # Deny: the demo publishes nothing and cleans up
+    wait $demo || true
+' "$bin" "$out"
+echo "wrote $out"
