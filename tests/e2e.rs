@@ -13,40 +13,15 @@ const TOKEN: &str = "tok-e2e-0123456789abcdef";
 const CARGO: Duration = Duration::from_secs(120);
 
 fn project(name: &str, args: &[&str]) -> Project {
-    let p = Project::new(
-        name,
-        Options {
-            token: Some(TOKEN.into()),
-            auth_required: false,
-        },
-        ProviderConfig::PerRegistry(args),
-    );
-    desk().secret_store(&p.key(), TOKEN);
-    p
-}
-
-fn publish(p: &Project) -> std::process::Child {
-    p.cargo(&[
-        "publish",
-        "--registry",
-        "local",
-        "--no-verify",
-        "--allow-dirty",
-    ])
-    .spawn()
-    .unwrap()
+    Project::enrolled(name, TOKEN, args)
 }
 
 #[test]
 fn approve_by_a_person_uploads_exactly_the_stored_token() {
     let _g = gui_lock();
     let p = project("e2e-approve", &["get"]);
-    let mut child = publish(&p);
-    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
-    wait_armed();
-    let (x, y) = approve_point(g);
-    desk().human_click(x, y);
-    let (status, _, err) = wait_output(child, CARGO);
+    let child = p.publish();
+    let (status, _, err) = person_answers(child, "cargo-confirm-gui", Click::Approve);
     assert!(status.success(), "cargo publish failed: {err}");
     let puts: Vec<_> = p.registry.mutations();
     assert_eq!(puts.len(), 1, "{puts:?}");
@@ -65,12 +40,8 @@ fn approve_by_a_person_uploads_exactly_the_stored_token() {
 fn deny_by_a_person_fails_and_the_registry_gets_nothing() {
     let _g = gui_lock();
     let p = project("e2e-deny", &[]);
-    let mut child = publish(&p);
-    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
-    wait_armed();
-    let (x, y) = deny_point(g);
-    desk().human_click(x, y);
-    let (status, _, err) = wait_output(child, CARGO);
+    let child = p.publish();
+    let (status, _, err) = person_answers(child, "cargo-confirm-gui", Click::Deny);
     assert!(!status.success());
     assert!(err.contains("denied in the confirmation window"), "{err}");
     assert!(
@@ -84,7 +55,7 @@ fn deny_by_a_person_fails_and_the_registry_gets_nothing() {
 fn closing_the_window_denies() {
     let _g = gui_lock();
     let p = project("e2e-close", &[]);
-    let mut child = publish(&p);
+    let mut child = p.publish();
     let (id, _) = window_for(&mut child, "cargo-confirm-gui");
     std::thread::sleep(Duration::from_millis(300));
     desk().close_window(&id);
@@ -101,7 +72,7 @@ fn closing_the_window_denies() {
 fn window_destroyed_by_another_program_fails_closed_without_a_crash() {
     let _g = gui_lock();
     let p = project("e2e-destroy", &[]);
-    let mut child = publish(&p);
+    let mut child = p.publish();
     let (id, _) = window_for(&mut child, "cargo-confirm-gui");
     std::thread::sleep(Duration::from_millis(300));
     desk().destroy_window(&id);
@@ -120,7 +91,7 @@ fn no_answer_times_out_as_deny() {
     let _g = gui_lock();
     let p = project("e2e-timeout", &["--timeout=5"]);
     let started = std::time::Instant::now();
-    let mut child = publish(&p);
+    let mut child = p.publish();
     window_for(&mut child, "cargo-confirm-gui");
     let (status, _, err) = wait_output(child, CARGO);
     assert!(!status.success());
@@ -137,13 +108,7 @@ fn piped_yes_on_stdin_does_not_answer_the_window() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut cmd = p.cargo(&[
-        "publish",
-        "--registry",
-        "local",
-        "--no-verify",
-        "--allow-dirty",
-    ]);
+    let mut cmd = p.publish_cmd();
     cmd.stdin(yes.stdout.take().unwrap());
     let mut child = cmd.spawn().unwrap();
     let (_, g) = window_for(&mut child, "cargo-confirm-gui");
@@ -167,17 +132,7 @@ fn piped_yes_on_stdin_does_not_answer_the_window() {
 fn ci_refuses_at_once_without_a_window() {
     let _g = gui_lock();
     let p = project("e2e-ci", &[]);
-    let child = p
-        .cargo(&[
-            "publish",
-            "--registry",
-            "local",
-            "--no-verify",
-            "--allow-dirty",
-        ])
-        .env("CI", "true")
-        .spawn()
-        .unwrap();
+    let child = p.publish_cmd().env("CI", "true").spawn().unwrap();
     let (status, _, err) = wait_output(child, CARGO);
     assert!(!status.success());
     assert!(
@@ -192,17 +147,7 @@ fn ci_refuses_at_once_without_a_window() {
 #[test]
 fn no_display_refuses_at_once() {
     let p = project("e2e-headless", &[]);
-    let child = p
-        .cargo(&[
-            "publish",
-            "--registry",
-            "local",
-            "--no-verify",
-            "--allow-dirty",
-        ])
-        .env_remove("DISPLAY")
-        .spawn()
-        .unwrap();
+    let child = p.publish_cmd().env_remove("DISPLAY").spawn().unwrap();
     let (status, _, err) = wait_output(child, CARGO);
     assert!(!status.success());
     assert!(err.contains("there is no display"), "{err}");
@@ -212,17 +157,7 @@ fn no_display_refuses_at_once() {
 #[test]
 fn unreachable_display_refuses_at_once() {
     let p = project("e2e-baddisplay", &[]);
-    let child = p
-        .cargo(&[
-            "publish",
-            "--registry",
-            "local",
-            "--no-verify",
-            "--allow-dirty",
-        ])
-        .env("DISPLAY", ":4999")
-        .spawn()
-        .unwrap();
+    let child = p.publish_cmd().env("DISPLAY", ":4999").spawn().unwrap();
     let (status, _, err) = wait_output(child, CARGO);
     assert!(!status.success());
     assert!(err.contains("display cannot be reached"), "{err}");
@@ -232,17 +167,7 @@ fn unreachable_display_refuses_at_once() {
 #[test]
 fn ci_pass_lets_cargo_fall_through() {
     let p = project("e2e-cipass", &["--ci=pass"]);
-    let child = p
-        .cargo(&[
-            "publish",
-            "--registry",
-            "local",
-            "--no-verify",
-            "--allow-dirty",
-        ])
-        .env("CI", "1")
-        .spawn()
-        .unwrap();
+    let child = p.publish_cmd().env("CI", "1").spawn().unwrap();
     let (status, _, err) = wait_output(child, CARGO);
     assert!(!status.success());
     assert!(err.contains("no token found"), "{err}");
@@ -261,7 +186,7 @@ fn global_provider_by_name_on_path_and_yank() {
         ProviderConfig::Global("cargo-confirm-gui"),
     );
     desk().secret_store(&p.key(), TOKEN);
-    let mut child = p
+    let child = p
         .cargo(&[
             "yank",
             "--registry",
@@ -272,11 +197,7 @@ fn global_provider_by_name_on_path_and_yank() {
         ])
         .spawn()
         .unwrap();
-    let (_, g) = window_for(&mut child, "YANK e2e-yank 0.1.0");
-    wait_armed();
-    let (x, y) = approve_point(g);
-    desk().human_click(x, y);
-    let (status, _, err) = wait_output(child, CARGO);
+    let (status, _, err) = person_answers(child, "YANK e2e-yank 0.1.0", Click::Approve);
     assert!(status.success(), "{err}");
     let m = p.registry.mutations();
     assert_eq!(m.len(), 1);
@@ -294,16 +215,7 @@ fn unenrolled_registry_says_how_to_enroll() {
         Options::default(),
         ProviderConfig::PerRegistry(&[]),
     );
-    let child = p
-        .cargo(&[
-            "publish",
-            "--registry",
-            "local",
-            "--no-verify",
-            "--allow-dirty",
-        ])
-        .spawn()
-        .unwrap();
+    let child = p.publish_cmd().spawn().unwrap();
     let (status, _, err) = wait_output(child, CARGO);
     assert!(!status.success());
     // cargo's own words for NotFound from every provider.
@@ -321,15 +233,11 @@ fn login_stores_and_replacing_needs_confirmation_then_logout() {
     );
     let d = desk();
     // First login: a window asks to store it.
-    let mut child = p
+    let child = p
         .cargo(&["login", "--registry", "local", "first-token-aaaa"])
         .spawn()
         .unwrap();
-    let (_, g) = window_for(&mut child, "Store a new registry token");
-    wait_armed();
-    let (x, y) = approve_point(g);
-    d.human_click(x, y);
-    let (status, _, err) = wait_output(child, CARGO);
+    let (status, _, err) = person_answers(child, "Store a new registry token", Click::Approve);
     assert!(status.success(), "{err}");
     assert_eq!(
         d.secret_lookup(&p.key()).as_deref(),
@@ -337,15 +245,11 @@ fn login_stores_and_replacing_needs_confirmation_then_logout() {
     );
 
     // A second login must be confirmed as a replacement; Deny keeps the old token.
-    let mut child = p
+    let child = p
         .cargo(&["login", "--registry", "local", "second-token-bbbb"])
         .spawn()
         .unwrap();
-    let (_, g) = window_for(&mut child, "Replace the stored registry token");
-    wait_armed();
-    let (x, y) = deny_point(g);
-    d.human_click(x, y);
-    let (status, _, _) = wait_output(child, CARGO);
+    let (status, _, _) = person_answers(child, "Replace the stored registry token", Click::Deny);
     assert!(!status.success());
     assert_eq!(
         d.secret_lookup(&p.key()).as_deref(),
@@ -353,15 +257,12 @@ fn login_stores_and_replacing_needs_confirmation_then_logout() {
     );
 
     // Confirmed replacement.
-    let mut child = p
+    let child = p
         .cargo(&["login", "--registry", "local", "second-token-bbbb"])
         .spawn()
         .unwrap();
-    let (_, g) = window_for(&mut child, "Replace the stored registry token");
-    wait_armed();
-    let (x, y) = approve_point(g);
-    d.human_click(x, y);
-    let (status, _, err) = wait_output(child, CARGO);
+    let (status, _, err) =
+        person_answers(child, "Replace the stored registry token", Click::Approve);
     assert!(status.success(), "{err}");
     assert_eq!(
         d.secret_lookup(&p.key()).as_deref(),
@@ -369,12 +270,9 @@ fn login_stores_and_replacing_needs_confirmation_then_logout() {
     );
 
     // Logout asks, then removes.
-    let mut child = p.cargo(&["logout", "--registry", "local"]).spawn().unwrap();
-    let (_, g) = window_for(&mut child, "Remove the stored registry token");
-    wait_armed();
-    let (x, y) = approve_point(g);
-    d.human_click(x, y);
-    let (status, _, err) = wait_output(child, CARGO);
+    let child = p.cargo(&["logout", "--registry", "local"]).spawn().unwrap();
+    let (status, _, err) =
+        person_answers(child, "Remove the stored registry token", Click::Approve);
     assert!(status.success(), "{err}");
     assert_eq!(d.secret_lookup(&p.key()), None);
 }
@@ -410,7 +308,7 @@ fn enroll_window_takes_a_typed_token_into_the_secret_service() {
 fn cargo_killed_mid_prompt_closes_the_window_and_releases_nothing() {
     let _g = gui_lock();
     let p = project("e2e-killed", &[]);
-    let mut child = publish(&p);
+    let mut child = p.publish();
     let (_, _) = window_for(&mut child, "cargo-confirm-gui");
     child.kill().unwrap();
     let _ = child.wait();
@@ -438,12 +336,8 @@ fn auth_required_registry_reads_with_the_token_and_publish_still_asks() {
         ProviderConfig::PerRegistry(&["--read=allow"]),
     );
     desk().secret_store(&p.key(), TOKEN);
-    let mut child = publish(&p);
-    let (_, g) = window_for(&mut child, "PUBLISH e2e-authreq 0.1.0");
-    wait_armed();
-    let (x, y) = approve_point(g);
-    desk().human_click(x, y);
-    let (status, _, err) = wait_output(child, CARGO);
+    let child = p.publish();
+    let (status, _, err) = person_answers(child, "PUBLISH e2e-authreq 0.1.0", Click::Approve);
     assert!(status.success(), "{err}");
     let hits = p.registry.hits();
     // cargo met a 401 first, then read the index with the real token (released by policy).
@@ -474,12 +368,8 @@ fn demo_publishes_through_the_window_and_removes_its_entry() {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let (_, g) = window_for(&mut child, "PUBLISH confirm-demo-");
-    wait_armed();
-    let (x, y) = approve_point(g);
-    d.human_click(x, y);
-    let (status, _, err) = wait_output(child, CARGO);
+    let child = cmd.spawn().unwrap();
+    let (status, _, err) = person_answers(child, "PUBLISH confirm-demo-", Click::Approve);
     assert!(status.success(), "{err}");
     assert!(
         err.contains("the registry received exactly the token you approved"),

@@ -13,29 +13,8 @@ use support::*;
 const TOKEN: &str = "tok-worm-0123456789abcdef";
 const CARGO: Duration = Duration::from_secs(120);
 
-fn project(name: &str) -> Project {
-    let p = Project::new(
-        name,
-        Options {
-            token: Some(TOKEN.into()),
-            auth_required: false,
-        },
-        ProviderConfig::PerRegistry(&[]),
-    );
-    desk().secret_store(&p.key(), TOKEN);
-    p
-}
-
-fn publish(p: &Project) -> std::process::Child {
-    p.cargo(&[
-        "publish",
-        "--registry",
-        "local",
-        "--no-verify",
-        "--allow-dirty",
-    ])
-    .spawn()
-    .unwrap()
+fn project(name: &str, args: &[&str]) -> Project {
+    Project::enrolled(name, TOKEN, args)
 }
 
 /// After the attack: cargo must still be waiting, the registry empty; then a person clicks
@@ -70,8 +49,8 @@ fn person_finishes(p: &Project, mut child: std::process::Child, g: Geom, vetoed:
 #[test]
 fn xtest_click_on_approve_is_vetoed() {
     let _g = gui_lock();
-    let p = project("worm-xtest-click");
-    let mut child = publish(&p);
+    let p = project("worm-xtest-click", &[]);
+    let mut child = p.publish();
     let (_, g) = window_for(&mut child, "cargo-confirm-gui");
     wait_armed();
     let (x, y) = approve_point(g);
@@ -83,8 +62,8 @@ fn xtest_click_on_approve_is_vetoed() {
 fn xtest_keys_never_approve() {
     for keys in [&["Return"][..], &["space"], &["Tab", "Return"]] {
         let _g = gui_lock();
-        let p = project("worm-xtest-keys");
-        let mut child = publish(&p);
+        let p = project("worm-xtest-keys", &[]);
+        let mut child = p.publish();
         let (_, g) = window_for(&mut child, "cargo-confirm-gui");
         wait_armed();
         desk().xtest_keys(keys);
@@ -106,8 +85,8 @@ fn xtest_keys_never_approve() {
 #[test]
 fn xsendevent_click_is_ignored() {
     let _g = gui_lock();
-    let p = project("worm-sendevent");
-    let mut child = publish(&p);
+    let p = project("worm-sendevent", &[]);
+    let mut child = p.publish();
     let (id, g) = window_for(&mut child, "cargo-confirm-gui");
     wait_armed();
     // Put the window's pointer over Approve by a person's motion, then send a synthetic
@@ -127,8 +106,8 @@ fn xsendevent_click_is_ignored() {
 #[test]
 fn click_inside_the_arming_delay_is_ignored() {
     let _g = gui_lock();
-    let p = project("worm-early");
-    let mut child = publish(&p);
+    let p = project("worm-early", &[]);
+    let mut child = p.publish();
     let (_, g) = window_for(&mut child, "cargo-confirm-gui");
     // The window popped up under a person's pointer and caught a click meant elsewhere.
     let (x, y) = approve_point(g);
@@ -139,8 +118,8 @@ fn click_inside_the_arming_delay_is_ignored() {
 #[test]
 fn pointer_warped_onto_approve_then_clicked_without_motion_is_ignored() {
     let _g = gui_lock();
-    let p = project("worm-warp");
-    let mut child = publish(&p);
+    let p = project("worm-warp", &[]);
+    let mut child = p.publish();
     let (_, g) = window_for(&mut child, "cargo-confirm-gui");
     wait_armed();
     // A person's pointer rests inside the window, away from the buttons.
@@ -161,8 +140,8 @@ fn xtest_input_earlier_in_the_prompt_vetoes_a_later_person_click() {
     // go through XTEST.
     for early in [&["mousemove_relative", "10", "10"][..], &["key", "shift"]] {
         let _g = gui_lock();
-        let p = project("worm-xtest-early");
-        let mut child = publish(&p);
+        let p = project("worm-xtest-early", &[]);
+        let mut child = p.publish();
         let (_, g) = window_for(&mut child, "cargo-confirm-gui");
         let out = Command::new("xdotool")
             .env("DISPLAY", &desk().display)
@@ -178,7 +157,7 @@ fn xtest_input_earlier_in_the_prompt_vetoes_a_later_person_click() {
 #[test]
 fn answers_typed_on_a_pty_do_not_approve() {
     let _g = gui_lock();
-    let p = project("worm-pty");
+    let p = project("worm-pty", &[]);
     let mut cmd = p.cargo(&[]);
     // Run cargo under `script`, so it has a pty, and type answers into it.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -221,7 +200,7 @@ fn answers_typed_on_a_pty_do_not_approve() {
 #[test]
 fn forged_request_from_a_non_cargo_program_is_flagged_and_needs_a_click() {
     let _g = gui_lock();
-    let p = project("worm-forged");
+    let p = project("worm-forged", &[]);
     let mut cmd = p.provider();
     cmd.arg("--cargo-plugin")
         .stdin(Stdio::piped())
@@ -250,13 +229,9 @@ fn forged_request_from_a_non_cargo_program_is_flagged_and_needs_a_click() {
 #[test]
 fn control_a_person_still_approves() {
     let _g = gui_lock();
-    let p = project("worm-control");
-    let mut child = publish(&p);
-    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
-    wait_armed();
-    let (x, y) = approve_point(g);
-    desk().human_click(x, y);
-    let (status, _, err) = wait_output(child, CARGO);
+    let p = project("worm-control", &[]);
+    let child = p.publish();
+    let (status, _, err) = person_answers(child, "cargo-confirm-gui", Click::Approve);
     assert!(status.success(), "{err}");
     assert_eq!(
         p.registry.mutations()[0].authorization.as_deref(),
@@ -275,7 +250,7 @@ fn forged_publish(p: &Project, vers: &str) -> String {
 #[test]
 fn ten_simultaneous_requests_open_one_window_and_a_deny_refuses_the_rest() {
     let _g = gui_lock();
-    let p = project("worm-spam");
+    let p = project("worm-spam", &[]);
     let mut children = Vec::new();
     let mut pipes = Vec::new();
     for i in 0..10 {
@@ -340,7 +315,7 @@ fn no_prompt_without_a_working_input_guard() {
         ],
         None,
     );
-    let p = project("worm-noguard");
+    let p = project("worm-noguard", &[]);
     let mut child = p
         .provider()
         .env("DISPLAY", &display)

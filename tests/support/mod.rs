@@ -277,7 +277,11 @@ impl Desk {
     }
 
     pub fn geometry(&self, id: &str) -> Option<Geom> {
-        let out = self.xdotool(&self.display, &["getwindowgeometry", "--shell", id]);
+        self.geometry_on(&self.display, id)
+    }
+
+    fn geometry_on(&self, display: &str, id: &str) -> Option<Geom> {
+        let out = self.xdotool(display, &["getwindowgeometry", "--shell", id]);
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         let get = |k: &str| -> Option<i32> {
             text.lines()
@@ -292,25 +296,24 @@ impl Desk {
         })
     }
 
-    fn xephyr_origin(&self) -> (i32, i32) {
+    /// The Xephyr window on the outer display.
+    fn xephyr_window(&self) -> String {
         let out = self.xdotool(
             &self.outer,
             &["search", "--onlyvisible", "--class", "Xephyr"],
         );
-        let id = String::from_utf8_lossy(&out.stdout)
+        String::from_utf8_lossy(&out.stdout)
             .lines()
             .next()
             .map(str::to_string)
-            .expect("Xephyr window");
-        let out = self.xdotool(&self.outer, &["getwindowgeometry", "--shell", &id]);
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let get = |k: &str| -> i32 {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("{k}=")))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0)
-        };
-        (get("X"), get("Y"))
+            .expect("Xephyr window")
+    }
+
+    fn xephyr_origin(&self) -> (i32, i32) {
+        let g = self
+            .geometry_on(&self.outer, &self.xephyr_window())
+            .expect("Xephyr geometry");
+        (g.x, g.y)
     }
 
     /// A person's click at (x, y) of the Xephyr screen: the pointer travels there and
@@ -370,15 +373,7 @@ impl Desk {
 
     /// A person typing on the keyboard (through Xephyr).
     pub fn human_type(&self, text: &str) {
-        let out = self.xdotool(
-            &self.outer,
-            &["search", "--onlyvisible", "--class", "Xephyr"],
-        );
-        let id = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .map(str::to_string)
-            .expect("Xephyr window");
+        let id = self.xephyr_window();
         assert!(
             self.xdotool(&self.outer, &["windowfocus", "--sync", &id])
                 .status
@@ -562,6 +557,36 @@ impl Project {
         }
     }
 
+    /// A project whose registry accepts `token`, already enrolled in the Secret Service.
+    pub fn enrolled(name: &str, token: &str, args: &[&str]) -> Project {
+        let p = Project::new(
+            name,
+            Options {
+                token: Some(token.into()),
+                auth_required: false,
+            },
+            ProviderConfig::PerRegistry(args),
+        );
+        desk().secret_store(&p.key(), token);
+        p
+    }
+
+    /// `cargo publish` of this project to its registry, not yet spawned.
+    pub fn publish_cmd(&self) -> Command {
+        self.cargo(&[
+            "publish",
+            "--registry",
+            "local",
+            "--no-verify",
+            "--allow-dirty",
+        ])
+    }
+
+    /// `cargo publish`, spawned.
+    pub fn publish(&self) -> Child {
+        self.publish_cmd().spawn().unwrap()
+    }
+
     /// The store key for this project's registry.
     pub fn key(&self) -> String {
         cargo_confirm_gui::store::RegistryKey::from_index_url(&self.registry.index_url())
@@ -658,6 +683,30 @@ pub fn window_for(child: &mut Child, name: &str) -> (String, Geom) {
         let _ = std::io::Read::read_to_string(&mut e, &mut err);
     }
     panic!("no window titled {name:?} appeared; the command's stderr:\n{err}");
+}
+
+/// Which button a person clicks.
+#[derive(Debug, Clone, Copy)]
+pub enum Click {
+    Approve,
+    Deny,
+}
+
+/// Waits for the window titled `title`, lets it arm, has a person click `button`
+/// (through Xephyr), and waits for the command to finish.
+pub fn person_answers(
+    mut child: Child,
+    title: &str,
+    button: Click,
+) -> (ExitStatus, String, String) {
+    let (_, g) = window_for(&mut child, title);
+    wait_armed();
+    let (x, y) = match button {
+        Click::Approve => approve_point(g),
+        Click::Deny => deny_point(g),
+    };
+    desk().human_click(x, y);
+    wait_output(child, Duration::from_secs(120))
 }
 
 /// Waits long enough for the window to arm (1 s by default) with margin.
