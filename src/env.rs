@@ -44,6 +44,8 @@ pub struct Snapshot {
     pub registry_index_url: Option<String>,
     /// Set by cargo for `cargo:token-from-stdout` providers.
     pub registry_name: Option<String>,
+    /// `CARGO`: the cargo binary, when run through cargo (the demo runs it).
+    pub cargo: Option<PathBuf>,
     /// `CARGO_REGISTRIES_<NAME>_INDEX` variables, as (NAME, URL).
     pub registry_index_vars: Vec<(String, String)>,
 }
@@ -103,6 +105,7 @@ impl Snapshot {
                 .or_else(|| home.as_ref().map(|h| h.join(".cargo"))),
             registry_index_url: text("CARGO_REGISTRY_INDEX_URL"),
             registry_name: text("CARGO_REGISTRY_NAME_OPT"),
+            cargo: text("CARGO").map(PathBuf::from),
             registry_index_vars: Vec::new(),
         }
     }

@@ -162,7 +162,7 @@ mod tests {
     }
 
     #[test]
-    fn the_test_runner_is_not_cargo() {
+    fn cargo_flag_agrees_with_the_parent_exe() {
         // `cargo test` runs the test binary directly under cargo, so the parent *is* cargo
         // there; under nextest or a shell it is not. Either way the flag must agree with exe.
         let r = requester();

@@ -1,7 +1,6 @@
 //! `cargo-confirm-gui`: parse, dispatch, map the result to an exit code.
 
 use std::io::{BufReader, IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -173,7 +172,7 @@ fn run_demo(env: &Snapshot) -> Result<(), String> {
     let store = store::default_store().map_err(|e| format!("demo: {e}"))?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let work = std::env::temp_dir().join(format!("cargo-confirm-gui-demo-{}", std::process::id()));
-    let cargo = demo::cargo_binary(std::env::var_os("CARGO").map(PathBuf::from));
+    let cargo = demo::cargo_binary(env.cargo.clone());
     let report = demo::run(&exe, &cargo, &work, store.as_ref());
     let _ = std::fs::remove_dir_all(&work);
     let report = report.map_err(|e| format!("demo: {e}"))?;
