@@ -1,6 +1,8 @@
 //! Talking to the display server outside eframe: is it reachable, where should the window
 //! go, and giving it focus when no window manager will.
 
+use std::path::PathBuf;
+
 use egui::{Pos2, Vec2};
 use x11rb::connection::Connection;
 use x11rb::protocol::randr::ConnectionExt as _;
@@ -18,17 +20,36 @@ pub enum Kind {
     Wayland,
 }
 
-/// Checks that the display in the environment answers. winit prefers Wayland when both are set.
+fn wayland_socket(env: &Snapshot) -> Option<Result<PathBuf, String>> {
+    let w = env.wayland_display.as_ref()?;
+    Some(if w.starts_with('/') {
+        Ok(PathBuf::from(w))
+    } else {
+        env.runtime_dir
+            .as_ref()
+            .map(|d| d.join(w))
+            .ok_or_else(|| "WAYLAND_DISPLAY is set but XDG_RUNTIME_DIR is not".to_string())
+    })
+}
+
+/// Which protocol the window will speak, without connecting: Wayland when its socket
+/// exists (winit prefers it too), else X11. The window runner uses this after the pipeline
+/// has probed; its own X connections report a display that went away since.
+pub fn choose(env: &Snapshot) -> Result<Kind, String> {
+    match wayland_socket(env) {
+        Some(Ok(path)) if path.exists() => return Ok(Kind::Wayland),
+        Some(Err(e)) if env.x11_display.is_none() => return Err(e),
+        _ => {}
+    }
+    env.x11_display
+        .as_deref()
+        .map(|d| Kind::X11(d.to_string()))
+        .ok_or_else(|| "no display is set".to_string())
+}
+
+/// Checks that the display in the environment answers.
 pub fn probe(env: &Snapshot) -> Result<Kind, String> {
-    if let Some(w) = &env.wayland_display {
-        let path = if w.starts_with('/') {
-            std::path::PathBuf::from(w)
-        } else {
-            match &env.runtime_dir {
-                Some(d) => d.join(w),
-                None => return Err("WAYLAND_DISPLAY is set but XDG_RUNTIME_DIR is not".into()),
-            }
-        };
+    if let Some(Ok(path)) = wayland_socket(env) {
         if std::os::unix::net::UnixStream::connect(&path).is_ok() {
             return Ok(Kind::Wayland);
         }
@@ -39,10 +60,13 @@ pub fn probe(env: &Snapshot) -> Result<Kind, String> {
             ));
         }
     }
-    let d = env.x11_display.as_deref().ok_or("no display is set")?;
-    x11rb::connect(Some(d))
-        .map(|_| Kind::X11(d.to_string()))
-        .map_err(|e| format!("the X display {d} does not answer ({e})"))
+    match choose(env)? {
+        Kind::X11(d) => x11rb::connect(Some(&d))
+            .map(|_| Kind::X11(d.clone()))
+            .map_err(|e| format!("the X display {d} does not answer ({e})")),
+        // choose() picked Wayland because the socket exists, but it did not answer above.
+        Kind::Wayland => Err("the Wayland display does not answer".into()),
+    }
 }
 
 /// An extra X connection for placing and focusing our own window.
@@ -92,5 +116,29 @@ impl X11 {
                 .ok()
                 .and_then(|c| c.check().ok())
                 .is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choose_prefers_an_existing_wayland_socket_without_connecting() {
+        let d = tempfile::tempdir().unwrap();
+        let env = |wl: Option<&str>, x: Option<&str>| Snapshot {
+            wayland_display: wl.map(str::to_string),
+            x11_display: x.map(str::to_string),
+            runtime_dir: Some(d.path().to_path_buf()),
+            ..Default::default()
+        };
+        assert_eq!(
+            choose(&env(Some("wl-0"), Some(":3"))),
+            Ok(Kind::X11(":3".into()))
+        );
+        std::fs::write(d.path().join("wl-0"), "").unwrap();
+        assert_eq!(choose(&env(Some("wl-0"), Some(":3"))), Ok(Kind::Wayland));
+        assert_eq!(choose(&env(None, Some(":3"))), Ok(Kind::X11(":3".into())));
+        assert!(choose(&env(None, None)).is_err());
     }
 }

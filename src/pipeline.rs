@@ -318,6 +318,15 @@ mod tests {
         last: RefCell<Option<Transaction>>,
     }
 
+    impl Scripted {
+        fn answering(decision: Decision) -> Self {
+            Scripted {
+                decision: Some(decision),
+                ..Default::default()
+            }
+        }
+    }
+
     impl Prompter for Scripted {
         fn confirm(
             &self,
@@ -405,10 +414,7 @@ mod tests {
     #[test]
     fn approve_reads_the_secret_only_after_the_window() {
         let store = enrolled();
-        let p = Scripted {
-            decision: Some(Decision::Approve),
-            ..Default::default()
-        };
+        let p = Scripted::answering(Decision::Approve);
         match run(&store, &p, desktop(), &req(publish())).unwrap() {
             Answer::Token {
                 token,
@@ -426,10 +432,7 @@ mod tests {
     #[test]
     fn deny_never_reads_the_secret() {
         let store = enrolled();
-        let p = Scripted {
-            decision: Some(Decision::Deny(DenyReason::Clicked)),
-            ..Default::default()
-        };
+        let p = Scripted::answering(Decision::Deny(DenyReason::Clicked));
         let e = run(&store, &p, desktop(), &req(publish())).unwrap_err();
         assert!(matches!(
             e,
@@ -471,10 +474,7 @@ mod tests {
     #[test]
     fn unenrolled_registry_is_not_found_without_a_window() {
         let store = MemoryStore::default();
-        let p = Scripted {
-            decision: Some(Decision::Approve),
-            ..Default::default()
-        };
+        let p = Scripted::answering(Decision::Approve);
         for op in [
             publish(),
             Operation::Read {
@@ -491,10 +491,7 @@ mod tests {
     #[test]
     fn authenticated_read_prompts_and_caches_for_the_session() {
         let store = enrolled();
-        let p = Scripted {
-            decision: Some(Decision::Approve),
-            ..Default::default()
-        };
+        let p = Scripted::answering(Decision::Approve);
         match run(
             &store,
             &p,
@@ -523,10 +520,7 @@ mod tests {
     fn locked_store_is_a_clear_error_and_opens_no_window() {
         let mut store = MemoryStore::default();
         store.locked = true;
-        let p = Scripted {
-            decision: Some(Decision::Approve),
-            ..Default::default()
-        };
+        let p = Scripted::answering(Decision::Approve);
         let e = run(&store, &p, desktop(), &req(publish())).unwrap_err();
         assert!(
             e.to_string().contains("locked") && e.to_string().contains("Unlock it"),
@@ -539,10 +533,7 @@ mod tests {
     fn login_with_token_needs_approval_and_deny_keeps_the_old_token() {
         let store = enrolled();
         let key = RegistryKey::from_index_url(URL);
-        let p = Scripted {
-            decision: Some(Decision::Deny(DenyReason::Clicked)),
-            ..Default::default()
-        };
+        let p = Scripted::answering(Decision::Deny(DenyReason::Clicked));
         assert!(
             run(
                 &store,
@@ -559,10 +550,7 @@ mod tests {
             tx.login_fingerprint,
             Some(Token::new("new-token".into()).fingerprint())
         );
-        let p = Scripted {
-            decision: Some(Decision::Approve),
-            ..Default::default()
-        };
+        let p = Scripted::answering(Decision::Approve);
         assert!(matches!(
             run(
                 &store,
@@ -615,10 +603,7 @@ mod tests {
         let store = MemoryStore::default();
         let mut r = req(Operation::Login { token_given: true });
         r.index_url = crate::store::CRATES_IO_SPARSE.into();
-        let p = Scripted {
-            decision: Some(Decision::Approve),
-            ..Default::default()
-        };
+        let p = Scripted::answering(Decision::Approve);
         let e = run(&store, &p, desktop(), &r).unwrap_err();
         assert!(e.to_string().contains("`cio` followed by 32"), "{e}");
         assert_eq!(p.shown.get(), 0);
@@ -628,16 +613,10 @@ mod tests {
     fn logout_removes_only_after_approval() {
         let store = enrolled();
         let key = RegistryKey::from_index_url(URL);
-        let p = Scripted {
-            decision: Some(Decision::Deny(DenyReason::Timeout)),
-            ..Default::default()
-        };
+        let p = Scripted::answering(Decision::Deny(DenyReason::Timeout));
         assert!(run(&store, &p, desktop(), &req(Operation::Logout)).is_err());
         assert!(store.contains(&key).unwrap());
-        let p = Scripted {
-            decision: Some(Decision::Approve),
-            ..Default::default()
-        };
+        let p = Scripted::answering(Decision::Approve);
         assert!(matches!(
             run(&store, &p, desktop(), &req(Operation::Logout)),
             Ok(Answer::Logout)

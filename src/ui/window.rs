@@ -189,7 +189,8 @@ fn run<S: 'static>(
     cancel: &Cancel,
     screen: Screen<S>,
 ) -> Result<S, Error> {
-    let kind = display::probe(env).map_err(Error::Display)?;
+    // The pipeline has already probed the display; no second handshake just to pick a protocol.
+    let kind = display::choose(env).map_err(Error::Display)?;
     let x11 = match &kind {
         display::Kind::X11(d) => X11::connect(d),
         display::Kind::Wayland => None,
