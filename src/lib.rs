@@ -31,6 +31,7 @@ pub mod evidence;
 pub mod gate;
 pub mod harden;
 pub mod input_guard;
+pub mod package;
 pub mod pipeline;
 pub mod protocol;
 pub mod registries;

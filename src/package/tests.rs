@@ -1,0 +1,551 @@
+use super::*;
+use std::io::Write;
+
+/// One tar entry for [`targz`]: name written raw into the header (so hostile names
+/// that `tar::Builder` would refuse can be made), content, type.
+struct E<'a>(&'a str, &'a [u8], tar::EntryType);
+
+fn file<'a>(name: &'a str, data: &'a [u8]) -> E<'a> {
+    E(name, data, tar::EntryType::Regular)
+}
+
+fn tarball(entries: &[E<'_>]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for E(name, data, ty) in entries {
+        let mut h = tar::Header::new_gnu();
+        let raw = &mut h.as_old_mut().name;
+        raw[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_entry_type(*ty);
+        h.set_mode(0o644);
+        if ty.is_symlink() || ty.is_hard_link() {
+            h.set_size(0);
+            let link = &mut h.as_old_mut().linkname;
+            link[..data.len()].copy_from_slice(data);
+            h.set_cksum();
+            b.append(&h, io::empty()).unwrap();
+        } else {
+            h.set_size(data.len() as u64);
+            h.set_cksum();
+            b.append(&h, *data).unwrap();
+        }
+    }
+    b.into_inner().unwrap()
+}
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+fn targz(entries: &[E<'_>]) -> Vec<u8> {
+    gz(&tarball(entries))
+}
+
+const MANIFEST: &str = r#"
+[package]
+name = "foo"
+version = "0.2.0"
+build = false
+
+[dependencies.serde]
+version = "1.0"
+
+[build-dependencies]
+cc = "1"
+
+[target."cfg(unix)".dependencies.libc]
+version = "0.2"
+"#;
+
+fn plain_crate() -> Vec<u8> {
+    targz(&[
+        file("foo-0.2.0/Cargo.toml", MANIFEST.as_bytes()),
+        file("foo-0.2.0/Cargo.toml.orig", b"[package]"),
+        file("foo-0.2.0/README.md", b"# foo"),
+        file("foo-0.2.0/src/lib.rs", b"pub fn f() {}"),
+    ])
+}
+
+fn texts(flags: &[Flag]) -> String {
+    flags
+        .iter()
+        .map(|f| format!("{:?}: {}", f.level, f.text))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_plain_crate_lists_cleanly() {
+    let c = list(&plain_crate()[..], &Limits::default());
+    assert_eq!(c.problems, Vec::<String>::new());
+    let paths: Vec<&str> = c.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["Cargo.toml", "Cargo.toml.orig", "README.md", "src/lib.rs"]
+    );
+    assert_eq!(c.unpacked, (MANIFEST.len() + 9 + 5 + 13) as u64);
+    let m = c.manifest.as_ref().unwrap();
+    assert_eq!(m.build.as_deref(), Some(""), "build = false");
+    assert!(!m.proc_macro);
+    assert_eq!(m.deps.get("serde").map(String::as_str), Some("1.0"));
+    assert_eq!(m.deps.get("build cc").map(String::as_str), Some("1"));
+    assert_eq!(
+        m.deps.get("[cfg(unix)] libc").map(String::as_str),
+        Some("0.2")
+    );
+    assert_eq!(c.flags(&Limits::default()), Vec::<Flag>::new());
+    let lib = &c.files[3];
+    assert_eq!(lib.sha256, Some(Sha256::digest(b"pub fn f() {}").into()));
+}
+
+#[test]
+fn reviewer_flags() {
+    let manifest =
+        "[package]\nname = \"m\"\nversion = \"1.0.0\"\nlinks = \"z\"\n[lib]\nproc-macro = true\n";
+    let big = vec![b'x'; 2 << 20];
+    let c = list(
+        &targz(&[
+            file("m-1.0.0/Cargo.toml", manifest.as_bytes()),
+            file("m-1.0.0/build.rs", b"fn main() {}"),
+            file("m-1.0.0/src/lib.rs", b""),
+            file("m-1.0.0/src/blob.bin", b"\x7fELF\x02\x01\x01"),
+            file("m-1.0.0/vendor/libz.so", b"text really"),
+            file("m-1.0.0/data/huge.txt", &big),
+            file("m-1.0.0/LICENSE-MIT", b"mit"),
+        ])[..],
+        &Limits::default(),
+    );
+    assert_eq!(c.problems, Vec::<String>::new());
+    assert_eq!(c.build_script(), Some("build.rs"));
+    let t = texts(&c.flags(&Limits::default()));
+    assert!(
+        t.starts_with("Danger: contains 2 binary or library file(s): src/blob.bin, vendor/libz.so"),
+        "{t}"
+    );
+    assert!(t.contains("Notice: has a build script (build.rs)"), "{t}");
+    assert!(t.contains("Notice: is a proc-macro"), "{t}");
+    assert!(t.contains("Notice: links a native library (z)"), "{t}");
+    assert!(
+        t.contains("Notice: 1 large file(s): data/huge.txt (2.0 MiB)"),
+        "{t}"
+    );
+    // build.rs has its own flag; LICENSE-MIT is documentation.
+    assert!(
+        t.contains("Notice: 2 file(s) outside src/: vendor/libz.so, data/huge.txt"),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_declared_build_script_elsewhere_is_found() {
+    let manifest = "[package]\nname = \"m\"\nversion = \"1.0.0\"\nbuild = \"tools/gen.rs\"\n";
+    let c = list(
+        &targz(&[
+            file("m-1.0.0/Cargo.toml", manifest.as_bytes()),
+            file("m-1.0.0/tools/gen.rs", b"fn main() {}"),
+        ])[..],
+        &Limits::default(),
+    );
+    assert_eq!(c.build_script(), Some("tools/gen.rs"));
+}
+
+fn problems_of(entries: &[E<'_>]) -> String {
+    list(&targz(entries)[..], &Limits::default())
+        .problems
+        .join("\n")
+}
+
+#[test]
+fn hostile_paths_links_and_specials_are_problems() {
+    let t = problems_of(&[
+        file("foo-0.1.0/Cargo.toml", b"[package]"),
+        file("foo-0.1.0/../../.bashrc", b"evil"),
+        file("/etc/cron.d/x", b"evil"),
+        file("other-dir/src/lib.rs", b""),
+        E(
+            "foo-0.1.0/src/key",
+            b"/home/u/.ssh/id_ed25519",
+            tar::EntryType::Symlink,
+        ),
+        E("foo-0.1.0/src/hard", b"/etc/shadow", tar::EntryType::Link),
+        E("foo-0.1.0/dev", b"", tar::EntryType::Char),
+        file("foo-0.1.0/src/lib.rs", b"a"),
+        file("foo-0.1.0/src/lib.rs", b"b"),
+    ]);
+    for want in [
+        "foo-0.1.0/../../.bashrc tries to escape the unpack directory",
+        "/etc/cron.d/x is outside the crate's directory",
+        "/etc/cron.d/x tries to escape",
+        "other-dir/src/lib.rs is outside the crate's directory",
+        "src/key is a link to /home/u/.ssh/id_ed25519",
+        "src/hard is a link to /etc/shadow",
+        "dev is a special file",
+        "src/lib.rs appears twice",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+    }
+}
+
+#[test]
+fn a_gzip_bomb_stops_at_the_limit() {
+    // 64 MiB of zeros in one entry compresses to ~64 KiB; the limit is 1 MiB.
+    let mut tar = tarball(&[file("b-1.0.0/Cargo.toml", b"[package]")]);
+    tar.truncate(tar.len() - 1024); // drop the end-of-archive blocks
+    let mut h = tar::Header::new_gnu();
+    h.set_path("b-1.0.0/src/zeros").unwrap();
+    h.set_size(64 << 20);
+    h.set_cksum();
+    tar.extend_from_slice(h.as_bytes());
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(&tar).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        e.write_all(&zeros).unwrap();
+    }
+    let bomb = e.finish().unwrap();
+    assert!(bomb.len() < 1 << 20, "bomb is {} bytes", bomb.len());
+    let limits = Limits {
+        max_unpacked: 1 << 20,
+        ..Limits::default()
+    };
+    let c = list(&bomb[..], &limits);
+    let t = c.problems.join("\n");
+    assert!(t.contains("src/zeros claims to be 64.0 MiB"), "{t}");
+}
+
+#[test]
+fn endless_decompressed_data_stops_at_the_stream_limit() {
+    // Entries of 512 KiB each, many of them: no single entry is too large, the stream is.
+    let chunk = vec![b'a'; 512 << 10];
+    let names: Vec<String> = (0..8).map(|i| format!("c-1.0.0/src/f{i}.rs")).collect();
+    let mut entries = vec![file("c-1.0.0/Cargo.toml", b"[package]")];
+    entries.extend(names.iter().map(|n| file(n, &chunk)));
+    let limits = Limits {
+        max_unpacked: 1 << 20,
+        ..Limits::default()
+    };
+    let c = list(&targz(&entries)[..], &limits);
+    assert!(
+        c.problems
+            .iter()
+            .any(|p| p.contains("unpacks to more than 1.0 MiB")),
+        "{:?}",
+        c.problems
+    );
+    assert!(c.files.len() < 5, "listed {} entries", c.files.len());
+}
+
+#[test]
+fn too_many_entries_stop_the_listing() {
+    let names: Vec<String> = (0..50).map(|i| format!("d-1.0.0/src/{i}.rs")).collect();
+    let entries: Vec<E<'_>> = names.iter().map(|n| file(n, b"")).collect();
+    let limits = Limits {
+        max_entries: 10,
+        ..Limits::default()
+    };
+    let c = list(&targz(&entries)[..], &limits);
+    assert_eq!(c.files.len(), 10);
+    assert!(
+        c.problems[0].contains("more than 10 entries"),
+        "{:?}",
+        c.problems
+    );
+}
+
+#[test]
+fn garbage_and_truncation_are_reported_not_fatal() {
+    let c = list(&b"this is not gzip at all"[..], &Limits::default());
+    assert!(c.problems[0].contains("malformed"), "{:?}", c.problems);
+    let good = plain_crate();
+    let c = list(&good[..good.len() / 2], &Limits::default());
+    assert!(
+        c.problems.iter().any(|p| p.contains("malformed")),
+        "{:?}",
+        c.problems
+    );
+    // A manifest that is not TOML.
+    let c = list(
+        &targz(&[file("e-1.0.0/Cargo.toml", b"[package\nname=")])[..],
+        &Limits::default(),
+    );
+    assert!(
+        c.problems[0].contains("Cargo.toml cannot be read"),
+        "{:?}",
+        c.problems
+    );
+}
+
+#[test]
+fn the_hash_covers_every_byte_of_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.crate");
+    let mut bytes = plain_crate();
+    // Bytes after the gzip member are uploaded too, so they are hashed too.
+    bytes.extend_from_slice(b"trailing");
+    std::fs::write(&path, &bytes).unwrap();
+    let file = open_regular(&path, &Limits::default()).unwrap().unwrap();
+    let (hash, contents) = hash_and_list(file, &Limits::default()).unwrap();
+    assert_eq!(hash, hex(&Sha256::digest(&bytes)));
+    assert_eq!(contents.files.len(), 4);
+}
+
+fn places(cwd: &Path, argv: &[&str]) -> Places {
+    Places {
+        cwd: Some(cwd.to_path_buf()),
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        target_dir: None,
+    }
+}
+
+#[test]
+fn candidates_follow_argv_env_and_ancestors() {
+    let p = Places {
+        target_dir: Some("/env/t".into()),
+        ..places(
+            Path::new("/w/ws/member"),
+            &[
+                "cargo",
+                "publish",
+                "--target-dir",
+                "tt",
+                "--manifest-path=/m/x/Cargo.toml",
+            ],
+        )
+    };
+    let c = candidates("foo", "1.0.0", &p);
+    let s: Vec<String> = c.iter().map(|p| p.display().to_string()).collect();
+    assert_eq!(s[0], "/w/ws/member/tt/package/foo-1.0.0.crate");
+    assert_eq!(s[1], "/env/t/package/foo-1.0.0.crate");
+    assert_eq!(s[2], "/m/x/target/package/foo-1.0.0.crate");
+    assert!(s.contains(&"/w/ws/target/package/foo-1.0.0.crate".to_string()));
+    assert!(s.contains(&"/w/ws/member/target/package/foo-1.0.0.crate".to_string()));
+    assert_eq!(
+        s.iter()
+            .filter(|x| *x == "/target/package/foo-1.0.0.crate")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn names_that_would_build_paths_are_forged() {
+    for (name, vers) in [
+        ("../../x", "1.0.0"),
+        ("a/b", "1.0.0"),
+        ("", "1.0.0"),
+        ("ok", "1.0/../.."),
+    ] {
+        let r = gather(
+            name,
+            vers,
+            "00",
+            &Places::default(),
+            None,
+            &Limits::default(),
+        );
+        assert!(
+            matches!(r.check, Check::Forged(_)),
+            "{name} {vers}: {:?}",
+            r.check
+        );
+        assert!(r.check.blocks_approve());
+    }
+}
+
+fn write_crate(root: &Path, rel: &str, bytes: &[u8]) -> PathBuf {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn gather_matches_mismatches_and_misses() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ws");
+    let bytes = plain_crate();
+    let good = hex(&Sha256::digest(&bytes));
+    let path = write_crate(&root, "target/package/foo-0.2.0.crate", &bytes);
+    let p = places(&root.join("sub"), &["cargo", "publish"]);
+    let lim = Limits::default();
+
+    let r = gather("foo", "0.2.0", &good.to_uppercase(), &p, None, &lim);
+    assert_eq!(r.check, Check::Match(path.clone()));
+    assert_eq!(r.contents.as_ref().unwrap().files.len(), 4);
+    assert!(!r.check.blocks_approve());
+
+    let r = gather("foo", "0.2.0", &"0".repeat(64), &p, None, &lim);
+    assert_eq!(
+        r.check,
+        Check::Mismatch {
+            path: path.clone(),
+            actual: good.clone()
+        }
+    );
+    assert!(r.check.blocks_approve());
+    assert!(
+        r.contents.is_none(),
+        "the contents of a file that is not uploaded are not shown"
+    );
+
+    // A stale file in one place, the right one under --target-dir: the match wins.
+    let other = plain_crate().into_iter().chain(*b"x").collect::<Vec<u8>>();
+    let right = write_crate(&root, "tt/package/foo-0.2.0.crate", &other);
+    let p2 = places(&root, &["cargo", "publish", "--target-dir", "tt"]);
+    let r = gather(
+        "foo",
+        "0.2.0",
+        &hex(&Sha256::digest(&other)),
+        &p2,
+        None,
+        &lim,
+    );
+    assert_eq!(r.check, Check::Match(right));
+
+    let r = gather("foo", "9.9.9", &good, &p, None, &lim);
+    assert!(matches!(r.check, Check::NotFound(ref c) if c.len() > 2));
+    assert!(!r.check.blocks_approve());
+}
+
+#[test]
+fn a_fifo_in_place_of_the_crate_does_not_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("target/package");
+    std::fs::create_dir_all(&pkg).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        pkg.join("foo-1.0.0.crate"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let r = gather(
+        "foo",
+        "1.0.0",
+        &"0".repeat(64),
+        &places(dir.path(), &[]),
+        None,
+        &Limits::default(),
+    );
+    assert!(
+        matches!(r.check, Check::Unreadable { ref why, .. } if why == "not a regular file"),
+        "{:?}",
+        r.check
+    );
+}
+
+#[test]
+fn the_previous_version_is_the_highest_lower_one_in_the_cache() {
+    let home = tempfile::tempdir().unwrap();
+    let cache = home.path().join("registry/cache/index.example-1234");
+    std::fs::create_dir_all(&cache).unwrap();
+    for f in [
+        "foo-0.1.0.crate",
+        "foo-0.1.5.crate",
+        "foo-0.3.0.crate",
+        "foo-bar-0.1.9.crate",
+        "foo-0.2.0.crate",
+        "foo-junk.crate",
+    ] {
+        std::fs::write(cache.join(f), b"").unwrap();
+    }
+    let (v, p) = find_previous("foo", "0.2.0", home.path()).unwrap();
+    assert_eq!(v.to_string(), "0.1.5");
+    assert_eq!(p, cache.join("foo-0.1.5.crate"));
+    assert!(find_previous("foo", "0.1.0", home.path()).is_none());
+    assert!(find_previous("foo", "1.0.0", Path::new("/nonexistent")).is_none());
+}
+
+#[test]
+fn the_diff_shows_a_new_build_script_and_dependencies() {
+    let old_manifest = "[package]\nname=\"foo\"\nversion=\"0.1.0\"\n[dependencies]\nserde = \"1.0\"\nlog = \"0.4\"\n";
+    let new_manifest = "[package]\nname=\"foo\"\nversion=\"0.2.0\"\n[dependencies]\nserde = \"1.1\"\n[dependencies.log]\nversion = \"0.4\"\npackage = \"log-but-evil\"\n[build-dependencies]\ncc = \"1\"\n";
+    let before = list(
+        &targz(&[
+            file("foo-0.1.0/Cargo.toml", old_manifest.as_bytes()),
+            file("foo-0.1.0/src/lib.rs", b"old"),
+            file("foo-0.1.0/src/gone.rs", b""),
+            file("foo-0.1.0/README.md", b"same"),
+        ])[..],
+        &Limits::default(),
+    );
+    let now = list(
+        &targz(&[
+            file("foo-0.2.0/Cargo.toml", new_manifest.as_bytes()),
+            file("foo-0.2.0/build.rs", b"fn main() { steal() }"),
+            file("foo-0.2.0/src/lib.rs", b"new"),
+            file("foo-0.2.0/README.md", b"same"),
+        ])[..],
+        &Limits::default(),
+    );
+    let d = diff(&before, &now, "0.1.0", PathBuf::from("/c/foo-0.1.0.crate"));
+    assert_eq!(d.added, ["build.rs"]);
+    assert_eq!(d.removed, ["src/gone.rs"]);
+    assert_eq!(
+        d.changed,
+        ["src/lib.rs"],
+        "Cargo.toml is rewritten every release"
+    );
+    assert_eq!(d.build_script.as_deref(), Some("new"));
+    assert_eq!(d.deps_added, ["build cc 1"]);
+    assert_eq!(
+        d.deps_changed,
+        [
+            "log: 0.4 → (really the crate log-but-evil) 0.4",
+            "serde: 1.0 → 1.1"
+        ]
+    );
+    assert!(d.deps_removed.is_empty());
+    assert!(!d.became_proc_macro);
+
+    let same = diff(&now, &now, "0.2.0", PathBuf::new());
+    assert_eq!(
+        same,
+        Diff {
+            previous: "0.2.0".into(),
+            ..Default::default()
+        }
+    );
+}
+
+#[test]
+fn gather_flags_a_build_script_new_since_the_cached_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = targz(&[
+        file("foo-0.1.0/Cargo.toml", b"[package]\nname=\"foo\"\n"),
+        file("foo-0.1.0/src/lib.rs", b""),
+    ]);
+    let new = targz(&[
+        file(
+            "foo-0.2.0/Cargo.toml",
+            b"[package]\nname=\"foo\"\n[lib]\nproc-macro=true\n",
+        ),
+        file("foo-0.2.0/build.rs", b"fn main() {}"),
+        file("foo-0.2.0/src/lib.rs", b""),
+    ]);
+    write_crate(dir.path(), "home/registry/cache/r/foo-0.1.0.crate", &old);
+    write_crate(dir.path(), "ws/target/package/foo-0.2.0.crate", &new);
+    let r = gather(
+        "foo",
+        "0.2.0",
+        &hex(&Sha256::digest(&new)),
+        &places(&dir.path().join("ws"), &[]),
+        Some(&dir.path().join("home")),
+        &Limits::default(),
+    );
+    let t = texts(&r.flags);
+    assert!(
+        t.starts_with(
+            "Danger: became a proc-macro since 0.1.0\nDanger: the build script is new since 0.1.0"
+        ),
+        "{t}"
+    );
+    assert!(matches!(r.previous, Previous::Found(ref d) if d.added == ["build.rs"]));
+    let s = r.summary();
+    assert!(
+        s.contains("since 0.1.0: +1 -0 ~0 files, build script new"),
+        "{s}"
+    );
+}
