@@ -18,6 +18,9 @@ pub struct Record<'a> {
     pub requester: String,
     /// "approved", "denied: …", "refused: …", "released (policy)".
     pub outcome: String,
+    /// What the window showed about the packaged crate (publish only).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub evidence: String,
 }
 
 /// Where the log lives under the state directory.

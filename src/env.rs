@@ -46,6 +46,8 @@ pub struct Snapshot {
     pub registry_name: Option<String>,
     /// `CARGO`: the cargo binary, when run through cargo (the demo runs it).
     pub cargo: Option<PathBuf>,
+    /// `CARGO_TARGET_DIR` or `CARGO_BUILD_TARGET_DIR`: where cargo wrote the `.crate`.
+    pub target_dir: Option<PathBuf>,
     /// `CARGO_REGISTRIES_<NAME>_INDEX` variables, as (NAME, URL).
     pub registry_index_vars: Vec<(String, String)>,
 }
@@ -106,6 +108,9 @@ impl Snapshot {
             registry_index_url: text("CARGO_REGISTRY_INDEX_URL"),
             registry_name: text("CARGO_REGISTRY_NAME_OPT"),
             cargo: text("CARGO").map(PathBuf::from),
+            target_dir: text("CARGO_TARGET_DIR")
+                .or_else(|| text("CARGO_BUILD_TARGET_DIR"))
+                .map(PathBuf::from),
             registry_index_vars: Vec::new(),
         }
     }

@@ -23,6 +23,8 @@ pub enum DenyReason {
     Timeout,
     /// cargo went away (stdin closed) while the window was open.
     CallerGone,
+    /// The `.crate` on disk does not match the request's checksum (or the request is forged).
+    Mismatch,
 }
 
 impl DenyReason {
@@ -32,6 +34,9 @@ impl DenyReason {
             DenyReason::Closed => "denied: the confirmation window was closed",
             DenyReason::Timeout => "denied: nobody answered the confirmation window in time",
             DenyReason::CallerGone => "cancelled: the caller went away while the window was open",
+            DenyReason::Mismatch => {
+                "refused: the packaged .crate on disk does not match the checksum in the request"
+            }
         }
     }
 }

@@ -15,6 +15,8 @@ pub struct ProcessInfo {
     pub exe: Result<PathBuf, String>,
     /// Command line, NUL-separated args joined with spaces.
     pub cmdline: String,
+    /// The same arguments, one string each.
+    pub argv: Vec<String>,
     /// Working directory.
     pub cwd: Result<PathBuf, String>,
 }
@@ -26,8 +28,11 @@ pub struct Requester {
     pub chain: Vec<ProcessInfo>,
     /// The direct parent's executable is named `cargo`.
     pub parent_is_cargo: bool,
-    /// Anything that makes the identity doubtful.
+    /// Anything that makes the identity doubtful (shown in red).
     pub warnings: Vec<String>,
+    /// Weaknesses worth knowing that do not make this request suspect (shown in amber):
+    /// a cargo or a helper binary that any program running as this user could replace.
+    pub notices: Vec<String>,
 }
 
 impl Requester {
@@ -37,8 +42,8 @@ impl Requester {
     }
 }
 
-/// How many ancestors to show beyond the direct parent.
-const CHAIN_DEPTH: usize = 4;
+/// The chain ends at the session leader, or after this many processes.
+const CHAIN_MAX: usize = 12;
 
 /// Inspects the parent process chain of this process.
 #[cfg(target_os = "linux")]
@@ -57,12 +62,14 @@ pub fn requester() -> Requester {
             .push("could not pin the parent process (pidfd_open failed)".into());
     }
     let mut pid = ppid.as_raw_nonzero().get() as u32;
-    for _ in 0..=CHAIN_DEPTH {
+    for _ in 0..CHAIN_MAX {
         let info = read_proc(pid);
-        let next = parent_of(pid);
+        let stat = stat_of(pid);
         r.chain.push(info);
-        match next {
-            Some(p) if p > 1 => pid = p,
+        match stat {
+            // The session leader (a login shell, a terminal's shell) is the last one shown.
+            Some(s) if s.session == pid => break,
+            Some(s) if s.ppid > 1 => pid = s.ppid,
             _ => break,
         }
     }
@@ -92,8 +99,40 @@ pub fn requester() -> Requester {
     if !r.parent_is_cargo {
         r.warnings
             .push("the program that asked is not cargo".into());
+    } else if let Some(Ok(exe)) = r.parent().map(|p| p.exe.clone())
+        && let Some(place) = user_writable(&exe)
+    {
+        r.notices.push(format!(
+            "this cargo ({}) can be replaced by any program running as you: {place} is writable",
+            exe.display()
+        ));
+    }
+    if let Ok(me) = std::fs::read_link("/proc/self/exe")
+        && let Some(place) = user_writable(&me)
+    {
+        r.notices.push(format!(
+            "this helper ({}) can be replaced by any program running as you: {place} is writable. \
+             A root-owned install fixes that (README, \"Sealed install\")",
+            me.display()
+        ));
     }
     r
+}
+
+/// Whether the real user can write `exe` or the directory holding it; names which one.
+#[cfg(target_os = "linux")]
+pub fn user_writable(exe: &std::path::Path) -> Option<&'static str> {
+    use rustix::fs::{Access, AtFlags, CWD, accessat};
+    // access(2) answers for the real uid: the person, even in a setgid helper.
+    let writable =
+        |p: &std::path::Path| accessat(CWD, p, Access::WRITE_OK, AtFlags::empty()).is_ok();
+    if writable(exe) {
+        Some("the file")
+    } else if exe.parent().is_some_and(writable) {
+        Some("its directory")
+    } else {
+        None
+    }
 }
 
 /// The direct parent's executable path, cheaply, for the audit log.
@@ -124,30 +163,38 @@ pub fn requester() -> Requester {
 fn read_proc(pid: u32) -> ProcessInfo {
     let base = PathBuf::from(format!("/proc/{pid}"));
     let link = |name: &str| std::fs::read_link(base.join(name)).map_err(|e| e.to_string());
-    let cmdline = std::fs::read(base.join("cmdline"))
+    let argv: Vec<String> = std::fs::read(base.join("cmdline"))
         .map(|b| {
-            let args: Vec<String> = b
-                .split(|c| *c == 0)
+            b.split(|c| *c == 0)
                 .filter(|a| !a.is_empty())
                 .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            args.join(" ")
+                .collect()
         })
         .unwrap_or_default();
     ProcessInfo {
         pid,
         exe: link("exe"),
-        cmdline,
+        cmdline: argv.join(" "),
+        argv,
         cwd: link("cwd"),
     }
 }
 
 #[cfg(target_os = "linux")]
-fn parent_of(pid: u32) -> Option<u32> {
+struct Stat {
+    ppid: u32,
+    session: u32,
+}
+
+#[cfg(target_os = "linux")]
+fn stat_of(pid: u32) -> Option<Stat> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name is in parentheses and may contain spaces or ')'.
-    let after = &stat[stat.rfind(')')? + 2..];
-    after.split(' ').nth(1)?.parse().ok()
+    // After it: state ppid pgrp session ...
+    let mut f = stat[stat.rfind(')')? + 2..].split(' ').skip(1);
+    let ppid = f.next()?.parse().ok()?;
+    let session = f.nth(1)?.parse().ok()?;
+    Some(Stat { ppid, session })
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -158,7 +205,39 @@ mod tests {
     fn parent_of_self_is_getppid() {
         let me = std::process::id();
         let pp = rustix::process::getppid().unwrap().as_raw_nonzero().get() as u32;
-        assert_eq!(parent_of(me), Some(pp));
+        assert_eq!(stat_of(me).map(|s| s.ppid), Some(pp));
+    }
+
+    #[test]
+    fn the_chain_ends_at_the_session_leader() {
+        let r = requester();
+        let last = r.chain.last().unwrap();
+        let s = stat_of(last.pid).unwrap();
+        assert!(
+            s.session == last.pid || s.ppid <= 1 || r.chain.len() == CHAIN_MAX,
+            "{:?}",
+            r.chain.iter().map(|p| p.pid).collect::<Vec<_>>()
+        );
+        // Every process before the last is not its session's leader.
+        for p in &r.chain[..r.chain.len() - 1] {
+            assert_ne!(stat_of(p.pid).unwrap().session, p.pid);
+        }
+        assert_eq!(
+            r.parent().unwrap().argv.join(" "),
+            r.parent().unwrap().cmdline
+        );
+    }
+
+    #[test]
+    fn a_file_the_user_owns_is_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("cargo");
+        std::fs::write(&exe, b"").unwrap();
+        assert_eq!(user_writable(&exe), Some("the file"));
+        assert_eq!(
+            user_writable(&dir.path().join("missing")),
+            Some("its directory")
+        );
     }
 
     #[test]

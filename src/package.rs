@@ -213,19 +213,17 @@ impl Contents {
         if let Some(b) = self.build_script() {
             push(
                 Level::Notice,
-                format!(
-                    "has a build script ({b}): it runs on every machine that builds this crate"
-                ),
+                format!("build script {b}: runs on every machine that builds this crate"),
             );
         }
         if self.manifest.as_ref().is_some_and(|m| m.proc_macro) {
             push(
                 Level::Notice,
-                "is a proc-macro: its code runs inside the compiler of every user".into(),
+                "proc-macro: runs inside the compiler of everyone who uses this crate".into(),
             );
         }
         if let Some(l) = self.manifest.as_ref().and_then(|m| m.links.as_ref()) {
-            push(Level::Notice, format!("links a native library ({l})"));
+            push(Level::Notice, format!("links the native library {l}"));
         }
         let binaries: Vec<&str> = self
             .files
@@ -237,7 +235,7 @@ impl Contents {
             push(
                 Level::Danger,
                 format!(
-                    "contains {} binary or library file(s): {}",
+                    "{} binary or library file(s): {}",
                     binaries.len(),
                     sample(&binaries)
                 ),
@@ -285,7 +283,7 @@ fn outside_src(path: &str) -> bool {
         return false;
     }
     let lower = path.to_ascii_lowercase();
-    !(!path.contains('/') && ROOT_DOCS.iter().any(|d| lower.starts_with(d)))
+    path.contains('/') || !ROOT_DOCS.iter().any(|d| lower.starts_with(d))
 }
 
 fn has_binary_extension(path: &str) -> bool {
@@ -448,6 +446,35 @@ impl Report {
     }
 }
 
+/// A [`Report`] that arrives while the window is already open.
+#[derive(Debug, Clone, Default)]
+pub struct Pending(std::sync::Arc<std::sync::OnceLock<Report>>);
+
+impl Pending {
+    /// Already known (tests, snapshots).
+    pub fn ready(report: Report) -> Self {
+        let p = Pending::default();
+        p.set(report);
+        p
+    }
+    /// Stores the report; only the first one counts.
+    pub fn set(&self, report: Report) {
+        let _ = self.0.set(report);
+    }
+    /// The report, if it has arrived.
+    pub fn get(&self) -> Option<&Report> {
+        self.0.get()
+    }
+    /// Waits up to `timeout` for the report.
+    pub fn wait(&self, timeout: std::time::Duration) -> Option<&Report> {
+        let end = std::time::Instant::now() + timeout;
+        while self.get().is_none() && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        self.get()
+    }
+}
+
 /// Whether `name` and `vers` can be a real crate's: they become parts of file names.
 pub fn validate_name(name: &str, vers: &str) -> Result<(), String> {
     let name_ok = !name.is_empty()
@@ -547,7 +574,7 @@ pub fn gather(
                 0,
                 Flag {
                     level: Level::Danger,
-                    text: format!("the build script is {b} since {}", d.previous),
+                    text: format!("build script {b} since {}", d.previous),
                 },
             );
         }
@@ -1042,7 +1069,7 @@ pub fn diff(before: &Contents, now: &Contents, previous: &str, path: PathBuf) ->
     for (k, v) in &nd {
         match od.get(k) {
             None => d.deps_added.push(format!("{k} {v}")),
-            Some(o) if o != v => d.deps_changed.push(format!("{k}: {o} → {v}")),
+            Some(o) if o != v => d.deps_changed.push(format!("{k}: {o} -> {v}")),
             _ => {}
         }
     }

@@ -8,6 +8,7 @@ use crate::env::Snapshot;
 use crate::error::{DenyReason, Error};
 use crate::evidence::{self, Requester};
 use crate::gate::{self, CiPolicy, Operation, Policy, Refusal, Verdict};
+use crate::package;
 use crate::protocol::{self, Answer, Request};
 use crate::store::{RegistryKey, StoreError, TokenStore};
 use crate::throttle;
@@ -84,6 +85,7 @@ pub fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<Answer,
     let registry = req.registry_label();
 
     let verdict = gate::decide(&req.operation, &deps.env, &policy);
+    let mut evidence = String::new();
     let outcome = match verdict {
         Verdict::Unsupported => Err(Error::Unsupported),
         Verdict::Refuse(ref r) => Err(Error::Refused(r.clone())),
@@ -107,14 +109,19 @@ pub fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<Answer,
             let token = store.get(&key)?.ok_or_else(|| Error::NotEnrolled {
                 registry: registry.clone(),
             })?;
-            record(deps, req, "released without a window (--read=allow)");
+            record(
+                deps,
+                req,
+                "released without a window (--read=allow)",
+                String::new(),
+            );
             return Ok(Answer::Token {
                 token,
                 cache_session: true,
                 operation_independent: false,
             });
         }
-        Verdict::Prompt => prompt(req, &key, &registry, &policy, deps, cancel),
+        Verdict::Prompt => prompt(req, &key, &registry, &policy, deps, cancel, &mut evidence),
     };
     // The pre-flight placeholder and a pass-through are not decisions worth a log line.
     if !matches!(verdict, Verdict::Preflight | Verdict::PassToNext) {
@@ -122,7 +129,7 @@ pub fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<Answer,
             Ok(_) => "approved".to_string(),
             Err(e) => e.to_string(),
         };
-        record(deps, req, &what);
+        record(deps, req, &what, evidence);
     }
     outcome
 }
@@ -134,6 +141,7 @@ fn prompt(
     policy: &Policy,
     deps: &Deps<'_>,
     cancel: &Cancel,
+    evidence: &mut String,
 ) -> Result<Answer, Error> {
     if let Err(detail) = (deps.probe_display)(&deps.env) {
         return match policy.ci {
@@ -199,7 +207,12 @@ fn prompt(
             .as_deref()
             .map(throttle::count_request)
             .unwrap_or(1),
+        package: None,
     };
+    // The window opens at once; what the .crate holds arrives while it is up.
+    if let Operation::Publish { name, vers, cksum } = &req.operation {
+        tx.package = Some(gather_package(name, vers, cksum, &tx.requester, &deps.env));
+    }
 
     if let Operation::Login { .. } = req.operation {
         let token = match &req.login_token {
@@ -238,9 +251,25 @@ fn prompt(
             registry: registry.to_string(),
         });
     }
-    match deps.prompter.confirm(&tx, &opts, cancel)? {
+    let decision = deps.prompter.confirm(&tx, &opts, cancel)?;
+    // The window keeps Approve unavailable until the check is done and when it fails; this
+    // is the same rule again, for every prompter.
+    let report = tx.package.as_ref().map(|p| p.wait(EVIDENCE_WAIT));
+    if let Some(r) = &report {
+        *evidence = r.map_or_else(|| "the crate check did not finish".into(), |r| r.summary());
+    }
+    let unverifiable = match report {
+        Some(Some(r)) => r.check.blocks_approve(),
+        Some(None) => true,
+        None => false,
+    };
+    match decision {
         Decision::Deny(r) => Err(denied(r)),
         Decision::Approve if cancel.is_cancelled() => Err(denied(DenyReason::CallerGone)),
+        Decision::Approve if unverifiable => Err(Error::Denied {
+            what: what.clone(),
+            reason: DenyReason::Mismatch,
+        }),
         Decision::Approve => {
             if req.operation == Operation::Logout {
                 store.delete(key)?;
@@ -259,6 +288,42 @@ fn prompt(
     }
 }
 
+/// How long an approved publish waits for a crate check that has not finished.
+pub const EVIDENCE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Starts reading the packaged `.crate` in the background.
+fn gather_package(
+    name: &str,
+    vers: &str,
+    cksum: &str,
+    requester: &Requester,
+    env: &Snapshot,
+) -> package::Pending {
+    let pending = package::Pending::default();
+    let places = package::Places {
+        cwd: requester.parent().and_then(|p| p.cwd.clone().ok()),
+        argv: requester
+            .parent()
+            .map(|p| p.argv.clone())
+            .unwrap_or_default(),
+        target_dir: env.target_dir.clone(),
+    };
+    let (name, vers, cksum) = (name.to_string(), vers.to_string(), cksum.to_string());
+    let cargo_home = env.cargo_home.clone();
+    let slot = pending.clone();
+    std::thread::spawn(move || {
+        slot.set(package::gather(
+            &name,
+            &vers,
+            &cksum,
+            &places,
+            cargo_home.as_deref(),
+            &package::Limits::default(),
+        ));
+    });
+    pending
+}
+
 /// "publish of foo 1.2.3 to REGISTRY", for messages.
 fn describe(op: &Operation, registry: &str) -> String {
     match op {
@@ -274,7 +339,7 @@ fn describe(op: &Operation, registry: &str) -> String {
     }
 }
 
-fn record(deps: &Deps<'_>, req: &Request, outcome: &str) {
+fn record(deps: &Deps<'_>, req: &Request, outcome: &str, evidence: String) {
     let detail = match &req.operation {
         Operation::Publish { name, vers, cksum } => format!("{name} {vers} sha256:{cksum}"),
         Operation::Yank { name, vers } | Operation::Unyank { name, vers } => {
@@ -293,6 +358,7 @@ fn record(deps: &Deps<'_>, req: &Request, outcome: &str) {
             detail,
             requester,
             outcome: outcome.to_string(),
+            evidence,
         },
     );
 }
@@ -367,13 +433,23 @@ mod tests {
         env: Snapshot,
         req: &Request,
     ) -> Result<Answer, Error> {
+        run_asked_by(store, prompter, env, req, &Requester::default)
+    }
+
+    fn run_asked_by(
+        store: &MemoryStore,
+        prompter: &Scripted,
+        env: Snapshot,
+        req: &Request,
+        requester: &dyn Fn() -> Requester,
+    ) -> Result<Answer, Error> {
         let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(store)) };
         let deps = Deps {
             env,
             open_store: &open,
             prompter,
             probe_display: &|_| Ok(()),
-            requester: &Requester::default,
+            requester,
         };
         handle(req, &deps, &Cancel::default())
     }
@@ -427,6 +503,66 @@ mod tests {
             _ => panic!(),
         }
         assert_eq!((p.shown.get(), store.secret_reads()), (1, 1));
+    }
+
+    /// A requester whose working directory holds `target/package/a-1.0.0.crate`.
+    fn cargo_in(dir: &std::path::Path) -> Requester {
+        Requester {
+            chain: vec![evidence::ProcessInfo {
+                pid: 1,
+                exe: Ok("/usr/bin/cargo".into()),
+                cmdline: "cargo publish".into(),
+                argv: vec!["cargo".into(), "publish".into()],
+                cwd: Ok(dir.to_path_buf()),
+            }],
+            parent_is_cargo: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_approved_publish_whose_crate_does_not_match_releases_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let pkg = dir.path().join("target/package");
+        std::fs::create_dir_all(&pkg).unwrap();
+        std::fs::write(pkg.join("a-1.0.0.crate"), b"not what cargo hashed").unwrap();
+        let store = enrolled();
+        // A prompter that approves whatever it is shown: the pipeline still says no.
+        let p = Scripted::answering(Decision::Approve);
+        let e = run_asked_by(&store, &p, desktop(), &req(publish()), &|| {
+            cargo_in(dir.path())
+        })
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Denied {
+                    reason: DenyReason::Mismatch,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(store.secret_reads(), 0);
+        let pending = p.last.borrow().as_ref().unwrap().package.clone().unwrap();
+        let report = pending.wait(EVIDENCE_WAIT);
+        assert!(matches!(
+            report.unwrap().check,
+            package::Check::Mismatch { .. }
+        ));
+
+        // The same request with the file's real checksum is released.
+        let cksum = package::hex(&<sha2::Sha256 as sha2::Digest>::digest(
+            b"not what cargo hashed",
+        ));
+        let mut good = req(publish());
+        good.operation = Operation::Publish {
+            name: "a".into(),
+            vers: "1.0.0".into(),
+            cksum,
+        };
+        assert!(run_asked_by(&store, &p, desktop(), &good, &|| cargo_in(dir.path())).is_ok());
+        assert_eq!(store.secret_reads(), 1);
     }
 
     #[test]

@@ -5,8 +5,10 @@
 use std::time::Duration;
 
 use cargo_confirm_gui::error::DenyReason;
+use cargo_confirm_gui::evidence::ProcessInfo;
 use cargo_confirm_gui::evidence::Requester;
 use cargo_confirm_gui::gate::Operation;
+use cargo_confirm_gui::package::{self, Check, Pending, Previous, Report};
 use cargo_confirm_gui::ui::confirm::{self, ConfirmState};
 use cargo_confirm_gui::ui::enroll::{self, EnrollState};
 use cargo_confirm_gui::ui::{
@@ -34,6 +36,7 @@ fn tx(op: Operation) -> Transaction {
         requester: Requester::default(),
         store: "test store".into(),
         recent_requests: 3,
+        package: None,
     }
 }
 
@@ -312,4 +315,193 @@ fn enroll_replacement_needs_the_tick() {
     h.run_steps(3);
     save(&mut h);
     assert!(matches!(h.state().outcome, Some(EnrollOutcome::Saved(_))));
+}
+
+// ---- The packaged crate ----
+
+/// A `.crate` as cargo writes it: gzip'd tar, everything under `NAME-VERS/`.
+fn crate_file(name_vers: &str, files: &[(&str, &str)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, text) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(text.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, format!("{name_vers}/{path}"), text.as_bytes())
+            .unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &b.into_inner().unwrap()).unwrap();
+    gz.finish().unwrap()
+}
+
+const OLD_TOML: &str =
+    "[package]\nname = \"foo\"\nversion = \"1.2.2\"\n[dependencies]\nserde = \"1.0\"\n";
+const NEW_TOML: &str = "[package]\nname = \"foo\"\nversion = \"1.2.3\"\n[dependencies]\nserde = \"1.0\"\n[build-dependencies]\ncc = \"1\"\n";
+
+/// What the window shows for a typical release that added a build script.
+fn typical_report() -> Report {
+    let limits = package::Limits::default();
+    let before = package::list(
+        &crate_file(
+            "foo-1.2.2",
+            &[
+                ("Cargo.toml", OLD_TOML),
+                ("README.md", "# foo"),
+                ("src/lib.rs", "pub fn f() {}"),
+            ],
+        )[..],
+        &limits,
+    );
+    let now = package::list(
+        &crate_file(
+            "foo-1.2.3",
+            &[
+                ("Cargo.toml", NEW_TOML),
+                ("README.md", "# foo"),
+                ("build.rs", "fn main() {}"),
+                ("src/lib.rs", "pub fn f() -> u8 { 1 }"),
+            ],
+        )[..],
+        &limits,
+    );
+    let diff = package::diff(
+        &before,
+        &now,
+        "1.2.2",
+        "/home/you/.cargo/registry/cache/index.crates.io/foo-1.2.2.crate".into(),
+    );
+    let mut flags = now.flags(&limits);
+    flags.insert(
+        0,
+        package::Flag {
+            level: package::Level::Danger,
+            text: "build script new since 1.2.2".into(),
+        },
+    );
+    Report {
+        check: Check::Match("/home/you/foo/target/package/foo-1.2.3.crate".into()),
+        contents: Some(now),
+        previous: Previous::Found(diff),
+        flags,
+    }
+}
+
+fn mismatch_report() -> Report {
+    Report {
+        check: Check::Mismatch {
+            path: "/home/you/foo/target/package/foo-1.2.3.crate".into(),
+            actual: "cd".repeat(32),
+        },
+        contents: None,
+        previous: Previous::None,
+        flags: Vec::new(),
+    }
+}
+
+fn cargo_requester() -> Requester {
+    let p = |pid, exe: &str, cmd: &str| ProcessInfo {
+        pid,
+        exe: Ok(exe.into()),
+        cmdline: cmd.into(),
+        argv: cmd.split(' ').map(String::from).collect(),
+        cwd: Ok("/home/you/foo".into()),
+    };
+    Requester {
+        chain: vec![
+            p(4242, "/home/you/.rustup/toolchains/stable/bin/cargo", "cargo publish"),
+            p(4100, "/usr/bin/bash", "-bash"),
+        ],
+        parent_is_cargo: true,
+        warnings: Vec::new(),
+        notices: vec!["this helper (/home/you/.cargo/bin/cargo-confirm-gui) can be replaced by any program running as you: its directory is writable".into()],
+    }
+}
+
+fn publish_with(report: Option<Report>) -> ConfirmState {
+    let mut t = tx(publish());
+    t.requester = cargo_requester();
+    t.package = Some(report.map(Pending::ready).unwrap_or_default());
+    ConfirmState::new(t, &opts())
+}
+
+#[test]
+fn a_mismatch_disables_approve_even_for_a_pointer_click() {
+    let mut h = harness(publish_with(Some(mismatch_report())));
+    wait(&mut h, 1.5);
+    h.get_by_label(
+        "STOP: the .crate on disk does NOT match the checksum cargo sent. Approve is disabled.",
+    );
+    h.get_by_label("Approve disabled: the .crate on disk does not match the checksum cargo sent");
+    click_approve(&mut h);
+    wait(&mut h, 1.0);
+    click_approve(&mut h);
+    assert_eq!(h.state().decision, None);
+}
+
+#[test]
+fn approve_waits_for_the_crate_check() {
+    let state = publish_with(None);
+    let pending = state.tx.package.clone().unwrap();
+    let mut h = harness(state);
+    wait(&mut h, 1.5);
+    h.get_by_label("Checking the packaged .crate… Approve waits for this.");
+    click_approve(&mut h);
+    assert_eq!(
+        h.state().decision,
+        None,
+        "approved before the check finished"
+    );
+    pending.set(typical_report());
+    wait(&mut h, 0.2);
+    click_approve(&mut h);
+    assert_eq!(h.state().decision, Some(Decision::Approve));
+}
+
+#[test]
+fn the_window_shows_what_is_published_and_what_changed() {
+    let mut h = harness(publish_with(Some(typical_report())));
+    h.run_steps(2);
+    h.get_by_label("OK: the packaged .crate matches this checksum");
+    h.get_by_label("/home/you/foo/target/package/foo-1.2.3.crate");
+    h.get_by_label("DANGER: build script new since 1.2.2");
+    h.get_by_label("Note: build script build.rs: runs on every machine that builds this crate");
+    h.get_by_label("Since 1.2.2 (cached): 1 added, 0 removed, 1 changed");
+    h.get_by_label("+ build.rs\n~ src/lib.rs\n+ dependency build cc 1");
+    h.get_by_label("4 files, 139 B unpacked");
+    h.get_by_label("cargo publish");
+    h.get_by_label_contains("-bash (pid 4100, /usr/bin/bash, in /home/you/foo)");
+    h.get_by_label_contains("Note: this helper (/home/you/.cargo/bin/cargo-confirm-gui)");
+}
+
+#[test]
+fn yank_and_get_have_their_own_wording() {
+    let mut h = harness(ConfirmState::new(
+        tx(Operation::Yank {
+            name: "foo".into(),
+            vers: "1.0.0".into(),
+        }),
+        &opts(),
+    ));
+    h.run_steps(2);
+    h.get_by_label("cargo wants to YANK foo 1.0.0");
+    let mut h = harness(ConfirmState::new(tx(Operation::GetUnnamed), &opts()));
+    h.run_steps(2);
+    h.get_by_label("(the caller did not name a crate or an operation)");
+}
+
+/// Pixel snapshots of the real view, rendered with wgpu on Mesa's software renderer. After a
+/// deliberate change, regenerate them with `UPDATE_SNAPSHOTS=1 cargo test --test views`.
+#[test]
+fn snapshot_typical_publish() {
+    let mut h = harness(publish_with(Some(typical_report())));
+    wait(&mut h, 1.5);
+    h.snapshot("confirm_publish");
+}
+
+#[test]
+fn snapshot_mismatch() {
+    let mut h = harness(publish_with(Some(mismatch_report())));
+    wait(&mut h, 1.5);
+    h.snapshot("confirm_mismatch");
 }

@@ -120,12 +120,18 @@ fn reviewer_flags() {
     assert_eq!(c.build_script(), Some("build.rs"));
     let t = texts(&c.flags(&Limits::default()));
     assert!(
-        t.starts_with("Danger: contains 2 binary or library file(s): src/blob.bin, vendor/libz.so"),
+        t.starts_with("Danger: 2 binary or library file(s): src/blob.bin, vendor/libz.so"),
         "{t}"
     );
-    assert!(t.contains("Notice: has a build script (build.rs)"), "{t}");
-    assert!(t.contains("Notice: is a proc-macro"), "{t}");
-    assert!(t.contains("Notice: links a native library (z)"), "{t}");
+    assert!(
+        t.contains("Notice: build script build.rs: runs on every machine"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Notice: proc-macro: runs inside the compiler"),
+        "{t}"
+    );
+    assert!(t.contains("Notice: links the native library z"), "{t}");
     assert!(
         t.contains("Notice: 1 large file(s): data/huge.txt (2.0 MiB)"),
         "{t}"
@@ -493,8 +499,8 @@ fn the_diff_shows_a_new_build_script_and_dependencies() {
     assert_eq!(
         d.deps_changed,
         [
-            "log: 0.4 → (really the crate log-but-evil) 0.4",
-            "serde: 1.0 → 1.1"
+            "log: 0.4 -> (really the crate log-but-evil) 0.4",
+            "serde: 1.0 -> 1.1"
         ]
     );
     assert!(d.deps_removed.is_empty());
@@ -538,7 +544,7 @@ fn gather_flags_a_build_script_new_since_the_cached_version() {
     let t = texts(&r.flags);
     assert!(
         t.starts_with(
-            "Danger: became a proc-macro since 0.1.0\nDanger: the build script is new since 0.1.0"
+            "Danger: became a proc-macro since 0.1.0\nDanger: build script new since 0.1.0"
         ),
         "{t}"
     );

@@ -5,6 +5,11 @@ use egui::{Color32, RichText, Ui, UiBuilder};
 use super::{Arming, BarAction, Decision, PromptOptions, Transaction, bottom_bar, layout};
 use crate::error::DenyReason;
 use crate::gate::Operation;
+use crate::package::{Check, Kind, Level, Previous, Report, human_size};
+
+const RED: Color32 = Color32::from_rgb(0xe0, 0x40, 0x30);
+const AMBER: Color32 = Color32::from_rgb(0xd8, 0x9a, 0x20);
+const GREEN: Color32 = Color32::from_rgb(0x40, 0xb0, 0x60);
 
 /// State of one confirm window.
 pub struct ConfirmState {
@@ -86,18 +91,48 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
                 .show(ui, |ui| {
                     ui.heading(RichText::new(heading).strong());
                     for w in &state.tx.requester.warnings {
-                        ui.colored_label(
-                            Color32::from_rgb(0xe0, 0x40, 0x30),
-                            RichText::new(format!("WARNING: {w}")).strong(),
-                        );
+                        ui.colored_label(RED, RichText::new(format!("WARNING: {w}")).strong());
+                    }
+                    // What is being published comes first: it is what a person must judge.
+                    if let Some(pending) = &state.tx.package {
+                        match pending.get() {
+                            Some(report) => package_verdict(ui, report),
+                            None => {
+                                ui.horizontal(|ui| {
+                                    ui.spinner();
+                                    ui.label(
+                                        "Checking the packaged .crate… Approve waits for this.",
+                                    );
+                                });
+                            }
+                        }
                     }
                     ui.add_space(6.0);
                     details(ui, &state.tx);
+                    for n in &state.tx.requester.notices {
+                        ui.colored_label(AMBER, format!("Note: {n}"));
+                    }
+                    if let Some(report) = state.tx.package.as_ref().and_then(|p| p.get()) {
+                        ui.add_space(6.0);
+                        package_contents(ui, report);
+                    }
                 });
         },
     );
 
-    match bottom_bar(ui, &state.arming, &arm, "Deny", approve_label, true) {
+    // A publish is approvable only once its .crate was checked, and never on a mismatch.
+    let report = state.tx.package.as_ref().map(|p| p.get());
+    let ready = !matches!(report, Some(None));
+    if let Some(Some(r)) = report
+        && r.check.blocks_approve()
+    {
+        state.arming.blocked.get_or_insert_with(|| match &r.check {
+            Check::Forged(_) => "this request cannot come from cargo".into(),
+            _ => "the .crate on disk does not match the checksum cargo sent".into(),
+        });
+    }
+
+    match bottom_bar(ui, &state.arming, &arm, "Deny", approve_label, ready) {
         BarAction::Deny => {
             state
                 .decision
@@ -107,6 +142,140 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
             state.decision.get_or_insert(Decision::Approve);
         }
         BarAction::None => {}
+    }
+}
+
+/// The packaged crate: does it match, and what must a reviewer notice.
+fn package_verdict(ui: &mut Ui, r: &Report) {
+    let shown = |p: &std::path::Path| p.display().to_string();
+    match &r.check {
+        Check::Match(p) => {
+            ui.colored_label(
+                GREEN,
+                RichText::new("OK: the packaged .crate matches this checksum").strong(),
+            );
+            ui.label(RichText::new(shown(p)).monospace());
+        }
+        Check::Mismatch { path, actual } => {
+            ui.colored_label(
+                RED,
+                RichText::new(
+                    "STOP: the .crate on disk does NOT match the checksum cargo sent. Approve is disabled.",
+                )
+                .strong(),
+            );
+            ui.label(RichText::new(format!("{}\nhashes to {actual}", shown(path))).monospace());
+        }
+        Check::NotFound(looked) => {
+            ui.colored_label(
+                AMBER,
+                RichText::new(
+                    "NOT VERIFIED: no packaged .crate found to check the checksum against",
+                )
+                .strong(),
+            );
+            let first: Vec<String> = looked.iter().take(3).map(|p| shown(p)).collect();
+            ui.label(
+                RichText::new(format!(
+                    "looked in {} and {} more places",
+                    first.join(", "),
+                    looked.len().saturating_sub(3)
+                ))
+                .small(),
+            );
+        }
+        Check::Unreadable { path, why } => {
+            ui.colored_label(
+                AMBER,
+                RichText::new(format!(
+                    "NOT VERIFIED: {} could not be read ({why})",
+                    shown(path)
+                ))
+                .strong(),
+            );
+        }
+        Check::Forged(why) => {
+            ui.colored_label(
+                RED,
+                RichText::new(format!(
+                    "STOP: this request cannot come from cargo: {why}. Approve is disabled."
+                ))
+                .strong(),
+            );
+        }
+    }
+    for f in &r.flags {
+        let (color, mark) = match f.level {
+            Level::Danger => (RED, "DANGER:"),
+            Level::Notice => (AMBER, "Note:"),
+        };
+        ui.colored_label(color, format!("{mark} {}", f.text));
+    }
+}
+
+/// The packaged crate: what changed since the cached version, and every file.
+fn package_contents(ui: &mut Ui, r: &Report) {
+    let shown = |p: &std::path::Path| p.display().to_string();
+    if let Some(c) = &r.contents {
+        let files: Vec<_> = c.files.iter().filter(|f| f.kind != Kind::Dir).collect();
+        match &r.previous {
+            Previous::Found(d) => {
+                ui.label(
+                    RichText::new(format!(
+                        "Since {} (cached): {} added, {} removed, {} changed",
+                        d.previous,
+                        d.added.len(),
+                        d.removed.len(),
+                        d.changed.len()
+                    ))
+                    .strong(),
+                );
+                let mut lines = Vec::new();
+                lines.extend(d.added.iter().map(|p| format!("+ {p}")));
+                lines.extend(d.removed.iter().map(|p| format!("- {p}")));
+                lines.extend(d.changed.iter().map(|p| format!("~ {p}")));
+                lines.extend(d.deps_added.iter().map(|p| format!("+ dependency {p}")));
+                lines.extend(d.deps_removed.iter().map(|p| format!("- dependency {p}")));
+                lines.extend(d.deps_changed.iter().map(|p| format!("~ dependency {p}")));
+                if !lines.is_empty() {
+                    ui.label(RichText::new(lines.join("\n")).monospace());
+                }
+            }
+            Previous::None => {
+                ui.weak(
+                    "No earlier version of this crate in the local cargo cache to compare with.",
+                );
+            }
+            Previous::Unreadable { path, why } => {
+                ui.colored_label(
+                    AMBER,
+                    format!(
+                        "The cached earlier version {} could not be read: {why}",
+                        shown(path)
+                    ),
+                );
+            }
+        }
+        egui::CollapsingHeader::new(format!(
+            "{} files, {} unpacked",
+            files.len(),
+            human_size(c.unpacked)
+        ))
+        .id_salt("files")
+        .show(ui, |ui| {
+            let row_height = ui.text_style_height(&egui::TextStyle::Monospace);
+            egui::ScrollArea::vertical()
+                .id_salt("file-list")
+                .max_height(160.0)
+                .show_rows(ui, row_height, files.len(), |ui, range| {
+                    for f in &files[range] {
+                        ui.label(
+                            RichText::new(format!("{:>10}  {}", human_size(f.size), f.path))
+                                .monospace(),
+                        );
+                    }
+                });
+        });
     }
 }
 
@@ -185,7 +354,16 @@ fn details(ui: &mut Ui, tx: &Transaction) {
                             .as_ref()
                             .map(|e| e.display().to_string())
                             .unwrap_or_else(|_| "?".into());
-                        row(ui, "  started by", &format!("{exe} (pid {})", anc.pid));
+                        let cwd = anc
+                            .cwd
+                            .as_ref()
+                            .map(|e| e.display().to_string())
+                            .unwrap_or_else(|_| "?".into());
+                        row(
+                            ui,
+                            "  started by",
+                            &format!("{} (pid {}, {exe}, in {cwd})", anc.cmdline, anc.pid),
+                        );
                     }
                 }
                 None => row(ui, "Asked by", "(unknown)"),

@@ -36,6 +36,8 @@ pub struct Transaction {
     pub store: String,
     /// Requests for a window in the last ten minutes, this one included.
     pub recent_requests: u32,
+    /// `publish`: what is in the packaged `.crate`, filled in while the window is open.
+    pub package: Option<crate::package::Pending>,
 }
 
 /// What the enroll window needs.
@@ -147,7 +149,7 @@ pub mod layout {
     use super::*;
 
     /// Size of the confirm window, in points.
-    pub const CONFIRM_SIZE: Vec2 = Vec2::new(640.0, 460.0);
+    pub const CONFIRM_SIZE: Vec2 = Vec2::new(720.0, 580.0);
     /// Size of the enroll window, in points.
     pub const ENROLL_SIZE: Vec2 = Vec2::new(600.0, 340.0);
     /// Size of each of the two buttons.
