@@ -490,8 +490,9 @@ pub fn validate_name(name: &str, vers: &str) -> Result<(), String> {
 }
 
 /// Where to look for `NAME-VERS.crate`, most specific first: `--target-dir`, the target dir
-/// from the environment, then `target/package/` in the `--manifest-path` directory, the
-/// working directory, and their ancestors (a workspace root is an ancestor).
+/// from the environment, then `target/` in the `--manifest-path` directory, the working
+/// directory, and their ancestors (a workspace root is an ancestor); in each target dir,
+/// `package/tmp-crate/` (where `cargo publish` writes) and `package/`.
 pub fn candidates(name: &str, vers: &str, places: &Places) -> Vec<PathBuf> {
     let file = format!("{name}-{vers}.crate");
     let resolve = |p: &Path| match &places.cwd {
@@ -517,11 +518,17 @@ pub fn candidates(name: &str, vers: &str, places: &Places) -> Vec<PathBuf> {
         }
         None
     };
-    if let Some(t) = arg("--target-dir").as_deref().and_then(resolve) {
+    // `cargo publish` (1.90 and later) writes `package/tmp-crate/`; `cargo package` writes
+    // `package/`. Both are looked at.
+    let mut in_target = |t: PathBuf| {
+        push(t.join("package").join("tmp-crate").join(&file));
         push(t.join("package").join(&file));
+    };
+    if let Some(t) = arg("--target-dir").as_deref().and_then(resolve) {
+        in_target(t);
     }
     if let Some(t) = places.target_dir.as_deref().and_then(resolve) {
-        push(t.join("package").join(&file));
+        in_target(t);
     }
     let mut roots = Vec::new();
     if let Some(m) = arg("--manifest-path").as_deref().and_then(resolve)
@@ -534,7 +541,7 @@ pub fn candidates(name: &str, vers: &str, places: &Places) -> Vec<PathBuf> {
     }
     for root in roots {
         for dir in root.ancestors().take(8) {
-            push(dir.join("target").join("package").join(&file));
+            in_target(dir.join("target"));
         }
     }
     out

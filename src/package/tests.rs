@@ -321,9 +321,12 @@ fn candidates_follow_argv_env_and_ancestors() {
     };
     let c = candidates("foo", "1.0.0", &p);
     let s: Vec<String> = c.iter().map(|p| p.display().to_string()).collect();
-    assert_eq!(s[0], "/w/ws/member/tt/package/foo-1.0.0.crate");
-    assert_eq!(s[1], "/env/t/package/foo-1.0.0.crate");
-    assert_eq!(s[2], "/m/x/target/package/foo-1.0.0.crate");
+    assert_eq!(s[0], "/w/ws/member/tt/package/tmp-crate/foo-1.0.0.crate");
+    assert_eq!(s[1], "/w/ws/member/tt/package/foo-1.0.0.crate");
+    assert_eq!(s[2], "/env/t/package/tmp-crate/foo-1.0.0.crate");
+    assert_eq!(s[3], "/env/t/package/foo-1.0.0.crate");
+    assert_eq!(s[4], "/m/x/target/package/tmp-crate/foo-1.0.0.crate");
+    assert_eq!(s[5], "/m/x/target/package/foo-1.0.0.crate");
     assert!(s.contains(&"/w/ws/target/package/foo-1.0.0.crate".to_string()));
     assert!(s.contains(&"/w/ws/member/target/package/foo-1.0.0.crate".to_string()));
     assert_eq!(

@@ -600,11 +600,39 @@ impl Project {
         self._tmp.path().join("runtime")
     }
 
+    /// This project's own state directory, where the provider keeps its audit log.
+    pub fn state(&self) -> PathBuf {
+        self._tmp.path().join("state")
+    }
+
+    /// The provider's audit records for this project, oldest first.
+    pub fn audit(&self) -> Vec<serde_json::Value> {
+        let log = cargo_confirm_gui::audit::log_path(&self.state());
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Rewrites the manifest: this version, with `extra` appended.
+    pub fn manifest(&self, version: &str, extra: &str) {
+        std::fs::write(
+            self.dir.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"{}\"\nversion = \"{version}\"\nedition = \"2021\"\ndescription = \"test\"\nlicense = \"MIT\"\n\n[workspace]\n{extra}",
+                self.name
+            ),
+        )
+        .unwrap();
+    }
+
     /// The provider run directly (as a worm would), wired like `cargo` below.
     pub fn provider(&self) -> Command {
         let mut cmd = Command::new(PROVIDER);
         desk().env(&mut cmd);
         cmd.env("XDG_RUNTIME_DIR", self.runtime())
+            .env("XDG_STATE_HOME", self.state())
             .current_dir(&self.dir);
         cmd
     }
@@ -621,6 +649,7 @@ impl Project {
         paths.extend(std::env::split_paths(&path));
         cmd.env("CARGO_HOME", &self.cargo_home)
             .env("XDG_RUNTIME_DIR", self.runtime())
+            .env("XDG_STATE_HOME", self.state())
             .env("PATH", std::env::join_paths(paths).unwrap())
             .env("CARGO_TARGET_DIR", self.dir.join("target"))
             .env("CARGO_TERM_COLOR", "never")

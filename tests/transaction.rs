@@ -1,0 +1,132 @@
+//! The window shows the truth about what is published: real `cargo package` / `cargo publish`
+//! write the `.crate`, the provider re-hashes and lists it, compares it with the previous
+//! version in the cargo cache, and refuses a request whose checksum does not match the file,
+//! even when a person clicks Approve. What the window showed is also written to the audit
+//! log, which is what these tests read.
+
+mod support;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::*;
+
+const TOKEN: &str = "tok-tx-0123456789abcdef";
+
+/// The `evidence` field of the last audit record.
+fn evidence(p: &Project) -> String {
+    let records = p.audit();
+    let last = records.last().expect("an audit record");
+    last["evidence"].as_str().unwrap_or_default().to_string()
+}
+
+/// `cargo package` with real cargo, as the publish itself would run it.
+fn package(p: &Project) {
+    let out = p
+        .cargo(&["package", "--no-verify", "--allow-dirty"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_release_that_adds_a_build_script_is_verified_and_flagged_against_the_cached_version() {
+    let _g = gui_lock();
+    let p = Project::enrolled("tx-build", TOKEN, &[]);
+    // 0.0.9, packaged by real cargo, sits in the cargo cache as if it had been downloaded.
+    p.manifest("0.0.9", "");
+    package(&p);
+    let cache = p
+        .cargo_home
+        .join("registry/cache/index.example-0000000000000000");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::copy(
+        p.dir.join("target/package/tx-build-0.0.9.crate"),
+        cache.join("tx-build-0.0.9.crate"),
+    )
+    .unwrap();
+    // 0.1.0 slips in a build script.
+    p.manifest("0.1.0", "");
+    std::fs::write(p.dir.join("build.rs"), "fn main() {}\n").unwrap();
+
+    let (status, _, err) = person_answers(p.publish(), "cargo-confirm-gui", Click::Approve);
+    assert!(status.success(), "{err}");
+    let e = evidence(&p);
+    let file = p.dir.join("target/package/tmp-crate/tx-build-0.1.0.crate");
+    assert!(
+        e.starts_with(&format!("crate file verified: {}", file.display())),
+        "{e}"
+    );
+    assert!(e.contains("DANGER: build script new since 0.0.9"), "{e}");
+    assert!(e.contains("since 0.0.9: +1 -0"), "{e}");
+    assert!(e.contains("build script new"), "{e}");
+    assert!(e.contains("note: build script build.rs"), "{e}");
+}
+
+#[test]
+fn a_plain_release_has_no_flags_and_a_proc_macro_is_flagged() {
+    let _g = gui_lock();
+    let p = Project::enrolled("tx-plain", TOKEN, &[]);
+    let (status, _, err) = person_answers(p.publish(), "cargo-confirm-gui", Click::Approve);
+    assert!(status.success(), "{err}");
+    let e = evidence(&p);
+    assert!(e.starts_with("crate file verified: "), "{e}");
+    assert!(!e.contains("DANGER") && !e.contains("note:"), "{e}");
+
+    p.manifest("0.2.0", "[lib]\nproc-macro = true\n");
+    let (status, _, err) = person_answers(p.publish(), "cargo-confirm-gui", Click::Approve);
+    assert!(status.success(), "{err}");
+    let e = evidence(&p);
+    assert!(e.contains("note: proc-macro"), "{e}");
+}
+
+#[test]
+fn a_checksum_that_does_not_match_the_packaged_file_cannot_be_approved_even_by_a_person() {
+    let _g = gui_lock();
+    let p = Project::enrolled("tx-forged", TOKEN, &[]);
+    package(&p);
+    // A worm asks for a publish of this very crate, with the checksum of its own upload.
+    let mut child = p
+        .provider()
+        .arg("--cargo-plugin")
+        .env("CARGO_TARGET_DIR", p.dir.join("target"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(
+        stdin,
+        r#"{{"v":1,"registry":{{"index-url":"{}","name":"local"}},"kind":"get","operation":"publish","name":"tx-forged","vers":"0.1.0","cksum":"{}"}}"#,
+        p.registry.index_url(),
+        "e".repeat(64)
+    )
+    .unwrap();
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    // A person clicks Approve, twice: nothing happens.
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    std::thread::sleep(Duration::from_millis(800));
+    desk().human_click(x, y);
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the provider answered after an Approve click on a mismatched crate"
+    );
+    let (x, y) = deny_point(g);
+    desk().human_click(x, y);
+    drop(stdin);
+    let (_, out, _) = wait_output(child, Duration::from_secs(60));
+    assert!(!out.contains(TOKEN), "{out}");
+    assert!(out.contains("denied in the confirmation window"), "{out}");
+    let e = evidence(&p);
+    assert!(e.starts_with("CHECKSUM MISMATCH with "), "{e}");
+    assert!(e.contains("/tx-forged-0.1.0.crate"), "{e}");
+}
