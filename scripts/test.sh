@@ -21,6 +21,10 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# Every target's crates, not just this host's: tests/dependencies.rs reads the tree for all
+# targets offline.
+echo "==> cargo fetch"
+cargo fetch --locked --quiet
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy --all-targets -D warnings"

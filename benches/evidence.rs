@@ -1,0 +1,202 @@
+//! Evidence gathering on a 10 MB `.crate`, side by side with `sha256sum`, the tool a
+//! person would otherwise use to check a checksum by hand.
+//!
+//! `cargo bench --bench evidence` prints, for each contender, the median and fastest wall
+//! time over the runs, the ratio of medians against `sha256sum`, and the peak resident
+//! memory of one run as a process (through GNU `time`, when `/usr/bin/time` exists).
+//!
+//! Contenders, all on the same file in the same run, interleaved:
+//! - `sha256sum FILE` as a process;
+//! - this bench re-run as a process doing the full `gather` (hash + list + flags + diff
+//!   against a cached previous version), so process start-up is counted on both sides;
+//! - `gather` in-process, and sha2 alone in-process, for reference.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use cargo_confirm_gui::package::{self, Limits, Places};
+use sha2::{Digest, Sha256};
+
+const RUNS: usize = 15;
+const FILES: usize = 200;
+const FILE_SIZE: usize = 50 * 1024;
+
+/// Incompressible bytes (xorshift), so the compressed `.crate` is about 10 MB.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn make_crate(version: &str, extra_build_rs: bool) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: String, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, format!("bench-{version}/{path}"), data)
+            .unwrap();
+    };
+    add(
+        "Cargo.toml".into(),
+        format!(
+            "[package]\nname = \"bench\"\nversion = \"{version}\"\n[dependencies]\nserde = \"1\"\n"
+        )
+        .as_bytes(),
+    );
+    if extra_build_rs {
+        add("build.rs".into(), b"fn main() {}");
+    }
+    for i in 0..FILES {
+        add(format!("src/m{i}.rs"), &noise(i as u64 + 1, FILE_SIZE));
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &b.into_inner().unwrap()).unwrap();
+    gz.finish().unwrap()
+}
+
+fn gather(file: &Path, cargo_home: &Path, cksum: &str) -> package::Report {
+    let places = Places {
+        cwd: None,
+        argv: Vec::new(),
+        target_dir: Some(file.parent().unwrap().parent().unwrap().to_path_buf()),
+    };
+    package::gather(
+        "bench",
+        "1.0.0",
+        cksum,
+        &places,
+        Some(cargo_home),
+        &Limits::default(),
+    )
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Peak resident set of one run of `cmd`, in KiB, through GNU time.
+fn peak_kib(program: &Path, args: &[&str]) -> Option<u64> {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(program)
+        .args(args)
+        .output()
+        .ok()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    err.lines().last()?.trim().parse().ok()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // Child mode: one full gather, as a process.
+    if let Some(i) = args.iter().position(|a| a == "child") {
+        let r = gather(
+            Path::new(&args[i + 1]),
+            Path::new(&args[i + 2]),
+            &args[i + 3],
+        );
+        assert!(matches!(r.check, package::Check::Match(_)));
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let file: PathBuf = dir.path().join("target/package/bench-1.0.0.crate");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let bytes = make_crate("1.0.0", true);
+    std::fs::write(&file, &bytes).unwrap();
+    let home = dir.path().join("cargo-home");
+    let cache = home.join("registry/cache/index.example");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::write(cache.join("bench-0.9.0.crate"), make_crate("0.9.0", false)).unwrap();
+    let cksum = package::hex(&Sha256::digest(&bytes));
+    drop(bytes);
+
+    // Sanity: every contender sees the same file and agrees.
+    let r = gather(&file, &home, &cksum);
+    assert!(matches!(r.check, package::Check::Match(_)), "{:?}", r.check);
+    assert!(matches!(r.previous, package::Previous::Found(_)));
+    let out = Command::new("sha256sum").arg(&file).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&cksum));
+
+    let me = std::env::current_exe().unwrap();
+    let file_s = file.to_str().unwrap();
+    let home_s = home.to_str().unwrap();
+    let child_args = ["child", file_s, home_s, &cksum];
+
+    let mut t: [Vec<Duration>; 4] = Default::default();
+    for _ in 0..RUNS {
+        let s = Instant::now();
+        assert!(
+            Command::new("sha256sum")
+                .arg(&file)
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
+        t[0].push(s.elapsed());
+
+        let s = Instant::now();
+        assert!(
+            Command::new(&me)
+                .args(child_args)
+                .status()
+                .unwrap()
+                .success()
+        );
+        t[1].push(s.elapsed());
+
+        let s = Instant::now();
+        std::hint::black_box(gather(&file, &home, &cksum));
+        t[2].push(s.elapsed());
+
+        let s = Instant::now();
+        std::hint::black_box(Sha256::digest(std::fs::read(&file).unwrap()));
+        t[3].push(s.elapsed());
+    }
+    let size = std::fs::metadata(&file).unwrap().len();
+    println!(
+        "evidence gathering on a {:.1} MB .crate ({FILES} files, {:.1} MB unpacked, previous version cached), {RUNS} runs each",
+        size as f64 / 1e6,
+        (FILES * FILE_SIZE) as f64 / 1e6
+    );
+    let names = [
+        "sha256sum FILE (process)",
+        "gather: hash+list+diff (process)",
+        "gather: hash+list+diff (in-process)",
+        "sha2 hash only (in-process)",
+    ];
+    let base = median(t[0].clone());
+    let peaks = [
+        peak_kib(Path::new("/usr/bin/sha256sum"), &[file_s]),
+        peak_kib(&me, &child_args),
+        None,
+        None,
+    ];
+    println!(
+        "{:<38} {:>10} {:>10} {:>12} {:>12}",
+        "contender", "median", "fastest", "vs sha256sum", "peak RSS"
+    );
+    for (i, name) in names.iter().enumerate() {
+        let m = median(t[i].clone());
+        let f = *t[i].iter().min().unwrap();
+        println!(
+            "{:<38} {:>8.1}ms {:>8.1}ms {:>11.2}x {:>12}",
+            name,
+            m.as_secs_f64() * 1e3,
+            f.as_secs_f64() * 1e3,
+            m.as_secs_f64() / base.as_secs_f64(),
+            peaks[i].map_or("-".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+        );
+    }
+}
