@@ -11,6 +11,8 @@
 //!   against a cached previous version), so process start-up is counted on both sides;
 //! - `gather` in-process, and sha2 alone in-process, for reference.
 
+#![allow(clippy::print_stdout)] // A benchmark prints its results.
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
