@@ -12,7 +12,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXI
 mkdir -p "$work"/{home,data,runtime} && chmod 700 "$work/runtime"
 
 exec 3<> "$work/displayfd"
-Xvfb -displayfd 3 -screen 0 1000x620x24 -nolisten tcp -noreset 3>"$work/displayfd" &
+Xvfb -displayfd 3 -screen 0 1000x700x24 -nolisten tcp -noreset 3>"$work/displayfd" &
 for _ in $(seq 50); do [ -s "$work/displayfd" ] && break; sleep 0.1; done
 export DISPLAY=":$(head -n1 "$work/displayfd")"
 
@@ -24,7 +24,7 @@ dbus-run-session -- bash -c '
     "$0" demo &
     demo=$!
     win=$(xdotool search --sync --onlyvisible --name "cargo-confirm-gui")
-    sleep 1.5   # let the countdown finish, as a person would see it
+    sleep 2   # let the countdown finish and the crate check arrive, as a person would see it
     import -window "$win" "$1"
     xdotool key --window "$win" Escape   # Deny: the demo publishes nothing and cleans up
     wait $demo || true

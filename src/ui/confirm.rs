@@ -279,6 +279,16 @@ fn package_contents(ui: &mut Ui, r: &Report) {
     }
 }
 
+/// An ancestor's command line on one line, shortened: scripts passed with `-c` can be long.
+fn one_line(cmd: &str) -> String {
+    const MAX: usize = 160;
+    let flat: String = cmd.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &flat[..i]),
+        None => flat,
+    }
+}
+
 fn details(ui: &mut Ui, tx: &Transaction) {
     let value_width = (ui.available_width() - 110.0).max(120.0);
     egui::Grid::new("tx")
@@ -362,7 +372,11 @@ fn details(ui: &mut Ui, tx: &Transaction) {
                         row(
                             ui,
                             "  started by",
-                            &format!("{} (pid {}, {exe}, in {cwd})", anc.cmdline, anc.pid),
+                            &format!(
+                                "{} (pid {}, {exe}, in {cwd})",
+                                one_line(&anc.cmdline),
+                                anc.pid
+                            ),
                         );
                     }
                 }
@@ -374,6 +388,15 @@ fn details(ui: &mut Ui, tx: &Transaction) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ancestors_fit_on_a_line() {
+        assert_eq!(one_line("bash -c '\n  a\n  b'"), "bash -c ' a b'");
+        let long = "x ".repeat(200);
+        let short = one_line(&long);
+        assert_eq!(short.chars().count(), 161);
+        assert!(short.ends_with('…'));
+    }
 
     #[test]
     fn checksum_grouping() {
