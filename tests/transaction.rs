@@ -109,6 +109,9 @@ fn a_checksum_that_does_not_match_the_packaged_file_cannot_be_approved_even_by_a
     )
     .unwrap();
     let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    // With its window up, the helper has denied itself the network (seccomp on every thread).
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    assert!(status.contains("Seccomp:\t2"), "{status}");
     wait_armed();
     // A person clicks Approve, twice: nothing happens.
     let (x, y) = approve_point(g);

@@ -248,6 +248,13 @@ fn run<S: 'static>(
                 }
                 cancel_for_app.set_waker(move || ctx.request_repaint());
                 let window = x11_window_id(cc);
+                // The window and its GL context exist: from here on the helper needs no
+                // network. Best effort; say so when the kernel cannot.
+                if let Err(e) = crate::harden::deny_network() {
+                    eprintln!(
+                        "cargo-confirm-gui: note: could not deny this process the network ({e})"
+                    );
+                }
                 Ok(Box::new(App {
                     state: app_state,
                     screen,
