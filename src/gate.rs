@@ -54,6 +54,8 @@ pub enum Operation {
     },
     /// `cargo logout`.
     Logout,
+    /// `--migrate`: move the token from the Secret Service into the sealed store.
+    Migrate,
     /// `cargo-confirm-gui get` outside the protocol: the caller names no crate.
     GetUnnamed,
     /// Something newer cargo asked that this version does not know.
@@ -71,6 +73,7 @@ impl Operation {
             Operation::Owners { .. } => "owners",
             Operation::Login { .. } => "login",
             Operation::Logout => "logout",
+            Operation::Migrate => "migrate",
             Operation::GetUnnamed => "get",
             Operation::Unknown => "unknown",
         }

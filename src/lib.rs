@@ -36,6 +36,8 @@ pub mod pipeline;
 pub mod protocol;
 pub mod registries;
 pub mod registry_server;
+#[cfg(target_os = "linux")]
+pub mod sealed;
 pub mod store;
 pub mod throttle;
 pub mod token;

@@ -3,7 +3,7 @@
 use std::io::{BufReader, IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use cargo_confirm_gui::env::Snapshot;
 use cargo_confirm_gui::gate::Operation;
@@ -15,22 +15,96 @@ use cargo_confirm_gui::ui::window::GuiPrompter;
 use cargo_confirm_gui::{demo, display, evidence, harden, registries};
 
 #[cfg(target_os = "linux")]
-const STORE_HELP: &str = "Tokens are kept in the Secret Service (your login keyring, over D-Bus).";
+const DEFAULT_STORE_HELP: &str = "Token store: the Secret Service (your login keyring, over D-Bus), which any \
+program running as you can also read. For a store only this helper can read, install it sealed: \
+sudo scripts/install-sealed.sh (README, \"Sealed install\").";
 #[cfg(target_os = "macos")]
-const STORE_HELP: &str = "Tokens are kept in the macOS login keychain.";
+const DEFAULT_STORE_HELP: &str = "Token store: the macOS login keychain.";
 #[cfg(windows)]
-const STORE_HELP: &str = "Tokens are kept in the Windows Credential Manager.";
+const DEFAULT_STORE_HELP: &str = "Token store: the Windows Credential Manager.";
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
-const STORE_HELP: &str = "This platform has no token store yet.";
+const DEFAULT_STORE_HELP: &str = "This platform has no token store yet.";
+
+const USAGE_HELP: &str = "In ~/.cargo/config.toml:\n  [registry]\n  global-credential-providers = [\"cargo-confirm-gui\"]\n\nProvider options (after the program name in that list): --read=prompt|allow, --ci=refuse|pass, --timeout=SECONDS, --arm-delay=SECONDS";
+
+/// Which store this run uses: decided once, before anything else, from how the binary is
+/// installed.
+enum Stores {
+    /// The platform's keychain.
+    Default,
+    /// The sealed store of a sealed install (Linux).
+    #[cfg(target_os = "linux")]
+    Sealed {
+        install: cargo_confirm_gui::sealed::Install,
+        privilege: Option<cargo_confirm_gui::sealed::Privilege>,
+    },
+}
+
+impl Stores {
+    /// Drops a setgid group at once, then looks at the install. An unsafe sealed install is
+    /// an error, returned after argument parsing so `--help` still works.
+    fn start() -> (Stores, Option<String>) {
+        #[cfg(target_os = "linux")]
+        {
+            use cargo_confirm_gui::sealed::{self, Mode, Privilege};
+            let privilege = match Privilege::drop_at_start() {
+                Ok(p) => p,
+                Err(e) => return (Stores::Default, Some(format!("cargo-confirm-gui: {e}"))),
+            };
+            match sealed::detect(privilege) {
+                Ok(Mode::Plain) if privilege.is_some() => (
+                    Stores::Default,
+                    Some("cargo-confirm-gui runs setgid but has no sealed.toml beside it; refusing. Reinstall with: sudo scripts/install-sealed.sh".into()),
+                ),
+                Ok(Mode::Plain) => (Stores::Default, None),
+                Ok(Mode::Sealed(install)) => (Stores::Sealed { install, privilege }, None),
+                Err(e) => (Stores::Default, Some(e)),
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            (Stores::Default, None)
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            Stores::Default => DEFAULT_STORE_HELP.to_string(),
+            #[cfg(target_os = "linux")]
+            Stores::Sealed { install, .. } => format!(
+                "Token store: the sealed store {} (installed sealed: {}, group {}); only this \
+                 helper can read it. `--migrate` moves a token from the Secret Service into it.",
+                install.store.display(),
+                install.exe.display(),
+                install.group
+            ),
+        }
+    }
+
+    fn open(&self) -> Result<Box<dyn TokenStore>, store::StoreError> {
+        match self {
+            Stores::Default => store::default_store(),
+            #[cfg(target_os = "linux")]
+            Stores::Sealed { install, privilege } => Ok(Box::new(store::sealed::SealedStore::new(
+                install.store.clone(),
+                *privilege,
+            ))),
+        }
+    }
+}
 
 /// A cargo credential provider that releases a registry token only after a person clicks
 /// Approve in a window showing what is being published.
 #[derive(Parser)]
-#[command(version, after_help = format!("{STORE_HELP}\n\nIn ~/.cargo/config.toml:\n  [registry]\n  global-credential-providers = [\"cargo-confirm-gui\"]\n\nProvider options (after the program name in that list): --read=prompt|allow, --ci=refuse|pass, --timeout=SECONDS, --arm-delay=SECONDS"))]
+#[command(version)]
 struct Cli {
     /// Open the window to paste and store a token.
     #[arg(long)]
     enroll: bool,
+    /// Sealed install only: move a token from the Secret Service into the sealed store,
+    /// after a person confirms it in a window.
+    #[arg(long, conflicts_with = "enroll")]
+    migrate: bool,
     /// Registry name from cargo's config (default: crates-io).
     #[arg(long, global = true, conflicts_with = "index_url")]
     registry: Option<String>,
@@ -56,11 +130,22 @@ fn main() -> ExitCode {
     for note in harden::harden_process() {
         eprintln!("cargo-confirm-gui: warning: {note}");
     }
-    let cli = Cli::parse();
+    // Before any thread exists: a setgid group is dropped here.
+    let (stores, refusal) = Stores::start();
+    let matches = Cli::command()
+        .after_help(format!("{}\n\n{USAGE_HELP}", stores.help()))
+        .get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    if let Some(why) = refusal {
+        eprintln!("{why}");
+        return ExitCode::FAILURE;
+    }
     let env = Snapshot::capture();
     let gui = GuiPrompter { env: env.clone() };
-    // Unsizes the 'static store box to the borrowed form `Deps` takes.
-    let open_store = || store::default_store().map(|s| s as Box<dyn TokenStore + '_>);
+    let open_store = || stores.open().map(|s| s as Box<dyn TokenStore + '_>);
     let deps = Deps {
         env: env.clone(),
         open_store: &open_store,
@@ -77,10 +162,12 @@ fn main() -> ExitCode {
         .map_err(|e| e.to_string())
     } else if cli.enroll {
         enroll(&cli, &deps)
+    } else if cli.migrate {
+        migrate(&cli, &deps, &stores)
     } else {
         match cli.command {
             Some(Cmd::Get) => get(&cli, &deps),
-            Some(Cmd::Demo) => run_demo(&env),
+            Some(Cmd::Demo) => run_demo(&env, &stores),
             None => Err("nothing to do: cargo runs this program itself; see --help".to_string()),
         }
     };
@@ -125,6 +212,27 @@ fn request(cli: &Cli, env: &Snapshot, operation: Operation) -> Result<Request, S
     })
 }
 
+fn migrate(cli: &Cli, deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    if let Stores::Sealed { .. } = stores {
+        let from = store::default_store().map_err(|e| e.to_string())?;
+        let req = request(cli, &deps.env, Operation::Migrate)?;
+        pipeline::migrate(&req, deps, from.as_ref(), &Cancel::default())
+            .map_err(|e| e.to_string())?;
+        eprintln!(
+            "Moved the token for {} into the sealed store and removed it from the Secret Service.",
+            req.registry_label()
+        );
+        return Ok(());
+    }
+    let _ = (cli, deps, stores);
+    Err(
+        "--migrate moves a token into the sealed store, and this helper is not installed \
+         sealed (see README, \"Sealed install\")"
+            .into(),
+    )
+}
+
 fn enroll(cli: &Cli, deps: &Deps<'_>) -> Result<(), String> {
     let req = request(cli, &deps.env, Operation::Login { token_given: false })?;
     pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.to_string())?;
@@ -158,7 +266,7 @@ fn get(cli: &Cli, deps: &Deps<'_>) -> Result<(), String> {
     }
 }
 
-fn run_demo(env: &Snapshot) -> Result<(), String> {
+fn run_demo(env: &Snapshot, stores: &Stores) -> Result<(), String> {
     use cargo_confirm_gui::gate::{self, Policy, Verdict};
     let probe = Operation::Publish {
         name: "demo".into(),
@@ -169,7 +277,7 @@ fn run_demo(env: &Snapshot) -> Result<(), String> {
         return Err(format!("demo: {}", r.message()));
     }
     display::probe(env).map_err(|e| format!("demo: the display cannot be reached: {e}"))?;
-    let store = store::default_store().map_err(|e| format!("demo: {e}"))?;
+    let store = stores.open().map_err(|e| format!("demo: {e}"))?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let work = std::env::temp_dir().join(format!("cargo-confirm-gui-demo-{}", std::process::id()));
     let cargo = demo::cargo_binary(env.cargo.clone());

@@ -288,6 +288,73 @@ fn prompt(
     }
 }
 
+/// `--migrate` (sealed install): moves the token for the request's registry from `from`
+/// (the Secret Service) into the store of `deps`, after a person approves it in a window.
+/// The window says when this replaces a token already in the sealed store; the old entry
+/// is removed only after the new one has been written and read back.
+pub fn migrate(
+    req: &Request,
+    deps: &Deps<'_>,
+    from: &dyn TokenStore,
+    cancel: &Cancel,
+) -> Result<(), Error> {
+    let key = RegistryKey::from_index_url(&req.index_url);
+    let registry = req.registry_label();
+    let policy = Policy::default();
+    match gate::decide(&req.operation, &deps.env, &policy) {
+        Verdict::Prompt => {}
+        Verdict::Refuse(r) => return Err(Error::Refused(r)),
+        _ => return Err(Error::Unsupported),
+    }
+    (deps.probe_display)(&deps.env).map_err(|d| Error::Refused(Refusal::Unreachable(d)))?;
+    if !from.contains(&key)? {
+        return Err(Error::NotEnrolled {
+            registry: format!("{registry} in the {}", from.describe()),
+        });
+    }
+    let to = (deps.open_store)()?;
+    let tx = Transaction {
+        registry: registry.clone(),
+        operation: Operation::Migrate,
+        login_fingerprint: None,
+        existing_entry: to.contains(&key)?,
+        requester: (deps.requester)(),
+        store: format!("from the {} to the {}", from.describe(), to.describe()),
+        recent_requests: 1,
+        package: None,
+    };
+    let opts = PromptOptions {
+        timeout: policy.timeout(),
+        arm_delay: policy.arm_delay(),
+    };
+    let what = describe(&Operation::Migrate, &registry);
+    match deps.prompter.confirm(&tx, &opts, cancel)? {
+        Decision::Deny(reason) => Err(Error::Denied { what, reason }),
+        Decision::Approve => {
+            let token = from.get(&key)?.ok_or_else(|| Error::Vanished {
+                registry: registry.clone(),
+            })?;
+            to.set(
+                &key,
+                &format!("cargo registry token for {registry}"),
+                &token,
+            )?;
+            let written = to.get(&key)?;
+            if written.as_ref().map(|t| t.expose()) != Some(token.expose()) {
+                return Err(Error::Store(StoreError::Platform {
+                    store: to.describe(),
+                    detail:
+                        "the token did not read back as written; the Secret Service entry was kept"
+                            .into(),
+                }));
+            }
+            from.delete(&key)?;
+            record(deps, req, "moved into the sealed store", String::new());
+            Ok(())
+        }
+    }
+}
+
 /// How long an approved publish waits for a crate check that has not finished.
 pub const EVIDENCE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -312,6 +379,10 @@ fn gather_package(
     let cargo_home = env.cargo_home.clone();
     let slot = pending.clone();
     std::thread::spawn(move || {
+        // This thread reads files the user controls: in a sealed install it gives up the
+        // helper's group for good first.
+        #[cfg(target_os = "linux")]
+        crate::sealed::drop_for_good_on_this_thread();
         slot.set(package::gather(
             &name,
             &vers,
@@ -334,6 +405,7 @@ fn describe(op: &Operation, registry: &str) -> String {
         Operation::Read { .. } => format!("read from {registry}"),
         Operation::Login { .. } => format!("storing a token for {registry}"),
         Operation::Logout => format!("removing the token for {registry}"),
+        Operation::Migrate => format!("moving the token for {registry} into the sealed store"),
         Operation::GetUnnamed => format!("token request for {registry}"),
         Operation::Unknown => format!("request for {registry}"),
     }
@@ -563,6 +635,52 @@ mod tests {
         };
         assert!(run_asked_by(&store, &p, desktop(), &good, &|| cargo_in(dir.path())).is_ok());
         assert_eq!(store.secret_reads(), 1);
+    }
+
+    fn migrate_with(from: &MemoryStore, to: &MemoryStore, p: &Scripted) -> Result<(), Error> {
+        let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(to)) };
+        let deps = Deps {
+            env: desktop(),
+            open_store: &open,
+            prompter: p,
+            probe_display: &|_| Ok(()),
+            requester: &Requester::default,
+        };
+        migrate(&req(Operation::Migrate), &deps, from, &Cancel::default())
+    }
+
+    #[test]
+    fn migrate_moves_the_token_only_after_approve_and_says_when_it_replaces() {
+        let from = enrolled();
+        let to = MemoryStore::default();
+        let key = RegistryKey::from_index_url(URL);
+        let run_with = |p: &Scripted| migrate_with(&from, &to, p);
+        let deny = Scripted::answering(Decision::Deny(DenyReason::Clicked));
+        assert!(run_with(&deny).is_err());
+        assert_eq!(from.secret_reads(), 0);
+        assert!(from.contains(&key).unwrap() && !to.contains(&key).unwrap());
+
+        let approve = Scripted::answering(Decision::Approve);
+        run_with(&approve).unwrap();
+        assert_eq!(to.get(&key).unwrap().unwrap().expose(), "the-token");
+        assert!(
+            !from.contains(&key).unwrap(),
+            "the Secret Service copy is removed"
+        );
+        let shown = approve.last.borrow().clone().unwrap();
+        assert_eq!(shown.operation, Operation::Migrate);
+        assert!(!shown.existing_entry);
+
+        // Nothing left to move: no window.
+        let e = run_with(&approve).unwrap_err();
+        assert!(matches!(e, Error::NotEnrolled { .. }), "{e}");
+        assert_eq!(approve.shown.get(), 1);
+
+        // A second token for the same registry: the window says it replaces one.
+        from.set(&key, "l", &Token::new("newer".into())).unwrap();
+        run_with(&approve).unwrap();
+        assert!(approve.last.borrow().as_ref().unwrap().existing_entry);
+        assert_eq!(to.get(&key).unwrap().unwrap().expose(), "newer");
     }
 
     #[test]

@@ -10,6 +10,8 @@ mod keyring;
 #[cfg(target_os = "macos")]
 mod macos;
 pub mod memory;
+#[cfg(target_os = "linux")]
+pub mod sealed;
 
 /// The crates.io index, in its git spelling.
 pub const CRATES_IO_INDEX: &str = "https://github.com/rust-lang/crates.io-index";

@@ -55,6 +55,14 @@ pub fn wording(op: &Operation, existing: bool) -> (String, &'static str) {
         }
         Operation::Login { .. } => ("Store a new registry token?".into(), "Store"),
         Operation::Logout => ("Remove the stored registry token?".into(), "Remove"),
+        Operation::Migrate if existing => (
+            "Replace the sealed store's token with the Secret Service's?".into(),
+            "Replace",
+        ),
+        Operation::Migrate => (
+            "Move the registry token into the sealed store?".into(),
+            "Move",
+        ),
         Operation::GetUnnamed => ("A program asks for the registry token".into(), "Approve"),
         Operation::Unknown => ("An unknown request".into(), "Approve"),
     }
@@ -332,6 +340,11 @@ fn details(ui: &mut Ui, tx: &Transaction) {
                     ui,
                     "Crate",
                     "(the caller did not name a crate or an operation)",
+                ),
+                Operation::Migrate => row(
+                    ui,
+                    "Afterwards",
+                    "the token is read only through this helper, and removed from the Secret Service",
                 ),
                 Operation::Logout | Operation::Unknown => {}
             }

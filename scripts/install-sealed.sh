@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Installs cargo-confirm-gui sealed (Linux; run once, as root):
+#
+#   PREFIX/cargo-confirm-gui   root:GROUP 2755  the helper, setgid to GROUP
+#   PREFIX/sealed.toml         root:root  0644  names the store and the group
+#   STORE/                     root:GROUP 1770  tokens; only GROUP may enter; STORE/<uid>/
+#                                               is each user's own (0700), by real uid
+#   LINK_DIR/cargo-confirm-gui -> PREFIX/cargo-confirm-gui
+#
+# GROUP is a system group with no members. Because the helper is setgid, the kernel runs it
+# in secure mode: LD_PRELOAD is ignored and the user's own programs cannot trace it or read
+# its memory; the user cannot list, read or replace the token files.
+#
+#   cargo build --release --locked
+#   sudo scripts/install-sealed.sh [--bin target/release/cargo-confirm-gui]
+#        [--prefix /opt/cargo-confirm-gui] [--store /var/lib/cargo-confirm-gui]
+#        [--group cargo-confirm-gui] [--link-dir /usr/local/bin | --no-link]
+#
+# Then move an existing token over, one confirmed step per registry:
+#   cargo-confirm-gui --migrate [--registry NAME]
+set -euo pipefail
+
+bin=""
+prefix=/opt/cargo-confirm-gui
+store=/var/lib/cargo-confirm-gui
+group=cargo-confirm-gui
+link_dir=/usr/local/bin
+while (($#)); do
+    case "$1" in
+        --bin) bin=$2; shift 2 ;;
+        --prefix) prefix=$2; shift 2 ;;
+        --store) store=$2; shift 2 ;;
+        --group) group=$2; shift 2 ;;
+        --link-dir) link_dir=$2; shift 2 ;;
+        --no-link) link_dir=""; shift ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        *) echo "install-sealed: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+die() { echo "install-sealed: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "run as root (sudo $0 ...)"
+if [ -z "$bin" ]; then
+    bin="$(cd "$(dirname "$0")/.." && pwd)/target/release/cargo-confirm-gui"
+fi
+[ -f "$bin" ] || die "no binary at $bin; build it first: cargo build --release --locked"
+case "$prefix$store" in *\"*|*\\*) die "paths must not contain quotes or backslashes" ;; esac
+[[ "$prefix" = /* && "$store" = /* ]] || die "--prefix and --store must be absolute paths"
+
+if ! getent group "$group" >/dev/null; then
+    groupadd --system "$group"
+fi
+members=$(getent group "$group" | cut -d: -f4)
+[ -z "$members" ] || die "group $group has members ($members); nobody may be in it: gpasswd -d USER $group"
+
+install -d -o root -g root -m 0755 "$prefix"
+# Replace the binary atomically: a half-written setgid file never exists under its name.
+install -o root -g "$group" -m 2755 "$bin" "$prefix/.cargo-confirm-gui.new"
+chmod 2755 "$prefix/.cargo-confirm-gui.new"   # some chown implementations clear setgid
+mv -f "$prefix/.cargo-confirm-gui.new" "$prefix/cargo-confirm-gui"
+printf 'store = "%s"\ngroup = "%s"\n' "$store" "$group" > "$prefix/.sealed.toml.new"
+chown root:root "$prefix/.sealed.toml.new"
+chmod 0644 "$prefix/.sealed.toml.new"
+mv -f "$prefix/.sealed.toml.new" "$prefix/sealed.toml"
+install -d -o root -g "$group" -m 1770 "$store"
+chown root:"$group" "$store"
+chmod 1770 "$store"
+if [ -n "$link_dir" ]; then
+    install -d -o root -g root -m 0755 "$link_dir"
+    ln -sfn "$prefix/cargo-confirm-gui" "$link_dir/cargo-confirm-gui"
+fi
+
+echo "install-sealed: installed $prefix/cargo-confirm-gui (setgid $group), store $store"
+# The helper checks its own install; show what it says.
+"$prefix/cargo-confirm-gui" --help | grep -A1 "^Token store" || die "the installed helper does not accept its install"

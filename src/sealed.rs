@@ -1,0 +1,302 @@
+//! The sealed install (Linux): the helper lives in a root-owned directory, setgid to a
+//! dedicated system group, next to a root-owned `sealed.toml` naming a token directory that
+//! only that group can enter. Each user's tokens sit in a subdirectory named by the **real**
+//! uid, mode 0700, so one user's helper never reaches another's.
+//!
+//! Because the kernel runs a setgid program in secure mode, `LD_PRELOAD` is ignored and the
+//! user's own processes cannot trace it. The helper drops the group as the very first thing
+//! in `main` (before any thread exists) and takes it back only on the main thread, only
+//! around a store operation ([`Privilege::with_group`]); threads that read user-controlled
+//! files give it up for good ([`drop_for_good_on_this_thread`]).
+//!
+//! `scripts/install-sealed.sh` makes the install. [`detect`] refuses to run sealed when it
+//! is unsafe (writable directories, wrong owners or modes), naming the command that fixes it.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use rustix::process::{Gid, getegid, getgid, getgroups, getuid};
+use rustix::thread::set_thread_res_gid;
+
+/// The file next to the binary that marks a sealed install.
+pub const CONFIG: &str = "sealed.toml";
+
+/// A sealed install that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Install {
+    /// The helper binary.
+    pub exe: PathBuf,
+    /// The token directory (root:GROUP, mode 1770).
+    pub store: PathBuf,
+    /// The group's name, for messages.
+    pub group: String,
+    /// The group's id.
+    pub gid: u32,
+}
+
+/// Which store this run uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Not installed sealed: the desktop keychain (Secret Service).
+    Plain,
+    /// Installed sealed, and the install is sound.
+    Sealed(Install),
+}
+
+#[derive(serde::Deserialize)]
+struct Config {
+    store: PathBuf,
+    group: String,
+}
+
+/// The group privilege of a setgid run: dropped, and taken back only around store work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Privilege {
+    real: Gid,
+    group: Gid,
+}
+
+impl Privilege {
+    /// Gives up the setgid group on this thread, keeping it as the saved gid. Call it first
+    /// in `main`, before any thread exists, so every later thread starts without it.
+    /// `None` when the process was not started setgid.
+    pub fn drop_at_start() -> Result<Option<Privilege>, String> {
+        let (real, group) = (getgid(), getegid());
+        if real == group {
+            return Ok(None);
+        }
+        set_thread_res_gid(real, real, group)
+            .map_err(|e| format!("could not drop the helper's group privilege: {e}"))?;
+        Ok(Some(Privilege { real, group }))
+    }
+
+    /// Runs `f` with the group as the effective gid on this thread, then drops it again.
+    pub fn with_group<T>(&self, f: impl FnOnce() -> T) -> Result<T, String> {
+        set_thread_res_gid(None, self.group, None)
+            .map_err(|e| format!("could not take the helper's group back: {e}"))?;
+        let out = f();
+        set_thread_res_gid(None, self.real, None)
+            .map_err(|e| format!("could not drop the helper's group again: {e}"))?;
+        Ok(out)
+    }
+
+    /// The group id.
+    pub fn group(&self) -> u32 {
+        self.group.as_raw()
+    }
+}
+
+/// For threads that only read user-controlled files (the `.crate`, `/proc`): gives up the
+/// saved group too, so nothing on this thread can take it back.
+pub fn drop_for_good_on_this_thread() {
+    let real = getgid();
+    let _ = set_thread_res_gid(real, real, real);
+}
+
+/// Finds out whether this binary is installed sealed, and whether the install is sound.
+/// `privilege` is what [`Privilege::drop_at_start`] returned.
+pub fn detect(privilege: Option<Privilege>) -> Result<Mode, String> {
+    let exe = std::fs::read_link("/proc/self/exe")
+        .map_err(|e| format!("cannot find the helper's own binary: {e}"))?;
+    let Some(dir) = exe.parent() else {
+        return Ok(Mode::Plain);
+    };
+    let config_path = dir.join(CONFIG);
+    let text = match std::fs::read_to_string(&config_path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Mode::Plain),
+        Err(e) => return Err(format!("cannot read {}: {e}", config_path.display())),
+    };
+    let config: Config = toml::from_str(&text)
+        .map_err(|e| format!("{} is malformed: {}", config_path.display(), e.message()))?;
+    let gid = std::fs::metadata(&exe).map(|m| m.gid()).unwrap_or(u32::MAX);
+    let mut problems = Vec::new();
+    check_install(&exe, &config_path, &config, gid, &mut problems);
+    let running_setgid = privilege.is_some_and(|p| p.group() == gid);
+    if !running_setgid && !getuid().is_root() {
+        problems.push(format!(
+            "the helper did not start with its group {} (is {} mounted nosuid, or the setgid bit \
+             missing?). Fix: sudo chown root:{} {} && sudo chmod 2755 {}",
+            config.group,
+            exe.display(),
+            config.group,
+            exe.display(),
+            exe.display()
+        ));
+    }
+    let in_group = getgroups()
+        .map(|g| g.iter().any(|g| g.as_raw() == gid))
+        .unwrap_or(false)
+        || getgid().as_raw() == gid;
+    if in_group && !getuid().is_root() {
+        problems.push(format!(
+            "you are a member of the group {}, so your own programs could read the token files \
+             directly. Fix: sudo gpasswd -d $(id -un) {}",
+            config.group, config.group
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(format!(
+            "cargo-confirm-gui is installed sealed ({}) but the install is not safe, so it \
+             refuses to run:\n  - {}\nOr reinstall with: sudo scripts/install-sealed.sh",
+            exe.display(),
+            problems.join("\n  - ")
+        ));
+    }
+    Ok(Mode::Sealed(Install {
+        exe,
+        store: config.store,
+        group: config.group,
+        gid,
+    }))
+}
+
+const SETGID: u32 = 0o2000;
+const STICKY: u32 = 0o1000;
+
+/// Every way the install could let the user's own programs around the helper.
+fn check_install(
+    exe: &Path,
+    config_path: &Path,
+    config: &Config,
+    gid: u32,
+    problems: &mut Vec<String>,
+) {
+    let group = &config.group;
+    let meta = |p: &Path| std::fs::symlink_metadata(p);
+    match meta(config_path) {
+        Ok(m) if m.uid() == 0 && m.mode() & 0o022 == 0 && m.file_type().is_file() => {}
+        _ => problems.push(format!(
+            "{} must be a root-owned file nobody else can write. Fix: sudo chown root:root {0} && sudo chmod 644 {0}",
+            config_path.display()
+        )),
+    }
+    match meta(exe) {
+        Ok(m) if m.uid() == 0 && m.mode() & SETGID != 0 && m.mode() & 0o022 == 0 => {}
+        _ => problems.push(format!(
+            "{} must be owned by root, group {group}, mode 2755. Fix: sudo chown root:{group} {0} && sudo chmod 2755 {0}",
+            exe.display()
+        )),
+    }
+    if !config.store.is_absolute() {
+        problems.push(format!(
+            "the store path in {} must be absolute",
+            config_path.display()
+        ));
+        return;
+    }
+    match meta(&config.store) {
+        Ok(m) if m.file_type().is_dir()
+            && m.uid() == 0
+            && m.gid() == gid
+            && m.mode() & 0o7777 == STICKY | 0o770 => {}
+        _ => problems.push(format!(
+            "{} must be a directory owned by root, group {group}, mode 1770. Fix: sudo chown root:{group} {0} && sudo chmod 1770 {0}",
+            config.store.display()
+        )),
+    }
+    // Every directory above the binary, its config and the store: nobody but root may
+    // swap an entry in them (a sticky world-writable directory like /tmp is fine: only
+    // the entry's owner, root, can rename it).
+    let mut seen = std::collections::BTreeSet::new();
+    for start in [exe, config.store.as_path()] {
+        for dir in start.ancestors().skip(1) {
+            if dir.as_os_str().is_empty() || !seen.insert(dir.to_path_buf()) {
+                continue;
+            }
+            match meta(dir) {
+                Ok(m) if m.uid() == 0 && (m.mode() & 0o022 == 0 || m.mode() & STICKY != 0) => {}
+                _ => problems.push(format!(
+                    "{} must be owned by root and writable by nobody else. Fix: sudo chown root {0} && sudo chmod go-w {0}",
+                    dir.display()
+                )),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn chmod(p: &Path, mode: u32) {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// A sound install in a temporary directory (needs root to own things as root: the
+    /// tests run as root in CI; as another user they only check what they can).
+    fn layout() -> (tempfile::TempDir, PathBuf, PathBuf, Config) {
+        let t = tempfile::tempdir().unwrap();
+        chmod(t.path(), 0o755);
+        let lib = t.path().join("lib");
+        std::fs::create_dir(&lib).unwrap();
+        let exe = lib.join("cargo-confirm-gui");
+        std::fs::write(&exe, b"").unwrap();
+        chmod(&exe, 0o2755);
+        let cfg = lib.join(CONFIG);
+        std::fs::write(&cfg, b"").unwrap();
+        chmod(&cfg, 0o644);
+        let store = t.path().join("store");
+        std::fs::create_dir(&store).unwrap();
+        chmod(&store, 0o1770);
+        let config = Config {
+            store,
+            group: "g".into(),
+        };
+        (t, exe, cfg, config)
+    }
+
+    #[test]
+    fn a_sound_install_passes_and_each_weakness_is_named_with_its_fix() {
+        if !getuid().is_root() {
+            return; // ownership by root cannot be arranged
+        }
+        let (t, exe, cfg, config) = layout();
+        let gid = getegid().as_raw();
+        let mut p = Vec::new();
+        check_install(&exe, &cfg, &config, gid, &mut p);
+        // /tmp and above are root-owned; the temp dir too (we are root).
+        assert_eq!(p, Vec::<String>::new());
+
+        for (path, mode, want) in [
+            (exe.clone(), 0o755, "mode 2755. Fix: sudo chown root:g"),
+            (exe.clone(), 0o2775, "mode 2755"),
+            (cfg.clone(), 0o666, "sudo chmod 644"),
+            (config.store.clone(), 0o770, "mode 1770"),
+            (config.store.clone(), 0o1777, "mode 1770"),
+            (
+                exe.parent().unwrap().to_path_buf(),
+                0o777,
+                "sudo chmod go-w",
+            ),
+            (t.path().to_path_buf(), 0o775, "sudo chmod go-w"),
+        ] {
+            let before = std::fs::metadata(&path).unwrap().permissions();
+            chmod(&path, mode);
+            let mut p = Vec::new();
+            check_install(&exe, &cfg, &config, gid, &mut p);
+            std::fs::set_permissions(&path, before).unwrap();
+            let all = p.join("\n");
+            assert!(
+                all.contains(&path.display().to_string()) && all.contains(want),
+                "{} at {mode:o}: {all}",
+                path.display()
+            );
+        }
+        // A relative store path is refused.
+        let mut p = Vec::new();
+        let rel = Config {
+            store: "store".into(),
+            group: "g".into(),
+        };
+        check_install(&exe, &cfg, &rel, gid, &mut p);
+        assert!(p.iter().any(|x| x.contains("must be absolute")));
+    }
+
+    #[test]
+    fn a_plain_build_is_not_sealed() {
+        // The test binary has no sealed.toml beside it.
+        assert_eq!(detect(None), Ok(Mode::Plain));
+    }
+}

@@ -1,0 +1,439 @@
+//! The sealed install on Linux, tested as ordinary users: `scripts/install-sealed.sh` puts
+//! the helper setgid into a root-owned prefix with a group-only token directory; then, as
+//! the non-root users `ccg-alice` and `ccg-bob` (created here; CI runs as root), a person
+//! enrolls a token, approves a publish and a logout through real windows, while the users'
+//! own programs try to list, read and replace the token files, preload code into the
+//! helper, trace it, and reach each other's tokens. None of that may work; the controls
+//! show each attack does work against an ordinary binary.
+
+#![cfg(target_os = "linux")]
+
+mod support;
+
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use support::*;
+
+const GROUP: &str = "ccg-sealed-test";
+const ALICE: &str = "ccg-alice";
+const BOB: &str = "ccg-bob";
+const URL: &str = "sparse+http://127.0.0.1:9/sealed-test/";
+const TOKEN: &str = "sealed-token-0123456789";
+const ATTACK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/attack.py");
+const INSTALL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-sealed.sh");
+
+struct Sealed {
+    root: PathBuf,
+    exe: PathBuf,
+    store: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("spawn");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn ensure_user(name: &str) {
+    let exists = Command::new("id")
+        .arg(name)
+        .output()
+        .unwrap()
+        .status
+        .success();
+    if !exists {
+        run(Command::new("useradd").args([
+            "--system",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+            name,
+        ]));
+    }
+}
+
+fn uid_of(name: &str) -> u32 {
+    let out = run(Command::new("id").args(["-u", name]));
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// The install, made once per test binary; `None` when not root (nothing can be set up).
+fn sealed() -> Option<&'static Sealed> {
+    static S: OnceLock<Option<Sealed>> = OnceLock::new();
+    S.get_or_init(|| {
+        if !rustix::process::getuid().is_root() {
+            return None;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let root = tmp.path().to_path_buf();
+        let prefix = root.join("opt");
+        let store = root.join("store");
+        run(Command::new("bash").arg(INSTALL).args([
+            "--bin",
+            PROVIDER,
+            "--prefix",
+            prefix.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "--group",
+            GROUP,
+            "--no-link",
+        ]));
+        for user in [ALICE, BOB] {
+            ensure_user(user);
+            // Each user's own home, runtime and state directories.
+            for sub in ["home", "runtime"] {
+                let d = root.join(format!("{user}-{sub}"));
+                std::fs::create_dir(&d).unwrap();
+                run(Command::new("chown").arg(user).arg(&d));
+                std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
+            }
+        }
+        Some(Sealed {
+            exe: prefix.join("cargo-confirm-gui"),
+            store,
+            root,
+            _tmp: tmp,
+        })
+    })
+    .as_ref()
+}
+
+/// The tests share one install and one display.
+fn lock() -> (MutexGuard<'static, ()>, MutexGuard<'static, ()>) {
+    static L: Mutex<()> = Mutex::new(());
+    let g = gui_lock();
+    (L.lock().unwrap_or_else(|e| e.into_inner()), g)
+}
+
+/// `program args…` as `user`, with that user's own directories and the test display.
+fn as_user(s: &Sealed, user: &str, program: &Path) -> Command {
+    let home = s.root.join(format!("{user}-home"));
+    let mut cmd = Command::new("runuser");
+    cmd.args(["-u", user, "--", "env", "-i"])
+        .arg(format!("HOME={}", home.display()))
+        .arg(format!("XDG_STATE_HOME={}/state", home.display()))
+        .arg(format!(
+            "XDG_RUNTIME_DIR={}",
+            s.root.join(format!("{user}-runtime")).display()
+        ))
+        .arg(format!("DISPLAY={}", desk().display))
+        .arg("PATH=/usr/bin:/bin")
+        .arg(program);
+    cmd
+}
+
+fn shell_as(s: &Sealed, user: &str, script: &str) -> Output {
+    as_user(s, user, Path::new("/bin/sh"))
+        .args(["-c", script])
+        .output()
+        .unwrap()
+}
+
+fn request(op: &str) -> String {
+    let extra = match op {
+        "publish" => format!(
+            r#","name":"sealed","vers":"1.0.0","cksum":"{}""#,
+            "0".repeat(64)
+        ),
+        _ => String::new(),
+    };
+    let kind = match op {
+        "logout" => r#""kind":"logout""#.to_string(),
+        _ => format!(r#""kind":"get","operation":"{op}"{extra}"#),
+    };
+    format!(
+        r#"{{"v":1,"registry":{{"index-url":"{URL}","name":"local"}},{kind},"args":["--cooldown=0"]}}"#
+    )
+}
+
+/// The sealed helper in plugin mode as `user`, with `op` written on its stdin.
+fn plugin(s: &Sealed, user: &str, op: &str) -> (Child, std::process::ChildStdin) {
+    let mut child = as_user(s, user, &s.exe)
+        .arg("--cargo-plugin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{}", request(op)).unwrap();
+    (child, stdin)
+}
+
+fn token_files(s: &Sealed, user: &str) -> Vec<PathBuf> {
+    let dir = s.store.join(uid_of(user).to_string());
+    std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_person_enrolls_publishes_and_logs_out_while_the_users_programs_cannot_touch_the_token() {
+    let Some(s) = sealed() else {
+        eprintln!("not root: the sealed install cannot be made here; nothing tested");
+        return;
+    };
+    let _l = lock();
+    let d = desk();
+
+    // Enroll as alice, through the window (the token is typed by a person).
+    let mut child = as_user(s, ALICE, &s.exe)
+        .args(["--enroll", "--index-url", URL])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (_, g) = window_for(&mut child, "store a registry token");
+    wait_armed();
+    d.human_type(TOKEN);
+    let (x, y) = approve_point(g);
+    d.human_click(x, y);
+    let (status, out, err) = wait_output(child, Duration::from_secs(30));
+    assert!(status.success(), "{err}");
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
+
+    // The token is in alice's private directory of the sealed store.
+    let files = token_files(s, ALICE);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = &files[0];
+    assert!(std::fs::read_to_string(file).unwrap().contains(TOKEN));
+    let dir = file.parent().unwrap();
+    assert_eq!(std::fs::metadata(dir).unwrap().uid(), uid_of(ALICE));
+    assert_eq!(std::fs::metadata(dir).unwrap().mode() & 0o777, 0o700);
+
+    // Alice's own programs can neither list, read, replace nor remove it.
+    let f = file.display();
+    let st = s.store.display();
+    for (what, script) in [
+        ("list the store", format!("ls {st}")),
+        ("list her directory", format!("ls {}", dir.display())),
+        ("read the file", format!("cat {f}")),
+        ("replace the file", format!("echo evil > {f}")),
+        ("remove the file", format!("rm -f {f}")),
+        (
+            "chmod her directory",
+            format!("chmod 755 {}", dir.display()),
+        ),
+    ] {
+        let out = shell_as(s, ALICE, &script);
+        assert!(!out.status.success(), "alice could {what}");
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains("Permission denied"), "{what}: {text}");
+    }
+    assert!(std::fs::read_to_string(file).unwrap().contains(TOKEN));
+
+    // A publish approved by a person releases the token to alice's cargo.
+    let (child, stdin) = plugin(s, ALICE, "publish");
+    let (status, out, err) = person_answers_keeping(child, stdin, Click::Approve, || {
+        // With its window open, the helper runs without its group: effective gid is alice's
+        // own, the group is only kept as the saved gid (taken back around store work).
+        let pid = run(Command::new("pgrep").args([
+            "-u",
+            ALICE,
+            "-f",
+            "cargo-confirm-gui --cargo-plugin",
+        ]));
+        let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let gids: Vec<u32> = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Gid:"))
+            .unwrap()
+            .split_whitespace()
+            .map(|g| g.parse().unwrap())
+            .collect();
+        let group = std::fs::metadata(&s.exe).unwrap().gid();
+        let own = gids[0];
+        assert_ne!(own, group);
+        assert_eq!(gids, [own, own, group, own], "real, effective, saved, fs");
+    });
+    assert!(status.success(), "{err}");
+    assert!(out.contains(TOKEN), "{out}");
+
+    // Bob's helper does not see alice's token: no window, "not found".
+    let (mut child, stdin) = plugin(s, BOB, "publish");
+    drop(stdin);
+    let (_, out, _) = wait_output_of(&mut child);
+    assert!(out.contains(r#""kind":"not-found""#), "{out}");
+    assert!(!out.contains(TOKEN));
+    let out = shell_as(s, BOB, &format!("cat {f}; ls {}", dir.display()));
+    assert!(!out.status.success());
+
+    // Logout, approved by a person, removes the file.
+    let (child, stdin) = plugin(s, ALICE, "logout");
+    let (status, out, err) = person_answers_keeping(child, stdin, Click::Approve, || {});
+    assert!(status.success(), "{err}");
+    assert!(out.contains(r#""Ok":{"kind":"logout"}"#), "{out}");
+    assert!(token_files(s, ALICE).is_empty());
+}
+
+/// Like `person_answers`, but keeps cargo's end of stdin open until the answer.
+fn person_answers_keeping(
+    mut child: Child,
+    stdin: std::process::ChildStdin,
+    button: Click,
+    while_open: impl FnOnce(),
+) -> (std::process::ExitStatus, String, String) {
+    let g = loop {
+        if let Some(w) = desk().wait_window("cargo-confirm-gui", Duration::from_millis(500)) {
+            break w.1;
+        }
+        if child.try_wait().unwrap().is_some() {
+            let (_, out, err) = wait_output_of(&mut child);
+            panic!("the helper answered without a window: {out}{err}");
+        }
+    };
+    while_open();
+    wait_armed();
+    let (x, y) = match button {
+        Click::Approve => approve_point(g),
+        Click::Deny => deny_point(g),
+    };
+    desk().human_click(x, y);
+    let result = wait_output_of(&mut child);
+    drop(stdin);
+    result
+}
+
+fn wait_output_of(child: &mut Child) -> (std::process::ExitStatus, String, String) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the helper did not answer"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        std::io::Read::read_to_string(&mut o, &mut out).unwrap();
+    }
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut err).unwrap();
+    }
+    (status, out, err)
+}
+
+#[test]
+fn ld_preload_and_ptrace_do_not_work_against_the_sealed_helper() {
+    let Some(s) = sealed() else {
+        eprintln!("not root: the sealed install cannot be made here; nothing tested");
+        return;
+    };
+    let _l = lock();
+    // A library that leaves a mark when it is loaded into a process.
+    let lib_dir = s.root.join("preload");
+    std::fs::create_dir_all(&lib_dir).unwrap();
+    std::fs::set_permissions(&lib_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let src = lib_dir.join("evil.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\n#include <stdlib.h>\n__attribute__((constructor)) static void evil(void) {\n  const char *m = getenv(\"MARK\"); if (m) { FILE *f = fopen(m, \"w\"); if (f) fclose(f); }\n}\n",
+    )
+    .unwrap();
+    let so = lib_dir.join("evil.so");
+    run(Command::new("gcc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&so)
+        .arg(&src));
+    std::fs::set_permissions(&so, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // An ordinary copy of the same binary, owned by alice: the control.
+    let plain = lib_dir.join("plain-cargo-confirm-gui");
+    std::fs::copy(&s.exe, &plain).unwrap();
+    std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let preload = |bin: &Path, mark: &Path| {
+        let _ = std::fs::remove_file(mark);
+        as_user(s, ALICE, Path::new("/usr/bin/env"))
+            .arg(format!("LD_PRELOAD={}", so.display()))
+            .arg(format!("MARK={}", mark.display()))
+            .arg(bin)
+            .arg("--version")
+            .output()
+            .unwrap();
+        mark.exists()
+    };
+    assert!(
+        preload(&plain, &lib_dir.join("mark-plain")),
+        "control: LD_PRELOAD does not work here, so the test cannot tell"
+    );
+    assert!(
+        !preload(&s.exe, &lib_dir.join("mark-sealed")),
+        "LD_PRELOAD was honoured by the setgid helper"
+    );
+
+    // ptrace and /proc/PID/mem, by a same-user process that spawned the helper itself.
+    let script = lib_dir.join("attack.py");
+    std::fs::copy(ATTACK, &script).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = as_user(s, ALICE, Path::new("/usr/bin/python3"))
+        .arg(&script)
+        .arg(&s.exe)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("control {'mem': 'readable', 'ptrace': 'attached'}"),
+        "{text}"
+    );
+    let provider = text
+        .lines()
+        .find(|l| l.starts_with("provider"))
+        .unwrap_or("");
+    assert!(provider.contains("'mem': 'denied:13'"), "{text}");
+    assert!(provider.contains("'ptrace': 'denied:1'"), "{text}");
+}
+
+#[test]
+fn an_unsafe_install_is_refused_with_the_command_that_fixes_it() {
+    let Some(s) = sealed() else {
+        eprintln!("not root: the sealed install cannot be made here; nothing tested");
+        return;
+    };
+    let _l = lock();
+    let prefix = s.exe.parent().unwrap();
+    std::fs::set_permissions(prefix, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (mut child, stdin) = plugin(s, ALICE, "publish");
+    drop(stdin);
+    let (status, out, err) = wait_output_of(&mut child);
+    std::fs::set_permissions(prefix, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(!status.success());
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains(&format!(
+            "{} must be owned by root and writable by nobody else. Fix: sudo chown root {0} && sudo chmod go-w {0}",
+            prefix.display()
+        )),
+        "{err}"
+    );
+    assert!(!desk().any_window());
+    // The help says which store is used.
+    let out = as_user(s, ALICE, &s.exe).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains(&format!(
+            "Token store: the sealed store {}",
+            s.store.display()
+        )),
+        "{help}"
+    );
+}
