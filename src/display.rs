@@ -4,9 +4,13 @@
 use std::path::PathBuf;
 
 use egui::{Pos2, Vec2};
+#[cfg(target_os = "linux")]
 use x11rb::connection::Connection;
+#[cfg(target_os = "linux")]
 use x11rb::protocol::randr::ConnectionExt as _;
+#[cfg(target_os = "linux")]
 use x11rb::protocol::xproto::{ConfigureWindowAux, ConnectionExt as _, InputFocus, StackMode};
+#[cfg(target_os = "linux")]
 use x11rb::rust_connection::RustConnection;
 
 use crate::env::Snapshot;
@@ -18,6 +22,8 @@ pub enum Kind {
     X11(String),
     /// A Wayland compositor.
     Wayland,
+    /// The platform's own window system (macOS, Windows): no X11 or Wayland choice.
+    Native,
 }
 
 fn wayland_socket(env: &Snapshot) -> Option<Result<PathBuf, String>> {
@@ -36,6 +42,9 @@ fn wayland_socket(env: &Snapshot) -> Option<Result<PathBuf, String>> {
 /// exists (winit prefers it too), else X11. The window runner uses this after the pipeline
 /// has probed; its own X connections report a display that went away since.
 pub fn choose(env: &Snapshot) -> Result<Kind, String> {
+    if !cfg!(target_os = "linux") {
+        return Ok(Kind::Native);
+    }
     match wayland_socket(env) {
         Some(Ok(path)) if path.exists() => return Ok(Kind::Wayland),
         Some(Err(e)) if env.x11_display.is_none() => return Err(e),
@@ -49,6 +58,10 @@ pub fn choose(env: &Snapshot) -> Result<Kind, String> {
 
 /// Checks that the display in the environment answers.
 pub fn probe(env: &Snapshot) -> Result<Kind, String> {
+    if !cfg!(target_os = "linux") {
+        return Ok(Kind::Native);
+    }
+    #[cfg(unix)]
     if let Some(Ok(path)) = wayland_socket(env) {
         if std::os::unix::net::UnixStream::connect(&path).is_ok() {
             return Ok(Kind::Wayland);
@@ -61,20 +74,44 @@ pub fn probe(env: &Snapshot) -> Result<Kind, String> {
         }
     }
     match choose(env)? {
+        #[cfg(target_os = "linux")]
         Kind::X11(d) => x11rb::connect(Some(&d))
             .map(|_| Kind::X11(d.clone()))
             .map_err(|e| format!("the X display {d} does not answer ({e})")),
         // choose() picked Wayland because the socket exists, but it did not answer above.
         Kind::Wayland => Err("the Wayland display does not answer".into()),
+        other => Ok(other),
     }
 }
 
 /// An extra X connection for placing and focusing our own window.
+#[cfg(target_os = "linux")]
 pub struct X11 {
     conn: RustConnection,
     root: u32,
 }
 
+/// Other platforms: no X connection; the window system places and focuses the window.
+#[cfg(not(target_os = "linux"))]
+pub struct X11;
+
+#[cfg(not(target_os = "linux"))]
+impl X11 {
+    /// Never connects.
+    pub fn connect(_display: &str) -> Option<Self> {
+        None
+    }
+    /// No placement.
+    pub fn placement(&self, _size: Vec2) -> Option<Pos2> {
+        None
+    }
+    /// No focus.
+    pub fn focus(&self, _window: u32) -> bool {
+        false
+    }
+}
+
+#[cfg(target_os = "linux")]
 impl X11 {
     /// Connects to `display`.
     pub fn connect(display: &str) -> Option<Self> {
@@ -119,7 +156,7 @@ impl X11 {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 

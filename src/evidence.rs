@@ -43,6 +43,7 @@ impl Requester {
 }
 
 /// The chain ends at the session leader, or after this many processes.
+#[cfg(target_os = "linux")]
 const CHAIN_MAX: usize = 12;
 
 /// Inspects the parent process chain of this process.
@@ -150,8 +151,71 @@ pub fn parent_exe() -> String {
     }
 }
 
+/// macOS: the direct parent, found through the code-signing API, with its signing status.
+/// Written against security-framework's documented API; built by the macOS CI job only.
+#[cfg(target_os = "macos")]
+pub fn requester() -> Requester {
+    use security_framework::os::macos::code_signing::{
+        Flags, GuestAttributes, SecCode, SecRequirement,
+    };
+    let mut r = Requester::default();
+    let Some(ppid) = rustix::process::getppid() else {
+        r.warnings.push("no parent process (orphaned)".into());
+        return r;
+    };
+    let pid = ppid.as_raw_nonzero().get();
+    let mut attrs = GuestAttributes::new();
+    attrs.set_pid(pid);
+    let code = SecCode::copy_guest_with_attribues(None, &attrs, Flags::NONE);
+    let exe = code
+        .as_ref()
+        .map_err(|e| e.to_string())
+        .and_then(|c| c.path(Flags::NONE).map_err(|e| e.to_string()))
+        .and_then(|url| url.to_path().ok_or_else(|| "not a file path".to_string()));
+    let signing = match &code {
+        Err(e) => format!("signature unknown ({e})"),
+        Ok(c) => {
+            let check = |text: &str| {
+                text.parse::<SecRequirement>()
+                    .and_then(|req| c.check_validity(Flags::NONE, &req))
+                    .is_ok()
+            };
+            if check("anchor apple") {
+                "signed by Apple".into()
+            } else if check(crate::store::macos::DEVELOPER_ID) {
+                "signed with a Developer ID".into()
+            } else if check("always") {
+                "ad-hoc signed or unsigned".into()
+            } else {
+                "INVALID signature (modified after signing?)".into()
+            }
+        }
+    };
+    r.chain.push(ProcessInfo {
+        pid: pid as u32,
+        exe: exe.clone(),
+        cmdline: format!("({signing})"),
+        argv: Vec::new(),
+        cwd: Err("not read on macOS yet".into()),
+    });
+    r.parent_is_cargo = exe
+        .as_ref()
+        .ok()
+        .and_then(|e| e.file_name())
+        .is_some_and(|n| n == "cargo");
+    if !r.parent_is_cargo {
+        r.warnings
+            .push("the program that asked is not cargo".into());
+    }
+    if signing.starts_with("INVALID") {
+        r.warnings
+            .push("the requesting program's code signature is invalid".into());
+    }
+    r
+}
+
 /// Other platforms: no chain yet.
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 pub fn requester() -> Requester {
     Requester {
         warnings: vec!["the requesting process cannot be inspected on this platform yet".into()],

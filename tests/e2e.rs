@@ -2,6 +2,8 @@
 //! through a real Secret Service (gnome-keyring on a private bus), windows open on a real X
 //! server, and a person's clicks arrive through Xephyr.
 
+#![cfg(target_os = "linux")]
+
 mod support;
 
 use std::process::Stdio;

@@ -2,6 +2,8 @@
 //! memory through `/proc/PID/mem` (PR_SET_DUMPABLE=0), while it can do both to an ordinary
 //! child (the control). Run as a non-root user: as root (CI) the test creates one.
 
+#![cfg(target_os = "linux")]
+
 use std::process::Command;
 
 const PROVIDER: &str = env!("CARGO_BIN_EXE_cargo-confirm-gui");

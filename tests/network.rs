@@ -1,8 +1,9 @@
-#![cfg(target_os = "linux")]
 //! After `deny_network` (which the helper calls once its window exists), the process cannot
 //! open TCP or UDP sockets, not even on loopback and not from another thread, while Unix
 //! sockets (X11, Wayland, D-Bus) still work. This test binary applies the filter to itself:
 //! it holds this one test only, so nothing else runs in the filtered process.
+
+#![cfg(target_os = "linux")]
 
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::unix::net::UnixStream;

@@ -4,6 +4,8 @@
 //! even when a person clicks Approve. What the window showed is also written to the audit
 //! log, which is what these tests read.
 
+#![cfg(target_os = "linux")]
+
 mod support;
 
 use std::io::Write;

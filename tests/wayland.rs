@@ -3,6 +3,8 @@
 //! nothing. No test can click here: Wayland gives clients no way to inject input into
 //! another client, which is also why there is no input guard on Wayland.
 
+#![cfg(target_os = "linux")]
+
 mod support;
 
 use std::io::Write;

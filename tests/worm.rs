@@ -2,6 +2,8 @@
 //! ends with "no token released, the registry received nothing"; the control cases show a
 //! person's click (through Xephyr) still approves.
 
+#![cfg(target_os = "linux")]
+
 mod support;
 
 use std::io::Write;

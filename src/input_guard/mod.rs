@@ -9,7 +9,27 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[cfg(target_os = "linux")]
 mod x11;
+
+/// Other platforms have no X server to watch: [`Guard::start_x11`] always fails there.
+#[cfg(not(target_os = "linux"))]
+mod x11 {
+    use super::*;
+    pub struct Watcher;
+    impl Watcher {
+        pub fn start(
+            _: &str,
+            _: Arc<Mutex<Seen>>,
+            _: Box<dyn Fn() + Send + Sync>,
+        ) -> Result<Watcher, String> {
+            Err("X11 input watching is only built on Linux".into())
+        }
+        pub fn sync(&self) -> Result<(), String> {
+            Ok(())
+        }
+    }
+}
 
 /// How close the last pointer move seen by the window must follow the last real-device
 /// motion. A warp moves the pointer with no raw motion behind it.

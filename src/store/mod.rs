@@ -8,7 +8,7 @@ use crate::token::Token;
 #[cfg(any(target_os = "linux", windows))]
 mod keyring;
 #[cfg(target_os = "macos")]
-mod macos;
+pub mod macos;
 pub mod memory;
 #[cfg(target_os = "linux")]
 pub mod sealed;

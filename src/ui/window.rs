@@ -193,7 +193,7 @@ fn run<S: 'static>(
     let kind = display::choose(env).map_err(Error::Display)?;
     let x11 = match &kind {
         display::Kind::X11(d) => X11::connect(d),
-        display::Kind::Wayland => None,
+        display::Kind::Wayland | display::Kind::Native => None,
     };
     // The guard starts before the window: a prompt that cannot tell a person's click from
     // a synthetic one is not shown at all.
@@ -212,7 +212,7 @@ fn run<S: 'static>(
                 ))
             })?)
         }
-        display::Kind::Wayland => None,
+        display::Kind::Wayland | display::Kind::Native => None,
     };
     let mut viewport = ViewportBuilder::default()
         .with_title(title)
@@ -285,6 +285,10 @@ fn run<S: 'static>(
     Ok(state)
 }
 
+#[allow(
+    clippy::useless_conversion,
+    reason = "Xlib's window id is a c_ulong: 64 bits on Linux, 32 on Windows"
+)]
 fn x11_window_id(cc: &eframe::CreationContext<'_>) -> Option<u32> {
     use raw_window_handle::{HasWindowHandle, RawWindowHandle};
     match cc.window_handle().ok()?.as_raw() {
