@@ -25,6 +25,8 @@ const BOB: &str = "ccg-bob";
 const URL: &str = "sparse+http://127.0.0.1:9/sealed-test/";
 const TOKEN: &str = "sealed-token-0123456789";
 const ATTACK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/attack.py");
+/// How long the helper may take to answer once a person has clicked.
+const ANSWER: Duration = Duration::from_secs(60);
 const INSTALL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-sealed.sh");
 
 struct Sealed {
@@ -265,9 +267,9 @@ fn a_person_enrolls_publishes_and_logs_out_while_the_users_programs_cannot_touch
     assert!(out.contains(TOKEN), "{out}");
 
     // Bob's helper does not see alice's token: no window, "not found".
-    let (mut child, stdin) = plugin(s, BOB, "publish");
+    let (child, stdin) = plugin(s, BOB, "publish");
     drop(stdin);
-    let (_, out, _) = wait_output_of(&mut child);
+    let (_, out, _) = wait_output(child, ANSWER);
     assert!(out.contains(r#""kind":"not-found""#), "{out}");
     assert!(!out.contains(TOKEN));
     let out = shell_as(s, BOB, &format!("cat {f}; ls {}", dir.display()));
@@ -293,7 +295,7 @@ fn person_answers_keeping(
             break w.1;
         }
         if child.try_wait().unwrap().is_some() {
-            let (_, out, err) = wait_output_of(&mut child);
+            let (_, out, err) = wait_output(child, ANSWER);
             panic!("the helper answered without a window: {out}{err}");
         }
     };
@@ -304,32 +306,9 @@ fn person_answers_keeping(
         Click::Deny => deny_point(g),
     };
     desk().human_click(x, y);
-    let result = wait_output_of(&mut child);
+    let result = wait_output(child, ANSWER);
     drop(stdin);
     result
-}
-
-fn wait_output_of(child: &mut Child) -> (std::process::ExitStatus, String, String) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the helper did not answer"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut out = String::new();
-    let mut err = String::new();
-    if let Some(mut o) = child.stdout.take() {
-        std::io::Read::read_to_string(&mut o, &mut out).unwrap();
-    }
-    if let Some(mut e) = child.stderr.take() {
-        std::io::Read::read_to_string(&mut e, &mut err).unwrap();
-    }
-    (status, out, err)
 }
 
 #[test]
@@ -412,9 +391,9 @@ fn an_unsafe_install_is_refused_with_the_command_that_fixes_it() {
     let _l = lock();
     let prefix = s.exe.parent().unwrap();
     std::fs::set_permissions(prefix, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let (mut child, stdin) = plugin(s, ALICE, "publish");
+    let (child, stdin) = plugin(s, ALICE, "publish");
     drop(stdin);
-    let (status, out, err) = wait_output_of(&mut child);
+    let (status, out, err) = wait_output(child, ANSWER);
     std::fs::set_permissions(prefix, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert!(!status.success());
     assert!(out.is_empty(), "{out}");
@@ -436,4 +415,51 @@ fn an_unsafe_install_is_refused_with_the_command_that_fixes_it() {
         )),
         "{help}"
     );
+}
+
+#[test]
+fn migrate_moves_a_secret_service_token_into_the_sealed_store_after_one_approval() {
+    let Some(s) = sealed() else {
+        eprintln!("not root: the sealed install cannot be made here; nothing tested");
+        return;
+    };
+    let _l = lock();
+    let url = "sparse+http://127.0.0.1:9/sealed-migrate/";
+    let key = cargo_confirm_gui::store::RegistryKey::from_index_url(url);
+    let uid = uid_of(ALICE);
+    let before = token_files(s, ALICE).len();
+    // Alice's own session: a private bus with gnome-keyring, a token stored in it by
+    // libsecret's client, then the helper's --migrate, then a lookup to see what is left.
+    let script = format!(
+        "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 3\n\
+         printf %s '{TOKEN}-migrated' | secret-tool store --label=t service cargo-confirm-gui username '{key}' || exit 4\n\
+         \"$0\" --migrate --index-url '{url}'; rc=$?\n\
+         echo \"migrate rc=$rc\"\n\
+         secret-tool lookup service cargo-confirm-gui username '{key}' && echo still-in-secret-service\n\
+         exit 0",
+        key = key.as_str()
+    );
+    let mut child = as_user(s, ALICE, Path::new("/usr/bin/dbus-run-session"))
+        .args(["--", "/bin/sh", "-c", &script])
+        .arg(&s.exe)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (_, g) = window_for(&mut child, "Move the registry token into the sealed store?");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    let (_, out, err) = wait_output(child, ANSWER);
+    assert!(out.contains("migrate rc=0"), "{out}{err}");
+    assert!(!out.contains("still-in-secret-service"), "{out}");
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN), "{out}{err}");
+    let files = token_files(s, ALICE);
+    assert_eq!(files.len(), before + 1, "{files:?} (uid {uid})");
+    assert!(files.iter().any(|f| {
+        std::fs::read_to_string(f)
+            .unwrap()
+            .contains(&format!("{TOKEN}-migrated"))
+    }));
 }
