@@ -292,6 +292,31 @@ fn enroll_saves_a_valid_pasted_token_only_after_arming() {
 }
 
 #[test]
+fn the_pasted_token_leaves_no_undo_copies_and_no_reallocated_buffers() {
+    let mut h = enroll_harness(false, true);
+    h.run_steps(2);
+    let token = format!("cio{}", "Ab3".repeat(10) + "xy");
+    h.event(Event::Paste(token.clone()));
+    h.run_steps(2);
+    h.event(Event::Text("!".into()));
+    h.run_steps(2);
+    assert_eq!(h.state().input.as_str(), format!("{token}!"));
+    // egui keeps undo snapshots of a field in memory nobody wipes; there must be none, so
+    // undo has nothing to go back to.
+    for _ in 0..3 {
+        h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+        h.run_steps(2);
+    }
+    assert_eq!(
+        h.state().input.as_str(),
+        format!("{token}!"),
+        "undo found a snapshot"
+    );
+    // The buffer never grew, so no freed copy of the token was left behind unwiped.
+    assert_eq!(h.state().input.capacity(), enroll::INPUT_CAPACITY);
+}
+
+#[test]
 fn enroll_rejects_malformed_tokens() {
     let mut h = enroll_harness(false, true);
     h.run_steps(2);

@@ -7,6 +7,9 @@ use super::{Arming, BarAction, EnrollOutcome, EnrollRequest, PromptOptions, bott
 use crate::error::DenyReason;
 use crate::token::Token;
 
+/// Bytes reserved for the pasted token, so the buffer never reallocates for a real one.
+pub const INPUT_CAPACITY: usize = 4096;
+
 /// State of one enroll window.
 pub struct EnrollState {
     /// What is shown.
@@ -28,7 +31,9 @@ impl EnrollState {
         EnrollState {
             req,
             arming: Arming::new(opts),
-            input: Zeroizing::new(String::new()),
+            // Room for any real token up front: growing the String would free old buffers
+            // holding the token without wiping them.
+            input: Zeroizing::new(String::with_capacity(INPUT_CAPACITY)),
             confirm_replace: false,
             outcome: None,
             field_focused: false,
@@ -86,6 +91,12 @@ pub fn view(ui: &mut Ui, state: &mut EnrollState) {
                 .hint_text("token")
                 .desired_width(f32::INFINITY);
             let field = ui.add(field);
+            // egui keeps undo snapshots of a field's text in its memory, which nothing
+            // wipes: keep none.
+            if let Some(mut edit) = egui::text_edit::TextEditState::load(ui.ctx(), field.id) {
+                edit.clear_undoer();
+                edit.store(ui.ctx(), field.id);
+            }
             if !state.field_focused {
                 // Ready to paste as soon as the window opens.
                 field.request_focus();
