@@ -70,6 +70,7 @@ fn gather(file: &Path, cargo_home: &Path, cksum: &str) -> package::Report {
         cwd: None,
         argv: Vec::new(),
         target_dir: Some(file.parent().unwrap().parent().unwrap().to_path_buf()),
+        cargo_home: None,
     };
     package::gather(
         "bench",

@@ -53,6 +53,39 @@ pub struct Places {
     pub argv: Vec<String>,
     /// `CARGO_TARGET_DIR` or `CARGO_BUILD_TARGET_DIR`.
     pub target_dir: Option<PathBuf>,
+    /// `CARGO_HOME`, whose `config.toml` may set `build.target-dir`.
+    pub cargo_home: Option<PathBuf>,
+}
+
+/// `build.target-dir` from cargo's config files, as cargo finds them: `.cargo/config.toml`
+/// (or `.cargo/config`) in `cwd` and each ancestor, then `CARGO_HOME/config.toml`; the first
+/// that sets it wins. A relative path is relative to the directory holding `.cargo`.
+pub fn config_target_dir(cwd: &Path, cargo_home: Option<&Path>) -> Option<PathBuf> {
+    let read = |file: &Path, base: &Path| -> Option<PathBuf> {
+        let meta = std::fs::metadata(file).ok()?;
+        if !meta.is_file() || meta.len() > 1 << 20 {
+            return None;
+        }
+        let doc: toml::Table = toml::from_str(&std::fs::read_to_string(file).ok()?).ok()?;
+        let dir = doc.get("build")?.as_table()?.get("target-dir")?.as_str()?;
+        Some(base.join(dir))
+    };
+    for dir in cwd.ancestors().take(16) {
+        for name in ["config.toml", "config"] {
+            if let Some(t) = read(&dir.join(".cargo").join(name), dir) {
+                return Some(t);
+            }
+        }
+    }
+    let home = cargo_home?;
+    for name in ["config.toml", "config"] {
+        // Relative to the parent of CARGO_HOME, as for any `.cargo` directory.
+        let base = home.parent().unwrap_or(home);
+        if let Some(t) = read(&home.join(name), base) {
+            return Some(t);
+        }
+    }
+    None
 }
 
 /// The result of comparing the packaged file with the request's checksum.
@@ -490,7 +523,7 @@ pub fn validate_name(name: &str, vers: &str) -> Result<(), String> {
 }
 
 /// Where to look for `NAME-VERS.crate`, most specific first: `--target-dir`, the target dir
-/// from the environment, then `target/` in the `--manifest-path` directory, the working
+/// from the environment, `build.target-dir` from cargo's config files, then `target/` in the `--manifest-path` directory, the working
 /// directory, and their ancestors (a workspace root is an ancestor); in each target dir,
 /// `package/tmp-crate/` (where `cargo publish` writes) and `package/`.
 pub fn candidates(name: &str, vers: &str, places: &Places) -> Vec<PathBuf> {
@@ -528,6 +561,13 @@ pub fn candidates(name: &str, vers: &str, places: &Places) -> Vec<PathBuf> {
         in_target(t);
     }
     if let Some(t) = places.target_dir.as_deref().and_then(resolve) {
+        in_target(t);
+    }
+    if let Some(t) = places
+        .cwd
+        .as_deref()
+        .and_then(|cwd| config_target_dir(cwd, places.cargo_home.as_deref()))
+    {
         in_target(t);
     }
     let mut roots = Vec::new();

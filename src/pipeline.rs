@@ -374,6 +374,7 @@ fn gather_package(
             .map(|p| p.argv.clone())
             .unwrap_or_default(),
         target_dir: env.target_dir.clone(),
+        cargo_home: env.cargo_home.clone(),
     };
     let (name, vers, cksum) = (name.to_string(), vers.to_string(), cksum.to_string());
     let cargo_home = env.cargo_home.clone();

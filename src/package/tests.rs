@@ -301,6 +301,7 @@ fn places(cwd: &Path, argv: &[&str]) -> Places {
         cwd: Some(cwd.to_path_buf()),
         argv: argv.iter().map(|s| s.to_string()).collect(),
         target_dir: None,
+        cargo_home: None,
     }
 }
 
@@ -335,6 +336,45 @@ fn candidates_follow_argv_env_and_ancestors() {
             .count(),
         1
     );
+}
+
+#[test]
+fn build_target_dir_from_cargo_config_is_followed() {
+    let t = tempfile::tempdir().unwrap();
+    let ws = t.path().join("ws");
+    let member = ws.join("member");
+    std::fs::create_dir_all(ws.join(".cargo")).unwrap();
+    std::fs::create_dir_all(&member).unwrap();
+    let home = t.path().join("cargo-home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("config.toml"),
+        "[build]\ntarget-dir = \"/shared/target\"\n",
+    )
+    .unwrap();
+    // CARGO_HOME's config applies when no project config sets it.
+    assert_eq!(
+        config_target_dir(&member, Some(&home)),
+        Some(PathBuf::from("/shared/target"))
+    );
+    // The project's own config is closer and wins; relative to the directory of `.cargo`.
+    std::fs::write(
+        ws.join(".cargo/config.toml"),
+        "[build]\ntarget-dir = \"out\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        config_target_dir(&member, Some(&home)),
+        Some(ws.join("out"))
+    );
+    let p = Places {
+        cargo_home: Some(home),
+        ..places(&member, &["cargo", "publish"])
+    };
+    let c = candidates("foo", "1.0.0", &p);
+    assert_eq!(c[0], ws.join("out/package/tmp-crate/foo-1.0.0.crate"));
+    // No config anywhere: nothing extra.
+    assert_eq!(config_target_dir(Path::new("/nonexistent/x"), None), None);
 }
 
 #[test]
