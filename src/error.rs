@@ -35,7 +35,9 @@ impl DenyReason {
             DenyReason::Timeout => "denied: nobody answered the confirmation window in time",
             DenyReason::CallerGone => "cancelled: the caller went away while the window was open",
             DenyReason::Mismatch => {
-                "refused: the packaged .crate on disk does not match the checksum in the request"
+                "refused: the packaged .crate on disk does not match the checksum in the request \
+                 (run the command again; if this repeats, something is rewriting target/package \
+                 behind cargo's back)"
             }
         }
     }

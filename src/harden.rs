@@ -3,7 +3,7 @@
 /// Makes the process non-dumpable (no ptrace attach or `/proc/PID/mem` for same-user
 /// processes that are not our parent's tracer) and disables core dumps, so the token
 /// cannot be lifted out of our memory or a crash file.
-#[cfg_attr(not(unix), allow(unused_mut))]
+#[cfg_attr(not(unix), allow(unused_mut, reason = "only Unix pushes notes so far"))]
 pub fn harden_process() -> Vec<String> {
     let mut notes = Vec::new();
     #[cfg(any(target_os = "linux", target_os = "macos"))]

@@ -305,6 +305,8 @@ fn places(cwd: &Path, argv: &[&str]) -> Places {
     }
 }
 
+/// Regression (issue 4): cargo 1.95's `publish` writes `package/tmp-crate/`, not
+/// `package/`; looking only in the latter left every real publish "not verified".
 #[test]
 fn candidates_follow_argv_env_and_ancestors() {
     let p = Places {
