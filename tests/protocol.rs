@@ -200,3 +200,17 @@ fn help_names_the_store() {
         "{text}"
     );
 }
+
+#[test]
+fn help_names_the_token_store_in_use() {
+    let out = Command::new(PROVIDER).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    // A plain build (not installed sealed) uses the desktop keychain and says how to seal it.
+    #[cfg(target_os = "linux")]
+    {
+        assert!(help.contains("Token store: the Secret Service"), "{help}");
+        assert!(help.contains("sudo scripts/install-sealed.sh"), "{help}");
+    }
+    assert!(help.contains("global-credential-providers"), "{help}");
+}
