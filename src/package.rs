@@ -840,8 +840,10 @@ fn list_entries(
         // Every entry must sit under one top directory, as cargo writes it.
         let top = raw.split('/').next().unwrap_or("").to_string();
         let prefix = prefix.get_or_insert_with(|| top.clone());
-        let path = match raw.strip_prefix(&format!("{prefix}/")) {
-            Some(rest) if top == *prefix => rest.to_string(),
+        let path = match raw.strip_prefix(prefix.as_str()) {
+            // The top directory itself, or an entry inside it.
+            Some("") | Some("/") => String::new(),
+            Some(rest) if rest.starts_with('/') => rest[1..].to_string(),
             _ => {
                 contents
                     .problems

@@ -209,10 +209,6 @@ fn prompt(
             .unwrap_or(1),
         package: None,
     };
-    // The window opens at once; what the .crate holds arrives while it is up.
-    if let Operation::Publish { name, vers, cksum } = &req.operation {
-        tx.package = Some(gather_package(name, vers, cksum, &tx.requester, &deps.env));
-    }
 
     if let Operation::Login { .. } = req.operation {
         let token = match &req.login_token {
@@ -250,6 +246,10 @@ fn prompt(
         return Err(Error::NotEnrolled {
             registry: registry.to_string(),
         });
+    }
+    // The window opens at once; what the .crate holds arrives while it is up.
+    if let Operation::Publish { name, vers, cksum } = &req.operation {
+        tx.package = Some(gather_package(name, vers, cksum, &tx.requester, &deps.env));
     }
     let decision = deps.prompter.confirm(&tx, &opts, cancel)?;
     // The window keeps Approve unavailable until the check is done and when it fails; this

@@ -144,6 +144,19 @@ fn reviewer_flags() {
 }
 
 #[test]
+fn directory_entries_for_the_top_directory_are_not_problems() {
+    let c = list(
+        &targz(&[
+            E("d-1.0.0", b"", tar::EntryType::Directory),
+            E("d-1.0.0/", b"", tar::EntryType::Directory),
+            file("d-1.0.0/Cargo.toml", b"[package]"),
+        ])[..],
+        &Limits::default(),
+    );
+    assert_eq!(c.problems, Vec::<String>::new());
+}
+
+#[test]
 fn a_declared_build_script_elsewhere_is_found() {
     let manifest = "[package]\nname = \"m\"\nversion = \"1.0.0\"\nbuild = \"tools/gen.rs\"\n";
     let c = list(
@@ -169,6 +182,7 @@ fn hostile_paths_links_and_specials_are_problems() {
         file("foo-0.1.0/../../.bashrc", b"evil"),
         file("/etc/cron.d/x", b"evil"),
         file("other-dir/src/lib.rs", b""),
+        file("foo-0.1.0-evil/x", b""),
         E(
             "foo-0.1.0/src/key",
             b"/home/u/.ssh/id_ed25519",
@@ -184,6 +198,7 @@ fn hostile_paths_links_and_specials_are_problems() {
         "/etc/cron.d/x is outside the crate's directory",
         "/etc/cron.d/x tries to escape",
         "other-dir/src/lib.rs is outside the crate's directory",
+        "foo-0.1.0-evil/x is outside the crate's directory",
         "src/key is a link to /home/u/.ssh/id_ed25519",
         "src/hard is a link to /etc/shadow",
         "dev is a special file",
