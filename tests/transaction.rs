@@ -36,6 +36,32 @@ fn package(p: &Project) {
     );
 }
 
+/// The helper run directly by a worm (not cargo), asked to publish `name` 0.1.0 with
+/// `cksum`; stdin stays open, as cargo keeps it, until the caller drops it.
+fn worm_publish(
+    p: &Project,
+    name: &str,
+    cksum: &str,
+) -> (std::process::Child, std::process::ChildStdin) {
+    let mut child = p
+        .provider()
+        .arg("--cargo-plugin")
+        .env("CARGO_TARGET_DIR", p.dir.join("target"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(
+        stdin,
+        r#"{{"v":1,"registry":{{"index-url":"{}","name":"local"}},"kind":"get","operation":"publish","name":"{name}","vers":"0.1.0","cksum":"{cksum}"}}"#,
+        p.registry.index_url(),
+    )
+    .unwrap();
+    (child, stdin)
+}
+
 #[test]
 fn a_release_that_adds_a_build_script_is_verified_and_flagged_against_the_cached_version() {
     let _g = gui_lock();
@@ -93,23 +119,7 @@ fn a_checksum_that_does_not_match_the_packaged_file_cannot_be_approved_even_by_a
     let p = Project::enrolled("tx-forged", TOKEN, &[]);
     package(&p);
     // A worm asks for a publish of this very crate, with the checksum of its own upload.
-    let mut child = p
-        .provider()
-        .arg("--cargo-plugin")
-        .env("CARGO_TARGET_DIR", p.dir.join("target"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(
-        stdin,
-        r#"{{"v":1,"registry":{{"index-url":"{}","name":"local"}},"kind":"get","operation":"publish","name":"tx-forged","vers":"0.1.0","cksum":"{}"}}"#,
-        p.registry.index_url(),
-        "e".repeat(64)
-    )
-    .unwrap();
+    let (mut child, stdin) = worm_publish(&p, "tx-forged", &"e".repeat(64));
     let (_, g) = window_for(&mut child, "cargo-confirm-gui");
     // With its window up, the helper has denied itself the network (seccomp on every thread).
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
@@ -181,27 +191,9 @@ fn a_hostile_archive_with_a_matching_checksum_is_shown_as_dangerous_not_a_crash(
     let file = p.dir.join("target/package/tx-hostile-0.1.0.crate");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, &bytes).unwrap();
-    let cksum: String = sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let cksum = cargo_confirm_gui::package::hex(&sha2::Sha256::digest(&bytes));
 
-    let mut child = p
-        .provider()
-        .arg("--cargo-plugin")
-        .env("CARGO_TARGET_DIR", p.dir.join("target"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(
-        stdin,
-        r#"{{"v":1,"registry":{{"index-url":"{}","name":"local"}},"kind":"get","operation":"publish","name":"tx-hostile","vers":"0.1.0","cksum":"{cksum}"}}"#,
-        p.registry.index_url(),
-    )
-    .unwrap();
+    let (mut child, stdin) = worm_publish(&p, "tx-hostile", &cksum);
     let (_, g) = window_for(&mut child, "cargo-confirm-gui");
     wait_armed();
     let (x, y) = deny_point(g);
