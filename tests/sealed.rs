@@ -10,7 +10,6 @@
 
 mod support;
 
-use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -163,16 +162,7 @@ fn request(op: &str) -> String {
 
 /// The sealed helper in plugin mode as `user`, with `op` written on its stdin.
 fn plugin(s: &Sealed, user: &str, op: &str) -> (Child, std::process::ChildStdin) {
-    let mut child = as_user(s, user, &s.exe)
-        .arg("--cargo-plugin")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{}", request(op)).unwrap();
-    (child, stdin)
+    start_plugin(&mut as_user(s, user, &s.exe), &request(op))
 }
 
 fn token_files(s: &Sealed, user: &str) -> Vec<PathBuf> {

@@ -9,7 +9,6 @@
 mod support;
 
 use std::io::Write;
-use std::process::Stdio;
 use std::time::Duration;
 
 use support::*;
@@ -43,23 +42,14 @@ fn worm_publish(
     name: &str,
     cksum: &str,
 ) -> (std::process::Child, std::process::ChildStdin) {
-    let mut child = p
-        .provider()
-        .arg("--cargo-plugin")
-        .env("CARGO_TARGET_DIR", p.dir.join("target"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(
-        stdin,
+    let request = format!(
         r#"{{"v":1,"registry":{{"index-url":"{}","name":"local"}},"kind":"get","operation":"publish","name":"{name}","vers":"0.1.0","cksum":"{cksum}"}}"#,
         p.registry.index_url(),
+    );
+    start_plugin(
+        p.provider().env("CARGO_TARGET_DIR", p.dir.join("target")),
+        &request,
     )
-    .unwrap();
-    (child, stdin)
 }
 
 #[test]

@@ -256,16 +256,8 @@ fn ten_simultaneous_requests_open_one_window_and_a_deny_refuses_the_rest() {
     let mut children = Vec::new();
     let mut pipes = Vec::new();
     for i in 0..10 {
-        let mut child = p
-            .provider()
-            .arg("--cargo-plugin")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        writeln!(stdin, "{}", forged_publish(&p, &format!("1.0.{i}"))).unwrap();
+        let (child, stdin) =
+            start_plugin(&mut p.provider(), &forged_publish(&p, &format!("1.0.{i}")));
         pipes.push(stdin);
         children.push(child);
     }

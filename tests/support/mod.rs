@@ -717,6 +717,22 @@ pub fn window_for(child: &mut Child, name: &str) -> (String, Geom) {
     panic!("no window titled {name:?} appeared; the command's stderr:\n{err}");
 }
 
+/// Starts `cmd` the way cargo runs a credential provider (`--cargo-plugin`, all three
+/// standard streams piped) and writes `request` as its first line. Stdin stays open, as
+/// cargo keeps it, until the caller drops it.
+pub fn start_plugin(cmd: &mut Command, request: &str) -> (Child, std::process::ChildStdin) {
+    let mut child = cmd
+        .arg("--cargo-plugin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{request}").unwrap();
+    (child, stdin)
+}
+
 /// Which button a person clicks.
 #[derive(Debug, Clone, Copy)]
 pub enum Click {
