@@ -203,19 +203,12 @@ fn answers_typed_on_a_pty_do_not_approve() {
 fn forged_request_from_a_non_cargo_program_is_flagged_and_needs_a_click() {
     let _g = gui_lock();
     let p = project("worm-forged", &[]);
-    let mut cmd = p.provider();
-    cmd.arg("--cargo-plugin")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
     let req = format!(
         r#"{{"v":1,"registry":{{"index-url":"{}","name":"local"}},"kind":"get","operation":"publish","name":"worm-forged","vers":"9.9.9","cksum":"{}"}}"#,
         p.registry.index_url(),
         "0".repeat(64)
     );
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{req}").unwrap();
+    let (mut child, stdin) = start_plugin(&mut p.provider(), &req);
     // The title says the requester is not cargo (the window body says it in red).
     let (_, g) = window_for(&mut child, "asked by a program that is not cargo");
     std::thread::sleep(Duration::from_millis(1500));
@@ -310,17 +303,10 @@ fn no_prompt_without_a_working_input_guard() {
         None,
     );
     let p = project("worm-noguard", &[]);
-    let mut child = p
-        .provider()
-        .env("DISPLAY", &display)
-        .arg("--cargo-plugin")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{}", forged_publish(&p, "1.0.0")).unwrap();
+    let (child, stdin) = start_plugin(
+        p.provider().env("DISPLAY", &display),
+        &forged_publish(&p, "1.0.0"),
+    );
     let (_, out, _) = wait_output(child, Duration::from_secs(60));
     drop(stdin);
     for s in &mut servers {
