@@ -69,11 +69,13 @@ fn uid_of(name: &str) -> u32 {
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
-/// The install, made once per test binary; `None` when not root (nothing can be set up).
+/// The install, made once per test binary; `None` when not root (nothing can be set up,
+/// and the tests say so once on stderr).
 fn sealed() -> Option<&'static Sealed> {
     static S: OnceLock<Option<Sealed>> = OnceLock::new();
     S.get_or_init(|| {
         if !rustix::process::getuid().is_root() {
+            eprintln!("not root: the sealed install cannot be made here; nothing tested");
             return None;
         }
         let tmp = tempfile::tempdir().unwrap();
@@ -174,10 +176,7 @@ fn token_files(s: &Sealed, user: &str) -> Vec<PathBuf> {
 
 #[test]
 fn a_person_enrolls_publishes_and_logs_out_while_the_users_programs_cannot_touch_the_token() {
-    let Some(s) = sealed() else {
-        eprintln!("not root: the sealed install cannot be made here; nothing tested");
-        return;
-    };
+    let Some(s) = sealed() else { return };
     let _l = lock();
     let d = desk();
 
@@ -303,10 +302,7 @@ fn person_answers_keeping(
 
 #[test]
 fn ld_preload_and_ptrace_do_not_work_against_the_sealed_helper() {
-    let Some(s) = sealed() else {
-        eprintln!("not root: the sealed install cannot be made here; nothing tested");
-        return;
-    };
+    let Some(s) = sealed() else { return };
     let _l = lock();
     // A library that leaves a mark when it is loaded into a process.
     let lib_dir = s.root.join("preload");
@@ -374,10 +370,7 @@ fn ld_preload_and_ptrace_do_not_work_against_the_sealed_helper() {
 
 #[test]
 fn an_unsafe_install_is_refused_with_the_command_that_fixes_it() {
-    let Some(s) = sealed() else {
-        eprintln!("not root: the sealed install cannot be made here; nothing tested");
-        return;
-    };
+    let Some(s) = sealed() else { return };
     let _l = lock();
     let prefix = s.exe.parent().unwrap();
     std::fs::set_permissions(prefix, std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -409,10 +402,7 @@ fn an_unsafe_install_is_refused_with_the_command_that_fixes_it() {
 
 #[test]
 fn migrate_moves_a_secret_service_token_into_the_sealed_store_after_one_approval() {
-    let Some(s) = sealed() else {
-        eprintln!("not root: the sealed install cannot be made here; nothing tested");
-        return;
-    };
+    let Some(s) = sealed() else { return };
     let _l = lock();
     let url = "sparse+http://127.0.0.1:9/sealed-migrate/";
     let key = cargo_confirm_gui::store::RegistryKey::from_index_url(url);
