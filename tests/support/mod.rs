@@ -95,6 +95,27 @@ pub fn start_x(
     format!(":{n}")
 }
 
+const ROOT_PREFIX: &str = "ccg-test-";
+
+fn sweep_stale_roots() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(ROOT_PREFIX))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 fn start() -> Desk {
     for t in [
         "Xvfb",
@@ -107,7 +128,11 @@ fn start() -> Desk {
     ] {
         need(t);
     }
-    let root = std::env::temp_dir().join(format!("ccg-test-{}", std::process::id()));
+    // The desk is a static and is never dropped, so each test binary leaves its directory
+    // behind. Clear those of earlier runs whose process is gone; otherwise they pile up in
+    // /tmp, one per test binary per run.
+    sweep_stale_roots();
+    let root = std::env::temp_dir().join(format!("{ROOT_PREFIX}{}", std::process::id()));
     for d in ["home", "data", "runtime", "state"] {
         std::fs::create_dir_all(root.join(d)).unwrap();
     }
