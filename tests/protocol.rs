@@ -1,12 +1,10 @@
 //! The real binary speaking cargo's protocol on pipes: exact stdout, clear errors, and
 //! refusals decided before any display or keychain is touched.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use support::{PROVIDER, spawn_plugin};
+const PROVIDER: &str = env!("CARGO_BIN_EXE_cargo-confirm-gui");
 const PUBLISH: &str = r#"{"v":1,"registry":{"index-url":"sparse+http://127.0.0.1:9/index/","name":"local"},"kind":"get","operation":"publish","name":"foo","vers":"1.0.0","cksum":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"ARGS}"#;
 
 fn publish_with(args: &str) -> String {
@@ -17,13 +15,20 @@ fn publish_with(args: &str) -> String {
 /// open (as cargo does) until the response line arrives, returns (stdout lines, stderr).
 fn plugin(input: &[u8], env: &[(&str, &str)]) -> (Vec<String>, String, bool) {
     let mut cmd = Command::new(PROVIDER);
-    cmd.env_clear()
+    cmd.arg("--cargo-plugin")
+        .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default());
     cmd.env("HOME", std::env::temp_dir());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let (mut child, mut stdin) = spawn_plugin(&mut cmd);
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut lines = Vec::new();
     let mut hello = String::new();

@@ -746,13 +746,6 @@ pub fn window_for(child: &mut Child, name: &str) -> (String, Geom) {
 /// standard streams piped) and writes `request` as its first line. Stdin stays open, as
 /// cargo keeps it, until the caller drops it.
 pub fn start_plugin(cmd: &mut Command, request: &str) -> (Child, std::process::ChildStdin) {
-    let (child, mut stdin) = spawn_plugin(cmd);
-    writeln!(stdin, "{request}").unwrap();
-    (child, stdin)
-}
-
-/// Starts `cmd` with `--cargo-plugin` and all three standard streams piped, writing nothing.
-pub fn spawn_plugin(cmd: &mut Command) -> (Child, std::process::ChildStdin) {
     let mut child = cmd
         .arg("--cargo-plugin")
         .stdin(Stdio::piped())
@@ -760,7 +753,8 @@ pub fn spawn_plugin(cmd: &mut Command) -> (Child, std::process::ChildStdin) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdin = child.stdin.take().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{request}").unwrap();
     (child, stdin)
 }
 
