@@ -13,6 +13,8 @@ fn publish_with(args: &str) -> String {
 
 /// Runs `--cargo-plugin` with a clean environment plus `env`, sends `input`, keeps stdin
 /// open (as cargo does) until the response line arrives, returns (stdout lines, stderr).
+// Spawns on its own rather than through `support::start_plugin`: tests/support is
+// Linux-only (x11rb), and these tests also build for macOS and Windows.
 fn plugin(input: &[u8], env: &[(&str, &str)]) -> (Vec<String>, String, bool) {
     let mut cmd = Command::new(PROVIDER);
     cmd.arg("--cargo-plugin")
