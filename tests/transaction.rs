@@ -42,13 +42,9 @@ fn worm_publish(
     name: &str,
     cksum: &str,
 ) -> (std::process::Child, std::process::ChildStdin) {
-    let request = format!(
-        r#"{{"v":1,"registry":{{"index-url":"{}","name":"local"}},"kind":"get","operation":"publish","name":"{name}","vers":"0.1.0","cksum":"{cksum}"}}"#,
-        p.registry.index_url(),
-    );
     start_plugin(
         p.provider().env("CARGO_TARGET_DIR", p.dir.join("target")),
-        &request,
+        &p.publish_request(name, "0.1.0", cksum).to_string(),
     )
 }
 

@@ -52,11 +52,9 @@ fn weston() -> Weston {
 }
 
 fn request(p: &Project) -> String {
-    format!(
-        r#"{{"v":1,"registry":{{"index-url":"{}","name":"local"}},"kind":"get","operation":"publish","name":"wl","vers":"1.0.0","cksum":"{}","args":["--timeout=5"]}}"#,
-        p.registry.index_url(),
-        "0".repeat(64)
-    )
+    let mut request = p.publish_request("wl", "1.0.0", &"0".repeat(64));
+    request["args"] = serde_json::json!(["--timeout=5"]);
+    request.to_string()
 }
 
 fn provider(p: &Project, w: &Weston) -> std::process::Child {

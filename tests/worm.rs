@@ -203,11 +203,9 @@ fn answers_typed_on_a_pty_do_not_approve() {
 fn forged_request_from_a_non_cargo_program_is_flagged_and_needs_a_click() {
     let _g = gui_lock();
     let p = project("worm-forged", &[]);
-    let req = format!(
-        r#"{{"v":1,"registry":{{"index-url":"{}","name":"local"}},"kind":"get","operation":"publish","name":"worm-forged","vers":"9.9.9","cksum":"{}"}}"#,
-        p.registry.index_url(),
-        "0".repeat(64)
-    );
+    let req = p
+        .publish_request("worm-forged", "9.9.9", &"0".repeat(64))
+        .to_string();
     let (mut child, stdin) = start_plugin(&mut p.provider(), &req);
     // The title says the requester is not cargo (the window body says it in red).
     let (_, g) = window_for(&mut child, "asked by a program that is not cargo");
@@ -235,11 +233,7 @@ fn control_a_person_still_approves() {
 }
 
 fn forged_publish(p: &Project, vers: &str) -> String {
-    format!(
-        r#"{{"v":1,"registry":{{"index-url":"{}","name":"local"}},"kind":"get","operation":"publish","name":"spam","vers":"{vers}","cksum":"{}"}}"#,
-        p.registry.index_url(),
-        "0".repeat(64)
-    )
+    p.publish_request("spam", vers, &"0".repeat(64)).to_string()
 }
 
 #[test]

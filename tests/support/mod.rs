@@ -665,6 +665,20 @@ impl Project {
         cmd
     }
 
+    /// The request line cargo would send to publish `name` `vers` with `cksum` to this
+    /// project's registry; a test that plays the worm sends it itself.
+    pub fn publish_request(&self, name: &str, vers: &str, cksum: &str) -> serde_json::Value {
+        serde_json::json!({
+            "v": 1,
+            "registry": {"index-url": self.registry.index_url(), "name": "local"},
+            "kind": "get",
+            "operation": "publish",
+            "name": name,
+            "vers": vers,
+            "cksum": cksum,
+        })
+    }
+
     /// A real `cargo` command in this project, wired to the test desktop.
     pub fn cargo(&self, args: &[&str]) -> Command {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
