@@ -3,7 +3,10 @@
 
 fn main() {
     let display = std::env::var("DISPLAY").expect("DISPLAY");
-    let guard = cargo_confirm_gui::input_guard::Guard::start_x11(&display, || {}).expect("guard");
+    let session = cargo_confirm_gui::display::x11::Session::connect(&display).expect("connect");
+    let guard =
+        cargo_confirm_gui::input_guard::Guard::start_x11(std::sync::Arc::new(session), || {})
+            .expect("guard");
     for _ in 0..40 {
         std::thread::sleep(std::time::Duration::from_millis(100));
         let seen = guard.seen();

@@ -2,6 +2,9 @@
 # Regenerates assets/screenshot.png: the real confirm window of `cargo-confirm-gui demo`,
 # on a private Xvfb with a private D-Bus session and gnome-keyring. Needs: xvfb xdotool
 # gnome-keyring dbus imagemagick (the real one, for `import`).
+# The helper opens windows only on a display server that is a person's screen; an Xvfb you
+# start yourself is not one (README, "Which screen"). So Xvfb runs as `nobody`, the way a
+# display manager's server runs as another user: as root through setpriv, else through sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet
@@ -12,7 +15,12 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXI
 mkdir -p "$work"/{home,data,runtime} && chmod 700 "$work/runtime"
 
 exec 3<> "$work/displayfd"
-Xvfb -displayfd 3 -screen 0 1000x700x24 -nolisten tcp -noreset 3>"$work/displayfd" &
+if [ "$(id -u)" -eq 0 ]; then
+    as_other=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
+else
+    as_other=(sudo -n -u nobody --)
+fi
+"${as_other[@]}" Xvfb -displayfd 3 -ac -screen 0 1000x700x24 -nolisten tcp -noreset 3>"$work/displayfd" &
 for _ in $(seq 50); do [ -s "$work/displayfd" ] && break; sleep 0.1; done
 export DISPLAY=":$(head -n1 "$work/displayfd")"
 

@@ -34,6 +34,8 @@ pub struct Snapshot {
     pub x11_display: Option<String>,
     /// `WAYLAND_DISPLAY`, if set and not empty.
     pub wayland_display: Option<String>,
+    /// `WAYLAND_SOCKET` is set (an inherited connection; refused, see `display`).
+    pub wayland_socket_set: bool,
     /// `XDG_RUNTIME_DIR`, for locating the Wayland socket.
     pub runtime_dir: Option<PathBuf>,
     /// `XDG_STATE_HOME` or `$HOME/.local/state`, for the audit log.
@@ -98,6 +100,7 @@ impl Snapshot {
             ci_marker,
             x11_display: text("DISPLAY"),
             wayland_display: text("WAYLAND_DISPLAY"),
+            wayland_socket_set: get("WAYLAND_SOCKET").is_some(),
             runtime_dir: text("XDG_RUNTIME_DIR").map(PathBuf::from),
             state_dir: text("XDG_STATE_HOME")
                 .map(PathBuf::from)

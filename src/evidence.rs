@@ -255,10 +255,16 @@ fn stat_of(pid: u32) -> Option<Stat> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name is in parentheses and may contain spaces or ')'.
     // After it: state ppid pgrp session ...
-    let mut f = stat[stat.rfind(')')? + 2..].split(' ').skip(1);
+    let mut f = stat.get(stat.rfind(')')? + 2..)?.split(' ').skip(1);
     let ppid = f.next()?.parse().ok()?;
     let session = f.nth(1)?.parse().ok()?;
     Some(Stat { ppid, session })
+}
+
+/// The parent pid of `pid`, from `/proc/PID/stat`.
+#[cfg(target_os = "linux")]
+pub(crate) fn parent_of(pid: u32) -> Option<u32> {
+    stat_of(pid).map(|s| s.ppid)
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -33,6 +33,7 @@ pub mod harden;
 pub mod input_guard;
 pub mod package;
 pub mod pipeline;
+pub mod policy;
 pub mod protocol;
 pub mod registries;
 pub mod registry_server;

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use cargo_confirm_gui::env::Snapshot;
-use cargo_confirm_gui::gate::Operation;
+use cargo_confirm_gui::gate::{Operation, Refusal};
 use cargo_confirm_gui::pipeline::{self, Deps};
+use cargo_confirm_gui::policy::{DisplayPolicy, Policy};
 use cargo_confirm_gui::protocol::{Answer, Request};
 use cargo_confirm_gui::store::{self, CRATES_IO_INDEX, RegistryKey, TokenStore};
 use cargo_confirm_gui::ui::Cancel;
@@ -144,13 +145,22 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let env = Snapshot::capture();
-    let gui = GuiPrompter { env: env.clone() };
+    let (policy, policy_error) = match Policy::load() {
+        Ok(p) => (p, None),
+        Err(e) => (Policy::default(), Some(e)),
+    };
+    let gui = GuiPrompter {
+        env: env.clone(),
+        policy: policy.display.clone(),
+    };
     let open_store = || stores.open().map(|s| s as Box<dyn TokenStore + '_>);
+    let probe = |e: &Snapshot| probe_display(e, &policy.display);
     let deps = Deps {
         env: env.clone(),
         open_store: &open_store,
         prompter: &gui,
-        probe_display: &|e| display::probe(e).map(|_| ()),
+        probe_display: &probe,
+        policy_error,
         requester: &evidence::requester,
     };
     let result = if cli.cargo_plugin {
@@ -178,6 +188,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Reachable, and the person's: an unreachable display is a headless machine (the gate's
+/// CI guidance applies); a server that is not the person's is refused outright.
+fn probe_display(env: &Snapshot, policy: &DisplayPolicy) -> Result<(), Refusal> {
+    display::probe(env, policy)
+        .map(|_| ())
+        .map_err(|e| match e {
+            display::ProbeError::Unreachable(e) => Refusal::Unreachable(e),
+            display::ProbeError::Untrusted(e) => Refusal::UntrustedDisplay(e),
+        })
 }
 
 fn target(cli: &Cli, env: &Snapshot) -> Result<(String, Option<String>), String> {
@@ -276,7 +297,8 @@ fn run_demo(env: &Snapshot, stores: &Stores) -> Result<(), String> {
     if let Verdict::Refuse(r) = gate::decide(&probe, env, &Policy::default()) {
         return Err(format!("demo: {}", r.message()));
     }
-    display::probe(env).map_err(|e| format!("demo: the display cannot be reached: {e}"))?;
+    let policy = cargo_confirm_gui::policy::Policy::load().map_err(|e| format!("demo: {e}"))?;
+    display::probe(env, &policy.display).map_err(|e| format!("demo: {e:?}"))?;
     let store = stores.open().map_err(|e| format!("demo: {e}"))?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let work = std::env::temp_dir().join(format!("cargo-confirm-gui-demo-{}", std::process::id()));

@@ -34,8 +34,12 @@ pub struct Deps<'a> {
     pub open_store: &'a dyn Fn() -> Result<Box<dyn TokenStore + 'a>, StoreError>,
     /// Shows windows.
     pub prompter: &'a dyn Prompter,
-    /// Checks the display answers (called only when a window will open).
-    pub probe_display: &'a dyn Fn(&Snapshot) -> Result<(), String>,
+    /// Checks the display answers and its server is the person's (called only when a
+    /// window will open).
+    pub probe_display: &'a dyn Fn(&Snapshot) -> Result<(), Refusal>,
+    /// Why the administrator's policy file cannot be used, if it cannot: every request is
+    /// then refused.
+    pub policy_error: Option<String>,
     /// Inspects who asked.
     pub requester: &'a dyn Fn() -> Requester,
 }
@@ -79,6 +83,9 @@ pub fn serve<R: BufRead + Send + 'static>(
 
 /// Handles one request. Used by plugin mode, `--enroll` and `get`.
 pub fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<Answer, Error> {
+    if let Some(e) = &deps.policy_error {
+        return Err(Error::Refused(Refusal::Policy(e.clone())));
+    }
     let args: Vec<&str> = req.args.iter().map(String::as_str).collect();
     let policy = Policy::from_args(&args).map_err(Error::Args)?;
     let key = RegistryKey::from_index_url(&req.index_url);
@@ -143,11 +150,14 @@ fn prompt(
     cancel: &Cancel,
     evidence: &mut String,
 ) -> Result<Answer, Error> {
-    if let Err(detail) = (deps.probe_display)(&deps.env) {
-        return match policy.ci {
-            CiPolicy::Refuse => Err(Error::Refused(Refusal::Unreachable(detail))),
-            CiPolicy::Pass => Err(Error::PassedToNext),
-        };
+    match (deps.probe_display)(&deps.env) {
+        Ok(()) => {}
+        // An unreachable display is a headless machine; a display that answers but is not
+        // the person's is refused whatever `--ci` says.
+        Err(Refusal::Unreachable(_)) if policy.ci == CiPolicy::Pass => {
+            return Err(Error::PassedToNext);
+        }
+        Err(r) => return Err(Error::Refused(r)),
     }
     let opts = PromptOptions {
         timeout: policy.timeout(),
@@ -306,7 +316,10 @@ pub fn migrate(
         Verdict::Refuse(r) => return Err(Error::Refused(r)),
         _ => return Err(Error::Unsupported),
     }
-    (deps.probe_display)(&deps.env).map_err(|d| Error::Refused(Refusal::Unreachable(d)))?;
+    if let Some(e) = &deps.policy_error {
+        return Err(Error::Refused(Refusal::Policy(e.clone())));
+    }
+    (deps.probe_display)(&deps.env).map_err(Error::Refused)?;
     if !from.contains(&key)? {
         return Err(Error::NotEnrolled {
             registry: format!("{registry} in the {}", from.describe()),
@@ -522,6 +535,7 @@ mod tests {
             open_store: &open,
             prompter,
             probe_display: &|_| Ok(()),
+            policy_error: None,
             requester,
         };
         handle(req, &deps, &Cancel::default())
@@ -645,6 +659,7 @@ mod tests {
             open_store: &open,
             prompter: p,
             probe_display: &|_| Ok(()),
+            policy_error: None,
             requester: &Requester::default,
         };
         migrate(&req(Operation::Migrate), &deps, from, &Cancel::default())

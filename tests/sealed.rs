@@ -46,29 +46,6 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-fn ensure_user(name: &str) {
-    let exists = Command::new("id")
-        .arg(name)
-        .output()
-        .unwrap()
-        .status
-        .success();
-    if !exists {
-        run(Command::new("useradd").args([
-            "--system",
-            "--no-create-home",
-            "--shell",
-            "/usr/sbin/nologin",
-            name,
-        ]));
-    }
-}
-
-fn uid_of(name: &str) -> u32 {
-    let out = run(Command::new("id").args(["-u", name]));
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-}
-
 /// The install, made once per test binary; `None` when not root (nothing can be set up,
 /// and the tests say so once on stderr).
 fn sealed() -> Option<&'static Sealed> {

@@ -123,8 +123,9 @@ fn a_checksum_that_does_not_match_the_packaged_file_cannot_be_approved_even_by_a
     );
     let (x, y) = deny_point(g);
     desk().human_click(x, y);
-    drop(stdin);
+    // cargo keeps the pipe open until it has the answer.
     let (_, out, _) = wait_output(child, Duration::from_secs(60));
+    drop(stdin);
     assert!(!out.contains(TOKEN), "{out}");
     assert!(out.contains("denied in the confirmation window"), "{out}");
     let e = evidence(&p);
@@ -184,8 +185,9 @@ fn a_hostile_archive_with_a_matching_checksum_is_shown_as_dangerous_not_a_crash(
     wait_armed();
     let (x, y) = deny_point(g);
     desk().human_click(x, y);
-    drop(stdin);
+    // cargo keeps the pipe open until it has the answer.
     let (status, out, err) = wait_output(child, Duration::from_secs(60));
+    drop(stdin);
     assert!(status.success(), "the helper crashed: {err}");
     assert!(out.contains("denied in the confirmation window"), "{out}");
     let e = evidence(&p);

@@ -213,8 +213,9 @@ fn forged_request_from_a_non_cargo_program_is_flagged_and_needs_a_click() {
     assert!(child.try_wait().unwrap().is_none());
     let (x, y) = deny_point(g);
     desk().human_click(x, y);
-    drop(stdin);
+    // cargo keeps the pipe open until it has the answer.
     let (_, out, _) = wait_output(child, CARGO);
+    drop(stdin);
     assert!(!out.contains(TOKEN), "{out}");
     assert!(out.contains("denied in the confirmation window"), "{out}");
 }
@@ -283,6 +284,7 @@ fn no_prompt_without_a_working_input_guard() {
     let mut servers = Vec::new();
     let display = start_x(
         &mut servers,
+        Runs::Person,
         "Xvfb",
         &[
             "-screen",

@@ -11,15 +11,20 @@ use std::time::{Duration, Instant};
 
 #[cfg(target_os = "linux")]
 mod x11;
+#[cfg(target_os = "linux")]
+use crate::display::x11::Session as X11Session;
+#[cfg(not(target_os = "linux"))]
+use x11::Session as X11Session;
 
 /// Other platforms have no X server to watch: [`Guard::start_x11`] always fails there.
 #[cfg(not(target_os = "linux"))]
 mod x11 {
     use super::*;
     pub struct Watcher;
+    pub struct Session;
     impl Watcher {
         pub fn start(
-            _: &str,
+            _: Arc<Session>,
             _: Arc<Mutex<Seen>>,
             _: Box<dyn Fn() + Send + Sync>,
         ) -> Result<Watcher, String> {
@@ -60,14 +65,14 @@ pub enum Objection {
 }
 
 impl Guard {
-    /// Starts watching the X display `display`. `wake` is called from the watcher thread
+    /// Starts watching the X server of `session`. `wake` is called from the watcher thread
     /// when something changes, so the window can redraw.
     pub fn start_x11(
-        display: &str,
+        session: Arc<X11Session>,
         wake: impl Fn() + Send + Sync + 'static,
     ) -> Result<Guard, String> {
         let seen = Arc::new(Mutex::new(Seen::default()));
-        let inner = x11::Watcher::start(display, seen.clone(), Box::new(wake))?;
+        let inner = x11::Watcher::start(session, seen.clone(), Box::new(wake))?;
         Ok(Guard { seen, inner })
     }
 

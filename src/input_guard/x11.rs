@@ -4,13 +4,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::Seen;
+use crate::display::x11::Session;
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::protocol::Event;
 use x11rb::protocol::xinput::{ConnectionExt as _, Device, EventMask, XIEventMask};
 use x11rb::protocol::xproto::ConnectionExt as _;
-use x11rb::rust_connection::RustConnection;
-
-use super::Seen;
 
 type Wake = Box<dyn Fn() + Send + Sync>;
 
@@ -19,8 +18,7 @@ pub(super) struct Watcher {
 }
 
 struct Shared {
-    conn: RustConnection,
-    root: u32,
+    session: Arc<Session>,
     devices: Mutex<HashMap<u16, String>>,
     seen: Arc<Mutex<Seen>>,
     wake: Wake,
@@ -32,13 +30,12 @@ fn device_id(d: Device) -> u16 {
 
 impl Watcher {
     pub(super) fn start(
-        display: &str,
+        session: Arc<Session>,
         seen: Arc<Mutex<Seen>>,
         wake: Wake,
     ) -> Result<Watcher, String> {
-        let (conn, screen) = x11rb::connect(Some(display))
-            .map_err(|e| format!("cannot connect to {display}: {e}"))?;
-        let root = conn.setup().roots.get(screen).ok_or("no such screen")?.root;
+        let conn = &session.conn;
+        let root = session.root;
         // XI2 events travel as generic events: without this extension the server accepts
         // the selection below but never delivers a single raw event.
         if conn
@@ -85,8 +82,7 @@ impl Watcher {
             .check()
             .map_err(|e| format!("cannot watch raw input ({e})"))?;
         let shared = Arc::new(Shared {
-            conn,
-            root,
+            session,
             devices: Mutex::new(HashMap::new()),
             seen,
             wake,
@@ -94,7 +90,7 @@ impl Watcher {
         shared.refresh_devices()?;
         let thread_shared = shared.clone();
         std::thread::spawn(move || {
-            while let Ok(ev) = thread_shared.conn.wait_for_event() {
+            while let Ok(ev) = thread_shared.session.conn.wait_for_event() {
                 thread_shared.handle(ev);
             }
             // The connection died: from now on nothing can be judged; sync() reports it.
@@ -105,15 +101,14 @@ impl Watcher {
     /// One round trip, then handle whatever arrived before it.
     pub(super) fn sync(&self) -> Result<(), String> {
         let s = &self.shared;
-        s.conn
-            .get_input_focus()
+        let conn = &s.session.conn;
+        conn.get_input_focus()
             .map_err(|e| e.to_string())?
             .reply()
             .map_err(|e| e.to_string())?;
-        while let Some(ev) = s.conn.poll_for_event().map_err(|e| e.to_string())? {
+        while let Some(ev) = conn.poll_for_event().map_err(|e| e.to_string())? {
             s.handle(ev);
         }
-        let _ = s.root;
         Ok(())
     }
 }
@@ -121,6 +116,7 @@ impl Watcher {
 impl Shared {
     fn refresh_devices(&self) -> Result<(), String> {
         let reply = self
+            .session
             .conn
             .xinput_xi_query_device(device_id(Device::ALL))
             .map_err(|e| e.to_string())?

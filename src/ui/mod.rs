@@ -2,7 +2,7 @@
 //!
 //! The views ([`confirm::view`], [`enroll::view`]) are plain egui functions over a state
 //! struct, so tests drive them with egui_kittest without a display. Only [`window`] knows
-//! eframe/winit. The rules that make a click count live in [`Arming`], shared by both views.
+//! winit. The rules that make a click count live in [`Arming`], shared by both views.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,7 @@ use crate::token::Token;
 
 pub mod confirm;
 pub mod enroll;
+pub mod raster;
 pub mod window;
 
 /// What the confirm window shows.

@@ -1,23 +1,33 @@
-//! The one place that knows eframe and winit: opens a window, runs a view in it, returns
-//! the view's state when it closes.
+//! The one place that knows winit: opens a window on the checked display, runs a view in
+//! it, draws it on the CPU ([`super::raster`]) and returns the view's state when it closes.
+//!
+//! Before a window exists, the helper has chosen the backend (`display::choose`) and told
+//! winit to use exactly that one, and the display server behind winit's own connection has
+//! passed `display::trust`. On X11 the helper's second connection (input guard, drawing,
+//! focus) must reach the same server process.
 
-use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use egui::{ViewportBuilder, ViewportCommand};
+use egui::{ViewportId, ViewportInfo};
+use winit::application::ApplicationHandler;
+use winit::dpi::{LogicalSize, PhysicalPosition};
+use winit::event::{StartCause, WindowEvent};
+use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop, EventLoopProxy};
+use winit::window::{CustomCursor, Window, WindowLevel};
 
 use super::confirm::{self, ConfirmState};
 use super::enroll::{self, EnrollState};
+use super::raster::{Canvas, Rasterizer};
 use super::{
     Arming, Cancel, Decision, EnrollOutcome, EnrollRequest, PromptOptions, Prompter, Transaction,
     layout,
 };
-use crate::display::{self, X11};
+use crate::display::{self, Kind};
 use crate::env::Snapshot;
 use crate::error::{DenyReason, Error};
 use crate::input_guard::{Guard, Objection};
+use crate::policy::DisplayPolicy;
 
 fn synthetic_message(device: &str) -> String {
     format!(
@@ -29,6 +39,8 @@ fn synthetic_message(device: &str) -> String {
 pub struct GuiPrompter {
     /// Where to show them.
     pub env: Snapshot,
+    /// What the administrator allows about display servers.
+    pub policy: DisplayPolicy,
 }
 
 impl Prompter for GuiPrompter {
@@ -47,7 +59,7 @@ impl Prompter for GuiPrompter {
         }
         let state = ConfirmState::new(tx.clone(), opts);
         let state = run(
-            &self.env,
+            self,
             &title,
             layout::CONFIRM_SIZE,
             state,
@@ -74,7 +86,7 @@ impl Prompter for GuiPrompter {
     ) -> Result<EnrollOutcome, Error> {
         let state = EnrollState::new(req.clone(), opts);
         let mut state = run(
-            &self.env,
+            self,
             "cargo-confirm-gui: store a registry token",
             layout::ENROLL_SIZE,
             state,
@@ -108,31 +120,233 @@ struct Screen<S> {
     retract: fn(&mut S),
 }
 
+/// Wakes the event loop from another thread (the input guard, the caller going away).
+#[derive(Debug, Clone, Copy)]
+struct Wake;
+
+/// Draws finished frames into the window.
+enum Presenter {
+    /// X11: PutImage on the helper's own verified connection.
+    #[cfg(target_os = "linux")]
+    X11(std::sync::Arc<display::x11::Session>, u32),
+    /// Wayland, macOS, Windows: softbuffer.
+    Soft(softbuffer::Surface<Rc<Window>, Rc<Window>>),
+}
+
+impl Presenter {
+    fn present(&mut self, canvas: &Canvas) -> Result<(), String> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Presenter::X11(session, window) => session.present(*window, canvas),
+            Presenter::Soft(surface) => {
+                let (Some(w), Some(h)) = (
+                    std::num::NonZeroU32::new(canvas.width as u32),
+                    std::num::NonZeroU32::new(canvas.height as u32),
+                ) else {
+                    return Ok(());
+                };
+                surface.resize(w, h).map_err(|e| e.to_string())?;
+                let mut buffer = surface.buffer_mut().map_err(|e| e.to_string())?;
+                canvas.write_xrgb(&mut buffer);
+                buffer.present().map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
 struct App<S> {
-    state: Rc<RefCell<S>>,
+    title: String,
+    size: egui::Vec2,
+    state: S,
     screen: Screen<S>,
     cancel: Cancel,
-    x11: Option<X11>,
-    window: Option<u32>,
+    kind: Kind,
+    ctx: egui::Context,
+    window: Option<Rc<Window>>,
+    egui: Option<egui_winit::State>,
+    viewport: ViewportInfo,
+    presenter: Option<Presenter>,
+    raster: Rasterizer,
+    canvas: Canvas,
+    #[cfg(target_os = "linux")]
+    session: Option<std::sync::Arc<display::x11::Session>>,
+    x_window: Option<u32>,
     focus_tries: u32,
     focus_set: bool,
     guard: Option<Guard>,
     armed_at: Option<Instant>,
     last_pointer_move: Option<Instant>,
+    next_repaint: Option<Instant>,
+    error: Option<Error>,
 }
 
-impl<S> eframe::App for App<S> {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        let mut state = self.state.borrow_mut();
-        if self.cancel.is_cancelled() {
-            (self.screen.deny)(&mut state, DenyReason::CallerGone);
+/// The arrow every window of ours shows: drawn here, never taken from a cursor theme the
+/// caller could choose, so the input guard can tell it from a cursor someone else set.
+pub mod arrow {
+    /// Width and height in pixels.
+    pub const SIZE: usize = 16;
+    /// The hotspot: the arrow's tip.
+    pub const HOTSPOT: (u16, u16) = (0, 0);
+
+    /// Straight RGBA, fully opaque or fully transparent (so it reads back unchanged as the
+    /// server's premultiplied ARGB).
+    pub fn rgba() -> Vec<u8> {
+        let mut out = vec![0u8; SIZE * SIZE * 4];
+        for y in 0..SIZE {
+            // A left-leaning arrow: the outline widens by one pixel a row for 11 rows.
+            let width = if y < 11 { y + 1 } else { 0 };
+            for x in 0..width.min(SIZE) {
+                let edge = x == 0 || x + 1 == width || y == 10;
+                let px = if edge {
+                    [0, 0, 0, 255]
+                } else {
+                    [255, 255, 255, 255]
+                };
+                out[(y * SIZE + x) * 4..][..4].copy_from_slice(&px);
+            }
         }
+        // The stem.
+        for y in 11..16 {
+            for x in 4..7 {
+                let edge = x == 4 || x == 6 || y == 15;
+                let px = if edge {
+                    [0, 0, 0, 255]
+                } else {
+                    [255, 255, 255, 255]
+                };
+                out[(y * SIZE + x) * 4..][..4].copy_from_slice(&px);
+            }
+        }
+        out
+    }
+
+    /// The same picture as the server reports it (XFixes `GetCursorImage`): one ARGB word a
+    /// pixel.
+    pub fn argb() -> Vec<u32> {
+        rgba()
+            .chunks_exact(4)
+            .map(|p| (p[3] as u32) << 24 | (p[0] as u32) << 16 | (p[1] as u32) << 8 | p[2] as u32)
+            .collect()
+    }
+}
+
+impl<S> App<S> {
+    fn fail(&mut self, event_loop: &ActiveEventLoop, e: Error) {
+        self.error.get_or_insert(e);
+        event_loop.exit();
+    }
+
+    fn create_window(&mut self, event_loop: &ActiveEventLoop) -> Result<(), Error> {
+        let cursor = CustomCursor::from_rgba(
+            arrow::rgba(),
+            arrow::SIZE as u16,
+            arrow::SIZE as u16,
+            arrow::HOTSPOT.0,
+            arrow::HOTSPOT.1,
+        )
+        .map_err(|e| Error::Display(format!("cannot make the window's cursor: {e}")))?;
+        let cursor = event_loop.create_custom_cursor(cursor);
+        let mut attrs = Window::default_attributes()
+            .with_title(self.title.clone())
+            .with_inner_size(LogicalSize::new(self.size.x, self.size.y))
+            .with_resizable(false)
+            .with_window_level(WindowLevel::AlwaysOnTop)
+            .with_active(true)
+            .with_cursor(cursor);
+        // Fully on a visible monitor: the primary one, else the first. (A window manager may
+        // still move it; without one, centring on a screen that has no primary monitor put
+        // the window half off-screen.)
+        let monitor = event_loop
+            .primary_monitor()
+            .or_else(|| event_loop.available_monitors().next());
+        if let Some(m) = monitor {
+            let scale = m.scale_factor();
+            let (w, h) = (
+                (self.size.x as f64 * scale) as i32,
+                (self.size.y as f64 * scale) as i32,
+            );
+            let (mw, mh) = (m.size().width as i32, m.size().height as i32);
+            let p = m.position();
+            attrs = attrs.with_position(PhysicalPosition::new(
+                p.x + ((mw - w) / 2).max(0),
+                p.y + ((mh - h) / 2).max(0),
+            ));
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use winit::platform::wayland::WindowAttributesExtWayland;
+            use winit::platform::x11::WindowAttributesExtX11;
+            attrs = match self.kind {
+                Kind::Wayland(_) => WindowAttributesExtWayland::with_name(
+                    attrs,
+                    "cargo-confirm-gui",
+                    "cargo-confirm-gui",
+                ),
+                _ => WindowAttributesExtX11::with_name(
+                    attrs,
+                    "cargo-confirm-gui",
+                    "cargo-confirm-gui",
+                ),
+            };
+        }
+        let window = Rc::new(
+            event_loop
+                .create_window(attrs)
+                .map_err(|e| Error::Display(format!("cannot open the window: {e}")))?,
+        );
+        let egui = egui_winit::State::new(
+            self.ctx.clone(),
+            ViewportId::ROOT,
+            event_loop,
+            Some(window.scale_factor() as f32),
+            window.theme(),
+            None,
+        );
+        egui_winit::update_viewport_info(&mut self.viewport, &self.ctx, &window, true);
+        self.x_window = x11_window_id(&window);
+        self.presenter = Some(match (&self.x_window, self.session()) {
+            #[cfg(target_os = "linux")]
+            (Some(id), Some(session)) => Presenter::X11(session, *id),
+            _ => {
+                let context = softbuffer::Context::new(window.clone())
+                    .map_err(|e| Error::Display(format!("cannot draw: {e}")))?;
+                Presenter::Soft(
+                    softbuffer::Surface::new(&context, window.clone())
+                        .map_err(|e| Error::Display(format!("cannot draw: {e}")))?,
+                )
+            }
+        });
+        // The window exists: from here on the helper needs no network. Best effort; say
+        // so when the kernel cannot.
+        if let Err(e) = crate::harden::deny_network() {
+            eprintln!("cargo-confirm-gui: note: could not deny this process the network ({e})");
+        }
+        window.request_redraw();
+        self.egui = Some(egui);
+        self.window = Some(window);
+        Ok(())
+    }
+
+    #[cfg(target_os = "linux")]
+    fn session(&self) -> Option<std::sync::Arc<display::x11::Session>> {
+        self.session.clone()
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn session(&self) -> Option<()> {
+        None
+    }
+
+    /// One egui pass over the view, with the rules that are not the view's own.
+    fn frame(&mut self, ui: &mut egui::Ui) {
+        let state = &mut self.state;
         // Without a window manager nobody gives us focus, and X focus follows the pointer:
         // being focused by accident at first proves nothing. Keep asking until our own
         // SetInputFocus has succeeded once (it fails until the window is viewable).
+        #[cfg(target_os = "linux")]
         if !self.focus_set
             && self.focus_tries < 50
-            && let (Some(x), Some(w)) = (&self.x11, self.window)
+            && let (Some(x), Some(w)) = (&self.session, self.x_window)
         {
             self.focus_tries += 1;
             self.focus_set = x.focus(w);
@@ -148,127 +362,221 @@ impl<S> eframe::App for App<S> {
             self.last_pointer_move = Some(now);
         }
         if let Some(dev) = self.guard.as_ref().and_then(|g| g.seen().synthetic) {
-            (self.screen.arming)(&mut state)
+            (self.screen.arming)(state)
                 .blocked
                 .get_or_insert_with(|| synthetic_message(&dev));
         }
-        egui::CentralPanel::default().show(ui, |ui| (self.screen.view)(ui, &mut state));
-        if (self.screen.arming)(&mut state).is_armed() {
+        egui::CentralPanel::default().show(ui, |ui| (self.screen.view)(ui, state));
+        // After the view: a person's answer in the same frame stands; either way nothing is
+        // released to a caller that is gone (the pipeline checks again).
+        if self.cancel.is_cancelled() {
+            (self.screen.deny)(state, DenyReason::CallerGone);
+        }
+        if (self.screen.arming)(state).is_armed() {
             self.armed_at.get_or_insert(now);
         } else {
             self.armed_at = None;
         }
-        if (self.screen.approved)(&state)
+        if (self.screen.approved)(state)
             && let Some(guard) = &self.guard
         {
             match guard.judge(self.armed_at.unwrap_or(now), self.last_pointer_move) {
                 Ok(()) => {}
                 Err(Objection::Synthetic(dev)) => {
-                    (self.screen.retract)(&mut state);
-                    (self.screen.arming)(&mut state).blocked = Some(synthetic_message(&dev));
+                    (self.screen.retract)(state);
+                    (self.screen.arming)(state).blocked = Some(synthetic_message(&dev));
                 }
                 Err(Objection::NoRealMotion) => {
-                    (self.screen.retract)(&mut state);
-                    (self.screen.arming)(&mut state).hint = Some(
+                    (self.screen.retract)(state);
+                    (self.screen.arming)(state).hint = Some(
                         "That click did not count: move the mouse onto Approve, then click".into(),
                     );
                 }
             }
         }
-        if (self.screen.done)(&state) {
-            ui.ctx().send_viewport_cmd(ViewportCommand::Close);
+        // The window's own arrow always: egui asks for other cursors (a text beam, a hand),
+        // but only the arrow drawn here is ever set.
+        ui.ctx().set_cursor_icon(egui::CursorIcon::Default);
+    }
+
+    fn paint(&mut self, event_loop: &ActiveEventLoop) -> Result<(), Error> {
+        let Some(window) = self.window.clone() else {
+            return Ok(());
+        };
+        let Some(egui) = self.egui.as_mut() else {
+            return Ok(());
+        };
+        egui_winit::update_viewport_info(&mut self.viewport, &self.ctx, &window, false);
+        let mut raw = egui.take_egui_input(&window);
+        raw.viewports = std::iter::once((ViewportId::ROOT, self.viewport.clone())).collect();
+        let ctx = self.ctx.clone();
+        let mut out = ctx.run_ui(raw, |ui| self.frame(ui));
+        let size = window.inner_size();
+        let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
+        let mut textures = std::mem::take(&mut out.textures_delta);
+        self.raster.set_textures(&mut textures);
+        self.canvas.reset(size.width as usize, size.height as usize);
+        self.raster
+            .paint(&mut self.canvas, &prims, out.pixels_per_point);
+        if let Some(p) = self.presenter.as_mut() {
+            p.present(&self.canvas).map_err(|e| {
+                Error::Display(format!(
+                    "the window ended abnormally (destroyed by another program?): {e}"
+                ))
+            })?;
         }
+        self.raster.free_textures(textures);
+        if (self.screen.done)(&self.state) {
+            event_loop.exit();
+            return Ok(());
+        }
+        let delay = out
+            .viewport_output
+            .get(&ViewportId::ROOT)
+            .map(|v| v.repaint_delay)
+            .unwrap_or(Duration::MAX);
+        self.next_repaint = (delay < Duration::from_secs(3600)).then(|| Instant::now() + delay);
+        Ok(())
+    }
+}
+
+impl<S> ApplicationHandler<Wake> for App<S> {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        if self.window.is_none()
+            && let Err(e) = self.create_window(event_loop)
+        {
+            self.fail(event_loop, e);
+        }
+    }
+
+    fn new_events(&mut self, _: &ActiveEventLoop, cause: StartCause) {
+        if let StartCause::ResumeTimeReached { .. } = cause
+            && let Some(w) = &self.window
+        {
+            w.request_redraw();
+        }
+    }
+
+    fn user_event(&mut self, _: &ActiveEventLoop, _: Wake) {
+        if let Some(w) = &self.window {
+            w.request_redraw();
+        }
+    }
+
+    fn window_event(
+        &mut self,
+        event_loop: &ActiveEventLoop,
+        _: winit::window::WindowId,
+        event: WindowEvent,
+    ) {
+        match &event {
+            WindowEvent::CloseRequested => {
+                (self.screen.deny)(&mut self.state, DenyReason::Closed);
+                event_loop.exit();
+                return;
+            }
+            WindowEvent::Destroyed => {
+                self.fail(
+                    event_loop,
+                    Error::Display("the window was destroyed by another program".into()),
+                );
+                return;
+            }
+            WindowEvent::RedrawRequested => {
+                if let Err(e) = self.paint(event_loop) {
+                    self.fail(event_loop, e);
+                }
+                return;
+            }
+            _ => {}
+        }
+        if let (Some(egui), Some(window)) = (self.egui.as_mut(), &self.window)
+            && egui.on_window_event(window, &event).repaint
+        {
+            window.request_redraw();
+        }
+    }
+
+    fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        event_loop.set_control_flow(match self.next_repaint {
+            Some(t) if t <= Instant::now() => {
+                if let Some(w) = &self.window {
+                    w.request_redraw();
+                }
+                ControlFlow::Wait
+            }
+            Some(t) => ControlFlow::WaitUntil(t),
+            None => ControlFlow::Wait,
+        });
     }
 }
 
 fn run<S: 'static>(
-    env: &Snapshot,
+    prompter: &GuiPrompter,
     title: &str,
     size: egui::Vec2,
     state: S,
     cancel: &Cancel,
     screen: Screen<S>,
 ) -> Result<S, Error> {
-    // The pipeline has already probed the display; no second handshake just to pick a protocol.
-    let kind = display::choose(env).map_err(Error::Display)?;
-    let x11 = match &kind {
-        display::Kind::X11(d) => X11::connect(d),
-        display::Kind::Wayland | display::Kind::Native => None,
-    };
-    // The guard starts before the window: a prompt that cannot tell a person's click from
-    // a synthetic one is not shown at all.
-    let repaint: Arc<Mutex<Option<egui::Context>>> = Arc::default();
-    let guard = match &kind {
-        display::Kind::X11(d) => {
-            let slot = repaint.clone();
-            let wake = move || {
-                if let Some(ctx) = slot.lock().ok().and_then(|c| c.clone()) {
-                    ctx.request_repaint();
-                }
-            };
-            Some(Guard::start_x11(d, wake).map_err(|e| {
-                Error::Display(format!(
-                    "cannot check where input comes from, so no prompt is shown: {e}"
-                ))
-            })?)
-        }
-        display::Kind::Wayland | display::Kind::Native => None,
-    };
-    let mut viewport = ViewportBuilder::default()
-        .with_title(title)
-        .with_app_id("cargo-confirm-gui")
-        .with_inner_size(size)
-        .with_resizable(false)
-        .with_always_on_top()
-        .with_active(true);
-    if let Some(pos) = x11.as_ref().and_then(|x| x.placement(size)) {
-        viewport = viewport.with_position(pos);
+    let kind = display::choose(&prompter.env).map_err(Error::Display)?;
+    let mut builder = EventLoop::<Wake>::with_user_event();
+    #[cfg(target_os = "linux")]
+    {
+        use winit::platform::wayland::EventLoopBuilderExtWayland;
+        use winit::platform::x11::EventLoopBuilderExtX11;
+        match kind {
+            Kind::Wayland(_) => EventLoopBuilderExtWayland::with_wayland(&mut builder),
+            _ => EventLoopBuilderExtX11::with_x11(&mut builder),
+        };
     }
-    let options = eframe::NativeOptions {
-        viewport,
-        centered: false,
-        persist_window: false,
-        ..Default::default()
+    let event_loop = builder
+        .build()
+        .map_err(|e| Error::Display(format!("cannot connect to the display: {e}")))?;
+    let proxy = event_loop.create_proxy();
+    #[cfg(target_os = "linux")]
+    let (session, guard) = check_display(&event_loop, &kind, &prompter.policy, &proxy)?;
+    #[cfg(not(target_os = "linux"))]
+    let guard: Option<Guard> = None;
+    let waker = proxy.clone();
+    cancel.set_waker(move || {
+        let _ = waker.send_event(Wake);
+    });
+    let mut app = App {
+        title: title.to_string(),
+        size,
+        state,
+        screen,
+        cancel: cancel.clone(),
+        kind,
+        ctx: egui::Context::default(),
+        window: None,
+        egui: None,
+        viewport: ViewportInfo::default(),
+        presenter: None,
+        raster: Rasterizer::default(),
+        canvas: Canvas::new(0, 0),
+        #[cfg(target_os = "linux")]
+        session,
+        x_window: None,
+        focus_tries: 0,
+        focus_set: false,
+        guard,
+        armed_at: None,
+        last_pointer_move: None,
+        next_repaint: None,
+        error: None,
     };
-    let shared = Rc::new(RefCell::new(state));
-    let app_state = shared.clone();
-    let cancel_for_app = cancel.clone();
+    let repaint = proxy.clone();
+    app.ctx.set_request_repaint_callback(move |_| {
+        let _ = repaint.send_event(Wake);
+    });
     // winit panics on some outside interference (the window destroyed by another client).
     // Contain it: the request fails closed with a clear message instead of a crash report.
     let quiet = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        eframe::run_native(
-            "cargo-confirm-gui",
-            options,
-            Box::new(move |cc| {
-                let ctx = cc.egui_ctx.clone();
-                if let Ok(mut slot) = repaint.lock() {
-                    *slot = Some(ctx.clone());
-                }
-                cancel_for_app.set_waker(move || ctx.request_repaint());
-                let window = x11_window_id(cc);
-                // The window and its GL context exist: from here on the helper needs no
-                // network. Best effort; say so when the kernel cannot.
-                if let Err(e) = crate::harden::deny_network() {
-                    eprintln!(
-                        "cargo-confirm-gui: note: could not deny this process the network ({e})"
-                    );
-                }
-                Ok(Box::new(App {
-                    state: app_state,
-                    screen,
-                    cancel: cancel_for_app,
-                    x11,
-                    window,
-                    focus_tries: 0,
-                    focus_set: false,
-                    guard,
-                    armed_at: None,
-                    last_pointer_move: None,
-                }))
-            }),
-        )
+        event_loop.run_app(&mut app)
     }));
     std::panic::set_hook(quiet);
     match result {
@@ -279,21 +587,97 @@ fn run<S: 'static>(
             ));
         }
     }
-    let state = Rc::try_unwrap(shared)
-        .map_err(|_| Error::Display("the window did not release its state".into()))?
-        .into_inner();
-    Ok(state)
+    if let Some(e) = app.error {
+        return Err(e);
+    }
+    Ok(app.state)
+}
+
+/// The server behind winit's own connection must be the person's; on X11 the helper's own
+/// connection must reach the same server process, and the input guard starts on it before
+/// any window exists. Wayland compositors that let any client drive a virtual pointer or
+/// keyboard are refused unless the policy file allows them.
+#[cfg(target_os = "linux")]
+#[allow(clippy::type_complexity)]
+fn check_display(
+    event_loop: &EventLoop<Wake>,
+    kind: &Kind,
+    policy: &DisplayPolicy,
+    proxy: &EventLoopProxy<Wake>,
+) -> Result<(Option<std::sync::Arc<display::x11::Session>>, Option<Guard>), Error> {
+    use raw_window_handle::HasDisplayHandle;
+    let refused = |why: String| Error::Display(format!("refused: {why}"));
+    let owned = event_loop.owned_display_handle();
+    let handle = owned
+        .display_handle()
+        .map_err(|e| Error::Display(e.to_string()))?;
+    let connected = display::connection::check_winit(handle, kind, policy).map_err(refused)?;
+    if !connected.virtual_input.is_empty() && !policy.allow_virtual_input {
+        return Err(refused(format!(
+            "the compositor lets any program drive a virtual pointer or keyboard ({}), so a \
+             program running as you could click Approve. An administrator can allow it with \
+             `allow-virtual-input = true` under [display] in {}",
+            connected.virtual_input.join(", "),
+            crate::policy::PATH
+        )));
+    }
+    let Kind::X11(d) = kind else {
+        return Ok((None, None));
+    };
+    let session = std::sync::Arc::new(display::x11::Session::connect(d).map_err(Error::Display)?);
+    let pid = session.server_pid().map_err(refused)?;
+    if pid != connected.trusted.pid {
+        return Err(refused(format!(
+            "the helper's two connections to {d} reach different servers (pids {} and {pid})",
+            connected.trusted.pid
+        )));
+    }
+    // The guard starts before the window: a prompt that cannot tell a person's click from
+    // a synthetic one is not shown at all.
+    let wake = proxy.clone();
+    let guard = Guard::start_x11(session.clone(), move || {
+        let _ = wake.send_event(Wake);
+    })
+    .map_err(|e| {
+        Error::Display(format!(
+            "cannot check where input comes from, so no prompt is shown: {e}"
+        ))
+    })?;
+    Ok((Some(session), Some(guard)))
 }
 
 #[allow(
     clippy::useless_conversion,
     reason = "Xlib's window id is a c_ulong: 64 bits on Linux, 32 on Windows"
 )]
-fn x11_window_id(cc: &eframe::CreationContext<'_>) -> Option<u32> {
+fn x11_window_id(window: &Window) -> Option<u32> {
     use raw_window_handle::{HasWindowHandle, RawWindowHandle};
-    match cc.window_handle().ok()?.as_raw() {
+    match window.window_handle().ok()?.as_raw() {
         RawWindowHandle::Xlib(h) => u32::try_from(h.window).ok(),
         RawWindowHandle::Xcb(h) => Some(h.window.get()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::arrow;
+
+    #[test]
+    fn the_arrow_is_opaque_or_transparent_and_its_tip_is_the_hotspot() {
+        let rgba = arrow::rgba();
+        assert!(rgba.chunks_exact(4).all(|p| p[3] == 0 || p[3] == 255));
+        // Transparent pixels are all zero, so premultiplying changes nothing.
+        assert!(
+            rgba.chunks_exact(4)
+                .all(|p| p[3] == 255 || p == [0, 0, 0, 0])
+        );
+        let (x, y) = arrow::HOTSPOT;
+        assert_eq!(
+            rgba[(y as usize * arrow::SIZE + x as usize) * 4 + 3],
+            255,
+            "the hotspot is on the arrow's tip"
+        );
+        assert_eq!(arrow::argb()[0], 0xff00_0000);
     }
 }

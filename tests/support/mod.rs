@@ -61,17 +61,121 @@ fn need(tool: &str) {
     );
 }
 
+/// Who runs a display server in a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs {
+    /// The person: the dedicated user [`PERSON`], as a real desktop's server is not one the
+    /// helper's own user (and so a worm) can start.
+    Person,
+    /// The helper's own user, as a worm's server would be.
+    Worm,
+}
+
+/// The user the person's display servers run as.
+pub const PERSON: &str = "ccg-person";
+
+fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Creates a system user (no home, no login) unless it exists. Tests run as root.
+pub fn ensure_user(name: &str) {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _l = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if Command::new("id")
+        .arg(name)
+        .output()
+        .unwrap()
+        .status
+        .success()
+    {
+        return;
+    }
+    assert!(
+        rustix::process::getuid().is_root(),
+        "the GUI tests run the person's display servers as the user `{name}`, which only root \
+         can create: run scripts/test.sh as root (CI does)"
+    );
+    // Another test binary may create it at the same moment.
+    let out = Command::new("useradd")
+        .args([
+            "--system",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+            name,
+        ])
+        .output()
+        .expect("useradd");
+    assert!(
+        out.status.success()
+            || Command::new("id")
+                .arg(name)
+                .output()
+                .unwrap()
+                .status
+                .success(),
+        "useradd {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The uid of a user.
+pub fn uid_of(name: &str) -> u32 {
+    let out = run_ok(Command::new("id").args(["-u", name]));
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// `program` as the person: another user, with no supplementary groups, dying with the
+/// thread that starts it (setpriv sets the parent-death signal after changing user, which
+/// would otherwise clear it).
+pub fn person_command(program: &str) -> Command {
+    ensure_user(PERSON);
+    let uid = uid_of(PERSON).to_string();
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        "--reuid",
+        &uid,
+        "--regid",
+        &uid,
+        "--clear-groups",
+        "--pdeathsig",
+        "TERM",
+        "--",
+        program,
+    ]);
+    cmd
+}
+
 /// Starts an X server with `-displayfd` and returns ":N".
 pub fn start_x(
     children: &mut Vec<Child>,
+    runs: Runs,
     program: &str,
     args: &[&str],
     env_display: Option<&str>,
 ) -> String {
+    // Non-root servers need the socket directory to exist already.
+    if std::fs::create_dir("/tmp/.X11-unix").is_ok() {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions("/tmp/.X11-unix", std::fs::Permissions::from_mode(0o1777));
+    }
     let (r, w) = rustix::pipe::pipe().expect("pipe");
-    let mut cmd = Command::new(program);
+    let mut cmd = match runs {
+        Runs::Person => person_command(program),
+        Runs::Worm => Command::new(program),
+    };
+    // -ac: the helper, the tests' own clients and xdotool run as root, not as the person.
     cmd.arg("-displayfd")
         .arg(w.as_raw_fd().to_string())
+        .arg("-ac")
         .args(args);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -93,6 +197,41 @@ pub fn start_x(
     let n = line.trim();
     assert!(!n.is_empty(), "{program} did not report a display");
     format!(":{n}")
+}
+
+/// A nested pair of X servers, Xephyr inside Xvfb, run by `runs`: input sent to the outer
+/// server reaches windows on the inner one from Xephyr's virtual devices, as a person's
+/// mouse would. Returns (outer, inner).
+pub fn start_nested(children: &mut Vec<Child>, runs: Runs) -> (String, String) {
+    let outer = start_x(
+        children,
+        runs,
+        "Xvfb",
+        &[
+            "-screen",
+            "0",
+            "1400x900x24",
+            "-nolisten",
+            "tcp",
+            "-noreset",
+        ],
+        None,
+    );
+    let inner = start_x(
+        children,
+        runs,
+        "Xephyr",
+        &[
+            "-screen",
+            "1280x800",
+            "-nolisten",
+            "tcp",
+            "-no-host-grab",
+            "-noreset",
+        ],
+        Some(&outer),
+    );
+    (outer, inner)
 }
 
 const ROOT_PREFIX: &str = "ccg-test-";
@@ -118,6 +257,7 @@ fn sweep_stale_roots() {
 
 fn start() -> Desk {
     for t in [
+        "setpriv",
         "Xvfb",
         "Xephyr",
         "xdotool",
@@ -144,32 +284,7 @@ fn start() -> Desk {
     // The children die with this thread (PR_SET_PDEATHSIG), so it lives as long as the process.
     std::thread::spawn(move || {
         let mut children = Vec::new();
-        let outer = start_x(
-            &mut children,
-            "Xvfb",
-            &[
-                "-screen",
-                "0",
-                "1400x900x24",
-                "-nolisten",
-                "tcp",
-                "-noreset",
-            ],
-            None,
-        );
-        let display = start_x(
-            &mut children,
-            "Xephyr",
-            &[
-                "-screen",
-                "1280x800",
-                "-nolisten",
-                "tcp",
-                "-no-host-grab",
-                "-noreset",
-            ],
-            Some(&outer),
-        );
+        let (outer, display) = start_nested(&mut children, Runs::Person);
         let mut bus = Command::new("dbus-daemon");
         bus.args(["--session", "--nofork", "--print-address"])
             .stdin(Stdio::null())

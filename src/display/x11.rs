@@ -1,0 +1,160 @@
+//! The helper's own X connection, beside winit's: it watches where input comes from
+//! (`input_guard`), draws the frames, and gives the window focus when no window manager
+//! will. It is checked to reach the same server process as winit's connection, so the
+//! server the guard watches is the server the window is on.
+
+use std::sync::Mutex;
+
+use x11rb::connection::{Connection, RequestConnection};
+use x11rb::protocol::xproto::{
+    ConfigureWindowAux, ConnectionExt as _, CreateGCAux, ImageFormat, ImageOrder, InputFocus,
+    StackMode,
+};
+use x11rb::rust_connection::RustConnection;
+
+use crate::ui::raster::Canvas;
+
+/// A verified connection to the person's X server.
+pub struct Session {
+    /// The connection.
+    pub conn: RustConnection,
+    /// The root window of the default screen.
+    pub root: u32,
+    /// Drawing state for the one window this session draws into.
+    gc: Mutex<Option<Target>>,
+}
+
+#[derive(Clone, Copy)]
+struct Target {
+    window: u32,
+    gc: u32,
+    depth: u8,
+}
+
+impl Session {
+    /// Connects to `display`.
+    pub fn connect(display: &str) -> Result<Session, String> {
+        let (conn, screen) = x11rb::connect(Some(display))
+            .map_err(|e| format!("cannot connect to the X display {display}: {e}"))?;
+        let root = conn
+            .setup()
+            .roots
+            .get(screen)
+            .ok_or("the X server has no such screen")?
+            .root;
+        Ok(Session {
+            conn,
+            root,
+            gc: Mutex::new(None),
+        })
+    }
+
+    /// The pid of the server process at the other end of this connection.
+    pub fn server_pid(&self) -> Result<u32, String> {
+        super::trust::peer_of(self.conn.stream()).map(|p| p.pid)
+    }
+
+    /// Raises `window` and gives it keyboard focus. Works without a window manager;
+    /// fails harmlessly (false) while the window is not yet viewable.
+    pub fn focus(&self, window: u32) -> bool {
+        let raise = ConfigureWindowAux::new().stack_mode(StackMode::ABOVE);
+        let raised = self
+            .conn
+            .configure_window(window, &raise)
+            .ok()
+            .and_then(|c| c.check().ok())
+            .is_some();
+        raised
+            && self
+                .conn
+                .set_input_focus(InputFocus::PARENT, window, x11rb::CURRENT_TIME)
+                .ok()
+                .and_then(|c| c.check().ok())
+                .is_some()
+    }
+
+    fn target(&self, window: u32) -> Result<Target, String> {
+        let mut slot = self.gc.lock().map_err(|_| "drawing state poisoned")?;
+        if let Some(t) = *slot
+            && t.window == window
+        {
+            return Ok(t);
+        }
+        let e = |e: &dyn std::fmt::Display| format!("cannot draw into the window: {e}");
+        let depth = self
+            .conn
+            .get_geometry(window)
+            .map_err(|x| e(&x))?
+            .reply()
+            .map_err(|x| e(&x))?
+            .depth;
+        let gc = self.conn.generate_id().map_err(|x| e(&x))?;
+        self.conn
+            .create_gc(gc, window, &CreateGCAux::new().graphics_exposures(0))
+            .map_err(|x| e(&x))?
+            .check()
+            .map_err(|x| e(&x))?;
+        let t = Target { window, gc, depth };
+        *slot = Some(t);
+        Ok(t)
+    }
+
+    /// Draws `canvas` into `window` with core `PutImage` requests over this socket. No shared
+    /// memory: a segment another same-user program could open would let it draw into the
+    /// prompt.
+    pub fn present(&self, window: u32, canvas: &Canvas) -> Result<(), String> {
+        let t = self.target(window)?;
+        let setup = self.conn.setup();
+        let bpp = setup
+            .pixmap_formats
+            .iter()
+            .find(|f| f.depth == t.depth)
+            .map(|f| f.bits_per_pixel);
+        if !matches!(t.depth, 24 | 32) || bpp != Some(32) {
+            return Err(format!(
+                "the window has a {}-bit visual ({bpp:?} bits per pixel); only 24 and 32-bit \
+                 true colour are supported",
+                t.depth
+            ));
+        }
+        let big_endian = setup.image_byte_order == ImageOrder::MSB_FIRST;
+        let (w, h) = (canvas.width, canvas.height);
+        if w == 0 || h == 0 {
+            return Ok(());
+        }
+        let max = self.conn.maximum_request_bytes().saturating_sub(64);
+        let rows_per_request = (max / (w * 4)).clamp(1, h);
+        let mut bytes = Vec::with_capacity(rows_per_request * w * 4);
+        let mut y = 0;
+        while y < h {
+            let n = rows_per_request.min(h - y);
+            bytes.clear();
+            for p in &canvas.pixels[y * w..(y + n) * w] {
+                let v = crate::ui::raster::xrgb(*p);
+                bytes.extend_from_slice(&if big_endian {
+                    v.to_be_bytes()
+                } else {
+                    v.to_le_bytes()
+                });
+            }
+            self.conn
+                .put_image(
+                    ImageFormat::Z_PIXMAP,
+                    window,
+                    t.gc,
+                    w as u16,
+                    n as u16,
+                    0,
+                    y as i16,
+                    0,
+                    t.depth,
+                    &bytes,
+                )
+                .map_err(|e| format!("cannot draw into the window: {e}"))?;
+            y += n;
+        }
+        self.conn
+            .flush()
+            .map_err(|e| format!("cannot draw into the window: {e}"))
+    }
+}

@@ -1,0 +1,164 @@
+//! The administrator's policy file, `/etc/cargo-confirm-gui/policy.toml`: the only place
+//! where a default may be loosened.
+//!
+//! A worm running as the user writes cargo's config, the environment, the request line and
+//! the command line; none of those can loosen anything. This file can, so the helper uses it
+//! only when root owns it and nobody else can write it or any directory above it. An unsafe
+//! file refuses the request (with the command that fixes it) rather than being ignored, so
+//! an administrator notices.
+//!
+//! ```toml
+//! [display]
+//! # Display servers trusted by executable path, beyond the built-in rule. Every copy of
+//! # the program is trusted, one a worm starts included: see README, "Which screen".
+//! trusted-servers = ["/usr/bin/Xvnc"]
+//! # wlroots compositors (sway, Hyprland) let any client drive a virtual pointer and
+//! # keyboard; allowing them lets a worm click Approve there.
+//! allow-virtual-input = false
+//! ```
+
+use std::path::{Path, PathBuf};
+
+/// Where the policy file lives. Fixed at build time: nothing the caller supplies moves it.
+pub const PATH: &str = "/etc/cargo-confirm-gui/policy.toml";
+
+/// What the administrator allowed. The default allows nothing beyond the built-in rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Display-server rules.
+    #[serde(default)]
+    pub display: DisplayPolicy,
+}
+
+/// `[display]`: which display servers a window may open on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DisplayPolicy {
+    /// Executables trusted as the person's display server whoever runs them.
+    #[serde(default)]
+    pub trusted_servers: Vec<PathBuf>,
+    /// Allow compositors that offer clients virtual-pointer or virtual-keyboard protocols.
+    #[serde(default)]
+    pub allow_virtual_input: bool,
+}
+
+impl Policy {
+    /// Reads [`PATH`]. No file is the default policy.
+    pub fn load() -> Result<Policy, String> {
+        Policy::load_from(Path::new(PATH))
+    }
+
+    /// Reads a policy file at `path` with the same checks as [`Policy::load`] (tests use
+    /// other paths; the binary only ever reads [`PATH`]).
+    pub fn load_from(path: &Path) -> Result<Policy, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Policy::default()),
+            Err(e) => {
+                return Err(format!(
+                    "cannot read the policy file {}: {e}",
+                    path.display()
+                ));
+            }
+        };
+        #[cfg(unix)]
+        check_owner(path)?;
+        toml::from_str(&text).map_err(|e| {
+            format!(
+                "the policy file {} is malformed: {}",
+                path.display(),
+                e.message()
+            )
+        })
+    }
+}
+
+/// The file and every directory above it: owned by root, writable by nobody else (a sticky
+/// directory such as `/tmp` is fine for a directory: only the entry's owner can rename it).
+#[cfg(unix)]
+fn check_owner(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let fix = |p: &Path| {
+        format!(
+            "the policy file {} is refused: {} must be owned by root and writable by nobody \
+             else, or a program running as you could loosen the policy. Fix: sudo chown root {} \
+             && sudo chmod go-w {}",
+            path.display(),
+            p.display(),
+            p.display(),
+            p.display()
+        )
+    };
+    let m = std::fs::symlink_metadata(path).map_err(|e| e.to_string())?;
+    if !m.file_type().is_file() || m.uid() != 0 || m.mode() & 0o022 != 0 {
+        return Err(fix(path));
+    }
+    for dir in path.ancestors().skip(1) {
+        if dir.as_os_str().is_empty() {
+            continue;
+        }
+        let m = std::fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
+        let sticky = m.mode() & 0o1000 != 0;
+        if m.uid() != 0 || (m.mode() & 0o022 != 0 && !sticky) {
+            return Err(fix(dir));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn no_file_is_the_strict_default() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(
+            Policy::load_from(&d.path().join("policy.toml")),
+            Ok(Policy::default())
+        );
+        assert!(Policy::default().display.trusted_servers.is_empty());
+        assert!(!Policy::default().display.allow_virtual_input);
+    }
+
+    #[test]
+    fn a_file_others_can_write_is_refused_with_the_fix() {
+        if !rustix::process::getuid().is_root() {
+            return; // a root-owned file cannot be made; the e2e test covers the refusal
+        }
+        let d = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let f = d.path().join("policy.toml");
+        std::fs::write(
+            &f,
+            "[display]\ntrusted-servers = [\"/usr/bin/Xvnc\"]\nallow-virtual-input = true\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let p = Policy::load_from(&f).unwrap();
+        assert_eq!(
+            p.display.trusted_servers,
+            vec![PathBuf::from("/usr/bin/Xvnc")]
+        );
+        assert!(p.display.allow_virtual_input);
+        for mode in [0o666, 0o664, 0o646] {
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = Policy::load_from(&f).unwrap_err();
+            assert!(e.contains("is refused") && e.contains("chmod go-w"), "{e}");
+        }
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = Policy::load_from(&f).unwrap_err();
+        assert!(e.contains(&d.path().display().to_string()), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_are_an_error_not_ignored() {
+        // A typo must not silently leave the default in place while the admin believes
+        // otherwise, nor pass for a setting this version does not have.
+        let e = toml::from_str::<Policy>("[display]\ntrusted-server = []\n").unwrap_err();
+        assert!(e.message().contains("unknown field"), "{}", e.message());
+    }
+}

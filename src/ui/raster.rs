@@ -1,0 +1,495 @@
+//! Draws egui's output on the CPU: textured, vertex-coloured triangles into a pixel buffer.
+//!
+//! egui hands a frame over as meshes: triangles whose vertices carry a position (in points),
+//! a premultiplied sRGBA colour and a texture coordinate, clipped to a rectangle. Text samples
+//! the font atlas; everything else samples its one white texel. Anti-aliasing is already in
+//! the meshes (egui "feathers" every edge with a thin triangle fading to transparent), so a
+//! plain rasteriser with premultiplied "over" blending in gamma space draws what `egui_glow`
+//! draws, with no GPU, GL or driver in the process.
+//!
+//! No maintained crate rasterises egui 0.37 meshes (`egui_software_backend` and
+//! `dream-soft-render` are built for egui 0.34), hence this file.
+
+use std::collections::HashMap;
+
+use egui::epaint::{ClippedPrimitive, Primitive, TextureId, Vertex};
+use egui::{ImageData, TextureFilter, TextureOptions, TextureWrapMode, TexturesDelta};
+
+/// An RGBA picture, premultiplied, row by row from the top left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Canvas {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// `width * height` pixels.
+    pub pixels: Vec<[u8; 4]>,
+}
+
+impl Canvas {
+    /// A canvas of this size, opaque black.
+    pub fn new(width: usize, height: usize) -> Self {
+        Canvas {
+            width,
+            height,
+            pixels: vec![[0, 0, 0, 255]; width * height],
+        }
+    }
+
+    /// Resizes (contents are lost) and fills with opaque black.
+    pub fn reset(&mut self, width: usize, height: usize) {
+        self.width = width;
+        self.height = height;
+        self.pixels.clear();
+        self.pixels.resize(width * height, [0, 0, 0, 255]);
+    }
+
+    /// The pixel at (x, y).
+    pub fn get(&self, x: usize, y: usize) -> [u8; 4] {
+        self.pixels[y * self.width + x]
+    }
+
+    /// Each pixel as `0x00RRGGBB`, the layout of an X11 ZPixmap of depth 24 on a
+    /// little-endian machine and of softbuffer's buffers.
+    pub fn write_xrgb(&self, out: &mut [u32]) {
+        for (o, p) in out.iter_mut().zip(&self.pixels) {
+            *o = xrgb(*p);
+        }
+    }
+}
+
+/// One pixel as `0x00RRGGBB`.
+pub fn xrgb(p: [u8; 4]) -> u32 {
+    (p[0] as u32) << 16 | (p[1] as u32) << 8 | p[2] as u32
+}
+
+struct Texture {
+    width: usize,
+    height: usize,
+    /// Premultiplied RGBA.
+    texels: Vec<[u8; 4]>,
+    options: TextureOptions,
+}
+
+impl Texture {
+    fn texel(&self, x: isize, y: isize) -> [u8; 4] {
+        let wrap = |v: isize, n: usize| -> usize {
+            let n = n as isize;
+            match self.options.wrap_mode {
+                TextureWrapMode::Repeat => v.rem_euclid(n) as usize,
+                TextureWrapMode::MirroredRepeat => {
+                    let m = v.rem_euclid(2 * n);
+                    (if m < n { m } else { 2 * n - 1 - m }) as usize
+                }
+                TextureWrapMode::ClampToEdge => v.clamp(0, n - 1) as usize,
+            }
+        };
+        self.texels[wrap(y, self.height) * self.width + wrap(x, self.width)]
+    }
+
+    /// Samples at normalised (u, v); premultiplied, each channel 0..=1.
+    fn sample(&self, u: f32, v: f32, magnified: bool) -> [f32; 4] {
+        let filter = if magnified {
+            self.options.magnification
+        } else {
+            self.options.minification
+        };
+        let x = u * self.width as f32 - 0.5;
+        let y = v * self.height as f32 - 0.5;
+        match filter {
+            TextureFilter::Nearest => {
+                let t = self.texel(x.round() as isize, y.round() as isize);
+                t.map(|c| c as f32 / 255.0)
+            }
+            TextureFilter::Linear => {
+                let (x0, y0) = (x.floor(), y.floor());
+                let (fx, fy) = (x - x0, y - y0);
+                let (x0, y0) = (x0 as isize, y0 as isize);
+                let a = self.texel(x0, y0);
+                let b = self.texel(x0 + 1, y0);
+                let c = self.texel(x0, y0 + 1);
+                let d = self.texel(x0 + 1, y0 + 1);
+                std::array::from_fn(|i| {
+                    let top = a[i] as f32 * (1.0 - fx) + b[i] as f32 * fx;
+                    let bottom = c[i] as f32 * (1.0 - fx) + d[i] as f32 * fx;
+                    (top * (1.0 - fy) + bottom * fy) / 255.0
+                })
+            }
+        }
+    }
+}
+
+/// The textures egui asked for, and the drawing of its meshes with them.
+#[derive(Default)]
+pub struct Rasterizer {
+    textures: HashMap<TextureId, Texture>,
+}
+
+/// A clip rectangle in whole pixels: `x0..x1`, `y0..y1`.
+#[derive(Debug, Clone, Copy)]
+struct Clip {
+    x0: usize,
+    y0: usize,
+    x1: usize,
+    y1: usize,
+}
+
+impl Rasterizer {
+    /// Applies the texture uploads of a frame (call before [`Rasterizer::paint`]).
+    pub fn set_textures(&mut self, delta: &mut TexturesDelta) {
+        for (id, deltas) in delta.set.drain() {
+            for d in deltas {
+                let ImageData::Color(image) = &d.image;
+                let [w, h] = image.size;
+                let texels: Vec<[u8; 4]> = image.pixels.iter().map(|c| c.to_array()).collect();
+                match d.pos {
+                    None => {
+                        self.textures.insert(
+                            id,
+                            Texture {
+                                width: w,
+                                height: h,
+                                texels,
+                                options: d.options,
+                            },
+                        );
+                    }
+                    Some([x0, y0]) => {
+                        // A patch of a texture egui created earlier; a patch for an unknown
+                        // texture or outside it is a bug upstream, skipped rather than a panic.
+                        let Some(t) = self.textures.get_mut(&id) else {
+                            continue;
+                        };
+                        if x0 + w > t.width || y0 + h > t.height {
+                            continue;
+                        }
+                        for row in 0..h {
+                            let dst = (y0 + row) * t.width + x0;
+                            t.texels[dst..dst + w].copy_from_slice(&texels[row * w..(row + 1) * w]);
+                        }
+                        t.options = d.options;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Frees the textures egui no longer needs (call after [`Rasterizer::paint`]).
+    pub fn free_textures(&mut self, mut delta: TexturesDelta) {
+        for id in delta.free.drain() {
+            self.textures.remove(&id);
+        }
+    }
+
+    /// Draws a frame's primitives over `canvas`. `pixels_per_point` scales egui's points to
+    /// the canvas's pixels.
+    pub fn paint(
+        &self,
+        canvas: &mut Canvas,
+        primitives: &[ClippedPrimitive],
+        pixels_per_point: f32,
+    ) {
+        for p in primitives {
+            let Primitive::Mesh(mesh) = &p.primitive else {
+                // Paint callbacks need a GPU; no view of ours makes one.
+                continue;
+            };
+            let to_px =
+                |v: f32, max: usize| (v * pixels_per_point).round().clamp(0.0, max as f32) as usize;
+            let clip = Clip {
+                x0: to_px(p.clip_rect.min.x, canvas.width),
+                y0: to_px(p.clip_rect.min.y, canvas.height),
+                x1: to_px(p.clip_rect.max.x, canvas.width),
+                y1: to_px(p.clip_rect.max.y, canvas.height),
+            };
+            if clip.x0 >= clip.x1 || clip.y0 >= clip.y1 {
+                continue;
+            }
+            // A mesh whose texture egui never uploaded (or freed) has nothing to show.
+            let Some(texture) = self.textures.get(&mesh.texture_id) else {
+                continue;
+            };
+            for tri in mesh.indices.chunks_exact(3) {
+                let vertex = |i: u32| mesh.vertices.get(i as usize);
+                if let (Some(a), Some(b), Some(c)) =
+                    (vertex(tri[0]), vertex(tri[1]), vertex(tri[2]))
+                {
+                    triangle(canvas, clip, [a, b, c], pixels_per_point, texture);
+                }
+            }
+        }
+    }
+}
+
+fn edge(a: [f32; 2], b: [f32; 2], p: [f32; 2]) -> f32 {
+    (b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0])
+}
+
+/// Whether a pixel centre lying exactly on the edge a→b belongs to this triangle. Of two
+/// triangles sharing an edge (traversed in opposite directions) exactly one takes it, so a
+/// seam is neither blended twice nor left out.
+fn owns_edge(a: [f32; 2], b: [f32; 2]) -> bool {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    dy > 0.0 || (dy == 0.0 && dx < 0.0)
+}
+
+fn blend(dst: &mut [u8; 4], src: [f32; 4]) {
+    let keep = 1.0 - src[3];
+    for i in 0..4 {
+        let v = src[i] * 255.0 + dst[i] as f32 * keep;
+        dst[i] = v.round().clamp(0.0, 255.0) as u8;
+    }
+}
+
+fn triangle(canvas: &mut Canvas, clip: Clip, v: [&Vertex; 3], ppp: f32, texture: &Texture) {
+    let mut p = v.map(|v| [v.pos.x * ppp, v.pos.y * ppp]);
+    let mut v = v;
+    let mut area = edge(p[0], p[1], p[2]);
+    if !area.is_finite() || area.abs() < 1e-6 {
+        return;
+    }
+    if area < 0.0 {
+        p.swap(1, 2);
+        v.swap(1, 2);
+        area = -area;
+    }
+    let min_x = p.iter().map(|q| q[0]).fold(f32::INFINITY, f32::min);
+    let max_x = p.iter().map(|q| q[0]).fold(f32::NEG_INFINITY, f32::max);
+    let min_y = p.iter().map(|q| q[1]).fold(f32::INFINITY, f32::min);
+    let max_y = p.iter().map(|q| q[1]).fold(f32::NEG_INFINITY, f32::max);
+    // Pixels whose centre (x + 0.5, y + 0.5) can lie inside.
+    let x0 = ((min_x - 0.5).ceil().max(0.0) as usize).max(clip.x0);
+    let x1 = (((max_x - 0.5).floor() + 1.0).max(0.0) as usize).min(clip.x1);
+    let y0 = ((min_y - 0.5).ceil().max(0.0) as usize).max(clip.y0);
+    let y1 = (((max_y - 0.5).floor() + 1.0).max(0.0) as usize).min(clip.y1);
+    if x0 >= x1 || y0 >= y1 {
+        return;
+    }
+    let edges = [(p[1], p[2]), (p[2], p[0]), (p[0], p[1])];
+    let owns = edges.map(|(a, b)| owns_edge(a, b));
+    let inv = 1.0 / area;
+    let colors = v.map(|v| v.color.to_array().map(|c| c as f32 / 255.0));
+    let uvs = v.map(|v| [v.uv.x, v.uv.y]);
+    let same_color = colors[0] == colors[1] && colors[1] == colors[2];
+    let same_uv = uvs[0] == uvs[1] && uvs[1] == uvs[2];
+    // Texels larger than pixels: magnification (egui's text is drawn about 1:1).
+    let magnified = {
+        let du = (uvs[1][0] - uvs[0][0]).abs() * texture.width as f32;
+        let dx = (p[1][0] - p[0][0]).abs();
+        du <= dx + 1e-3
+    };
+    let constant_tex = same_uv.then(|| texture.sample(uvs[0][0], uvs[0][1], magnified));
+    let constant = match (same_color, constant_tex) {
+        (true, Some(t)) => Some(std::array::from_fn(|i| colors[0][i] * t[i])),
+        _ => None,
+    };
+    for y in y0..y1 {
+        let py = y as f32 + 0.5;
+        let row = y * canvas.width;
+        for x in x0..x1 {
+            let q = [x as f32 + 0.5, py];
+            let w = edges.map(|(a, b)| edge(a, b, q));
+            if (0..3).any(|i| w[i] < 0.0 || (w[i] == 0.0 && !owns[i])) {
+                continue;
+            }
+            let src: [f32; 4] = match constant {
+                Some(c) => c,
+                None => {
+                    let b = w.map(|w| w * inv);
+                    let lerp = |a: f32, bb: f32, c: f32| a * b[0] + bb * b[1] + c * b[2];
+                    let tex = constant_tex.unwrap_or_else(|| {
+                        texture.sample(
+                            lerp(uvs[0][0], uvs[1][0], uvs[2][0]),
+                            lerp(uvs[0][1], uvs[1][1], uvs[2][1]),
+                            magnified,
+                        )
+                    });
+                    std::array::from_fn(|i| lerp(colors[0][i], colors[1][i], colors[2][i]) * tex[i])
+                }
+            };
+            if src[3] <= 0.0 && src[0] <= 0.0 && src[1] <= 0.0 && src[2] <= 0.0 {
+                continue;
+            }
+            blend(&mut canvas.pixels[row + x], src);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui::epaint::{Mesh, Vertex};
+    use egui::{Color32, ColorImage, Pos2, Rect, pos2};
+
+    fn white_texture(r: &mut Rasterizer) {
+        let mut delta = TexturesDelta::default();
+        delta.set.insert(
+            TextureId::Managed(0),
+            std::iter::once(egui::epaint::ImageDelta::full(
+                ColorImage::new([2, 2], vec![Color32::WHITE; 4]),
+                TextureOptions::LINEAR,
+            ))
+            .collect(),
+        );
+        r.set_textures(&mut delta);
+    }
+
+    fn rect_mesh(rect: Rect, color: Color32) -> Mesh {
+        let mut m = Mesh::default();
+        m.add_colored_rect(rect, color);
+        m
+    }
+
+    fn prim(mesh: Mesh, clip: Rect) -> ClippedPrimitive {
+        ClippedPrimitive {
+            clip_rect: clip,
+            primitive: Primitive::Mesh(mesh),
+        }
+    }
+
+    fn full() -> Rect {
+        Rect::from_min_max(Pos2::ZERO, pos2(1000.0, 1000.0))
+    }
+
+    #[test]
+    fn a_rectangle_covers_exactly_its_pixels() {
+        let mut r = Rasterizer::default();
+        white_texture(&mut r);
+        let mut c = Canvas::new(10, 10);
+        let rect = Rect::from_min_max(pos2(2.0, 3.0), pos2(6.0, 8.0));
+        r.paint(&mut c, &[prim(rect_mesh(rect, Color32::RED), full())], 1.0);
+        for y in 0..10 {
+            for x in 0..10 {
+                let inside = (2..6).contains(&x) && (3..8).contains(&y);
+                let want = if inside {
+                    [255, 0, 0, 255]
+                } else {
+                    [0, 0, 0, 255]
+                };
+                assert_eq!(c.get(x, y), want, "({x}, {y})");
+            }
+        }
+    }
+
+    #[test]
+    fn the_shared_diagonal_is_blended_once() {
+        // A half-transparent quad is two triangles: a pixel on their common edge drawn twice
+        // would come out darker than the rest.
+        let mut r = Rasterizer::default();
+        white_texture(&mut r);
+        let mut c = Canvas::new(8, 8);
+        let rect = Rect::from_min_max(pos2(0.0, 0.0), pos2(8.0, 8.0));
+        let half = Color32::from_rgba_premultiplied(0, 0, 128, 128);
+        r.paint(&mut c, &[prim(rect_mesh(rect, half), full())], 1.0);
+        let first = c.get(0, 0);
+        assert!(c.pixels.iter().all(|p| *p == first), "{:?}", c.pixels);
+        assert_eq!(first, [0, 0, 128, 255]);
+    }
+
+    #[test]
+    fn the_clip_rectangle_is_respected_and_scaled() {
+        let mut r = Rasterizer::default();
+        white_texture(&mut r);
+        let mut c = Canvas::new(20, 20);
+        let rect = Rect::from_min_max(pos2(0.0, 0.0), pos2(10.0, 10.0));
+        let clip = Rect::from_min_max(pos2(0.0, 0.0), pos2(4.0, 3.0));
+        // Two pixels per point: the clip is 8x6 pixels.
+        r.paint(&mut c, &[prim(rect_mesh(rect, Color32::GREEN), clip)], 2.0);
+        let lit = c.pixels.iter().filter(|p| p[1] == 255).count();
+        assert_eq!(lit, 8 * 6);
+        assert_eq!(c.get(7, 5)[1], 255);
+        assert_eq!(c.get(8, 5)[1], 0);
+    }
+
+    #[test]
+    fn textures_are_sampled_and_patched() {
+        let mut r = Rasterizer::default();
+        let mut delta = TexturesDelta::default();
+        let id = TextureId::Managed(7);
+        let pixels = vec![Color32::RED, Color32::BLUE, Color32::GREEN, Color32::WHITE];
+        delta.set.insert(
+            id,
+            std::iter::once(egui::epaint::ImageDelta::full(
+                ColorImage::new([2, 2], pixels),
+                TextureOptions::NEAREST,
+            ))
+            .collect(),
+        );
+        r.set_textures(&mut delta);
+        let draw = |r: &Rasterizer| {
+            let mut c = Canvas::new(4, 4);
+            let mut m = Mesh::with_texture(id);
+            m.add_rect_with_uv(
+                Rect::from_min_max(pos2(0.0, 0.0), pos2(4.0, 4.0)),
+                Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0)),
+                Color32::WHITE,
+            );
+            r.paint(&mut c, &[prim(m, full())], 1.0);
+            c
+        };
+        let c = draw(&r);
+        assert_eq!(c.get(0, 0), [255, 0, 0, 255]);
+        assert_eq!(c.get(3, 0), [0, 0, 255, 255]);
+        assert_eq!(c.get(0, 3), [0, 255, 0, 255]);
+        assert_eq!(c.get(3, 3), [255, 255, 255, 255]);
+        // A patch replaces one texel.
+        let mut patch = TexturesDelta::default();
+        patch.set.insert(
+            id,
+            std::iter::once(egui::epaint::ImageDelta::partial(
+                [1, 1],
+                ColorImage::new([1, 1], vec![Color32::BLACK]),
+                TextureOptions::NEAREST,
+            ))
+            .collect(),
+        );
+        r.set_textures(&mut patch);
+        assert_eq!(draw(&r).get(3, 3), [0, 0, 0, 255]);
+        // A freed texture draws nothing (no panic).
+        let mut free = TexturesDelta::default();
+        free.free.insert(id);
+        r.free_textures(free);
+        assert_eq!(draw(&r).get(3, 3), [0, 0, 0, 255]);
+    }
+
+    #[test]
+    fn vertex_colours_are_interpolated() {
+        let mut r = Rasterizer::default();
+        white_texture(&mut r);
+        let mut c = Canvas::new(11, 1);
+        let mut m = Mesh::default();
+        let v = |x: f32, y: f32, color| Vertex {
+            pos: pos2(x, y),
+            uv: egui::epaint::WHITE_UV,
+            color,
+        };
+        m.vertices = vec![
+            v(0.0, 0.0, Color32::BLACK),
+            v(11.0, 0.0, Color32::WHITE),
+            v(11.0, 1.0, Color32::WHITE),
+            v(0.0, 1.0, Color32::BLACK),
+        ];
+        m.indices = vec![0, 1, 2, 0, 2, 3];
+        r.paint(&mut c, &[prim(m, full())], 1.0);
+        let reds: Vec<u8> = (0..11).map(|x| c.get(x, 0)[0]).collect();
+        assert!(reds.windows(2).all(|w| w[0] < w[1]), "{reds:?}");
+        assert!(reds[0] < 20 && reds[10] > 235, "{reds:?}");
+    }
+
+    #[test]
+    fn degenerate_and_hostile_meshes_are_skipped() {
+        let mut r = Rasterizer::default();
+        white_texture(&mut r);
+        let mut c = Canvas::new(4, 4);
+        let mut m = Mesh::default();
+        let v = |x: f32, y: f32| Vertex {
+            pos: pos2(x, y),
+            uv: egui::epaint::WHITE_UV,
+            color: Color32::WHITE,
+        };
+        m.vertices = vec![v(0.0, 0.0), v(f32::NAN, 1.0), v(1e30, -1e30), v(2.0, 2.0)];
+        // An index past the vertices, a NaN vertex, a line.
+        m.indices = vec![0, 1, 2, 0, 3, 9, 0, 3, 3];
+        r.paint(&mut c, &[prim(m, full())], 1.0);
+    }
+}
