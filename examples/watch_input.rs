@@ -11,9 +11,11 @@ fn main() {
         std::thread::sleep(std::time::Duration::from_millis(100));
         let seen = guard.seen();
         eprintln!(
-            "synthetic={:?} last_real_motion={:?}",
-            seen.synthetic,
-            seen.last_real_motion.map(|t| t.elapsed())
+            "veto={:?} covered={:?} last_real_motion={:?} last_real_press={:?}",
+            seen.veto,
+            seen.covered,
+            seen.last_real_motion.map(|t| t.elapsed()),
+            seen.last_real_press.map(|t| t.elapsed())
         );
     }
 }

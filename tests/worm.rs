@@ -316,3 +316,76 @@ fn no_prompt_without_a_working_input_guard() {
     assert!(out.contains("Generic Event Extension"), "{out}");
     assert!(!out.contains(TOKEN));
 }
+
+#[test]
+fn the_worms_own_nested_display_is_refused_before_any_window() {
+    // The worm starts its own Xvfb and a nested Xephyr, as the user, and runs a genuine
+    // `cargo publish` on the inner one. A click it sends to the outer server would arrive
+    // from Xephyr's virtual mouse, exactly like a person's (the tests' own trick), so the
+    // window must never open there.
+    let mut servers = Vec::new();
+    let (outer, inner) = start_nested(&mut servers, Runs::Worm);
+    let p = project("worm-own-display", &[]);
+    let mut cmd = p.publish_cmd();
+    cmd.env("DISPLAY", &inner);
+    let mut child = cmd.spawn().unwrap();
+    let xdotool = |display: &str, args: &[&str]| {
+        let out = Command::new("xdotool")
+            .env("DISPLAY", display)
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let mut seen_window = false;
+    while child.try_wait().unwrap().is_none() {
+        let found = xdotool(
+            &inner,
+            &["search", "--onlyvisible", "--name", "cargo-confirm-gui"],
+        );
+        if let Some(id) = found.lines().next() {
+            seen_window = true;
+            // The worm's "person": move over Approve through the outer server and click.
+            let geometry = xdotool(&inner, &["getwindowgeometry", "--shell", id]);
+            let get = |k: &str| -> i32 {
+                geometry
+                    .lines()
+                    .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            };
+            let g = Geom {
+                x: get("X"),
+                y: get("Y"),
+                w: get("WIDTH"),
+                h: get("HEIGHT"),
+            };
+            std::thread::sleep(Duration::from_millis(1600));
+            let (x, y) = approve_point(g);
+            for (dx, dy) in [(-50, -30), (0, 0)] {
+                xdotool(
+                    &outer,
+                    &["mousemove", &(x + dx).to_string(), &(y + dy).to_string()],
+                );
+                std::thread::sleep(Duration::from_millis(80));
+            }
+            xdotool(&outer, &["click", "1"]);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, _, err) = wait_output(child, CARGO);
+    for s in &mut servers {
+        let _ = s.kill();
+        let _ = s.wait();
+    }
+    assert!(!seen_window, "a window opened on the worm's own display");
+    assert!(!status.success());
+    assert!(
+        err.contains("refused to show its window")
+            && err.contains("Xephyr (pid")
+            && err.contains("runs as you")
+            && err.contains("Nothing was released"),
+        "{err}"
+    );
+    assert!(p.registry.mutations().is_empty());
+}

@@ -1,20 +1,40 @@
-//! Where did the input come from? On X11 a second connection watches XI2 raw events on the
-//! root window: each carries `sourceid`, the slave device that produced it. Input from an
-//! XTEST device (`xdotool`, any synthetic-input tool) vetoes the prompt, and Approve also
-//! requires that the pointer's last movement came from a real device (not a warp).
+//! Is the click on Approve a person's, on the person's screen, seeing what the window shows?
 //!
-//! Wayland has no cross-client input injection, so there is no guard there (see
-//! SECURITY.md for the wlroots virtual-pointer caveat).
+//! On X11 the helper's own connection (checked to reach the same server as the window,
+//! see `display`) watches, from before the window exists:
+//!
+//! - **where input comes from**: XI2 raw events on the root carry `sourceid`, the slave
+//!   device that produced them. Input from an XTEST device (`xdotool`, any synthetic-input
+//!   tool), from a device the guard cannot name, or any change to the device hierarchy
+//!   (a master pointer added for one batch, a slave attached or detached) vetoes the prompt
+//!   for good. Approve also needs a raw button press from a real device after arming, and
+//!   the pointer's last movement must have come from a real device (not a warp);
+//! - **what covers the window**: the stacking order of the root's children, top-level and
+//!   override-redirect alike. A click counts only if nothing overlapped the prompt during
+//!   the whole arming delay before the press, the prompt was fully on screen and not made
+//!   transparent; the window says what covers it, and raises itself again;
+//! - **the cursor**: the window sets its own arrow ([`arrow`]). Whenever the displayed
+//!   cursor changes (XFixes `DisplayCursorNotify`) while the pointer is over the prompt, it
+//!   must still be that arrow, image and hotspot; a click is judged only while it is. A
+//!   cursor drawn away from its hotspot would have the person aim at Deny and press Approve.
+//!
+//! Wayland gives clients no way to inject input into, cover, or re-cursor another client's
+//! surface, so there is no guard there; compositors that offer virtual-input protocols to
+//! any client are refused instead (see `ui::window`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod arrow;
+mod stack;
 #[cfg(target_os = "linux")]
 mod x11;
 #[cfg(target_os = "linux")]
 use crate::display::x11::Session as X11Session;
 #[cfg(not(target_os = "linux"))]
 use x11::Session as X11Session;
+
+pub use stack::{Stack, Win};
 
 /// Other platforms have no X server to watch: [`Guard::start_x11`] always fails there.
 #[cfg(not(target_os = "linux"))]
@@ -33,6 +53,7 @@ mod x11 {
         pub fn sync(&self) -> Result<(), String> {
             Ok(())
         }
+        pub fn set_window(&self, _: u32) {}
     }
 }
 
@@ -41,12 +62,32 @@ mod x11 {
 pub const WARP_TOLERANCE: Duration = Duration::from_millis(250);
 
 /// What the guard has seen so far.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Seen {
-    /// The first synthetic device that produced input while the prompt was up.
-    pub synthetic: Option<String>,
+    /// Why the prompt is vetoed for good, if it is: synthetic input, an unnamed device, a
+    /// device hierarchy change, a foreign cursor.
+    pub veto: Option<String>,
     /// When a real device last moved the pointer.
     pub last_real_motion: Option<Instant>,
+    /// When a real device last pressed the primary button.
+    pub last_real_press: Option<Instant>,
+    /// What covers the prompt now (or why it is not fully shown), if anything.
+    pub covered: Option<String>,
+    /// When the prompt was last seen going from covered (or not yet shown) to clear.
+    pub clear_since: Option<Instant>,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Seen {
+            veto: None,
+            last_real_motion: None,
+            last_real_press: None,
+            // Not shown yet: the prompt counts as clear only from the moment it is.
+            covered: Some("the window is not shown yet".into()),
+            clear_since: None,
+        }
+    }
 }
 
 /// A running input-origin guard.
@@ -58,10 +99,24 @@ pub struct Guard {
 /// Why an Approve click is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Objection {
-    /// Synthetic input was seen: the prompt is vetoed for good.
-    Synthetic(String),
-    /// The pointer did not reach Approve through real-device motion after arming.
+    /// The prompt is vetoed for good, for this reason.
+    Vetoed(String),
+    /// Something covered the prompt now or within the arming delay before the press.
+    Covered(String),
+    /// The pointer did not reach Approve through real-device motion after arming, or no
+    /// real device pressed the button.
     NoRealMotion,
+}
+
+/// The click being judged.
+#[derive(Debug, Clone, Copy)]
+pub struct Click {
+    /// When Approve armed.
+    pub armed_at: Instant,
+    /// When the window last saw the pointer move.
+    pub last_pointer_move: Option<Instant>,
+    /// How long the prompt must have been clear before the press.
+    pub arm_delay: Duration,
 }
 
 impl Guard {
@@ -76,43 +131,58 @@ impl Guard {
         Ok(Guard { seen, inner })
     }
 
-    /// The current state, without waiting.
-    pub fn seen(&self) -> Seen {
-        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    /// Tells the guard which window is the prompt, once it exists.
+    pub fn set_window(&self, window: u32) {
+        self.inner.set_window(window);
     }
 
-    /// Judges an Approve click. First makes one round trip to the server, so every raw
-    /// event generated before the click has been processed.
-    ///
-    /// `armed_at`: when Approve armed. `last_pointer_move`: when the window last saw the
-    /// pointer move.
-    pub fn judge(
-        &self,
-        armed_at: Instant,
-        last_pointer_move: Option<Instant>,
-    ) -> Result<(), Objection> {
+    /// The current state, without waiting.
+    pub fn seen(&self) -> Seen {
+        self.seen
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|_| Seen {
+                veto: Some("the input guard failed".into()),
+                ..Seen::default()
+            })
+    }
+
+    /// Judges an Approve click. First makes a round trip to the server, so every event
+    /// generated before the click has been handled, and checks the cursor on screen now.
+    pub fn judge(&self, click: &Click) -> Result<(), Objection> {
         if let Err(e) = self.inner.sync() {
-            return Err(Objection::Synthetic(format!(
+            return Err(Objection::Vetoed(format!(
                 "the input guard lost the X server ({e})"
             )));
         }
-        judge(&self.seen(), armed_at, last_pointer_move)
+        judge(&self.seen(), click)
     }
 }
 
 /// The rule, separated for unit tests.
-pub fn judge(
-    seen: &Seen,
-    armed_at: Instant,
-    last_pointer_move: Option<Instant>,
-) -> Result<(), Objection> {
-    if let Some(dev) = &seen.synthetic {
-        return Err(Objection::Synthetic(dev.clone()));
+pub fn judge(seen: &Seen, click: &Click) -> Result<(), Objection> {
+    if let Some(why) = &seen.veto {
+        return Err(Objection::Vetoed(why.clone()));
     }
-    let Some(real) = seen.last_real_motion.filter(|t| *t >= armed_at) else {
+    if let Some(what) = &seen.covered {
+        return Err(Objection::Covered(what.clone()));
+    }
+    let Some(press) = seen.last_real_press.filter(|t| *t >= click.armed_at) else {
         return Err(Objection::NoRealMotion);
     };
-    match last_pointer_move {
+    match seen.clear_since {
+        Some(clear) if clear + click.arm_delay <= press => {}
+        _ => {
+            return Err(Objection::Covered(format!(
+                "another window covered this one less than {:.1} s before the click",
+                click.arm_delay.as_secs_f64()
+            )));
+        }
+    }
+    let Some(real) = seen.last_real_motion.filter(|t| *t >= click.armed_at) else {
+        return Err(Objection::NoRealMotion);
+    };
+    match click.last_pointer_move {
         Some(ui) if ui > real + WARP_TOLERANCE => Err(Objection::NoRealMotion),
         _ => Ok(()),
     }
@@ -126,37 +196,95 @@ mod tests {
     fn rules() {
         let t0 = Instant::now();
         let at = |ms| t0 + Duration::from_millis(ms);
-        let seen = |real: Option<u64>, syn: Option<&str>| Seen {
-            synthetic: syn.map(str::to_string),
+        let seen = |real: Option<u64>, press: Option<u64>, veto: Option<&str>| Seen {
+            veto: veto.map(str::to_string),
             last_real_motion: real.map(at),
+            last_real_press: press.map(at),
+            covered: None,
+            clear_since: Some(at(0)),
         };
-        // Real motion after arming, window saw the move at the same time: accepted.
+        let click = |armed: u64, ui: Option<u64>| Click {
+            armed_at: at(armed),
+            last_pointer_move: ui.map(at),
+            arm_delay: Duration::from_millis(1000),
+        };
+        // Real motion and a real press after arming, window saw the move at the same time.
         assert_eq!(
-            judge(&seen(Some(1500), None), at(1000), Some(at(1510))),
+            judge(
+                &seen(Some(1500), Some(1600), None),
+                &click(1000, Some(1510))
+            ),
             Ok(())
         );
         // No real motion since arming (pointer was already there, or warped).
         assert_eq!(
-            judge(&seen(Some(500), None), at(1000), Some(at(600))),
+            judge(&seen(Some(500), Some(1600), None), &click(1000, Some(600))),
             Err(Objection::NoRealMotion)
         );
         assert_eq!(
-            judge(&seen(None, None), at(1000), None),
+            judge(&seen(None, Some(1600), None), &click(1000, None)),
             Err(Objection::NoRealMotion)
         );
         // Real motion, then a warp much later.
         assert_eq!(
-            judge(&seen(Some(1500), None), at(1000), Some(at(3000))),
+            judge(
+                &seen(Some(1500), Some(3100), None),
+                &click(1000, Some(3000))
+            ),
             Err(Objection::NoRealMotion)
         );
-        // Any synthetic input wins.
+        // No press from a real device after arming.
+        assert_eq!(
+            judge(&seen(Some(1500), Some(900), None), &click(1000, Some(1510))),
+            Err(Objection::NoRealMotion)
+        );
+        assert_eq!(
+            judge(&seen(Some(1500), None, None), &click(1000, Some(1510))),
+            Err(Objection::NoRealMotion)
+        );
+        // Any veto wins.
         assert_eq!(
             judge(
-                &seen(Some(1500), Some("Virtual core XTEST pointer")),
-                at(1000),
-                Some(at(1500))
+                &seen(Some(1500), Some(1600), Some("synthetic input")),
+                &click(1000, Some(1500))
             ),
-            Err(Objection::Synthetic("Virtual core XTEST pointer".into()))
+            Err(Objection::Vetoed("synthetic input".into()))
         );
+    }
+
+    #[test]
+    fn the_prompt_must_be_clear_for_the_whole_delay_before_the_press() {
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let click = Click {
+            armed_at: at(1000),
+            last_pointer_move: Some(at(2400)),
+            arm_delay: Duration::from_millis(1000),
+        };
+        let seen = |covered: Option<&str>, clear: Option<u64>| Seen {
+            veto: None,
+            last_real_motion: Some(at(2400)),
+            last_real_press: Some(at(2500)),
+            covered: covered.map(str::to_string),
+            clear_since: clear.map(at),
+        };
+        assert_eq!(judge(&seen(None, Some(1400)), &click), Ok(()));
+        // Covered now.
+        assert!(matches!(
+            judge(&seen(Some("window 0x400001"), Some(1400)), &click),
+            Err(Objection::Covered(_))
+        ));
+        // A decoy that went away 100 ms before the press.
+        assert!(matches!(
+            judge(&seen(None, Some(2400)), &click),
+            Err(Objection::Covered(_))
+        ));
+        // Never seen clear.
+        assert!(matches!(
+            judge(&seen(None, None), &click),
+            Err(Objection::Covered(_))
+        ));
+        // A fresh guard counts the window as not shown yet.
+        assert!(Seen::default().covered.is_some());
     }
 }

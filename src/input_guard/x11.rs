@@ -1,15 +1,22 @@
-//! The X11 watcher: XI2 raw events on the root window through a second x11rb connection.
+//! The X11 watcher: XI2 raw events and hierarchy changes, the root's stacking order, and
+//! the displayed cursor, all on the helper's own verified connection.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::Seen;
-use crate::display::x11::Session;
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::protocol::Event;
+use x11rb::protocol::xfixes::{ConnectionExt as _, CursorNotifyMask};
 use x11rb::protocol::xinput::{ConnectionExt as _, Device, EventMask, XIEventMask};
-use x11rb::protocol::xproto::ConnectionExt as _;
+use x11rb::protocol::xproto::{
+    AtomEnum, ChangeWindowAttributesAux, ConfigureWindowAux, ConnectionExt as _,
+    EventMask as XEventMask, MapState, Place, StackMode, WindowClass,
+};
+
+use super::stack::{Stack, Win};
+use super::{Seen, arrow};
+use crate::display::x11::Session;
 
 type Wake = Box<dyn Fn() + Send + Sync>;
 
@@ -17,15 +24,32 @@ pub(super) struct Watcher {
     shared: Arc<Shared>,
 }
 
+/// The prompt: the client window winit made, and its ancestor that is a child of the root
+/// (the same window without a window manager, the manager's frame with one).
+#[derive(Debug, Clone, Copy)]
+struct Prompt {
+    client: u32,
+    top: u32,
+}
+
 struct Shared {
     session: Arc<Session>,
+    screen: (i32, i32),
+    opacity_atom: u32,
     devices: Mutex<HashMap<u16, String>>,
+    stack: Mutex<Stack>,
+    prompt: Mutex<Option<Prompt>>,
+    last_raise: Mutex<Option<Instant>>,
     seen: Arc<Mutex<Seen>>,
     wake: Wake,
 }
 
 fn device_id(d: Device) -> u16 {
     u16::from(bool::from(d))
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
 }
 
 impl Watcher {
@@ -51,7 +75,7 @@ impl Watcher {
         }
         let v = conn
             .xinput_xi_query_version(2, 2)
-            .map_err(|e| e.to_string())?
+            .map_err(err)?
             .reply()
             .map_err(|e| format!("the X server has no XInput 2 ({e})"))?;
         if (v.major_version, v.minor_version) < (2, 2) {
@@ -60,13 +84,26 @@ impl Watcher {
                 v.major_version, v.minor_version
             ));
         }
+        let f = conn
+            .xfixes_query_version(5, 0)
+            .map_err(err)?
+            .reply()
+            .map_err(|e| {
+                format!("the X server has no XFixes, so the cursor cannot be checked ({e})")
+            })?;
+        if f.major_version < 2 {
+            return Err(format!(
+                "the X server has XFixes {}, 2 is needed to check the cursor",
+                f.major_version
+            ));
+        }
         let raw = XIEventMask::RAW_BUTTON_PRESS
             | XIEventMask::RAW_BUTTON_RELEASE
             | XIEventMask::RAW_KEY_PRESS
             | XIEventMask::RAW_KEY_RELEASE
             | XIEventMask::RAW_MOTION;
-        // Raw events for the master devices carry the slave `sourceid`; hierarchy changes
-        // must be selected separately, on all devices.
+        // Raw events for the master devices carry the slave `sourceid` (masters added later
+        // included); hierarchy changes must be selected separately, on all devices.
         let masks = [
             EventMask {
                 deviceid: device_id(Device::ALL_MASTER),
@@ -78,16 +115,48 @@ impl Watcher {
             },
         ];
         conn.xinput_xi_select_events(root, &masks)
-            .map_err(|e| e.to_string())?
+            .map_err(err)?
             .check()
             .map_err(|e| format!("cannot watch raw input ({e})"))?;
+        // The root's children come and go, move and restack: SubstructureNotify. (Other
+        // clients' masks on the root are kept; only redirection is exclusive.)
+        conn.change_window_attributes(
+            root,
+            &ChangeWindowAttributesAux::new().event_mask(XEventMask::SUBSTRUCTURE_NOTIFY),
+        )
+        .map_err(err)?
+        .check()
+        .map_err(|e| format!("cannot watch the windows on screen ({e})"))?;
+        conn.xfixes_select_cursor_input(root, CursorNotifyMask::DISPLAY_CURSOR)
+            .map_err(err)?
+            .check()
+            .map_err(|e| format!("cannot watch the cursor ({e})"))?;
+        let opacity_atom = conn
+            .intern_atom(false, b"_NET_WM_WINDOW_OPACITY")
+            .map_err(err)?
+            .reply()
+            .map_err(err)?
+            .atom;
+        let screen = conn
+            .setup()
+            .roots
+            .iter()
+            .find(|s| s.root == root)
+            .map(|s| (i32::from(s.width_in_pixels), i32::from(s.height_in_pixels)))
+            .ok_or("no such screen")?;
         let shared = Arc::new(Shared {
-            session,
+            session: session.clone(),
+            screen,
+            opacity_atom,
             devices: Mutex::new(HashMap::new()),
+            stack: Mutex::new(Stack::default()),
+            prompt: Mutex::new(None),
+            last_raise: Mutex::new(None),
             seen,
             wake,
         });
         shared.refresh_devices()?;
+        shared.load_stack()?;
         let thread_shared = shared.clone();
         std::thread::spawn(move || {
             while let Ok(ev) = thread_shared.session.conn.wait_for_event() {
@@ -98,30 +167,56 @@ impl Watcher {
         Ok(Watcher { shared })
     }
 
-    /// One round trip, then handle whatever arrived before it.
+    /// Learns which window is the prompt.
+    pub(super) fn set_window(&self, client: u32) {
+        let s = &self.shared;
+        // Its own reparenting (into a window manager's frame) and property changes
+        // (opacity) reach us through the client window itself.
+        let _ = s.session.conn.change_window_attributes(
+            client,
+            &ChangeWindowAttributesAux::new()
+                .event_mask(XEventMask::STRUCTURE_NOTIFY | XEventMask::PROPERTY_CHANGE),
+        );
+        if let Ok(mut p) = s.prompt.lock() {
+            *p = Some(Prompt {
+                client,
+                top: client,
+            });
+        }
+        s.find_top();
+        s.update_cover();
+    }
+
+    /// One round trip, then handle whatever arrived before it, and check the cursor on
+    /// screen now: a click is judged only while the prompt's own arrow is displayed.
     pub(super) fn sync(&self) -> Result<(), String> {
         let s = &self.shared;
         let conn = &s.session.conn;
-        conn.get_input_focus()
-            .map_err(|e| e.to_string())?
-            .reply()
-            .map_err(|e| e.to_string())?;
-        while let Some(ev) = conn.poll_for_event().map_err(|e| e.to_string())? {
+        conn.get_input_focus().map_err(err)?.reply().map_err(err)?;
+        while let Some(ev) = conn.poll_for_event().map_err(err)? {
             s.handle(ev);
         }
+        s.check_cursor(true);
         Ok(())
     }
 }
 
 impl Shared {
+    fn veto(&self, why: String) {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.veto.get_or_insert(why);
+        }
+        (self.wake)();
+    }
+
     fn refresh_devices(&self) -> Result<(), String> {
         let reply = self
             .session
             .conn
             .xinput_xi_query_device(device_id(Device::ALL))
-            .map_err(|e| e.to_string())?
+            .map_err(err)?
             .reply()
-            .map_err(|e| e.to_string())?;
+            .map_err(err)?;
         let map = reply
             .infos
             .iter()
@@ -133,46 +228,309 @@ impl Shared {
         Ok(())
     }
 
-    fn name_of(&self, id: u16) -> String {
+    /// The device's name; `None` when the server no longer (or never) knew it.
+    fn name_of(&self, id: u16) -> Option<String> {
         let known = self.devices.lock().ok().and_then(|m| m.get(&id).cloned());
-        match known {
-            Some(n) => n,
-            None => {
-                let _ = self.refresh_devices();
-                self.devices
-                    .lock()
-                    .ok()
-                    .and_then(|m| m.get(&id).cloned())
-                    .unwrap_or_else(|| format!("unknown device {id}"))
+        known.or_else(|| {
+            let _ = self.refresh_devices();
+            self.devices.lock().ok().and_then(|m| m.get(&id).cloned())
+        })
+    }
+
+    fn load_stack(&self) -> Result<(), String> {
+        let conn = &self.session.conn;
+        let tree = conn
+            .query_tree(self.session.root)
+            .map_err(err)?
+            .reply()
+            .map_err(err)?;
+        let cookies: Vec<_> = tree
+            .children
+            .iter()
+            .map(|w| {
+                (
+                    *w,
+                    conn.get_window_attributes(*w).ok(),
+                    conn.get_geometry(*w).ok(),
+                )
+            })
+            .collect();
+        let mut stack = Stack::default();
+        for (w, attrs, geometry) in cookies {
+            // A window gone in the meantime is simply skipped.
+            let (Some(Ok(a)), Some(Ok(g))) =
+                (attrs.map(|c| c.reply()), geometry.map(|c| c.reply()))
+            else {
+                continue;
+            };
+            let b = i32::from(g.border_width) * 2;
+            stack.add(
+                w,
+                Win {
+                    rect: (
+                        i32::from(g.x),
+                        i32::from(g.y),
+                        i32::from(g.width) + b,
+                        i32::from(g.height) + b,
+                    ),
+                    mapped: a.map_state != MapState::UNMAPPED,
+                    input_only: a.class == WindowClass::INPUT_ONLY,
+                },
+            );
+        }
+        if let Ok(mut s) = self.stack.lock() {
+            *s = stack;
+        }
+        Ok(())
+    }
+
+    /// Finds the prompt's ancestor that is a child of the root.
+    fn find_top(&self) {
+        let Some(mut p) = self.prompt.lock().ok().and_then(|p| *p) else {
+            return;
+        };
+        let conn = &self.session.conn;
+        let mut w = p.client;
+        for _ in 0..16 {
+            let Some(tree) = conn.query_tree(w).ok().and_then(|c| c.reply().ok()) else {
+                break;
+            };
+            if tree.parent == self.session.root || tree.parent == x11rb::NONE {
+                break;
             }
+            w = tree.parent;
+        }
+        p.top = w;
+        if let Ok(mut slot) = self.prompt.lock() {
+            *slot = Some(p);
+        }
+    }
+
+    fn is_transparent(&self, window: u32) -> bool {
+        self.session
+            .conn
+            .get_property(false, window, self.opacity_atom, AtomEnum::CARDINAL, 0, 1)
+            .ok()
+            .and_then(|c| c.reply().ok())
+            .and_then(|r| r.value32().and_then(|mut v| v.next()))
+            .is_some_and(|opacity| opacity != u32::MAX)
+    }
+
+    /// Recomputes what covers the prompt and records when it became clear.
+    fn update_cover(&self) {
+        let Some(prompt) = self.prompt.lock().ok().and_then(|p| *p) else {
+            return;
+        };
+        let mut covered = self
+            .stack
+            .lock()
+            .map(|s| s.covering(prompt.top, self.screen))
+            .unwrap_or_else(|_| Some("the input guard failed".into()));
+        if covered.is_none()
+            && (self.is_transparent(prompt.client) || self.is_transparent(prompt.top))
+        {
+            covered = Some("another program made the window see-through".into());
+        }
+        let now = Instant::now();
+        let changed = if let Ok(mut seen) = self.seen.lock() {
+            let was = seen.covered.is_some();
+            if was && covered.is_none() {
+                seen.clear_since = Some(now);
+            }
+            let changed = seen.covered != covered;
+            seen.covered = covered.clone();
+            changed
+        } else {
+            false
+        };
+        if covered.is_some_and(|c| c.contains("covers")) {
+            self.raise(prompt.top);
+        }
+        if changed {
+            (self.wake)();
+        }
+    }
+
+    /// The prompt keeps itself on top while it is up (at most ten times a second, so a
+    /// decoy that keeps raising itself does not start a storm).
+    fn raise(&self, top: u32) {
+        let now = Instant::now();
+        if let Ok(mut last) = self.last_raise.lock() {
+            if last.is_some_and(|t| now - t < Duration::from_millis(100)) {
+                return;
+            }
+            *last = Some(now);
+        }
+        let _ = self
+            .session
+            .conn
+            .configure_window(top, &ConfigureWindowAux::new().stack_mode(StackMode::ABOVE));
+        let _ = self.session.conn.flush();
+    }
+
+    /// The cursor on screen, where the pointer is over the prompt, must be the prompt's
+    /// own arrow. `judging`: a click is being judged, so the pointer is over the prompt.
+    fn check_cursor(&self, judging: bool) {
+        let Some(prompt) = self.prompt.lock().ok().and_then(|p| *p) else {
+            return;
+        };
+        let Some(image) = self
+            .session
+            .conn
+            .xfixes_get_cursor_image()
+            .ok()
+            .and_then(|c| c.reply().ok())
+        else {
+            self.veto("the cursor on screen could not be read".into());
+            return;
+        };
+        if arrow::is_ours(
+            image.width,
+            image.height,
+            image.xhot,
+            image.yhot,
+            &image.cursor_image,
+        ) {
+            return;
+        }
+        let over_prompt = self
+            .stack
+            .lock()
+            .ok()
+            .and_then(|s| s.rect(prompt.top))
+            .is_some_and(|(x, y, w, h)| {
+                let (px, py) = (i32::from(image.x), i32::from(image.y));
+                px >= x && py >= y && px < x + w && py < y + h
+            });
+        if judging || over_prompt {
+            self.veto(format!(
+                "the cursor over this window is not its own ({}x{}, hotspot {},{}): another \
+                 program set a cursor whose picture may lie about where the pointer is",
+                image.width, image.height, image.xhot, image.yhot
+            ));
         }
     }
 
     fn handle(&self, ev: Event) {
-        let (source, motion) = match ev {
-            Event::XinputRawButtonPress(e) | Event::XinputRawButtonRelease(e) => {
-                (e.sourceid, false)
+        let root = self.session.root;
+        match ev {
+            Event::XinputRawButtonPress(e) => self.raw_input(e.sourceid, e.detail == 1, false),
+            Event::XinputRawButtonRelease(e) => self.raw_input(e.sourceid, false, false),
+            Event::XinputRawMotion(e) => self.raw_input(e.sourceid, false, true),
+            Event::XinputRawKeyPress(e) | Event::XinputRawKeyRelease(e) => {
+                self.raw_input(e.sourceid, false, false)
             }
-            Event::XinputRawMotion(e) => (e.sourceid, true),
-            Event::XinputRawKeyPress(e) | Event::XinputRawKeyRelease(e) => (e.sourceid, false),
             Event::XinputHierarchy(_) => {
                 let _ = self.refresh_devices();
-                return;
+                self.veto(
+                    "the input devices changed while this window was open (a pointer or \
+                     keyboard was added, removed, attached or detached)"
+                        .into(),
+                );
             }
-            _ => return,
-        };
-        let name = self.name_of(source);
-        // XTEST slave devices are how every X server exposes synthetic input.
-        let synthetic = name.contains("XTEST");
-        if let Ok(mut seen) = self.seen.lock() {
-            if synthetic {
-                seen.synthetic.get_or_insert(name);
-            } else if motion {
-                seen.last_real_motion = Some(Instant::now());
+            Event::XfixesCursorNotify(_) => self.check_cursor(false),
+            Event::CreateNotify(e) if e.parent == root => {
+                let b = i32::from(e.border_width) * 2;
+                let input_only = self
+                    .session
+                    .conn
+                    .get_window_attributes(e.window)
+                    .ok()
+                    .and_then(|c| c.reply().ok())
+                    .is_some_and(|a| a.class == WindowClass::INPUT_ONLY);
+                self.restack(|s| {
+                    s.add(
+                        e.window,
+                        Win {
+                            rect: (
+                                i32::from(e.x),
+                                i32::from(e.y),
+                                i32::from(e.width) + b,
+                                i32::from(e.height) + b,
+                            ),
+                            mapped: false,
+                            input_only,
+                        },
+                    )
+                });
             }
+            Event::DestroyNotify(e) if e.event == root => self.restack(|s| s.remove(e.window)),
+            Event::MapNotify(e) if e.event == root => {
+                self.restack(|s| s.set_mapped(e.window, true))
+            }
+            Event::UnmapNotify(e) if e.event == root => {
+                self.restack(|s| s.set_mapped(e.window, false))
+            }
+            Event::ConfigureNotify(e) if e.event == root => {
+                let b = i32::from(e.border_width) * 2;
+                let above = (e.above_sibling != x11rb::NONE).then_some(e.above_sibling);
+                self.restack(|s| {
+                    s.configure(
+                        e.window,
+                        (
+                            i32::from(e.x),
+                            i32::from(e.y),
+                            i32::from(e.width) + b,
+                            i32::from(e.height) + b,
+                        ),
+                        above,
+                    )
+                });
+            }
+            Event::GravityNotify(e) if e.event == root => {
+                self.restack(|s| s.moved(e.window, i32::from(e.x), i32::from(e.y)))
+            }
+            Event::CirculateNotify(e) if e.event == root => {
+                self.restack(|s| s.circulate(e.window, e.place == Place::ON_TOP))
+            }
+            Event::ReparentNotify(e) => {
+                if e.event == root {
+                    if e.parent == root {
+                        // Reparented into the root: geometry and state from the server.
+                        let _ = self.load_stack();
+                    } else {
+                        self.restack(|s| s.remove(e.window));
+                    }
+                }
+                // The prompt moved into a window manager's frame (or out of one).
+                self.find_top();
+                self.update_cover();
+            }
+            Event::PropertyNotify(e) if e.atom == self.opacity_atom => self.update_cover(),
+            _ => {}
         }
-        if synthetic {
-            (self.wake)();
+    }
+
+    fn restack(&self, f: impl FnOnce(&mut Stack)) {
+        if let Ok(mut s) = self.stack.lock() {
+            f(&mut s);
+        }
+        self.update_cover();
+    }
+
+    fn raw_input(&self, source: u16, primary_press: bool, motion: bool) {
+        let Some(name) = self.name_of(source) else {
+            self.veto(format!(
+                "input came from a device the X server no longer knows (id {source}), so it \
+                 counts as synthetic"
+            ));
+            return;
+        };
+        // XTEST slave devices are how every X server exposes synthetic input.
+        if name.contains("XTEST") {
+            self.veto(format!(
+                "synthetic input from \"{name}\" was seen while this window was open"
+            ));
+            return;
+        }
+        if let Ok(mut seen) = self.seen.lock() {
+            let now = Instant::now();
+            if motion {
+                seen.last_real_motion = Some(now);
+            }
+            if primary_press {
+                seen.last_real_press = Some(now);
+            }
         }
     }
 }

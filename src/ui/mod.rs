@@ -199,6 +199,9 @@ pub struct Arming {
     pub blocked: Option<String>,
     /// A one-line hint shown while armed (why the last click did not count).
     pub hint: Option<String>,
+    /// What covers the window now, if anything (set by the input guard): Approve disarms
+    /// and counts down again from the start once it is gone.
+    pub covered: Option<String>,
 }
 
 /// What the bottom bar shows about arming.
@@ -210,6 +213,8 @@ pub enum ArmState {
     Arming(f64),
     /// Clickable.
     Armed,
+    /// Waiting until the window is no longer covered.
+    Covered(String),
     /// Never, for this reason.
     Blocked(String),
 }
@@ -226,7 +231,13 @@ impl Arming {
             last_press: None,
             blocked: None,
             hint: None,
+            covered: None,
         }
+    }
+
+    /// How long the window must be shown and focused before Approve arms.
+    pub fn delay(&self) -> Duration {
+        Duration::from_secs_f64(self.delay)
     }
 
     /// Advances the clock. Returns a deny reason when the window should end without Approve
@@ -246,7 +257,7 @@ impl Arming {
             self.last_press = Some(now);
         }
         let started = *self.started.get_or_insert(now);
-        if focused && visible {
+        if focused && visible && self.covered.is_none() {
             self.focused_since.get_or_insert(now);
         } else {
             self.focused_since = None;
@@ -255,6 +266,8 @@ impl Arming {
         let state = if let Some(why) = &self.blocked {
             self.armed_at = None;
             ArmState::Blocked(why.clone())
+        } else if let Some(what) = &self.covered {
+            ArmState::Covered(what.clone())
         } else {
             match self.focused_since {
                 None => ArmState::NeedsFocus,
@@ -347,6 +360,7 @@ pub fn arm_status(state: &ArmState, remaining: f64) -> String {
         ArmState::NeedsFocus => format!("Click this window's title to focus it · {closes}"),
         ArmState::Arming(left) => format!("Approve arms in {left:.1} s · {closes}"),
         ArmState::Armed => format!("Approve is armed · {closes}"),
+        ArmState::Covered(what) => format!("Approve waits: {what} · {closes}"),
         ArmState::Blocked(why) => format!("Approve disabled: {why}"),
     }
 }
@@ -380,7 +394,7 @@ pub fn bottom_bar(
             screen.max.y - layout::MARGIN,
         ),
     );
-    let color = if matches!(arm, ArmState::Blocked(_)) {
+    let color = if matches!(arm, ArmState::Blocked(_) | ArmState::Covered(_)) {
         egui::Color32::RED
     } else {
         ui.visuals().weak_text_color()

@@ -98,11 +98,11 @@ impl Texture {
         let y = v * self.height as f32 - 0.5;
         match filter {
             TextureFilter::Nearest => {
-                let t = self.texel(x.round() as isize, y.round() as isize);
+                let t = self.texel(floor(x + 0.5) as isize, floor(y + 0.5) as isize);
                 t.map(|c| c as f32 / 255.0)
             }
             TextureFilter::Linear => {
-                let (x0, y0) = (x.floor(), y.floor());
+                let (x0, y0) = (floor(x), floor(y));
                 let (fx, fy) = (x - x0, y - y0);
                 let (x0, y0) = (x0 as isize, y0 as isize);
                 let a = self.texel(x0, y0);
@@ -236,8 +236,44 @@ fn owns_edge(a: [f32; 2], b: [f32; 2]) -> bool {
 fn blend(dst: &mut [u8; 4], src: [f32; 4]) {
     let keep = 1.0 - src[3];
     for i in 0..4 {
-        let v = src[i] * 255.0 + dst[i] as f32 * keep;
-        dst[i] = v.round().clamp(0.0, 255.0) as u8;
+        // `as u8` saturates (and maps NaN to 0); + 0.5 rounds the non-negative value.
+        dst[i] = (src[i] * 255.0 + dst[i] as f32 * keep + 0.5) as u8;
+    }
+}
+
+/// `floor` without a libm call (x86-64's baseline has no rounding instruction), for the
+/// coordinates of one frame: far inside `i32`; NaN gives 0, huge values saturate.
+fn floor(v: f32) -> f32 {
+    let t = v as i32 as f32;
+    if t > v { t - 1.0 } else { t }
+}
+
+/// `ceil`, likewise.
+fn ceil(v: f32) -> f32 {
+    -floor(-v)
+}
+
+/// `src` over `dst`, premultiplied, in integers: the fill of most pixels of a frame.
+fn blend_u8(dst: &mut [u8; 4], src: [u8; 4]) {
+    let keep = 255 - u16::from(src[3]);
+    for i in 0..4 {
+        let v = u16::from(src[i]) + (u16::from(dst[i]) * keep + 127) / 255;
+        dst[i] = v.min(255) as u8;
+    }
+}
+
+/// An edge as a function of x along one row: `w(x) = a * x + b`, inside where `w >= 0`
+/// (or `w == 0` when the triangle owns the edge).
+#[derive(Clone, Copy)]
+struct RowEdge {
+    a: f32,
+    b: f32,
+    owns: bool,
+}
+
+impl RowEdge {
+    fn inside(self, w: f32) -> bool {
+        w > 0.0 || (w == 0.0 && self.owns)
     }
 }
 
@@ -266,7 +302,6 @@ fn triangle(canvas: &mut Canvas, clip: Clip, v: [&Vertex; 3], ppp: f32, texture:
         return;
     }
     let edges = [(p[1], p[2]), (p[2], p[0]), (p[0], p[1])];
-    let owns = edges.map(|(a, b)| owns_edge(a, b));
     let inv = 1.0 / area;
     let colors = v.map(|v| v.color.to_array().map(|c| c as f32 / 255.0));
     let uvs = v.map(|v| [v.uv.x, v.uv.y]);
@@ -279,24 +314,138 @@ fn triangle(canvas: &mut Canvas, clip: Clip, v: [&Vertex; 3], ppp: f32, texture:
         du <= dx + 1e-3
     };
     let constant_tex = same_uv.then(|| texture.sample(uvs[0][0], uvs[0][1], magnified));
-    let constant = match (same_color, constant_tex) {
-        (true, Some(t)) => Some(std::array::from_fn(|i| colors[0][i] * t[i])),
+    // One colour for the whole triangle: blended in integers, opaque ones just stored.
+    let constant: Option<[u8; 4]> = match (same_color, constant_tex) {
+        (true, Some(t)) => Some(std::array::from_fn(|i| {
+            (colors[0][i] * t[i] * 255.0).round().clamp(0.0, 255.0) as u8
+        })),
         _ => None,
     };
+    if constant.is_some_and(|c| c == [0; 4]) {
+        return;
+    }
+    // Text: one colour, a texture drawn one texel to one pixel with no rotation (egui puts
+    // glyphs on whole pixels). Sampling at pixel centres then lands on texel centres, where
+    // bilinear filtering is the texel itself: read it directly, in integers.
+    let (tw, th) = (texture.width as f32, texture.height as f32);
+    let grad = |k: usize, along_x: bool| -> f32 {
+        edges
+            .iter()
+            .zip([0usize, 1, 2])
+            .map(|((a, b), i)| {
+                let d = if along_x { -(b[1] - a[1]) } else { b[0] - a[0] };
+                uvs[i][k] * d * inv
+            })
+            .sum()
+    };
+    let one_to_one = same_color
+        && constant.is_none()
+        && (grad(0, true) * tw - 1.0).abs() < 1e-4
+        && (grad(1, false) * th - 1.0).abs() < 1e-4
+        && (grad(0, false) * tw).abs() < 1e-4
+        && (grad(1, true) * th).abs() < 1e-4;
+    let color_u8 = v[0].color.to_array();
     for y in y0..y1 {
         let py = y as f32 + 0.5;
-        let row = y * canvas.width;
-        for x in x0..x1 {
-            let q = [x as f32 + 0.5, py];
-            let w = edges.map(|(a, b)| edge(a, b, q));
-            if (0..3).any(|i| w[i] < 0.0 || (w[i] == 0.0 && !owns[i])) {
+        // Along this row each edge is linear in x: its constraint bounds x on one side.
+        let row = edges.map(|(a, b)| RowEdge {
+            a: -(b[1] - a[1]),
+            b: (b[0] - a[0]) * (py - a[1]) + (b[1] - a[1]) * a[0],
+            owns: owns_edge(a, b),
+        });
+        let (mut lo, mut hi) = (x0 as f32, x1 as f32);
+        // The pixels surely inside (every edge positive with a margin): no test needed.
+        let (mut in_lo, mut in_hi) = (x0 as f32, x1 as f32);
+        const MARGIN: f32 = 0.01;
+        for e in row {
+            if e.a > 0.0 {
+                let bound = -e.b / e.a - 0.5;
+                lo = lo.max(bound);
+                in_lo = in_lo.max(ceil(bound + MARGIN));
+            } else if e.a < 0.0 {
+                let bound = -e.b / e.a - 0.5;
+                hi = hi.min(bound + 1.0);
+                in_hi = in_hi.min(floor(bound - MARGIN) + 1.0);
+            } else if e.b < 0.0 {
+                hi = lo;
+                in_hi = in_lo;
+            } else if e.b <= MARGIN {
+                in_hi = in_lo;
+            }
+        }
+        // One pixel of slack on each side; the exact test below decides the boundary.
+        let sx0 = ((floor(lo) - 1.0).max(x0 as f32)) as usize;
+        let sx1 = ((ceil(hi) + 1.0).min(x1 as f32)) as usize;
+        if sx0 >= sx1 {
+            continue;
+        }
+        let (ix0, ix1) = if in_lo.is_finite() && in_hi.is_finite() && in_lo < in_hi {
+            (
+                (in_lo as usize).clamp(sx0, sx1),
+                (in_hi as usize).clamp(sx0, sx1),
+            )
+        } else {
+            (sx0, sx0)
+        };
+        let line = &mut canvas.pixels[y * canvas.width..(y + 1) * canvas.width];
+        if let Some(c) = constant
+            && ix0 < ix1
+        {
+            if c[3] == 255 {
+                line[ix0..ix1].fill(c);
+            } else {
+                line[ix0..ix1].iter_mut().for_each(|d| blend_u8(d, c));
+            }
+        }
+        // Filled above: only the boundary pixels are left for a one-colour triangle.
+        let ranges = if constant.is_some() {
+            [sx0..ix0, ix1..sx1]
+        } else {
+            [sx0..sx1, 0..0]
+        };
+        // The texel under this row's first pixel, when the one-to-one path applies.
+        let mut texel_row: Option<(usize, isize)> = None;
+        for x in ranges.into_iter().flatten() {
+            let cx = x as f32 + 0.5;
+            let w = row.map(|e| e.a * cx + e.b);
+            if !(row[0].inside(w[0]) && row[1].inside(w[1]) && row[2].inside(w[2])) {
                 continue;
             }
-            let src: [f32; 4] = match constant {
-                Some(c) => c,
+            match constant {
+                Some(c) if c[3] == 255 => line[x] = c,
+                Some(c) => blend_u8(&mut line[x], c),
                 None => {
                     let b = w.map(|w| w * inv);
                     let lerp = |a: f32, bb: f32, c: f32| a * b[0] + bb * b[1] + c * b[2];
+                    if one_to_one {
+                        if texel_row.is_none() {
+                            let tx = lerp(uvs[0][0], uvs[1][0], uvs[2][0]) * tw - 0.5;
+                            let ty = lerp(uvs[0][1], uvs[1][1], uvs[2][1]) * th - 0.5;
+                            let (rx, ry) = (floor(tx + 0.5), floor(ty + 0.5));
+                            if (tx - rx).abs() < 1e-3
+                                && (ty - ry).abs() < 1e-3
+                                && rx >= 0.0
+                                && ry >= 0.0
+                                && ry < th
+                            {
+                                texel_row =
+                                    Some((ry as usize * texture.width, rx as isize - x as isize));
+                            }
+                        }
+                        if let Some((row_start, dx)) = texel_row {
+                            let tx = x as isize + dx;
+                            if tx >= 0 && (tx as usize) < texture.width {
+                                let t = texture.texels[row_start + tx as usize];
+                                let src: [u8; 4] = std::array::from_fn(|i| {
+                                    ((u16::from(t[i]) * u16::from(color_u8[i]) + 127) / 255) as u8
+                                });
+                                if src != [0; 4] {
+                                    blend_u8(&mut line[x], src);
+                                }
+                                continue;
+                            }
+                        }
+                    }
                     let tex = constant_tex.unwrap_or_else(|| {
                         texture.sample(
                             lerp(uvs[0][0], uvs[1][0], uvs[2][0]),
@@ -304,13 +453,18 @@ fn triangle(canvas: &mut Canvas, clip: Clip, v: [&Vertex; 3], ppp: f32, texture:
                             magnified,
                         )
                     });
-                    std::array::from_fn(|i| lerp(colors[0][i], colors[1][i], colors[2][i]) * tex[i])
+                    let src: [f32; 4] = if same_color {
+                        std::array::from_fn(|i| colors[0][i] * tex[i])
+                    } else {
+                        std::array::from_fn(|i| {
+                            lerp(colors[0][i], colors[1][i], colors[2][i]) * tex[i]
+                        })
+                    };
+                    if src[3] > 0.0 || src[0] > 0.0 || src[1] > 0.0 || src[2] > 0.0 {
+                        blend(&mut line[x], src);
+                    }
                 }
-            };
-            if src[3] <= 0.0 && src[0] <= 0.0 && src[1] <= 0.0 && src[2] <= 0.0 {
-                continue;
             }
-            blend(&mut canvas.pixels[row + x], src);
         }
     }
 }
@@ -474,6 +628,72 @@ mod tests {
         let reds: Vec<u8> = (0..11).map(|x| c.get(x, 0)[0]).collect();
         assert!(reds.windows(2).all(|w| w[0] < w[1]), "{reds:?}");
         assert!(reds[0] < 20 && reds[10] > 235, "{reds:?}");
+    }
+
+    /// The reference: every pixel of the canvas tested against the three edges.
+    fn reference(c: &mut Canvas, tri: [[f32; 2]; 3], color: [u8; 4]) {
+        let (mut p, area) = (tri, edge(tri[0], tri[1], tri[2]));
+        if area < 0.0 {
+            p.swap(1, 2);
+        }
+        let edges = [(p[1], p[2]), (p[2], p[0]), (p[0], p[1])];
+        for y in 0..c.height {
+            for x in 0..c.width {
+                let q = [x as f32 + 0.5, y as f32 + 0.5];
+                let inside = edges.iter().all(|(a, b)| {
+                    let w = edge(*a, *b, q);
+                    w > 0.0 || (w == 0.0 && owns_edge(*a, *b))
+                });
+                if inside {
+                    blend_u8(&mut c.pixels[y * c.width + x], color);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn spans_cover_exactly_the_pixels_a_per_pixel_test_covers() {
+        // Deterministic pseudo-random triangles, opaque and translucent, some with edges on
+        // pixel centres.
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut r = Rasterizer::default();
+        white_texture(&mut r);
+        for round in 0..300 {
+            let mut coord = |max: u64| {
+                let v = (next() % (max * 4)) as f32 / 4.0 - 4.0;
+                if round % 3 == 0 { v.round() + 0.5 } else { v }
+            };
+            let tri = [
+                [coord(48), coord(40)],
+                [coord(48), coord(40)],
+                [coord(48), coord(40)],
+            ];
+            if edge(tri[0], tri[1], tri[2]).abs() < 1e-6 {
+                continue;
+            }
+            let alpha = if round % 2 == 0 { 255 } else { 100 };
+            let color = Color32::from_rgba_premultiplied(alpha / 2, 30, alpha, alpha);
+            let mut m = Mesh::default();
+            for q in tri {
+                m.vertices.push(Vertex {
+                    pos: pos2(q[0], q[1]),
+                    uv: egui::epaint::WHITE_UV,
+                    color,
+                });
+            }
+            m.indices = vec![0, 1, 2];
+            let mut fast = Canvas::new(40, 32);
+            r.paint(&mut fast, &[prim(m, full())], 1.0);
+            let mut slow = Canvas::new(40, 32);
+            reference(&mut slow, tri, color.to_array());
+            assert_eq!(fast, slow, "round {round}: {tri:?}");
+        }
     }
 
     #[test]

@@ -26,13 +26,11 @@ use super::{
 use crate::display::{self, Kind};
 use crate::env::Snapshot;
 use crate::error::{DenyReason, Error};
-use crate::input_guard::{Guard, Objection};
+use crate::input_guard::{Click, Guard, Objection, arrow};
 use crate::policy::DisplayPolicy;
 
-fn synthetic_message(device: &str) -> String {
-    format!(
-        "synthetic input from \"{device}\" was seen while this window was open. Click Deny, and check what is running"
-    )
+fn veto_message(why: &str) -> String {
+    format!("{why}. Click Deny, and check what is running")
 }
 
 /// Shows real windows on the desktop.
@@ -180,56 +178,6 @@ struct App<S> {
     error: Option<Error>,
 }
 
-/// The arrow every window of ours shows: drawn here, never taken from a cursor theme the
-/// caller could choose, so the input guard can tell it from a cursor someone else set.
-pub mod arrow {
-    /// Width and height in pixels.
-    pub const SIZE: usize = 16;
-    /// The hotspot: the arrow's tip.
-    pub const HOTSPOT: (u16, u16) = (0, 0);
-
-    /// Straight RGBA, fully opaque or fully transparent (so it reads back unchanged as the
-    /// server's premultiplied ARGB).
-    pub fn rgba() -> Vec<u8> {
-        let mut out = vec![0u8; SIZE * SIZE * 4];
-        for y in 0..SIZE {
-            // A left-leaning arrow: the outline widens by one pixel a row for 11 rows.
-            let width = if y < 11 { y + 1 } else { 0 };
-            for x in 0..width.min(SIZE) {
-                let edge = x == 0 || x + 1 == width || y == 10;
-                let px = if edge {
-                    [0, 0, 0, 255]
-                } else {
-                    [255, 255, 255, 255]
-                };
-                out[(y * SIZE + x) * 4..][..4].copy_from_slice(&px);
-            }
-        }
-        // The stem.
-        for y in 11..16 {
-            for x in 4..7 {
-                let edge = x == 4 || x == 6 || y == 15;
-                let px = if edge {
-                    [0, 0, 0, 255]
-                } else {
-                    [255, 255, 255, 255]
-                };
-                out[(y * SIZE + x) * 4..][..4].copy_from_slice(&px);
-            }
-        }
-        out
-    }
-
-    /// The same picture as the server reports it (XFixes `GetCursorImage`): one ARGB word a
-    /// pixel.
-    pub fn argb() -> Vec<u32> {
-        rgba()
-            .chunks_exact(4)
-            .map(|p| (p[3] as u32) << 24 | (p[0] as u32) << 16 | (p[1] as u32) << 8 | p[2] as u32)
-            .collect()
-    }
-}
-
 impl<S> App<S> {
     fn fail(&mut self, event_loop: &ActiveEventLoop, e: Error) {
         self.error.get_or_insert(e);
@@ -304,6 +252,9 @@ impl<S> App<S> {
         );
         egui_winit::update_viewport_info(&mut self.viewport, &self.ctx, &window, true);
         self.x_window = x11_window_id(&window);
+        if let (Some(g), Some(id)) = (&self.guard, self.x_window) {
+            g.set_window(id);
+        }
         self.presenter = Some(match (&self.x_window, self.session()) {
             #[cfg(target_os = "linux")]
             (Some(id), Some(session)) => Presenter::X11(session, *id),
@@ -354,17 +305,12 @@ impl<S> App<S> {
                 .request_repaint_after(std::time::Duration::from_millis(100));
         }
         let now = Instant::now();
-        if ui.input(|i| {
-            i.events
-                .iter()
-                .any(|e| matches!(e, egui::Event::PointerMoved(_)))
-        }) {
-            self.last_pointer_move = Some(now);
-        }
-        if let Some(dev) = self.guard.as_ref().and_then(|g| g.seen().synthetic) {
-            (self.screen.arming)(state)
-                .blocked
-                .get_or_insert_with(|| synthetic_message(&dev));
+        if let Some(seen) = self.guard.as_ref().map(Guard::seen) {
+            let arming = (self.screen.arming)(state);
+            if let Some(why) = &seen.veto {
+                arming.blocked.get_or_insert_with(|| veto_message(why));
+            }
+            arming.covered = seen.covered;
         }
         egui::CentralPanel::default().show(ui, |ui| (self.screen.view)(ui, state));
         // After the view: a person's answer in the same frame stands; either way nothing is
@@ -380,11 +326,21 @@ impl<S> App<S> {
         if (self.screen.approved)(state)
             && let Some(guard) = &self.guard
         {
-            match guard.judge(self.armed_at.unwrap_or(now), self.last_pointer_move) {
+            let click = Click {
+                armed_at: self.armed_at.unwrap_or(now),
+                last_pointer_move: self.last_pointer_move,
+                arm_delay: (self.screen.arming)(state).delay(),
+            };
+            match guard.judge(&click) {
                 Ok(()) => {}
-                Err(Objection::Synthetic(dev)) => {
+                Err(Objection::Vetoed(why)) => {
                     (self.screen.retract)(state);
-                    (self.screen.arming)(state).blocked = Some(synthetic_message(&dev));
+                    (self.screen.arming)(state).blocked = Some(veto_message(&why));
+                }
+                Err(Objection::Covered(why)) => {
+                    (self.screen.retract)(state);
+                    (self.screen.arming)(state).hint =
+                        Some(format!("That click did not count: {why}"));
                 }
                 Err(Objection::NoRealMotion) => {
                     (self.screen.retract)(state);
@@ -482,6 +438,9 @@ impl<S> ApplicationHandler<Wake> for App<S> {
                 );
                 return;
             }
+            // When the window saw the pointer move, taken as the event arrives (a frame may
+            // come later): the input guard compares it with real-device motion.
+            WindowEvent::CursorMoved { .. } => self.last_pointer_move = Some(Instant::now()),
             WindowEvent::RedrawRequested => {
                 if let Err(e) = self.paint(event_loop) {
                     self.fail(event_loop, e);
@@ -656,28 +615,5 @@ fn x11_window_id(window: &Window) -> Option<u32> {
         RawWindowHandle::Xlib(h) => u32::try_from(h.window).ok(),
         RawWindowHandle::Xcb(h) => Some(h.window.get()),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::arrow;
-
-    #[test]
-    fn the_arrow_is_opaque_or_transparent_and_its_tip_is_the_hotspot() {
-        let rgba = arrow::rgba();
-        assert!(rgba.chunks_exact(4).all(|p| p[3] == 0 || p[3] == 255));
-        // Transparent pixels are all zero, so premultiplying changes nothing.
-        assert!(
-            rgba.chunks_exact(4)
-                .all(|p| p[3] == 255 || p == [0, 0, 0, 0])
-        );
-        let (x, y) = arrow::HOTSPOT;
-        assert_eq!(
-            rgba[(y as usize * arrow::SIZE + x as usize) * 4 + 3],
-            255,
-            "the hotspot is on the arrow's tip"
-        );
-        assert_eq!(arrow::argb()[0], 0xff00_0000);
     }
 }

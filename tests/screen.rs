@@ -1,0 +1,389 @@
+//! Only the person's own screen: a worm running as the user tries to have the prompt
+//! approved with no person, or with a person misled about what they click. Each attack runs
+//! against the real binary under real cargo, with the person's X servers run by another user
+//! (see `support`); each ends with nothing published, and each has its control, in which a
+//! person's click on their own screen approves.
+
+#![cfg(target_os = "linux")]
+
+mod support;
+
+use std::process::Child;
+use std::time::Duration;
+
+use x11rb::connection::Connection;
+use x11rb::protocol::xfixes::ConnectionExt as _;
+use x11rb::protocol::xinput::{self, ConnectionExt as _};
+use x11rb::protocol::xproto::{
+    ChangeWindowAttributesAux, ConnectionExt as _, CreateGCAux, CreateWindowAux, Rectangle,
+    WindowClass,
+};
+use x11rb::protocol::xtest::ConnectionExt as _;
+use x11rb::rust_connection::RustConnection;
+use x11rb::wrapper::ConnectionExt as _;
+
+use support::*;
+
+const TOKEN: &str = "tok-screen-0123456789abcdef";
+const CARGO: Duration = Duration::from_secs(120);
+
+fn project(name: &str) -> Project {
+    Project::enrolled(name, TOKEN, &[])
+}
+
+/// The worm's own connection to the person's display (it runs as the helper's user).
+fn worm() -> (RustConnection, u32) {
+    let (conn, screen) = x11rb::connect(Some(&desk().display)).expect("connect");
+    let root = conn.setup().roots[screen].root;
+    (conn, root)
+}
+
+/// cargo is still waiting and the registry got nothing.
+fn still_waiting(p: &Project, child: &mut Child) {
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "cargo finished: the click was accepted"
+    );
+    assert!(
+        p.registry.mutations().is_empty(),
+        "{:?}",
+        p.registry.mutations()
+    );
+}
+
+/// The person clicks Approve and it goes through: the upload carries the token.
+fn person_approves(p: &Project, child: Child, g: Geom) {
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(status.success(), "a person's click did not approve: {err}");
+    assert_eq!(
+        p.registry.mutations()[0].authorization.as_deref(),
+        Some(TOKEN)
+    );
+}
+
+/// The prompt is vetoed for good: the person's Approve does nothing, their Deny ends it.
+fn vetoed_then_denied(p: &Project, mut child: Child, g: Geom) {
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    still_waiting(p, &mut child);
+    let (x, y) = deny_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success() && err.contains("denied"), "{err}");
+    assert!(p.registry.mutations().is_empty());
+}
+
+/// The worm's decoy: an override-redirect window over the prompt, kept on top by a thread
+/// that raises it again every few milliseconds (the prompt raises itself too).
+struct Decoy {
+    window: u32,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    raiser: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Decoy {
+    fn new(g: Geom) -> Decoy {
+        let (conn, root) = worm();
+        let window = decoy_window(&conn, root, g);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let raiser = std::thread::spawn(move || {
+            let above = x11rb::protocol::xproto::ConfigureWindowAux::new()
+                .stack_mode(x11rb::protocol::xproto::StackMode::ABOVE);
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                let _ = conn.configure_window(window, &above);
+                let _ = conn.flush();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let _ = conn.destroy_window(window);
+            let _ = conn.sync();
+        });
+        Decoy {
+            window,
+            stop,
+            raiser: Some(raiser),
+        }
+    }
+
+    /// Gone: unmapped and destroyed, and no longer raised.
+    fn remove(mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(r) = self.raiser.take() {
+            r.join().unwrap();
+        }
+        let _ = self.window;
+    }
+}
+
+/// An override-redirect window over `g`, drawn white, through which input falls (its input
+/// shape is empty): what the person sees is the worm's.
+fn decoy_window(conn: &RustConnection, root: u32, g: Geom) -> u32 {
+    let w = conn.generate_id().unwrap();
+    conn.create_window(
+        x11rb::COPY_DEPTH_FROM_PARENT,
+        w,
+        root,
+        g.x as i16,
+        g.y as i16,
+        g.w as u16,
+        g.h as u16,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        0,
+        &CreateWindowAux::new()
+            .override_redirect(1)
+            .background_pixel(0xffffff),
+    )
+    .unwrap();
+    conn.xfixes_query_version(5, 0).unwrap().reply().unwrap();
+    let empty = conn.generate_id().unwrap();
+    conn.xfixes_create_region(empty, &[]).unwrap();
+    conn.xfixes_set_window_shape_region(w, x11rb::protocol::shape::SK::INPUT, 0, 0, empty)
+        .unwrap();
+    conn.map_window(w).unwrap();
+    // Its own "OK" where Approve is.
+    let gc = conn.generate_id().unwrap();
+    conn.create_gc(gc, w, &CreateGCAux::new().foreground(0x2060c0))
+        .unwrap();
+    let (ax, ay) = approve_point(Geom { x: 0, y: 0, ..g });
+    conn.poly_fill_rectangle(
+        w,
+        gc,
+        &[Rectangle {
+            x: (ax - 60) as i16,
+            y: (ay - 16) as i16,
+            width: 120,
+            height: 32,
+        }],
+    )
+    .unwrap();
+    conn.sync().unwrap();
+    w
+}
+
+#[test]
+fn a_decoy_over_the_prompt_makes_a_persons_click_count_for_nothing() {
+    let _g = gui_lock();
+    let p = project("screen-decoy");
+    let mut child = p.publish();
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let d = Decoy::new(g);
+    std::thread::sleep(Duration::from_millis(1500));
+    // The person clicks the decoy's "OK"; the click falls through onto Approve.
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    still_waiting(&p, &mut child);
+    // Control: the decoy goes; once the prompt has been in plain view for the arming
+    // delay, the person's click approves.
+    d.remove();
+    wait_armed();
+    person_approves(&p, child, g);
+}
+
+#[test]
+fn a_decoy_gone_a_moment_before_the_click_still_does_not_count() {
+    let _g = gui_lock();
+    let p = project("screen-decoy-gone");
+    let mut child = p.publish();
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let d = Decoy::new(g);
+    std::thread::sleep(Duration::from_millis(1500));
+    // The worm watches the pointer approach and pulls the decoy just before the press.
+    d.remove();
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    still_waiting(&p, &mut child);
+    // Control: clear for the whole arming delay, the next click counts.
+    wait_armed();
+    person_approves(&p, child, g);
+}
+
+/// A cursor whose arrow is drawn `offset` pixels left of its real hotspot.
+fn lying_cursor(conn: &RustConnection, root: u32, offset: u16) -> u32 {
+    let (w, h) = (offset + 16, 20u16);
+    let source = conn.generate_id().unwrap();
+    let mask = conn.generate_id().unwrap();
+    conn.create_pixmap(1, source, root, w, h).unwrap();
+    conn.create_pixmap(1, mask, root, w, h).unwrap();
+    let gc = conn.generate_id().unwrap();
+    conn.create_gc(gc, source, &CreateGCAux::new().foreground(0))
+        .unwrap();
+    for pixmap in [source, mask] {
+        conn.change_gc(
+            gc,
+            &x11rb::protocol::xproto::ChangeGCAux::new().foreground(0),
+        )
+        .unwrap();
+        conn.poly_fill_rectangle(
+            pixmap,
+            gc,
+            &[Rectangle {
+                x: 0,
+                y: 0,
+                width: w,
+                height: h,
+            }],
+        )
+        .unwrap();
+        conn.change_gc(
+            gc,
+            &x11rb::protocol::xproto::ChangeGCAux::new().foreground(1),
+        )
+        .unwrap();
+        // An arrow at the left edge: a wedge, one more pixel wide each row.
+        let rows: Vec<Rectangle> = (0..14)
+            .map(|y| Rectangle {
+                x: 0,
+                y,
+                width: (y + 1) as u16,
+                height: 1,
+            })
+            .collect();
+        conn.poly_fill_rectangle(pixmap, gc, &rows).unwrap();
+    }
+    let cursor = conn.generate_id().unwrap();
+    conn.create_cursor(
+        cursor, source, mask, 0, 0, 0, 0xffff, 0xffff, 0xffff, offset, 0,
+    )
+    .unwrap();
+    cursor
+}
+
+#[test]
+fn an_offset_hotspot_cursor_on_the_prompt_approves_nothing() {
+    let _g = gui_lock();
+    let p = project("screen-cursor");
+    let mut child = p.publish();
+    let (id, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let (conn, root) = worm();
+    // Deny's centre is this far left of Approve's: the person puts the drawn arrow on Deny.
+    let offset = (approve_point(g).0 - deny_point(g).0) as u16;
+    let cursor = lying_cursor(&conn, root, offset);
+    conn.change_window_attributes(
+        id.parse().unwrap(),
+        &ChangeWindowAttributesAux::new().cursor(cursor),
+    )
+    .unwrap();
+    conn.sync().unwrap();
+    // The drawn arrow sits on Deny, so the real hotspot is on Approve: the click lands there.
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    still_waiting(&p, &mut child);
+    let (x, y) = deny_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success(), "{err}");
+    assert!(p.registry.mutations().is_empty());
+
+    // Control: the same publish (its own cooldown), the window's own arrow, a person's
+    // click approves.
+    let p = project("screen-cursor-control");
+    let child = p.publish();
+    let (status, _, err) = person_answers(child, "cargo-confirm-gui", Click::Approve);
+    assert!(status.success(), "{err}");
+    assert_eq!(
+        p.registry.mutations()[0].authorization.as_deref(),
+        Some(TOKEN)
+    );
+}
+
+fn add_master(conn: &RustConnection, name: &str) {
+    let name = name.as_bytes().to_vec();
+    let len = (8 + name.len().div_ceil(4) * 4) / 4;
+    conn.xinput_xi_change_hierarchy(&[xinput::HierarchyChange {
+        len: len as u16,
+        data: xinput::HierarchyChangeData::AddMaster(xinput::HierarchyChangeDataAddMaster {
+            send_core: true,
+            enable: true,
+            name,
+        }),
+    }])
+    .unwrap();
+}
+
+fn remove_master(conn: &RustConnection, pointer: u16) {
+    conn.xinput_xi_change_hierarchy(&[xinput::HierarchyChange {
+        len: 3,
+        data: xinput::HierarchyChangeData::RemoveMaster(xinput::HierarchyChangeDataRemoveMaster {
+            deviceid: pointer,
+            return_mode: xinput::ChangeMode::ATTACH,
+            return_pointer: 2,
+            return_keyboard: 3,
+        }),
+    }])
+    .unwrap();
+}
+
+fn master_pointer(conn: &RustConnection, name: &str) -> u16 {
+    let want = format!("{name} pointer");
+    conn.xinput_xi_query_device(0u16)
+        .unwrap()
+        .reply()
+        .unwrap()
+        .infos
+        .iter()
+        .find(|d| d.name == want.as_bytes())
+        .map(|d| d.deviceid)
+        .expect("the new master pointer")
+}
+
+#[test]
+fn a_hierarchy_change_during_the_prompt_vetoes_it() {
+    let _g = gui_lock();
+    let p = project("screen-hierarchy");
+    let mut child = p.publish();
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let (conn, _) = worm();
+    conn.xinput_xi_query_version(2, 2).unwrap().reply().unwrap();
+    add_master(&conn, "spare");
+    conn.sync().unwrap();
+    let id = master_pointer(&conn, "spare");
+    remove_master(&conn, id);
+    conn.sync().unwrap();
+    vetoed_then_denied(&p, child, g);
+}
+
+#[test]
+fn a_master_pointer_that_lives_for_one_batch_clicks_nothing() {
+    let _g = gui_lock();
+    let p = project("screen-transient-master");
+    let mut child = p.publish();
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let (conn, root) = worm();
+    conn.xinput_xi_query_version(2, 2).unwrap().reply().unwrap();
+    conn.xtest_get_version(2, 2).unwrap().reply().unwrap();
+    add_master(&conn, "worm");
+    conn.sync().unwrap();
+    let id = master_pointer(&conn, "worm");
+    // One batch, no round trip: the new master becomes this client's pointer, its XTEST
+    // device moves onto Approve and clicks, and the master is removed again.
+    let (x, y) = approve_point(g);
+    conn.xinput_xi_set_client_pointer(x11rb::NONE, id).unwrap();
+    for (kind, detail) in [(6u8, 0u8), (4, 1), (5, 1)] {
+        conn.xtest_fake_input(kind, detail, 0, root, x as i16, y as i16, 0)
+            .unwrap();
+    }
+    remove_master(&conn, id);
+    conn.flush().unwrap();
+    conn.sync().unwrap();
+    still_waiting(&p, &mut child);
+    vetoed_then_denied(&p, child, g);
+}
+
+#[test]
+fn control_a_persons_click_on_their_own_screen_approves() {
+    let _g = gui_lock();
+    let p = project("screen-control");
+    let mut child = p.publish();
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    person_approves(&p, child, g);
+}
