@@ -36,7 +36,7 @@ pub fn is_dumpable() -> bool {
 }
 
 /// Denies this process, all its threads, new IPv4/IPv6/packet sockets and io_uring, for
-/// good: called once the window and its GL context exist, so that nothing running inside the
+/// good: called once the window exists, so that nothing running inside the
 /// helper afterwards (a bug in a parser, a compromised dependency) can send a token
 /// anywhere. Unix sockets stay allowed: the X server, the compositor and D-Bus need them.
 /// Sets `no_new_privs` as seccomp requires. Idempotent.

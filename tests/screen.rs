@@ -378,6 +378,21 @@ fn a_master_pointer_that_lives_for_one_batch_clicks_nothing() {
     vetoed_then_denied(&p, child, g);
 }
 
+/// The running helpers' pids (cargo's children in plugin mode).
+fn helpers() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let c = String::from_utf8_lossy(&c);
+                c.starts_with(PROVIDER) && c.contains("--cargo-plugin")
+            })
+        })
+        .collect()
+}
+
 #[test]
 fn control_a_persons_click_on_their_own_screen_approves() {
     let _g = gui_lock();
@@ -385,5 +400,14 @@ fn control_a_persons_click_on_their_own_screen_approves() {
     let mut child = p.publish();
     let (_, g) = window_for(&mut child, "cargo-confirm-gui");
     wait_armed();
+    // While the window is up, the helper shares no memory another program could open and
+    // draw into: no POSIX shm object, no SysV segment.
+    let pids = helpers();
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", pids[0])).unwrap();
+    assert!(
+        !maps.contains("/dev/shm/") && !maps.contains("SYSV"),
+        "{maps}"
+    );
     person_approves(&p, child, g);
 }

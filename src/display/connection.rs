@@ -41,6 +41,38 @@ impl Dispatch<wl_registry::WlRegistry, ()> for Globals {
     }
 }
 
+/// The virtual-input globals a compositor offers on `conn`.
+pub fn virtual_input(conn: &Connection) -> Result<Vec<String>, String> {
+    let mut queue = conn.new_event_queue::<Globals>();
+    let _registry = conn.display().get_registry(&queue.handle(), ());
+    let mut globals = Globals(Vec::new());
+    queue
+        .roundtrip(&mut globals)
+        .map_err(|e| format!("the compositor did not list its globals: {e}"))?;
+    Ok(globals
+        .0
+        .into_iter()
+        .filter(|g| VIRTUAL_INPUT.contains(&g.as_str()))
+        .collect())
+}
+
+/// Refuses a compositor that offers virtual input, unless the policy file allows it.
+pub fn refuse_virtual_input(
+    found: &[String],
+    policy: &crate::policy::DisplayPolicy,
+) -> Result<(), String> {
+    if found.is_empty() || policy.allow_virtual_input {
+        return Ok(());
+    }
+    Err(format!(
+        "the Wayland compositor lets any program drive a virtual pointer or keyboard ({}), so \
+         a program running as you could click Approve there. An administrator can allow it \
+         with `allow-virtual-input = true` under [display] in {}",
+        found.join(", "),
+        crate::policy::PATH
+    ))
+}
+
 /// Checks the server behind winit's connection, found through its display handle.
 #[allow(unsafe_code)]
 pub fn check_winit(
@@ -80,18 +112,7 @@ pub fn check_winit(
                 )
             };
             let trusted = super::verify(&backend.poll_fd(), kind, policy)?;
-            let conn = Connection::from_backend(backend);
-            let mut queue = conn.new_event_queue::<Globals>();
-            let _registry = conn.display().get_registry(&queue.handle(), ());
-            let mut globals = Globals(Vec::new());
-            queue
-                .roundtrip(&mut globals)
-                .map_err(|e| format!("the compositor did not list its globals: {e}"))?;
-            let virtual_input = globals
-                .0
-                .into_iter()
-                .filter(|g| VIRTUAL_INPUT.contains(&g.as_str()))
-                .collect();
+            let virtual_input = virtual_input(&Connection::from_backend(backend))?;
             Ok(Connected {
                 trusted,
                 virtual_input,

@@ -26,6 +26,7 @@ use super::{
 use crate::display::{self, Kind};
 use crate::env::Snapshot;
 use crate::error::{DenyReason, Error};
+use crate::gate::Refusal;
 use crate::input_guard::{Click, Guard, Objection, arrow};
 use crate::policy::DisplayPolicy;
 
@@ -565,21 +566,13 @@ fn check_display(
     proxy: &EventLoopProxy<Wake>,
 ) -> Result<(Option<std::sync::Arc<display::x11::Session>>, Option<Guard>), Error> {
     use raw_window_handle::HasDisplayHandle;
-    let refused = |why: String| Error::Display(format!("refused: {why}"));
+    let refused = |why: String| Error::Refused(Refusal::UntrustedDisplay(why));
     let owned = event_loop.owned_display_handle();
     let handle = owned
         .display_handle()
         .map_err(|e| Error::Display(e.to_string()))?;
     let connected = display::connection::check_winit(handle, kind, policy).map_err(refused)?;
-    if !connected.virtual_input.is_empty() && !policy.allow_virtual_input {
-        return Err(refused(format!(
-            "the compositor lets any program drive a virtual pointer or keyboard ({}), so a \
-             program running as you could click Approve. An administrator can allow it with \
-             `allow-virtual-input = true` under [display] in {}",
-            connected.virtual_input.join(", "),
-            crate::policy::PATH
-        )));
-    }
+    display::connection::refuse_virtual_input(&connected.virtual_input, policy).map_err(refused)?;
     let Kind::X11(d) = kind else {
         return Ok((None, None));
     };

@@ -915,3 +915,73 @@ pub fn person_answers(
 pub fn wait_armed() {
     std::thread::sleep(Duration::from_millis(1600));
 }
+
+/// A headless wlroots compositor (sway) run by `runs`, with its own runtime directory.
+/// sway offers every client the virtual-pointer and virtual-keyboard protocols.
+pub struct Sway {
+    child: Child,
+    /// The compositor's socket, to give the helper as an absolute `WAYLAND_DISPLAY`.
+    pub socket: PathBuf,
+    _runtime: tempfile::TempDir,
+}
+
+impl Drop for Sway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts sway headless, with an empty configuration and no Xwayland.
+pub fn sway(runs: Runs) -> Sway {
+    use std::os::unix::fs::PermissionsExt;
+    let runtime = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(runtime.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let config = runtime.path().join("config");
+    std::fs::write(&config, "xwayland disable\n").unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut cmd = match runs {
+        Runs::Person => {
+            run_ok(Command::new("chown").arg(PERSON).arg(runtime.path()));
+            person_command("sway")
+        }
+        Runs::Worm => Command::new("sway"),
+    };
+    let child = die_with_parent(
+        cmd.arg("-c")
+            .arg(&config)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("XDG_RUNTIME_DIR", runtime.path())
+            .env("WLR_BACKENDS", "headless")
+            .env("WLR_LIBINPUT_NO_DEVICES", "1")
+            .env("WLR_RENDERER", "pixman")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .spawn()
+    .expect("sway is not installed; scripts/test.sh installs it");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let socket = loop {
+        let found = std::fs::read_dir(runtime.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("wayland-") && !n.ends_with(".lock"))
+            });
+        if let Some(s) = found {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "sway did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Sway {
+        child,
+        socket,
+        _runtime: runtime,
+    }
+}
