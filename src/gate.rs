@@ -80,15 +80,7 @@ impl Operation {
     }
 }
 
-/// `--read=`: how to answer authenticated reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum ReadPolicy {
-    /// Open the window for each authenticated read (cached for the cargo session).
-    #[default]
-    Prompt,
-    /// Release read tokens without a window (private registries where reads are routine).
-    Allow,
-}
+pub use crate::policy::ReadPolicy;
 
 /// `--ci=`: what to do on CI runners and without a display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -100,7 +92,9 @@ pub enum CiPolicy {
     Pass,
 }
 
-/// Options written after the program name in cargo's `credential-provider` config.
+/// Options written after the program name in cargo's `credential-provider` config, and so
+/// in each request's `args`. A worm running as the user writes that config, so these may
+/// only tighten what the root-owned policy file allows ([`Options::within`]).
 #[derive(Debug, Clone, Parser, PartialEq)]
 #[command(
     name = "cargo-confirm-gui (provider args)",
@@ -108,26 +102,29 @@ pub enum CiPolicy {
     disable_help_flag = true,
     disable_version_flag = true
 )]
-pub struct Policy {
+pub struct Options {
     /// Accepted for `credential-provider = ["cargo-confirm-gui", "get"]`; no effect.
     #[arg(value_parser = ["get"], hide = true)]
     pub get: Option<String>,
-    /// Authenticated reads: `prompt` (default) or `allow`.
-    #[arg(long, value_enum, default_value_t)]
-    pub read: ReadPolicy,
+    /// Authenticated reads: `prompt` (the default), or `allow` where the policy file allows it.
+    #[arg(long, value_enum)]
+    pub read: Option<ReadPolicy>,
     /// On CI or without a display: `refuse` (default) or `pass`.
     #[arg(long, value_enum, default_value_t)]
     pub ci: CiPolicy,
     /// Seconds before an unanswered window counts as Deny.
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..=3600))]
     pub timeout: u64,
-    /// Seconds after a Deny during which requests are refused without a window.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
-    pub cooldown: u64,
+    /// Seconds after a Deny during which requests are refused without a window (the policy
+    /// file's, 30 by default; only raised here).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub cooldown: Option<u64>,
     /// Seconds the window must be visible and focused before Approve arms (1 s at least).
     #[arg(long = "arm-delay", default_value_t = 1.0, value_parser = parse_arm_delay)]
     pub arm_delay: f64,
 }
+
+pub use crate::policy::Requests as Allowed;
 
 fn parse_arm_delay(s: &str) -> Result<f64, String> {
     let v: f64 = s
@@ -139,23 +136,78 @@ fn parse_arm_delay(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
-impl Default for Policy {
+impl Default for Options {
     fn default() -> Self {
-        Policy::parse_from(std::iter::empty::<&str>())
+        Options::parse_from(std::iter::empty::<&str>())
     }
 }
 
-impl Policy {
+/// The list of provider options, for messages and `--help`: written from the one clap
+/// definition above, so it cannot drift.
+pub fn option_list() -> String {
+    let cmd = <Options as clap::CommandFactory>::command();
+    cmd.get_arguments()
+        .filter(|a| !a.is_hide_set())
+        .filter_map(|a| {
+            let long = a.get_long()?;
+            let values: Vec<String> = a
+                .get_possible_values()
+                .iter()
+                .map(|v| v.get_name().to_string())
+                .collect();
+            Some(if values.is_empty() {
+                format!("--{long}=SECONDS")
+            } else {
+                format!("--{long}={}", values.join("|"))
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Options {
     /// Parses the provider args cargo forwards, with a message that names the bad one.
     pub fn from_args(args: &[&str]) -> Result<Self, String> {
-        Policy::try_parse_from(args).map_err(|e| {
+        Options::try_parse_from(args).map_err(|e| {
             let msg = e.to_string();
             let first = msg.lines().next().unwrap_or("").trim_start_matches("error: ");
             format!(
                 "bad option in cargo's `credential-provider` config for cargo-confirm-gui: {first}\n\
-                 valid options: --read=prompt|allow, --ci=refuse|pass, --timeout=SECONDS, --arm-delay=SECONDS, --cooldown=SECONDS"
+                 valid options: {}",
+                option_list()
             )
         })
+    }
+
+    /// Checks the options against what the policy file allows: they may tighten it, never
+    /// loosen it. A loosening option is an error that says where such a setting lives.
+    pub fn within(mut self, allowed: &Allowed) -> Result<Self, String> {
+        let only_root = |what: &str, setting: &str| {
+            format!(
+                "cargo-confirm-gui: {what} in cargo's `credential-provider` config would loosen \
+                 the policy, and any program running as you can write that config, so it is \
+                 refused. Only the root-owned {} can: {setting} under [requests]",
+                crate::policy::PATH
+            )
+        };
+        match (self.read, allowed.read) {
+            (Some(ReadPolicy::Allow), ReadPolicy::Prompt) => {
+                return Err(only_root("`--read=allow`", "read = \"allow\""));
+            }
+            (None, admin) => self.read = Some(admin),
+            _ => {}
+        }
+        match self.cooldown {
+            Some(c) if c < allowed.cooldown => {
+                return Err(only_root(
+                    &format!("`--cooldown={c}` (shorter than {} s)", allowed.cooldown),
+                    &format!("cooldown = {c}"),
+                ));
+            }
+            None => self.cooldown = Some(allowed.cooldown),
+            _ => {}
+        }
+        Ok(self)
     }
 
     /// The window timeout.
@@ -165,7 +217,12 @@ impl Policy {
 
     /// The cooldown after a Deny.
     pub fn cooldown(&self) -> Duration {
-        Duration::from_secs(self.cooldown)
+        Duration::from_secs(self.cooldown.unwrap_or(Allowed::default().cooldown))
+    }
+
+    /// The read policy.
+    pub fn read(&self) -> ReadPolicy {
+        self.read.unwrap_or_default()
     }
 
     /// The arming delay.
@@ -240,7 +297,7 @@ pub enum Verdict {
 }
 
 /// Decides what to do with a request. Pure: no I/O.
-pub fn decide(op: &Operation, env: &Snapshot, policy: &Policy) -> Verdict {
+pub fn decide(op: &Operation, env: &Snapshot, policy: &Options) -> Verdict {
     if *op == Operation::Unknown {
         return Verdict::Unsupported;
     }
@@ -261,7 +318,7 @@ pub fn decide(op: &Operation, env: &Snapshot, policy: &Policy) -> Verdict {
         } => Verdict::Preflight,
         Operation::Read {
             authenticated: true,
-        } if policy.read == ReadPolicy::Allow => Verdict::ReleaseRead,
+        } if policy.read() == ReadPolicy::Allow => Verdict::ReleaseRead,
         _ => Verdict::Prompt,
     }
 }
@@ -304,7 +361,7 @@ mod tests {
             Operation::GetUnnamed,
         ] {
             assert_eq!(
-                decide(&op, &env, &Policy::default()),
+                decide(&op, &env, &Options::default()),
                 Verdict::Refuse(Refusal::Ci("GITHUB_ACTIONS".into())),
                 "{op:?}"
             );
@@ -314,14 +371,14 @@ mod tests {
     #[test]
     fn headless_refuses() {
         assert_eq!(
-            decide(&publish(), &Snapshot::default(), &Policy::default()),
+            decide(&publish(), &Snapshot::default(), &Options::default()),
             Verdict::Refuse(Refusal::Headless)
         );
     }
 
     #[test]
     fn ci_pass_falls_through() {
-        let policy = Policy::from_args(&["--ci=pass"]).unwrap();
+        let policy = Options::from_args(&["--ci=pass"]).unwrap();
         assert_eq!(
             decide(&publish(), &Snapshot::default(), &policy),
             Verdict::PassToNext
@@ -346,7 +403,7 @@ mod tests {
             Operation::GetUnnamed,
         ] {
             assert_eq!(
-                decide(&op, &desktop(), &Policy::default()),
+                decide(&op, &desktop(), &Options::default()),
                 Verdict::Prompt,
                 "{op:?}"
             );
@@ -361,14 +418,33 @@ mod tests {
         let auth = Operation::Read {
             authenticated: true,
         };
-        let allow = Policy::from_args(&["get", "--read=allow"]).unwrap();
+        // Allowed by root: `--read=allow`, or no option at all, releases without a window.
+        let root_allows = Allowed {
+            read: ReadPolicy::Allow,
+            ..Allowed::default()
+        };
+        let allow = Options::from_args(&["get", "--read=allow"])
+            .unwrap()
+            .within(&root_allows)
+            .unwrap();
+        let unset = Options::from_args(&[])
+            .unwrap()
+            .within(&root_allows)
+            .unwrap();
+        assert_eq!(decide(&auth, &desktop(), &unset), Verdict::ReleaseRead);
+        // ... and `--read=prompt` tightens it again.
+        let prompt = Options::from_args(&["--read=prompt"])
+            .unwrap()
+            .within(&root_allows)
+            .unwrap();
+        assert_eq!(decide(&auth, &desktop(), &prompt), Verdict::Prompt);
         assert_eq!(
-            decide(&pre, &desktop(), &Policy::default()),
+            decide(&pre, &desktop(), &Options::default()),
             Verdict::Preflight
         );
         assert_eq!(decide(&pre, &desktop(), &allow), Verdict::Preflight);
         assert_eq!(
-            decide(&auth, &desktop(), &Policy::default()),
+            decide(&auth, &desktop(), &Options::default()),
             Verdict::Prompt
         );
         assert_eq!(decide(&auth, &desktop(), &allow), Verdict::ReleaseRead);
@@ -377,31 +453,93 @@ mod tests {
     #[test]
     fn unknown_is_unsupported() {
         assert_eq!(
-            decide(&Operation::Unknown, &desktop(), &Policy::default()),
+            decide(&Operation::Unknown, &desktop(), &Options::default()),
             Verdict::Unsupported
         );
     }
 
     #[test]
+    fn options_from_a_request_only_tighten() {
+        let default = Allowed::default();
+        // Regression, "Nothing the caller supplies" (1): the worm wrote `--read=allow` into
+        // the request and the sealed helper released a read token with no window.
+        let e = Options::from_args(&["get", "--read=allow"])
+            .unwrap()
+            .within(&default)
+            .unwrap_err();
+        assert!(
+            e.contains("`--read=allow`")
+                && e.contains("/etc/cargo-confirm-gui/policy.toml")
+                && e.contains("read = \"allow\""),
+            "{e}"
+        );
+        // A shorter cooldown loosens; a longer one, a longer timeout or arming delay tighten.
+        let e = Options::from_args(&["--cooldown=0"])
+            .unwrap()
+            .within(&default)
+            .unwrap_err();
+        assert!(e.contains("`--cooldown=0` (shorter than 30 s)"), "{e}");
+        let o = Options::from_args(&["--cooldown=90", "--timeout=600", "--arm-delay=3"])
+            .unwrap()
+            .within(&default)
+            .unwrap();
+        assert_eq!(o.cooldown(), Duration::from_secs(90));
+        assert_eq!(o.read(), ReadPolicy::Prompt);
+        // The policy file's shorter cooldown is the floor, and the default.
+        let short = Allowed {
+            cooldown: 5,
+            ..Allowed::default()
+        };
+        let o = Options::from_args(&[]).unwrap().within(&short).unwrap();
+        assert_eq!(o.cooldown(), Duration::from_secs(5));
+        assert!(
+            Options::from_args(&["--cooldown=5"])
+                .unwrap()
+                .within(&short)
+                .is_ok()
+        );
+        assert!(
+            Options::from_args(&["--cooldown=4"])
+                .unwrap()
+                .within(&short)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_option_list_comes_from_the_definition() {
+        let list = option_list();
+        for o in [
+            "--read=prompt|allow",
+            "--ci=refuse|pass",
+            "--timeout=SECONDS",
+            "--cooldown=SECONDS",
+            "--arm-delay=SECONDS",
+        ] {
+            assert!(list.contains(o), "{list}");
+        }
+    }
+
+    #[test]
     fn policy_args() {
-        let p = Policy::from_args(&[]).unwrap();
+        let p = Options::from_args(&[]).unwrap();
         assert_eq!(
-            (p.read, p.ci, p.timeout, p.arm_delay),
+            (p.read(), p.ci, p.timeout, p.arm_delay),
             (ReadPolicy::Prompt, CiPolicy::Refuse, 120, 1.0)
         );
-        let p = Policy::from_args(&["get", "--timeout=30", "--arm-delay=2.5"]).unwrap();
+        let p = Options::from_args(&["get", "--timeout=30", "--arm-delay=2.5"]).unwrap();
         assert_eq!((p.timeout, p.arm_delay), (30, 2.5));
         // The arming delay can only be raised.
         assert!(
-            Policy::from_args(&["--arm-delay=0.2"])
+            Options::from_args(&["--arm-delay=0.2"])
                 .unwrap_err()
                 .contains("only be raised")
         );
-        let e = Policy::from_args(&["--auto-approve"]).unwrap_err();
+        let e = Options::from_args(&["--auto-approve"]).unwrap_err();
         assert!(
             e.contains("--auto-approve") && e.contains("valid options"),
             "{e}"
         );
-        assert!(Policy::from_args(&["--read=yes"]).is_err());
+        assert!(Options::from_args(&["--read=yes"]).is_err());
     }
 }

@@ -26,7 +26,7 @@ const DEFAULT_STORE_HELP: &str = "Token store: the Windows Credential Manager.";
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 const DEFAULT_STORE_HELP: &str = "This platform has no token store yet.";
 
-const USAGE_HELP: &str = "In ~/.cargo/config.toml:\n  [registry]\n  global-credential-providers = [\"cargo-confirm-gui\"]\n\nProvider options (after the program name in that list): --read=prompt|allow, --ci=refuse|pass, --timeout=SECONDS, --arm-delay=SECONDS";
+const USAGE_HELP: &str = "In ~/.cargo/config.toml:\n  [registry]\n  global-credential-providers = [\"cargo-confirm-gui\"]";
 
 /// Which store this run uses: decided once, before anything else, from how the binary is
 /// installed.
@@ -134,7 +134,13 @@ fn main() -> ExitCode {
     // Before any thread exists: a setgid group is dropped here.
     let (stores, refusal) = Stores::start();
     let matches = Cli::command()
-        .after_help(format!("{}\n\n{USAGE_HELP}", stores.help()))
+        .after_help(format!(
+            "{}\n\n{USAGE_HELP}\n\nProvider options (after the program name in that list; they \
+             may only tighten {}): {}",
+            stores.help(),
+            cargo_confirm_gui::policy::PATH,
+            cargo_confirm_gui::gate::option_list()
+        ))
         .get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
@@ -161,6 +167,7 @@ fn main() -> ExitCode {
         prompter: &gui,
         probe_display: &probe,
         policy_error,
+        allowed: policy.requests,
         requester: &evidence::requester,
     };
     let result = if cli.cargo_plugin {
@@ -288,13 +295,13 @@ fn get(cli: &Cli, deps: &Deps<'_>) -> Result<(), String> {
 }
 
 fn run_demo(env: &Snapshot, stores: &Stores) -> Result<(), String> {
-    use cargo_confirm_gui::gate::{self, Policy, Verdict};
+    use cargo_confirm_gui::gate::{self, Options, Verdict};
     let probe = Operation::Publish {
         name: "demo".into(),
         vers: "0.1.0".into(),
         cksum: String::new(),
     };
-    if let Verdict::Refuse(r) = gate::decide(&probe, env, &Policy::default()) {
+    if let Verdict::Refuse(r) = gate::decide(&probe, env, &Options::default()) {
         return Err(format!("demo: {}", r.message()));
     }
     let policy = cargo_confirm_gui::policy::Policy::load().map_err(|e| format!("demo: {e}"))?;

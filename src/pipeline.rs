@@ -7,7 +7,7 @@ use crate::audit;
 use crate::env::Snapshot;
 use crate::error::{DenyReason, Error};
 use crate::evidence::{self, Requester};
-use crate::gate::{self, CiPolicy, Operation, Policy, Refusal, Verdict};
+use crate::gate::{self, CiPolicy, Operation, Options, Refusal, Verdict};
 use crate::package;
 use crate::protocol::{self, Answer, Request};
 use crate::store::{RegistryKey, StoreError, TokenStore};
@@ -40,6 +40,8 @@ pub struct Deps<'a> {
     /// Why the administrator's policy file cannot be used, if it cannot: every request is
     /// then refused.
     pub policy_error: Option<String>,
+    /// What the policy file allows requests to ask for.
+    pub allowed: crate::policy::Requests,
     /// Inspects who asked.
     pub requester: &'a dyn Fn() -> Requester,
 }
@@ -87,7 +89,9 @@ pub fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<Answer,
         return Err(Error::Refused(Refusal::Policy(e.clone())));
     }
     let args: Vec<&str> = req.args.iter().map(String::as_str).collect();
-    let policy = Policy::from_args(&args).map_err(Error::Args)?;
+    let policy = Options::from_args(&args)
+        .and_then(|o| o.within(&deps.allowed))
+        .map_err(Error::Args)?;
     let key = RegistryKey::from_index_url(&req.index_url);
     let registry = req.registry_label();
 
@@ -145,7 +149,7 @@ fn prompt(
     req: &Request,
     key: &RegistryKey,
     registry: &str,
-    policy: &Policy,
+    policy: &Options,
     deps: &Deps<'_>,
     cancel: &Cancel,
     evidence: &mut String,
@@ -169,7 +173,7 @@ fn prompt(
     );
     let cooling = |d: &std::path::Path| {
         throttle::cooldown_left(d, policy.cooldown()).map(|left| Error::Cooldown {
-            ago: policy.cooldown - left,
+            ago: policy.cooldown().as_secs() - left,
             left,
         })
     };
@@ -310,7 +314,7 @@ pub fn migrate(
 ) -> Result<(), Error> {
     let key = RegistryKey::from_index_url(&req.index_url);
     let registry = req.registry_label();
-    let policy = Policy::default();
+    let policy = Options::default();
     match gate::decide(&req.operation, &deps.env, &policy) {
         Verdict::Prompt => {}
         Verdict::Refuse(r) => return Err(Error::Refused(r)),
@@ -536,6 +540,7 @@ mod tests {
             prompter,
             probe_display: &|_| Ok(()),
             policy_error: None,
+            allowed: Default::default(),
             requester,
         };
         handle(req, &deps, &Cancel::default())
@@ -660,6 +665,7 @@ mod tests {
             prompter: p,
             probe_display: &|_| Ok(()),
             policy_error: None,
+            allowed: Default::default(),
             requester: &Requester::default,
         };
         migrate(&req(Operation::Migrate), &deps, from, &Cancel::default())
@@ -776,14 +782,31 @@ mod tests {
             _ => panic!(),
         }
         assert_eq!(p.shown.get(), 1);
-        // --read=allow: no window.
+        // --read=allow in cargo's config: refused, it would loosen the policy...
         let mut r = req(Operation::Read {
             authenticated: true,
         });
         r.args = vec!["--read=allow".into()];
         let p = Scripted::default();
-        assert!(run(&store, &p, desktop(), &r).is_ok());
-        assert_eq!(p.shown.get(), 0);
+        let e = run(&store, &p, desktop(), &r).unwrap_err();
+        assert!(matches!(e, Error::Args(_)), "{e}");
+        assert_eq!((p.shown.get(), store.secret_reads()), (0, 1));
+        // ... unless the root-owned policy file allows it: then no window.
+        let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&store)) };
+        let deps = Deps {
+            env: desktop(),
+            open_store: &open,
+            prompter: &p,
+            probe_display: &|_| Ok(()),
+            policy_error: None,
+            allowed: crate::policy::Requests {
+                read: crate::policy::ReadPolicy::Allow,
+                ..Default::default()
+            },
+            requester: &Requester::default,
+        };
+        assert!(handle(&r, &deps, &Cancel::default()).is_ok());
+        assert_eq!((p.shown.get(), store.secret_reads()), (0, 2));
     }
 
     #[test]

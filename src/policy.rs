@@ -15,6 +15,13 @@
 //! # wlroots compositors (sway, Hyprland) let any client drive a virtual pointer and
 //! # keyboard; allowing them lets a worm click Approve there.
 //! allow-virtual-input = false
+//!
+//! [requests]
+//! # Authenticated reads from private registries without a window (default "prompt").
+//! read = "prompt"
+//! # Seconds after a Deny during which requests are refused without a window (default 30);
+//! # cargo's config may only raise it.
+//! cooldown = 30
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -29,6 +36,46 @@ pub struct Policy {
     /// Display-server rules.
     #[serde(default)]
     pub display: DisplayPolicy,
+    /// What requests may ask for.
+    #[serde(default)]
+    pub requests: Requests,
+}
+
+/// How to answer authenticated reads (`read` under `[requests]`, and `--read=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadPolicy {
+    /// Open the window for each authenticated read (cached for the cargo session).
+    #[default]
+    Prompt,
+    /// Release read tokens without a window (private registries where reads are routine).
+    Allow,
+}
+
+/// `[requests]`: the most a request's options may ask for. Options in cargo's config (and
+/// so in a request) may only tighten these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Requests {
+    /// Authenticated reads without a window.
+    #[serde(default)]
+    pub read: ReadPolicy,
+    /// The cooldown after a Deny, in seconds: requests may only raise it.
+    #[serde(default = "default_cooldown")]
+    pub cooldown: u64,
+}
+
+fn default_cooldown() -> u64 {
+    30
+}
+
+impl Default for Requests {
+    fn default() -> Self {
+        Requests {
+            read: ReadPolicy::Prompt,
+            cooldown: default_cooldown(),
+        }
+    }
 }
 
 /// `[display]`: which display servers a window may open on.
@@ -64,13 +111,20 @@ impl Policy {
         };
         #[cfg(unix)]
         check_owner(path)?;
-        toml::from_str(&text).map_err(|e| {
+        let policy: Policy = toml::from_str(&text).map_err(|e| {
             format!(
                 "the policy file {} is malformed: {}",
                 path.display(),
                 e.message()
             )
-        })
+        })?;
+        if policy.requests.cooldown > 3600 {
+            return Err(format!(
+                "the policy file {}: cooldown must be at most 3600 seconds",
+                path.display()
+            ));
+        }
+        Ok(policy)
     }
 }
 

@@ -231,7 +231,7 @@ fn login_stores_and_replacing_needs_confirmation_then_logout() {
     let p = Project::new(
         "e2e-login",
         Options::default(),
-        ProviderConfig::PerRegistry(&["--cooldown=0"]),
+        ProviderConfig::PerRegistry(&[]),
     );
     let d = desk();
     // First login: a window asks to store it.
@@ -257,6 +257,9 @@ fn login_stores_and_replacing_needs_confirmation_then_logout() {
         d.secret_lookup(&p.key()).as_deref(),
         Some("first-token-aaaa")
     );
+    // That Deny started the cooldown, which in the default install lives in the user's
+    // runtime directory: the test clears it, as any program of the user's could.
+    p.clear_cooldown();
 
     // Confirmed replacement.
     let child = p
@@ -335,14 +338,20 @@ fn auth_required_registry_reads_with_the_token_and_publish_still_asks() {
             token: Some(TOKEN.into()),
             auth_required: true,
         },
-        ProviderConfig::PerRegistry(&["--read=allow"]),
+        ProviderConfig::PerRegistry(&[]),
     );
     desk().secret_store(&p.key(), TOKEN);
-    let child = p.publish();
+    let mut child = p.publish();
+    // cargo meets a 401 and asks for a real read: a window with read wording first.
+    let (_, g) = window_for(&mut child, "READ from a private registry");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
     let (status, _, err) = person_answers(child, "PUBLISH e2e-authreq 0.1.0", Click::Approve);
     assert!(status.success(), "{err}");
     let hits = p.registry.hits();
-    // cargo met a 401 first, then read the index with the real token (released by policy).
+    // cargo met a 401 first, then read the index with the real token (released after the
+    // read window).
     assert!(hits.iter().any(|h| h.status == 401), "{hits:?}");
     assert!(
         hits.iter().any(|h| h.path.starts_with("/index/")

@@ -69,7 +69,7 @@ impl Drop for Policy {
 
 fn request(p: &Project) -> String {
     let mut request = p.publish_request("policy", "1.0.0", &"0".repeat(64));
-    request["args"] = serde_json::json!(["--timeout=5", "--cooldown=0"]);
+    request["args"] = serde_json::json!(["--timeout=5"]);
     request.to_string()
 }
 
@@ -171,4 +171,49 @@ fn a_server_trusted_by_path_is_trusted_whoever_runs_it() {
         let _ = s.kill();
         let _ = s.wait();
     }
+}
+
+#[test]
+fn read_allow_in_cargo_config_is_refused_and_only_the_policy_file_releases_reads() {
+    let policy = Policy::none();
+    let _g = gui_lock();
+    // Regression, "Nothing the caller supplies" (1): `--read=allow` in the request released
+    // the token with no window. cargo's config is the user's, so the worm's too.
+    let p = Project::new(
+        "policy-read",
+        Options {
+            token: Some("tok-policy".into()),
+            auth_required: true,
+        },
+        ProviderConfig::PerRegistry(&["--read=allow"]),
+    );
+    desk().secret_store(&p.key(), "tok-policy");
+    let (status, _, err) = wait_output(p.publish(), Duration::from_secs(60));
+    assert!(!status.success());
+    assert!(
+        err.contains("`--read=allow` in cargo's `credential-provider` config would loosen")
+            && err.contains("read = \"allow\" under [requests]"),
+        "{err}"
+    );
+    assert!(
+        p.registry
+            .hits()
+            .iter()
+            .all(|h| h.authorization.as_deref() != Some("tok-policy")),
+        "{:?}",
+        p.registry.hits()
+    );
+
+    // Allowed by root: reads are released without a window; the publish still asks.
+    policy.set("[requests]\nread = \"allow\"\n", 0o644);
+    let child = p.publish();
+    let (status, _, err) = person_answers(child, "PUBLISH policy-read 0.1.0", Click::Approve);
+    assert!(status.success(), "{err}");
+    let hits = p.registry.hits();
+    assert!(
+        hits.iter().any(|h| h.path.starts_with("/index/")
+            && h.status == 200
+            && h.authorization.as_deref() == Some("tok-policy")),
+        "{hits:?}"
+    );
 }

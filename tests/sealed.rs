@@ -134,9 +134,7 @@ fn request(op: &str) -> String {
         "logout" => r#""kind":"logout""#.to_string(),
         _ => format!(r#""kind":"get","operation":"{op}"{extra}"#),
     };
-    format!(
-        r#"{{"v":1,"registry":{{"index-url":"{URL}","name":"local"}},{kind},"args":["--cooldown=0"]}}"#
-    )
+    format!(r#"{{"v":1,"registry":{{"index-url":"{URL}","name":"local"}},{kind}}}"#)
 }
 
 /// The sealed helper in plugin mode as `user`, with `op` written on its stdin.

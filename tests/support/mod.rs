@@ -743,6 +743,12 @@ impl Project {
         self._tmp.path().join("runtime")
     }
 
+    /// Ends a cooldown a Deny started, as any program of the user's can in the default
+    /// install (the state is in the user's runtime directory).
+    pub fn clear_cooldown(&self) {
+        let _ = std::fs::remove_file(self.runtime().join("cargo-confirm-gui/last-deny"));
+    }
+
     /// This project's own state directory, where the provider keeps its audit log.
     pub fn state(&self) -> PathBuf {
         self._tmp.path().join("state")
