@@ -282,6 +282,20 @@ fn get(cli: &Cli, deps: &Deps<'_>) -> Result<(), String> {
                     Use it as `credential-provider = [\"cargo:token-from-stdout\", \"cargo-confirm-gui\", \"get\"]`."
             .into());
     }
+    // Regression, "Nothing the caller supplies" (6): a worm switched cargo's config to
+    // `cargo:token-from-stdout` + `get`, so the one window came at cargo's pre-flight read,
+    // named nothing, and cargo kept the token for every operation of its run.
+    let parent_is_cargo = evidence::parent_exe().ends_with("/cargo");
+    if deps.env.registry_index_url.is_some() || parent_is_cargo {
+        return Err(
+            "cargo-confirm-gui get refuses to run under cargo: with `cargo:token-from-stdout` \
+             cargo asks before it has packaged anything, names no crate or operation, and keeps \
+             the token for its whole run and every operation, so one Approve would authorise \
+             whatever it does next. Use the plugin form instead: `credential-provider = \
+             [\"cargo-confirm-gui\"]` (README, \"Use it\"). Nothing was released."
+                .into(),
+        );
+    }
     let req = request(cli, &deps.env, Operation::GetUnnamed)?;
     match pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.to_string())? {
         Answer::Token { token, .. } => {

@@ -398,3 +398,29 @@ fn demo_publishes_through_the_window_and_removes_its_entry() {
         "the demo entry was left behind: {left}"
     );
 }
+
+#[test]
+fn get_under_token_from_stdout_refuses_without_a_window() {
+    let _g = gui_lock();
+    let p = Project::new(
+        "e2e-from-stdout",
+        Options {
+            token: Some(TOKEN.into()),
+            auth_required: false,
+        },
+        ProviderConfig::TokenFromStdout,
+    );
+    desk().secret_store(&p.key(), TOKEN);
+    let started = std::time::Instant::now();
+    let (status, out, err) = wait_output(p.publish(), CARGO);
+    assert!(!status.success());
+    assert!(
+        err.contains("cargo-confirm-gui get refuses to run under cargo")
+            && err.contains("credential-provider = [\"cargo-confirm-gui\"]"),
+        "{err}"
+    );
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
+    assert!(p.registry.mutations().is_empty());
+    assert!(!desk().any_window());
+    assert!(started.elapsed() < Duration::from_secs(30));
+}

@@ -513,6 +513,10 @@ fn yank_and_get_have_their_own_wording() {
     let mut h = harness(ConfirmState::new(tx(Operation::GetUnnamed), &opts()));
     h.run_steps(2);
     h.get_by_label("(the caller did not name a crate or an operation)");
+    h.get_by_label(
+        "This request names no crate and no operation: this window cannot show what the token \
+         will be used for. Approve only if you started this yourself, just now.",
+    );
 }
 
 /// Pixel snapshots of the real view, rendered with wgpu on Mesa's software renderer. After a

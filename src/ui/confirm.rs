@@ -98,6 +98,17 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
                 .auto_shrink([false, false])
                 .show(ui, |ui| {
                     ui.heading(RichText::new(heading).strong());
+                    if state.tx.operation == Operation::GetUnnamed {
+                        ui.colored_label(
+                            RED,
+                            RichText::new(
+                                "This request names no crate and no operation: this window \
+                                 cannot show what the token will be used for. Approve only if \
+                                 you started this yourself, just now.",
+                            )
+                            .strong(),
+                        );
+                    }
                     for w in &state.tx.requester.warnings {
                         ui.colored_label(RED, RichText::new(format!("WARNING: {w}")).strong());
                     }

@@ -649,6 +649,8 @@ pub enum ProviderConfig<'a> {
     PerRegistry(&'a [&'a str]),
     /// `[registry] global-credential-providers = ["cargo-confirm-gui ..."]`, found on PATH.
     Global(&'a str),
+    /// `credential-provider = ["cargo:token-from-stdout", PATH, "get"]`.
+    TokenFromStdout,
 }
 
 impl Project {
@@ -676,6 +678,9 @@ impl Project {
                 format!("credential-provider = [{}]\n", items.join(", "))
             }
             ProviderConfig::Global(_) => String::new(),
+            ProviderConfig::TokenFromStdout => format!(
+                "credential-provider = [\"cargo:token-from-stdout\", {PROVIDER:?}, \"get\"]\n"
+            ),
         };
         let global = match provider {
             ProviderConfig::Global(entry) => {
