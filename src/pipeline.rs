@@ -92,7 +92,7 @@ pub fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<Answer,
     let policy = Options::from_args(&args)
         .and_then(|o| o.within(&deps.allowed))
         .map_err(Error::Args)?;
-    let key = RegistryKey::from_index_url(&req.index_url);
+    let key = RegistryKey::parse(&req.index_url).map_err(Error::Args)?;
     let registry = req.registry_label();
 
     let verdict = gate::decide(&req.operation, &deps.env, &policy);
@@ -211,7 +211,7 @@ fn prompt(
         return Err(e);
     }
     let mut tx = Transaction {
-        registry: registry.to_string(),
+        registry: req.raw_registry_label(),
         operation: req.operation.clone(),
         login_fingerprint: None,
         existing_entry: existing,
@@ -240,11 +240,12 @@ fn prompt(
             }
             None => {
                 let er = EnrollRequest {
-                    registry: registry.to_string(),
+                    registry: req.raw_registry_label(),
                     crates_io: key.is_crates_io(),
                     store: store.describe(),
                     existing_entry: existing,
                     login_url: req.login_url.clone(),
+                    requester: tx.requester.clone(),
                 };
                 match deps.prompter.enroll(&er, &opts, cancel)? {
                     EnrollOutcome::Saved(t) => t,
@@ -312,7 +313,7 @@ pub fn migrate(
     from: &dyn TokenStore,
     cancel: &Cancel,
 ) -> Result<(), Error> {
-    let key = RegistryKey::from_index_url(&req.index_url);
+    let key = RegistryKey::parse(&req.index_url).map_err(Error::Args)?;
     let registry = req.registry_label();
     let policy = Options::default();
     match gate::decide(&req.operation, &deps.env, &policy) {
@@ -331,7 +332,7 @@ pub fn migrate(
     }
     let to = (deps.open_store)()?;
     let tx = Transaction {
-        registry: registry.clone(),
+        registry: req.raw_registry_label(),
         operation: Operation::Migrate,
         login_fingerprint: None,
         existing_entry: to.contains(&key)?,

@@ -38,8 +38,14 @@ pub struct Request {
 }
 
 impl Request {
-    /// "crates-io (https://…)" or just the URL.
+    /// "crates-io (https://…)" or just the URL, escaped: it ends up in windows and in
+    /// cargo's terminal output.
     pub fn registry_label(&self) -> String {
+        crate::ui::text::escape(&self.raw_registry_label()).text
+    }
+
+    /// The same, unescaped: for the windows, which escape and flag it themselves.
+    pub fn raw_registry_label(&self) -> String {
         match &self.registry_name {
             Some(n) => format!("{n} ({})", self.index_url),
             None => self.index_url.clone(),

@@ -216,3 +216,25 @@ fn help_names_the_token_store_in_use() {
     }
     assert!(help.contains("global-credential-providers"), "{help}");
 }
+
+#[test]
+fn an_index_url_hiding_characters_is_refused_before_anything_else() {
+    // Regression, "Nothing the caller supplies" (7): a zero-width space and a right-to-left
+    // override in the index URL. Refused with a display set and no keychain: the check
+    // comes first, and the message shows the characters as escapes.
+    let line = PUBLISH.replace(
+        "sparse+http://127.0.0.1:9/index/",
+        "sparse+https://index.crates.io\u{200B}.evil\u{202E}/",
+    );
+    let (lines, _, _) = plugin(
+        format!("{}\n", line.replace("ARGS", "")).as_bytes(),
+        &[("DISPLAY", ":99")],
+    );
+    let m = message(&lines[1]);
+    assert!(
+        m.contains("holds characters cargo never sends (U+200B, U+202E)")
+            && m.contains("\\u{200B}")
+            && !m.contains('\u{202E}'),
+        "{m}"
+    );
+}

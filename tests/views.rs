@@ -258,6 +258,7 @@ fn enroll_harness(existing: bool, crates_io: bool) -> Harness<'static, EnrollSta
         store: "test store".into(),
         existing_entry: existing,
         login_url: Some("https://crates.io/me".into()),
+        requester: cargo_requester(),
     };
     Harness::builder()
         .with_size(layout::ENROLL_SIZE)
@@ -533,4 +534,48 @@ fn snapshot_mismatch() {
     let mut h = harness(publish_with(Some(mismatch_report())));
     wait(&mut h, 1.5);
     h.snapshot("confirm_mismatch");
+}
+
+// ---- What is shown is what is there ----
+
+#[test]
+fn hidden_characters_in_every_field_are_escaped_and_flagged() {
+    // Regression, "Nothing the caller supplies" (7): a right-to-left override and a
+    // zero-width space made a registry look like crates.io; newlines in argv pushed the real
+    // new owner of `cargo owner --add` out of view.
+    let mut t = tx(Operation::Owners {
+        name: "foo\u{202E}oof".into(),
+    });
+    t.registry = "crates-io\u{200B} (sparse+https://index.crates.io/)".into();
+    let mut r = cargo_requester();
+    r.chain[0].argv = ["cargo", "owner", "--add", "friend\n\n\n\n\n\nmallory"]
+        .map(String::from)
+        .into();
+    r.chain[0].cwd = Ok("/home/you/foo\u{2066}bar".into());
+    r.chain[1].argv = vec!["bash".into(), "-c".into(), "x\u{200D}y".into()];
+    t.requester = r;
+    let mut h = harness(ConfirmState::new(t, &opts()));
+    h.run_steps(2);
+    h.get_by_label("cargo wants to CHANGE THE OWNERS of foo\\u{202E}oof");
+    h.get_by_label("crates-io\\u{200B} (sparse+https://index.crates.io/)");
+    h.get_by_label("cargo owner --add friend\\n\\n\\n\\n\\n\\nmallory");
+    h.get_by_label("/home/you/foo\\u{2066}bar");
+    h.get_by_label(
+        "WARNING: Registry, Crate, Command, In directory, started by held invisible, control or \
+         direction-changing characters, shown above as \\u{…} and \\n escapes. Text like that \
+         is made to look like something else.",
+    );
+
+    // Plain fields raise no warning.
+    let mut h = harness(ConfirmState::new(tx(publish()), &opts()));
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("held invisible").is_none());
+}
+
+#[test]
+fn the_enroll_window_shows_who_asked() {
+    let mut h = enroll_harness(false, true);
+    h.run_steps(2);
+    h.get_by_label("/home/you/.rustup/toolchains/stable/bin/cargo (pid 4242)");
+    h.get_by_label("cargo publish");
 }

@@ -25,19 +25,45 @@ pub struct RegistryKey {
 }
 
 impl RegistryKey {
-    /// Canonicalises an index URL: both crates.io spellings give one key, and a trailing
-    /// slash does not make a second entry.
+    /// Canonicalises an index URL: both crates.io spellings give one key; the scheme and
+    /// host are lower-cased, a default port and a trailing slash dropped, so one registry
+    /// never has two entries. For URLs already checked by [`RegistryKey::parse`].
     pub fn from_index_url(url: &str) -> Self {
         let trimmed = url.trim().trim_end_matches('/');
+        let normal = normalise(trimmed);
         let crates_io = [CRATES_IO_INDEX, CRATES_IO_SPARSE]
             .iter()
-            .any(|c| c.trim_end_matches('/') == trimmed);
+            .any(|c| c.trim_end_matches('/') == normal);
         let canonical = if crates_io {
             CRATES_IO_INDEX.to_string()
         } else {
-            trimmed.to_string()
+            normal
         };
         RegistryKey { canonical }
+    }
+
+    /// Checks and canonicalises an index URL from outside (a request, the command line).
+    /// cargo sends URLs serialised by the `url` crate: ASCII, with no spaces or controls. A
+    /// URL with invisible, bidirectional or other non-ASCII characters is refused: it could
+    /// look like another registry's (and skip, say, the crates.io token check).
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let bad: Vec<String> = url
+            .chars()
+            .filter(|c| !c.is_ascii_graphic())
+            .map(|c| format!("U+{:04X}", c as u32))
+            .collect();
+        if !bad.is_empty() {
+            return Err(format!(
+                "the index URL {} holds characters cargo never sends ({}): a URL like that can \
+                 look like another registry's. Nothing was stored or released",
+                crate::ui::text::escape(url).text,
+                bad.join(", ")
+            ));
+        }
+        if !url.contains("://") {
+            return Err(format!("{url} is not an index URL"));
+        }
+        Ok(RegistryKey::from_index_url(url))
     }
 
     /// The canonical index URL (the store's account name).
@@ -49,6 +75,33 @@ impl RegistryKey {
     pub fn is_crates_io(&self) -> bool {
         self.canonical == CRATES_IO_INDEX
     }
+}
+
+/// Lower-cases the scheme and host and drops a default port: `sparse+HTTPS://Example.com:443/x`
+/// and `sparse+https://example.com/x` are one registry.
+fn normalise(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let mut authority = authority.to_ascii_lowercase();
+    let default_port = if scheme.ends_with("https") {
+        ":443"
+    } else if scheme.ends_with("http") {
+        ":80"
+    } else {
+        ""
+    };
+    if !default_port.is_empty()
+        && let Some(host) = authority.strip_suffix(default_port)
+    {
+        authority = host.to_string();
+    }
+    format!("{scheme}://{authority}{path}")
 }
 
 impl fmt::Display for RegistryKey {
@@ -154,5 +207,47 @@ mod tests {
             a,
             RegistryKey::from_index_url("sparse+http://127.0.0.1:8081/index/")
         );
+    }
+
+    #[test]
+    fn spellings_of_one_registry_share_one_entry() {
+        let a = RegistryKey::parse("sparse+https://reg.example/index/").unwrap();
+        for other in [
+            "sparse+HTTPS://Reg.Example/index",
+            "sparse+https://reg.example:443/index/",
+            "SPARSE+https://REG.example:443/index",
+        ] {
+            assert_eq!(RegistryKey::parse(other).unwrap(), a, "{other}");
+        }
+        // The path is the registry's own: its case is kept.
+        assert_ne!(
+            RegistryKey::parse("sparse+https://reg.example/Index/").unwrap(),
+            a
+        );
+        assert!(
+            RegistryKey::parse("SPARSE+HTTPS://INDEX.CRATES.IO/")
+                .unwrap()
+                .is_crates_io()
+        );
+    }
+
+    #[test]
+    fn urls_that_hide_characters_are_refused() {
+        // Regression, "Nothing the caller supplies" (7): a zero-width space and a
+        // right-to-left override in an index URL looked like crates.io in the enrol window,
+        // keyed another entry, and skipped the crates.io token check.
+        for url in [
+            "sparse+https://index.crates.io\u{200B}/",
+            "sparse+https://\u{202E}oi.setarc.xedni/",
+            "sparse+https://index.crates.io/ ",
+            "sparse+https://index.cr\u{430}tes.io/",
+            "sparse+https://index.crates.io/\n",
+            "index.crates.io",
+        ] {
+            let e = RegistryKey::parse(url).unwrap_err();
+            assert!(!e.contains('\u{202E}') && !e.contains('\n'), "{e}");
+        }
+        let e = RegistryKey::parse("sparse+https://index.crates.io\u{200B}/").unwrap_err();
+        assert!(e.contains("U+200B") && e.contains("\\u{200B}"), "{e}");
     }
 }

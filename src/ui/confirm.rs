@@ -2,6 +2,7 @@
 
 use egui::{Color32, RichText, Ui, UiBuilder};
 
+use super::text::{command_line, escape};
 use super::{Arming, BarAction, Decision, PromptOptions, Transaction, bottom_bar, layout};
 use crate::error::DenyReason;
 use crate::gate::Operation;
@@ -34,16 +35,22 @@ impl ConfirmState {
 
 /// The heading and the Approve label for an operation.
 pub fn wording(op: &Operation, existing: bool) -> (String, &'static str) {
+    let e = |s: &str| escape(s).text;
     match op {
-        Operation::Publish { name, vers, .. } => {
-            (format!("cargo wants to PUBLISH {name} {vers}"), "Approve")
-        }
-        Operation::Yank { name, vers } => (format!("cargo wants to YANK {name} {vers}"), "Approve"),
-        Operation::Unyank { name, vers } => {
-            (format!("cargo wants to UN-YANK {name} {vers}"), "Approve")
-        }
+        Operation::Publish { name, vers, .. } => (
+            format!("cargo wants to PUBLISH {} {}", e(name), e(vers)),
+            "Approve",
+        ),
+        Operation::Yank { name, vers } => (
+            format!("cargo wants to YANK {} {}", e(name), e(vers)),
+            "Approve",
+        ),
+        Operation::Unyank { name, vers } => (
+            format!("cargo wants to UN-YANK {} {}", e(name), e(vers)),
+            "Approve",
+        ),
         Operation::Owners { name } => (
-            format!("cargo wants to CHANGE THE OWNERS of {name}"),
+            format!("cargo wants to CHANGE THE OWNERS of {}", e(name)),
             "Approve",
         ),
         Operation::Read { .. } => (
@@ -166,7 +173,7 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
 
 /// The packaged crate: does it match, and what must a reviewer notice.
 fn package_verdict(ui: &mut Ui, r: &Report) {
-    let shown = |p: &std::path::Path| p.display().to_string();
+    let shown = |p: &std::path::Path| escape(&p.display().to_string()).text;
     match &r.check {
         Check::Match(p) => {
             ui.colored_label(
@@ -228,13 +235,13 @@ fn package_verdict(ui: &mut Ui, r: &Report) {
             Level::Danger => (RED, "DANGER:"),
             Level::Notice => (AMBER, "Note:"),
         };
-        ui.colored_label(color, format!("{mark} {}", f.text));
+        ui.colored_label(color, format!("{mark} {}", escape(&f.text).text));
     }
 }
 
 /// The packaged crate: what changed since the cached version, and every file.
 fn package_contents(ui: &mut Ui, r: &Report) {
-    let shown = |p: &std::path::Path| p.display().to_string();
+    let shown = |p: &std::path::Path| escape(&p.display().to_string()).text;
     if let Some(c) = &r.contents {
         let files: Vec<_> = c.files.iter().filter(|f| f.kind != Kind::Dir).collect();
         match &r.previous {
@@ -250,12 +257,25 @@ fn package_contents(ui: &mut Ui, r: &Report) {
                     .strong(),
                 );
                 let mut lines = Vec::new();
-                lines.extend(d.added.iter().map(|p| format!("+ {p}")));
-                lines.extend(d.removed.iter().map(|p| format!("- {p}")));
-                lines.extend(d.changed.iter().map(|p| format!("~ {p}")));
-                lines.extend(d.deps_added.iter().map(|p| format!("+ dependency {p}")));
-                lines.extend(d.deps_removed.iter().map(|p| format!("- dependency {p}")));
-                lines.extend(d.deps_changed.iter().map(|p| format!("~ dependency {p}")));
+                let e = |p: &String| escape(p).text;
+                lines.extend(d.added.iter().map(|p| format!("+ {}", e(p))));
+                lines.extend(d.removed.iter().map(|p| format!("- {}", e(p))));
+                lines.extend(d.changed.iter().map(|p| format!("~ {}", e(p))));
+                lines.extend(
+                    d.deps_added
+                        .iter()
+                        .map(|p| format!("+ dependency {}", e(p))),
+                );
+                lines.extend(
+                    d.deps_removed
+                        .iter()
+                        .map(|p| format!("- dependency {}", e(p))),
+                );
+                lines.extend(
+                    d.deps_changed
+                        .iter()
+                        .map(|p| format!("~ dependency {}", e(p))),
+                );
                 if !lines.is_empty() {
                     ui.label(RichText::new(lines.join("\n")).monospace());
                 }
@@ -289,8 +309,12 @@ fn package_contents(ui: &mut Ui, r: &Report) {
                 .show_rows(ui, row_height, files.len(), |ui, range| {
                     for f in &files[range] {
                         ui.label(
-                            RichText::new(format!("{:>10}  {}", human_size(f.size), f.path))
-                                .monospace(),
+                            RichText::new(format!(
+                                "{:>10}  {}",
+                                human_size(f.size),
+                                escape(&f.path).text
+                            ))
+                            .monospace(),
                         );
                     }
                 });
@@ -298,115 +322,163 @@ fn package_contents(ui: &mut Ui, r: &Report) {
     }
 }
 
-/// An ancestor's command line on one line, shortened: scripts passed with `-c` can be long.
-fn one_line(cmd: &str) -> String {
+/// An ancestor's command line on one line, escaped and shortened: scripts passed with `-c`
+/// can be long.
+fn one_line(argv: &[String]) -> String {
     const MAX: usize = 160;
-    let flat: String = cmd.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = command_line(argv).text;
     match flat.char_indices().nth(MAX) {
         Some((i, _)) => format!("{}…", &flat[..i]),
         None => flat,
     }
 }
 
+/// Rows of a two-column grid whose values come from outside: each escaped (`ui::text`), the
+/// labels of those that held hidden characters remembered for a red warning.
+pub struct Rows {
+    width: f32,
+    hidden: Vec<&'static str>,
+}
+
+impl Rows {
+    /// Rows whose values wrap at the width left beside the labels.
+    pub fn new(ui: &Ui) -> Rows {
+        Rows {
+            width: (ui.available_width() - 110.0).max(120.0),
+            hidden: Vec::new(),
+        }
+    }
+
+    /// A row whose value is already escaped.
+    pub fn shown(&mut self, ui: &mut Ui, label: &'static str, value: super::text::Shown) {
+        if value.hidden && !self.hidden.contains(&label) {
+            self.hidden.push(label);
+        }
+        ui.label(RichText::new(label).strong());
+        // Long paths and command lines wrap: every character stays visible.
+        ui.scope(|ui| {
+            ui.set_max_width(self.width);
+            ui.add(egui::Label::new(RichText::new(value.text).monospace()).wrap());
+        });
+        ui.end_row();
+    }
+
+    /// A row of plain text, escaped here.
+    pub fn text(&mut self, ui: &mut Ui, label: &'static str, value: &str) {
+        self.shown(ui, label, escape(value));
+    }
+
+    /// Who asked: the direct parent (exe, pid, command line, directory), then its ancestors
+    /// up to the session leader, one line each.
+    pub fn requester(&mut self, ui: &mut Ui, requester: &crate::evidence::Requester) {
+        let path = |p: &Result<std::path::PathBuf, String>| match p {
+            Ok(p) => p.display().to_string(),
+            Err(e) => format!("? ({e})"),
+        };
+        let Some(p) = requester.parent() else {
+            self.text(ui, "Asked by", "(unknown)");
+            return;
+        };
+        self.text(ui, "Asked by", &format!("{} (pid {})", path(&p.exe), p.pid));
+        self.shown(ui, "Command", command_line(&p.argv));
+        self.text(ui, "In directory", &path(&p.cwd));
+        for anc in requester.chain.iter().skip(1) {
+            let (exe, cwd) = (escape(&path(&anc.exe)), escape(&path(&anc.cwd)));
+            let line = super::text::Shown {
+                text: format!(
+                    "{} (pid {}, {}, in {})",
+                    one_line(&anc.argv),
+                    anc.pid,
+                    exe.text,
+                    cwd.text
+                ),
+                hidden: command_line(&anc.argv).hidden || exe.hidden || cwd.hidden,
+            };
+            self.shown(ui, "  started by", line);
+        }
+    }
+
+    /// The red warning naming the fields that held hidden characters, if any.
+    pub fn warn(self, ui: &mut Ui) {
+        if self.hidden.is_empty() {
+            return;
+        }
+        ui.colored_label(
+            RED,
+            RichText::new(format!(
+                "WARNING: {} held invisible, control or direction-changing characters, shown \
+                 above as \\u{{…}} and \\n escapes. Text like that is made to look like \
+                 something else.",
+                self.hidden
+                    .iter()
+                    .map(|l| l.trim())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .strong(),
+        );
+    }
+}
+
+/// The transaction, one row a field.
 fn details(ui: &mut Ui, tx: &Transaction) {
-    let value_width = (ui.available_width() - 110.0).max(120.0);
+    let mut rows = Rows::new(ui);
     egui::Grid::new("tx")
         .num_columns(2)
         .spacing([12.0, 6.0])
         .show(ui, |ui| {
-            let row = |ui: &mut Ui, k: &str, v: &str| {
-                ui.label(RichText::new(k).strong());
-                // Long paths and command lines wrap: every character stays visible.
-                ui.scope(|ui| {
-                    ui.set_max_width(value_width);
-                    ui.add(egui::Label::new(RichText::new(v).monospace()).wrap());
-                });
-                ui.end_row();
-            };
-            row(ui, "Registry", &tx.registry);
-            row(ui, "Operation", tx.operation.verb());
+            rows.text(ui, "Registry", &tx.registry);
+            rows.text(ui, "Operation", tx.operation.verb());
             match &tx.operation {
                 Operation::Publish { name, vers, cksum } => {
-                    row(ui, "Crate", name);
-                    row(ui, "Version", vers);
-                    row(ui, "SHA-256", &group_checksum(cksum));
+                    rows.text(ui, "Crate", name);
+                    rows.text(ui, "Version", vers);
+                    // Grouped in fours for comparing by eye, unless it hides something.
+                    let mut sum = escape(cksum);
+                    if !sum.hidden {
+                        sum.text = group_checksum(&sum.text);
+                    }
+                    rows.shown(ui, "SHA-256", sum);
                 }
                 Operation::Yank { name, vers } | Operation::Unyank { name, vers } => {
-                    row(ui, "Crate", name);
-                    row(ui, "Version", vers);
+                    rows.text(ui, "Crate", name);
+                    rows.text(ui, "Version", vers);
                 }
-                Operation::Owners { name } => row(ui, "Crate", name),
+                Operation::Owners { name } => rows.text(ui, "Crate", name),
                 Operation::Read { .. } => {
-                    row(ui, "Token use", "reading the index and downloading crates")
+                    rows.text(ui, "Token use", "reading the index and downloading crates")
                 }
                 Operation::Login { .. } => {
                     if let Some(fp) = &tx.login_fingerprint {
-                        row(ui, "New token", fp);
+                        rows.text(ui, "New token", fp);
                     }
                     if tx.existing_entry {
-                        row(ui, "Replaces", "the token already stored for this registry");
+                        rows.text(ui, "Replaces", "the token already stored for this registry");
                     }
                 }
-                Operation::GetUnnamed => row(
+                Operation::GetUnnamed => rows.text(
                     ui,
                     "Crate",
                     "(the caller did not name a crate or an operation)",
                 ),
-                Operation::Migrate => row(
+                Operation::Migrate => rows.text(
                     ui,
                     "Afterwards",
                     "the token is read only through this helper, and removed from the Secret Service",
                 ),
                 Operation::Logout | Operation::Unknown => {}
             }
-            row(ui, "Stored in", &tx.store);
+            rows.text(ui, "Stored in", &tx.store);
             if tx.recent_requests > 1 {
-                row(
+                rows.text(
                     ui,
                     "Requests",
                     &format!("{} in the last 10 minutes", tx.recent_requests),
                 );
             }
-            match tx.requester.parent() {
-                Some(p) => {
-                    let exe = p
-                        .exe
-                        .as_ref()
-                        .map(|e| e.display().to_string())
-                        .unwrap_or_else(|e| format!("? ({e})"));
-                    row(ui, "Asked by", &format!("{exe} (pid {})", p.pid));
-                    row(ui, "Command", &p.cmdline);
-                    let cwd = p
-                        .cwd
-                        .as_ref()
-                        .map(|e| e.display().to_string())
-                        .unwrap_or_else(|e| format!("? ({e})"));
-                    row(ui, "In directory", &cwd);
-                    for anc in tx.requester.chain.iter().skip(1) {
-                        let exe = anc
-                            .exe
-                            .as_ref()
-                            .map(|e| e.display().to_string())
-                            .unwrap_or_else(|_| "?".into());
-                        let cwd = anc
-                            .cwd
-                            .as_ref()
-                            .map(|e| e.display().to_string())
-                            .unwrap_or_else(|_| "?".into());
-                        row(
-                            ui,
-                            "  started by",
-                            &format!(
-                                "{} (pid {}, {exe}, in {cwd})",
-                                one_line(&anc.cmdline),
-                                anc.pid
-                            ),
-                        );
-                    }
-                }
-                None => row(ui, "Asked by", "(unknown)"),
-            }
+            rows.requester(ui, &tx.requester);
         });
+    rows.warn(ui);
 }
 
 #[cfg(test)]
@@ -415,8 +487,12 @@ mod tests {
 
     #[test]
     fn ancestors_fit_on_a_line() {
-        assert_eq!(one_line("bash -c '\n  a\n  b'"), "bash -c ' a b'");
-        let long = "x ".repeat(200);
+        let argv = |s: &[&str]| s.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            one_line(&argv(&["bash", "-c", "\n  a\n  b"])),
+            "bash -c '\\n  a\\n  b'"
+        );
+        let long = vec!["x".to_string(); 200];
         let short = one_line(&long);
         assert_eq!(short.chars().count(), 161);
         assert!(short.ends_with('…'));

@@ -3,6 +3,7 @@
 use egui::{Color32, RichText, Ui, UiBuilder};
 use zeroize::Zeroizing;
 
+use super::confirm::Rows;
 use super::{Arming, BarAction, EnrollOutcome, EnrollRequest, PromptOptions, bottom_bar, layout};
 use crate::error::DenyReason;
 use crate::token::Token;
@@ -66,21 +67,31 @@ pub fn view(ui: &mut Ui, state: &mut EnrollState) {
         |ui| {
             ui.heading(RichText::new("Store a registry token").strong());
             ui.add_space(6.0);
-            egui::Grid::new("enroll")
-                .num_columns(2)
-                .spacing([12.0, 6.0])
+            // What the token is for and who asked, escaped like every value from outside.
+            egui::ScrollArea::vertical()
+                .id_salt("enroll-details")
+                .max_height(190.0)
+                .auto_shrink([false, true])
                 .show(ui, |ui| {
-                    ui.label(RichText::new("Registry").strong());
-                    ui.label(RichText::new(&state.req.registry).monospace());
-                    ui.end_row();
-                    ui.label(RichText::new("Stored in").strong());
-                    ui.label(&state.req.store);
-                    ui.end_row();
-                    if let Some(url) = &state.req.login_url {
-                        ui.label(RichText::new("Get a token at").strong());
-                        ui.label(RichText::new(url).monospace());
-                        ui.end_row();
+                    let mut rows = Rows::new(ui);
+                    egui::Grid::new("enroll")
+                        .num_columns(2)
+                        .spacing([12.0, 6.0])
+                        .show(ui, |ui| {
+                            rows.text(ui, "Registry", &state.req.registry);
+                            rows.text(ui, "Stored in", &state.req.store);
+                            if let Some(url) = &state.req.login_url {
+                                rows.text(ui, "Get a token at", url);
+                            }
+                            rows.requester(ui, &state.req.requester);
+                        });
+                    for w in &state.req.requester.warnings {
+                        ui.colored_label(
+                            Color32::from_rgb(0xe0, 0x40, 0x30),
+                            RichText::new(format!("WARNING: {w}")).strong(),
+                        );
                     }
+                    rows.warn(ui);
                 });
             ui.add_space(8.0);
             ui.label(

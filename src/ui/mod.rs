@@ -18,6 +18,7 @@ use crate::token::Token;
 pub mod confirm;
 pub mod enroll;
 pub mod raster;
+pub mod text;
 pub mod window;
 
 /// What the confirm window shows.
@@ -54,6 +55,8 @@ pub struct EnrollRequest {
     pub existing_entry: bool,
     /// Where to get a token, if the registry said.
     pub login_url: Option<String>,
+    /// Who asked.
+    pub requester: Requester,
 }
 
 /// Timing rules for one window.
@@ -152,7 +155,7 @@ pub mod layout {
     /// Size of the confirm window, in points.
     pub const CONFIRM_SIZE: Vec2 = Vec2::new(720.0, 580.0);
     /// Size of the enroll window, in points.
-    pub const ENROLL_SIZE: Vec2 = Vec2::new(600.0, 340.0);
+    pub const ENROLL_SIZE: Vec2 = Vec2::new(640.0, 470.0);
     /// Size of each of the two buttons.
     pub const BUTTON: Vec2 = Vec2::new(128.0, 34.0);
     /// Gap around and between buttons.
