@@ -25,6 +25,12 @@ pub enum DenyReason {
     CallerGone,
     /// The `.crate` on disk does not match the request's checksum (or the request is forged).
     Mismatch,
+    /// No packaged `.crate` could be found or read: what would be published was not shown.
+    Unverified,
+    /// The `.crate` changed between the window's check and the answer.
+    Changed,
+    /// The requester is not (or no longer) verified to be cargo.
+    NotCargo,
 }
 
 impl DenyReason {
@@ -38,6 +44,19 @@ impl DenyReason {
                 "refused: the packaged .crate on disk does not match the checksum in the request \
                  (run the command again; if this repeats, something is rewriting target/package \
                  behind cargo's back)"
+            }
+            DenyReason::Unverified => {
+                "refused: no packaged .crate could be found or read, so what would be published \
+                 was never shown (run cargo publish from the package's directory; see the \
+                 window for where it looked)"
+            }
+            DenyReason::NotCargo => {
+                "refused: the program that asked is not verified to be cargo, or changed while \
+                 the window was open (the window says which check failed)"
+            }
+            DenyReason::Changed => {
+                "refused: the packaged .crate changed after the window checked it (something \
+                 is rewriting target/package behind cargo's back)"
             }
         }
     }

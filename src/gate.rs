@@ -63,6 +63,20 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// Whether an Approve hands the token to the requester, which must then be a verified
+    /// cargo (`evidence::cargo`). Login, logout and migrate release nothing; `get` outside
+    /// cargo prints to its caller and says so in red.
+    pub fn releases_to_cargo(&self) -> bool {
+        matches!(
+            self,
+            Operation::Read { .. }
+                | Operation::Publish { .. }
+                | Operation::Yank { .. }
+                | Operation::Unyank { .. }
+                | Operation::Owners { .. }
+        )
+    }
+
     /// Short lowercase name for logs and window titles.
     pub fn verb(&self) -> &'static str {
         match self {

@@ -169,6 +169,7 @@ fn main() -> ExitCode {
         policy_error,
         allowed: policy.requests,
         requester: &evidence::requester,
+        recheck_requester: &evidence::recheck,
     };
     let result = if cli.cargo_plugin {
         pipeline::serve(

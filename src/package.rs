@@ -55,6 +55,8 @@ pub struct Places {
     pub target_dir: Option<PathBuf>,
     /// `CARGO_HOME`, whose `config.toml` may set `build.target-dir`.
     pub cargo_home: Option<PathBuf>,
+    /// The requester (cargo): a `.crate` it holds open is the one it will upload.
+    pub requester_pid: Option<u32>,
 }
 
 /// `build.target-dir` from cargo's config files, as cargo finds them: `.cargo/config.toml`
@@ -114,9 +116,10 @@ pub enum Check {
 }
 
 impl Check {
-    /// Whether Approve must stay unavailable.
+    /// Whether Approve must stay unavailable: anything but a match. A publish whose file
+    /// cannot be found or read is not verified, and what is not verified is not approvable.
     pub fn blocks_approve(&self) -> bool {
-        matches!(self, Check::Mismatch { .. } | Check::Forged(_))
+        !matches!(self, Check::Match(_))
     }
 }
 
@@ -426,12 +429,26 @@ pub struct Report {
     pub previous: Previous,
     /// Flags from `contents` and `previous`, most serious first.
     pub flags: Vec<Flag>,
+    /// How to open the matching file again, to hash it once more just before answering:
+    /// its path, or `/proc/PID/fd/N` when it is the file cargo itself holds open.
+    pub opened: Option<PathBuf>,
 }
 
 impl Report {
+    /// Whether the match is the file cargo itself holds open (so the one it will upload),
+    /// not one found by looking where cargo writes.
+    pub fn held_by_cargo(&self) -> bool {
+        self.opened
+            .as_ref()
+            .is_some_and(|p| p.starts_with("/proc/"))
+    }
+
     /// One line for the audit log.
     pub fn summary(&self) -> String {
         let mut s = match &self.check {
+            Check::Match(p) if self.held_by_cargo() => {
+                format!("crate file verified (held open by cargo): {}", p.display())
+            }
             Check::Match(p) => format!("crate file verified: {}", p.display()),
             Check::Mismatch { path, .. } => {
                 format!("CHECKSUM MISMATCH with {}", path.display())
@@ -602,9 +619,31 @@ pub fn gather(
             contents: None,
             previous: Previous::None,
             flags: Vec::new(),
+            opened: None,
         };
     }
-    let (check, contents) = verify(&candidates(name, vers, places), cksum, limits);
+    if !(cksum.len() == 64 && cksum.bytes().all(|b| b.is_ascii_hexdigit())) {
+        return Report {
+            check: Check::Forged(format!(
+                "the checksum {} is not 64 hexadecimal digits",
+                crate::ui::text::escape(cksum).text
+            )),
+            contents: None,
+            previous: Previous::None,
+            flags: Vec::new(),
+            opened: None,
+        };
+    }
+    let mut cands = places
+        .requester_pid
+        .map(|pid| held_open(pid, name, vers))
+        .unwrap_or_default();
+    cands.extend(
+        candidates(name, vers, places)
+            .into_iter()
+            .map(|p| (p.clone(), p)),
+    );
+    let (check, contents, opened) = verify(&cands, cksum, limits);
     let previous = match (&contents, cargo_home) {
         (Some(now), Some(home)) => previous(name, vers, now, home, limits),
         _ => Previous::None,
@@ -640,17 +679,47 @@ pub fn gather(
         contents,
         previous,
         flags,
+        opened,
     }
 }
 
 /// Hashes each existing candidate, listing its contents in the same pass, until one
 /// matches `cksum`.
-fn verify(cands: &[PathBuf], cksum: &str, limits: &Limits) -> (Check, Option<Contents>) {
+/// The `NAME-VERS.crate` files process `pid` holds open, as (where it is, how to open the
+/// very file it has: `/proc/PID/fd/N`, which follows the open file even if its path has
+/// been replaced since).
+pub fn held_open(pid: u32, name: &str, vers: &str) -> Vec<(PathBuf, PathBuf)> {
+    let want = format!("{name}-{vers}.crate");
+    let dir = PathBuf::from(format!("/proc/{pid}/fd"));
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .take(65_536)
+        .filter_map(|e| {
+            let target = std::fs::read_link(e.path()).ok()?;
+            // A file whose path was removed or replaced since shows as "PATH (deleted)":
+            // it is still the file cargo holds, and uploads.
+            let name = target.file_name()?.to_str()?;
+            let name = name.strip_suffix(" (deleted)").unwrap_or(name);
+            (name == want).then(|| (target.clone(), e.path()))
+        })
+        .collect()
+}
+
+/// Hashes each candidate (shown path, path to open) in turn; the first whose hash is
+/// `cksum` is the match.
+fn verify(
+    cands: &[(PathBuf, PathBuf)],
+    cksum: &str,
+    limits: &Limits,
+) -> (Check, Option<Contents>, Option<PathBuf>) {
     let want = cksum.to_ascii_lowercase();
     let mut first_mismatch = None;
     let mut first_unreadable = None;
-    for path in cands {
-        let file = match open_regular(path, limits) {
+    for (path, open) in cands {
+        let file = match open_regular(open, limits) {
             Ok(Some(f)) => f,
             Ok(None) => continue,
             Err(why) => {
@@ -663,7 +732,11 @@ fn verify(cands: &[PathBuf], cksum: &str, limits: &Limits) -> (Check, Option<Con
         };
         match hash_and_list(file, limits) {
             Ok((hash, contents)) if hash == want => {
-                return (Check::Match(path.clone()), Some(contents));
+                return (
+                    Check::Match(path.clone()),
+                    Some(contents),
+                    Some(open.clone()),
+                );
             }
             Ok((hash, _)) => {
                 first_mismatch.get_or_insert(Check::Mismatch {
@@ -681,8 +754,25 @@ fn verify(cands: &[PathBuf], cksum: &str, limits: &Limits) -> (Check, Option<Con
     }
     let check = first_mismatch
         .or(first_unreadable)
-        .unwrap_or_else(|| Check::NotFound(cands.to_vec()));
-    (check, None)
+        .unwrap_or_else(|| Check::NotFound(cands.iter().map(|(p, _)| p.clone()).collect()));
+    (check, None, None)
+}
+
+/// Hashes the matching file of `report` once more: cargo reads the file again for the
+/// upload, so this is the last look before the token goes out. `Err` says what changed.
+pub fn recheck(report: &Report, cksum: &str, limits: &Limits) -> Result<(), String> {
+    let Some(path) = &report.opened else {
+        return Err("no packaged .crate was verified".into());
+    };
+    let file = open_regular(path, limits)?.ok_or("the .crate is gone")?;
+    let hash = hash_only(file, limits)?;
+    if hash == cksum.to_ascii_lowercase() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the .crate changed after it was checked: it now hashes to {hash}"
+        ))
+    }
 }
 
 /// Opens `path` if it is a regular file, without blocking on a FIFO planted there.
@@ -760,6 +850,17 @@ impl<R: Read> Read for Bounded<R> {
 }
 
 /// One pass over `file`: the sha256 of its bytes, and what the archive holds.
+fn hash_only(file: File, limits: &Limits) -> Result<String, String> {
+    let mut hashing = Hashing {
+        inner: file,
+        hasher: Sha256::new(),
+        read: 0,
+        cap: limits.max_crate_file,
+    };
+    io::copy(&mut hashing, &mut io::sink()).map_err(|e| e.to_string())?;
+    Ok(hex(&hashing.hasher.finalize()))
+}
+
 fn hash_and_list(file: File, limits: &Limits) -> Result<(String, Contents), String> {
     let mut hashing = Hashing {
         inner: file,

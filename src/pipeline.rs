@@ -44,6 +44,8 @@ pub struct Deps<'a> {
     pub allowed: crate::policy::Requests,
     /// Inspects who asked.
     pub requester: &'a dyn Fn() -> Requester,
+    /// Checks again, at Approve, that the requester is still the cargo first seen.
+    pub recheck_requester: &'a dyn Fn(&Requester) -> Result<(), String>,
 }
 
 /// Plugin mode: speaks cargo's credential protocol on `input`/`output`.
@@ -116,6 +118,16 @@ pub fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<Answer,
             }
         }
         Verdict::ReleaseRead => {
+            // No window, so no person: the token goes only to a verified cargo.
+            let requester = (deps.requester)();
+            if let Err(why) = (deps.recheck_requester)(&requester) {
+                let e = Error::Denied {
+                    what: format!("read of {registry} ({why})"),
+                    reason: DenyReason::NotCargo,
+                };
+                record(deps, req, &e.to_string(), String::new());
+                return Err(e);
+            }
             let store = (deps.open_store)()?;
             let token = store.get(&key)?.ok_or_else(|| Error::NotEnrolled {
                 registry: registry.clone(),
@@ -274,18 +286,52 @@ fn prompt(
         *evidence = r.map_or_else(|| "the crate check did not finish".into(), |r| r.summary());
     }
     let unverifiable = match report {
-        Some(Some(r)) => r.check.blocks_approve(),
-        Some(None) => true,
-        None => false,
+        Some(Some(r)) => match r.check {
+            package::Check::Match(_) => None,
+            package::Check::Mismatch { .. } | package::Check::Forged(_) => {
+                Some(DenyReason::Mismatch)
+            }
+            _ => Some(DenyReason::Unverified),
+        },
+        Some(None) => Some(DenyReason::Unverified),
+        None => None,
     };
     match decision {
         Decision::Deny(r) => Err(denied(r)),
         Decision::Approve if cancel.is_cancelled() => Err(denied(DenyReason::CallerGone)),
-        Decision::Approve if unverifiable => Err(Error::Denied {
+        Decision::Approve if unverifiable.is_some() => Err(Error::Denied {
             what: what.clone(),
-            reason: DenyReason::Mismatch,
+            reason: unverifiable.unwrap_or(DenyReason::Mismatch),
         }),
+        Decision::Approve if req.operation.releases_to_cargo() && !tx.requester.parent_is_cargo => {
+            Err(Error::Denied {
+                what: what.clone(),
+                reason: DenyReason::NotCargo,
+            })
+        }
         Decision::Approve => {
+            // The very cargo that asked, still alone on the pipes, still the same program.
+            if let Err(why) = (deps.recheck_requester)(&tx.requester)
+                && req.operation.releases_to_cargo()
+            {
+                *evidence = format!("{evidence}; cargo changed: {why}");
+                return Err(Error::Denied {
+                    what: what.clone(),
+                    reason: DenyReason::NotCargo,
+                });
+            }
+            // cargo reads the .crate again for the upload: one last hash just before the
+            // token goes out. (A rewrite after this answer is not stopped here; publishing
+            // through the helper closes that. SECURITY.md.)
+            if let (Operation::Publish { cksum, .. }, Some(Some(r))) = (&req.operation, report)
+                && let Err(why) = package::recheck(r, cksum, &package::Limits::default())
+            {
+                *evidence = format!("{evidence}; {why}");
+                return Err(Error::Denied {
+                    what: what.clone(),
+                    reason: DenyReason::Changed,
+                });
+            }
             if req.operation == Operation::Logout {
                 store.delete(key)?;
                 return Ok(Answer::Logout);
@@ -393,6 +439,10 @@ fn gather_package(
             .unwrap_or_default(),
         target_dir: env.target_dir.clone(),
         cargo_home: env.cargo_home.clone(),
+        requester_pid: requester
+            .parent()
+            .filter(|_| requester.parent_is_cargo)
+            .map(|p| p.pid),
     };
     let (name, vers, cksum) = (name.to_string(), vers.to_string(), cksum.to_string());
     let cargo_home = env.cargo_home.clone();
@@ -466,6 +516,8 @@ mod tests {
     use crate::store::memory::MemoryStore;
     use std::cell::{Cell, RefCell};
 
+    type WhileShown = Box<dyn Fn(&Transaction)>;
+
     /// Answers windows from a script; counts how many opened. Test-only.
     #[derive(Default)]
     struct Scripted {
@@ -473,6 +525,8 @@ mod tests {
         enrolled: RefCell<Option<Token>>,
         shown: Cell<u32>,
         last: RefCell<Option<Transaction>>,
+        /// Runs while the "window" is up, before it answers.
+        while_shown: Option<WhileShown>,
     }
 
     impl Scripted {
@@ -493,6 +547,9 @@ mod tests {
         ) -> Result<Decision, Error> {
             self.shown.set(self.shown.get() + 1);
             *self.last.borrow_mut() = Some(tx.clone());
+            if let Some(f) = &self.while_shown {
+                f(tx);
+            }
             Ok(self.decision.unwrap_or(Decision::Deny(DenyReason::Timeout)))
         }
         fn enroll(
@@ -524,7 +581,74 @@ mod tests {
         env: Snapshot,
         req: &Request,
     ) -> Result<Answer, Error> {
-        run_asked_by(store, prompter, env, req, &Requester::default)
+        run_asked_by(store, prompter, env, req, &verified_cargo)
+    }
+
+    /// A requester that passed the cargo checks (they need real pipes; see
+    /// `evidence::cargo` for their own tests).
+    fn verified_cargo() -> Requester {
+        Requester {
+            parent_is_cargo: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_token_goes_only_to_a_verified_cargo_still_the_same_at_approve() {
+        let store = enrolled();
+        let p = Scripted::answering(Decision::Approve);
+        let yank = req(Operation::Yank {
+            name: "a".into(),
+            vers: "1.0.0".into(),
+        });
+        // Not cargo (or not verified): a person's Approve releases nothing.
+        let e = run_asked_by(&store, &p, desktop(), &yank, &Requester::default).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Denied {
+                    reason: DenyReason::NotCargo,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // Verified at first, but no longer at Approve (another holder of the pipes, say).
+        let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&store)) };
+        let deps = Deps {
+            env: desktop(),
+            open_store: &open,
+            prompter: &p,
+            probe_display: &|_| Ok(()),
+            policy_error: None,
+            allowed: Default::default(),
+            requester: &verified_cargo,
+            recheck_requester: &|_| Err("another process also holds this helper's stdin".into()),
+        };
+        let e = handle(&yank, &deps, &Cancel::default()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Denied {
+                    reason: DenyReason::NotCargo,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(store.secret_reads(), 0);
+        // Releasing nothing to cargo needs no cargo: a logout asked by a shell.
+        let p = Scripted::answering(Decision::Approve);
+        assert!(matches!(
+            run_asked_by(
+                &store,
+                &p,
+                desktop(),
+                &req(Operation::Logout),
+                &Requester::default
+            ),
+            Ok(Answer::Logout)
+        ));
     }
 
     fn run_asked_by(
@@ -543,6 +667,7 @@ mod tests {
             policy_error: None,
             allowed: Default::default(),
             requester,
+            recheck_requester: &|_| Ok(()),
         };
         handle(req, &deps, &Cancel::default())
     }
@@ -584,7 +709,11 @@ mod tests {
     fn approve_reads_the_secret_only_after_the_window() {
         let store = enrolled();
         let p = Scripted::answering(Decision::Approve);
-        match run(&store, &p, desktop(), &req(publish())).unwrap() {
+        let yank = Operation::Yank {
+            name: "a".into(),
+            vers: "1.0.0".into(),
+        };
+        match run(&store, &p, desktop(), &req(yank)).unwrap() {
             Answer::Token {
                 token,
                 cache_session,
@@ -658,6 +787,73 @@ mod tests {
         assert_eq!(store.secret_reads(), 1);
     }
 
+    #[test]
+    fn a_publish_whose_crate_cannot_be_found_releases_nothing() {
+        // Regression, "Nothing the caller supplies" (4): a forged publish from a directory
+        // with no .crate showed "not verified", and Approve stayed available.
+        let dir = tempfile::tempdir().unwrap();
+        let store = enrolled();
+        let p = Scripted::answering(Decision::Approve);
+        let e = run_asked_by(&store, &p, desktop(), &req(publish()), &|| {
+            cargo_in(dir.path())
+        })
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Denied {
+                    reason: DenyReason::Unverified,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("never shown"), "{e}");
+        assert_eq!(store.secret_reads(), 0);
+    }
+
+    #[test]
+    fn a_crate_rewritten_while_the_window_is_up_releases_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let pkg = dir.path().join("target/package");
+        std::fs::create_dir_all(&pkg).unwrap();
+        let file = pkg.join("a-1.0.0.crate");
+        std::fs::write(&file, b"what the person saw").unwrap();
+        let cksum = package::hex(&<sha2::Sha256 as sha2::Digest>::digest(
+            b"what the person saw",
+        ));
+        let mut r = req(publish());
+        r.operation = Operation::Publish {
+            name: "a".into(),
+            vers: "1.0.0".into(),
+            cksum,
+        };
+        let store = enrolled();
+        // The check finishes while the window is up, then the file is rewritten in place.
+        let rewritten = file.clone();
+        let p = Scripted {
+            decision: Some(Decision::Approve),
+            while_shown: Some(Box::new(move |tx: &Transaction| {
+                let report = tx.package.as_ref().unwrap().wait(EVIDENCE_WAIT).unwrap();
+                assert!(matches!(report.check, package::Check::Match(_)));
+                std::fs::write(&rewritten, b"what the worm uploads").unwrap();
+            })),
+            ..Default::default()
+        };
+        let e = run_asked_by(&store, &p, desktop(), &r, &|| cargo_in(dir.path())).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Denied {
+                    reason: DenyReason::Changed,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(store.secret_reads(), 0);
+    }
+
     fn migrate_with(from: &MemoryStore, to: &MemoryStore, p: &Scripted) -> Result<(), Error> {
         let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(to)) };
         let deps = Deps {
@@ -668,6 +864,7 @@ mod tests {
             policy_error: None,
             allowed: Default::default(),
             requester: &Requester::default,
+            recheck_requester: &|_| Ok(()),
         };
         migrate(&req(Operation::Migrate), &deps, from, &Cancel::default())
     }
@@ -804,7 +1001,8 @@ mod tests {
                 read: crate::policy::ReadPolicy::Allow,
                 ..Default::default()
             },
-            requester: &Requester::default,
+            requester: &verified_cargo,
+            recheck_requester: &|_| Ok(()),
         };
         assert!(handle(&r, &deps, &Cancel::default()).is_ok());
         assert_eq!((p.shown.get(), store.secret_reads()), (0, 2));

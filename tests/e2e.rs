@@ -36,6 +36,16 @@ fn approve_by_a_person_uploads_exactly_the_stored_token() {
     );
     // Still stored afterwards.
     assert_eq!(desk().secret_lookup(&p.key()).as_deref(), Some(TOKEN));
+    // The window checked the very file cargo held open for the upload.
+    let audit = p.audit();
+    let evidence = audit.last().unwrap()["evidence"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        evidence.starts_with("crate file verified (held open by cargo)"),
+        "{evidence}"
+    );
 }
 
 #[test]

@@ -21,7 +21,6 @@ use support::*;
 const GROUP: &str = "ccg-sealed-test";
 const ALICE: &str = "ccg-alice";
 const BOB: &str = "ccg-bob";
-const URL: &str = "sparse+http://127.0.0.1:9/sealed-test/";
 const TOKEN: &str = "sealed-token-0123456789";
 const ATTACK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/attack.py");
 /// How long the helper may take to answer once a person has clicked.
@@ -32,6 +31,12 @@ struct Sealed {
     root: PathBuf,
     exe: PathBuf,
     store: PathBuf,
+    /// The registry alice publishes to.
+    registry: Registry,
+    /// Its index URL.
+    url: String,
+    /// A copy of the toolchain alice can run (hard links: the real one is under /root).
+    toolchain: PathBuf,
     _tmp: tempfile::TempDir,
 }
 
@@ -81,9 +86,56 @@ fn sealed() -> Option<&'static Sealed> {
                 std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
             }
         }
+        let exe = prefix.join("cargo-confirm-gui");
+        let registry = Registry::start(Options {
+            token: Some(TOKEN.into()),
+            auth_required: false,
+        })
+        .unwrap();
+        let url = registry.index_url();
+        // Real cargo for alice: the test's own toolchain, linked where she can reach it.
+        let cargo = PathBuf::from(std::env::var("CARGO").expect("run under cargo"));
+        let real = cargo.parent().and_then(Path::parent).unwrap();
+        let toolchain = root.join("toolchain");
+        if !Command::new("cp")
+            .arg("-al")
+            .arg(real)
+            .arg(&toolchain)
+            .status()
+            .unwrap()
+            .success()
+        {
+            run(Command::new("cp").arg("-a").arg(real).arg(&toolchain));
+        }
+        // Alice's project and cargo home, the sealed helper as the registry's provider.
+        let project = root.join("alice-project");
+        std::fs::create_dir_all(project.join("src")).unwrap();
+        std::fs::write(
+            project.join("Cargo.toml"),
+            "[package]\nname = \"sealed\"\nversion = \"1.0.0\"\nedition = \"2021\"\ndescription = \"t\"\nlicense = \"MIT\"\n\n[workspace]\n",
+        )
+        .unwrap();
+        std::fs::write(project.join("src/lib.rs"), "").unwrap();
+        let cargo_home = root.join("alice-cargo-home");
+        std::fs::create_dir_all(&cargo_home).unwrap();
+        std::fs::write(
+            cargo_home.join("config.toml"),
+            format!(
+                "[registries.local]\nindex = \"{url}\"\ncredential-provider = [{:?}]\n",
+                exe
+            ),
+        )
+        .unwrap();
+        run(Command::new("chown")
+            .args(["-R", ALICE])
+            .arg(&project)
+            .arg(&cargo_home));
         Some(Sealed {
-            exe: prefix.join("cargo-confirm-gui"),
+            exe,
             store,
+            registry,
+            url,
+            toolchain,
             root,
             _tmp: tmp,
         })
@@ -100,10 +152,18 @@ fn lock() -> (MutexGuard<'static, ()>, MutexGuard<'static, ()>) {
 
 /// `program args…` as `user`, with that user's own directories and the test display.
 fn as_user(s: &Sealed, user: &str, program: &Path) -> Command {
+    as_user_env(s, user, program, &[])
+}
+
+/// The same, with more variables.
+fn as_user_env(s: &Sealed, user: &str, program: &Path, env: &[(&str, PathBuf)]) -> Command {
     let home = s.root.join(format!("{user}-home"));
     let mut cmd = Command::new("runuser");
-    cmd.args(["-u", user, "--", "env", "-i"])
-        .arg(format!("HOME={}", home.display()))
+    cmd.args(["-u", user, "--", "env", "-i"]);
+    for (k, v) in env {
+        cmd.arg(format!("{k}={}", v.display()));
+    }
+    cmd.arg(format!("HOME={}", home.display()))
         .arg(format!("XDG_STATE_HOME={}/state", home.display()))
         .arg(format!(
             "XDG_RUNTIME_DIR={}",
@@ -122,7 +182,35 @@ fn shell_as(s: &Sealed, user: &str, script: &str) -> Output {
         .unwrap()
 }
 
-fn request(op: &str) -> String {
+/// A genuine `cargo publish` of alice's project, as alice, with the sealed helper as the
+/// registry's credential provider.
+fn cargo_publish(s: &Sealed) -> Command {
+    let mut cmd = as_user_env(
+        s,
+        ALICE,
+        &s.toolchain.join("bin/cargo"),
+        &[
+            ("CARGO_HOME", s.root.join("alice-cargo-home")),
+            ("RUSTC", s.toolchain.join("bin/rustc")),
+            ("CARGO_TARGET_DIR", s.root.join("alice-project/target")),
+        ],
+    );
+    cmd.args([
+        "publish",
+        "--registry",
+        "local",
+        "--no-verify",
+        "--allow-dirty",
+    ])
+    .current_dir(s.root.join("alice-project"))
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    cmd
+}
+
+fn request(s: &Sealed, op: &str) -> String {
+    let url = &s.url;
     let extra = match op {
         "publish" => format!(
             r#","name":"sealed","vers":"1.0.0","cksum":"{}""#,
@@ -134,12 +222,12 @@ fn request(op: &str) -> String {
         "logout" => r#""kind":"logout""#.to_string(),
         _ => format!(r#""kind":"get","operation":"{op}"{extra}"#),
     };
-    format!(r#"{{"v":1,"registry":{{"index-url":"{URL}","name":"local"}},{kind}}}"#)
+    format!(r#"{{"v":1,"registry":{{"index-url":"{url}","name":"local"}},{kind}}}"#)
 }
 
 /// The sealed helper in plugin mode as `user`, with `op` written on its stdin.
 fn plugin(s: &Sealed, user: &str, op: &str) -> (Child, std::process::ChildStdin) {
-    start_plugin(&mut as_user(s, user, &s.exe), &request(op))
+    start_plugin(&mut as_user(s, user, &s.exe), &request(s, op))
 }
 
 fn token_files(s: &Sealed, user: &str) -> Vec<PathBuf> {
@@ -157,7 +245,7 @@ fn a_person_enrolls_publishes_and_logs_out_while_the_users_programs_cannot_touch
 
     // Enroll as alice, through the window (the token is typed by a person).
     let mut child = as_user(s, ALICE, &s.exe)
-        .args(["--enroll", "--index-url", URL])
+        .args(["--enroll", "--index-url", &s.url])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -202,9 +290,9 @@ fn a_person_enrolls_publishes_and_logs_out_while_the_users_programs_cannot_touch
     }
     assert!(std::fs::read_to_string(file).unwrap().contains(TOKEN));
 
-    // A publish approved by a person releases the token to alice's cargo.
-    let (child, stdin) = plugin(s, ALICE, "publish");
-    let (status, out, err) = person_answers_keeping(child, stdin, Click::Approve, || {
+    // A publish by alice's real cargo, approved by a person, uploads with the token.
+    let child = cargo_publish(s).spawn().unwrap();
+    let (status, _, err) = person_answers_with(child, Click::Approve, || {
         // With its window open, the helper runs without its group: effective gid is alice's
         // own, the group is only kept as the saved gid (taken back around store work).
         let pid = run(Command::new("pgrep").args([
@@ -228,7 +316,11 @@ fn a_person_enrolls_publishes_and_logs_out_while_the_users_programs_cannot_touch
         assert_eq!(gids, [own, own, group, own], "real, effective, saved, fs");
     });
     assert!(status.success(), "{err}");
-    assert!(out.contains(TOKEN), "{out}");
+    assert!(!err.contains(TOKEN), "{err}");
+    assert_eq!(
+        s.registry.mutations()[0].authorization.as_deref(),
+        Some(TOKEN)
+    );
 
     // Bob's helper does not see alice's token: no window, "not found".
     let (child, stdin) = plugin(s, BOB, "publish");
@@ -245,6 +337,23 @@ fn a_person_enrolls_publishes_and_logs_out_while_the_users_programs_cannot_touch
     assert!(status.success(), "{err}");
     assert!(out.contains(r#""Ok":{"kind":"logout"}"#), "{out}");
     assert!(token_files(s, ALICE).is_empty());
+}
+
+/// A person answers the window of `child`, with `while_open` run once it is up.
+fn person_answers_with(
+    mut child: Child,
+    button: Click,
+    while_open: impl FnOnce(),
+) -> (std::process::ExitStatus, String, String) {
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    while_open();
+    wait_armed();
+    let (x, y) = match button {
+        Click::Approve => approve_point(g),
+        Click::Deny => deny_point(g),
+    };
+    desk().human_click(x, y);
+    wait_output(child, ANSWER)
 }
 
 /// Like `person_answers`, but keeps cargo's end of stdin open until the answer.

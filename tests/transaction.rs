@@ -73,7 +73,10 @@ fn a_release_that_adds_a_build_script_is_verified_and_flagged_against_the_cached
     let e = evidence(&p);
     let file = p.dir.join("target/package/tmp-crate/tx-build-0.1.0.crate");
     assert!(
-        e.starts_with(&format!("crate file verified: {}", file.display())),
+        e.starts_with(&format!(
+            "crate file verified (held open by cargo): {}",
+            file.display()
+        )),
         "{e}"
     );
     assert!(e.contains("DANGER: build script new since 0.0.9"), "{e}");
@@ -89,7 +92,10 @@ fn a_plain_release_has_no_flags_and_a_proc_macro_is_flagged() {
     let (status, _, err) = person_answers(p.publish(), "cargo-confirm-gui", Click::Approve);
     assert!(status.success(), "{err}");
     let e = evidence(&p);
-    assert!(e.starts_with("crate file verified: "), "{e}");
+    assert!(
+        e.starts_with("crate file verified (held open by cargo): "),
+        "{e}"
+    );
     assert!(!e.contains("DANGER") && !e.contains("note:"), "{e}");
 
     p.manifest("0.2.0", "[lib]\nproc-macro = true\n");

@@ -33,7 +33,7 @@ fn tx(op: Operation) -> Transaction {
         operation: op,
         login_fingerprint: None,
         existing_entry: true,
-        requester: Requester::default(),
+        requester: cargo_requester(),
         store: "test store".into(),
         recent_requests: 3,
         package: None,
@@ -410,6 +410,7 @@ fn typical_report() -> Report {
         contents: Some(now),
         previous: Previous::Found(diff),
         flags,
+        opened: Some("/home/you/foo/target/package/foo-1.2.3.crate".into()),
     }
 }
 
@@ -422,6 +423,7 @@ fn mismatch_report() -> Report {
         contents: None,
         previous: Previous::None,
         flags: Vec::new(),
+        opened: None,
     }
 }
 
@@ -439,6 +441,7 @@ fn cargo_requester() -> Requester {
             p(4100, "/usr/bin/bash", "-bash"),
         ],
         parent_is_cargo: true,
+        cargo: None,
         warnings: Vec::new(),
         notices: vec!["this helper (/home/you/.cargo/bin/cargo-confirm-gui) can be replaced by any program running as you: its directory is writable".into()],
     }

@@ -317,6 +317,7 @@ fn places(cwd: &Path, argv: &[&str]) -> Places {
         argv: argv.iter().map(|s| s.to_string()).collect(),
         target_dir: None,
         cargo_home: None,
+        requester_pid: None,
     }
 }
 
@@ -469,9 +470,10 @@ fn gather_matches_mismatches_and_misses() {
     );
     assert_eq!(r.check, Check::Match(right));
 
+    // Regression, "Nothing the caller supplies" (4): nothing found is not approvable.
     let r = gather("foo", "9.9.9", &good, &p, None, &lim);
     assert!(matches!(r.check, Check::NotFound(ref c) if c.len() > 2));
-    assert!(!r.check.blocks_approve());
+    assert!(r.check.blocks_approve());
 }
 
 #[cfg(target_os = "linux")]
@@ -615,4 +617,35 @@ fn gather_flags_a_build_script_new_since_the_cached_version() {
         s.contains("since 0.1.0: +1 -0 ~0 files, build script new"),
         "{s}"
     );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_crate_cargo_holds_open_is_found_even_when_its_path_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let bytes = plain_crate();
+    let path = write_crate(root, "target/package/foo-1.0.0.crate", &bytes);
+    // This process plays cargo: it holds the file open...
+    let held = std::fs::File::open(&path).unwrap();
+    let found = held_open(std::process::id(), "foo", "1.0.0");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, path);
+    // ... and the path is then replaced by other bytes: the open file is what counts.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, b"something else").unwrap();
+    let mut p = places(Path::new("/nonexistent"), &["cargo", "publish"]);
+    p.requester_pid = Some(std::process::id());
+    let r = gather(
+        "foo",
+        "1.0.0",
+        &hex(&Sha256::digest(&bytes)),
+        &p,
+        None,
+        &Limits::default(),
+    );
+    assert!(matches!(r.check, Check::Match(_)), "{:?}", r.check);
+    assert!(r.held_by_cargo());
+    assert!(recheck(&r, &hex(&Sha256::digest(&bytes)), &Limits::default()).is_ok());
+    drop(held);
 }

@@ -146,6 +146,12 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
         },
     );
 
+    // A token goes only to a cargo that was verified to be the one asking.
+    if state.tx.operation.releases_to_cargo() && !state.tx.requester.parent_is_cargo {
+        state.arming.blocked.get_or_insert_with(|| {
+            "the program asking is not verified to be cargo (see the warning above)".into()
+        });
+    }
     // A publish is approvable only once its .crate was checked, and never on a mismatch.
     let report = state.tx.package.as_ref().map(|p| p.get());
     let ready = !matches!(report, Some(None));
@@ -154,6 +160,8 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
     {
         state.arming.blocked.get_or_insert_with(|| match &r.check {
             Check::Forged(_) => "this request cannot come from cargo".into(),
+            Check::NotFound(_) => "no packaged .crate was found to check what is published".into(),
+            Check::Unreadable { .. } => "the packaged .crate could not be read".into(),
             _ => "the .crate on disk does not match the checksum cargo sent".into(),
         });
     }
@@ -176,10 +184,12 @@ fn package_verdict(ui: &mut Ui, r: &Report) {
     let shown = |p: &std::path::Path| escape(&p.display().to_string()).text;
     match &r.check {
         Check::Match(p) => {
-            ui.colored_label(
-                GREEN,
-                RichText::new("OK: the packaged .crate matches this checksum").strong(),
-            );
+            let what = if r.held_by_cargo() {
+                "OK: the .crate cargo holds open (the one it uploads) matches this checksum"
+            } else {
+                "OK: the packaged .crate matches this checksum"
+            };
+            ui.colored_label(GREEN, RichText::new(what).strong());
             ui.label(RichText::new(shown(p)).monospace());
         }
         Check::Mismatch { path, actual } => {
@@ -194,16 +204,19 @@ fn package_verdict(ui: &mut Ui, r: &Report) {
         }
         Check::NotFound(looked) => {
             ui.colored_label(
-                AMBER,
+                RED,
                 RichText::new(
-                    "NOT VERIFIED: no packaged .crate found to check the checksum against",
+                    "NOT VERIFIED: no packaged .crate was found to check the checksum against, \
+                     so what would be published cannot be shown. Approve is disabled.",
                 )
                 .strong(),
             );
             let first: Vec<String> = looked.iter().take(3).map(|p| shown(p)).collect();
             ui.label(
                 RichText::new(format!(
-                    "looked in {} and {} more places",
+                    "Looked in {} and {} more places. Run cargo publish from the package's \
+                     directory, and set any target directory where cargo and this helper both \
+                     see it (CARGO_TARGET_DIR, build.target-dir, --target-dir).",
                     first.join(", "),
                     looked.len().saturating_sub(3)
                 ))
@@ -212,10 +225,11 @@ fn package_verdict(ui: &mut Ui, r: &Report) {
         }
         Check::Unreadable { path, why } => {
             ui.colored_label(
-                AMBER,
+                RED,
                 RichText::new(format!(
-                    "NOT VERIFIED: {} could not be read ({why})",
-                    shown(path)
+                    "NOT VERIFIED: {} could not be read ({}). Approve is disabled.",
+                    shown(path),
+                    escape(why).text
                 ))
                 .strong(),
             );

@@ -6,6 +6,9 @@
 
 use std::path::PathBuf;
 
+#[cfg(target_os = "linux")]
+pub mod cargo;
+
 /// One process in the requester chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessInfo {
@@ -21,13 +24,33 @@ pub struct ProcessInfo {
     pub cwd: Result<PathBuf, String>,
 }
 
+/// What identifies cargo, for checking again at Approve ([`cargo::Identity`] on Linux).
+#[cfg(target_os = "linux")]
+pub use cargo::Identity as CargoIdentity;
+
+/// Other platforms: no identity beyond the name yet.
+#[cfg(not(target_os = "linux"))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CargoIdentity;
+
+#[cfg(not(target_os = "linux"))]
+impl CargoIdentity {
+    /// Nothing to check again.
+    pub fn recheck(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 /// Who asked for the token.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Requester {
     /// Direct parent first, then its ancestors (up to a few).
     pub chain: Vec<ProcessInfo>,
-    /// The direct parent's executable is named `cargo`.
+    /// The direct parent is cargo: on Linux, named so, carrying cargo's strings, and alone
+    /// holding the other ends of this helper's pipes ([`cargo`]); elsewhere, named so.
     pub parent_is_cargo: bool,
+    /// cargo's identity as first checked, when it is cargo.
+    pub cargo: Option<CargoIdentity>,
     /// Anything that makes the identity doubtful (shown in red).
     pub warnings: Vec<String>,
     /// Weaknesses worth knowing that do not make this request suspect (shown in amber):
@@ -97,10 +120,26 @@ pub fn requester() -> Requester {
         .and_then(|p| p.exe.as_ref().ok())
         .and_then(|e| e.file_name())
         .is_some_and(|n| n == "cargo" || n == "cargo.exe");
-    if !r.parent_is_cargo {
+    let named_cargo = r.parent_is_cargo;
+    if named_cargo {
+        match cargo::verify(ppid.as_raw_nonzero().get() as u32) {
+            Ok((identity, checked)) => {
+                r.cargo = Some(identity);
+                r.notices.push(format!("cargo {checked}"));
+            }
+            Err(why) => {
+                r.parent_is_cargo = false;
+                r.warnings.push(format!(
+                    "the program that asked is named cargo but is not verified to be it: {why}"
+                ));
+            }
+        }
+    } else {
         r.warnings
             .push("the program that asked is not cargo".into());
-    } else if let Some(Ok(exe)) = r.parent().map(|p| p.exe.clone())
+    }
+    if r.parent_is_cargo
+        && let Some(Ok(exe)) = r.parent().map(|p| p.exe.clone())
         && let Some(place) = user_writable(&exe)
     {
         r.notices.push(format!(
@@ -203,6 +242,9 @@ pub fn requester() -> Requester {
         .ok()
         .and_then(|e| e.file_name())
         .is_some_and(|n| n == "cargo");
+    if r.parent_is_cargo {
+        r.cargo = Some(CargoIdentity);
+    }
     if !r.parent_is_cargo {
         r.warnings
             .push("the program that asked is not cargo".into());
@@ -212,6 +254,15 @@ pub fn requester() -> Requester {
             .push("the requesting program's code signature is invalid".into());
     }
     r
+}
+
+/// Checks again, at Approve, that the requester is the cargo first seen (Linux: same
+/// process, same binary, alone on the pipes). Not cargo at all is an error too.
+pub fn recheck(r: &Requester) -> Result<(), String> {
+    if !r.parent_is_cargo {
+        return Err("the program that asked is not cargo".into());
+    }
+    r.cargo.as_ref().map_or(Ok(()), |c| c.recheck())
 }
 
 /// Other platforms: no chain yet.
@@ -311,9 +362,11 @@ mod tests {
     }
 
     #[test]
-    fn cargo_flag_agrees_with_the_parent_exe() {
-        // `cargo test` runs the test binary directly under cargo, so the parent *is* cargo
-        // there; under nextest or a shell it is not. Either way the flag must agree with exe.
+    fn a_cargo_that_does_not_talk_to_us_over_pipes_is_not_verified() {
+        // `cargo test` runs the test binary directly under cargo, so the parent is a real
+        // cargo there; under nextest or a shell it is not. Either way it does not hold this
+        // process's stdin and stdout as a credential provider's pipes, so it is not
+        // verified: a name is not enough.
         let r = requester();
         let exe_is_cargo = r
             .parent()
@@ -324,11 +377,17 @@ mod tests {
             .file_name()
             .unwrap()
             == "cargo";
-        assert_eq!(r.parent_is_cargo, exe_is_cargo);
-        assert_eq!(
-            r.warnings.iter().any(|w| w.contains("not cargo")),
-            !exe_is_cargo
-        );
+        assert!(!r.parent_is_cargo && r.cargo.is_none());
+        let warned = |s: &str| r.warnings.iter().any(|w| w.contains(s));
+        if exe_is_cargo {
+            assert!(
+                warned("named cargo but is not verified"),
+                "{:?}",
+                r.warnings
+            );
+        } else {
+            assert!(warned("not cargo"), "{:?}", r.warnings);
+        }
         assert!(r.chain.len() >= 2);
     }
 }

@@ -1,0 +1,332 @@
+//! Is the requester really cargo, talking to us itself?
+//!
+//! A worm can fork the helper, hand its pipes to a sibling, and then `exec` a genuine cargo
+//! (blocked on a FIFO `Cargo.toml`) so that the helper's parent looks like cargo while the
+//! sibling speaks the protocol and receives the token. So, beyond the parent's file name:
+//!
+//! - the helper's stdin and stdout must be pipes, and the parent must hold the other end of
+//!   each (the write end of stdin, the read end of stdout) with `O_CLOEXEC` set: cargo makes
+//!   those itself after its `exec`, while an end inherited across an `exec` cannot have it;
+//! - no other process that can be inspected may hold either pipe, and those of the user's
+//!   processes that cannot be inspected (not dumpable) are counted and named;
+//! - the parent's binary must carry cargo's own credential-provider strings (a copy of an
+//!   interpreter named `cargo` does not);
+//! - the parent is identified by pid and start time, and its binary by device and inode, so
+//!   [`Identity::recheck`] at Approve notices a parent that exited, was replaced, or
+//!   `exec`ed something else.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// One end of a pipe, held by some process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct End {
+    /// The holder.
+    pub pid: u32,
+    /// Opened for writing (else reading).
+    pub writes: bool,
+    /// `O_CLOEXEC` is set on that descriptor.
+    pub cloexec: bool,
+}
+
+/// The parent as first seen: what [`Identity::recheck`] compares against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The parent's pid.
+    pub pid: u32,
+    start_time: u64,
+    exe: (u64, u64),
+    pipes: (u64, u64),
+}
+
+/// What the holders of the helper's two pipes say: `Ok` when only `me` and `cargo` hold
+/// them, each as the protocol needs. Pure: the rule, for unit tests.
+pub fn judge_pipes(me: u32, cargo: u32, stdin: &[End], stdout: &[End]) -> Result<(), String> {
+    for (name, holders, cargo_writes) in [("stdin", stdin, true), ("stdout", stdout, false)] {
+        let others: Vec<u32> = holders
+            .iter()
+            .map(|e| e.pid)
+            .filter(|p| *p != me && *p != cargo)
+            .collect();
+        if !others.is_empty() {
+            return Err(format!(
+                "another process also holds this helper's {name} pipe (pid {}): something \
+                 besides cargo could be talking to it",
+                others
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let cargo_end = holders
+            .iter()
+            .find(|e| e.pid == cargo && e.writes == cargo_writes);
+        match cargo_end {
+            None => {
+                return Err(format!(
+                    "the parent does not hold the other end of this helper's {name} pipe: it is \
+                     not the program talking to this helper"
+                ));
+            }
+            Some(e) if !e.cloexec => {
+                return Err(format!(
+                    "the parent's end of this helper's {name} pipe was inherited, not made by \
+                     it (no close-on-exec): it is not the program talking to this helper"
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn pipe_inode(fd: i32) -> Result<u64, String> {
+    let meta =
+        std::fs::metadata(format!("/proc/self/fd/{fd}")).map_err(|e| format!("fd {fd}: {e}"))?;
+    let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).map_err(|e| e.to_string())?;
+    if !link.to_string_lossy().starts_with("pipe:[") {
+        return Err(format!(
+            "this helper's {} is {}, not a pipe from cargo",
+            if fd == 0 { "stdin" } else { "stdout" },
+            link.display()
+        ));
+    }
+    Ok(meta.ino())
+}
+
+/// Every inspectable process's ends of the pipes `inodes`, and the pids of this user's
+/// processes whose descriptors cannot be listed.
+fn holders(inodes: [u64; 2]) -> ([Vec<End>; 2], Vec<u32>) {
+    let me = rustix::process::getuid().as_raw();
+    let mut found: [Vec<End>; 2] = [Vec::new(), Vec::new()];
+    let mut hidden = Vec::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return (found, hidden);
+    };
+    let wanted: Vec<String> = inodes.iter().map(|i| format!("pipe:[{i}]")).collect();
+    for p in procs.flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        // Only this user's processes can have been handed the pipes by a program of theirs.
+        if std::fs::metadata(p.path()).map(|m| m.uid()).ok() != Some(me) {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
+            if Path::new(&format!("/proc/{pid}")).exists() {
+                hidden.push(pid);
+            }
+            continue;
+        };
+        for fd in fds.flatten().take(65_536) {
+            let Ok(target) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
+            let Some(which) = wanted.iter().position(|w| target.as_os_str() == w.as_str()) else {
+                continue;
+            };
+            let flags = std::fs::read_to_string(p.path().join("fdinfo").join(fd.file_name()))
+                .ok()
+                .and_then(|info| {
+                    info.lines()
+                        .find_map(|l| l.strip_prefix("flags:"))
+                        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+                })
+                .unwrap_or(0);
+            found[which].push(End {
+                pid,
+                writes: flags & 0o3 != 0,
+                cloexec: flags & 0o2_000_000 != 0,
+            });
+        }
+    }
+    (found, hidden)
+}
+
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 22, counted after the parenthesised command name.
+    stat.get(stat.rfind(')')? + 2..)?
+        .split(' ')
+        .nth(19)?
+        .parse()
+        .ok()
+}
+
+fn exe_id(pid: u32) -> Option<(u64, u64)> {
+    std::fs::metadata(format!("/proc/{pid}/exe"))
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
+/// Whether the binary at `/proc/PID/exe` carries two of cargo's built-in provider names,
+/// which a renamed interpreter or another program does not. Reads at most 256 MiB.
+fn carries_cargo_strings(pid: u32) -> bool {
+    // Joined at run time, so this helper's own binary does not contain them.
+    let needles = [
+        ["cargo:token-", "from-stdout"].concat(),
+        ["cargo:pa", "seto"].concat(),
+    ];
+    needles.iter().all(|n| file_contains(pid, n.as_bytes()))
+}
+
+fn file_contains(pid: u32, needle: &[u8]) -> bool {
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(format!("/proc/{pid}/exe")) else {
+        return false;
+    };
+    let mut reader = std::io::BufReader::new(file.take(256 << 20));
+    let mut buf = vec![0u8; 1 << 20];
+    let mut carry = 0;
+    loop {
+        let n = match reader.read(&mut buf[carry..]) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        let end = carry + n;
+        if memchr::memmem::find(&buf[..end], needle).is_some() {
+            return true;
+        }
+        // Keep the tail, so a string split across two reads is still found.
+        let keep = needle.len().min(end);
+        buf.copy_within(end - keep..end, 0);
+        carry = keep;
+    }
+}
+
+/// Checks the parent `cargo` as described in the module docs. `Ok` carries its identity and
+/// a note for the window saying what was checked; `Err` says what failed.
+pub fn verify(cargo: u32) -> Result<(Identity, String), String> {
+    let me = std::process::id();
+    let stdin = pipe_inode(0)?;
+    let stdout = pipe_inode(1)?;
+    if !carries_cargo_strings(cargo) {
+        return Err(
+            "the parent is named cargo, but its binary does not carry cargo's own \
+             credential-provider strings"
+                .into(),
+        );
+    }
+    let ([in_holders, out_holders], hidden) = holders([stdin, stdout]);
+    judge_pipes(me, cargo, &in_holders, &out_holders)?;
+    let identity = Identity {
+        pid: cargo,
+        start_time: start_time(cargo).ok_or("the parent's start time cannot be read")?,
+        exe: exe_id(cargo).ok_or("the parent's binary cannot be read")?,
+        pipes: (stdin, stdout),
+    };
+    let mut note = "checked: the binary carries cargo's provider strings, and cargo alone \
+                    holds both pipes to this helper"
+        .to_string();
+    if !hidden.is_empty() {
+        note.push_str(&format!(
+            "; {} of your processes could not be inspected (not dumpable: pid {})",
+            hidden.len(),
+            hidden
+                .iter()
+                .take(8)
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok((identity, note))
+}
+
+impl Identity {
+    /// The same checks again, and the parent must be the same process running the same
+    /// binary as when the request arrived.
+    pub fn recheck(&self) -> Result<(), String> {
+        if start_time(self.pid) != Some(self.start_time) {
+            return Err("cargo exited, and another process has its pid".into());
+        }
+        if exe_id(self.pid) != Some(self.exe) {
+            return Err("cargo now runs another program than when it asked".into());
+        }
+        let (pipes, _) = holders([self.pipes.0, self.pipes.1]);
+        let [stdin, stdout] = &pipes;
+        judge_pipes(std::process::id(), self.pid, stdin, stdout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ME: u32 = 10;
+    const CARGO: u32 = 5;
+
+    fn end(pid: u32, writes: bool, cloexec: bool) -> End {
+        End {
+            pid,
+            writes,
+            cloexec,
+        }
+    }
+
+    #[test]
+    fn cargo_alone_holding_its_ends_passes() {
+        let stdin = [end(ME, false, false), end(CARGO, true, true)];
+        let stdout = [end(ME, true, false), end(CARGO, false, true)];
+        assert_eq!(judge_pipes(ME, CARGO, &stdin, &stdout), Ok(()));
+    }
+
+    #[test]
+    fn a_sibling_holding_a_pipe_fails() {
+        // Regression, "Nothing the caller supplies" (3): a sibling held the helper's pipes
+        // while a genuine cargo stood where the request came from.
+        let stdin = [
+            end(ME, false, false),
+            end(CARGO, true, true),
+            end(77, true, false),
+        ];
+        let stdout = [end(ME, true, false), end(CARGO, false, true)];
+        let e = judge_pipes(ME, CARGO, &stdin, &stdout).unwrap_err();
+        assert!(e.contains("pid 77"), "{e}");
+        let stdout = [end(ME, true, false), end(77, false, true)];
+        let stdin = [end(ME, false, false), end(CARGO, true, true)];
+        assert!(judge_pipes(ME, CARGO, &stdin, &stdout).is_err());
+    }
+
+    #[test]
+    fn a_parent_that_does_not_hold_its_ends_or_inherited_them_fails() {
+        let stdout = [end(ME, true, false), end(CARGO, false, true)];
+        // No end at all: the genuine cargo that was exec'd knows nothing of us.
+        let e = judge_pipes(ME, CARGO, &[end(ME, false, false)], &stdout).unwrap_err();
+        assert!(e.contains("does not hold"), "{e}");
+        // The wrong end (it reads our stdin).
+        assert!(
+            judge_pipes(
+                ME,
+                CARGO,
+                &[end(ME, false, false), end(CARGO, false, true)],
+                &stdout
+            )
+            .is_err()
+        );
+        // Inherited across exec: no close-on-exec.
+        let e = judge_pipes(
+            ME,
+            CARGO,
+            &[end(ME, false, false), end(CARGO, true, false)],
+            &stdout,
+        )
+        .unwrap_err();
+        assert!(e.contains("inherited"), "{e}");
+    }
+
+    #[test]
+    fn the_real_cargo_binary_carries_the_strings_and_this_test_does_not() {
+        // `cargo test` runs this binary under cargo: its parent is a real cargo.
+        let me = std::process::id();
+        assert!(!carries_cargo_strings(me));
+        let parent = rustix::process::getppid().map(|p| p.as_raw_nonzero().get() as u32);
+        if let Some(ppid) = parent
+            && std::fs::read_link(format!("/proc/{ppid}/exe"))
+                .is_ok_and(|e| e.file_name().is_some_and(|n| n == "cargo"))
+        {
+            assert!(carries_cargo_strings(ppid));
+        }
+    }
+}
