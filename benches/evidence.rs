@@ -71,6 +71,7 @@ fn gather(file: &Path, cargo_home: &Path, cksum: &str) -> package::Report {
         argv: Vec::new(),
         target_dir: Some(file.parent().unwrap().parent().unwrap().to_path_buf()),
         cargo_home: None,
+        requester_pid: None,
     };
     package::gather(
         "bench",
