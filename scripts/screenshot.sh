@@ -3,8 +3,9 @@
 # on a private Xvfb with a private D-Bus session and gnome-keyring. Needs: xvfb xdotool
 # gnome-keyring dbus imagemagick (the real one, for `import`).
 # The helper opens windows only on a display server that is a person's screen; an Xvfb you
-# start yourself is not one (README, "Which screen"). So Xvfb runs as `nobody`, the way a
-# display manager's server runs as another user: as root through setpriv, else through sudo.
+# start yourself is not one (README, "Which screen"). So Xvfb runs as the user ccg-person
+# (created here, as the tests do), the way a display manager's server runs as another user:
+# as root through setpriv, else through sudo. It offers no XTEST, which the helper refuses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet
@@ -15,12 +16,14 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXI
 mkdir -p "$work"/{home,data,runtime} && chmod 700 "$work/runtime"
 
 exec 3<> "$work/displayfd"
-if [ "$(id -u)" -eq 0 ]; then
-    as_other=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
-else
-    as_other=(sudo -n -u nobody --)
-fi
-"${as_other[@]}" Xvfb -displayfd 3 -ac -screen 0 1000x700x24 -nolisten tcp -noreset 3>"$work/displayfd" &
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+id ccg-person >/dev/null 2>&1 ||
+    $sudo useradd --system --no-create-home --shell /usr/sbin/nologin ccg-person
+person=$(id -u ccg-person)
+$sudo setpriv --reuid="$person" --regid="$person" --clear-groups -- \
+    Xvfb -displayfd 3 -ac -extension XTEST -screen 0 1000x700x24 -nolisten tcp -noreset \
+    3>"$work/displayfd" &
 for _ in $(seq 50); do [ -s "$work/displayfd" ] && break; sleep 0.1; done
 export DISPLAY=":$(head -n1 "$work/displayfd")"
 
@@ -34,7 +37,7 @@ dbus-run-session -- bash -c '
     win=$(xdotool search --sync --onlyvisible --name "cargo-confirm-gui")
     sleep 2   # let the countdown finish and the crate check arrive, as a person would see it
     import -window "$win" "$1"
-    xdotool key --window "$win" Escape   # Deny: the demo publishes nothing and cleans up
+    xdotool windowclose "$win"   # no XTEST to press Escape with: the window goes, nothing is published
     wait $demo || true
 ' "$bin" "$out"
 echo "wrote $out"

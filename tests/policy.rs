@@ -8,64 +8,10 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use support::*;
-
-const FILE: &str = "/etc/cargo-confirm-gui/policy.toml";
-
-/// The policy file for the length of a test, put back as it was afterwards.
-struct Policy {
-    previous: Option<Vec<u8>>,
-    made_dir: bool,
-    _lock: std::sync::MutexGuard<'static, ()>,
-}
-
-impl Policy {
-    fn none() -> Policy {
-        static LOCK: Mutex<()> = Mutex::new(());
-        let lock = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        assert!(
-            rustix::process::getuid().is_root(),
-            "the policy tests write {FILE} and must run as root (scripts/test.sh as root)"
-        );
-        let dir = Path::new(FILE).parent().unwrap();
-        let made_dir = !dir.exists();
-        std::fs::create_dir_all(dir).unwrap();
-        let previous = std::fs::read(FILE).ok();
-        let _ = std::fs::remove_file(FILE);
-        Policy {
-            previous,
-            made_dir,
-            _lock: lock,
-        }
-    }
-
-    fn set(&self, text: &str, mode: u32) {
-        std::fs::write(FILE, text).unwrap();
-        std::fs::set_permissions(FILE, std::fs::Permissions::from_mode(mode)).unwrap();
-    }
-}
-
-impl Drop for Policy {
-    fn drop(&mut self) {
-        match &self.previous {
-            Some(bytes) => {
-                let _ = std::fs::write(FILE, bytes);
-            }
-            None => {
-                let _ = std::fs::remove_file(FILE);
-                if self.made_dir {
-                    let _ = std::fs::remove_dir(Path::new(FILE).parent().unwrap());
-                }
-            }
-        }
-    }
-}
 
 fn request(p: &Project) -> String {
     let mut request = p.publish_request("policy", "1.0.0", &"0".repeat(64));
@@ -94,7 +40,7 @@ fn project(name: &str) -> Project {
 
 #[test]
 fn a_compositor_offering_virtual_input_is_refused_unless_the_policy_allows_it() {
-    let policy = Policy::none();
+    let policy = PolicyFile::none();
     // The person's own sway: another user's compositor, so the display rule passes; but
     // it offers every client a virtual pointer and keyboard.
     let sway = sway(Runs::Person);
@@ -141,10 +87,10 @@ fn a_compositor_offering_virtual_input_is_refused_unless_the_policy_allows_it() 
 
 #[test]
 fn a_server_trusted_by_path_is_trusted_whoever_runs_it() {
-    let policy = Policy::none();
+    let policy = PolicyFile::none();
     // The worm's own nested display: refused by default.
     let mut servers = Vec::new();
-    let (_, inner) = start_nested(&mut servers, Runs::Worm);
+    let (_, inner) = start_nested(&mut servers, Runs::Worm, false);
     let p = project("policy-xephyr");
     let on_worm_display = |cmd: &mut Command| {
         cmd.env("DISPLAY", &inner);
@@ -175,7 +121,7 @@ fn a_server_trusted_by_path_is_trusted_whoever_runs_it() {
 
 #[test]
 fn read_allow_in_cargo_config_is_refused_and_only_the_policy_file_releases_reads() {
-    let policy = Policy::none();
+    let policy = PolicyFile::none();
     let _g = gui_lock();
     // Regression, "Nothing the caller supplies" (1): `--read=allow` in the request released
     // the token with no window. cargo's config is the user's, so the worm's too.

@@ -352,12 +352,16 @@ fn a_hierarchy_change_during_the_prompt_vetoes_it() {
 
 #[test]
 fn a_master_pointer_that_lives_for_one_batch_clicks_nothing() {
+    // XTEST: only where the policy file accepts a server that offers it.
     let _g = gui_lock();
+    let _policy = PolicyFile::allowing_virtual_input();
+    let d = xtest_desk();
     let p = project("screen-transient-master");
-    let mut child = p.publish();
-    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    let mut child = p.publish_cmd().env("DISPLAY", &d.display).spawn().unwrap();
+    let (_, g) = window_for_on(d, &mut child, "cargo-confirm-gui");
     wait_armed();
-    let (conn, root) = worm();
+    let (conn, screen) = x11rb::connect(Some(&d.display)).expect("connect");
+    let root = conn.setup().roots[screen].root;
     conn.xinput_xi_query_version(2, 2).unwrap().reply().unwrap();
     conn.xtest_get_version(2, 2).unwrap().reply().unwrap();
     add_master(&conn, "worm");
@@ -375,7 +379,101 @@ fn a_master_pointer_that_lives_for_one_batch_clicks_nothing() {
     conn.flush().unwrap();
     conn.sync().unwrap();
     still_waiting(&p, &mut child);
-    vetoed_then_denied(&p, child, g);
+    let (x, y) = approve_point(g);
+    d.human_click(x, y);
+    still_waiting(&p, &mut child);
+    let (x, y) = deny_point(g);
+    d.human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success() && err.contains("denied"), "{err}");
+    assert!(p.registry.mutations().is_empty());
+}
+
+#[test]
+fn a_window_put_inside_the_prompt_makes_a_click_count_for_nothing() {
+    // Red-team finding 5: a child of the prompt's own window, drawn over its content, is
+    // not a child of the root, so the stacking order alone never sees it.
+    let _g = gui_lock();
+    let p = project("screen-inner-child");
+    let mut child = p.publish();
+    let (id, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let (conn, _) = worm();
+    let inner = conn.generate_id().unwrap();
+    conn.create_window(
+        x11rb::COPY_DEPTH_FROM_PARENT,
+        inner,
+        id.parse().unwrap(),
+        0,
+        0,
+        g.w as u16,
+        (g.h - 80) as u16,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        0,
+        &CreateWindowAux::new().background_pixel(0x20a040),
+    )
+    .unwrap();
+    conn.map_window(inner).unwrap();
+    conn.sync().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    still_waiting(&p, &mut child);
+    // Control: gone, and clear for the arming delay: the person's click counts.
+    conn.destroy_window(inner).unwrap();
+    conn.sync().unwrap();
+    wait_armed();
+    person_approves(&p, child, g);
+}
+
+#[test]
+fn a_warp_after_each_real_move_turns_no_click_into_approve() {
+    // Red-team finding 6: the worm watches the person's raw motion and warps the pointer
+    // onto Approve right after each move; the person aims at Deny and presses on Approve.
+    let _g = gui_lock();
+    let p = project("screen-warp-chase");
+    let mut child = p.publish();
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let (ax, ay) = approve_point(g);
+    let warper = std::thread::spawn(move || {
+        let (conn, root) = worm();
+        conn.xinput_xi_query_version(2, 2).unwrap().reply().unwrap();
+        conn.xinput_xi_select_events(
+            root,
+            &[xinput::EventMask {
+                deviceid: 1, // all master devices
+                mask: vec![xinput::XIEventMask::RAW_MOTION],
+            }],
+        )
+        .unwrap();
+        conn.sync().unwrap();
+        let mut warps = 0;
+        while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+            match conn.poll_for_event().unwrap() {
+                Some(x11rb::protocol::Event::XinputRawMotion(_)) => {
+                    conn.warp_pointer(x11rb::NONE, root, 0, 0, 0, 0, ax as i16, ay as i16)
+                        .unwrap();
+                    conn.flush().unwrap();
+                    warps += 1;
+                }
+                Some(_) => {}
+                None => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+        warps
+    });
+    let (dx, dy) = deny_point(g);
+    desk().human_click(dx, dy);
+    still_waiting(&p, &mut child);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(warper.join().unwrap() > 0, "the worm never warped");
+    // Control: no more warping; the person's own move and click approve.
+    std::thread::sleep(Duration::from_millis(300));
+    person_approves(&p, child, g);
 }
 
 /// The running helpers' pids (cargo's children in plugin mode).

@@ -21,7 +21,18 @@ fn project(name: &str, args: &[&str]) -> Project {
 
 /// After the attack: cargo must still be waiting, the registry empty; then a person clicks
 /// Approve, which must not be accepted either when `vetoed`, and finally Deny.
-fn person_finishes(p: &Project, mut child: std::process::Child, g: Geom, vetoed: bool) {
+fn person_finishes(p: &Project, child: std::process::Child, g: Geom, vetoed: bool) {
+    person_finishes_on(desk(), p, child, g, vetoed)
+}
+
+/// [`person_finishes`] on another screen of the person's.
+fn person_finishes_on(
+    d: &Desk,
+    p: &Project,
+    mut child: std::process::Child,
+    g: Geom,
+    vetoed: bool,
+) {
     std::thread::sleep(Duration::from_millis(700));
     assert!(
         child.try_wait().unwrap().is_none(),
@@ -30,7 +41,7 @@ fn person_finishes(p: &Project, mut child: std::process::Child, g: Geom, vetoed:
     assert!(p.registry.mutations().is_empty());
     if vetoed {
         let (x, y) = approve_point(g);
-        desk().human_click(x, y);
+        d.human_click(x, y);
         std::thread::sleep(Duration::from_millis(700));
         assert!(
             child.try_wait().unwrap().is_none(),
@@ -38,7 +49,7 @@ fn person_finishes(p: &Project, mut child: std::process::Child, g: Geom, vetoed:
         );
     }
     let (x, y) = deny_point(g);
-    desk().human_click(x, y);
+    d.human_click(x, y);
     let (status, _, err) = wait_output(child, CARGO);
     assert!(!status.success(), "{err}");
     assert!(
@@ -48,27 +59,79 @@ fn person_finishes(p: &Project, mut child: std::process::Child, g: Geom, vetoed:
     );
 }
 
+/// cargo publish of `p` on the screen whose X server offers XTEST.
+fn publish_on_xtest_screen(p: &Project) -> std::process::Child {
+    p.publish_cmd()
+        .env("DISPLAY", &xtest_desk().display)
+        .spawn()
+        .unwrap()
+}
+
 #[test]
-fn xtest_click_on_approve_is_vetoed() {
+fn an_x_server_offering_xtest_is_refused_by_default() {
+    // Red-team finding (issue 9): XTEST can inject input through any device id, the
+    // person's own mouse included, and such input carries that mouse's source id: no
+    // client can tell it from the person's. So such a server is refused unless the policy
+    // file accepts virtual input, as a compositor offering virtual-pointer protocols is.
     let _g = gui_lock();
-    let p = project("worm-xtest-click", &[]);
+    let p = project("worm-xtest-server", &[]);
+    let (status, _, err) = wait_output(publish_on_xtest_screen(&p), CARGO);
+    assert!(!status.success());
+    assert!(
+        err.contains("the X server offers XTEST") && err.contains("allow-virtual-input = true"),
+        "{err}"
+    );
+    assert!(!xtest_desk().any_window());
+    assert!(p.registry.mutations().is_empty());
+}
+
+#[test]
+fn without_xtest_the_worm_has_nothing_to_click_with() {
+    // The person's own screen offers no XTEST: xdotool cannot press anything there.
+    let _g = gui_lock();
+    let p = project("worm-no-xtest", &[]);
     let mut child = p.publish();
     let (_, g) = window_for(&mut child, "cargo-confirm-gui");
     wait_armed();
     let (x, y) = approve_point(g);
-    desk().xtest_click(x, y);
-    person_finishes(&p, child, g, true);
+    let out = Command::new("xdotool")
+        .env("DISPLAY", &desk().display)
+        .args(["mousemove", &x.to_string(), &y.to_string(), "click", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "XTEST worked on the person's screen");
+    person_finishes(&p, child, g, false);
+}
+
+// Where the policy file accepts a server with XTEST, input from the XTEST devices (what
+// xdotool and every naive tool use) still vetoes the prompt. (Input faked through a real
+// device's id is not seen: that is the risk the policy file accepts, SECURITY.md.)
+
+#[test]
+fn xtest_click_on_approve_is_vetoed() {
+    let _g = gui_lock();
+    let _policy = PolicyFile::allowing_virtual_input();
+    let d = xtest_desk();
+    let p = project("worm-xtest-click", &[]);
+    let mut child = publish_on_xtest_screen(&p);
+    let (_, g) = window_for_on(d, &mut child, "cargo-confirm-gui");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    d.xtest_click(x, y);
+    person_finishes_on(d, &p, child, g, true);
 }
 
 #[test]
 fn xtest_keys_never_approve() {
     for keys in [&["Return"][..], &["space"], &["Tab", "Return"]] {
         let _g = gui_lock();
+        let _policy = PolicyFile::allowing_virtual_input();
+        let d = xtest_desk();
         let p = project("worm-xtest-keys", &[]);
-        let mut child = p.publish();
-        let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+        let mut child = publish_on_xtest_screen(&p);
+        let (_, g) = window_for_on(d, &mut child, "cargo-confirm-gui");
         wait_armed();
-        desk().xtest_keys(keys);
+        d.xtest_keys(keys);
         std::thread::sleep(Duration::from_millis(500));
         if child.try_wait().unwrap().is_some() {
             // Tab+Return lands on Deny: the worm denied itself. Still nothing released.
@@ -79,7 +142,7 @@ fn xtest_keys_never_approve() {
             );
             assert!(p.registry.mutations().is_empty());
         } else {
-            person_finishes(&p, child, g, true);
+            person_finishes_on(d, &p, child, g, true);
         }
     }
 }
@@ -142,17 +205,19 @@ fn xtest_input_earlier_in_the_prompt_vetoes_a_later_person_click() {
     // go through XTEST.
     for early in [&["mousemove_relative", "10", "10"][..], &["key", "shift"]] {
         let _g = gui_lock();
+        let _policy = PolicyFile::allowing_virtual_input();
+        let d = xtest_desk();
         let p = project("worm-xtest-early", &[]);
-        let mut child = p.publish();
-        let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+        let mut child = publish_on_xtest_screen(&p);
+        let (_, g) = window_for_on(d, &mut child, "cargo-confirm-gui");
         let out = Command::new("xdotool")
-            .env("DISPLAY", &desk().display)
+            .env("DISPLAY", &d.display)
             .args(early)
             .output()
             .unwrap();
         assert!(out.status.success());
         wait_armed();
-        person_finishes(&p, child, g, true);
+        person_finishes_on(d, &p, child, g, true);
     }
 }
 
@@ -295,6 +360,8 @@ fn no_prompt_without_a_working_input_guard() {
             "-noreset",
             "-extension",
             "Generic Event Extension",
+            "-extension",
+            "XTEST",
         ],
         None,
     );
@@ -324,7 +391,7 @@ fn the_worms_own_nested_display_is_refused_before_any_window() {
     // from Xephyr's virtual mouse, exactly like a person's (the tests' own trick), so the
     // window must never open there.
     let mut servers = Vec::new();
-    let (outer, inner) = start_nested(&mut servers, Runs::Worm);
+    let (outer, inner) = start_nested(&mut servers, Runs::Worm, true);
     let p = project("worm-own-display", &[]);
     let mut cmd = p.publish_cmd();
     cmd.env("DISPLAY", &inner);

@@ -125,6 +125,7 @@ pub fn probe(env: &Snapshot, policy: &DisplayPolicy) -> Result<Kind, ProbeError>
                 ProbeError::Unreachable(format!("the X display {d} does not answer ({e})"))
             })?;
             verify(conn.stream(), &kind, policy).map_err(ProbeError::Untrusted)?;
+            x11::refuse_xtest(&conn, policy).map_err(ProbeError::Untrusted)?;
         }
         Kind::Native => {}
     }

@@ -81,14 +81,43 @@ pub trait Host {
     fn ppid(&self, pid: u32) -> Option<u32>;
     /// The real uid of `pid`.
     fn uid(&self, pid: u32) -> Option<u32>;
-    /// Where each open file descriptor of `pid` points.
-    fn fd_targets(&self, pid: u32) -> Result<Vec<PathBuf>, String>;
+    /// The open file descriptors of `pid`, as far as the rules need them.
+    fn open_files(&self, pid: u32) -> Result<Vec<OpenFile>, String>;
     /// Whether the person could open `path` for reading themselves (`access(2)`).
     fn user_can_open(&self, path: &Path) -> bool;
+    /// The device number of the character device at `path` here, if it is one.
+    fn char_device(&self, path: &Path) -> Option<u64>;
+    /// Whether `uid` is a uid this user controls anyway: an unmapped or overflow id, or one
+    /// of the user's subordinate ids (`/etc/subuid`, rootless containers). Never "another
+    /// user" for the rules.
+    fn controlled_uid(&self, uid: u32) -> bool;
+    /// Whether `path` is a system program: owned by root and writable by nobody else.
+    fn system_program(&self, path: &Path) -> bool;
     /// This user's logind sessions (empty when logind cannot be asked).
     fn logind_sessions(&self) -> Vec<Session>;
     /// The pid of the server holding X display `n`'s socket.
     fn x11_socket_owner(&self, n: u32) -> Option<u32>;
+}
+
+/// One open descriptor of a process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenFile {
+    /// What `/proc/PID/fd/N` says it is (a path, `socket:[…]`, …).
+    pub link: PathBuf,
+    /// The character device it really is (`st_rdev` through the descriptor), if it is one.
+    pub char_device: Option<u64>,
+    /// Opened for reading (not `O_PATH`, not write-only).
+    pub readable: bool,
+}
+
+/// The major number of Linux input devices; evdev nodes have minors from 64.
+const INPUT_MAJOR: u64 = 13;
+
+fn major_minor(rdev: u64) -> (u64, u64) {
+    (
+        ((rdev >> 32) & 0xffff_f000) | ((rdev >> 8) & 0xfff),
+        ((rdev >> 12) & 0xffff_ff00) | (rdev & 0xff),
+    )
 }
 
 fn shown(host: &dyn Host, pid: u32) -> String {
@@ -99,43 +128,57 @@ fn shown(host: &dyn Host, pid: u32) -> String {
 }
 
 /// Why the process `pid`, run by the person, may be the person's screen: it holds an evdev
-/// device the person could not open directly.
+/// device open for reading, which the person could not open directly. The descriptor is
+/// judged by what it is, not by its name: a character device of the input major, the same
+/// device as the node of that name here, and open for reading (an `O_PATH` handle, which
+/// needs no permission on the device, does not count; nor does a file of that name in a
+/// mount namespace of the worm's own).
 fn reads_input(host: &dyn Host, pid: u32) -> Result<PathBuf, String> {
-    let targets = host.fd_targets(pid)?;
-    let mut held_but_open_to_user = None;
-    for t in targets {
-        let is_evdev = t
+    let files = host.open_files(pid)?;
+    let mut reason = "it reads no input hardware (no /dev/input/event* device open)".to_string();
+    for f in files {
+        let named_evdev = f
+            .link
             .to_str()
             .and_then(|s| s.strip_prefix("/dev/input/event"))
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-        if !is_evdev {
+        if !named_evdev {
             continue;
         }
-        if host.user_can_open(&t) {
-            held_but_open_to_user = Some(t);
-        } else {
-            return Ok(t);
+        let link = f.link.display();
+        let Some(rdev) = f.char_device else {
+            reason = format!("it holds a file named {link} that is not a device");
+            continue;
+        };
+        let (major, minor) = major_minor(rdev);
+        if major != INPUT_MAJOR || minor < 64 || host.char_device(&f.link) != Some(rdev) {
+            reason = format!("it holds {link}, but not the input device of that name here");
+            continue;
         }
+        if !f.readable {
+            reason = format!("it holds {link} without reading it (an O_PATH handle)");
+            continue;
+        }
+        if host.user_can_open(&f.link) {
+            reason = format!(
+                "it holds {link}, but you can open that device yourself, so holding it proves nothing"
+            );
+            continue;
+        }
+        return Ok(f.link);
     }
-    Err(match held_but_open_to_user {
-        Some(t) => format!(
-            "it holds {}, but you can open that device yourself, so holding it proves nothing",
-            t.display()
-        ),
-        None => "it reads no input hardware (no /dev/input/event* device open)".into(),
-    })
+    Err(reason)
 }
 
-/// Rules 1 to 3 for a process other than the peer itself (Xwayland's compositor).
-fn vouch_for_process(
-    host: &dyn Host,
-    pid: u32,
-    uid: u32,
-    policy: &DisplayPolicy,
-) -> Result<String, String> {
-    if uid != host.my_uid() {
-        return Ok(format!("it runs as another user (uid {uid})"));
-    }
+/// Whether `uid` is a different user from the person, one a worm running as the person
+/// cannot act as.
+fn other_user(host: &dyn Host, uid: u32) -> bool {
+    uid != host.my_uid() && !host.controlled_uid(uid)
+}
+
+/// Rules 2 and 3 for a process run by the person: trusted by policy, or reading input
+/// hardware.
+fn vouch_for_process(host: &dyn Host, pid: u32, policy: &DisplayPolicy) -> Result<String, String> {
     if let Some(exe) = host.exe(pid)
         && policy.trusted_servers.contains(&exe)
     {
@@ -159,21 +202,28 @@ pub fn judge(
         Protocol::X11 { .. } => "X server",
         Protocol::Wayland => "Wayland compositor",
     };
-    if peer.uid != host.my_uid() {
+    if peer.pid == 0 {
+        return Err(format!(
+            "the {what} is in a process namespace this helper cannot see into, so nothing \
+             shows it is a screen a person sees"
+        ));
+    }
+    if other_user(host, peer.uid) {
         return Ok(Trusted {
             pid: peer.pid,
             why: format!("the {what} runs as another user (uid {})", peer.uid),
         });
     }
-    if peer.pid == 0 {
+    if peer.uid != host.my_uid() {
         return Err(format!(
-            "the {what} runs as you in a process namespace this helper cannot see into, so \
-             nothing shows it is a screen a person sees"
+            "the {what} runs as uid {}, which is not another user of this system but one you \
+             control (unmapped, or one of your subordinate ids)",
+            peer.uid
         ));
     }
     let name = shown(host, peer.pid);
     let mut reasons = Vec::new();
-    match vouch_for_process(host, peer.pid, peer.uid, policy) {
+    match vouch_for_process(host, peer.pid, policy) {
         Ok(why) => {
             return Ok(Trusted {
                 pid: peer.pid,
@@ -182,14 +232,25 @@ pub fn judge(
         }
         Err(e) => reasons.push(e),
     }
-    let is_xwayland = host
+    // Xwayland counts through the compositor that started it: the system's Xwayland, whose
+    // parent, run by the person, reads input hardware (or is trusted by the policy file). A
+    // parent that is another user's (init, after a double fork; a root cron job) proves
+    // nothing about who started the server.
+    let xwayland = host
         .exe(peer.pid)
-        .and_then(|e| e.file_name().map(|n| n == "Xwayland"))
-        .unwrap_or(false);
-    if is_xwayland && let Some(parent) = host.ppid(peer.pid) {
-        let parent_uid = host.uid(parent).unwrap_or(u32::MAX);
-        match vouch_for_process(host, parent, parent_uid, policy) {
-            Ok(why) => {
+        .filter(|e| e.file_name().is_some_and(|n| n == "Xwayland") && host.system_program(e));
+    if xwayland.is_some() {
+        let parent = host.ppid(peer.pid).filter(|p| *p > 1);
+        let verdict = match parent {
+            None => Err("its parent cannot be identified".to_string()),
+            Some(parent) if host.uid(parent) != Some(host.my_uid()) => Err(format!(
+                "its parent {} is not your compositor",
+                shown(host, parent)
+            )),
+            Some(parent) => vouch_for_process(host, parent, policy).map(|why| (parent, why)),
+        };
+        match verdict {
+            Ok((parent, why)) => {
                 return Ok(Trusted {
                     pid: peer.pid,
                     why: format!(
@@ -198,10 +259,7 @@ pub fn judge(
                     ),
                 });
             }
-            Err(e) => reasons.push(format!(
-                "it is Xwayland, but its parent {} does not pass either: {e}",
-                shown(host, parent)
-            )),
+            Err(e) => reasons.push(format!("it is Xwayland, but {e}")),
         }
     }
     if let Protocol::X11 { number: Some(n) } = protocol {
@@ -268,8 +326,10 @@ impl Host for Real {
             .ok()
     }
 
-    fn fd_targets(&self, pid: u32) -> Result<Vec<PathBuf>, String> {
-        let dir = format!("/proc/{pid}/fd");
+    fn open_files(&self, pid: u32) -> Result<Vec<OpenFile>, String> {
+        use std::os::unix::fs::FileTypeExt;
+        use std::os::unix::fs::MetadataExt;
+        let dir = PathBuf::from(format!("/proc/{pid}/fd"));
         let entries = std::fs::read_dir(&dir).map_err(|e| {
             format!(
                 "its open files cannot be listed ({e}), so it is not known to read input hardware"
@@ -280,7 +340,38 @@ impl Host for Real {
         Ok(entries
             .flatten()
             .take(65_536)
-            .filter_map(|e| std::fs::read_link(e.path()).ok())
+            .filter_map(|e| {
+                let link = std::fs::read_link(e.path()).ok()?;
+                if !link.starts_with("/dev/") {
+                    return Some(OpenFile {
+                        link,
+                        char_device: None,
+                        readable: false,
+                    });
+                }
+                // stat through the magic link: what the descriptor really is.
+                let meta = std::fs::metadata(e.path()).ok();
+                let char_device = meta
+                    .filter(|m| m.file_type().is_char_device())
+                    .map(|m| m.rdev());
+                let flags = std::fs::read_to_string(format!(
+                    "/proc/{pid}/fdinfo/{}",
+                    e.file_name().to_string_lossy()
+                ))
+                .ok()
+                .and_then(|info| {
+                    info.lines()
+                        .find_map(|l| l.strip_prefix("flags:"))
+                        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+                });
+                const O_PATH: u32 = 0o10_000_000;
+                let readable = flags.is_some_and(|f| f & O_PATH == 0 && f & 0o3 != 1);
+                Some(OpenFile {
+                    link,
+                    char_device,
+                    readable,
+                })
+            })
             .collect())
     }
 
@@ -290,6 +381,39 @@ impl Host for Real {
         accessat(CWD, path, Access::READ_OK, AtFlags::empty()).is_ok()
     }
 
+    fn char_device(&self, path: &Path) -> Option<u64> {
+        use std::os::unix::fs::FileTypeExt;
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path)
+            .ok()
+            .filter(|m| m.file_type().is_char_device())
+            .map(|m| m.rdev())
+    }
+
+    fn controlled_uid(&self, uid: u32) -> bool {
+        // The kernel's overflow id (and -1) stand for ids unmapped in this namespace.
+        if uid == 65_534 || uid == u32::MAX {
+            return true;
+        }
+        // In a user namespace of a worm's, the helper cannot tell who anyone is.
+        if !in_initial_user_namespace() {
+            return true;
+        }
+        subordinate(self.my_uid(), uid)
+    }
+
+    fn system_program(&self, path: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let owned_by_root = |p: &Path| {
+            std::fs::symlink_metadata(p).is_ok_and(|m| m.uid() == 0 && m.mode() & 0o022 == 0)
+        };
+        owned_by_root(path)
+            && path
+                .ancestors()
+                .skip(1)
+                .all(|d| d.as_os_str().is_empty() || owned_by_root(d))
+    }
+
     fn logind_sessions(&self) -> Vec<Session> {
         logind::sessions(self.my_uid()).unwrap_or_default()
     }
@@ -297,19 +421,78 @@ impl Host for Real {
     fn x11_socket_owner(&self, n: u32) -> Option<u32> {
         use std::os::linux::net::SocketAddrExt;
         use std::os::unix::net::{SocketAddr, UnixStream};
-        // The abstract socket first, as Xlib and xcb connect: a server holding display N
-        // holds its abstract name, which nobody else can take while it runs.
-        let addr = SocketAddr::from_abstract_name(format!("/tmp/.X11-unix/X{n}")).ok()?;
-        let stream = UnixStream::connect_addr(&addr).ok()?;
-        let peer = peer_of(&stream).ok()?;
-        (peer.pid != 0).then_some(peer.pid)
+        // Abstract sockets belong to a network namespace, and a worm can run this helper in
+        // one of its own: the answer counts only in the initial user namespace, and only
+        // when the socket file in /tmp/.X11-unix (if any) leads to the same server.
+        if !in_initial_user_namespace() {
+            return None;
+        }
+        let abstract_peer = SocketAddr::from_abstract_name(format!("/tmp/.X11-unix/X{n}"))
+            .ok()
+            .and_then(|a| UnixStream::connect_addr(&a).ok())
+            .and_then(|s| peer_of(&s).ok())?;
+        let path = format!("/tmp/.X11-unix/X{n}");
+        if std::path::Path::new(&path).exists() {
+            let file_peer = UnixStream::connect(&path)
+                .ok()
+                .and_then(|s| peer_of(&s).ok())?;
+            if file_peer.pid != abstract_peer.pid {
+                return None;
+            }
+        }
+        (abstract_peer.pid != 0).then_some(abstract_peer.pid)
     }
+}
+
+/// Whether this process sees every uid as it is (not inside a user namespace someone made).
+#[cfg(target_os = "linux")]
+fn in_initial_user_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map")
+        .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+}
+
+/// Whether `uid` is one of the subordinate ids `/etc/subuid` gives the user `me` (by name or
+/// number): a worm can run processes as those with `newuidmap`.
+#[cfg(target_os = "linux")]
+fn subordinate(me: u32, uid: u32) -> bool {
+    let name = std::fs::read_to_string("/etc/passwd").ok().and_then(|p| {
+        p.lines().find_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            (f.nth(1)?.parse::<u32>().ok()? == me).then(|| name.to_string())
+        })
+    });
+    let Ok(subuid) = std::fs::read_to_string("/etc/subuid") else {
+        return false;
+    };
+    subuid.lines().any(|l| {
+        let mut f = l.split(':');
+        let (Some(who), Some(start), Some(count)) = (f.next(), f.next(), f.next()) else {
+            return false;
+        };
+        let (Ok(start), Ok(count)) = (start.parse::<u64>(), count.parse::<u64>()) else {
+            return false;
+        };
+        (who == me.to_string() || Some(who) == name.as_deref())
+            && (start..start.saturating_add(count)).contains(&u64::from(uid))
+    })
 }
 
 /// The process at the other end of a connected Unix socket.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 pub fn peer_of(socket: &impl std::os::fd::AsFd) -> Result<Peer, String> {
+    // Only a Unix socket names its peer: on TCP, SO_PEERCRED "succeeds" with pid 0 and
+    // uid -1, which must not pass for another user.
+    let domain = rustix::net::sockopt::socket_domain(socket)
+        .map_err(|e| format!("the display connection cannot be examined ({e})"))?;
+    if domain != rustix::net::AddressFamily::UNIX {
+        return Err(
+            "the display connection is not a local socket, so the server behind it cannot \
+             be identified; network displays (ssh -X, DISPLAY=host:N) are not supported"
+                .into(),
+        );
+    }
     use std::os::fd::AsRawFd;
     let mut cred = libc::ucred {
         pid: 0,
@@ -395,14 +578,22 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    /// evdev's device numbers: major 13, minor 64 + N.
+    fn evdev(n: u64) -> u64 {
+        (INPUT_MAJOR << 8) | (64 + n)
+    }
+
     #[derive(Default)]
     struct Fake {
         me: u32,
         exe: HashMap<u32, &'static str>,
         ppid: HashMap<u32, u32>,
         uid: HashMap<u32, u32>,
-        fds: HashMap<u32, Vec<&'static str>>,
+        fds: HashMap<u32, Vec<OpenFile>>,
+        devices: HashMap<&'static str, u64>,
         user_opens: Vec<&'static str>,
+        controlled: Vec<u32>,
+        not_system: Vec<&'static str>,
         sessions: Vec<Session>,
         x11_owner: HashMap<u32, u32>,
     }
@@ -420,14 +611,23 @@ mod tests {
         fn uid(&self, pid: u32) -> Option<u32> {
             self.uid.get(&pid).copied()
         }
-        fn fd_targets(&self, pid: u32) -> Result<Vec<PathBuf>, String> {
+        fn open_files(&self, pid: u32) -> Result<Vec<OpenFile>, String> {
             self.fds
                 .get(&pid)
-                .map(|v| v.iter().map(PathBuf::from).collect())
+                .cloned()
                 .ok_or_else(|| "cannot list".into())
         }
         fn user_can_open(&self, path: &Path) -> bool {
             self.user_opens.iter().any(|p| Path::new(p) == path)
+        }
+        fn char_device(&self, path: &Path) -> Option<u64> {
+            path.to_str().and_then(|p| self.devices.get(p)).copied()
+        }
+        fn controlled_uid(&self, uid: u32) -> bool {
+            uid == 65_534 || self.controlled.contains(&uid)
+        }
+        fn system_program(&self, path: &Path) -> bool {
+            !self.not_system.iter().any(|p| Path::new(p) == path)
         }
         fn logind_sessions(&self) -> Vec<Session> {
             self.sessions.clone()
@@ -440,78 +640,125 @@ mod tests {
     const X0: Protocol = Protocol::X11 { number: Some(0) };
 
     fn me() -> Fake {
-        Fake {
+        let mut f = Fake {
             me: 1000,
             ..Default::default()
+        };
+        f.devices.insert("/dev/input/event4", evdev(4));
+        f.devices.insert("/dev/input/event0", evdev(0));
+        f
+    }
+
+    fn file(link: &str, char_device: Option<u64>, readable: bool) -> OpenFile {
+        OpenFile {
+            link: link.into(),
+            char_device,
+            readable,
         }
+    }
+
+    fn holds_event4() -> Vec<OpenFile> {
+        vec![
+            file("/dev/null", None, false),
+            file("/dev/input/event4", Some(evdev(4)), true),
+        ]
     }
 
     fn peer(pid: u32, uid: u32) -> Peer {
         Peer { pid, uid }
     }
 
+    fn judge_default(h: &Fake, p: Peer, protocol: Protocol) -> Result<Trusted, String> {
+        judge(h, p, protocol, &DisplayPolicy::default())
+    }
+
     #[test]
     fn another_users_server_is_trusted() {
         let h = me();
-        let t = judge(&h, peer(50, 0), X0, &DisplayPolicy::default()).unwrap();
+        let t = judge_default(&h, peer(50, 0), X0).unwrap();
         assert!(t.why.contains("another user (uid 0)"), "{}", t.why);
+    }
+
+    #[test]
+    fn ids_the_user_controls_are_not_another_user() {
+        // Red-team findings: on TCP the kernel reports pid 0 and uid -1; an unmapped id
+        // shows as 65534; a rootless container runs as the user's subordinate ids.
+        let mut h = me();
+        h.controlled.push(100_000);
+        assert!(judge_default(&h, peer(0, u32::MAX), X0).is_err());
+        assert!(judge_default(&h, peer(0, 0), X0).is_err());
+        let e = judge_default(&h, peer(60, 65_534), X0).unwrap_err();
+        assert!(e.contains("one you control"), "{e}");
+        assert!(judge_default(&h, peer(60, 100_000), X0).is_err());
     }
 
     #[test]
     fn the_users_own_headless_servers_are_refused_with_their_name() {
         let mut h = me();
         h.exe.insert(70, "/usr/bin/Xephyr");
-        h.fds
-            .insert(70, vec!["/dev/null", "socket:[123]", "/tmp/.X11-unix/X71"]);
-        let e = judge(&h, peer(70, 1000), X0, &DisplayPolicy::default()).unwrap_err();
+        h.fds.insert(
+            70,
+            vec![
+                file("/dev/null", None, false),
+                file("socket:[123]", None, false),
+            ],
+        );
+        let e = judge_default(&h, peer(70, 1000), X0).unwrap_err();
         assert!(e.contains("/usr/bin/Xephyr (pid 70)"), "{e}");
         assert!(e.contains("reads no input hardware"), "{e}");
         assert!(e.contains("policy.toml"), "{e}");
         // Unlistable fds are no better.
         h.fds.remove(&70);
-        assert!(judge(&h, peer(70, 1000), X0, &DisplayPolicy::default()).is_err());
-        // Another pid namespace: nothing to inspect.
-        assert!(judge(&h, peer(0, 1000), X0, &DisplayPolicy::default()).is_err());
+        assert!(judge_default(&h, peer(70, 1000), X0).is_err());
     }
 
     #[test]
     fn a_server_holding_input_hardware_the_user_cannot_open_is_trusted() {
         let mut h = me();
         h.exe.insert(9, "/usr/bin/gnome-shell");
-        h.fds.insert(9, vec!["/dev/null", "/dev/input/event4"]);
-        let t = judge(
-            &h,
-            peer(9, 1000),
-            Protocol::Wayland,
-            &DisplayPolicy::default(),
-        )
-        .unwrap();
+        h.fds.insert(9, holds_event4());
+        let t = judge_default(&h, peer(9, 1000), Protocol::Wayland).unwrap();
         assert!(t.why.contains("/dev/input/event4"), "{}", t.why);
         // The same device, openable by the user (member of `input`): a worm's server could
         // hold it too.
         h.user_opens.push("/dev/input/event4");
-        let e = judge(
-            &h,
-            peer(9, 1000),
-            Protocol::Wayland,
-            &DisplayPolicy::default(),
-        )
-        .unwrap_err();
+        let e = judge_default(&h, peer(9, 1000), Protocol::Wayland).unwrap_err();
         assert!(e.contains("you can open that device yourself"), "{e}");
-        // Names that only look like evdev do not count.
-        h.fds.insert(
-            9,
-            vec!["/dev/input/event", "/dev/input/event1x", "/dev/input/mice"],
-        );
-        assert!(
-            judge(
-                &h,
-                peer(9, 1000),
-                Protocol::Wayland,
-                &DisplayPolicy::default()
-            )
-            .is_err()
-        );
+    }
+
+    #[test]
+    fn only_a_real_evdev_descriptor_open_for_reading_counts() {
+        // Red-team finding 3: the rule read only the descriptor's name.
+        let mut h = me();
+        h.exe.insert(9, "/usr/bin/Xephyr");
+        for (f, why) in [
+            // An O_PATH handle to the real device: needs no permission on it.
+            (
+                file("/dev/input/event4", Some(evdev(4)), false),
+                "without reading it",
+            ),
+            // A tmpfs file of that name in a mount namespace of the worm's own.
+            (file("/dev/input/event4", None, true), "not a device"),
+            // Some other character device behind that name.
+            (
+                file("/dev/input/event4", Some((1 << 8) | 3), true),
+                "not the input device of that name here",
+            ),
+            // The right kind of device, but not the node of that name here.
+            (
+                file("/dev/input/event4", Some(evdev(7)), true),
+                "not the input device of that name here",
+            ),
+            // A name that only looks like evdev.
+            (
+                file("/dev/input/mice", Some(evdev(4)), true),
+                "reads no input",
+            ),
+        ] {
+            h.fds.insert(9, vec![f]);
+            let e = judge_default(&h, peer(9, 1000), X0).unwrap_err();
+            assert!(e.contains(why), "{why}: {e}");
+        }
     }
 
     #[test]
@@ -523,14 +770,45 @@ mod tests {
         h.uid.insert(9, 1000);
         h.exe.insert(9, "/usr/bin/kwin_wayland");
         h.fds.insert(9, vec![]);
-        let e = judge(&h, peer(20, 1000), X0, &DisplayPolicy::default()).unwrap_err();
-        assert!(e.contains("is Xwayland, but its parent"), "{e}");
-        h.fds.insert(9, vec!["/dev/input/event0"]);
-        let t = judge(&h, peer(20, 1000), X0, &DisplayPolicy::default()).unwrap();
+        let e = judge_default(&h, peer(20, 1000), X0).unwrap_err();
+        assert!(e.contains("is Xwayland, but"), "{e}");
+        h.fds.insert(9, holds_event4());
+        let t = judge_default(&h, peer(20, 1000), X0).unwrap();
         assert!(t.why.contains("Xwayland under the compositor"), "{}", t.why);
         // Something else named like a compositor child does not count: only Xwayland.
         h.exe.insert(20, "/usr/bin/Xvfb");
-        assert!(judge(&h, peer(20, 1000), X0, &DisplayPolicy::default()).is_err());
+        assert!(judge_default(&h, peer(20, 1000), X0).is_err());
+    }
+
+    #[test]
+    fn xwayland_with_a_parent_that_proves_nothing_is_refused() {
+        // Red-team finding 4: a renamed copy, a double fork onto init, a root parent, an
+        // unreadable parent.
+        let mut h = me();
+        h.exe.insert(20, "/home/you/bin/Xwayland");
+        h.not_system.push("/home/you/bin/Xwayland");
+        h.fds.insert(20, vec![]);
+        h.ppid.insert(20, 9);
+        h.uid.insert(9, 1000);
+        h.fds.insert(9, holds_event4());
+        assert!(
+            judge_default(&h, peer(20, 1000), X0).is_err(),
+            "a copy in ~"
+        );
+        h.exe.insert(20, "/usr/bin/Xwayland");
+        assert!(judge_default(&h, peer(20, 1000), X0).is_ok());
+        for (parent, uid) in [(1, Some(0)), (40, Some(0)), (41, None)] {
+            h.ppid.insert(20, parent);
+            h.fds.insert(parent, holds_event4());
+            match uid {
+                Some(u) => h.uid.insert(parent, u),
+                None => h.uid.remove(&parent),
+            };
+            let e = judge_default(&h, peer(20, 1000), X0).unwrap_err();
+            assert!(e.contains("is Xwayland, but"), "parent {parent}: {e}");
+        }
+        h.ppid.remove(&20);
+        assert!(judge_default(&h, peer(20, 1000), X0).is_err());
     }
 
     #[test]
@@ -548,21 +826,13 @@ mod tests {
         };
         h.sessions.push(seat.clone());
         h.x11_owner.insert(0, 30);
-        let t = judge(&h, peer(30, 1000), X0, &DisplayPolicy::default()).unwrap();
+        let t = judge_default(&h, peer(30, 1000), X0).unwrap();
         assert!(t.why.contains("logind records"), "{}", t.why);
         // The same server on another display number, a server not holding :0, an inactive
         // or remote session: no.
-        assert!(
-            judge(
-                &h,
-                peer(30, 1000),
-                Protocol::X11 { number: Some(1) },
-                &DisplayPolicy::default()
-            )
-            .is_err()
-        );
+        assert!(judge_default(&h, peer(30, 1000), Protocol::X11 { number: Some(1) }).is_err());
         h.x11_owner.insert(0, 31);
-        assert!(judge(&h, peer(30, 1000), X0, &DisplayPolicy::default()).is_err());
+        assert!(judge_default(&h, peer(30, 1000), X0).is_err());
         h.x11_owner.insert(0, 30);
         for bad in [
             Session {
@@ -583,7 +853,7 @@ mod tests {
             },
         ] {
             h.sessions = vec![bad];
-            assert!(judge(&h, peer(30, 1000), X0, &DisplayPolicy::default()).is_err());
+            assert!(judge_default(&h, peer(30, 1000), X0).is_err());
         }
     }
 
@@ -596,7 +866,7 @@ mod tests {
             trusted_servers: vec!["/usr/bin/Xvnc".into()],
             ..Default::default()
         };
-        assert!(judge(&h, peer(40, 1000), X0, &DisplayPolicy::default()).is_err());
+        assert!(judge_default(&h, peer(40, 1000), X0).is_err());
         let t = judge(&h, peer(40, 1000), X0, &policy).unwrap();
         assert!(
             t.why
@@ -604,5 +874,43 @@ mod tests {
             "{}",
             t.why
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn descriptors_are_read_for_what_they_are() {
+        use std::os::unix::fs::OpenOptionsExt;
+        let readable = std::fs::File::open("/dev/null").unwrap();
+        let handle = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH)
+            .open("/dev/null")
+            .unwrap();
+        let files = Real.open_files(std::process::id()).unwrap();
+        let null: Vec<&OpenFile> = files
+            .iter()
+            .filter(|f| f.link == Path::new("/dev/null"))
+            .collect();
+        let null_dev = Real.char_device(Path::new("/dev/null")).unwrap();
+        assert!(
+            null.iter().all(|f| f.char_device == Some(null_dev)),
+            "{null:?}"
+        );
+        assert!(null.iter().any(|f| f.readable), "{null:?}");
+        assert!(null.iter().any(|f| !f.readable), "{null:?}");
+        assert_eq!(major_minor(null_dev), (1, 3));
+        drop((readable, handle));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_tcp_connection_has_no_peer_to_trust() {
+        // Red-team finding 2: SO_PEERCRED on TCP gives pid 0 and uid -1.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let e = peer_of(&client).unwrap_err();
+        assert!(e.contains("not a local socket"), "{e}");
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        assert_eq!(peer_of(&a).unwrap().pid, std::process::id());
     }
 }

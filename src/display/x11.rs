@@ -14,6 +14,32 @@ use x11rb::rust_connection::RustConnection;
 
 use crate::ui::raster::Canvas;
 
+/// XTEST lets any client inject input, and through a device id of its choice: events made
+/// through the person's own mouse carry that mouse's `sourceid`, so no client can tell them
+/// from the person's. An X server that offers it is refused unless the policy file accepts
+/// virtual input (`allow-virtual-input`), as a Wayland compositor offering virtual-pointer
+/// protocols is.
+pub fn refuse_xtest(
+    conn: &impl Connection,
+    policy: &crate::policy::DisplayPolicy,
+) -> Result<(), String> {
+    let offers = conn
+        .extension_information("XTEST")
+        .map_err(|e| format!("cannot ask the X server for its extensions ({e})"))?
+        .is_some();
+    if !offers || policy.allow_virtual_input {
+        return Ok(());
+    }
+    Err(format!(
+        "the X server offers XTEST, through which any program running as you can move the \
+         pointer and click as if with your own mouse, in a way no program can tell from \
+         you. Use a Wayland session, or disable XTEST (Xorg: Option \"XTEST\" \"Disable\" in \
+         Section \"Extensions\"), or an administrator can accept the risk with \
+         `allow-virtual-input = true` under [display] in {}",
+        crate::policy::PATH
+    ))
+}
+
 /// A verified connection to the person's X server.
 pub struct Session {
     /// The connection.
@@ -47,6 +73,11 @@ impl Session {
             root,
             gc: Mutex::new(None),
         })
+    }
+
+    /// Refuses a server that offers XTEST, unless the policy file accepts virtual input.
+    pub fn refuse_xtest(&self, policy: &crate::policy::DisplayPolicy) -> Result<(), String> {
+        refuse_xtest(&self.conn, policy)
     }
 
     /// The pid of the server process at the other end of this connection.

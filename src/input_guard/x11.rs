@@ -97,11 +97,14 @@ impl Watcher {
                 f.major_version
             ));
         }
+        // Raw events say which device moved or pressed; MOTION (on the root here, on the
+        // prompt once it exists) says whether the pointer moved with no device behind it.
         let raw = XIEventMask::RAW_BUTTON_PRESS
             | XIEventMask::RAW_BUTTON_RELEASE
             | XIEventMask::RAW_KEY_PRESS
             | XIEventMask::RAW_KEY_RELEASE
-            | XIEventMask::RAW_MOTION;
+            | XIEventMask::RAW_MOTION
+            | XIEventMask::MOTION;
         // Raw events for the master devices carry the slave `sourceid` (masters added later
         // included); hierarchy changes must be selected separately, on all devices.
         let masks = [
@@ -170,12 +173,23 @@ impl Watcher {
     /// Learns which window is the prompt.
     pub(super) fn set_window(&self, client: u32) {
         let s = &self.shared;
-        // Its own reparenting (into a window manager's frame) and property changes
-        // (opacity) reach us through the client window itself.
+        // Its own reparenting (into a window manager's frame), property changes (opacity)
+        // and windows created inside it reach us through the client window itself.
         let _ = s.session.conn.change_window_attributes(
             client,
-            &ChangeWindowAttributesAux::new()
-                .event_mask(XEventMask::STRUCTURE_NOTIFY | XEventMask::PROPERTY_CHANGE),
+            &ChangeWindowAttributesAux::new().event_mask(
+                XEventMask::STRUCTURE_NOTIFY
+                    | XEventMask::SUBSTRUCTURE_NOTIFY
+                    | XEventMask::PROPERTY_CHANGE,
+            ),
+        );
+        // Pointer motion over the prompt reaches its own window, not the root.
+        let _ = s.session.conn.xinput_xi_select_events(
+            client,
+            &[EventMask {
+                deviceid: device_id(Device::ALL_MASTER),
+                mask: vec![XIEventMask::MOTION],
+            }],
         );
         if let Ok(mut p) = s.prompt.lock() {
             *p = Some(Prompt {
@@ -298,6 +312,11 @@ impl Shared {
             if tree.parent == self.session.root || tree.parent == x11rb::NONE {
                 break;
             }
+            // A window manager's frame: what happens inside it matters too.
+            let _ = conn.change_window_attributes(
+                tree.parent,
+                &ChangeWindowAttributesAux::new().event_mask(XEventMask::SUBSTRUCTURE_NOTIFY),
+            );
             w = tree.parent;
         }
         p.top = w;
@@ -331,6 +350,9 @@ impl Shared {
         {
             covered = Some("another program made the window see-through".into());
         }
+        if covered.is_none() {
+            covered = self.inner_cover(prompt);
+        }
         let now = Instant::now();
         let changed = if let Ok(mut seen) = self.seen.lock() {
             let was = seen.covered.is_some();
@@ -349,6 +371,82 @@ impl Shared {
         if changed {
             (self.wake)();
         }
+    }
+
+    /// What covers the prompt from inside its own window tree: a window another program
+    /// created inside the prompt (which draws over it), a sibling stacked over it inside a
+    /// window manager's frame, or a frame that cuts part of it off.
+    fn inner_cover(&self, prompt: Prompt) -> Option<String> {
+        let conn = &self.session.conn;
+        let visible = |w: u32| {
+            conn.get_window_attributes(w)
+                .ok()
+                .and_then(|c| c.reply().ok())
+                .is_some_and(|a| {
+                    a.map_state != MapState::UNMAPPED && a.class != WindowClass::INPUT_ONLY
+                })
+        };
+        let rect = |w: u32| {
+            conn.get_geometry(w)
+                .ok()
+                .and_then(|c| c.reply().ok())
+                .map(|g| {
+                    let b = i32::from(g.border_width) * 2;
+                    (
+                        i32::from(g.x),
+                        i32::from(g.y),
+                        i32::from(g.width) + b,
+                        i32::from(g.height) + b,
+                    )
+                })
+        };
+        let overlap = |a: (i32, i32, i32, i32), b: (i32, i32, i32, i32)| {
+            a.0 < b.0 + b.2 && b.0 < a.0 + a.2 && a.1 < b.1 + b.3 && b.1 < a.1 + a.3
+        };
+        let Some(tree) = conn
+            .query_tree(prompt.client)
+            .ok()
+            .and_then(|c| c.reply().ok())
+        else {
+            return Some("the window cannot be examined".into());
+        };
+        if let Some(child) = tree.children.iter().find(|c| visible(**c)) {
+            return Some(format!(
+                "another program put a window (0x{child:x}) inside this one"
+            ));
+        }
+        let mut w = prompt.client;
+        for _ in 0..16 {
+            if w == prompt.top {
+                return None;
+            }
+            let Some(tree) = conn.query_tree(w).ok().and_then(|c| c.reply().ok()) else {
+                return Some("the window cannot be examined".into());
+            };
+            let parent = tree.parent;
+            let (Some(mine), Some(outer)) = (rect(w), rect(parent)) else {
+                return Some("the window cannot be examined".into());
+            };
+            if mine.0 < 0 || mine.1 < 0 || mine.0 + mine.2 > outer.2 || mine.1 + mine.3 > outer.3 {
+                return Some("a window around this one cuts part of it off".into());
+            }
+            let Some(siblings) = conn.query_tree(parent).ok().and_then(|c| c.reply().ok()) else {
+                return Some("the window cannot be examined".into());
+            };
+            let above = siblings
+                .children
+                .iter()
+                .skip_while(|s| **s != w)
+                .skip(1)
+                .find(|s| visible(**s) && rect(**s).is_some_and(|r| overlap(r, mine)));
+            if let Some(s) = above {
+                return Some(format!(
+                    "another window (0x{s:x}) inside the frame covers part of it"
+                ));
+            }
+            w = parent;
+        }
+        Some("the window is nested too deep to examine".into())
     }
 
     /// The prompt keeps itself on top while it is up (at most ten times a second, so a
@@ -417,6 +515,17 @@ impl Shared {
             Event::XinputRawButtonPress(e) => self.raw_input(e.sourceid, e.detail == 1, false),
             Event::XinputRawButtonRelease(e) => self.raw_input(e.sourceid, false, false),
             Event::XinputRawMotion(e) => self.raw_input(e.sourceid, false, true),
+            Event::XinputMotion(e) => {
+                // A warp moves the pointer with no device behind it: the event's source is
+                // the master itself.
+                let real = e.sourceid != e.deviceid
+                    && self
+                        .name_of(e.sourceid)
+                        .is_some_and(|n| !n.contains("XTEST"));
+                if let Ok(mut seen) = self.seen.lock() {
+                    seen.last_motion_real = real;
+                }
+            }
             Event::XinputRawKeyPress(e) | Event::XinputRawKeyRelease(e) => {
                 self.raw_input(e.sourceid, false, false)
             }
@@ -497,6 +606,14 @@ impl Shared {
                 self.update_cover();
             }
             Event::PropertyNotify(e) if e.atom == self.opacity_atom => self.update_cover(),
+            // Inside the prompt, or inside its window manager's frame.
+            Event::CreateNotify(_)
+            | Event::MapNotify(_)
+            | Event::UnmapNotify(_)
+            | Event::ConfigureNotify(_)
+            | Event::DestroyNotify(_)
+            | Event::CirculateNotify(_)
+            | Event::GravityNotify(_) => self.update_cover(),
             _ => {}
         }
     }
@@ -530,6 +647,7 @@ impl Shared {
             }
             if primary_press {
                 seen.last_real_press = Some(now);
+                seen.press_after_warp = !seen.last_motion_real;
             }
         }
     }

@@ -174,7 +174,6 @@ struct App<S> {
     focus_set: bool,
     guard: Option<Guard>,
     armed_at: Option<Instant>,
-    last_pointer_move: Option<Instant>,
     next_repaint: Option<Instant>,
     error: Option<Error>,
 }
@@ -329,7 +328,6 @@ impl<S> App<S> {
         {
             let click = Click {
                 armed_at: self.armed_at.unwrap_or(now),
-                last_pointer_move: self.last_pointer_move,
                 arm_delay: (self.screen.arming)(state).delay(),
             };
             match guard.judge(&click) {
@@ -439,9 +437,6 @@ impl<S> ApplicationHandler<Wake> for App<S> {
                 );
                 return;
             }
-            // When the window saw the pointer move, taken as the event arrives (a frame may
-            // come later): the input guard compares it with real-device motion.
-            WindowEvent::CursorMoved { .. } => self.last_pointer_move = Some(Instant::now()),
             WindowEvent::RedrawRequested => {
                 if let Err(e) = self.paint(event_loop) {
                     self.fail(event_loop, e);
@@ -523,7 +518,6 @@ fn run<S: 'static>(
         focus_set: false,
         guard,
         armed_at: None,
-        last_pointer_move: None,
         next_repaint: None,
         error: None,
     };
@@ -577,6 +571,7 @@ fn check_display(
         return Ok((None, None));
     };
     let session = std::sync::Arc::new(display::x11::Session::connect(d).map_err(Error::Display)?);
+    session.refuse_xtest(policy).map_err(refused)?;
     let pid = session.server_pid().map_err(refused)?;
     if pid != connected.trusted.pid {
         return Err(refused(format!(

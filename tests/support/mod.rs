@@ -201,8 +201,9 @@ pub fn start_x(
 
 /// A nested pair of X servers, Xephyr inside Xvfb, run by `runs`: input sent to the outer
 /// server reaches windows on the inner one from Xephyr's virtual devices, as a person's
-/// mouse would. Returns (outer, inner).
-pub fn start_nested(children: &mut Vec<Child>, runs: Runs) -> (String, String) {
+/// mouse would. The inner one offers XTEST only when `xtest` (the helper refuses servers
+/// that do, unless the policy file accepts them). Returns (outer, inner).
+pub fn start_nested(children: &mut Vec<Child>, runs: Runs, xtest: bool) -> (String, String) {
     let outer = start_x(
         children,
         runs,
@@ -217,20 +218,18 @@ pub fn start_nested(children: &mut Vec<Child>, runs: Runs) -> (String, String) {
         ],
         None,
     );
-    let inner = start_x(
-        children,
-        runs,
-        "Xephyr",
-        &[
-            "-screen",
-            "1280x800",
-            "-nolisten",
-            "tcp",
-            "-no-host-grab",
-            "-noreset",
-        ],
-        Some(&outer),
-    );
+    let mut args = vec![
+        "-screen",
+        "1280x800",
+        "-nolisten",
+        "tcp",
+        "-no-host-grab",
+        "-noreset",
+    ];
+    if !xtest {
+        args.extend(["-extension", "XTEST"]);
+    }
+    let inner = start_x(children, runs, "Xephyr", &args, Some(&outer));
     (outer, inner)
 }
 
@@ -284,7 +283,7 @@ fn start() -> Desk {
     // The children die with this thread (PR_SET_PDEATHSIG), so it lives as long as the process.
     std::thread::spawn(move || {
         let mut children = Vec::new();
-        let (outer, display) = start_nested(&mut children, Runs::Person);
+        let (outer, display) = start_nested(&mut children, Runs::Person, false);
         let mut bus = Command::new("dbus-daemon");
         bus.args(["--session", "--nofork", "--print-address"])
             .stdin(Stdio::null())
@@ -357,8 +356,100 @@ fn start() -> Desk {
     desk
 }
 
+/// The person's screen: their own nested servers, with no XTEST.
 pub fn desk() -> &'static Desk {
     DESK.get_or_init(start)
+}
+
+/// A second screen of the person's whose X server offers XTEST, for the tests of what the
+/// guard still does when the policy file accepts such a server. It shares `desk()`'s
+/// keyring and directories.
+pub fn xtest_desk() -> &'static Desk {
+    static XTEST: OnceLock<Desk> = OnceLock::new();
+    XTEST.get_or_init(|| {
+        let base = desk();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut children = Vec::new();
+            tx.send(start_nested(&mut children, Runs::Person, true))
+                .unwrap();
+            loop {
+                std::thread::park();
+            }
+        });
+        let (outer, display) = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the XTEST screen did not start");
+        Desk {
+            outer,
+            display,
+            dbus: base.dbus.clone(),
+            root: base.root.clone(),
+        }
+    })
+}
+
+/// The root-owned policy file, `/etc/cargo-confirm-gui/policy.toml`, for the length of a
+/// test, put back as it was afterwards. Tests that write it take its lock.
+pub struct PolicyFile {
+    previous: Option<Vec<u8>>,
+    made_dir: bool,
+    _lock: MutexGuard<'static, ()>,
+}
+
+/// Where the policy file is.
+pub const POLICY: &str = "/etc/cargo-confirm-gui/policy.toml";
+
+impl PolicyFile {
+    /// No policy file (the strict defaults) until [`PolicyFile::set`].
+    pub fn none() -> PolicyFile {
+        static LOCK: Mutex<()> = Mutex::new(());
+        let lock = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        assert!(
+            rustix::process::getuid().is_root(),
+            "these tests write {POLICY} and must run as root (scripts/test.sh as root)"
+        );
+        let dir = Path::new(POLICY).parent().unwrap();
+        let made_dir = !dir.exists();
+        std::fs::create_dir_all(dir).unwrap();
+        let previous = std::fs::read(POLICY).ok();
+        let _ = std::fs::remove_file(POLICY);
+        PolicyFile {
+            previous,
+            made_dir,
+            _lock: lock,
+        }
+    }
+
+    /// Writes the file, root-owned, with `mode`.
+    pub fn set(&self, text: &str, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(POLICY, text).unwrap();
+        std::fs::set_permissions(POLICY, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// A policy that accepts display servers offering virtual input (XTEST here).
+    pub fn allowing_virtual_input() -> PolicyFile {
+        let p = PolicyFile::none();
+        p.set("[display]\nallow-virtual-input = true\n", 0o644);
+        p
+    }
+}
+
+impl Drop for PolicyFile {
+    fn drop(&mut self) {
+        match &self.previous {
+            Some(bytes) => {
+                let _ = std::fs::write(POLICY, bytes);
+            }
+            None => {
+                let _ = std::fs::remove_file(POLICY);
+                if self.made_dir {
+                    let _ = std::fs::remove_dir(Path::new(POLICY).parent().unwrap());
+                }
+            }
+        }
+    }
 }
 
 /// Window geometry on the Xephyr display.
@@ -865,9 +956,14 @@ pub fn wait_output(mut child: Child, timeout: Duration) -> (ExitStatus, String, 
 /// Waits for the provider's window while `child` runs; on failure, kills the child and
 /// panics with its output, so a missing window says why.
 pub fn window_for(child: &mut Child, name: &str) -> (String, Geom) {
+    window_for_on(desk(), child, name)
+}
+
+/// [`window_for`] on another screen of the person's.
+pub fn window_for_on(d: &Desk, child: &mut Child, name: &str) -> (String, Geom) {
     let deadline = Instant::now() + Duration::from_secs(40);
     while Instant::now() < deadline {
-        if let Some(w) = desk().wait_window(name, Duration::from_millis(500)) {
+        if let Some(w) = d.wait_window(name, Duration::from_millis(500)) {
             return w;
         }
         if child.try_wait().unwrap().is_some() {
