@@ -28,10 +28,9 @@ pub fn log_path(state_dir: &Path) -> PathBuf {
     state_dir.join("cargo-confirm-gui").join("audit.jsonl")
 }
 
-/// Appends a record; failure to log never blocks the decision, it is reported on stderr.
-pub fn append(state_dir: Option<&Path>, record: &Record<'_>) {
-    let Some(dir) = state_dir else { return };
-    let path = log_path(dir);
+/// Appends a record to the log at `path`; failure to log never blocks the decision, it is
+/// reported on stderr.
+pub fn append(path: &Path, record: &Record<'_>) {
     let result = (|| -> std::io::Result<()> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;

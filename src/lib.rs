@@ -39,6 +39,7 @@ pub mod registries;
 pub mod registry_server;
 #[cfg(target_os = "linux")]
 pub mod sealed;
+pub mod state;
 pub mod store;
 pub mod throttle;
 pub mod token;

@@ -82,6 +82,24 @@ impl Stores {
         }
     }
 
+    /// Where the lock, the cooldown and the audit log live: the user's directories, or
+    /// beside the sealed tokens.
+    fn state(&self, env: &Snapshot) -> cargo_confirm_gui::state::State {
+        match self {
+            Stores::Default => cargo_confirm_gui::state::State::user(
+                env.runtime_dir.as_deref(),
+                env.state_dir.as_deref(),
+            ),
+            #[cfg(target_os = "linux")]
+            Stores::Sealed { install, privilege } => cargo_confirm_gui::state::State::sealed(
+                &install
+                    .store
+                    .join(rustix::process::getuid().as_raw().to_string()),
+                *privilege,
+            ),
+        }
+    }
+
     fn open(&self) -> Result<Box<dyn TokenStore>, store::StoreError> {
         match self {
             Stores::Default => store::default_store(),
@@ -170,6 +188,7 @@ fn main() -> ExitCode {
         allowed: policy.requests,
         requester: &evidence::requester,
         recheck_requester: &evidence::recheck,
+        state: stores.state(&env),
     };
     let result = if cli.cargo_plugin {
         pipeline::serve(

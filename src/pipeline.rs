@@ -46,6 +46,8 @@ pub struct Deps<'a> {
     pub requester: &'a dyn Fn() -> Requester,
     /// Checks again, at Approve, that the requester is still the cargo first seen.
     pub recheck_requester: &'a dyn Fn(&Requester) -> Result<(), String>,
+    /// Where the lock, the cooldown and the audit log live.
+    pub state: crate::state::State,
 }
 
 /// Plugin mode: speaks cargo's credential protocol on `input`/`output`.
@@ -179,28 +181,34 @@ fn prompt(
         timeout: policy.timeout(),
         arm_delay: policy.arm_delay(),
     };
-    let throttle_dir = throttle::dir(
-        deps.env.runtime_dir.as_deref(),
-        deps.env.state_dir.as_deref(),
-    );
+    let state = &deps.state;
+    let throttle_dir = state.throttle.clone();
     let cooling = |d: &std::path::Path| {
-        throttle::cooldown_left(d, policy.cooldown()).map(|left| Error::Cooldown {
-            ago: policy.cooldown().as_secs() - left,
-            left,
-        })
+        state
+            .run(|| throttle::cooldown_left(d, policy.cooldown()))
+            .map(|left| Error::Cooldown {
+                ago: policy.cooldown().as_secs() - left,
+                left,
+            })
     };
+    let store = (deps.open_store)()?;
+    let existing = store.contains(key)?;
+    // Nothing to release, nothing to ask: "not found" comes before the cooldown.
+    if !existing && !matches!(req.operation, Operation::Login { .. }) {
+        return Err(Error::NotEnrolled {
+            registry: registry.to_string(),
+        });
+    }
     if let Some(e) = throttle_dir.as_deref().and_then(cooling) {
         return Err(e);
     }
-    let store = (deps.open_store)()?;
-    let existing = store.contains(key)?;
     let what = describe(&req.operation, registry);
     let denied = |reason: DenyReason| {
         // A cancelled caller is not a person saying no: no cooldown for it.
         if reason != DenyReason::CallerGone
             && let Some(d) = &throttle_dir
         {
-            throttle::record_deny(d);
+            state.run(|| throttle::record_deny(d));
         }
         Error::Denied {
             what: what.clone(),
@@ -209,7 +217,7 @@ fn prompt(
     };
     // One window at a time per user; a Deny while we waited starts the cooldown for us too.
     let _lock = match &throttle_dir {
-        Some(d) => match throttle::lock(d, PROMPT_WAIT) {
+        Some(d) => match state.run(|| throttle::lock(d, PROMPT_WAIT)) {
             Ok(Some(lock)) => Some(lock),
             Ok(None) => return Err(Error::Busy),
             Err(e) => {
@@ -231,7 +239,7 @@ fn prompt(
         store: store.describe(),
         recent_requests: throttle_dir
             .as_deref()
-            .map(throttle::count_request)
+            .map(|d| state.run(|| throttle::count_request(d)))
             .unwrap_or(1),
         package: None,
     };
@@ -490,18 +498,23 @@ fn record(deps: &Deps<'_>, req: &Request, outcome: &str, evidence: String) {
         _ => String::new(),
     };
     let requester = evidence::parent_exe();
-    audit::append(
-        deps.env.state_dir.as_deref(),
-        &audit::Record {
-            time: audit::now(),
-            registry: &req.index_url,
-            operation: req.operation.verb(),
-            detail,
-            requester,
-            outcome: outcome.to_string(),
-            evidence,
-        },
-    );
+    let Some(log) = &deps.state.audit else {
+        return;
+    };
+    deps.state.run(|| {
+        audit::append(
+            log,
+            &audit::Record {
+                time: audit::now(),
+                registry: &req.index_url,
+                operation: req.operation.verb(),
+                detail,
+                requester,
+                outcome: outcome.to_string(),
+                evidence,
+            },
+        )
+    });
 }
 
 /// The real dependencies of the shipped binary.
@@ -624,6 +637,7 @@ mod tests {
             allowed: Default::default(),
             requester: &verified_cargo,
             recheck_requester: &|_| Err("another process also holds this helper's stdin".into()),
+            state: Default::default(),
         };
         let e = handle(&yank, &deps, &Cancel::default()).unwrap_err();
         assert!(
@@ -668,6 +682,7 @@ mod tests {
             allowed: Default::default(),
             requester,
             recheck_requester: &|_| Ok(()),
+            state: Default::default(),
         };
         handle(req, &deps, &Cancel::default())
     }
@@ -865,6 +880,7 @@ mod tests {
             allowed: Default::default(),
             requester: &Requester::default,
             recheck_requester: &|_| Ok(()),
+            state: Default::default(),
         };
         migrate(&req(Operation::Migrate), &deps, from, &Cancel::default())
     }
@@ -1003,6 +1019,7 @@ mod tests {
             },
             requester: &verified_cargo,
             recheck_requester: &|_| Ok(()),
+            state: Default::default(),
         };
         assert!(handle(&r, &deps, &Cancel::default()).is_ok());
         assert_eq!((p.shown.get(), store.secret_reads()), (0, 2));

@@ -2,7 +2,8 @@
 //! Deny, and a count of recent requests for the window to show.
 //!
 //! State lives in a per-user directory (`$XDG_RUNTIME_DIR/cargo-confirm-gui`, else under
-//! the state directory). A same-user worm can delete it: this is a usability guard against
+//! the state directory), or in the sealed store in a sealed install (see `state`). In the
+//! default install a same-user worm can delete it: there it is a usability guard against
 //! being worn down, not a security boundary; the click rules are the boundary.
 
 use std::fs::{File, OpenOptions};
@@ -28,12 +29,18 @@ fn now() -> u64 {
 }
 
 fn ensure(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        // Any directory made on the way is private too (the sealed user directory, say).
+        builder.mode(0o700);
+        builder.create(dir)?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
+    #[cfg(not(unix))]
+    builder.create(dir)?;
     Ok(())
 }
 

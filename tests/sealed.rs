@@ -233,7 +233,12 @@ fn plugin(s: &Sealed, user: &str, op: &str) -> (Child, std::process::ChildStdin)
 fn token_files(s: &Sealed, user: &str) -> Vec<PathBuf> {
     let dir = s.store.join(uid_of(user).to_string());
     std::fs::read_dir(dir)
-        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "token"))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -526,4 +531,62 @@ fn migrate_moves_a_secret_service_token_into_the_sealed_store_after_one_approval
             .unwrap()
             .contains(&format!("{TOKEN}-migrated"))
     }));
+}
+
+#[test]
+fn the_cooldown_and_the_log_are_out_of_the_users_reach() {
+    // Regression, "Nothing the caller supplies" (5): the cooldown, the prompt lock and the
+    // audit log lived in directories the user owns, so the user's programs could delete
+    // the cooldown, hold the lock, and forge or erase the log.
+    let Some(s) = sealed() else { return };
+    let _l = lock();
+    let enroll = || {
+        as_user(s, BOB, &s.exe)
+            .args(["--enroll", "--index-url", &s.url])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // A person cancels bob's enroll window: that starts the cooldown.
+    let (status, _, err) = person_answers_with(enroll(), Click::Deny, || {});
+    assert!(!status.success() && err.contains("denied"), "{err}");
+
+    // Bob's own programs clear everything of his they can reach...
+    let uid = uid_of(BOB);
+    let state = s.store.join(uid.to_string());
+    let out = shell_as(
+        s,
+        BOB,
+        &format!(
+            "rm -rf \"$XDG_RUNTIME_DIR\"/* \"$HOME\"/.local; ls {0}/state; rm -f {0}/audit.jsonl",
+            state.display()
+        ),
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
+        "{out:?}"
+    );
+    // ... and still the next request is refused without a window.
+    let started = std::time::Instant::now();
+    let (status, _, err) = wait_output(enroll(), ANSWER);
+    assert!(!status.success());
+    assert!(
+        err.contains("requests are refused without a window"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(!desk().any_window());
+    // The log of both is where only the helper writes.
+    let log = std::fs::read_to_string(state.join("audit.jsonl")).unwrap();
+    let last: Vec<&str> = log.lines().rev().take(2).collect();
+    assert!(
+        last[1].contains("denied in the confirmation window"),
+        "{log}"
+    );
+    assert!(last[0].contains("refused without a window"), "{log}");
+    let meta = std::fs::metadata(&state).unwrap();
+    assert_eq!(meta.mode() & 0o777, 0o700);
 }
