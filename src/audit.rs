@@ -38,7 +38,7 @@ pub fn append(path: &Path, record: &Record<'_>) {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&path)?;
+            .open(path)?;
         let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
         line.push(b'\n');
         f.write_all(&line)
