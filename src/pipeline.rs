@@ -379,16 +379,19 @@ pub fn migrate(
         return Err(Error::Refused(Refusal::Policy(e.clone())));
     }
     (deps.probe_display)(&deps.env).map_err(Error::Refused)?;
-    if !from.contains(&key)? {
+    // Regression, "Nothing the caller supplies" (8): the item was read only after Approve,
+    // so a program could replace it while the window was up. The value moved is read once,
+    // now; the window shows its fingerprint, and exactly it is stored.
+    let Some(token) = from.get(&key)? else {
         return Err(Error::NotEnrolled {
             registry: format!("{registry} in the {}", from.describe()),
         });
-    }
+    };
     let to = (deps.open_store)()?;
     let tx = Transaction {
         registry: req.raw_registry_label(),
         operation: Operation::Migrate,
-        login_fingerprint: None,
+        login_fingerprint: Some(token.fingerprint()),
         existing_entry: to.contains(&key)?,
         requester: (deps.requester)(),
         store: format!("from the {} to the {}", from.describe(), to.describe()),
@@ -400,12 +403,9 @@ pub fn migrate(
         arm_delay: policy.arm_delay(),
     };
     let what = describe(&Operation::Migrate, &registry);
-    match deps.prompter.confirm(&tx, &opts, cancel)? {
+    let outcome = match deps.prompter.confirm(&tx, &opts, cancel)? {
         Decision::Deny(reason) => Err(Error::Denied { what, reason }),
-        Decision::Approve => {
-            let token = from.get(&key)?.ok_or_else(|| Error::Vanished {
-                registry: registry.clone(),
-            })?;
+        Decision::Approve => (|| {
             to.set(
                 &key,
                 &format!("cargo registry token for {registry}"),
@@ -420,11 +420,20 @@ pub fn migrate(
                             .into(),
                 }));
             }
+            // Whatever the item holds now goes: no copy in the Secret Service is left.
             from.delete(&key)?;
-            record(deps, req, "moved into the sealed store", String::new());
             Ok(())
-        }
-    }
+        })(),
+    };
+    let said = match &outcome {
+        Ok(()) => format!(
+            "moved into the sealed store (fingerprint {})",
+            token.fingerprint()
+        ),
+        Err(e) => e.to_string(),
+    };
+    record(deps, req, &said, String::new());
+    outcome
 }
 
 /// How long an approved publish waits for a crate check that has not finished.
@@ -529,20 +538,20 @@ mod tests {
     use crate::store::memory::MemoryStore;
     use std::cell::{Cell, RefCell};
 
-    type WhileShown = Box<dyn Fn(&Transaction)>;
+    type WhileShown<'a> = Box<dyn Fn(&Transaction) + 'a>;
 
     /// Answers windows from a script; counts how many opened. Test-only.
     #[derive(Default)]
-    struct Scripted {
+    struct Scripted<'a> {
         decision: Option<Decision>,
         enrolled: RefCell<Option<Token>>,
         shown: Cell<u32>,
         last: RefCell<Option<Transaction>>,
         /// Runs while the "window" is up, before it answers.
-        while_shown: Option<WhileShown>,
+        while_shown: Option<WhileShown<'a>>,
     }
 
-    impl Scripted {
+    impl Scripted<'_> {
         fn answering(decision: Decision) -> Self {
             Scripted {
                 decision: Some(decision),
@@ -551,7 +560,7 @@ mod tests {
         }
     }
 
-    impl Prompter for Scripted {
+    impl Prompter for Scripted<'_> {
         fn confirm(
             &self,
             tx: &Transaction,
@@ -893,7 +902,12 @@ mod tests {
         let run_with = |p: &Scripted| migrate_with(&from, &to, p);
         let deny = Scripted::answering(Decision::Deny(DenyReason::Clicked));
         assert!(run_with(&deny).is_err());
-        assert_eq!(from.secret_reads(), 0);
+        // Read once, before the window, to show its fingerprint; nothing moved on a Deny.
+        assert_eq!(from.secret_reads(), 1);
+        assert_eq!(
+            deny.last.borrow().as_ref().unwrap().login_fingerprint,
+            Some(Token::new("the-token".into()).fingerprint())
+        );
         assert!(from.contains(&key).unwrap() && !to.contains(&key).unwrap());
 
         let approve = Scripted::answering(Decision::Approve);
@@ -917,6 +931,24 @@ mod tests {
         run_with(&approve).unwrap();
         assert!(approve.last.borrow().as_ref().unwrap().existing_entry);
         assert_eq!(to.get(&key).unwrap().unwrap().expose(), "newer");
+
+        // Regression, "Nothing the caller supplies" (8): the item is rewritten while the
+        // window is up; what is stored is what the window showed.
+        from.set(&key, "l", &Token::new("shown".into())).unwrap();
+        let swap_from = &from;
+        let swapping = Scripted {
+            decision: Some(Decision::Approve),
+            while_shown: Some(Box::new(move |_: &Transaction| {
+                let k = RegistryKey::from_index_url(URL);
+                swap_from
+                    .set(&k, "l", &Token::new("swapped".into()))
+                    .unwrap();
+            })),
+            ..Default::default()
+        };
+        run_with(&swapping).unwrap();
+        assert_eq!(to.get(&key).unwrap().unwrap().expose(), "shown");
+        assert!(!from.contains(&key).unwrap());
     }
 
     #[test]

@@ -498,11 +498,20 @@ fn migrate_moves_a_secret_service_token_into_the_sealed_store_after_one_approval
     let uid = uid_of(ALICE);
     let before = token_files(s, ALICE).len();
     // Alice's own session: a private bus with gnome-keyring, a token stored in it by
-    // libsecret's client, then the helper's --migrate, then a lookup to see what is left.
+    // libsecret's client, then the helper's --migrate. While its window is up, one of
+    // alice's programs rewrites the item (regression, "Nothing the caller supplies" (8)):
+    // what is moved must be what the window showed.
+    let home = s.root.join(format!("{ALICE}-home"));
+    let _ = std::fs::remove_file(home.join("window-up"));
+    let _ = std::fs::remove_file(home.join("swapped"));
     let script = format!(
         "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 3\n\
          printf %s '{TOKEN}-migrated' | secret-tool store --label=t service cargo-confirm-gui username '{key}' || exit 4\n\
-         \"$0\" --migrate --index-url '{url}'; rc=$?\n\
+         \"$0\" --migrate --index-url '{url}' & pid=$!\n\
+         while [ ! -e \"$HOME/window-up\" ]; do sleep 0.1; done\n\
+         printf %s 'swapped-by-a-program' | secret-tool store --label=t service cargo-confirm-gui username '{key}' || exit 5\n\
+         touch \"$HOME/swapped\"\n\
+         wait $pid; rc=$?\n\
          echo \"migrate rc=$rc\"\n\
          secret-tool lookup service cargo-confirm-gui username '{key}' && echo still-in-secret-service\n\
          exit 0",
@@ -517,6 +526,15 @@ fn migrate_moves_a_secret_service_token_into_the_sealed_store_after_one_approval
         .spawn()
         .unwrap();
     let (_, g) = window_for(&mut child, "Move the registry token into the sealed store?");
+    std::fs::write(home.join("window-up"), "").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !home.join("swapped").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the item was not rewritten"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     wait_armed();
     let (x, y) = approve_point(g);
     desk().human_click(x, y);
@@ -526,11 +544,20 @@ fn migrate_moves_a_secret_service_token_into_the_sealed_store_after_one_approval
     assert!(!out.contains(TOKEN) && !err.contains(TOKEN), "{out}{err}");
     let files = token_files(s, ALICE);
     assert_eq!(files.len(), before + 1, "{files:?} (uid {uid})");
-    assert!(files.iter().any(|f| {
-        std::fs::read_to_string(f)
-            .unwrap()
-            .contains(&format!("{TOKEN}-migrated"))
-    }));
+    let moved: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    assert!(
+        moved
+            .iter()
+            .any(|t| t.contains(&format!("{TOKEN}-migrated"))),
+        "what the window showed was moved"
+    );
+    assert!(
+        !moved.iter().any(|t| t.contains("swapped-by-a-program")),
+        "the rewritten item was moved"
+    );
 }
 
 #[test]

@@ -105,6 +105,15 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
                 .auto_shrink([false, false])
                 .show(ui, |ui| {
                     ui.heading(RichText::new(heading).strong());
+                    if state.tx.operation == Operation::Migrate {
+                        ui.colored_label(
+                            AMBER,
+                            "This token was kept in the Secret Service, where any program \
+                             running as you could read it: moving it does not make it secret \
+                             again. The real fix is to revoke it at the registry and store a \
+                             new one (cargo-confirm-gui --enroll).",
+                        );
+                    }
                     if state.tx.operation == Operation::GetUnnamed {
                         ui.colored_label(
                             RED,
@@ -475,11 +484,16 @@ fn details(ui: &mut Ui, tx: &Transaction) {
                     "Crate",
                     "(the caller did not name a crate or an operation)",
                 ),
-                Operation::Migrate => rows.text(
-                    ui,
-                    "Afterwards",
-                    "the token is read only through this helper, and removed from the Secret Service",
-                ),
+                Operation::Migrate => {
+                    if let Some(fp) = &tx.login_fingerprint {
+                        rows.text(ui, "Token to move", fp);
+                    }
+                    rows.text(
+                        ui,
+                        "Afterwards",
+                        "the token is read only through this helper, and removed from the Secret Service",
+                    );
+                }
                 Operation::Logout | Operation::Unknown => {}
             }
             rows.text(ui, "Stored in", &tx.store);
