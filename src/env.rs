@@ -25,6 +25,37 @@ pub const CI_MARKERS: &[&str] = &[
     "SEMAPHORE",
 ];
 
+/// The only variables the window process is given: what it needs to reach the display
+/// server and to authenticate to it, and the locale. Nothing that names a library, driver,
+/// plugin, module, cursor theme, input method or configuration directory, so nothing the
+/// caller chose can steer the code the window runs (`LD_*`, `LIBGL_*`, `MESA_*`, `GBM_*`,
+/// `__EGL_*`, `XCURSOR_*`, `XLOCALEDIR`, `XMODIFIERS`, `XKB_*`, `WAYLAND_SOCKET`, …).
+/// `HOME` stays because Xlib finds `~/.Xauthority` through it; `WAYLAND_DISPLAY` is given as
+/// the absolute socket path the helper chose.
+pub const WINDOW_ENV: &[&str] = &[
+    "DISPLAY",
+    "XAUTHORITY",
+    "HOME",
+    "XDG_RUNTIME_DIR",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+];
+
+/// The window process's environment, from this process's: [`WINDOW_ENV`] only, plus a
+/// fixed `PATH` and, when the window goes to Wayland, `WAYLAND_DISPLAY` as `socket`.
+pub fn window_environment(wayland_socket: Option<&std::path::Path>) -> Vec<(String, OsString)> {
+    let mut env: Vec<(String, OsString)> = WINDOW_ENV
+        .iter()
+        .filter_map(|k| std::env::var_os(k).map(|v| (k.to_string(), v)))
+        .collect();
+    env.push(("PATH".into(), "/usr/bin:/bin".into()));
+    if let Some(socket) = wayland_socket {
+        env.push(("WAYLAND_DISPLAY".into(), socket.as_os_str().to_owned()));
+    }
+    env
+}
+
 /// What the process knows about where it runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {

@@ -13,7 +13,7 @@ use crate::gate::Refusal;
 use crate::store::StoreError;
 
 /// How a window ended without Approve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DenyReason {
     /// The person clicked Deny (or pressed Esc).
     Clicked,

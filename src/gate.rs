@@ -10,7 +10,7 @@ use clap::{Parser, ValueEnum};
 use crate::env::Snapshot;
 
 /// What cargo asks for, owned and reduced to what the gate and the window need.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Operation {
     /// A read. `authenticated` is true when cargo saw a 401 from the registry and sent
     /// its `WWW-Authenticate` headers: a real authenticated read. A read with no headers is

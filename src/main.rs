@@ -12,7 +12,7 @@ use cargo_confirm_gui::policy::{DisplayPolicy, Policy};
 use cargo_confirm_gui::protocol::{Answer, Request};
 use cargo_confirm_gui::store::{self, CRATES_IO_INDEX, RegistryKey, TokenStore};
 use cargo_confirm_gui::ui::Cancel;
-use cargo_confirm_gui::ui::window::GuiPrompter;
+use cargo_confirm_gui::ui::process::WindowProcess;
 use cargo_confirm_gui::{demo, display, evidence, harden, registries};
 
 #[cfg(target_os = "linux")]
@@ -145,9 +145,33 @@ enum Cmd {
     Demo,
 }
 
+/// The window process (`ui::process`): no privilege at all, an allowlisted environment, one
+/// window, one answer on stdout.
+fn window_process() -> ExitCode {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = cargo_confirm_gui::sealed::drop_all() {
+        eprintln!("cargo-confirm-gui: {e}");
+        return ExitCode::FAILURE;
+    }
+    match cargo_confirm_gui::ui::process::serve(Snapshot::capture()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cargo-confirm-gui: the window process failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     for note in harden::harden_process() {
         eprintln!("cargo-confirm-gui: warning: {note}");
+    }
+    if std::env::args_os().nth(1).as_deref()
+        == Some(std::ffi::OsStr::new(
+            cargo_confirm_gui::ui::process::WINDOW_ARG,
+        ))
+    {
+        return window_process();
     }
     // Before any thread exists: a setgid group is dropped here.
     let (stores, refusal) = Stores::start();
@@ -173,9 +197,13 @@ fn main() -> ExitCode {
         Ok(p) => (p, None),
         Err(e) => (Policy::default(), Some(e)),
     };
-    let gui = GuiPrompter {
-        env: env.clone(),
+    // Windows are shown by a window process of their own (ui::process).
+    let gui = WindowProcess {
         policy: policy.display.clone(),
+        wayland_socket: match display::choose(&env) {
+            Ok(display::Kind::Wayland(socket)) => Some(socket),
+            _ => None,
+        },
     };
     let open_store = || stores.open().map(|s| s as Box<dyn TokenStore + '_>);
     let probe = |e: &Snapshot| probe_display(e, &policy.display);

@@ -91,7 +91,7 @@ pub fn config_target_dir(cwd: &Path, cargo_home: Option<&Path>) -> Option<PathBu
 }
 
 /// The result of comparing the packaged file with the request's checksum.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Check {
     /// The file's sha256 is the request's `cksum`.
     Match(PathBuf),
@@ -124,7 +124,7 @@ impl Check {
 }
 
 /// What a tar entry is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
     /// A regular file.
     File,
@@ -139,7 +139,7 @@ pub enum Kind {
 }
 
 /// One entry of the archive.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileEntry {
     /// Path inside the crate, with the `NAME-VERS/` prefix removed when present.
     pub path: String,
@@ -154,7 +154,7 @@ pub struct FileEntry {
 }
 
 /// What the packaged `Cargo.toml` says that a reviewer must see.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Manifest {
     /// `[lib] proc-macro = true`.
     pub proc_macro: bool,
@@ -168,7 +168,7 @@ pub struct Manifest {
 }
 
 /// What is inside the archive.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Contents {
     /// Entries in archive order.
     pub files: Vec<FileEntry>,
@@ -181,7 +181,9 @@ pub struct Contents {
 }
 
 /// How loudly to show a flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Level {
     /// Red: a reviewer must stop and look.
     Danger,
@@ -190,7 +192,7 @@ pub enum Level {
 }
 
 /// One thing the window points out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Flag {
     /// How loudly.
     pub level: Level,
@@ -378,7 +380,7 @@ pub fn human_size(n: u64) -> String {
 }
 
 /// What changed since the previous version in the local cache.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Diff {
     /// The previous version.
     pub previous: String,
@@ -403,7 +405,7 @@ pub struct Diff {
 }
 
 /// The previous version, if the cache has one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Previous {
     /// No earlier version of this crate is in the cache (or there is no cache).
     None,
@@ -419,7 +421,7 @@ pub enum Previous {
 }
 
 /// Everything [`gather`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     /// Does the file on disk match the request?
     pub check: Check,
@@ -498,7 +500,14 @@ impl Report {
 
 /// A [`Report`] that arrives while the window is already open.
 #[derive(Debug, Clone, Default)]
-pub struct Pending(std::sync::Arc<std::sync::OnceLock<Report>>);
+pub struct Pending(std::sync::Arc<PendingInner>);
+
+#[derive(Debug, Default)]
+struct PendingInner {
+    report: std::sync::OnceLock<Report>,
+    arrived: std::sync::Mutex<bool>,
+    signal: std::sync::Condvar,
+}
 
 impl Pending {
     /// Already known (tests, snapshots).
@@ -507,19 +516,33 @@ impl Pending {
         p.set(report);
         p
     }
-    /// Stores the report; only the first one counts.
+    /// Stores the report; only the first one counts. Wakes whoever waits for it.
     pub fn set(&self, report: Report) {
-        let _ = self.0.set(report);
+        let _ = self.0.report.set(report);
+        if let Ok(mut arrived) = self.0.arrived.lock() {
+            *arrived = true;
+        }
+        self.0.signal.notify_all();
     }
     /// The report, if it has arrived.
     pub fn get(&self) -> Option<&Report> {
-        self.0.get()
+        self.0.report.get()
     }
     /// Waits up to `timeout` for the report.
     pub fn wait(&self, timeout: std::time::Duration) -> Option<&Report> {
-        let end = std::time::Instant::now() + timeout;
-        while self.get().is_none() && std::time::Instant::now() < end {
-            std::thread::sleep(std::time::Duration::from_millis(10));
+        if let Ok(arrived) = self.0.arrived.lock() {
+            drop(
+                self.0
+                    .signal
+                    .wait_timeout_while(arrived, timeout, |arrived| !*arrived),
+            );
+        }
+        self.get()
+    }
+    /// Waits for the report however long it takes (`None` only if waiting failed).
+    pub fn wait_forever(&self) -> Option<&Report> {
+        if let Ok(arrived) = self.0.arrived.lock() {
+            drop(self.0.signal.wait_while(arrived, |arrived| !*arrived));
         }
         self.get()
     }

@@ -79,7 +79,7 @@ impl Default for Requests {
 }
 
 /// `[display]`: which display servers a window may open on.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DisplayPolicy {
     /// Executables trusted as the person's display server whoever runs them.

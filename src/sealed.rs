@@ -86,6 +86,25 @@ impl Privilege {
     }
 }
 
+/// Gives up a setgid group entirely, real, effective and saved, for good: the window process
+/// does this first, before any thread exists, so nothing that draws a window ever holds
+/// the group. Checked afterwards.
+pub fn drop_all() -> Result<(), String> {
+    let real = getgid();
+    set_thread_res_gid(real, real, real)
+        .map_err(|e| format!("could not give up the helper's group: {e}"))?;
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+    let gids: Vec<&str> = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Gid:"))
+        .map(|g| g.split_whitespace().collect())
+        .unwrap_or_default();
+    if gids.len() != 4 || gids.iter().any(|g| g.parse() != Ok(real.as_raw())) {
+        return Err(format!("the helper's group is still held: Gid {gids:?}"));
+    }
+    Ok(())
+}
+
 /// For threads that only read user-controlled files (the `.crate`, `/proc`): gives up the
 /// saved group too, so nothing on this thread can take it back.
 pub fn drop_for_good_on_this_thread() {

@@ -617,3 +617,140 @@ fn the_cooldown_and_the_log_are_out_of_the_users_reach() {
     let meta = std::fs::metadata(&state).unwrap();
     assert_eq!(meta.mode() & 0o777, 0o700);
 }
+
+#[test]
+fn the_window_runs_without_the_group_and_without_the_callers_library_paths() {
+    // Regression, "Nothing the caller supplies" (2): with LIBGL_DRIVERS_PATH pointing at the
+    // worm's own driver, the sealed helper loaded it after dropping its group to the saved
+    // gid, and the driver's constructor took the group back. Every variable that names a
+    // library, driver, plugin or module directory is tried here, each with a "library" whose
+    // constructor leaves a mark: no mark may appear.
+    let Some(s) = sealed() else { return };
+    let _l = lock();
+    let dir = s.root.join("loader-paths");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mark = dir.join("mark");
+    let src = dir.join("evil.c");
+    std::fs::write(
+        &src,
+        format!(
+            "#include <stdio.h>\n__attribute__((constructor)) static void evil(void) {{ FILE *f = fopen(\"{}\", \"w\"); if (f) fclose(f); }}\n",
+            mark.display()
+        ),
+    )
+    .unwrap();
+    let so = dir.join("evil.so");
+    run(Command::new("gcc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&so)
+        .arg(&src));
+    // The same library under every name a loader or a driver search would open.
+    for name in [
+        "swrast_dri.so",
+        "kms_swrast_dri.so",
+        "libX11.so.6",
+        "libxcb.so.1",
+        "libwayland-client.so.0",
+        "libxkbcommon.so.0",
+        "libxkbcommon-x11.so.0",
+        "libXcursor.so.1",
+        "libXi.so.6",
+        "libEGL.so.1",
+        "libGL.so.1",
+        "dri_gbm.so",
+        "gconv-modules",
+    ] {
+        std::fs::copy(&so, dir.join(name)).unwrap();
+    }
+    std::fs::write(
+        dir.join("50_evil.json"),
+        format!(
+            "{{\"file_format_version\":\"1.0.0\",\"ICD\":{{\"library_path\":\"{}\"}}}}",
+            so.display()
+        ),
+    )
+    .unwrap();
+    let d = dir.display().to_string();
+    let vars = [
+        ("LD_PRELOAD", so.display().to_string()),
+        ("LD_LIBRARY_PATH", d.clone()),
+        ("LIBGL_DRIVERS_PATH", d.clone()),
+        ("GBM_BACKENDS_PATH", d.clone()),
+        ("__EGL_VENDOR_LIBRARY_DIRS", d.clone()),
+        (
+            "__EGL_VENDOR_LIBRARY_FILENAMES",
+            dir.join("50_evil.json").display().to_string(),
+        ),
+        (
+            "VK_ICD_FILENAMES",
+            dir.join("50_evil.json").display().to_string(),
+        ),
+        ("XCURSOR_PATH", d.clone()),
+        ("XLOCALEDIR", d.clone()),
+        ("GCONV_PATH", d.clone()),
+        ("XKB_CONFIG_ROOT", d.clone()),
+        ("WAYLAND_DEBUG", "1".into()),
+    ];
+    let _ = std::fs::remove_file(&mark);
+    // A window, with all of these in the environment cargo gave the helper.
+    let mut cmd = as_user(s, ALICE, Path::new("/usr/bin/env"));
+    for (k, v) in &vars {
+        cmd.arg(format!("{k}={v}"));
+    }
+    cmd.arg(&s.exe).args(["--enroll", "--index-url", &s.url]);
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let group = std::fs::metadata(&s.exe).unwrap().gid();
+    let (status, _, err) = person_answers_with(child, Click::Deny, || {
+        let (window, broker) = any_window_process().expect("the window process");
+        assert_eq!(
+            std::fs::read_link(format!("/proc/{broker}/exe")).unwrap(),
+            s.exe
+        );
+        // No thread of the window process holds the group in any of its gids.
+        for task in std::fs::read_dir(format!("/proc/{window}/task"))
+            .unwrap()
+            .flatten()
+        {
+            let status = std::fs::read_to_string(task.path().join("status")).unwrap();
+            let gids = status.lines().find_map(|l| l.strip_prefix("Gid:")).unwrap();
+            assert!(
+                !gids.split_whitespace().any(|g| g.parse() == Ok(group)),
+                "a window thread holds the group: Gid {gids}"
+            );
+        }
+        // Its environment is the allowlist, nothing the caller added.
+        let environ = std::fs::read(format!("/proc/{window}/environ")).unwrap();
+        for var in environ.split(|b| *b == 0).filter(|v| !v.is_empty()) {
+            let key = String::from_utf8_lossy(var.split(|b| *b == b'=').next().unwrap());
+            assert!(
+                cargo_confirm_gui::env::WINDOW_ENV.contains(&key.as_ref())
+                    || key == "PATH"
+                    || key == "WAYLAND_DISPLAY",
+                "the window process got {key}"
+            );
+        }
+        // The broker, which holds the group, never loads a display library.
+        let maps = std::fs::read_to_string(format!("/proc/{broker}/maps")).unwrap();
+        for lib in [
+            "libX11",
+            "libxcb",
+            "libwayland",
+            "libxkbcommon",
+            "libEGL",
+            "libGL",
+        ] {
+            assert!(!maps.contains(lib), "the broker mapped {lib}");
+        }
+    });
+    assert!(!status.success() && err.contains("denied"), "{err}");
+    assert!(
+        !mark.exists(),
+        "a library from the caller's environment was loaded"
+    );
+}

@@ -113,8 +113,12 @@ fn a_checksum_that_does_not_match_the_packaged_file_cannot_be_approved_even_by_a
     // A worm asks for a publish of this very crate, with the checksum of its own upload.
     let (mut child, stdin) = worm_publish(&p, "tx-forged", &"e".repeat(64));
     let (_, g) = window_for(&mut child, "cargo-confirm-gui");
-    // With its window up, the helper has denied itself the network (seccomp on every thread).
+    // With its window up, the helper and its window process have denied themselves the
+    // network (seccomp on every thread).
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    assert!(status.contains("Seccomp:\t2"), "{status}");
+    let window = window_process_of(child.id()).expect("the window process");
+    let status = std::fs::read_to_string(format!("/proc/{window}/status")).unwrap();
     assert!(status.contains("Seccomp:\t2"), "{status}");
     wait_armed();
     // A person clicks Approve, twice: nothing happens.

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 pub mod cargo;
 
 /// One process in the requester chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProcessInfo {
     /// Process id.
     pub pid: u32,
@@ -42,14 +42,16 @@ impl CargoIdentity {
 }
 
 /// Who asked for the token.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Requester {
     /// Direct parent first, then its ancestors (up to a few).
     pub chain: Vec<ProcessInfo>,
     /// The direct parent is cargo: on Linux, named so, carrying cargo's strings, and alone
     /// holding the other ends of this helper's pipes ([`cargo`]); elsewhere, named so.
     pub parent_is_cargo: bool,
-    /// cargo's identity as first checked, when it is cargo.
+    /// cargo's identity as first checked, when it is cargo. Never sent to the window
+    /// process: only this process checks it again.
+    #[serde(skip)]
     pub cargo: Option<CargoIdentity>,
     /// Anything that makes the identity doubtful (shown in red).
     pub warnings: Vec<String>,

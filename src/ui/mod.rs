@@ -17,12 +17,13 @@ use crate::token::Token;
 
 pub mod confirm;
 pub mod enroll;
+pub mod process;
 pub mod raster;
 pub mod text;
 pub mod window;
 
 /// What the confirm window shows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Transaction {
     /// Registry name and index URL, for people.
     pub registry: String,
@@ -38,12 +39,14 @@ pub struct Transaction {
     pub store: String,
     /// Requests for a window in the last ten minutes, this one included.
     pub recent_requests: u32,
-    /// `publish`: what is in the packaged `.crate`, filled in while the window is open.
+    /// `publish`: what is in the packaged `.crate`, filled in while the window is open (sent
+    /// to the window process as a message of its own when it is ready).
+    #[serde(skip)]
     pub package: Option<crate::package::Pending>,
 }
 
 /// What the enroll window needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EnrollRequest {
     /// Registry name and index URL, for people.
     pub registry: String,
@@ -60,7 +63,7 @@ pub struct EnrollRequest {
 }
 
 /// Timing rules for one window.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PromptOptions {
     /// No answer within this time is a Deny.
     pub timeout: Duration,
@@ -78,7 +81,7 @@ impl Default for PromptOptions {
 }
 
 /// How a confirm window ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Decision {
     /// A person clicked Approve.
     Approve,

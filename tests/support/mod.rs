@@ -1092,3 +1092,39 @@ pub fn sway(runs: Runs) -> Sway {
         _runtime: runtime,
     }
 }
+
+/// The window process (`__window`) that the helper `pid` started, if it is running.
+pub fn window_process_of(pid: u32) -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let child: u32 = e.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).ok()?;
+        let ppid: u32 = stat
+            .get(stat.rfind(')')? + 2..)?
+            .split(' ')
+            .nth(1)?
+            .parse()
+            .ok()?;
+        let cmdline = std::fs::read(format!("/proc/{child}/cmdline")).ok()?;
+        (ppid == pid && cmdline.split(|b| *b == 0).nth(1) == Some(b"__window".as_slice()))
+            .then_some(child)
+    })
+}
+
+/// The one window process running (`__window`), and the helper that started it.
+pub fn any_window_process() -> Option<(u32, u32)> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        if cmdline.split(|b| *b == 0).nth(1) != Some(b"__window".as_slice()) {
+            return None;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let ppid = stat
+            .get(stat.rfind(')')? + 2..)?
+            .split(' ')
+            .nth(1)?
+            .parse()
+            .ok()?;
+        Some((pid, ppid))
+    })
+}

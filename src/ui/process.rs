@@ -1,0 +1,236 @@
+//! The window runs in a process of its own.
+//!
+//! The helper that cargo started (the broker) holds the store and, in a sealed install, the
+//! group that opens it. It never runs window, toolkit or graphics code: for each window it
+//! starts its own binary again (`/proc/self/exe __window`) with an allowlisted environment
+//! ([`crate::env::WINDOW_ENV`]), so no library, driver or module path of the caller's can
+//! steer the code the window loads. That process gives up the group entirely before
+//! anything else (`sealed::drop_all`), so no process or thread that draws a window ever holds
+//! it. Started from a setgid binary it is in the kernel's secure mode and not dumpable from
+//! its first instruction, as the broker is.
+//!
+//! They speak JSON lines over a pipe: the broker sends the window to show, and later the
+//! packaged crate's report; the window process answers once. The broker closing the pipe (cargo
+//! went away) closes the window.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use super::{Cancel, Decision, EnrollOutcome, EnrollRequest, PromptOptions, Prompter, Transaction};
+use crate::error::{DenyReason, Error};
+use crate::gate::Refusal;
+use crate::package::{Pending, Report};
+use crate::policy::DisplayPolicy;
+use crate::token::Token;
+
+/// The hidden first argument that starts the window process.
+pub const WINDOW_ARG: &str = "__window";
+
+/// What the broker asks for.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+enum Ask {
+    /// A confirm window. `package`: a report will follow.
+    Confirm {
+        tx: Box<Transaction>,
+        opts: PromptOptions,
+        package: bool,
+        policy: DisplayPolicy,
+    },
+    /// An enroll window.
+    Enroll {
+        req: Box<EnrollRequest>,
+        opts: PromptOptions,
+        policy: DisplayPolicy,
+    },
+    /// The packaged crate's report, when it is ready.
+    Package(Box<Report>),
+}
+
+/// What the window process answers.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+enum Answer {
+    Decision(Decision),
+    Saved(String),
+    Cancelled(DenyReason),
+    /// The display was refused (not the person's screen).
+    Refused(String),
+    /// The window could not be shown.
+    Failed(String),
+}
+
+/// Shows windows through a window process. The broker's one [`Prompter`].
+pub struct WindowProcess {
+    /// What the administrator allows about display servers.
+    pub policy: DisplayPolicy,
+    /// The Wayland socket the window goes to, when it goes to Wayland.
+    pub wayland_socket: Option<std::path::PathBuf>,
+}
+
+impl WindowProcess {
+    fn run(&self, ask: &Ask, package: Option<Pending>, cancel: &Cancel) -> Result<Answer, Error> {
+        let failed = |e: &dyn std::fmt::Display| Error::Display(format!("the window process: {e}"));
+        let mut cmd = Command::new("/proc/self/exe");
+        cmd.arg(WINDOW_ARG)
+            .env_clear()
+            .envs(crate::env::window_environment(
+                self.wayland_socket.as_deref(),
+            ))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().map_err(|e| failed(&e))?;
+        let pid = child.id();
+        // From here on the broker needs no network either. (Not before: seccomp needs
+        // no_new_privs, which would have kept the window process from starting setgid, that
+        // is non-dumpable and in secure mode from its first instruction.)
+        if let Err(e) = crate::harden::deny_network() {
+            eprintln!("cargo-confirm-gui: note: could not deny this process the network ({e})");
+        }
+        let mut to = child.stdin.take().ok_or_else(|| failed(&"no pipe"))?;
+        let from = child.stdout.take().ok_or_else(|| failed(&"no pipe"))?;
+        let line = serde_json::to_string(ask).map_err(|e| failed(&e))?;
+        writeln!(to, "{line}").map_err(|e| failed(&e))?;
+        // The caller going away closes the window: end the window process.
+        cancel.set_waker(move || {
+            let _ = rustix::process::kill_process(
+                rustix::process::Pid::from_raw(pid as i32).expect("a child's pid"),
+                rustix::process::Signal::TERM,
+            );
+        });
+        let writer = std::thread::spawn(move || {
+            if let Some(report) = package.as_ref().and_then(|p| p.wait_forever()) {
+                let line = serde_json::to_string(&Ask::Package(Box::new(report.clone())))
+                    .unwrap_or_default();
+                let _ = writeln!(to, "{line}");
+            }
+            // Keep the pipe open until the window answers: its end means "caller gone".
+            to
+        });
+        let mut reply = String::new();
+        let read = BufReader::new(from).read_line(&mut reply);
+        let _ = child.wait();
+        drop(writer);
+        if cancel.is_cancelled() {
+            return Ok(Answer::Cancelled(DenyReason::CallerGone));
+        }
+        match read {
+            Ok(n) if n > 0 => {}
+            _ => return Err(failed(&"it ended without an answer")),
+        }
+        let answer = serde_json::from_str(reply.trim_end()).map_err(|e| failed(&e));
+        zeroize::Zeroize::zeroize(&mut reply);
+        answer
+    }
+}
+
+fn into_error(answer: Answer) -> Error {
+    match answer {
+        Answer::Refused(why) => Error::Refused(Refusal::UntrustedDisplay(why)),
+        Answer::Failed(why) => Error::Display(why),
+        other => Error::Display(format!("the window process answered {other:?}")),
+    }
+}
+
+impl Prompter for WindowProcess {
+    fn confirm(
+        &self,
+        tx: &Transaction,
+        opts: &PromptOptions,
+        cancel: &Cancel,
+    ) -> Result<Decision, Error> {
+        let ask = Ask::Confirm {
+            tx: Box::new(tx.clone()),
+            opts: *opts,
+            package: tx.package.is_some(),
+            policy: self.policy.clone(),
+        };
+        match self.run(&ask, tx.package.clone(), cancel)? {
+            Answer::Decision(d) => Ok(d),
+            Answer::Cancelled(r) => Ok(Decision::Deny(r)),
+            other => Err(into_error(other)),
+        }
+    }
+
+    fn enroll(
+        &self,
+        req: &EnrollRequest,
+        opts: &PromptOptions,
+        cancel: &Cancel,
+    ) -> Result<EnrollOutcome, Error> {
+        let ask = Ask::Enroll {
+            req: Box::new(req.clone()),
+            opts: *opts,
+            policy: self.policy.clone(),
+        };
+        match self.run(&ask, None, cancel)? {
+            Answer::Saved(t) => Ok(EnrollOutcome::Saved(Token::new(t))),
+            Answer::Cancelled(r) => Ok(EnrollOutcome::Cancelled(r)),
+            other => Err(into_error(other)),
+        }
+    }
+}
+
+/// The window process: reads what to show from stdin, shows it, writes the answer on
+/// stdout. `main` calls it first thing, after giving up every privilege.
+pub fn serve(env: crate::env::Snapshot) -> Result<(), String> {
+    let mut input = BufReader::new(std::io::stdin());
+    let mut line = String::new();
+    input.read_line(&mut line).map_err(|e| e.to_string())?;
+    let ask: Ask = serde_json::from_str(line.trim_end()).map_err(|e| e.to_string())?;
+    let cancel = Cancel::default();
+    let pending = Pending::default();
+    // Later lines: the package report; the end of input: the broker is gone.
+    let (watch, slot) = (cancel.clone(), pending.clone());
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match input.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if let Ok(Ask::Package(report)) = serde_json::from_str(line.trim_end()) {
+                        slot.set(*report);
+                    }
+                }
+            }
+        }
+        watch.cancel();
+    });
+    let answer = match ask {
+        Ask::Confirm {
+            mut tx,
+            opts,
+            package,
+            policy,
+        } => {
+            tx.package = package.then_some(pending);
+            let gui = super::window::GuiPrompter { env, policy };
+            match gui.confirm(&tx, &opts, &cancel) {
+                Ok(d) => Answer::Decision(d),
+                Err(e) => failure(e),
+            }
+        }
+        Ask::Enroll { req, opts, policy } => {
+            let gui = super::window::GuiPrompter { env, policy };
+            match gui.enroll(&req, &opts, &cancel) {
+                Ok(EnrollOutcome::Saved(t)) => Answer::Saved(t.expose().to_string()),
+                Ok(EnrollOutcome::Cancelled(r)) => Answer::Cancelled(r),
+                Err(e) => failure(e),
+            }
+        }
+        Ask::Package(_) => Answer::Failed("no window was asked for".into()),
+    };
+    let mut text = serde_json::to_string(&answer).map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    let written = writeln!(out, "{text}").and_then(|_| out.flush());
+    zeroize::Zeroize::zeroize(&mut text);
+    written.map_err(|e| e.to_string())
+}
+
+fn failure(e: Error) -> Answer {
+    match e {
+        Error::Refused(Refusal::UntrustedDisplay(why)) => Answer::Refused(why),
+        Error::Display(why) => Answer::Failed(why),
+        other => Answer::Failed(other.to_string()),
+    }
+}
