@@ -70,8 +70,7 @@ fn no_gl_or_gpu_crate_in_the_shipped_tree() {
 
 #[test]
 fn the_check_itself_can_see_packages() {
-    // If this failed, the tests above would pass for the wrong reason. (`wgpu` is in the
-    // tree of the tests' own snapshot renderer, which ships nowhere.)
+    // If this failed, the tests above would pass for the wrong reason.
     assert!(tree_has("winit"));
     assert!(tree_has("egui-winit"));
 }

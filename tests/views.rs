@@ -11,6 +11,7 @@ use cargo_confirm_gui::gate::Operation;
 use cargo_confirm_gui::package::{self, Check, Pending, Previous, Report};
 use cargo_confirm_gui::ui::confirm::{self, ConfirmState};
 use cargo_confirm_gui::ui::enroll::{self, EnrollState};
+use cargo_confirm_gui::ui::raster::{Canvas, Rasterizer};
 use cargo_confirm_gui::ui::{
     Decision, EnrollOutcome, EnrollRequest, PromptOptions, Transaction, layout,
 };
@@ -48,14 +49,43 @@ fn publish() -> Operation {
     }
 }
 
+/// The window's own rasteriser as the harness's renderer: snapshots are the pixels the
+/// shipped window draws.
+#[derive(Default)]
+struct Cpu(Rasterizer);
+
+impl egui_kittest::TestRenderer for Cpu {
+    fn handle_delta(&mut self, delta: &mut egui::TexturesDelta) {
+        self.0.set_textures(delta);
+        self.0.free_textures(std::mem::take(delta));
+    }
+
+    fn render(
+        &mut self,
+        ctx: &egui::Context,
+        output: &egui::FullOutput,
+    ) -> Result<image::RgbaImage, String> {
+        let ppp = ctx.pixels_per_point();
+        let size = ctx.content_rect().size() * ppp;
+        let (w, h) = (size.x.round() as usize, size.y.round() as usize);
+        let mut canvas = Canvas::new(w, h);
+        let prims = ctx.tessellate(output.shapes.clone(), ppp);
+        self.0.paint(&mut canvas, &prims, ppp);
+        let bytes = canvas.pixels.iter().flatten().copied().collect();
+        image::RgbaImage::from_raw(w as u32, h as u32, bytes)
+            .ok_or_else(|| "canvas size does not match its pixels".to_string())
+    }
+}
+
 fn harness(state: ConfirmState) -> Harness<'static, ConfirmState> {
     Harness::builder()
         .with_size(layout::CONFIRM_SIZE)
         .with_step_dt(STEP)
+        .renderer(Cpu::default())
         .build_ui_state(|ui, s: &mut ConfirmState| confirm::view(ui, s), state)
 }
 
-fn wait(h: &mut Harness<'_, ConfirmState>, secs: f32) {
+fn wait<S>(h: &mut Harness<'_, S>, secs: f32) {
     h.run_steps((secs / STEP).ceil() as usize);
 }
 
@@ -263,6 +293,7 @@ fn enroll_harness(existing: bool, crates_io: bool) -> Harness<'static, EnrollSta
     Harness::builder()
         .with_size(layout::ENROLL_SIZE)
         .with_step_dt(STEP)
+        .renderer(Cpu::default())
         .build_ui_state(
             |ui, s: &mut EnrollState| enroll::view(ui, s),
             EnrollState::new(req, &opts()),
@@ -523,7 +554,7 @@ fn yank_and_get_have_their_own_wording() {
     );
 }
 
-/// Pixel snapshots of the real view, rendered with wgpu on Mesa's software renderer. After a
+/// Pixel snapshots of the real view, drawn by the window's own rasteriser. After a
 /// deliberate change, regenerate them with `UPDATE_SNAPSHOTS=1 cargo test --test views`.
 #[test]
 fn snapshot_typical_publish() {
@@ -537,6 +568,13 @@ fn snapshot_mismatch() {
     let mut h = harness(publish_with(Some(mismatch_report())));
     wait(&mut h, 1.5);
     h.snapshot("confirm_mismatch");
+}
+
+#[test]
+fn snapshot_enroll() {
+    let mut h = enroll_harness(false, true);
+    wait(&mut h, 1.5);
+    h.snapshot("enroll");
 }
 
 // ---- What is shown is what is there ----
