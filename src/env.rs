@@ -30,26 +30,49 @@ pub const CI_MARKERS: &[&str] = &[
 /// plugin, module, cursor theme, input method or configuration directory, so nothing the
 /// caller chose can steer the code the window runs (`LD_*`, `LIBGL_*`, `MESA_*`, `GBM_*`,
 /// `__EGL_*`, `XCURSOR_*`, `XLOCALEDIR`, `XMODIFIERS`, `XKB_*`, `WAYLAND_SOCKET`, …).
-/// `HOME` stays because Xlib finds `~/.Xauthority` through it; `WAYLAND_DISPLAY` is given as
-/// the absolute socket path the helper chose.
+///
+/// Not `HOME` either: Xlib and xkbcommon read compose files from it (`~/.XCompose`,
+/// `~/.config/XCompose`, Xlib's binary `~/.compose-cache`), files any program of the user's
+/// can write and both libraries parse. The one thing the window needs from it, the X
+/// authority file, is passed as `XAUTHORITY` (see [`window_environment`]).
 pub const WINDOW_ENV: &[&str] = &[
     "DISPLAY",
     "XAUTHORITY",
-    "HOME",
     "XDG_RUNTIME_DIR",
     "LANG",
     "LC_ALL",
     "LC_CTYPE",
 ];
 
-/// The window process's environment, from this process's: [`WINDOW_ENV`] only, plus a
-/// fixed `PATH` and, when the window goes to Wayland, `WAYLAND_DISPLAY` as `socket`.
+/// Set in the window process by [`window_environment`], never taken from the caller: the
+/// compose table is empty (`/dev/null`), so no compose file is read at all. Nobody types
+/// in these windows (the token is pasted), and the system compose table alone takes tens
+/// of milliseconds to parse on every start.
+pub const WINDOW_FIXED: &[(&str, &str)] =
+    &[("PATH", "/usr/bin:/bin"), ("XCOMPOSEFILE", "/dev/null")];
+
+/// The window process's environment, from this process's: [`WINDOW_ENV`] only, plus
+/// [`WINDOW_FIXED`], `XAUTHORITY` as `$HOME/.Xauthority` when it is unset (where Xlib would
+/// look), and, when the window goes to Wayland, `WAYLAND_DISPLAY` as `socket`.
 pub fn window_environment(wayland_socket: Option<&std::path::Path>) -> Vec<(String, OsString)> {
     let mut env: Vec<(String, OsString)> = WINDOW_ENV
         .iter()
         .filter_map(|k| std::env::var_os(k).map(|v| (k.to_string(), v)))
         .collect();
-    env.push(("PATH".into(), "/usr/bin:/bin".into()));
+    if std::env::var_os("XAUTHORITY").is_none_or(|v| v.is_empty())
+        && let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty())
+    {
+        env.retain(|(k, _)| k != "XAUTHORITY");
+        env.push((
+            "XAUTHORITY".into(),
+            PathBuf::from(home).join(".Xauthority").into_os_string(),
+        ));
+    }
+    env.extend(
+        WINDOW_FIXED
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v))),
+    );
     if let Some(socket) = wayland_socket {
         env.push(("WAYLAND_DISPLAY".into(), socket.as_os_str().to_owned()));
     }
