@@ -149,7 +149,9 @@ enum Cmd {
 /// window, one answer on stdout.
 fn window_process() -> ExitCode {
     #[cfg(target_os = "linux")]
-    if let Err(e) = cargo_confirm_gui::sealed::drop_all() {
+    if let Err(e) = cargo_confirm_gui::sealed::check_parent()
+        .and_then(|()| cargo_confirm_gui::sealed::drop_all())
+    {
         eprintln!("cargo-confirm-gui: {e}");
         return ExitCode::FAILURE;
     }
@@ -198,13 +200,10 @@ fn main() -> ExitCode {
         Err(e) => (Policy::default(), Some(e)),
     };
     // Windows are shown by a window process of their own (ui::process).
-    let gui = WindowProcess {
-        policy: policy.display.clone(),
-        wayland_socket: match display::choose(&env) {
-            Ok(display::Kind::Wayland(socket)) => Some(socket),
-            _ => None,
-        },
-    };
+    let gui = WindowProcess::new(match display::choose(&env) {
+        Ok(display::Kind::Wayland(socket)) => Some(socket),
+        _ => None,
+    });
     let open_store = || stores.open().map(|s| s as Box<dyn TokenStore + '_>);
     let probe = |e: &Snapshot| probe_display(e, &policy.display);
     let deps = Deps {

@@ -168,6 +168,11 @@ fn prompt(
     cancel: &Cancel,
     evidence: &mut String,
 ) -> Result<Answer, Error> {
+    // The window process connects and checks the display while this process probes it and
+    // reads the keychain; it shows nothing unless asked.
+    if deps.env.x11_display.is_some() || deps.env.wayland_display.is_some() {
+        deps.prompter.prepare();
+    }
     match (deps.probe_display)(&deps.env) {
         Ok(()) => {}
         // An unreachable display is a headless machine; a display that answers but is not
@@ -193,6 +198,7 @@ fn prompt(
     };
     let store = (deps.open_store)()?;
     let existing = store.contains(key)?;
+
     // Nothing to release, nothing to ask: "not found" comes before the cooldown.
     if !existing && !matches!(req.operation, Operation::Login { .. }) {
         return Err(Error::NotEnrolled {

@@ -105,6 +105,45 @@ pub fn drop_all() -> Result<(), String> {
     Ok(())
 }
 
+/// In a sealed install (this binary started setgid), the window process serves only the
+/// helper that started it: its parent must hold the helper's group, which no program of the
+/// user's can. Otherwise any program could run the genuine window with a story of its own
+/// (an all-green enroll window, say) and collect what the person types. Call before
+/// [`drop_all`]. In a default install there is no group, and nothing to tell a worm from the
+/// helper by: a worm can draw a look-alike window as well.
+pub fn check_parent() -> Result<(), String> {
+    let group = getegid();
+    if group == getgid() {
+        return Ok(());
+    }
+    let parent = rustix::process::getppid()
+        .ok_or("the window process has no parent")?
+        .as_raw_nonzero()
+        .get();
+    let status = std::fs::read_to_string(format!("/proc/{parent}/status"))
+        .map_err(|e| format!("cannot read the parent's status: {e}"))?;
+    // The parent could have exited and its pid been reused since; it is still the parent only
+    // if this process was not re-parented meanwhile.
+    if rustix::process::getppid().map(|p| p.as_raw_nonzero().get()) != Some(parent) {
+        return Err("the window process's parent went away".into());
+    }
+    let gids = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Gid:"))
+        .unwrap_or_default();
+    if gids
+        .split_whitespace()
+        .any(|g| g.parse() == Ok(group.as_raw()))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "the window process was not started by the helper (its parent, pid {parent}, does \
+             not hold the helper's group); nothing is shown"
+        ))
+    }
+}
+
 /// For threads that only read user-controlled files (the `.crate`, `/proc`): gives up the
 /// saved group too, so nothing on this thread can take it back.
 pub fn drop_for_good_on_this_thread() {

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::protocol::xproto::{
     ConfigureWindowAux, ConnectionExt as _, CreateGCAux, ImageFormat, ImageOrder, InputFocus,
-    StackMode,
+    MapState, StackMode,
 };
 use x11rb::rust_connection::RustConnection;
 
@@ -102,6 +102,17 @@ impl Session {
                 .ok()
                 .and_then(|c| c.check().ok())
                 .is_some()
+    }
+
+    /// Whether `window` is viewable now: mapped, with every ancestor mapped. winit maps its
+    /// window over a connection of its own, so a frame drawn over this one may otherwise
+    /// reach the server first, into a window nobody can see, and be lost.
+    pub fn viewable(&self, window: u32) -> bool {
+        self.conn
+            .get_window_attributes(window)
+            .ok()
+            .and_then(|c| c.reply().ok())
+            .is_some_and(|a| a.map_state == MapState::VIEWABLE)
     }
 
     fn target(&self, window: u32) -> Result<Target, String> {

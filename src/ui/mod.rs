@@ -115,6 +115,9 @@ pub trait Prompter {
         opts: &PromptOptions,
         cancel: &Cancel,
     ) -> Result<EnrollOutcome, Error>;
+    /// A window will probably be asked for soon: get ready (connect, check the display)
+    /// without showing anything. Nothing may depend on it having been called.
+    fn prepare(&self) {}
 }
 
 /// Set when the caller goes away (cargo closed our stdin); wakes the window.

@@ -12,6 +12,13 @@
 //! They speak JSON lines over a pipe: the broker sends the window to show, and later the
 //! packaged crate's report; the window process answers once. The broker closing the pipe (cargo
 //! went away) closes the window.
+//!
+//! The broker starts the window process as soon as a window is likely
+//! ([`Prompter::prepare`]), and the window process connects to the display and checks it
+//! while the broker reads the keychain; nothing is shown until the broker asks. What the
+//! window process trusts it takes from no one: it reads the policy file itself, and in a
+//! sealed install it serves only a parent that holds the helper's group
+//! ([`crate::sealed::check_parent`]).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -20,7 +27,7 @@ use super::{Cancel, Decision, EnrollOutcome, EnrollRequest, PromptOptions, Promp
 use crate::error::{DenyReason, Error};
 use crate::gate::Refusal;
 use crate::package::{Pending, Report};
-use crate::policy::DisplayPolicy;
+use crate::policy::Policy;
 use crate::token::Token;
 
 /// The hidden first argument that starts the window process.
@@ -34,13 +41,11 @@ enum Ask {
         tx: Box<Transaction>,
         opts: PromptOptions,
         package: bool,
-        policy: DisplayPolicy,
     },
     /// An enroll window.
     Enroll {
         req: Box<EnrollRequest>,
         opts: PromptOptions,
-        policy: DisplayPolicy,
     },
     /// The packaged crate's report, when it is ready.
     Package(Box<Report>),
@@ -59,16 +64,41 @@ enum Answer {
 }
 
 /// Shows windows through a window process. The broker's one [`Prompter`].
+#[derive(Default)]
 pub struct WindowProcess {
-    /// What the administrator allows about display servers.
-    pub policy: DisplayPolicy,
     /// The Wayland socket the window goes to, when it goes to Wayland.
     pub wayland_socket: Option<std::path::PathBuf>,
+    /// Started by [`Prompter::prepare`], not yet asked anything.
+    ready: std::sync::Mutex<Option<Started>>,
+    /// A broker starts one window process in its life (see [`WindowProcess::start`]).
+    started: std::sync::atomic::AtomicBool,
+}
+
+/// A window process and its two pipes.
+struct Started {
+    child: std::process::Child,
+    to: std::process::ChildStdin,
+    from: std::process::ChildStdout,
 }
 
 impl WindowProcess {
-    fn run(&self, ask: &Ask, package: Option<Pending>, cancel: &Cancel) -> Result<Answer, Error> {
+    /// Windows through window processes that go to `wayland_socket` when set.
+    pub fn new(wayland_socket: Option<std::path::PathBuf>) -> Self {
+        WindowProcess {
+            wayland_socket,
+            ready: Default::default(),
+            started: Default::default(),
+        }
+    }
+
+    fn start(&self) -> Result<Started, Error> {
         let failed = |e: &dyn std::fmt::Display| Error::Display(format!("the window process: {e}"));
+        // One per broker: after the first, the broker denies itself the network, which sets
+        // no_new_privs, and a second window process would start without the setgid bit,
+        // dumpable (traceable by any program of the user's) until it hardens itself.
+        if self.started.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(failed(&"this helper has already shown a window"));
+        }
         let mut cmd = Command::new("/proc/self/exe");
         cmd.arg(WINDOW_ARG)
             .env_clear()
@@ -79,15 +109,32 @@ impl WindowProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().map_err(|e| failed(&e))?;
-        let pid = child.id();
         // From here on the broker needs no network either. (Not before: seccomp needs
         // no_new_privs, which would have kept the window process from starting setgid, that
         // is non-dumpable and in secure mode from its first instruction.)
         if let Err(e) = crate::harden::deny_network() {
             eprintln!("cargo-confirm-gui: note: could not deny this process the network ({e})");
         }
-        let mut to = child.stdin.take().ok_or_else(|| failed(&"no pipe"))?;
-        let from = child.stdout.take().ok_or_else(|| failed(&"no pipe"))?;
+        let (Some(to), Some(from)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(failed(&"no pipe"));
+        };
+        Ok(Started { child, to, from })
+    }
+
+    fn run(&self, ask: &Ask, package: Option<Pending>, cancel: &Cancel) -> Result<Answer, Error> {
+        let failed = |e: &dyn std::fmt::Display| Error::Display(format!("the window process: {e}"));
+        let ready = self.ready.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let Started {
+            mut child,
+            mut to,
+            from,
+        } = match ready {
+            Some(s) => s,
+            None => self.start()?,
+        };
+        let pid = child.id();
         let line = serde_json::to_string(ask).map_err(|e| failed(&e))?;
         writeln!(to, "{line}").map_err(|e| failed(&e))?;
         // The caller going away closes the window: end the window process.
@@ -123,6 +170,23 @@ impl WindowProcess {
     }
 }
 
+impl Drop for WindowProcess {
+    fn drop(&mut self) {
+        // Started but never asked (not enrolled, a cooldown, a refusal): it has shown
+        // nothing; end it.
+        if let Some(mut s) = self
+            .ready
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            drop(s.to);
+            let _ = s.child.kill();
+            let _ = s.child.wait();
+        }
+    }
+}
+
 fn into_error(answer: Answer) -> Error {
     match answer {
         Answer::Refused(why) => Error::Refused(Refusal::UntrustedDisplay(why)),
@@ -142,7 +206,6 @@ impl Prompter for WindowProcess {
             tx: Box::new(tx.clone()),
             opts: *opts,
             package: tx.package.is_some(),
-            policy: self.policy.clone(),
         };
         match self.run(&ask, tx.package.clone(), cancel)? {
             Answer::Decision(d) => Ok(d),
@@ -160,7 +223,6 @@ impl Prompter for WindowProcess {
         let ask = Ask::Enroll {
             req: Box::new(req.clone()),
             opts: *opts,
-            policy: self.policy.clone(),
         };
         match self.run(&ask, None, cancel)? {
             Answer::Saved(t) => Ok(EnrollOutcome::Saved(Token::new(t))),
@@ -168,15 +230,34 @@ impl Prompter for WindowProcess {
             other => Err(into_error(other)),
         }
     }
+
+    fn prepare(&self) {
+        let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
+        if ready.is_none() && !self.started.load(std::sync::atomic::Ordering::SeqCst) {
+            // A failure here is met again, and reported, when the window is asked for.
+            *ready = self.start().ok();
+        }
+    }
 }
 
-/// The window process: reads what to show from stdin, shows it, writes the answer on
-/// stdout. `main` calls it first thing, after giving up every privilege.
+/// The window process: connects to the display and checks it, then reads what to show
+/// from stdin, shows it, writes the answer on stdout. `main` calls it first thing, after
+/// giving up every privilege. What the administrator allows about display servers comes
+/// from the policy file, read here, never from the pipe.
 pub fn serve(env: crate::env::Snapshot) -> Result<(), String> {
+    let gui = match Policy::load() {
+        Ok(policy) => Ok(super::window::GuiPrompter::new(env, policy.display)),
+        Err(e) => Err(e),
+    };
     let mut input = BufReader::new(std::io::stdin());
     let mut line = String::new();
     input.read_line(&mut line).map_err(|e| e.to_string())?;
+    if line.is_empty() {
+        // The broker needed no window after all.
+        return Ok(());
+    }
     let ask: Ask = serde_json::from_str(line.trim_end()).map_err(|e| e.to_string())?;
+
     let cancel = Cancel::default();
     let pending = Pending::default();
     // Later lines: the package report; the end of input: the broker is gone.
@@ -196,29 +277,28 @@ pub fn serve(env: crate::env::Snapshot) -> Result<(), String> {
         }
         watch.cancel();
     });
-    let answer = match ask {
-        Ask::Confirm {
-            mut tx,
-            opts,
-            package,
-            policy,
-        } => {
+    let answer = match (ask, gui) {
+        (_, Err(e)) => Answer::Failed(format!("the policy file: {e}")),
+        (
+            Ask::Confirm {
+                mut tx,
+                opts,
+                package,
+            },
+            Ok(gui),
+        ) => {
             tx.package = package.then_some(pending);
-            let gui = super::window::GuiPrompter { env, policy };
             match gui.confirm(&tx, &opts, &cancel) {
                 Ok(d) => Answer::Decision(d),
                 Err(e) => failure(e),
             }
         }
-        Ask::Enroll { req, opts, policy } => {
-            let gui = super::window::GuiPrompter { env, policy };
-            match gui.enroll(&req, &opts, &cancel) {
-                Ok(EnrollOutcome::Saved(t)) => Answer::Saved(t.expose().to_string()),
-                Ok(EnrollOutcome::Cancelled(r)) => Answer::Cancelled(r),
-                Err(e) => failure(e),
-            }
-        }
-        Ask::Package(_) => Answer::Failed("no window was asked for".into()),
+        (Ask::Enroll { req, opts }, Ok(gui)) => match gui.enroll(&req, &opts, &cancel) {
+            Ok(EnrollOutcome::Saved(t)) => Answer::Saved(t.expose().to_string()),
+            Ok(EnrollOutcome::Cancelled(r)) => Answer::Cancelled(r),
+            Err(e) => failure(e),
+        },
+        (Ask::Package(_), Ok(_)) => Answer::Failed("no window was asked for".into()),
     };
     let mut text = serde_json::to_string(&answer).map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();

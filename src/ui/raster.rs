@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use egui::epaint::{ClippedPrimitive, Primitive, TextureId, Vertex};
+use egui::epaint::{ClippedPrimitive, Mesh, Primitive, TextureId, Vertex};
 use egui::{ImageData, TextureFilter, TextureOptions, TextureWrapMode, TexturesDelta};
 
 /// An RGBA picture, premultiplied, row by row from the top left.
@@ -120,9 +120,19 @@ impl Texture {
 }
 
 /// The textures egui asked for, and the drawing of its meshes with them.
-#[derive(Default)]
 pub struct Rasterizer {
     textures: HashMap<TextureId, Texture>,
+    /// Whether glyph rectangles take the fast path (off only in tests, to compare).
+    quads: bool,
+}
+
+impl Default for Rasterizer {
+    fn default() -> Self {
+        Rasterizer {
+            textures: HashMap::new(),
+            quads: true,
+        }
+    }
 }
 
 /// A clip rectangle in whole pixels: `x0..x1`, `y0..y1`.
@@ -209,13 +219,132 @@ impl Rasterizer {
             let Some(texture) = self.textures.get(&mesh.texture_id) else {
                 continue;
             };
-            for tri in mesh.indices.chunks_exact(3) {
+            let indices = &mesh.indices;
+            let mut i = 0;
+            while i + 3 <= indices.len() {
+                // A glyph: two triangles making an axis-aligned rectangle drawn one texel to
+                // one pixel (how egui lays out text). Copied texel by texel, with no edge
+                // tests; the same pixels and values as the two triangles would give.
+                if self.quads
+                    && let Some(q) = indices
+                        .get(i..i + 6)
+                        .and_then(|six| glyph_quad(mesh, six, pixels_per_point, texture))
+                {
+                    blit(canvas, clip, &q, texture);
+                    i += 6;
+                    continue;
+                }
+                let tri = &indices[i..i + 3];
                 let vertex = |i: u32| mesh.vertices.get(i as usize);
                 if let (Some(a), Some(b), Some(c)) =
                     (vertex(tri[0]), vertex(tri[1]), vertex(tri[2]))
                 {
                     triangle(canvas, clip, [a, b, c], pixels_per_point, texture);
                 }
+                i += 3;
+            }
+        }
+    }
+}
+
+/// A glyph rectangle in pixels, `x0..x1` × `y0..y1` (whole pixels, inside the canvas but
+/// not yet clipped), its texels starting at (`tx`, `ty`), and its colour.
+struct GlyphQuad {
+    x0: usize,
+    x1: usize,
+    y0: usize,
+    y1: usize,
+    tx: usize,
+    ty: usize,
+    color: [u8; 4],
+}
+
+/// `six` as egui's `Mesh::add_rect_with_uv` writes a rectangle: vertices `a..a+4` (left top,
+/// right top, left bottom, right bottom), triangles `a, a+1, a+2` and `a+2, a+1, a+3`; one
+/// colour; axis-aligned in both position and texture; one texel per pixel; pixel centres on
+/// texel centres; every texel inside the texture. Anything else is left to [`triangle`].
+fn glyph_quad(mesh: &Mesh, six: &[u32], ppp: f32, texture: &Texture) -> Option<GlyphQuad> {
+    let a = six[0];
+    if six != [a, a + 1, a + 2, a + 2, a + 1, a + 3] {
+        return None;
+    }
+    let v = mesh.vertices.get(a as usize..a as usize + 4)?;
+    let color = v[0].color;
+    if v.iter().any(|q| q.color != color) {
+        return None;
+    }
+    let (lt, rt, lb, rb) = (&v[0], &v[1], &v[2], &v[3]);
+    let aligned = lt.pos.y == rt.pos.y
+        && lb.pos.y == rb.pos.y
+        && lt.pos.x == lb.pos.x
+        && rt.pos.x == rb.pos.x
+        && lt.uv.y == rt.uv.y
+        && lb.uv.y == rb.uv.y
+        && lt.uv.x == lb.uv.x
+        && rt.uv.x == rb.uv.x;
+    if !aligned {
+        return None;
+    }
+    let (x0, x1) = (lt.pos.x * ppp, rt.pos.x * ppp);
+    let (y0, y1) = (lt.pos.y * ppp, lb.pos.y * ppp);
+    let (tw, th) = (texture.width as f32, texture.height as f32);
+    let (w, h) = (x1 - x0, y1 - y0);
+    if !(w > 0.0 && h > 0.0 && w.is_finite() && h.is_finite()) {
+        return None;
+    }
+    // The same tolerance as the triangle path's one-to-one test.
+    let one_to_one = ((rt.uv.x - lt.uv.x) * tw / w - 1.0).abs() < 1e-4
+        && ((lb.uv.y - lt.uv.y) * th / h - 1.0).abs() < 1e-4;
+    if !one_to_one {
+        return None;
+    }
+    // Pixels whose centre is inside: x + 0.5 in [x0, x1).
+    let first = |lo: f32| ceil(lo - 0.5).max(0.0);
+    let (px0, px1) = (first(x0), first(x1));
+    let (py0, py1) = (first(y0), first(y1));
+    if px0 >= px1 || py0 >= py1 {
+        return None;
+    }
+    // The texel under the first pixel's centre must be a texel centre.
+    let tx = lt.uv.x * tw + (px0 + 0.5 - x0) - 0.5;
+    let ty = lt.uv.y * th + (py0 + 0.5 - y0) - 0.5;
+    let (rx, ry) = (floor(tx + 0.5), floor(ty + 0.5));
+    if (tx - rx).abs() >= 1e-3 || (ty - ry).abs() >= 1e-3 || rx < 0.0 || ry < 0.0 {
+        return None;
+    }
+    if rx + (px1 - px0) > tw || ry + (py1 - py0) > th {
+        return None;
+    }
+    Some(GlyphQuad {
+        x0: px0 as usize,
+        x1: px1 as usize,
+        y0: py0 as usize,
+        y1: py1 as usize,
+        tx: rx as usize,
+        ty: ry as usize,
+        color: color.to_array(),
+    })
+}
+
+fn blit(canvas: &mut Canvas, clip: Clip, q: &GlyphQuad, texture: &Texture) {
+    let (x0, x1) = (q.x0.max(clip.x0), q.x1.min(clip.x1));
+    let (y0, y1) = (q.y0.max(clip.y0), q.y1.min(clip.y1));
+    if x0 >= x1 || y0 >= y1 {
+        return;
+    }
+    let c = q.color;
+    for y in y0..y1 {
+        let t0 = (q.ty + y - q.y0) * texture.width + q.tx + (x0 - q.x0);
+        let texels = &texture.texels[t0..t0 + (x1 - x0)];
+        let line = &mut canvas.pixels[y * canvas.width + x0..y * canvas.width + x1];
+        for (d, t) in line.iter_mut().zip(texels) {
+            if *t == [0; 4] {
+                continue;
+            }
+            let src: [u8; 4] =
+                std::array::from_fn(|i| ((u16::from(t[i]) * u16::from(c[i]) + 127) / 255) as u8);
+            if src != [0; 4] {
+                blend_u8(d, src);
             }
         }
     }
@@ -711,5 +840,102 @@ mod tests {
         // An index past the vertices, a NaN vertex, a line.
         m.indices = vec![0, 1, 2, 0, 3, 9, 0, 3, 3];
         r.paint(&mut c, &[prim(m, full())], 1.0);
+    }
+
+    #[test]
+    fn glyph_rectangles_copy_the_same_pixels_the_triangles_draw() {
+        // The fast path for text against the general one, on glyph-like rectangles at whole,
+        // half and odd pixel positions, partly clipped, partly outside the texture, and on
+        // rectangles that only look like glyphs (scaled, flipped): every pixel the same.
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (tw, th) = (64usize, 32usize);
+        let texels: Vec<Color32> = (0..tw * th)
+            .map(|_| {
+                let a = (next() % 256) as u8;
+                let v = (next() % 256) as u8;
+                Color32::from_rgba_premultiplied(v.min(a), v.min(a) / 2, a / 3, a)
+            })
+            .collect();
+        let mut mesh = Mesh::default();
+        for _ in 0..400 {
+            let pick = |n: u64, r: &mut dyn FnMut() -> u64| (r() % n) as f32;
+            let w = 1.0 + pick(12, &mut next);
+            let h = 1.0 + pick(14, &mut next);
+            let x =
+                pick(90, &mut next) - 5.0 + [0.0, 0.0, 0.0, 0.0, 0.5, 0.25][(next() % 6) as usize];
+            let y =
+                pick(70, &mut next) - 5.0 + [0.0, 0.0, 0.0, 0.0, 0.5, 0.3][(next() % 6) as usize];
+            // Mostly inside the texture, sometimes running past its edge.
+            let u = pick(tw as u64 - 10, &mut next) + if next() % 8 == 0 { 8.0 } else { 0.0 };
+            let v = pick(th as u64 - 12, &mut next) + if next() % 8 == 0 { 10.0 } else { 0.0 };
+            // Mostly one texel per pixel; sometimes scaled or flipped.
+            let (su, sv) = match next() % 6 {
+                0 => (w * 1.5, h),
+                1 => (-w, h),
+                _ => (w, h),
+            };
+            let uv = Rect::from_min_max(
+                pos2(u / tw as f32, v / th as f32),
+                pos2((u + su) / tw as f32, (v + sv) / th as f32),
+            );
+            let color = Color32::from_rgba_premultiplied(
+                (next() % 256) as u8 / 2,
+                (next() % 256) as u8 / 2,
+                (next() % 256) as u8 / 2,
+                128 + (next() % 128) as u8,
+            );
+            mesh.add_rect_with_uv(Rect::from_min_size(pos2(x, y), egui::vec2(w, h)), uv, color);
+        }
+        mesh.texture_id = TextureId::Managed(7);
+        let draw = |quads: bool| {
+            let mut r = Rasterizer {
+                quads,
+                ..Default::default()
+            };
+            let mut delta = TexturesDelta::default();
+            delta.set.insert(
+                TextureId::Managed(7),
+                std::iter::once(egui::epaint::ImageDelta::full(
+                    ColorImage::new([tw, th], texels.clone()),
+                    TextureOptions::LINEAR,
+                ))
+                .collect(),
+            );
+            r.set_textures(&mut delta);
+            let mut c = Canvas::new(100, 80);
+            let clip = Rect::from_min_max(pos2(3.0, 2.0), pos2(95.0, 77.0));
+            r.paint(&mut c, &[prim(mesh.clone(), clip)], 1.0);
+            c
+        };
+        let (fast, slow) = (draw(true), draw(false));
+        let differ = fast
+            .pixels
+            .iter()
+            .zip(&slow.pixels)
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(differ, 0, "{differ} pixels differ between the two paths");
+        // And the fast path was taken, for most rectangles but not all.
+        let texture = Texture {
+            width: tw,
+            height: th,
+            texels: texels.iter().map(|c| c.to_array()).collect(),
+            options: TextureOptions::LINEAR,
+        };
+        let fast_ones = mesh
+            .indices
+            .chunks_exact(6)
+            .filter(|six| glyph_quad(&mesh, six, 1.0, &texture).is_some())
+            .count();
+        assert!(
+            (100..380).contains(&fast_ones),
+            "{fast_ones} of 400 took the fast path"
+        );
     }
 }

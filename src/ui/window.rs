@@ -36,10 +36,124 @@ fn veto_message(why: &str) -> String {
 
 /// Shows real windows on the desktop.
 pub struct GuiPrompter {
+    /// The display, connected and checked ahead of the first window ([`prepare`]).
+    prepared: std::cell::RefCell<Option<Result<Prepared, Error>>>,
     /// Where to show them.
-    pub env: Snapshot,
+    env: Snapshot,
     /// What the administrator allows about display servers.
-    pub policy: DisplayPolicy,
+    policy: DisplayPolicy,
+}
+
+impl GuiPrompter {
+    /// Connects to the display in `env` and checks it now, before anything is asked: the
+    /// window process does this while the broker is still reading the keychain, so the
+    /// person waits for neither one after the other.
+    pub fn new(env: Snapshot, policy: DisplayPolicy) -> Self {
+        let prepared = prepare(&env, &policy);
+        GuiPrompter {
+            prepared: std::cell::RefCell::new(Some(prepared)),
+            env,
+            policy,
+        }
+    }
+
+    fn take_prepared(&self) -> Result<Prepared, Error> {
+        match self.prepared.borrow_mut().take() {
+            Some(p) => p,
+            None => prepare(&self.env, &self.policy),
+        }
+    }
+}
+
+/// A display connection that passed every check, with the input guard already running on
+/// it, ready for a window.
+pub struct Prepared {
+    kind: Kind,
+    event_loop: EventLoop<Wake>,
+    proxy: EventLoopProxy<Wake>,
+    #[cfg(target_os = "linux")]
+    session: Option<std::sync::Arc<display::x11::Session>>,
+    guard: Option<Guard>,
+    ctx: egui::Context,
+    raster: Rasterizer,
+}
+
+/// Every printable ASCII character, for [`warm_up`].
+const ASCII: &str = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+
+/// Loads egui's fonts and puts the glyphs of every text style into the atlas, in a frame
+/// nobody sees: the tens of milliseconds this takes are spent while the broker is still
+/// reading the keychain, not after the window was asked for.
+fn warm_up(ctx: &egui::Context, raster: &mut Rasterizer) {
+    let raw = egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            layout::CONFIRM_SIZE,
+        )),
+        ..Default::default()
+    };
+    let mut out = ctx.run_ui(raw, |ui| {
+        for style in [
+            egui::TextStyle::Heading,
+            egui::TextStyle::Body,
+            egui::TextStyle::Monospace,
+            egui::TextStyle::Button,
+            egui::TextStyle::Small,
+        ] {
+            ui.label(egui::RichText::new(ASCII).text_style(style));
+        }
+    });
+    let mut textures = std::mem::take(&mut out.textures_delta);
+    raster.set_textures(&mut textures);
+    raster.free_textures(textures);
+}
+
+/// Chooses the backend, connects winit to exactly that one, and checks the server behind
+/// winit's own connection (on X11, also the helper's second connection and the guard).
+pub fn prepare(env: &Snapshot, policy: &DisplayPolicy) -> Result<Prepared, Error> {
+    let kind = display::choose(env).map_err(Error::Display)?;
+    // Fonts and the glyph atlas need no display: build them on a second thread while this one
+    // connects and checks the display, the two slow halves of getting to a first frame.
+    let fonts = std::thread::spawn(|| {
+        let ctx = egui::Context::default();
+        let mut raster = Rasterizer::default();
+        warm_up(&ctx, &mut raster);
+        (ctx, raster)
+    });
+    let mut builder = EventLoop::<Wake>::with_user_event();
+    #[cfg(target_os = "linux")]
+    {
+        use winit::platform::wayland::EventLoopBuilderExtWayland;
+        use winit::platform::x11::EventLoopBuilderExtX11;
+        match kind {
+            Kind::Wayland(_) => EventLoopBuilderExtWayland::with_wayland(&mut builder),
+            _ => EventLoopBuilderExtX11::with_x11(&mut builder),
+        };
+    }
+    let event_loop = builder
+        .build()
+        .map_err(|e| Error::Display(format!("cannot connect to the display: {e}")))?;
+    let proxy = event_loop.create_proxy();
+    #[cfg(target_os = "linux")]
+    let (session, guard) = check_display(&event_loop, &kind, policy, &proxy)?;
+    #[cfg(not(target_os = "linux"))]
+    let guard: Option<Guard> = {
+        let _ = policy;
+        None
+    };
+    let (ctx, raster) = fonts
+        .join()
+        .map_err(|_| Error::Display("building the window's fonts failed".into()))?;
+    Ok(Prepared {
+        kind,
+        event_loop,
+        proxy,
+        #[cfg(target_os = "linux")]
+        session,
+        guard,
+        ctx,
+        raster,
+    })
 }
 
 impl Prompter for GuiPrompter {
@@ -172,6 +286,7 @@ struct App<S> {
     x_window: Option<u32>,
     focus_tries: u32,
     focus_set: bool,
+    seen_viewable: bool,
     guard: Option<Guard>,
     armed_at: Option<Instant>,
     next_repaint: Option<Instant>,
@@ -272,7 +387,13 @@ impl<S> App<S> {
         if let Err(e) = crate::harden::deny_network() {
             eprintln!("cargo-confirm-gui: note: could not deny this process the network ({e})");
         }
-        window.request_redraw();
+        // On X11 the first frame is drawn when the server says the window can be seen
+        // (Expose, which winit turns into a redraw): drawn before that it is thrown away,
+        // and the person waits for a second one. A Wayland surface is shown only once a
+        // frame has been committed, so there it is drawn at once.
+        if !matches!(self.kind, Kind::X11(_)) {
+            window.request_redraw();
+        }
         self.egui = Some(egui);
         self.window = Some(window);
         Ok(())
@@ -358,21 +479,38 @@ impl<S> App<S> {
         let Some(window) = self.window.clone() else {
             return Ok(());
         };
+        // Not before the window can be seen: that frame would be lost (see
+        // `Session::viewable`); the Expose that follows the map brings the first one.
+        #[cfg(target_os = "linux")]
+        if !self.seen_viewable
+            && let (Some(x), Some(w)) = (&self.session, self.x_window)
+        {
+            if !x.viewable(w) {
+                self.next_repaint = Some(Instant::now() + Duration::from_millis(10));
+                return Ok(());
+            }
+            self.seen_viewable = true;
+        }
         let Some(egui) = self.egui.as_mut() else {
             return Ok(());
         };
         egui_winit::update_viewport_info(&mut self.viewport, &self.ctx, &window, false);
         let mut raw = egui.take_egui_input(&window);
+
         raw.viewports = std::iter::once((ViewportId::ROOT, self.viewport.clone())).collect();
         let ctx = self.ctx.clone();
         let mut out = ctx.run_ui(raw, |ui| self.frame(ui));
+
         let size = window.inner_size();
         let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
+
         let mut textures = std::mem::take(&mut out.textures_delta);
         self.raster.set_textures(&mut textures);
+
         self.canvas.reset(size.width as usize, size.height as usize);
         self.raster
             .paint(&mut self.canvas, &prims, out.pixels_per_point);
+
         if let Some(p) = self.presenter.as_mut() {
             p.present(&self.canvas).map_err(|e| {
                 Error::Display(format!(
@@ -474,25 +612,16 @@ fn run<S: 'static>(
     cancel: &Cancel,
     screen: Screen<S>,
 ) -> Result<S, Error> {
-    let kind = display::choose(&prompter.env).map_err(Error::Display)?;
-    let mut builder = EventLoop::<Wake>::with_user_event();
-    #[cfg(target_os = "linux")]
-    {
-        use winit::platform::wayland::EventLoopBuilderExtWayland;
-        use winit::platform::x11::EventLoopBuilderExtX11;
-        match kind {
-            Kind::Wayland(_) => EventLoopBuilderExtWayland::with_wayland(&mut builder),
-            _ => EventLoopBuilderExtX11::with_x11(&mut builder),
-        };
-    }
-    let event_loop = builder
-        .build()
-        .map_err(|e| Error::Display(format!("cannot connect to the display: {e}")))?;
-    let proxy = event_loop.create_proxy();
-    #[cfg(target_os = "linux")]
-    let (session, guard) = check_display(&event_loop, &kind, &prompter.policy, &proxy)?;
-    #[cfg(not(target_os = "linux"))]
-    let guard: Option<Guard> = None;
+    let Prepared {
+        kind,
+        event_loop,
+        proxy,
+        #[cfg(target_os = "linux")]
+        session,
+        guard,
+        ctx,
+        raster,
+    } = prompter.take_prepared()?;
     let waker = proxy.clone();
     cancel.set_waker(move || {
         let _ = waker.send_event(Wake);
@@ -504,26 +633,32 @@ fn run<S: 'static>(
         screen,
         cancel: cancel.clone(),
         kind,
-        ctx: egui::Context::default(),
+        ctx,
         window: None,
         egui: None,
         viewport: ViewportInfo::default(),
         presenter: None,
-        raster: Rasterizer::default(),
+        raster,
         canvas: Canvas::new(0, 0),
         #[cfg(target_os = "linux")]
         session,
         x_window: None,
         focus_tries: 0,
         focus_set: false,
+        seen_viewable: false,
         guard,
         armed_at: None,
         next_repaint: None,
         error: None,
     };
     let repaint = proxy.clone();
-    app.ctx.set_request_repaint_callback(move |_| {
-        let _ = repaint.send_event(Wake);
+    // Only "repaint now" wakes the loop here; a delayed repaint is scheduled from the
+    // frame's own output (`next_repaint`). Waking for those too redrew without pause,
+    // a core's worth of CPU for as long as the window was up.
+    app.ctx.set_request_repaint_callback(move |info| {
+        if info.delay.is_zero() {
+            let _ = repaint.send_event(Wake);
+        }
     });
     // winit panics on some outside interference (the window destroyed by another client).
     // Contain it: the request fails closed with a clear message instead of a crash report.
