@@ -726,9 +726,21 @@ pub fn held_open(pid: u32, name: &str, vers: &str) -> Vec<(PathBuf, PathBuf)> {
             // it is still the file cargo holds, and uploads.
             let name = target.file_name()?.to_str()?;
             let name = name.strip_suffix(" (deleted)").unwrap_or(name);
-            (name == want).then(|| (target.clone(), e.path()))
+            (name == want && in_package_dir(&target)).then(|| (target.clone(), e.path()))
         })
         .collect()
+}
+
+/// Whether `path` lies where cargo writes a package: `…/package/FILE` or
+/// `…/package/tmp-crate/FILE`. cargo holds other files open (its `.package-cache` lock among
+/// them), and a worm can make one of those resolve to a crate file of its choosing.
+fn in_package_dir(path: &Path) -> bool {
+    let mut dirs = path.ancestors().skip(1).filter_map(|d| d.file_name());
+    match dirs.next() {
+        Some(d) if d == "package" => true,
+        Some(d) if d == "tmp-crate" => dirs.next().is_some_and(|d| d == "package"),
+        _ => false,
+    }
 }
 
 /// Hashes each candidate (shown path, path to open) in turn; the first whose hash is

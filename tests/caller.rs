@@ -22,11 +22,11 @@ fn sha256_hex(bytes: &[u8]) -> String {
     cargo_confirm_gui::package::hex(&sha2::Sha256::digest(bytes))
 }
 
-/// Runs the worm of `borrow_cargo.py`, with `keep` deciding whether the genuine cargo it
-/// becomes also inherits the pipe ends. A person first clicks Approve (which must do
+/// Runs the worm of `borrow_cargo.py` in `mode` (`close`, `keep` or `jobserver`: how the
+/// genuine cargo it becomes comes to hold the pipe ends, see the script). A person first clicks Approve (which must do
 /// nothing), then Deny; returns the helper's answer as the sibling got it, and what the
 /// window said.
-fn borrow_cargo(name: &str, keep: bool) -> (String, Project) {
+fn borrow_cargo(name: &str, mode: &str) -> (String, Project) {
     let p = Project::enrolled(name, TOKEN, &[]);
     // A real .crate, packaged by cargo, whose checksum the forged request carries.
     let (status, _, err) = wait_output(
@@ -60,7 +60,7 @@ fn borrow_cargo(name: &str, keep: bool) -> (String, Project) {
         .arg(&cargo)
         .arg(&p.dir)
         .arg(&request)
-        .arg(if keep { "keep" } else { "close" })
+        .arg(mode)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
@@ -105,7 +105,7 @@ fn borrow_cargo(name: &str, keep: bool) -> (String, Project) {
 #[test]
 fn a_sibling_holding_the_pipes_behind_a_genuine_cargo_gets_nothing() {
     // Regression, "Nothing the caller supplies" (3).
-    let (answer, p) = borrow_cargo("caller-borrow", false);
+    let (answer, p) = borrow_cargo("caller-borrow", "close");
     assert!(!answer.contains(TOKEN), "{answer}");
     assert!(
         answer.contains("\"Err\"") && answer.contains("denied"),
@@ -127,9 +127,27 @@ fn a_sibling_holding_the_pipes_behind_a_genuine_cargo_gets_nothing() {
 fn a_genuine_cargo_that_merely_inherited_the_pipes_is_not_the_caller() {
     // The same worm, but the cargo it execs also keeps the pipe ends it inherited: it holds
     // them, but did not make them (no close-on-exec).
-    let (answer, p) = borrow_cargo("caller-borrow-kept", true);
+    let (answer, p) = borrow_cargo("caller-borrow-kept", "keep");
     assert!(!answer.contains(TOKEN), "{answer}");
     assert!(answer.contains("\"Err\""), "{answer}");
+    assert!(p.registry.mutations().is_empty());
+}
+
+#[test]
+fn a_genuine_cargo_lent_the_pipes_through_its_jobserver_is_not_the_caller() {
+    // Review of "Nothing the caller supplies": the worm names its ends of the helper's pipes
+    // in CARGO_MAKEFLAGS, so a genuine cargo marks them close-on-exec itself and alone holds
+    // them; the answer is then read out of cargo's end through /proc. Two rules stop it, each
+    // alone (checked by disabling the other): cargo holds two descriptors on each pipe (its
+    // jobserver client duplicates them), and the jobserver variables name them.
+    let (answer, p) = borrow_cargo("caller-borrow-jobserver", "jobserver");
+    assert!(!answer.contains(TOKEN), "{answer}");
+    assert!(answer.contains("\"Err\""), "{answer}");
+    let last = p.audit().last().unwrap().clone();
+    assert!(
+        last["outcome"].as_str().unwrap().contains("denied"),
+        "{last}"
+    );
     assert!(p.registry.mutations().is_empty());
 }
 

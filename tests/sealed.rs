@@ -619,6 +619,24 @@ fn the_cooldown_and_the_log_are_out_of_the_users_reach() {
 }
 
 #[test]
+fn the_window_process_serves_only_the_helper() {
+    // Review of "Nothing the caller supplies": the sealed binary's window mode could be run
+    // directly by the user's programs, with a request and a display policy of their own, so
+    // the genuine window would tell a story the worm wrote.
+    let Some(s) = sealed() else { return };
+    let _l = lock();
+    let out = as_user(s, ALICE, &s.exe)
+        .arg("__window")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("not started by the helper"), "{err}");
+    assert!(!desk().any_window());
+}
+
+#[test]
 fn the_window_runs_without_the_group_and_without_the_callers_library_paths() {
     // Regression, "Nothing the caller supplies" (2): with LIBGL_DRIVERS_PATH pointing at the
     // worm's own driver, the sealed helper loaded it after dropping its group to the saved

@@ -4,9 +4,15 @@
 //! (blocked on a FIFO `Cargo.toml`) so that the helper's parent looks like cargo while the
 //! sibling speaks the protocol and receives the token. So, beyond the parent's file name:
 //!
-//! - the helper's stdin and stdout must be pipes, and the parent must hold the other end of
-//!   each (the write end of stdin, the read end of stdout) with `O_CLOEXEC` set: cargo makes
-//!   those itself after its `exec`, while an end inherited across an `exec` cannot have it;
+//! - the helper's stdin and stdout must be two distinct anonymous pipes, and the parent must
+//!   hold exactly one descriptor on each: the write-only end of stdin and the read-only end of
+//!   stdout, with `O_CLOEXEC` set. cargo makes those itself after its `exec`, while an end
+//!   inherited across an `exec` cannot have it;
+//! - a genuine cargo sets `O_CLOEXEC` itself on one kind of inherited descriptor: the
+//!   jobserver's, named in `CARGO_MAKEFLAGS`, `MAKEFLAGS` or `MFLAGS`. So the parent's ends
+//!   must not be descriptors its jobserver variables name (a worm that lists the helper's pipe
+//!   ends there lends them to cargo, close-on-exec and all). The `fifo:PATH` form opens the
+//!   pipe read-write, which the access-mode rule above refuses;
 //! - no other process that can be inspected may hold either pipe, and those of the user's
 //!   processes that cannot be inspected (not dumpable) are counted and named;
 //! - the parent's binary must carry cargo's own credential-provider strings (a copy of an
@@ -14,6 +20,10 @@
 //! - the parent is identified by pid and start time, and its binary by device and inode, so
 //!   [`Identity::recheck`] at Approve notices a parent that exited, was replaced, or
 //!   `exec`ed something else.
+//!
+//! All of this is evidence read from `/proc`, which the user's own programs shape: it raises
+//! the bar and names what it saw, but it is not a guard. Publishing through the helper, so
+//! that no token crosses a pipe at all, is the fix.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -23,7 +33,11 @@ use std::path::Path;
 pub struct End {
     /// The holder.
     pub pid: u32,
-    /// Opened for writing (else reading).
+    /// The holder's descriptor number.
+    pub fd: u32,
+    /// Opened for reading.
+    pub reads: bool,
+    /// Opened for writing.
     pub writes: bool,
     /// `O_CLOEXEC` is set on that descriptor.
     pub cloexec: bool,
@@ -37,11 +51,20 @@ pub struct Identity {
     start_time: u64,
     exe: (u64, u64),
     pipes: (u64, u64),
+    jobserver: Vec<u32>,
 }
 
 /// What the holders of the helper's two pipes say: `Ok` when only `me` and `cargo` hold
-/// them, each as the protocol needs. Pure: the rule, for unit tests.
-pub fn judge_pipes(me: u32, cargo: u32, stdin: &[End], stdout: &[End]) -> Result<(), String> {
+/// them, cargo with exactly one descriptor on each, of the right direction only, made by
+/// itself (close-on-exec) and not one its jobserver variables name (`jobserver`). Pure: the
+/// rule, for unit tests.
+pub fn judge_pipes(
+    me: u32,
+    cargo: u32,
+    stdin: &[End],
+    stdout: &[End],
+    jobserver: &[u32],
+) -> Result<(), String> {
     for (name, holders, cargo_writes) in [("stdin", stdin, true), ("stdout", stdout, false)] {
         let others: Vec<u32> = holders
             .iter()
@@ -59,26 +82,92 @@ pub fn judge_pipes(me: u32, cargo: u32, stdin: &[End], stdout: &[End]) -> Result
                     .join(", ")
             ));
         }
-        let cargo_end = holders
-            .iter()
-            .find(|e| e.pid == cargo && e.writes == cargo_writes);
-        match cargo_end {
-            None => {
+        let cargo_ends: Vec<&End> = holders.iter().filter(|e| e.pid == cargo).collect();
+        if let Some(e) = cargo_ends.iter().find(|e| jobserver.contains(&e.fd)) {
+            return Err(format!(
+                "the parent's descriptor {} on this helper's {name} pipe is one its jobserver \
+                 variables name: it was handed to cargo, not made by it",
+                e.fd
+            ));
+        }
+        let e = match cargo_ends.as_slice() {
+            [] => {
                 return Err(format!(
                     "the parent does not hold the other end of this helper's {name} pipe: it is \
                      not the program talking to this helper"
                 ));
             }
-            Some(e) if !e.cloexec => {
+            [e] => *e,
+            more => {
                 return Err(format!(
-                    "the parent's end of this helper's {name} pipe was inherited, not made by \
-                     it (no close-on-exec): it is not the program talking to this helper"
+                    "the parent holds {} descriptors on this helper's {name} pipe, where cargo \
+                     makes one: they were handed to it",
+                    more.len()
                 ));
             }
-            Some(_) => {}
+        };
+        if e.writes != cargo_writes || e.reads == cargo_writes {
+            return Err(format!(
+                "the parent's end of this helper's {name} pipe is opened {}, where cargo's is \
+                 {}: it is not the program talking to this helper",
+                match (e.reads, e.writes) {
+                    (true, true) => "for reading and writing",
+                    (true, false) => "for reading",
+                    _ => "for writing",
+                },
+                if cargo_writes {
+                    "write-only"
+                } else {
+                    "read-only"
+                }
+            ));
+        }
+        if !e.cloexec {
+            return Err(format!(
+                "the parent's end of this helper's {name} pipe was inherited, not made by \
+                 it (no close-on-exec): it is not the program talking to this helper"
+            ));
         }
     }
     Ok(())
+}
+
+/// The descriptor numbers a jobserver variable (`CARGO_MAKEFLAGS`, `MAKEFLAGS`, `MFLAGS`) in
+/// `environ` (NUL-separated, as `/proc/PID/environ`) names: `--jobserver-auth=R,W` and the
+/// older `--jobserver-fds=R,W`, in every variable and every occurrence.
+pub fn jobserver_fds(environ: &[u8]) -> Vec<u32> {
+    let mut fds = Vec::new();
+    for var in environ.split(|b| *b == 0) {
+        let Ok(var) = std::str::from_utf8(var) else {
+            continue;
+        };
+        let Some((key, value)) = var.split_once('=') else {
+            continue;
+        };
+        if !matches!(key, "CARGO_MAKEFLAGS" | "MAKEFLAGS" | "MFLAGS") {
+            continue;
+        }
+        for word in value.split_ascii_whitespace() {
+            let Some(spec) = word
+                .strip_prefix("--jobserver-auth=")
+                .or_else(|| word.strip_prefix("--jobserver-fds="))
+            else {
+                continue;
+            };
+            for part in spec.split(',') {
+                if let Ok(fd) = part.trim().parse::<u32>() {
+                    fds.push(fd);
+                }
+            }
+        }
+    }
+    fds
+}
+
+fn jobserver_of(pid: u32) -> Result<Vec<u32>, String> {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|e| jobserver_fds(&e))
+        .map_err(|e| format!("the parent's environment cannot be read: {e}"))
 }
 
 fn pipe_inode(fd: i32) -> Result<u64, String> {
@@ -134,8 +223,14 @@ fn holders(inodes: [u64; 2]) -> ([Vec<End>; 2], Vec<u32>) {
                         .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
                 })
                 .unwrap_or(0);
+            let Some(fd_number) = fd.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            // O_ACCMODE: 0 read-only, 1 write-only, 2 read-write.
             found[which].push(End {
                 pid,
+                fd: fd_number,
+                reads: flags & 0o3 != 1,
                 writes: flags & 0o3 != 0,
                 cloexec: flags & 0o2_000_000 != 0,
             });
@@ -201,6 +296,9 @@ pub fn verify(cargo: u32) -> Result<(Identity, String), String> {
     let me = std::process::id();
     let stdin = pipe_inode(0)?;
     let stdout = pipe_inode(1)?;
+    if stdin == stdout {
+        return Err("this helper's stdin and stdout are one pipe, where cargo makes two".into());
+    }
     if !carries_cargo_strings(cargo) {
         return Err(
             "the parent is named cargo, but its binary does not carry cargo's own \
@@ -208,13 +306,15 @@ pub fn verify(cargo: u32) -> Result<(Identity, String), String> {
                 .into(),
         );
     }
+    let jobserver = jobserver_of(cargo)?;
     let ([in_holders, out_holders], hidden) = holders([stdin, stdout]);
-    judge_pipes(me, cargo, &in_holders, &out_holders)?;
+    judge_pipes(me, cargo, &in_holders, &out_holders, &jobserver)?;
     let identity = Identity {
         pid: cargo,
         start_time: start_time(cargo).ok_or("the parent's start time cannot be read")?,
         exe: exe_id(cargo).ok_or("the parent's binary cannot be read")?,
         pipes: (stdin, stdout),
+        jobserver,
     };
     let mut note = "checked: the binary carries cargo's provider strings, and cargo alone \
                     holds both pipes to this helper"
@@ -246,7 +346,7 @@ impl Identity {
         }
         let (pipes, _) = holders([self.pipes.0, self.pipes.1]);
         let [stdin, stdout] = &pipes;
-        judge_pipes(std::process::id(), self.pid, stdin, stdout)
+        judge_pipes(std::process::id(), self.pid, stdin, stdout, &self.jobserver)
     }
 }
 
@@ -257,63 +357,99 @@ mod tests {
     const ME: u32 = 10;
     const CARGO: u32 = 5;
 
+    /// An end: cargo's fds are 7 (stdin's write end) and 8 (stdout's read end).
     fn end(pid: u32, writes: bool, cloexec: bool) -> End {
         End {
             pid,
+            fd: if writes { 7 } else { 8 },
+            reads: !writes,
             writes,
             cloexec,
         }
     }
 
+    fn judge(stdin: &[End], stdout: &[End]) -> Result<(), String> {
+        judge_pipes(ME, CARGO, stdin, stdout, &[])
+    }
+
+    fn mine() -> ([End; 2], [End; 2]) {
+        (
+            [end(ME, false, false), end(CARGO, true, true)],
+            [end(ME, true, false), end(CARGO, false, true)],
+        )
+    }
+
     #[test]
     fn cargo_alone_holding_its_ends_passes() {
-        let stdin = [end(ME, false, false), end(CARGO, true, true)];
-        let stdout = [end(ME, true, false), end(CARGO, false, true)];
-        assert_eq!(judge_pipes(ME, CARGO, &stdin, &stdout), Ok(()));
+        let (stdin, stdout) = mine();
+        assert_eq!(judge(&stdin, &stdout), Ok(()));
     }
 
     #[test]
     fn a_sibling_holding_a_pipe_fails() {
         // Regression, "Nothing the caller supplies" (3): a sibling held the helper's pipes
         // while a genuine cargo stood where the request came from.
+        let (_, stdout) = mine();
         let stdin = [
             end(ME, false, false),
             end(CARGO, true, true),
             end(77, true, false),
         ];
-        let stdout = [end(ME, true, false), end(CARGO, false, true)];
-        let e = judge_pipes(ME, CARGO, &stdin, &stdout).unwrap_err();
+        let e = judge(&stdin, &stdout).unwrap_err();
         assert!(e.contains("pid 77"), "{e}");
+        let (stdin, _) = mine();
         let stdout = [end(ME, true, false), end(77, false, true)];
-        let stdin = [end(ME, false, false), end(CARGO, true, true)];
-        assert!(judge_pipes(ME, CARGO, &stdin, &stdout).is_err());
+        assert!(judge(&stdin, &stdout).is_err());
     }
 
     #[test]
     fn a_parent_that_does_not_hold_its_ends_or_inherited_them_fails() {
-        let stdout = [end(ME, true, false), end(CARGO, false, true)];
+        let (_, stdout) = mine();
         // No end at all: the genuine cargo that was exec'd knows nothing of us.
-        let e = judge_pipes(ME, CARGO, &[end(ME, false, false)], &stdout).unwrap_err();
+        let e = judge(&[end(ME, false, false)], &stdout).unwrap_err();
         assert!(e.contains("does not hold"), "{e}");
         // The wrong end (it reads our stdin).
-        assert!(
-            judge_pipes(
-                ME,
-                CARGO,
-                &[end(ME, false, false), end(CARGO, false, true)],
-                &stdout
-            )
-            .is_err()
-        );
+        assert!(judge(&[end(ME, false, false), end(CARGO, false, true)], &stdout).is_err());
         // Inherited across exec: no close-on-exec.
-        let e = judge_pipes(
-            ME,
-            CARGO,
-            &[end(ME, false, false), end(CARGO, true, false)],
-            &stdout,
-        )
-        .unwrap_err();
+        let e = judge(&[end(ME, false, false), end(CARGO, true, false)], &stdout).unwrap_err();
         assert!(e.contains("inherited"), "{e}");
+    }
+
+    #[test]
+    fn a_parent_with_extra_or_read_write_ends_fails() {
+        let (stdin, _) = mine();
+        // Two descriptors on one pipe: cargo's own plus one it was lent.
+        let mut second = end(CARGO, false, true);
+        second.fd = 100;
+        let stdout = [end(ME, true, false), end(CARGO, false, true), second];
+        let e = judge(&stdin, &stdout).unwrap_err();
+        assert!(e.contains("2 descriptors"), "{e}");
+        // A read-write end: what opening `/proc/PID/fd/N` as a jobserver `fifo:` gives.
+        let mut rw = end(CARGO, true, true);
+        rw.reads = true;
+        let e = judge(&[end(ME, false, false), rw], &mine().1).unwrap_err();
+        assert!(e.contains("reading and writing"), "{e}");
+    }
+
+    #[test]
+    fn an_end_the_jobserver_names_fails() {
+        // Review of "Nothing the caller supplies": a worm listed the helper's pipe ends in
+        // CARGO_MAKEFLAGS, and cargo's jobserver client marked them close-on-exec itself.
+        let (stdin, stdout) = mine();
+        let e = judge_pipes(ME, CARGO, &stdin, &stdout, &[8, 7]).unwrap_err();
+        assert!(e.contains("jobserver"), "{e}");
+        // Other descriptors named there (make's own jobserver) are no reason to refuse.
+        assert_eq!(judge_pipes(ME, CARGO, &stdin, &stdout, &[3, 4]), Ok(()));
+    }
+
+    #[test]
+    fn jobserver_fds_are_read_from_every_variable_and_form() {
+        let env =
+            b"PATH=/bin\0CARGO_MAKEFLAGS=-j --jobserver-fds=101,100 --jobserver-auth=101,100\0\
+                    MAKEFLAGS= -j4 --jobserver-auth=3,4\0MFLAGS=--jobserver-auth=fifo:/tmp/x\0\
+                    OTHER=--jobserver-auth=9,9\0";
+        assert_eq!(jobserver_fds(env), vec![101, 100, 101, 100, 3, 4]);
+        assert!(jobserver_fds(b"").is_empty());
     }
 
     #[test]

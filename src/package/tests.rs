@@ -621,6 +621,26 @@ fn gather_flags_a_build_script_new_since_the_cached_version() {
 
 #[cfg(target_os = "linux")]
 #[test]
+fn a_crate_held_open_outside_a_package_directory_is_not_taken() {
+    // Review of "Nothing the caller supplies": a worm made cargo's `.package-cache` lock a
+    // link to a crate file of its own, so cargo "held" it open.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_crate(dir.path(), "cache/foo-1.0.0.crate", &plain_crate());
+    let held = std::fs::File::open(&path).unwrap();
+    assert!(held_open(std::process::id(), "foo", "1.0.0").is_empty());
+    // The same file under a `package/tmp-crate/` directory, where cargo publish writes, is.
+    let path = write_crate(
+        dir.path(),
+        "t/package/tmp-crate/foo-1.0.0.crate",
+        &plain_crate(),
+    );
+    let held2 = std::fs::File::open(&path).unwrap();
+    assert_eq!(held_open(std::process::id(), "foo", "1.0.0").len(), 1);
+    drop((held, held2));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
 fn the_crate_cargo_holds_open_is_found_even_when_its_path_is_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
