@@ -66,6 +66,7 @@ pub fn run(
     let registry = Registry::start(Options {
         token: Some(token.expose().to_string()),
         auth_required: false,
+        refuse: None,
     })
     .map_err(|e| format!("could not start the local registry: {e}"))?;
     let key = RegistryKey::from_index_url(&registry.index_url());

@@ -35,6 +35,7 @@ pub mod package;
 pub mod pipeline;
 pub mod policy;
 pub mod protocol;
+pub mod publish;
 pub mod registries;
 pub mod registry_server;
 #[cfg(target_os = "linux")]

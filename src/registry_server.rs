@@ -31,6 +31,17 @@ pub struct Options {
     pub token: Option<String>,
     /// Require a token for index reads and downloads (`auth-required` in config.json).
     pub auth_required: bool,
+    /// Refuse the publish of this crate (any version) with a 400 and a reason.
+    pub refuse: Option<String>,
+}
+
+/// One publish the registry accepted: the metadata JSON as sent, and the `.crate` bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload {
+    /// The JSON part of the request, parsed.
+    pub metadata: serde_json::Value,
+    /// The `.crate` part.
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -38,6 +49,7 @@ struct State {
     hits: Vec<Hit>,
     index: BTreeMap<String, Vec<String>>,
     files: BTreeMap<(String, String), Vec<u8>>,
+    uploads: Vec<Upload>,
 }
 
 /// A running registry; stops when dropped.
@@ -93,6 +105,14 @@ impl Registry {
             .into_iter()
             .filter(|h| h.path.starts_with("/api/"))
             .collect()
+    }
+
+    /// Every publish accepted so far, in order.
+    pub fn uploads(&self) -> Vec<Upload> {
+        self.state
+            .lock()
+            .map(|s| s.uploads.clone())
+            .unwrap_or_default()
     }
 
     /// Versions published so far, as "name vers".
@@ -216,7 +236,7 @@ fn route(
             Some(bytes) => Response::from_data(bytes.clone()),
             None => json(404, "{}".into()),
         },
-        ("PUT", ["api", "v1", "crates", "new"]) => match publish(&mut st, body) {
+        ("PUT", ["api", "v1", "crates", "new"]) => match publish(&mut st, body, opts) {
             Ok(()) => json(200, r#"{"warnings":{"invalid_categories":[],"invalid_badges":[],"other":[]}}"#.into()),
             Err(e) => json(400, serde_json::json!({"errors":[{"detail": e}]}).to_string()),
         },
@@ -229,7 +249,7 @@ fn route(
     }
 }
 
-fn publish(st: &mut State, body: &[u8]) -> Result<(), String> {
+fn publish(st: &mut State, body: &[u8], opts: &Options) -> Result<(), String> {
     let take = |b: &[u8], at: usize| -> Result<(usize, usize), String> {
         let len = b.get(at..at + 4).ok_or("short body")?;
         let n = u32::from_le_bytes(len.try_into().map_err(|_| "short body")?) as usize;
@@ -244,6 +264,9 @@ fn publish(st: &mut State, body: &[u8]) -> Result<(), String> {
         serde_json::from_slice(&body[js..je]).map_err(|e| e.to_string())?;
     let name = meta["name"].as_str().ok_or("no name")?.to_string();
     let vers = meta["vers"].as_str().ok_or("no vers")?.to_string();
+    if opts.refuse.as_deref() == Some(name.as_str()) {
+        return Err(format!("crate `{name}` is refused by this registry"));
+    }
     let crate_bytes = body[cs..ce].to_vec();
     let cksum: String = Sha256::digest(&crate_bytes)
         .iter()
@@ -278,6 +301,10 @@ fn publish(st: &mut State, body: &[u8]) -> Result<(), String> {
         .entry(name.to_ascii_lowercase())
         .or_default()
         .push(line.to_string());
+    st.uploads.push(Upload {
+        metadata: meta,
+        bytes: crate_bytes.clone(),
+    });
     st.files.insert((name, vers), crate_bytes);
     Ok(())
 }

@@ -194,6 +194,7 @@ fn global_provider_by_name_on_path_and_yank() {
         Options {
             token: Some(TOKEN.into()),
             auth_required: false,
+            refuse: None,
         },
         ProviderConfig::Global("cargo-confirm-gui"),
     );
@@ -347,6 +348,7 @@ fn auth_required_registry_reads_with_the_token_and_publish_still_asks() {
         Options {
             token: Some(TOKEN.into()),
             auth_required: true,
+            refuse: None,
         },
         ProviderConfig::PerRegistry(&[]),
     );
@@ -417,6 +419,7 @@ fn get_under_token_from_stdout_refuses_without_a_window() {
         Options {
             token: Some(TOKEN.into()),
             auth_required: false,
+            refuse: None,
         },
         ProviderConfig::TokenFromStdout,
     );

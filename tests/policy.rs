@@ -130,6 +130,7 @@ fn read_allow_in_cargo_config_is_refused_and_only_the_policy_file_releases_reads
         Options {
             token: Some("tok-policy".into()),
             auth_required: true,
+            refuse: None,
         },
         ProviderConfig::PerRegistry(&["--read=allow"]),
     );

@@ -90,6 +90,7 @@ fn sealed() -> Option<&'static Sealed> {
         let registry = Registry::start(Options {
             token: Some(TOKEN.into()),
             auth_required: false,
+            refuse: None,
         })
         .unwrap();
         let url = registry.index_url();

@@ -803,6 +803,7 @@ impl Project {
             Options {
                 token: Some(token.into()),
                 auth_required: false,
+                refuse: None,
             },
             ProviderConfig::PerRegistry(args),
         );

@@ -1,0 +1,1 @@
+//! The registry's web API, spoken by the helper itself.
