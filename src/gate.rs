@@ -52,6 +52,12 @@ pub enum Operation {
         /// cargo passed a token (argument or stdin).
         token_given: bool,
     },
+    /// `cargo confirm-gui publish`: the crates the helper packaged, read into its memory,
+    /// and will upload itself, in this order. Nothing is released to any other process.
+    PublishPlan {
+        /// Each crate with what the window shows about it.
+        crates: Vec<PlanCrate>,
+    },
     /// `cargo logout`.
     Logout,
     /// `--migrate`: move the token from the Secret Service into the sealed store.
@@ -60,6 +66,19 @@ pub enum Operation {
     GetUnnamed,
     /// Something newer cargo asked that this version does not know.
     Unknown,
+}
+
+/// One crate of a [`Operation::PublishPlan`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PlanCrate {
+    /// Crate name.
+    pub name: String,
+    /// Version.
+    pub vers: String,
+    /// sha256 of the bytes the helper holds and will upload, hex.
+    pub cksum: String,
+    /// What those bytes contain, checked once they were read.
+    pub report: Box<crate::package::Report>,
 }
 
 impl Operation {
@@ -81,7 +100,7 @@ impl Operation {
     pub fn verb(&self) -> &'static str {
         match self {
             Operation::Read { .. } => "read",
-            Operation::Publish { .. } => "publish",
+            Operation::Publish { .. } | Operation::PublishPlan { .. } => "publish",
             Operation::Yank { .. } => "yank",
             Operation::Unyank { .. } => "unyank",
             Operation::Owners { .. } => "owners",

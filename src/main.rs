@@ -164,6 +164,25 @@ fn window_process() -> ExitCode {
     }
 }
 
+/// The uploader process (`publish`): no privilege, no group, an empty environment; the only
+/// part of the helper that may use the network, and only once a person approved.
+fn upload_process() -> ExitCode {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = cargo_confirm_gui::sealed::check_parent()
+        .and_then(|()| cargo_confirm_gui::sealed::drop_all())
+    {
+        eprintln!("cargo-confirm-gui: {e}");
+        return ExitCode::FAILURE;
+    }
+    match cargo_confirm_gui::publish::serve_upload() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cargo-confirm-gui: the uploader failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     for note in harden::harden_process() {
         eprintln!("cargo-confirm-gui: warning: {note}");
@@ -175,8 +194,19 @@ fn main() -> ExitCode {
     {
         return window_process();
     }
+    if std::env::args_os().nth(1).as_deref()
+        == Some(std::ffi::OsStr::new(cargo_confirm_gui::publish::UPLOAD_ARG))
+    {
+        return upload_process();
+    }
     // Before any thread exists: a setgid group is dropped here.
     let (stores, refusal) = Stores::start();
+    // `cargo confirm-gui …`: cargo runs this binary with `confirm-gui` first, and the rest
+    // are cargo's own options, which clap here must not interpret.
+    let subcommand: Option<Vec<String>> = {
+        let mut args = std::env::args().skip(1);
+        (args.next().as_deref() == Some("confirm-gui")).then(|| args.collect())
+    };
     let matches = Cli::command()
         .after_help(format!(
             "{}\n\n{USAGE_HELP}\n\nProvider options (after the program name in that list; they \
@@ -185,7 +215,10 @@ fn main() -> ExitCode {
             cargo_confirm_gui::policy::PATH,
             cargo_confirm_gui::gate::option_list()
         ))
-        .get_matches();
+        .get_matches_from(match &subcommand {
+            Some(_) => vec!["cargo-confirm-gui".to_string()],
+            None => std::env::args().collect(),
+        });
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
         Err(e) => e.exit(),
@@ -217,7 +250,9 @@ fn main() -> ExitCode {
         recheck_requester: &evidence::recheck,
         state: stores.state(&env),
     };
-    let result = if cli.cargo_plugin {
+    let result = if let Some(args) = &subcommand {
+        cargo_subcommand(args, &deps)
+    } else if cli.cargo_plugin {
         pipeline::serve(
             BufReader::new(std::io::stdin()),
             &mut std::io::stdout().lock(),
@@ -242,6 +277,188 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+const SUBCOMMAND_HELP: &str = "usage: cargo confirm-gui publish [the options of cargo publish]
+
+Packages with cargo, reads each .crate into this helper's memory once, shows the whole plan
+in one window, and after a person's Approve uploads exactly those bytes itself: the token
+never leaves this helper. --token and --dry-run are not taken.";
+
+/// `cargo confirm-gui SUBCOMMAND …`.
+fn cargo_subcommand(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        Some("publish") => publish(&args[1..], deps),
+        Some("-h" | "--help" | "help") | None => {
+            eprintln!("{SUBCOMMAND_HELP}");
+            Ok(())
+        }
+        Some(other) => Err(format!(
+            "cargo confirm-gui: unknown command `{}`\n\n{SUBCOMMAND_HELP}",
+            cargo_confirm_gui::ui::text::escape(other).text
+        )),
+    }
+}
+
+/// `cargo confirm-gui publish`: package, one window for the plan, upload in dependency order,
+/// check the index.
+fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
+    use cargo_confirm_gui::gate::PlanCrate;
+    use cargo_confirm_gui::publish::{self, Outcome, metadata};
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        eprintln!("{SUBCOMMAND_HELP}");
+        return Ok(());
+    }
+    let env = &deps.env;
+    // Where it goes: `--index URL`, `--registry NAME`, or crates.io, as cargo decides.
+    let (index_url, registry_name) = if let Some(url) = publish::arg_value(args, "--index") {
+        (url, None)
+    } else if let Some(name) = publish::arg_value(args, "--registry") {
+        let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+        let url = registries::index_url_for(
+            &name,
+            &cwd,
+            env.cargo_home.as_deref(),
+            env.registry_index_var(&name),
+        )?;
+        (url, Some(name))
+    } else {
+        (CRATES_IO_INDEX.to_string(), Some("crates-io".to_string()))
+    };
+    let api_index = if index_url == CRATES_IO_INDEX {
+        "sparse+https://index.crates.io/".to_string()
+    } else {
+        index_url.clone()
+    };
+    // Before any window: the uploader must start while this process may still start a
+    // setgid program (the window takes the network and that right away from it).
+    let uploader = publish::Uploader::start()?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let packaged = publish::package(std::path::Path::new(&cargo), args)?;
+    let metas = packaged
+        .iter()
+        .map(|p| {
+            metadata::build(&p.bytes, &api_index)
+                .map_err(|e| format!("{} {}: {e}; nothing was published", p.name, p.vers))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let names: Vec<String> = packaged.iter().map(|p| p.name.clone()).collect();
+    let depends: Vec<Vec<String>> = metas.iter().map(|m| m.depends_on.clone()).collect();
+    let order = publish::dependency_order(&names, &depends)?;
+    let limits = cargo_confirm_gui::package::Limits::default();
+    let mut crates = Vec::new();
+    let mut jobs = Vec::new();
+    for &i in &order {
+        let p = &packaged[i];
+        let (report, cksum) = cargo_confirm_gui::package::report_for_bytes(
+            &p.name,
+            &p.vers,
+            &p.bytes,
+            &p.path,
+            env.cargo_home.as_deref(),
+            &limits,
+        );
+        crates.push(PlanCrate {
+            name: p.name.clone(),
+            vers: p.vers.clone(),
+            cksum: cksum.clone(),
+            report: Box::new(report),
+        });
+        jobs.push((
+            p.name.clone(),
+            p.vers.clone(),
+            cksum,
+            metadata::body(&metas[i].json, &p.bytes),
+        ));
+    }
+    drop(packaged);
+    let req = Request {
+        index_url: index_url.clone(),
+        registry_name,
+        operation: Operation::PublishPlan { crates },
+        login_token: None,
+        login_url: None,
+        args: Vec::new(),
+    };
+    let token = match pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.to_string())? {
+        Answer::Token { token, .. } => token,
+        _ => return Err("cargo-confirm-gui: the publish was not approved".into()),
+    };
+    let registry = req.registry_label();
+    let outcomes = uploader.run(&api_index, token.expose(), &jobs, |o| match o {
+        Outcome::Published {
+            name,
+            vers,
+            warnings,
+        } => {
+            eprintln!("   Uploaded {name} v{vers} to {registry}");
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+        }
+        Outcome::Indexed { name, vers, .. } => {
+            eprintln!("   Published {name} v{vers}: the index lists it");
+        }
+        Outcome::Failed { .. } => {}
+    })?;
+    drop(token);
+    // What was published, what was not, and whether the index lists what was approved.
+    let mut published = Vec::new();
+    let mut problems = Vec::new();
+    for o in &outcomes {
+        match o {
+            Outcome::Indexed { name, vers, cksum } => {
+                published.push(format!("{name} {vers}"));
+                let approved = jobs
+                    .iter()
+                    .find(|(n, v, _, _)| n == name && v == vers)
+                    .map(|j| j.2.as_str());
+                if approved != Some(cksum.as_str()) {
+                    let registry_arg = match &req.registry_name {
+                        Some(r) => format!("--registry {r}"),
+                        None => format!("--index {}", req.index_url),
+                    };
+                    problems.push(format!(
+                        "THE INDEX LISTS {name} {vers} WITH A CHECKSUM THAT IS NOT THE ONE YOU \
+                         APPROVED (index sha256:{cksum}, approved sha256:{}). Yank it now: \
+                         cargo yank {registry_arg} --version {vers} {name}",
+                        approved.unwrap_or("?")
+                    ));
+                }
+            }
+            Outcome::Failed { name, vers, why } => {
+                problems.push(format!("{name} {vers} failed: {why}"));
+            }
+            Outcome::Published { .. } => {}
+        }
+    }
+    let not_published: Vec<String> = jobs
+        .iter()
+        .map(|(n, v, _, _)| format!("{n} {v}"))
+        .filter(|c| !published.contains(c))
+        .collect();
+    if problems.is_empty() && not_published.is_empty() {
+        eprintln!(
+            "Published {} as approved: the index lists each with the checksum you saw.",
+            published.join(", ")
+        );
+        return Ok(());
+    }
+    let mut msg = format!("cargo-confirm-gui: {}", problems.join("\n"));
+    msg.push_str(&format!(
+        "\npublished: {}\nnot published: {}",
+        if published.is_empty() {
+            "nothing".into()
+        } else {
+            published.join(", ")
+        },
+        if not_published.is_empty() {
+            "nothing".into()
+        } else {
+            not_published.join(", ")
+        }
+    ));
+    Err(msg)
 }
 
 /// Reachable, and the person's: an unreachable display is a headless machine (the gate's

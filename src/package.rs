@@ -667,6 +667,55 @@ pub fn gather(
             .map(|p| (p.clone(), p)),
     );
     let (check, contents, opened) = verify(&cands, cksum, limits);
+    finish(name, vers, check, contents, opened, cargo_home, limits)
+}
+
+/// The report for a `.crate` already read into memory (`cargo confirm-gui publish`): the
+/// checksum is that of these very bytes, which are what gets uploaded, so the check is a
+/// match by construction; `path` is where they were read from, for people. Returns the
+/// report and the checksum (hex).
+pub fn report_for_bytes(
+    name: &str,
+    vers: &str,
+    bytes: &[u8],
+    path: &Path,
+    cargo_home: Option<&Path>,
+    limits: &Limits,
+) -> (Report, String) {
+    let cksum = hex(&Sha256::digest(bytes));
+    if let Err(why) = validate_name(name, vers) {
+        let report = Report {
+            check: Check::Forged(why),
+            contents: None,
+            previous: Previous::None,
+            flags: Vec::new(),
+            opened: None,
+        };
+        return (report, cksum);
+    }
+    let check = if bytes.len() as u64 > limits.max_crate_file {
+        Check::Unreadable {
+            path: path.to_path_buf(),
+            why: format!("larger than {}", human_size(limits.max_crate_file)),
+        }
+    } else {
+        Check::Match(path.to_path_buf())
+    };
+    let contents = matches!(check, Check::Match(_)).then(|| list(bytes, limits));
+    let report = finish(name, vers, check, contents, None, cargo_home, limits);
+    (report, cksum)
+}
+
+/// The flags and the diff against the cached previous version, for what was found.
+fn finish(
+    name: &str,
+    vers: &str,
+    check: Check,
+    contents: Option<Contents>,
+    opened: Option<PathBuf>,
+    cargo_home: Option<&Path>,
+    limits: &Limits,
+) -> Report {
     let previous = match (&contents, cargo_home) {
         (Some(now), Some(home)) => previous(name, vers, now, home, limits),
         _ => Previous::None,
@@ -722,13 +771,22 @@ pub fn held_open(pid: u32, name: &str, vers: &str) -> Vec<(PathBuf, PathBuf)> {
         .take(65_536)
         .filter_map(|e| {
             let target = std::fs::read_link(e.path()).ok()?;
-            // A file whose path was removed or replaced since shows as "PATH (deleted)":
-            // it is still the file cargo holds, and uploads.
-            let name = target.file_name()?.to_str()?;
-            let name = name.strip_suffix(" (deleted)").unwrap_or(name);
-            (name == want && in_package_dir(&target)).then(|| (target.clone(), e.path()))
+            is_packaged_crate(&target, &want).then(|| (target.clone(), e.path()))
         })
         .collect()
+}
+
+/// Whether `target`, what one of cargo's descriptors links to, is the `.crate` file `want`
+/// in a directory where cargo writes packages. Public for the fuzz target.
+#[doc(hidden)]
+pub fn is_packaged_crate(target: &Path, want: &str) -> bool {
+    // A file whose path was removed or replaced since shows as "PATH (deleted)": it is still
+    // the file cargo holds, and uploads.
+    let Some(name) = target.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let name = name.strip_suffix(" (deleted)").unwrap_or(name);
+    name == want && in_package_dir(target)
 }
 
 /// Whether `path` lies where cargo writes a package: `…/package/FILE` or

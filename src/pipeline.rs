@@ -250,6 +250,13 @@ fn prompt(
         package: None,
     };
 
+    // A plan is uploaded by this helper: nothing goes to the requester, so whether it is a
+    // verified cargo is beside the point (who it is still shows).
+    if let Operation::PublishPlan { .. } = req.operation {
+        tx.requester
+            .warnings
+            .retain(|w| !w.starts_with(evidence::NOT_CARGO));
+    }
     if let Operation::Login { .. } = req.operation {
         let token = match &req.login_token {
             Some(token) => {
@@ -299,7 +306,22 @@ fn prompt(
     if let Some(r) = &report {
         *evidence = r.map_or_else(|| "the crate check did not finish".into(), |r| r.summary());
     }
-    let unverifiable = match report {
+    if let Operation::PublishPlan { crates } = &req.operation {
+        *evidence = crates
+            .iter()
+            .map(|c| format!("{} {}: {}", c.name, c.vers, c.report.summary()))
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
+    let plan_blocked = match &req.operation {
+        Operation::PublishPlan { crates } if crates.is_empty() => Some(DenyReason::Unverified),
+        Operation::PublishPlan { crates } => crates
+            .iter()
+            .any(|c| c.report.check.blocks_approve())
+            .then_some(DenyReason::Mismatch),
+        _ => None,
+    };
+    let unverifiable = plan_blocked.or(match report {
         Some(Some(r)) => match r.check {
             package::Check::Match(_) => None,
             package::Check::Mismatch { .. } | package::Check::Forged(_) => {
@@ -309,7 +331,7 @@ fn prompt(
         },
         Some(None) => Some(DenyReason::Unverified),
         None => None,
-    };
+    });
     match decision {
         Decision::Deny(r) => Err(denied(r)),
         Decision::Approve if cancel.is_cancelled() => Err(denied(DenyReason::CallerGone)),
@@ -491,6 +513,14 @@ fn gather_package(
 fn describe(op: &Operation, registry: &str) -> String {
     match op {
         Operation::Publish { name, vers, .. } => format!("publish of {name} {vers} to {registry}"),
+        Operation::PublishPlan { crates } => format!(
+            "publish of {} to {registry}",
+            crates
+                .iter()
+                .map(|c| format!("{} {}", c.name, c.vers))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Operation::Yank { name, vers } => format!("yank of {name} {vers} on {registry}"),
         Operation::Unyank { name, vers } => format!("unyank of {name} {vers} on {registry}"),
         Operation::Owners { name } => format!("owner change for {name} on {registry}"),
@@ -506,6 +536,11 @@ fn describe(op: &Operation, registry: &str) -> String {
 fn record(deps: &Deps<'_>, req: &Request, outcome: &str, evidence: String) {
     let detail = match &req.operation {
         Operation::Publish { name, vers, cksum } => format!("{name} {vers} sha256:{cksum}"),
+        Operation::PublishPlan { crates } => crates
+            .iter()
+            .map(|c| format!("{} {} sha256:{}", c.name, c.vers, c.cksum))
+            .collect::<Vec<_>>()
+            .join(", "),
         Operation::Yank { name, vers } | Operation::Unyank { name, vers } => {
             format!("{name} {vers}")
         }

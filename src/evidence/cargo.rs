@@ -240,7 +240,12 @@ fn holders(inodes: [u64; 2]) -> ([Vec<End>; 2], Vec<u32>) {
 }
 
 fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_start_time(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// The start time in a `/proc/PID/stat` line. Public for the fuzz target.
+#[doc(hidden)]
+pub fn stat_start_time(stat: &str) -> Option<u64> {
     // Field 22, counted after the parenthesised command name.
     stat.get(stat.rfind(')')? + 2..)?
         .split(' ')

@@ -67,6 +67,10 @@ impl Requester {
     }
 }
 
+/// How the warnings about the requester not being (a verified) cargo begin: they matter
+/// where a token would go to the requester, and not to a publish the helper uploads itself.
+pub const NOT_CARGO: &str = "the program that asked is";
+
 /// The chain ends at the session leader, or after this many processes.
 #[cfg(target_os = "linux")]
 const CHAIN_MAX: usize = 12;
@@ -132,13 +136,12 @@ pub fn requester() -> Requester {
             Err(why) => {
                 r.parent_is_cargo = false;
                 r.warnings.push(format!(
-                    "the program that asked is named cargo but is not verified to be it: {why}"
+                    "{NOT_CARGO} named cargo but is not verified to be it: {why}"
                 ));
             }
         }
     } else {
-        r.warnings
-            .push("the program that asked is not cargo".into());
+        r.warnings.push(format!("{NOT_CARGO} not cargo"));
     }
     if r.parent_is_cargo
         && let Some(Ok(exe)) = r.parent().map(|p| p.exe.clone())
@@ -280,13 +283,8 @@ pub fn requester() -> Requester {
 fn read_proc(pid: u32) -> ProcessInfo {
     let base = PathBuf::from(format!("/proc/{pid}"));
     let link = |name: &str| std::fs::read_link(base.join(name)).map_err(|e| e.to_string());
-    let argv: Vec<String> = std::fs::read(base.join("cmdline"))
-        .map(|b| {
-            b.split(|c| *c == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect()
-        })
+    let argv = std::fs::read(base.join("cmdline"))
+        .map(|b| split_cmdline(&b))
         .unwrap_or_default();
     ProcessInfo {
         pid,
@@ -306,12 +304,29 @@ struct Stat {
 #[cfg(target_os = "linux")]
 fn stat_of(pid: u32) -> Option<Stat> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (ppid, session) = stat_ppid_session(&stat)?;
+    Some(Stat { ppid, session })
+}
+
+/// `/proc/PID/cmdline` as arguments: NUL-separated, empty ones dropped, bytes that are not
+/// UTF-8 replaced. A process writes its own command line; public for the fuzz target.
+#[doc(hidden)]
+pub fn split_cmdline(raw: &[u8]) -> Vec<String> {
+    raw.split(|c| *c == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
+
+/// The parent pid and session id in a `/proc/PID/stat` line. Public for the fuzz target.
+#[doc(hidden)]
+pub fn stat_ppid_session(stat: &str) -> Option<(u32, u32)> {
     // The command name is in parentheses and may contain spaces or ')'.
     // After it: state ppid pgrp session ...
     let mut f = stat.get(stat.rfind(')')? + 2..)?.split(' ').skip(1);
     let ppid = f.next()?.parse().ok()?;
     let session = f.nth(1)?.parse().ok()?;
-    Some(Stat { ppid, session })
+    Some((ppid, session))
 }
 
 /// The parent pid of `pid`, from `/proc/PID/stat`.

@@ -2,10 +2,522 @@
 //! reads each `.crate` into its own memory once, shows the whole plan in one window, and
 //! uploads exactly those bytes itself, so the token never leaves the helper.
 //!
+//! - [`package`] runs `cargo package` with the person's selection and reads each file once;
 //! - [`metadata`] builds the upload's JSON from the packaged manifest, as cargo does;
 //! - [`upload`] speaks the registry's web API over the helper's own connections (rustls,
 //!   system roots, no proxy from the environment or cargo's config, plain http only to
-//!   loopback).
+//!   loopback);
+//! - [`Uploader`] is the process that does it: started before the window (while the helper
+//!   may still start a setgid process), with an empty environment, and the only part of the
+//!   helper allowed the network. It gets the token over a pipe after a person's Approve.
 
 pub mod metadata;
 pub mod upload;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+/// The argument that makes the binary the uploader process.
+pub const UPLOAD_ARG: &str = "__upload";
+
+/// How long the uploader waits for a published version to appear in the index.
+pub const INDEX_WAIT: Duration = Duration::from_secs(120);
+
+/// The largest `.crate` read (crates.io's limit is 10 MiB; private registries may allow
+/// more).
+pub const MAX_CRATE: u64 = 1 << 30;
+
+/// One packaged crate, read into memory once: what the window shows and what is uploaded.
+#[derive(Debug, Clone)]
+pub struct Packaged {
+    /// Crate name, from cargo's "Packaging" line.
+    pub name: String,
+    /// Version.
+    pub vers: String,
+    /// Where cargo wrote it.
+    pub path: PathBuf,
+    /// The bytes, read once.
+    pub bytes: Vec<u8>,
+}
+
+/// The options of `cargo publish` that `cargo package` does not take, and what to do.
+fn package_args(args: &[String]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for a in args {
+        let flag = a.split('=').next().unwrap_or(a);
+        match flag {
+            "--token" => {
+                return Err(
+                    "--token is not taken: the token comes from this helper's store, and never \
+                     from the command line"
+                        .into(),
+                );
+            }
+            "--dry-run" => {
+                return Err("--dry-run: run `cargo package` to see what would be published".into());
+            }
+            // cargo's "Packaging" lines are how the helper learns what was packaged.
+            "-q" | "--quiet" => {}
+            _ => out.push(a.clone()),
+        }
+    }
+    Ok(out)
+}
+
+/// The value of `--flag V` or `--flag=V` in `args`.
+pub fn arg_value(args: &[String], flag: &str) -> Option<String> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == flag {
+            return it.next().cloned();
+        }
+        if let Some(v) = a.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
+            return Some(v.to_string());
+        }
+    }
+    None
+}
+
+/// `NAME VERS` from a line of cargo's output: `   Packaging foo v1.2.3 (/path)`.
+pub fn packaging_line(line: &str) -> Option<(String, String)> {
+    let plain = strip_ansi(line);
+    let rest = plain.trim_start().strip_prefix("Packaging ")?;
+    let mut words = rest.split_whitespace();
+    let name = words.next()?;
+    let vers = words.next()?.strip_prefix('v')?;
+    Some((name.to_string(), vers.to_string()))
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ … final byte in @..~
+            if chars.next() == Some('[') {
+                for d in chars.by_ref() {
+                    if ('@'..='~').contains(&d) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Runs `cargo package` (the `cargo` that ran this subcommand) with the person's selection,
+/// showing its output as it goes, and reads each `.crate` it made into memory, once.
+pub fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, String> {
+    let forwarded = package_args(args)?;
+    let mut cmd = Command::new(cargo);
+    cmd.arg("package")
+        .args(&forwarded)
+        .stdin(Stdio::null())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {} package: {e}", cargo.display()))?;
+    let mut packaged = Vec::new();
+    if let Some(err) = child.stderr.take() {
+        for line in BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            eprintln!("{line}");
+            if let Some(p) = packaging_line(&line) {
+                packaged.push(p);
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err(format!(
+            "`cargo package` failed ({status}); nothing was published"
+        ));
+    }
+    if packaged.is_empty() {
+        return Err("`cargo package` packaged nothing; nothing was published".into());
+    }
+    let target_dir = target_dir(cargo, args)?;
+    packaged
+        .into_iter()
+        .map(|(name, vers)| {
+            let path = target_dir
+                .join("package")
+                .join(format!("{name}-{vers}.crate"));
+            let bytes = read_once(&path)?;
+            Ok(Packaged {
+                name,
+                vers,
+                path,
+                bytes,
+            })
+        })
+        .collect()
+}
+
+fn read_once(path: &Path) -> Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("cannot read the packaged {}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CRATE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the packaged {}: {e}", path.display()))?;
+    if bytes.len() as u64 > MAX_CRATE {
+        return Err(format!("{} is larger than 1 GiB", path.display()));
+    }
+    Ok(bytes)
+}
+
+/// The target directory `cargo package` wrote to: `--target-dir` when given, else what
+/// `cargo metadata` says for this workspace (which reads `CARGO_TARGET_DIR` and cargo's
+/// config as `cargo package` did).
+fn target_dir(cargo: &Path, args: &[String]) -> Result<PathBuf, String> {
+    if let Some(t) = arg_value(args, "--target-dir") {
+        let t = PathBuf::from(t);
+        return Ok(if t.is_absolute() {
+            t
+        } else {
+            std::env::current_dir().map_err(|e| e.to_string())?.join(t)
+        });
+    }
+    let mut cmd = Command::new(cargo);
+    cmd.args(["metadata", "--format-version", "1", "--no-deps"]);
+    if let Some(m) = arg_value(args, "--manifest-path") {
+        cmd.args(["--manifest-path", &m]);
+    }
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err("`cargo metadata` failed; nothing was published".into());
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("cargo metadata's output cannot be read: {e}"))?;
+    v["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| "cargo metadata named no target directory".into())
+}
+
+/// Orders `crates` so that each comes after the crates of the plan it depends on (cargo's
+/// order otherwise). `depends_on[i]` lists the crate names crate `i` depends on.
+pub fn dependency_order(
+    names: &[String],
+    depends_on: &[Vec<String>],
+) -> Result<Vec<usize>, String> {
+    let mut done: Vec<usize> = Vec::new();
+    let mut left: Vec<usize> = (0..names.len()).collect();
+    while !left.is_empty() {
+        let ready = left.iter().position(|&i| {
+            depends_on[i].iter().all(|d| {
+                !names.contains(d) || d == &names[i] || done.iter().any(|&j| &names[j] == d)
+            })
+        });
+        match ready {
+            Some(pos) => done.push(left.remove(pos)),
+            None => {
+                return Err(format!(
+                    "the crates {} depend on each other in a cycle",
+                    left.iter()
+                        .map(|&i| names[i].as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// One crate for the uploader: its identity and the request body (metadata and bytes).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct JobCrate {
+    name: String,
+    vers: String,
+    cksum: String,
+    len: usize,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct JobHead {
+    index_url: String,
+    token: String,
+    crates: Vec<JobCrate>,
+}
+
+/// What the uploader says about one crate: a JSON line each.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Outcome {
+    /// The registry accepted it; its warnings.
+    Published {
+        /// Crate name.
+        name: String,
+        /// Version.
+        vers: String,
+        /// The registry's warnings.
+        warnings: Vec<String>,
+    },
+    /// The index lists it with this checksum.
+    Indexed {
+        /// Crate name.
+        name: String,
+        /// Version.
+        vers: String,
+        /// The checksum the index lists.
+        cksum: String,
+    },
+    /// It failed; the plan stops here.
+    Failed {
+        /// Crate name.
+        name: String,
+        /// Version.
+        vers: String,
+        /// Why.
+        why: String,
+    },
+}
+
+/// The uploader process, started before any window and told what to do only after a
+/// person's Approve. Dropping it unused ends it with nothing sent.
+pub struct Uploader {
+    child: Child,
+    to: Option<ChildStdin>,
+    from: BufReader<ChildStdout>,
+}
+
+impl Uploader {
+    /// Starts `/proc/self/exe __upload` with an empty environment.
+    pub fn start() -> Result<Uploader, String> {
+        let mut child = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+            .arg(UPLOAD_ARG)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start the uploader: {e}"))?;
+        let (Some(to), Some(from)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("the uploader has no pipes".into());
+        };
+        Ok(Uploader {
+            child,
+            to: Some(to),
+            from: BufReader::new(from),
+        })
+    }
+
+    /// Hands over the job (the token, and each crate's body in plan order) and reports each
+    /// outcome to `each` as it comes. Stops at the first failure.
+    pub fn run(
+        mut self,
+        index_url: &str,
+        token: &str,
+        crates: &[(String, String, String, Vec<u8>)],
+        mut each: impl FnMut(&Outcome),
+    ) -> Result<Vec<Outcome>, String> {
+        let head = JobHead {
+            index_url: index_url.to_string(),
+            token: token.to_string(),
+            crates: crates
+                .iter()
+                .map(|(name, vers, cksum, body)| JobCrate {
+                    name: name.clone(),
+                    vers: vers.clone(),
+                    cksum: cksum.clone(),
+                    len: body.len(),
+                })
+                .collect(),
+        };
+        let mut line = Zeroizing::new(serde_json::to_vec(&head).map_err(|e| e.to_string())?);
+        {
+            let mut head = head;
+            let mut t = std::mem::take(&mut head.token).into_bytes();
+            zeroize::Zeroize::zeroize(&mut t);
+        }
+        line.push(b'\n');
+        let mut to = self.to.take().ok_or("the uploader was already used")?;
+        let sent = (|| -> std::io::Result<()> {
+            to.write_all(&line)?;
+            for (_, _, _, body) in crates {
+                to.write_all(body)?;
+            }
+            to.flush()
+        })();
+        drop(line);
+        drop(to);
+        sent.map_err(|e| format!("the uploader went away: {e}"))?;
+        let mut outcomes = Vec::new();
+        let mut buf = String::new();
+        loop {
+            buf.clear();
+            match self.from.read_line(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => return Err(format!("the uploader's answer cannot be read: {e}")),
+            }
+            let o: Outcome = serde_json::from_str(buf.trim())
+                .map_err(|e| format!("the uploader's answer cannot be read: {e}"))?;
+            each(&o);
+            outcomes.push(o);
+        }
+        let _ = self.child.wait();
+        Ok(outcomes)
+    }
+}
+
+impl Drop for Uploader {
+    fn drop(&mut self) {
+        // Unused (the person denied, or something failed first): end it with nothing sent.
+        drop(self.to.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// The uploader process: reads one job from stdin, uploads each crate in order with the
+/// helper's own client, waits for each to appear in the index, and says what happened on
+/// stdout, a JSON line per step. No job (the broker closed the pipe) ends it quietly.
+pub fn serve_upload() -> Result<(), String> {
+    let mut input = BufReader::new(std::io::stdin().lock());
+    let mut line = Zeroizing::new(Vec::new());
+    input
+        .by_ref()
+        .take(1 << 20)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| e.to_string())?;
+    if line.is_empty() {
+        return Ok(());
+    }
+    let head: JobHead = serde_json::from_slice(&line).map_err(|e| format!("bad job: {e}"))?;
+    let token = Zeroizing::new(head.token);
+    let mut out = std::io::stdout().lock();
+    let mut say = |o: &Outcome| -> Result<(), String> {
+        let mut l = serde_json::to_vec(o).map_err(|e| e.to_string())?;
+        l.push(b'\n');
+        out.write_all(&l)
+            .and_then(|()| out.flush())
+            .map_err(|e| e.to_string())
+    };
+    let client = match upload::Client::new(&head.index_url, Some(&token)) {
+        Ok(c) => c,
+        Err(e) => {
+            let first = head.crates.first();
+            return say(&Outcome::Failed {
+                name: first.map(|c| c.name.clone()).unwrap_or_default(),
+                vers: first.map(|c| c.vers.clone()).unwrap_or_default(),
+                why: e.to_string(),
+            });
+        }
+    };
+    for c in &head.crates {
+        let mut body = vec![0u8; c.len];
+        input
+            .read_exact(&mut body)
+            .map_err(|e| format!("the job ended early: {e}"))?;
+        match client.publish(&token, &body) {
+            Ok(warnings) => say(&Outcome::Published {
+                name: c.name.clone(),
+                vers: c.vers.clone(),
+                warnings,
+            })?,
+            Err(e) => {
+                return say(&Outcome::Failed {
+                    name: c.name.clone(),
+                    vers: c.vers.clone(),
+                    why: e.to_string(),
+                });
+            }
+        }
+        match client.wait_for(Some(&token), &c.name, &c.vers, INDEX_WAIT) {
+            Ok(entry) => say(&Outcome::Indexed {
+                name: c.name.clone(),
+                vers: c.vers.clone(),
+                cksum: entry.cksum,
+            })?,
+            Err(e) => {
+                return say(&Outcome::Failed {
+                    name: c.name.clone(),
+                    vers: c.vers.clone(),
+                    why: format!("published, but not seen in the index: {e}"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn packaging_lines_are_read_with_or_without_colour() {
+        assert_eq!(
+            packaging_line("   Packaging foo-bar v1.2.3-rc.1 (/tmp/x)"),
+            Some(("foo-bar".into(), "1.2.3-rc.1".into()))
+        );
+        assert_eq!(
+            packaging_line("\u{1b}[1m\u{1b}[32m   Packaging\u{1b}[0m foo v0.1.0 (/tmp/x)"),
+            Some(("foo".into(), "0.1.0".into()))
+        );
+        assert_eq!(packaging_line("    Packaged 4 files, 1.0KiB"), None);
+        assert_eq!(packaging_line("   Verifying foo v0.1.0"), None);
+    }
+
+    #[test]
+    fn the_token_and_a_dry_run_are_refused_and_quiet_is_dropped() {
+        assert!(
+            package_args(&s(&["--token", "x"]))
+                .unwrap_err()
+                .contains("store")
+        );
+        assert!(package_args(&s(&["--token=x"])).is_err());
+        assert!(package_args(&s(&["--dry-run"])).is_err());
+        assert_eq!(
+            package_args(&s(&["-q", "-p", "a", "--registry", "local"])).unwrap(),
+            s(&["-p", "a", "--registry", "local"])
+        );
+    }
+
+    #[test]
+    fn a_plan_uploads_dependencies_first() {
+        let names = s(&["app", "core", "util"]);
+        let deps = vec![s(&["core", "serde"]), s(&["util"]), s(&[])];
+        let order = dependency_order(&names, &deps).unwrap();
+        let named: Vec<&str> = order.iter().map(|&i| names[i].as_str()).collect();
+        assert_eq!(named, ["util", "core", "app"]);
+        let cycle = vec![s(&["core"]), s(&["app"]), s(&[])];
+        assert!(
+            dependency_order(&names, &cycle)
+                .unwrap_err()
+                .contains("cycle")
+        );
+    }
+
+    #[test]
+    fn arg_values_in_both_forms() {
+        assert_eq!(
+            arg_value(&s(&["--registry", "x"]), "--registry").as_deref(),
+            Some("x")
+        );
+        assert_eq!(
+            arg_value(&s(&["--registry=y"]), "--registry").as_deref(),
+            Some("y")
+        );
+        assert_eq!(arg_value(&s(&["--registryz"]), "--registry"), None);
+    }
+}

@@ -41,6 +41,13 @@ pub fn wording(op: &Operation, existing: bool) -> (String, &'static str) {
             format!("cargo wants to PUBLISH {} {}", e(name), e(vers)),
             "Approve",
         ),
+        Operation::PublishPlan { crates } => (
+            match crates.as_slice() {
+                [one] => format!("PUBLISH {} {}", e(&one.name), e(&one.vers)),
+                more => format!("PUBLISH {} crates", more.len()),
+            },
+            "Approve and upload",
+        ),
         Operation::Yank { name, vers } => (
             format!("cargo wants to YANK {} {}", e(name), e(vers)),
             "Approve",
@@ -129,6 +136,21 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
                         ui.colored_label(RED, RichText::new(format!("WARNING: {w}")).strong());
                     }
                     // What is being published comes first: it is what a person must judge.
+                    if let Operation::PublishPlan { crates } = &state.tx.operation {
+                        for c in crates {
+                            if crates.len() > 1 {
+                                ui.label(
+                                    RichText::new(format!(
+                                        "{} {}",
+                                        escape(&c.name).text,
+                                        escape(&c.vers).text
+                                    ))
+                                    .strong(),
+                                );
+                            }
+                            package_verdict(ui, &c.report);
+                        }
+                    }
                     if let Some(pending) = &state.tx.package {
                         match pending.get() {
                             Some(report) => package_verdict(ui, report),
@@ -151,6 +173,24 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
                         ui.add_space(6.0);
                         package_contents(ui, report);
                     }
+                    if let Operation::PublishPlan { crates } = &state.tx.operation {
+                        for c in crates {
+                            ui.add_space(6.0);
+                            ui.push_id(("plan", &c.name, &c.vers), |ui| {
+                                if crates.len() > 1 {
+                                    ui.label(
+                                        RichText::new(format!(
+                                            "{} {}",
+                                            escape(&c.name).text,
+                                            escape(&c.vers).text
+                                        ))
+                                        .strong(),
+                                    );
+                                }
+                                package_contents(ui, &c.report);
+                            });
+                        }
+                    }
                 });
         },
     );
@@ -160,6 +200,22 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
         state.arming.blocked.get_or_insert_with(|| {
             "the program asking is not verified to be cargo (see the warning above)".into()
         });
+    }
+    // A plan is approvable only when every crate in it is.
+    if let Operation::PublishPlan { crates } = &state.tx.operation {
+        if crates.is_empty() {
+            state
+                .arming
+                .blocked
+                .get_or_insert_with(|| "the plan holds no crate".into());
+        }
+        if let Some(c) = crates.iter().find(|c| c.report.check.blocks_approve()) {
+            let what = format!("{} {}", escape(&c.name).text, escape(&c.vers).text);
+            state
+                .arming
+                .blocked
+                .get_or_insert_with(|| format!("{what} could not be checked"));
+        }
     }
     // A publish is approvable only once its .crate was checked, and never on a mismatch.
     let report = state.tx.package.as_ref().map(|p| p.get());
@@ -462,6 +518,21 @@ fn details(ui: &mut Ui, tx: &Transaction) {
                         sum.text = group_checksum(&sum.text);
                     }
                     rows.shown(ui, "SHA-256", sum);
+                }
+                Operation::PublishPlan { crates } => {
+                    rows.text(
+                        ui,
+                        "Uploaded by",
+                        "this helper, from the bytes shown here: the token goes to no other program",
+                    );
+                    for (i, c) in crates.iter().enumerate() {
+                        let mut sum = escape(&c.cksum);
+                        if !sum.hidden {
+                            sum.text = group_checksum(&sum.text);
+                        }
+                        rows.text(ui, if i == 0 { "Crates" } else { "" }, &format!("{} {}", c.name, c.vers));
+                        rows.shown(ui, "SHA-256", sum);
+                    }
                 }
                 Operation::Yank { name, vers } | Operation::Unyank { name, vers } => {
                     rows.text(ui, "Crate", name);

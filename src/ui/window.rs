@@ -167,7 +167,9 @@ impl Prompter for GuiPrompter {
             "cargo-confirm-gui: {}",
             confirm::wording(&tx.operation, tx.existing_entry).0
         );
-        if !tx.requester.parent_is_cargo {
+        if !tx.requester.parent_is_cargo
+            && !matches!(tx.operation, crate::gate::Operation::PublishPlan { .. })
+        {
             title.push_str(" (asked by a program that is not cargo)");
         }
         let state = ConfirmState::new(tx.clone(), opts);
