@@ -853,6 +853,61 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_is_released_only_when_every_crate_in_it_was_read_and_a_person_approved() {
+        let store = enrolled();
+        let limits = package::Limits::default();
+        let dir = std::path::Path::new("/t/package");
+        let good = |name: &str| {
+            let (report, cksum) = package::report_for_bytes(
+                name,
+                "1.0.0",
+                b"bytes",
+                &dir.join(format!("{name}-1.0.0.crate")),
+                None,
+                &limits,
+            );
+            crate::gate::PlanCrate {
+                name: name.into(),
+                vers: "1.0.0".into(),
+                cksum,
+                report: Box::new(report),
+            }
+        };
+        let mut bad = good("b");
+        bad.report.check = package::Check::Unreadable {
+            path: dir.join("b-1.0.0.crate"),
+            why: "too large".into(),
+        };
+        // The helper uploads a plan itself: nothing goes to the requester, so a requester
+        // that is not cargo is no reason to refuse, and its cargo warnings are not shown.
+        let not_cargo = || Requester {
+            warnings: vec![format!("{} not cargo", evidence::NOT_CARGO)],
+            ..Default::default()
+        };
+        let approve = Scripted::answering(Decision::Approve);
+        for (crates, released) in [
+            (vec![good("a"), good("b")], true),
+            (vec![good("a"), bad], false),
+            (Vec::new(), false),
+        ] {
+            let r = req(Operation::PublishPlan { crates });
+            let before = store.secret_reads();
+            let out = run_asked_by(&store, &approve, desktop(), &r, &not_cargo);
+            assert_eq!(out.is_ok(), released, "{out:?}");
+            assert_eq!(store.secret_reads() - before, u32::from(released));
+            let shown = approve.last.borrow().clone().unwrap();
+            assert!(shown.requester.warnings.is_empty());
+        }
+        let deny = Scripted::answering(Decision::Deny(DenyReason::Clicked));
+        let r = req(Operation::PublishPlan {
+            crates: vec![good("a")],
+        });
+        let before = store.secret_reads();
+        assert!(run_asked_by(&store, &deny, desktop(), &r, &not_cargo).is_err());
+        assert_eq!(store.secret_reads(), before);
+    }
+
+    #[test]
     fn a_publish_whose_crate_cannot_be_found_releases_nothing() {
         // Regression, "Nothing the caller supplies" (4): a forged publish from a directory
         // with no .crate showed "not verified", and Approve stayed available.

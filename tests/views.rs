@@ -620,3 +620,57 @@ fn the_enroll_window_shows_who_asked() {
     h.get_by_label("/home/you/.rustup/toolchains/stable/bin/cargo (pid 4242)");
     h.get_by_label("cargo publish");
 }
+
+fn plan(reports: Vec<(&str, Report)>) -> ConfirmState {
+    let crates = reports
+        .into_iter()
+        .map(|(name, report)| cargo_confirm_gui::gate::PlanCrate {
+            name: name.into(),
+            vers: "0.3.0".into(),
+            cksum: "ef".repeat(32),
+            report: Box::new(report),
+        })
+        .collect();
+    ConfirmState::new(tx(Operation::PublishPlan { crates }), &opts())
+}
+
+#[test]
+fn a_plan_shows_every_crate_and_one_click_approves_it() {
+    let mut h = harness(plan(vec![
+        ("foo-util", typical_report()),
+        ("foo-core", typical_report()),
+    ]));
+    wait(&mut h, 1.5);
+    h.get_by_label("PUBLISH 2 crates");
+    // Named in the details, over its verdict, and over its contents.
+    assert_eq!(h.query_all_by_label("foo-util 0.3.0").count(), 3);
+    assert_eq!(h.query_all_by_label("foo-core 0.3.0").count(), 3);
+    h.get_by_label("this helper, from the bytes shown here: the token goes to no other program");
+    click_approve(&mut h);
+    assert_eq!(h.state().decision, Some(Decision::Approve));
+}
+
+#[test]
+fn a_plan_with_one_unreadable_crate_cannot_be_approved() {
+    let unreadable = Report {
+        check: Check::Unreadable {
+            path: "/home/you/foo/target/package/foo-core-0.3.0.crate".into(),
+            why: "larger than 1 GiB".into(),
+        },
+        ..mismatch_report()
+    };
+    let mut h = harness(plan(vec![
+        ("foo-util", typical_report()),
+        ("foo-core", unreadable),
+    ]));
+    wait(&mut h, 1.5);
+    click_approve(&mut h);
+    wait(&mut h, 1.0);
+    click_approve(&mut h);
+    assert_eq!(h.state().decision, None);
+    let empty = ConfirmState::new(tx(Operation::PublishPlan { crates: Vec::new() }), &opts());
+    let mut h = harness(empty);
+    wait(&mut h, 1.5);
+    click_approve(&mut h);
+    assert_eq!(h.state().decision, None);
+}

@@ -46,7 +46,7 @@ pub fn wording(op: &Operation, existing: bool) -> (String, &'static str) {
                 [one] => format!("PUBLISH {} {}", e(&one.name), e(&one.vers)),
                 more => format!("PUBLISH {} crates", more.len()),
             },
-            "Approve and upload",
+            "Approve",
         ),
         Operation::Yank { name, vers } => (
             format!("cargo wants to YANK {} {}", e(name), e(vers)),
