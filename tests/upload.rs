@@ -1,4 +1,5 @@
-//! Issue 12: a worm that sets a proxy in the helper's environment does not see the upload.
+//! Issue 12: a worm that sets a proxy or a CA in the helper's environment does not see the
+//! upload.
 //!
 //! The environment is process-wide, so this binary holds one test, and the proxy variables are
 //! set only in children it starts (this same binary, in a given role): they have them from
@@ -45,7 +46,8 @@ fn proxy() -> (String, Arc<AtomicUsize>) {
     (url, count)
 }
 
-/// Runs this test again in a child, as `role`, with every proxy variable set to `proxy`.
+/// Runs this test again in a child, as `role`, with every proxy variable set to `proxy` and
+/// the CA variables naming files that do not exist.
 fn child(role: &str, index: &str, proxy: &str) {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args([
@@ -57,7 +59,9 @@ fn child(role: &str, index: &str, proxy: &str) {
     .env(ROLE, role)
     .env(INDEX, index)
     .env_remove("NO_PROXY")
-    .env_remove("no_proxy");
+    .env_remove("no_proxy")
+    .env("SSL_CERT_FILE", "/nonexistent/worm-ca.pem")
+    .env("SSL_CERT_DIR", "/nonexistent/worm-certs");
     for var in PROXY_VARS {
         cmd.env(var, proxy);
     }
@@ -110,6 +114,19 @@ fn proxies_in_the_environment_are_not_used() {
             let _ = ureq::get(&config).call();
             return;
         }
+        // The worm's CA in place of the system's: the client must still load the system
+        // roots and start a TLS handshake (the platform verifier would have trusted only what
+        // SSL_CERT_FILE names, and found nothing to trust here).
+        Ok("tls") => {
+            assert!(std::env::var_os("SSL_CERT_FILE").is_some());
+            let index = std::env::var(INDEX).unwrap();
+            let e = Client::new(&index, None).unwrap_err();
+            assert!(
+                matches!(e, cargo_confirm_gui::publish::upload::Error::Http { .. }),
+                "{e:?}"
+            );
+            return;
+        }
         Ok(other) => panic!("unknown role {other}"),
         Err(_) => {}
     }
@@ -137,6 +154,24 @@ fn proxies_in_the_environment_are_not_used() {
             ("DELETE".into(), "/api/v1/crates/direct/1.0.0/yank".into()),
         ]
     );
+
+    // SSL_CERT_FILE and SSL_CERT_DIR naming nothing: a TLS handshake still starts, so the
+    // roots came from the system's fixed paths and not from the environment.
+    let tls = TcpListener::bind("127.0.0.1:0").unwrap();
+    let tls_index = format!("sparse+https://{}/", tls.local_addr().unwrap());
+    let first_byte = std::thread::spawn(move || {
+        let (mut stream, _) = tls.accept().unwrap();
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).map(|()| byte[0]).ok()
+    });
+    let (tls_proxy, tls_proxy_connections) = proxy();
+    child("tls", &tls_index, &tls_proxy);
+    assert_eq!(
+        first_byte.join().unwrap(),
+        Some(0x16),
+        "no TLS handshake record"
+    );
+    assert_eq!(tls_proxy_connections.load(Ordering::SeqCst), 0);
 
     let (control_url, control_connections) = proxy();
     let hits = registry.hits().len();
