@@ -1,30 +1,861 @@
 //! The publish request's metadata (cargo's `NewCrate`), built from the manifest inside the
-//! packaged `.crate`. (Stand-in until the builder lands.)
+//! packaged `.crate`.
+//!
+//! cargo builds this JSON in `prepare_transmit` (`src/cargo/ops/registry/publish.rs`) from
+//! the same normalized manifest that `cargo package` writes into the archive, so the
+//! archive's `Cargo.toml` holds everything it needs. [`build`] reads that manifest (and the
+//! readme it names) from the bytes in memory, within [`Limits`], and follows cargo's rules
+//! field by field:
+//!
+//! - dependencies in cargo's order: `[dependencies]`, `[dev-dependencies]`,
+//!   `[build-dependencies]`, then for each `[target.X]` in name order its normal, build and
+//!   dev tables; each table in name order, as cargo's `BTreeMap` holds them;
+//! - `version_req` as `semver` prints it (`0.1` becomes `^0.1`), `target` as cargo prints a
+//!   platform (`cfg(target_os="linux")` becomes `cfg(target_os = "linux")`);
+//! - `registry` only for a dependency from another registry than the one published to, with
+//!   crates.io's index URL for a dependency that names no registry;
+//! - `registry` and `explicit_name_in_toml` left out when absent; every other optional field
+//!   present as `null`;
+//! - `readme` is the readme's text, `readme_file` its path.
+//!
+//! Where cargo would refuse the manifest (an unparseable requirement, a `dep:` feature on a
+//! dependency), so does [`build`]. Artifact dependencies (`-Z bindeps`) are refused rather
+//! than sent differently from cargo.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+
+use serde_json::{Map, Value, json};
+
+use crate::package::{Limits, human_size, validate_name};
 
 /// What one packaged crate will be published as.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Metadata {
-    /// Crate name.
+    /// The package name.
     pub name: String,
-    /// Version.
+    /// The version, as cargo prints it.
     pub vers: String,
-    /// The JSON part of the upload.
-    pub json: serde_json::Value,
-    /// Names of the crates it depends on (normal and build).
+    /// The JSON part of the publish request, exactly as cargo would send it.
+    pub json: Value,
+    /// Names (the real package names) of the crate's normal and build dependencies, for
+    /// ordering a plan; each name once, in manifest order.
     pub depends_on: Vec<String>,
 }
 
-/// Builds the metadata for the `.crate` in `bytes`, to be published to `target_index`.
-pub fn build(_bytes: &[u8], _target_index: &str) -> Result<Metadata, String> {
-    Err("not built yet".into())
+/// crates.io's index as cargo names it in the web API (`SourceId::crates_io`).
+pub const CRATES_IO_INDEX: &str = "https://github.com/rust-lang/crates.io-index";
+
+/// crates.io's sparse index, which cargo treats as crates.io when publishing there.
+pub const CRATES_IO_SPARSE_INDEX: &str = "sparse+https://index.crates.io/";
+
+/// Largest readme sent. crates.io refuses a publish body over 10 MB, and the readme is part
+/// of it; a larger one in a small `.crate` is a gzip bomb, not documentation.
+pub const MAX_README: u64 = 10 << 20;
+
+/// Builds cargo's publish metadata (`NewCrate`) for the `.crate` held in `bytes`, to be
+/// published to the registry whose index URL is `target_index` (as cargo writes it, e.g.
+/// `sparse+http://127.0.0.1:PORT/index/`, or [`CRATES_IO_INDEX`]).
+///
+/// Reads the packaged `Cargo.toml` and the readme it names from the archive in memory, within
+/// [`Limits::default`]; nothing is written to disk. A malformed or hostile archive, or a
+/// manifest cargo would not have written, is an `Err` that says what is wrong.
+pub fn build(bytes: &[u8], target_index: &str) -> Result<Metadata, String> {
+    let limits = Limits::default();
+    if bytes.len() as u64 > limits.max_crate_file {
+        return Err(format!(
+            "the .crate is larger than {}; it is not read",
+            human_size(limits.max_crate_file)
+        ));
+    }
+    let (top, text) = find_file(bytes, &limits, "Cargo.toml", limits.max_manifest)?
+        .ok_or("the .crate has no Cargo.toml at its root; package it again with `cargo package`")?;
+    let text = String::from_utf8(text)
+        .map_err(|_| "the packaged Cargo.toml is not UTF-8; package it again".to_string())?;
+    let doc: toml::Table = toml::from_str(&text)
+        .map_err(|e| format!("the packaged Cargo.toml is not valid TOML: {}", e.message()))?;
+    let mut meta = from_manifest(&doc, target_index)?;
+    let expected = format!("{}-{}", meta.name, meta.vers);
+    if top != expected {
+        return Err(format!(
+            "the .crate's files are under {top}/, not {expected}/; package it again"
+        ));
+    }
+    if let Some(file) = meta.json["readme_file"].as_str() {
+        let path = archive_path(file)?;
+        let (_, raw) = find_file(bytes, &limits, &path, MAX_README)?.ok_or_else(|| {
+            format!(
+                "the readme {file} that Cargo.toml names is not in the .crate; package it again"
+            )
+        })?;
+        let readme = String::from_utf8(raw)
+            .map_err(|_| format!("the readme {file} is not UTF-8, which cargo requires"))?;
+        meta.json["readme"] = Value::String(readme);
+    }
+    Ok(meta)
 }
 
-/// The body of `PUT /api/v1/crates/new`.
-pub fn body(json: &serde_json::Value, bytes: &[u8]) -> Vec<u8> {
-    let j = serde_json::to_vec(json).unwrap_or_default();
-    let mut out = Vec::with_capacity(8 + j.len() + bytes.len());
-    out.extend_from_slice(&(j.len() as u32).to_le_bytes());
-    out.extend_from_slice(&j);
+/// The body of `PUT /api/v1/crates/new`: u32 LE length + JSON, u32 LE length + the `.crate`.
+pub fn body(json: &Value, bytes: &[u8]) -> Vec<u8> {
+    let json = json.to_string();
+    let mut out = Vec::with_capacity(8 + json.len() + bytes.len());
+    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    out.extend_from_slice(json.as_bytes());
     out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(bytes);
     out
+}
+
+/// The metadata from a parsed packaged manifest; `readme` is left `null` for [`build`] to
+/// fill from the archive.
+fn from_manifest(doc: &toml::Table, target_index: &str) -> Result<Metadata, String> {
+    let package = doc
+        .get("package")
+        .and_then(|p| p.as_table())
+        .ok_or("the packaged Cargo.toml has no [package]")?;
+    let name = string(package, "name", "package")?.ok_or("package.name is missing")?;
+    let vers = string(package, "version", "package")?.ok_or("package.version is missing")?;
+    let vers = semver::Version::parse(&vers)
+        .map_err(|e| format!("package.version {vers:?} is not a version: {e}"))?
+        .to_string();
+    validate_name(&name, &vers)?;
+
+    let mut deps = Vec::new();
+    let mut depends_on = Vec::new();
+    let mut add = |table: &toml::Table, kind: Kind, target: Option<&str>| {
+        dependencies(
+            table,
+            kind,
+            target,
+            target_index,
+            &mut deps,
+            &mut depends_on,
+        )
+    };
+    add(doc, Kind::Normal, None)?;
+    add(doc, Kind::Dev, None)?;
+    add(doc, Kind::Build, None)?;
+    if let Some(targets) = doc.get("target") {
+        let targets = targets.as_table().ok_or("[target] is not a table")?;
+        let sorted: BTreeMap<&String, &toml::Value> = targets.iter().collect();
+        for (key, table) in sorted {
+            let table = table
+                .as_table()
+                .ok_or_else(|| format!("[target.{key:?}] is not a table"))?;
+            let platform = platform(key)?;
+            add(table, Kind::Normal, Some(&platform))?;
+            add(table, Kind::Build, Some(&platform))?;
+            add(table, Kind::Dev, Some(&platform))?;
+        }
+    }
+
+    let mut features = Map::new();
+    if let Some(table) = doc.get("features") {
+        let table = table.as_table().ok_or("[features] is not a table")?;
+        for (feature, values) in table {
+            let values = strings(Some(values), &format!("features.{feature}"))?;
+            features.insert(feature.clone(), json!(values));
+        }
+    }
+
+    let readme_file = match package.get("readme") {
+        None | Some(toml::Value::Boolean(false)) => None,
+        Some(toml::Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err("package.readme is neither a path nor false".into()),
+    };
+
+    let mut badges = Map::new();
+    if let Some(table) = doc.get("badges") {
+        let table = table.as_table().ok_or("[badges] is not a table")?;
+        for (badge, attrs) in table {
+            let attrs = attrs
+                .as_table()
+                .ok_or_else(|| format!("badges.{badge} is not a table"))?;
+            let mut out = Map::new();
+            for (k, v) in attrs {
+                let v = v
+                    .as_str()
+                    .ok_or_else(|| format!("badges.{badge}.{k} is not a string"))?;
+                out.insert(k.clone(), json!(v));
+            }
+            badges.insert(badge.clone(), Value::Object(out));
+        }
+    }
+
+    let opt = |key: &str| string(package, key, "package").map(|s| json!(s));
+    let json = json!({
+        "name": name,
+        "vers": vers,
+        "deps": deps,
+        "features": features,
+        "authors": strings(package.get("authors"), "package.authors")?,
+        "description": opt("description")?,
+        "documentation": opt("documentation")?,
+        "homepage": opt("homepage")?,
+        "readme": null,
+        "readme_file": readme_file,
+        "keywords": strings(package.get("keywords"), "package.keywords")?,
+        "categories": strings(package.get("categories"), "package.categories")?,
+        "license": opt("license")?,
+        "license_file": opt("license-file")?,
+        "repository": opt("repository")?,
+        "badges": badges,
+        "links": opt("links")?,
+        "rust_version": opt("rust-version")?,
+    });
+    Ok(Metadata {
+        name,
+        vers,
+        json,
+        depends_on,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Normal,
+    Dev,
+    Build,
+}
+
+impl Kind {
+    /// The table's name, and the older spelling cargo still reads.
+    fn tables(self) -> [&'static str; 2] {
+        match self {
+            Kind::Normal => ["dependencies", "dependencies"],
+            Kind::Dev => ["dev-dependencies", "dev_dependencies"],
+            Kind::Build => ["build-dependencies", "build_dependencies"],
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Normal => "normal",
+            Kind::Dev => "dev",
+            Kind::Build => "build",
+        }
+    }
+}
+
+/// Appends one dependency table's entries, as cargo's `dep_to_dependency` and
+/// `prepare_transmit` make them.
+fn dependencies(
+    scope: &toml::Table,
+    kind: Kind,
+    target: Option<&str>,
+    target_index: &str,
+    out: &mut Vec<Value>,
+    depends_on: &mut Vec<String>,
+) -> Result<(), String> {
+    let [name, old] = kind.tables();
+    let Some(table) = scope.get(name).or_else(|| scope.get(old)) else {
+        return Ok(());
+    };
+    let table = table
+        .as_table()
+        .ok_or_else(|| format!("[{name}] is not a table"))?;
+    let sorted: BTreeMap<&String, &toml::Value> = table.iter().collect();
+    for (key, spec) in sorted {
+        let empty = toml::Table::new();
+        let (version, detail) = match spec {
+            toml::Value::String(v) => (Some(v.clone()), &empty),
+            toml::Value::Table(t) => (string(t, "version", key)?, t),
+            _ => return Err(format!("dependency {key} is neither a version nor a table")),
+        };
+        for unsupported in ["workspace", "registry", "artifact", "lib", "target"] {
+            if detail.contains_key(unsupported) {
+                return Err(format!(
+                    "dependency {key} has `{unsupported}`, which a manifest packaged by \
+                     stable cargo never has; package it again with stable cargo"
+                ));
+            }
+        }
+        let version = version.ok_or_else(|| {
+            format!("dependency {key} has no version; cargo cannot publish it either")
+        })?;
+        let version_req = semver::VersionReq::parse(&version)
+            .map_err(|e| format!("dependency {key}: {version:?} is not a requirement: {e}"))?
+            .to_string();
+        let features = strings(detail.get("features"), &format!("{key}.features"))?;
+        for f in &features {
+            if f.contains('/') || f.starts_with("dep:") {
+                return Err(format!(
+                    "dependency {key} enables feature {f:?}, which cargo does not allow there"
+                ));
+            }
+        }
+        let flag = |k: &str, k2: &str, default: bool| -> Result<bool, String> {
+            match detail.get(k).or_else(|| detail.get(k2)) {
+                None => Ok(default),
+                Some(toml::Value::Boolean(b)) => Ok(*b),
+                Some(_) => Err(format!("dependency {key}: `{k}` is not true or false")),
+            }
+        };
+        let optional = flag("optional", "optional", false)?;
+        let default_features = flag("default-features", "default_features", true)?;
+        let package = string(detail, "package", key)?;
+        let real = package.clone().unwrap_or_else(|| key.clone());
+        let registry = match string(detail, "registry-index", key)? {
+            Some(index) if same_registry(&index, target_index) => None,
+            Some(index) => Some(index),
+            None if same_registry(CRATES_IO_INDEX, target_index) => None,
+            None => Some(CRATES_IO_INDEX.to_string()),
+        };
+        let mut dep = Map::new();
+        dep.insert("optional".into(), json!(optional));
+        dep.insert("default_features".into(), json!(default_features));
+        dep.insert("name".into(), json!(real));
+        dep.insert("features".into(), json!(features));
+        dep.insert("version_req".into(), json!(version_req));
+        dep.insert("target".into(), json!(target));
+        dep.insert("kind".into(), json!(kind.as_str()));
+        if let Some(r) = registry {
+            dep.insert("registry".into(), json!(r));
+        }
+        if package.is_some() {
+            dep.insert("explicit_name_in_toml".into(), json!(key));
+        }
+        out.push(Value::Object(dep));
+        if kind != Kind::Dev && !depends_on.contains(&real) {
+            depends_on.push(real);
+        }
+    }
+    Ok(())
+}
+
+/// Whether two index URLs are one registry to cargo: the same kind (sparse or git) and the
+/// same canonical URL (no trailing slash, no `.git`, GitHub paths in lower case). crates.io's
+/// sparse index counts as crates.io, as publishing there goes to crates.io's `SourceId`.
+fn same_registry(a: &str, b: &str) -> bool {
+    fn canonical(url: &str) -> String {
+        let url = if url == CRATES_IO_SPARSE_INDEX {
+            CRATES_IO_INDEX
+        } else {
+            url
+        };
+        let mut s = url.trim_end_matches('/').to_string();
+        let github = [
+            "https://github.com/",
+            "http://github.com/",
+            "git://github.com/",
+        ]
+        .iter()
+        .find(|p| s.starts_with(*p));
+        if let Some(prefix) = github {
+            s = format!("https://github.com/{}", s[prefix.len()..].to_lowercase());
+        }
+        s.strip_suffix(".git").map(str::to_string).unwrap_or(s)
+    }
+    canonical(a) == canonical(b)
+}
+
+/// A `[target.KEY]` as cargo prints the platform: a target name as is, a `cfg(...)` through
+/// cargo-platform's parser and printer.
+fn platform(key: &str) -> Result<String, String> {
+    if let Some(inner) = key.strip_prefix("cfg(").and_then(|s| s.strip_suffix(')')) {
+        let mut p = CfgParser {
+            tokens: tokenize(inner)
+                .map_err(|e| format!("target {key:?} is not a cfg expression cargo reads: {e}"))?,
+            at: 0,
+        };
+        let expr = p
+            .expr()
+            .and_then(|e| match p.tokens.get(p.at) {
+                None => Ok(e),
+                Some(t) => Err(format!("unexpected {t:?} after the expression")),
+            })
+            .map_err(|e| format!("target {key:?} is not a cfg expression cargo reads: {e}"))?;
+        Ok(format!("cfg({expr})"))
+    } else if key
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
+    {
+        Ok(key.to_string())
+    } else {
+        Err(format!("target {key:?} is not a target name cargo reads"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Open,
+    Close,
+    Comma,
+    Equals,
+    /// An identifier, with `r#` when raw.
+    Ident(String),
+    Str(String),
+}
+
+/// cargo-platform's tokenizer: spaces (only) between tokens, strings without escapes.
+fn tokenize(s: &str) -> Result<Vec<Token>, String> {
+    let mut out = Vec::new();
+    let mut chars = s.char_indices().peekable();
+    let start_ok = |c: char| c == '_' || c.is_ascii_alphabetic();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            ' ' => {}
+            '(' => out.push(Token::Open),
+            ')' => out.push(Token::Close),
+            ',' => out.push(Token::Comma),
+            '=' => out.push(Token::Equals),
+            '"' => {
+                let end = s[i + 1..].find('"').ok_or("a string is not terminated")?;
+                out.push(Token::Str(s[i + 1..i + 1 + end].to_string()));
+                while chars.next_if(|&(j, _)| j <= i + 1 + end).is_some() {}
+            }
+            c if start_ok(c) => {
+                let mut ident = String::from(c);
+                if c == 'r' && chars.next_if(|&(_, c)| c == '#').is_some() {
+                    match chars.next() {
+                        Some((_, c)) if start_ok(c) => ident = format!("r#{c}"),
+                        Some((_, c)) => return Err(format!("unexpected character {c:?}")),
+                        None => return Err("an identifier is missing".into()),
+                    }
+                }
+                while let Some((_, c)) = chars.next_if(|&(_, c)| start_ok(c) || c.is_ascii_digit())
+                {
+                    ident.push(c);
+                }
+                out.push(Token::Ident(ident));
+            }
+            c => return Err(format!("unexpected character {c:?}")),
+        }
+    }
+    Ok(out)
+}
+
+struct CfgParser {
+    tokens: Vec<Token>,
+    at: usize,
+}
+
+impl CfgParser {
+    fn next(&mut self) -> Option<Token> {
+        let t = self.tokens.get(self.at).cloned();
+        self.at += 1;
+        t
+    }
+
+    fn eat(&mut self, want: Token) -> Result<(), String> {
+        match self.next() {
+            Some(t) if t == want => Ok(()),
+            t => Err(format!("expected {want:?}, found {t:?}")),
+        }
+    }
+
+    fn try_eat(&mut self, want: &Token) -> bool {
+        if self.tokens.get(self.at) == Some(want) {
+            self.at += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// One expression, printed as cargo-platform's `Display` prints it.
+    fn expr(&mut self) -> Result<String, String> {
+        match self.tokens.get(self.at).cloned() {
+            Some(Token::Ident(op)) if op == "all" || op == "any" => {
+                self.at += 1;
+                self.eat(Token::Open)?;
+                let mut items = Vec::new();
+                while !self.try_eat(&Token::Close) {
+                    items.push(self.expr()?);
+                    if !self.try_eat(&Token::Comma) {
+                        self.eat(Token::Close)?;
+                        break;
+                    }
+                }
+                Ok(format!("{op}({})", items.join(", ")))
+            }
+            Some(Token::Ident(op)) if op == "not" => {
+                self.at += 1;
+                self.eat(Token::Open)?;
+                let e = self.expr()?;
+                self.eat(Token::Close)?;
+                Ok(format!("not({e})"))
+            }
+            Some(_) => match self.next() {
+                Some(Token::Ident(name)) => {
+                    if self.try_eat(&Token::Equals) {
+                        match self.next() {
+                            Some(Token::Str(v)) => Ok(format!("{name} = \"{v}\"")),
+                            t => Err(format!("expected a string, found {t:?}")),
+                        }
+                    } else {
+                        // cargo reads a lone `true` or `false`, raw or not, as the constant.
+                        Ok(name.trim_start_matches("r#").to_string()).map(|bare| {
+                            match bare.as_str() {
+                                "true" | "false" => bare,
+                                _ => name,
+                            }
+                        })
+                    }
+                }
+                t => Err(format!("expected an identifier, found {t:?}")),
+            },
+            None => Err("the expression is empty".into()),
+        }
+    }
+}
+
+/// `table[key]` as a string, absent as `None`, anything else an error naming `scope.key`.
+fn string(table: &toml::Table, key: &str, scope: &str) -> Result<Option<String>, String> {
+    match table.get(key) {
+        None => Ok(None),
+        Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("{scope}.{key} is not a string")),
+    }
+}
+
+/// An array of strings, absent as empty.
+fn strings(value: Option<&toml::Value>, what: &str) -> Result<Vec<String>, String> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let err = || format!("{what} is not a list of strings");
+    value
+        .as_array()
+        .ok_or_else(err)?
+        .iter()
+        .map(|v| v.as_str().map(str::to_string).ok_or_else(err))
+        .collect()
+}
+
+/// A manifest path (`readme`) as the archive names the file: `/`-separated, no `.`.
+fn archive_path(path: &str) -> Result<String, String> {
+    let mut parts = Vec::new();
+    for part in path.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => return Err(format!("the readme path {path} leaves the package")),
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() {
+        return Err(format!("the readme path {path:?} names no file"));
+    }
+    Ok(parts.join("/"))
+}
+
+/// Stops a decompressed stream after `left` bytes, and remembers that it did.
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+    hit: bool,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 && !buf.is_empty() {
+            self.hit = true;
+            return Err(io::Error::other("unpacked size limit reached"));
+        }
+        let room = self.left.min(buf.len() as u64) as usize;
+        let n = self.inner.read(&mut buf[..room])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// The first regular file at `path` under the archive's top directory, at most `max` bytes:
+/// `(top directory, contents)`, or `None` when there is no such file.
+fn find_file(
+    bytes: &[u8],
+    limits: &Limits,
+    path: &str,
+    max: u64,
+) -> Result<Option<(String, Vec<u8>)>, String> {
+    let mut gz = Bounded {
+        inner: flate2::read::GzDecoder::new(bytes),
+        left: limits.max_unpacked,
+        hit: false,
+    };
+    let found = find_in(&mut gz, limits, path, max);
+    match found {
+        Err(_) if gz.hit => Err(format!(
+            "the .crate unpacks to more than {} (a gzip bomb?)",
+            human_size(limits.max_unpacked)
+        )),
+        Err(e) => Err(format!("the .crate cannot be read: {e}")),
+        Ok(found) => found,
+    }
+}
+
+/// The walk itself: I/O errors out, the verdict (found, absent, too large) in.
+#[allow(clippy::type_complexity)]
+fn find_in(
+    reader: &mut impl Read,
+    limits: &Limits,
+    path: &str,
+    max: u64,
+) -> io::Result<Result<Option<(String, Vec<u8>)>, String>> {
+    let mut archive = tar::Archive::new(reader);
+    let mut top: Option<String> = None;
+    for (n, entry) in archive.entries()?.enumerate() {
+        if n >= limits.max_entries {
+            return Ok(Err(format!(
+                "the .crate has more than {} entries",
+                limits.max_entries
+            )));
+        }
+        let mut entry = entry?;
+        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let first = raw.split('/').next().unwrap_or("").to_string();
+        let top = top.get_or_insert(first);
+        let Some(rel) = raw
+            .strip_prefix(top.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+        else {
+            continue;
+        };
+        if rel != path || !entry.header().entry_type().is_file() {
+            continue;
+        }
+        if entry.size() > max {
+            return Ok(Err(format!(
+                "{path} in the .crate is larger than {}",
+                human_size(max)
+            )));
+        }
+        let mut data = Vec::new();
+        entry.by_ref().take(max + 1).read_to_end(&mut data)?;
+        if data.len() as u64 > max {
+            return Ok(Err(format!(
+                "{path} in the .crate is larger than {}",
+                human_size(max)
+            )));
+        }
+        return Ok(Ok(Some((top.clone(), data))));
+    }
+    Ok(Ok(None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INDEX: &str = "sparse+http://127.0.0.1:1/index/";
+
+    /// A `.crate` in memory: `files` under `top/`, gzip-compressed.
+    fn archive(top: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        for (path, data) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_entry_type(tar::EntryType::Regular);
+            tar.append_data(&mut header, format!("{top}/{path}"), *data)
+                .unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap()
+    }
+
+    const MANIFEST: &str = r#"
+[package]
+name = "demo"
+version = "1.0.0"
+readme = "docs/README.md"
+
+[dependencies]
+zed = "1"
+alpha = { version = "0.2.3", features = ["a"], optional = true, default-features = false }
+renamed = { package = "real", version = "1", registry-index = "sparse+http://127.0.0.1:1/index" }
+
+[target."cfg(any(unix,target_os=\"wasi\"))".build-dependencies]
+cc = "1.0"
+"#;
+
+    fn demo() -> Vec<u8> {
+        archive(
+            "demo-1.0.0",
+            &[
+                ("Cargo.toml", MANIFEST.as_bytes()),
+                ("docs/README.md", "hello\n".as_bytes()),
+            ],
+        )
+    }
+
+    #[test]
+    fn body_is_two_length_prefixed_parts() {
+        let json = json!({"name": "demo", "vers": "1.0.0"});
+        let text = json.to_string();
+        let b = body(&json, b"CRATE");
+        let n = text.len();
+        assert_eq!(b[..4], (n as u32).to_le_bytes());
+        assert_eq!(&b[4..4 + n], text.as_bytes());
+        assert_eq!(b[4 + n..8 + n], 5u32.to_le_bytes());
+        assert_eq!(&b[8 + n..], b"CRATE");
+        assert_eq!(b.len(), 8 + n + 5);
+    }
+
+    #[test]
+    fn builds_deps_in_cargos_order_and_shape() {
+        let m = build(&demo(), INDEX).unwrap();
+        assert_eq!((m.name.as_str(), m.vers.as_str()), ("demo", "1.0.0"));
+        assert_eq!(
+            m.json["deps"],
+            json!([
+                {"optional": true, "default_features": false, "name": "alpha", "features": ["a"],
+                 "version_req": "^0.2.3", "target": null, "kind": "normal",
+                 "registry": CRATES_IO_INDEX},
+                {"optional": false, "default_features": true, "name": "real", "features": [],
+                 "version_req": "^1", "target": null, "kind": "normal",
+                 "explicit_name_in_toml": "renamed"},
+                {"optional": false, "default_features": true, "name": "zed", "features": [],
+                 "version_req": "^1", "target": null, "kind": "normal",
+                 "registry": CRATES_IO_INDEX},
+                {"optional": false, "default_features": true, "name": "cc", "features": [],
+                 "version_req": "^1.0", "kind": "build",
+                 "target": "cfg(any(unix, target_os = \"wasi\"))", "registry": CRATES_IO_INDEX},
+            ])
+        );
+        assert_eq!(m.depends_on, ["alpha", "real", "zed", "cc"]);
+        assert_eq!(m.json["readme"], "hello\n");
+        assert_eq!(m.json["readme_file"], "docs/README.md");
+        assert_eq!(m.json["features"], json!({}));
+        assert_eq!(m.json["badges"], json!({}));
+        assert_eq!(m.json["authors"], json!([]));
+        for key in [
+            "description",
+            "license",
+            "license_file",
+            "links",
+            "rust_version",
+        ] {
+            assert_eq!(m.json.get(key), Some(&Value::Null), "{key}");
+        }
+    }
+
+    #[test]
+    fn crates_io_dependencies_name_no_registry_when_publishing_to_crates_io() {
+        for index in [CRATES_IO_INDEX, CRATES_IO_SPARSE_INDEX] {
+            let m = build(&demo(), index).unwrap();
+            assert!(m.json["deps"][2].get("registry").is_none(), "{index}");
+            assert_eq!(
+                m.json["deps"][1]["registry"], "sparse+http://127.0.0.1:1/index",
+                "{index}"
+            );
+        }
+    }
+
+    #[test]
+    fn platforms_print_as_cargo_prints_them() {
+        for (key, printed) in [
+            ("cfg(unix)", "cfg(unix)"),
+            ("cfg(target_os=\"linux\")", "cfg(target_os = \"linux\")"),
+            (
+                "cfg( all( unix , not(windows) ,) )",
+                "cfg(all(unix, not(windows)))",
+            ),
+            ("cfg(any())", "cfg(any())"),
+            ("cfg(r#true)", "cfg(true)"),
+            ("cfg(r#async)", "cfg(r#async)"),
+            ("x86_64-unknown-linux-gnu", "x86_64-unknown-linux-gnu"),
+        ] {
+            assert_eq!(platform(key).as_deref(), Ok(printed), "{key}");
+        }
+        for bad in [
+            "cfg(unix",
+            "cfg()",
+            "cfg(a = b)",
+            "cfg(a \"b\")",
+            "cfg(\"x)",
+            "not a target",
+        ] {
+            assert!(platform(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn registries_compare_as_cargo_compares_them() {
+        assert!(same_registry(
+            "sparse+http://h/index/",
+            "sparse+http://h/index"
+        ));
+        assert!(!same_registry("sparse+http://h/index/", "http://h/index/"));
+        assert!(same_registry(
+            "https://github.com/Rust-Lang/crates.io-index.git",
+            CRATES_IO_INDEX
+        ));
+        assert!(same_registry(CRATES_IO_SPARSE_INDEX, CRATES_IO_INDEX));
+    }
+
+    #[test]
+    fn hostile_archives_are_errors() {
+        let big = format!(
+            "[package]\nname = \"demo\"\nversion = \"1.0.0\"\n#{}\n",
+            "x".repeat(1 << 20)
+        );
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            ("no manifest", archive("demo-1.0.0", &[("src/lib.rs", b"")]), "no Cargo.toml"),
+            ("huge manifest", archive("demo-1.0.0", &[("Cargo.toml", big.as_bytes())]), "larger than"),
+            ("invalid TOML", archive("demo-1.0.0", &[("Cargo.toml", b"[package\nname=")]), "not valid TOML"),
+            ("not UTF-8", archive("demo-1.0.0", &[("Cargo.toml", b"\xff\xfe")]), "not UTF-8"),
+            ("no package", archive("demo-1.0.0", &[("Cargo.toml", b"[lib]\n")]), "no [package]"),
+            (
+                "wrong directory",
+                archive("evil-1.0.0", &[("Cargo.toml", MANIFEST.as_bytes()), ("docs/README.md", b"")]),
+                "not demo-1.0.0/",
+            ),
+            ("readme missing", archive("demo-1.0.0", &[("Cargo.toml", MANIFEST.as_bytes())]), "not in the .crate"),
+            (
+                "readme outside",
+                archive("demo-1.0.0", &[("Cargo.toml", MANIFEST.replace("docs/README.md", "../x").as_bytes())]),
+                "leaves the package",
+            ),
+            (
+                "unnormalized",
+                archive("demo-1.0.0", &[("Cargo.toml", b"[package]\nname = \"demo\"\nversion.workspace = true\n")]),
+                "not a string",
+            ),
+            (
+                "bad requirement",
+                archive("demo-1.0.0", &[("Cargo.toml", b"[package]\nname = \"demo\"\nversion = \"1.0.0\"\n[dependencies]\na = \"one\"\n")]),
+                "not a requirement",
+            ),
+            ("not gzip", b"PK\x03\x04 a zip".to_vec(), "cannot be read"),
+            ("empty", Vec::new(), "cannot be read"),
+        ];
+        for (what, bytes, says) in cases {
+            let err = build(&bytes, INDEX).expect_err(what);
+            assert!(err.contains(says), "{what}: {err}");
+        }
+    }
+
+    #[test]
+    fn unpacking_stops_at_the_limit() {
+        let zeros = vec![0u8; 64 << 10];
+        let bytes = archive(
+            "demo-1.0.0",
+            &[("big", &zeros), ("Cargo.toml", MANIFEST.as_bytes())],
+        );
+        let limits = Limits {
+            max_unpacked: 16 << 10,
+            ..Limits::default()
+        };
+        let err = find_file(&bytes, &limits, "Cargo.toml", 1 << 20).unwrap_err();
+        assert!(err.contains("gzip bomb"), "{err}");
+        let limits = Limits {
+            max_entries: 1,
+            ..Limits::default()
+        };
+        let err = find_file(&bytes, &limits, "Cargo.toml", 1 << 20).unwrap_err();
+        assert!(err.contains("entries"), "{err}");
+    }
+
+    #[test]
+    fn truncated_or_corrupted_archives_never_panic() {
+        let good = demo();
+        for n in 0..good.len() {
+            let _ = build(&good[..n], INDEX);
+        }
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x55;
+            let _ = build(&bad, INDEX);
+        }
+    }
 }
