@@ -1,0 +1,243 @@
+//! `cargo confirm-gui publish`: real cargo runs the subcommand, which packages with cargo,
+//! shows the whole plan in one window, and uploads the bytes it read itself, to a registry
+//! on 127.0.0.1; a person's click arrives through Xephyr.
+
+#![cfg(target_os = "linux")]
+
+mod support;
+
+use std::io::Read;
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use cargo_confirm_gui::registry_server::Options;
+use support::*;
+
+const TOKEN: &str = "tok-through-0123456789abcdef";
+const CARGO: Duration = Duration::from_secs(180);
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    cargo_confirm_gui::package::hex(&sha2::Sha256::digest(bytes))
+}
+
+/// `cargo confirm-gui publish --registry local …` in the project, spawned.
+fn publish_through_helper(p: &Project, extra: &[&str]) -> Command {
+    let mut args = vec![
+        "confirm-gui",
+        "publish",
+        "--registry",
+        "local",
+        "--no-verify",
+        "--allow-dirty",
+    ];
+    args.extend_from_slice(extra);
+    p.cargo(&args)
+}
+
+fn enrolled(name: &str, refuse: Option<&str>) -> Project {
+    let p = Project::new(
+        name,
+        Options {
+            token: Some(TOKEN.into()),
+            auth_required: false,
+            refuse: refuse.map(str::to_string),
+        },
+        ProviderConfig::PerRegistry(&[]),
+    );
+    desk().secret_store(&p.key(), TOKEN);
+    p
+}
+
+/// Makes the project a workspace of three crates: `NAME-app` depends on `NAME-core`, which
+/// depends on `NAME-util`, by path and version; the root package stays out of it.
+fn workspace(p: &Project) -> [String; 3] {
+    let n = &p.name;
+    let [app, core, util] = [format!("{n}-app"), format!("{n}-core"), format!("{n}-util")];
+    std::fs::write(
+        p.dir.join("Cargo.toml"),
+        format!("[workspace]\nmembers = [\"{app}\", \"{core}\", \"{util}\"]\nresolver = \"2\"\n"),
+    )
+    .unwrap();
+    let _ = std::fs::remove_dir_all(p.dir.join("src"));
+    for (krate, dep) in [(&app, Some(&core)), (&core, Some(&util)), (&util, None)] {
+        std::fs::create_dir_all(p.dir.join(krate).join("src")).unwrap();
+        let deps = dep
+            .map(|d| {
+                format!(
+                    "[dependencies]\n{d} = {{ path = \"../{d}\", version = \"0.1.0\", registry = \"local\" }}\n"
+                )
+            })
+            .unwrap_or_default();
+        std::fs::write(
+            p.dir.join(krate).join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"{krate}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
+                 description = \"test\"\nlicense = \"MIT\"\npublish = [\"local\"]\n\n{deps}"
+            ),
+        )
+        .unwrap();
+        std::fs::write(p.dir.join(krate).join("src/lib.rs"), "pub fn f() {}\n").unwrap();
+    }
+    [app, core, util]
+}
+
+fn approve(mut child: Child, during: impl FnOnce()) -> (std::process::ExitStatus, String) {
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui: PUBLISH");
+    during();
+    wait_armed();
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    (status, err)
+}
+
+#[test]
+fn one_crate_is_uploaded_by_the_helper_exactly_as_approved_even_when_rewritten_after() {
+    let _g = gui_lock();
+    let p = enrolled("through-one", None);
+    let child = publish_through_helper(&p, &[]).spawn().unwrap();
+    let file = p.dir.join("target/package/through-one-0.1.0.crate");
+    let mut approved = Vec::new();
+    let (status, err) = approve(child, || {
+        // The window is up: the helper holds the bytes. A worm now rewrites the file in
+        // place, as it did between cargo's hash and cargo's upload.
+        std::fs::File::open(&file)
+            .unwrap()
+            .read_to_end(&mut approved)
+            .unwrap();
+        std::fs::write(&file, b"not the crate the person saw").unwrap();
+    });
+    assert!(status.success(), "{err}");
+    assert!(
+        err.contains("Published through-one 0.1.0 as approved"),
+        "{err}"
+    );
+    let uploads = p.registry.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].bytes, approved, "the registry got other bytes");
+    let puts = p.registry.mutations();
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    assert_eq!(puts[0].authorization.as_deref(), Some(TOKEN));
+    // The audit names the plan with the checksum the window showed.
+    let last = p.audit().last().unwrap().clone();
+    assert_eq!(last["outcome"], "approved", "{last}");
+    assert!(
+        last["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&sha256_hex(&approved)),
+        "{last}"
+    );
+}
+
+#[test]
+fn a_workspace_publishes_in_dependency_order_after_one_window() {
+    let _g = gui_lock();
+    let p = enrolled("through-ws", None);
+    let [app, core, util] = workspace(&p);
+    let child = publish_through_helper(&p, &["--workspace"])
+        .spawn()
+        .unwrap();
+    let (status, err) = approve(child, || {});
+    assert!(status.success(), "{err}");
+    let order: Vec<String> = p
+        .registry
+        .uploads()
+        .iter()
+        .map(|u| u.metadata["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(order, [util.clone(), core.clone(), app.clone()]);
+    // One window, one decision in the log, for all three.
+    let decisions = p.audit();
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    for krate in [&app, &core, &util] {
+        assert!(
+            decisions[0]["detail"]
+                .as_str()
+                .unwrap()
+                .contains(krate.as_str()),
+            "{decisions:?}"
+        );
+    }
+}
+
+#[test]
+fn a_registry_refusing_the_second_crate_stops_the_plan_and_says_what_was_published() {
+    let _g = gui_lock();
+    let p = enrolled("through-refuse", Some("through-refuse-core"));
+    let [app, core, util] = workspace(&p);
+    let child = publish_through_helper(&p, &["--workspace"])
+        .spawn()
+        .unwrap();
+    let (status, err) = approve(child, || {});
+    assert!(!status.success(), "{err}");
+    assert!(err.contains("is refused by this registry"), "{err}");
+    assert!(err.contains(&format!("published: {util} 0.1.0")), "{err}");
+    assert!(
+        err.contains(&format!("not published: {core} 0.1.0, {app} 0.1.0")),
+        "{err}"
+    );
+    assert_eq!(p.registry.published(), vec![format!("{util} 0.1.0")]);
+}
+
+#[test]
+fn a_proxy_in_cargos_config_and_the_environment_is_not_used() {
+    // A worm that writes cargo's config or the environment routes cargo's own requests
+    // through its proxy; the helper's upload takes neither.
+    let _g = gui_lock();
+    let p = enrolled("through-proxy", None);
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    proxy.set_nonblocking(true).unwrap();
+    let config = p.cargo_home.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("[http]\nproxy = \"{proxy_url}\"\n\n{text}"),
+    )
+    .unwrap();
+    let mut cmd = publish_through_helper(&p, &[]);
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env(var, &proxy_url);
+    }
+    let (status, err) = approve(cmd.spawn().unwrap(), || {});
+    assert!(status.success(), "{err}");
+    assert_eq!(p.registry.uploads().len(), 1);
+    assert!(
+        proxy.accept().is_err(),
+        "something connected to the worm's proxy"
+    );
+}
+
+#[test]
+fn deny_uploads_nothing_and_a_token_on_the_command_line_is_refused() {
+    let _g = gui_lock();
+    let p = enrolled("through-deny", None);
+    let mut child = publish_through_helper(&p, &[]).spawn().unwrap();
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui: PUBLISH");
+    wait_armed();
+    let (x, y) = deny_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success());
+    assert!(err.contains("denied in the confirmation window"), "{err}");
+    assert!(p.registry.mutations().is_empty());
+
+    let (status, _, err) = wait_output(
+        publish_through_helper(&p, &["--token", "x"])
+            .spawn()
+            .unwrap(),
+        CARGO,
+    );
+    assert!(!status.success());
+    assert!(err.contains("--token is not taken"), "{err}");
+    assert!(p.registry.mutations().is_empty());
+}
