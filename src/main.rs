@@ -342,6 +342,17 @@ fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
                 .map_err(|e| format!("{} {}: {e}; nothing was published", p.name, p.vers))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // The window names each crate as cargo's output did, and the registry takes the name
+    // and version from the metadata, read from the bytes: they must be the same.
+    for (p, m) in packaged.iter().zip(&metas) {
+        if (&p.name, &p.vers) != (&m.name, &m.vers) {
+            return Err(format!(
+                "cargo said it packaged {} {}, but the .crate's manifest says {} {}; nothing \
+                 was published",
+                p.name, p.vers, m.name, m.vers
+            ));
+        }
+    }
     let names: Vec<String> = packaged.iter().map(|p| p.name.clone()).collect();
     let depends: Vec<Vec<String>> = metas.iter().map(|m| m.depends_on.clone()).collect();
     let order = publish::dependency_order(&names, &depends)?;

@@ -148,6 +148,8 @@ pub fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, String> {
     packaged
         .into_iter()
         .map(|(name, vers)| {
+            crate::package::validate_name(&name, &vers)
+                .map_err(|why| format!("cargo's output named a crate that cannot be: {why}"))?;
             let path = target_dir
                 .join("package")
                 .join(format!("{name}-{vers}.crate"));
