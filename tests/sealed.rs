@@ -345,6 +345,84 @@ fn a_person_enrolls_publishes_and_logs_out_while_the_users_programs_cannot_touch
     assert!(token_files(s, ALICE).is_empty());
 }
 
+#[test]
+fn publish_through_the_helper_keeps_the_token_out_of_every_process_of_the_users() {
+    // Issue "Publish through the helper": alice's real cargo runs the subcommand; the token
+    // goes from the sealed store to the uploader, which started setgid (non-dumpable, so
+    // alice's programs cannot open its descriptors or memory), and from there only to the
+    // registry.
+    let Some(s) = sealed() else { return };
+    let _l = lock();
+    let d = desk();
+    if token_files(s, ALICE).is_empty() {
+        let mut child = as_user(s, ALICE, &s.exe)
+            .args(["--enroll", "--index-url", &s.url])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (_, g) = window_for(&mut child, "store a registry token");
+        wait_armed();
+        d.human_type(TOKEN);
+        let (x, y) = approve_point(g);
+        d.human_click(x, y);
+        let (status, _, err) = wait_output(child, Duration::from_secs(30));
+        assert!(status.success(), "{err}");
+    }
+    let before = s.registry.uploads().len();
+    let exe_dir = s.exe.parent().unwrap().display().to_string();
+    let mut cmd = as_user_env(
+        s,
+        ALICE,
+        Path::new("/usr/bin/env"),
+        &[
+            ("CARGO_HOME", s.root.join("alice-cargo-home")),
+            ("RUSTC", s.toolchain.join("bin/rustc")),
+            ("CARGO_TARGET_DIR", s.root.join("alice-project/target")),
+        ],
+    );
+    cmd.arg(format!("PATH={exe_dir}:/usr/bin:/bin"))
+        .arg(s.toolchain.join("bin/cargo"))
+        .args([
+            "confirm-gui",
+            "publish",
+            "--registry",
+            "local",
+            "--no-verify",
+            "--allow-dirty",
+        ])
+        .current_dir(s.root.join("alice-project"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let (status, out, err) = person_answers_with(child, Click::Approve, || {
+        let pid = run(Command::new("pgrep").args(["-u", ALICE, "-f", "__upload"]));
+        let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
+        assert!(!pid.is_empty(), "no uploader process");
+        // Alice's programs cannot look into the uploader.
+        let look = shell_as(
+            s,
+            ALICE,
+            &format!("ls /proc/{pid}/fd; cat /proc/{pid}/environ"),
+        );
+        assert!(!look.status.success(), "{look:?}");
+        // It holds no group at all.
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let group = std::fs::metadata(&s.exe).unwrap().gid().to_string();
+        let gids = status.lines().find_map(|l| l.strip_prefix("Gid:")).unwrap();
+        assert!(!gids.split_whitespace().any(|g| g == group), "{gids}");
+    });
+    assert!(status.success(), "{err}");
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
+    assert!(err.contains("Published sealed 1.0.0 as approved"), "{err}");
+    let uploads = s.registry.uploads();
+    assert_eq!(uploads.len(), before + 1);
+    let last = s.registry.mutations().last().unwrap().clone();
+    assert_eq!(last.authorization.as_deref(), Some(TOKEN));
+}
+
 /// A person answers the window of `child`, with `while_open` run once it is up.
 fn person_answers_with(
     mut child: Child,
