@@ -58,6 +58,16 @@ pub enum Operation {
         /// Each crate with what the window shows about it.
         crates: Vec<PlanCrate>,
     },
+    /// `cargo confirm-gui yank`: a yank (or, with `undo`, an unyank) this helper sends
+    /// itself. Nothing is released to any other process.
+    HelperYank {
+        /// Crate name.
+        name: String,
+        /// Version.
+        vers: String,
+        /// Unyank.
+        undo: bool,
+    },
     /// `cargo logout`.
     Logout,
     /// `--migrate`: move the token from the Secret Service into the sealed store.
@@ -101,7 +111,8 @@ impl Operation {
         match self {
             Operation::Read { .. } => "read",
             Operation::Publish { .. } | Operation::PublishPlan { .. } => "publish",
-            Operation::Yank { .. } => "yank",
+            Operation::Yank { .. } | Operation::HelperYank { undo: false, .. } => "yank",
+            Operation::HelperYank { undo: true, .. } => "unyank",
             Operation::Unyank { .. } => "unyank",
             Operation::Owners { .. } => "owners",
             Operation::Login { .. } => "login",

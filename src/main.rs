@@ -280,15 +280,18 @@ fn main() -> ExitCode {
 }
 
 const SUBCOMMAND_HELP: &str = "usage: cargo confirm-gui publish [the options of cargo publish]
+       cargo confirm-gui yank --version VERSION [--undo] [--registry NAME | --index URL] CRATE
 
 Packages with cargo, reads each .crate into this helper's memory once, shows the whole plan
 in one window, and after a person's Approve uploads exactly those bytes itself: the token
-never leaves this helper. --token and --dry-run are not taken.";
+never leaves this helper. --token and --dry-run are not taken. yank (and yank --undo) is
+sent the same way, after a window.";
 
 /// `cargo confirm-gui SUBCOMMAND …`.
 fn cargo_subcommand(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("publish") => publish(&args[1..], deps),
+        Some("yank") => yank(&args[1..], deps),
         Some("-h" | "--help" | "help") | None => {
             eprintln!("{SUBCOMMAND_HELP}");
             Ok(())
@@ -300,17 +303,14 @@ fn cargo_subcommand(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
     }
 }
 
-/// `cargo confirm-gui publish`: package, one window for the plan, upload in dependency order,
-/// check the index.
-fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
-    use cargo_confirm_gui::gate::PlanCrate;
-    use cargo_confirm_gui::publish::{self, Outcome, metadata};
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        eprintln!("{SUBCOMMAND_HELP}");
-        return Ok(());
-    }
-    let env = &deps.env;
-    // Where it goes: `--index URL`, `--registry NAME`, or crates.io, as cargo decides.
+/// Where a subcommand goes: `--index URL`, `--registry NAME`, or crates.io, as cargo decides.
+/// Returns the index URL (the store's key), the registry's name, and the index the helper's
+/// client reads (crates.io's sparse one for crates.io).
+fn subcommand_registry(
+    args: &[String],
+    env: &Snapshot,
+) -> Result<(String, Option<String>, String), String> {
+    use cargo_confirm_gui::publish;
     let (index_url, registry_name) = if let Some(url) = publish::arg_value(args, "--index") {
         (url, None)
     } else if let Some(name) = publish::arg_value(args, "--registry") {
@@ -330,6 +330,102 @@ fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
     } else {
         index_url.clone()
     };
+    Ok((index_url, registry_name, api_index))
+}
+
+/// `cargo confirm-gui yank --version V [--undo] CRATE`: one window, then the helper sends
+/// it itself.
+fn yank(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
+    use cargo_confirm_gui::publish::{self, Action, Outcome};
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        eprintln!("{SUBCOMMAND_HELP}");
+        return Ok(());
+    }
+    let (index_url, registry_name, api_index) = subcommand_registry(args, &deps.env)?;
+    let undo = args.iter().any(|a| a == "--undo");
+    let mut positional = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--version" | "--vers" | "--registry" | "--index" => {
+                it.next();
+            }
+            "--undo" => {}
+            a if a.starts_with('-') => {
+                if !a.contains('=') {
+                    return Err(format!(
+                        "cargo confirm-gui yank: unknown option {}\n\n{SUBCOMMAND_HELP}",
+                        cargo_confirm_gui::ui::text::escape(a).text
+                    ));
+                }
+            }
+            a => positional.push(a.to_string()),
+        }
+    }
+    let (name, vers) = match (
+        positional.as_slice(),
+        publish::arg_value(args, "--version").or_else(|| publish::arg_value(args, "--vers")),
+    ) {
+        ([krate], Some(v)) if !krate.contains('@') => (krate.clone(), v),
+        ([krate], None) if krate.contains('@') => {
+            let (n, v) = krate.split_once('@').unwrap_or_default();
+            (n.to_string(), v.to_string())
+        }
+        _ => {
+            return Err(format!(
+                "cargo confirm-gui yank needs a crate and a version\n\n{SUBCOMMAND_HELP}"
+            ));
+        }
+    };
+    cargo_confirm_gui::package::validate_name(&name, &vers)?;
+    let uploader = publish::Uploader::start()?;
+    let req = Request {
+        index_url,
+        registry_name,
+        operation: Operation::HelperYank {
+            name: name.clone(),
+            vers: vers.clone(),
+            undo,
+        },
+        login_token: None,
+        login_url: None,
+        args: Vec::new(),
+    };
+    let token = match pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.to_string())? {
+        Answer::Token { token, .. } => token,
+        _ => return Err("cargo-confirm-gui: the yank was not approved".into()),
+    };
+    let action = if undo { Action::Unyank } else { Action::Yank };
+    let job = [(name, vers, String::new(), Vec::new())];
+    let outcomes = uploader.run(action, &api_index, token.expose(), &job, |_| {})?;
+    drop(token);
+    match outcomes.as_slice() {
+        [Outcome::Yanked { name, vers, undo }] => {
+            eprintln!(
+                "{} {name} {vers} on {}",
+                if *undo { "Unyanked" } else { "Yanked" },
+                req.registry_label()
+            );
+            Ok(())
+        }
+        [Outcome::Failed { why, .. }] => Err(format!("cargo-confirm-gui: {why}")),
+        _ => Err(
+            "cargo-confirm-gui: the uploader said nothing; the yank may not have been sent".into(),
+        ),
+    }
+}
+
+/// `cargo confirm-gui publish`: package, one window for the plan, upload in dependency order,
+/// check the index.
+fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
+    use cargo_confirm_gui::gate::PlanCrate;
+    use cargo_confirm_gui::publish::{self, Outcome, metadata};
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        eprintln!("{SUBCOMMAND_HELP}");
+        return Ok(());
+    }
+    let (index_url, registry_name, api_index) = subcommand_registry(args, &deps.env)?;
+    let env = &deps.env;
     // Before any window: the uploader must start while this process may still start a
     // setgid program (the window takes the network and that right away from it).
     let uploader = publish::Uploader::start()?;
@@ -396,22 +492,28 @@ fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
         _ => return Err("cargo-confirm-gui: the publish was not approved".into()),
     };
     let registry = req.registry_label();
-    let outcomes = uploader.run(&api_index, token.expose(), &jobs, |o| match o {
-        Outcome::Published {
-            name,
-            vers,
-            warnings,
-        } => {
-            eprintln!("   Uploaded {name} v{vers} to {registry}");
-            for w in warnings {
-                eprintln!("warning: {w}");
+    let outcomes = uploader.run(
+        publish::Action::Publish,
+        &api_index,
+        token.expose(),
+        &jobs,
+        |o| match o {
+            Outcome::Published {
+                name,
+                vers,
+                warnings,
+            } => {
+                eprintln!("   Uploaded {name} v{vers} to {registry}");
+                for w in warnings {
+                    eprintln!("warning: {w}");
+                }
             }
-        }
-        Outcome::Indexed { name, vers, .. } => {
-            eprintln!("   Published {name} v{vers}: the index lists it");
-        }
-        Outcome::Failed { .. } => {}
-    })?;
+            Outcome::Indexed { name, vers, .. } => {
+                eprintln!("   Published {name} v{vers}: the index lists it");
+            }
+            Outcome::Failed { .. } | Outcome::Yanked { .. } => {}
+        },
+    )?;
     drop(token);
     // What was published, what was not, and whether the index lists what was approved.
     let mut published = Vec::new();
@@ -440,7 +542,7 @@ fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
             Outcome::Failed { name, vers, why } => {
                 problems.push(format!("{name} {vers} failed: {why}"));
             }
-            Outcome::Published { .. } => {}
+            Outcome::Published { .. } | Outcome::Yanked { .. } => {}
         }
     }
     let not_published: Vec<String> = jobs

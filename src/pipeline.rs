@@ -252,7 +252,7 @@ fn prompt(
 
     // A plan is uploaded by this helper: nothing goes to the requester, so whether it is a
     // verified cargo is beside the point (who it is still shows).
-    if let Operation::PublishPlan { .. } = req.operation {
+    if let Operation::PublishPlan { .. } | Operation::HelperYank { .. } = req.operation {
         tx.requester
             .warnings
             .retain(|w| !w.starts_with(evidence::NOT_CARGO));
@@ -521,7 +521,17 @@ fn describe(op: &Operation, registry: &str) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Operation::Yank { name, vers } => format!("yank of {name} {vers} on {registry}"),
+        Operation::Yank { name, vers }
+        | Operation::HelperYank {
+            name,
+            vers,
+            undo: false,
+        } => format!("yank of {name} {vers} on {registry}"),
+        Operation::HelperYank {
+            name,
+            vers,
+            undo: true,
+        } => format!("unyank of {name} {vers} on {registry}"),
         Operation::Unyank { name, vers } => format!("unyank of {name} {vers} on {registry}"),
         Operation::Owners { name } => format!("owner change for {name} on {registry}"),
         Operation::Read { .. } => format!("read from {registry}"),
@@ -541,7 +551,9 @@ fn record(deps: &Deps<'_>, req: &Request, outcome: &str, evidence: String) {
             .map(|c| format!("{} {} sha256:{}", c.name, c.vers, c.cksum))
             .collect::<Vec<_>>()
             .join(", "),
-        Operation::Yank { name, vers } | Operation::Unyank { name, vers } => {
+        Operation::Yank { name, vers }
+        | Operation::Unyank { name, vers }
+        | Operation::HelperYank { name, vers, .. } => {
             format!("{name} {vers}")
         }
         Operation::Owners { name } => name.clone(),

@@ -83,7 +83,7 @@ fn workspace(p: &Project) -> [String; 3] {
 }
 
 fn approve(mut child: Child, during: impl FnOnce()) -> (std::process::ExitStatus, String) {
-    let (_, g) = window_for(&mut child, "cargo-confirm-gui: PUBLISH");
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui: ");
     during();
     wait_armed();
     let (x, y) = approve_point(g);
@@ -240,4 +240,64 @@ fn deny_uploads_nothing_and_a_token_on_the_command_line_is_refused() {
     assert!(!status.success());
     assert!(err.contains("--token is not taken"), "{err}");
     assert!(p.registry.mutations().is_empty());
+}
+
+#[test]
+fn yank_and_unyank_are_sent_by_the_helper_after_a_window_each() {
+    let _g = gui_lock();
+    let p = enrolled("through-yank", None);
+    let yank = |extra: &[&str]| {
+        let mut args = vec![
+            "confirm-gui",
+            "yank",
+            "--registry",
+            "local",
+            "--version",
+            "0.1.0",
+        ];
+        args.extend_from_slice(extra);
+        args.push("through-yank");
+        p.cargo(&args).spawn().unwrap()
+    };
+    let mut child = yank(&[]);
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui: YANK through-yank 0.1.0");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(status.success(), "{err}");
+    assert!(err.contains("Yanked through-yank 0.1.0"), "{err}");
+
+    let mut child = yank(&["--undo"]);
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui: UN-YANK through-yank 0.1.0");
+    wait_armed();
+    let (x, y) = deny_point(g);
+    desk().human_click(x, y);
+    let (status, _, _) = wait_output(child, CARGO);
+    assert!(!status.success());
+    p.clear_cooldown();
+
+    let (status, err) = approve(yank(&["--undo"]), || {});
+    assert!(status.success(), "{err}");
+    let calls: Vec<(String, String, Option<String>)> = p
+        .registry
+        .mutations()
+        .into_iter()
+        .map(|h| (h.method, h.path, h.authorization))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            (
+                "DELETE".to_string(),
+                "/api/v1/crates/through-yank/0.1.0/yank".to_string(),
+                Some(TOKEN.to_string())
+            ),
+            (
+                "PUT".to_string(),
+                "/api/v1/crates/through-yank/0.1.0/unyank".to_string(),
+                Some(TOKEN.to_string())
+            ),
+        ]
+    );
 }

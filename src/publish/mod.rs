@@ -248,8 +248,20 @@ struct JobCrate {
     len: usize,
 }
 
+/// What the uploader is asked to do with each crate of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Action {
+    /// Upload its body, then wait for it in the index.
+    Publish,
+    /// Yank the version.
+    Yank,
+    /// Unyank the version.
+    Unyank,
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct JobHead {
+    action: Action,
     index_url: String,
     token: String,
     crates: Vec<JobCrate>,
@@ -275,6 +287,15 @@ pub enum Outcome {
         vers: String,
         /// The checksum the index lists.
         cksum: String,
+    },
+    /// The registry yanked (or, with `undo`, unyanked) it.
+    Yanked {
+        /// Crate name.
+        name: String,
+        /// Version.
+        vers: String,
+        /// It was an unyank.
+        undo: bool,
     },
     /// It failed; the plan stops here.
     Failed {
@@ -323,12 +344,14 @@ impl Uploader {
     /// outcome to `each` as it comes. Stops at the first failure.
     pub fn run(
         mut self,
+        action: Action,
         index_url: &str,
         token: &str,
         crates: &[(String, String, String, Vec<u8>)],
         mut each: impl FnMut(&Outcome),
     ) -> Result<Vec<Outcome>, String> {
         let head = JobHead {
+            action,
             index_url: index_url.to_string(),
             token: token.to_string(),
             crates: crates
@@ -421,6 +444,31 @@ pub fn serve_upload() -> Result<(), String> {
             });
         }
     };
+    if head.action != Action::Publish {
+        let undo = head.action == Action::Unyank;
+        for c in &head.crates {
+            let done = if undo {
+                client.unyank(&token, &c.name, &c.vers)
+            } else {
+                client.yank(&token, &c.name, &c.vers)
+            };
+            match done {
+                Ok(()) => say(&Outcome::Yanked {
+                    name: c.name.clone(),
+                    vers: c.vers.clone(),
+                    undo,
+                })?,
+                Err(e) => {
+                    return say(&Outcome::Failed {
+                        name: c.name.clone(),
+                        vers: c.vers.clone(),
+                        why: e.to_string(),
+                    });
+                }
+            }
+        }
+        return Ok(());
+    }
     for c in &head.crates {
         let mut body = vec![0u8; c.len];
         input

@@ -48,6 +48,15 @@ pub fn wording(op: &Operation, existing: bool) -> (String, &'static str) {
             },
             "Approve",
         ),
+        Operation::HelperYank { name, vers, undo } => (
+            format!(
+                "{} {} {}",
+                if *undo { "UN-YANK" } else { "YANK" },
+                e(name),
+                e(vers)
+            ),
+            "Approve",
+        ),
         Operation::Yank { name, vers } => (
             format!("cargo wants to YANK {} {}", e(name), e(vers)),
             "Approve",
@@ -533,6 +542,15 @@ fn details(ui: &mut Ui, tx: &Transaction) {
                         rows.text(ui, if i == 0 { "Crates" } else { "" }, &format!("{} {}", c.name, c.vers));
                         rows.shown(ui, "SHA-256", sum);
                     }
+                }
+                Operation::HelperYank { name, vers, .. } => {
+                    rows.text(ui, "Crate", name);
+                    rows.text(ui, "Version", vers);
+                    rows.text(
+                        ui,
+                        "Sent by",
+                        "this helper: the token goes to no other program",
+                    );
                 }
                 Operation::Yank { name, vers } | Operation::Unyank { name, vers } => {
                     rows.text(ui, "Crate", name);

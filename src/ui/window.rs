@@ -168,7 +168,11 @@ impl Prompter for GuiPrompter {
             confirm::wording(&tx.operation, tx.existing_entry).0
         );
         if !tx.requester.parent_is_cargo
-            && !matches!(tx.operation, crate::gate::Operation::PublishPlan { .. })
+            && !matches!(
+                tx.operation,
+                crate::gate::Operation::PublishPlan { .. }
+                    | crate::gate::Operation::HelperYank { .. }
+            )
         {
             title.push_str(" (asked by a program that is not cargo)");
         }
