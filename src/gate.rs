@@ -68,6 +68,12 @@ pub enum Operation {
         /// Unyank.
         undo: bool,
     },
+    /// `cargo confirm-gui setup`: tokens found in clear text, to be moved into the store and
+    /// their clear copies removed.
+    Adopt {
+        /// What was found, with no secret: the window shows fingerprints.
+        tokens: Vec<AdoptItem>,
+    },
     /// `cargo logout`.
     Logout,
     /// `--migrate`: move the token from the Secret Service into the sealed store.
@@ -76,6 +82,19 @@ pub enum Operation {
     GetUnnamed,
     /// Something newer cargo asked that this version does not know.
     Unknown,
+}
+
+/// One clear-text token of an [`Operation::Adopt`], as the window shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AdoptItem {
+    /// The registry, for people.
+    pub registry: String,
+    /// The token's fingerprint.
+    pub fingerprint: String,
+    /// Where it was found (file, and the key or line).
+    pub source: String,
+    /// A token is already stored for this registry: it will be replaced.
+    pub replaces: bool,
 }
 
 /// One crate of a [`Operation::PublishPlan`].
@@ -117,6 +136,7 @@ impl Operation {
             Operation::Owners { .. } => "owners",
             Operation::Login { .. } => "login",
             Operation::Logout => "logout",
+            Operation::Adopt { .. } => "setup",
             Operation::Migrate => "migrate",
             Operation::GetUnnamed => "get",
             Operation::Unknown => "unknown",

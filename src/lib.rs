@@ -22,6 +22,7 @@
 //!
 //! See [`error`] for the table of what cargo does with each error.
 
+pub mod adopt;
 pub mod audit;
 pub mod demo;
 pub mod display;

@@ -1,6 +1,7 @@
 //! `cargo-confirm-gui`: parse, dispatch, map the result to an exit code.
 
 use std::io::{BufReader, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -251,7 +252,7 @@ fn main() -> ExitCode {
         state: stores.state(&env),
     };
     let result = if let Some(args) = &subcommand {
-        cargo_subcommand(args, &deps)
+        cargo_subcommand(args, &deps, &stores)
     } else if cli.cargo_plugin {
         pipeline::serve(
             BufReader::new(std::io::stdin()),
@@ -281,6 +282,8 @@ fn main() -> ExitCode {
 
 const SUBCOMMAND_HELP: &str = "usage: cargo confirm-gui publish [the options of cargo publish]
        cargo confirm-gui yank --version VERSION [--undo] [--registry NAME | --index URL] CRATE
+       cargo confirm-gui setup     add the provider to cargo's config, move clear-text tokens in
+       cargo confirm-gui doctor    check that you are protected; exits 1 when something needs fixing
 
 Packages with cargo, reads each .crate into this helper's memory once, shows the whole plan
 in one window, and after a person's Approve uploads exactly those bytes itself: the token
@@ -288,10 +291,12 @@ never leaves this helper. --token and --dry-run are not taken. yank (and yank --
 sent the same way, after a window.";
 
 /// `cargo confirm-gui SUBCOMMAND …`.
-fn cargo_subcommand(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
+fn cargo_subcommand(args: &[String], deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("publish") => publish(&args[1..], deps),
         Some("yank") => yank(&args[1..], deps),
+        Some("setup") => setup(deps, stores),
+        Some("doctor") => doctor(deps, stores),
         Some("-h" | "--help" | "help") | None => {
             eprintln!("{SUBCOMMAND_HELP}");
             Ok(())
@@ -301,6 +306,359 @@ fn cargo_subcommand(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
             cargo_confirm_gui::ui::text::escape(other).text
         )),
     }
+}
+
+/// The home directory, cargo's home and the working directory, for `setup` and `doctor`.
+fn homes(env: &Snapshot) -> Result<(PathBuf, PathBuf, PathBuf), String> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .ok_or("HOME is not set")?;
+    let cargo_home = env
+        .cargo_home
+        .clone()
+        .unwrap_or_else(|| home.join(".cargo"));
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    Ok((home, cargo_home, cwd))
+}
+
+/// The store key for a registry name, as cargo resolves it.
+fn registry_key(name: &str, cwd: &Path, env: &Snapshot) -> Result<RegistryKey, String> {
+    let url = registries::index_url_for(
+        name,
+        cwd,
+        env.cargo_home.as_deref(),
+        env.registry_index_var(name),
+    )?;
+    RegistryKey::parse(&url)
+}
+
+/// `cargo confirm-gui setup`: the provider in cargo's config, every clear-text token moved
+/// into the store after one window (its clear copies then removed), and what is left to do.
+/// Running it again changes nothing.
+fn setup(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
+    use cargo_confirm_gui::adopt;
+    use cargo_confirm_gui::gate::AdoptItem;
+    use cargo_confirm_gui::pipeline::Adoptee;
+    let (home, cargo_home, cwd) = homes(&deps.env)?;
+    let config = cargo_home.join("config.toml");
+    if adopt::add_provider(&config)? {
+        eprintln!(
+            "Added {} to [registry] global-credential-providers in {}.",
+            adopt::PROVIDER,
+            config.display()
+        );
+    }
+    let (found, notes) = adopt::scan(&home, &cargo_home, &cwd);
+    for n in &notes {
+        eprintln!("note: {n}");
+    }
+    let store = stores.open().map_err(|e| e.to_string())?;
+    // One store entry per registry; two different clear tokens for one registry are for the
+    // person to sort out, not for this helper to pick from.
+    let mut adoptees: Vec<Adoptee> = Vec::new();
+    for f in &found {
+        let key = registry_key(&f.registry, &cwd, &deps.env).map_err(|e| {
+            format!(
+                "a token for `{}` was found in {}, but {e}",
+                f.registry, f.source
+            )
+        })?;
+        match adoptees.iter().find(|a| a.key == key) {
+            Some(a) if a.token.expose() == f.token.expose() => {}
+            Some(a) => {
+                return Err(format!(
+                    "two different tokens for `{}`: in {} and in {}. Remove the one you do not \
+                     use, then run setup again; nothing was changed",
+                    f.registry, a.item.source, f.source
+                ));
+            }
+            None => adoptees.push(Adoptee {
+                item: AdoptItem {
+                    registry: f.registry.clone(),
+                    fingerprint: f.token.fingerprint(),
+                    source: f.source.to_string(),
+                    replaces: store.contains(&key).map_err(|e| e.to_string())?,
+                },
+                key,
+                token: f.token.clone(),
+            }),
+        }
+    }
+    drop(store);
+    if !adoptees.is_empty() {
+        pipeline::adopt(&adoptees, deps, &Cancel::default()).map_err(|e| e.to_string())?;
+        for f in &found {
+            adopt::remove(&f.source, &f.token).map_err(|e| {
+                format!(
+                    "stored, but the clear copy in {} is still there: {e}",
+                    f.source
+                )
+            })?;
+            eprintln!(
+                "Moved the token in {} into the store, and removed it there.",
+                f.source
+            );
+        }
+    }
+    if adoptees.is_empty() && notes.is_empty() {
+        eprintln!("No clear-text registry token found.");
+    }
+    if std::env::vars().any(|(k, _)| adopt::registry_of_var(&k, &[]).is_some()) {
+        eprintln!("This shell still has a registry token in its environment: open a new shell.");
+    }
+    eprintln!("What is left:");
+    #[cfg(target_os = "linux")]
+    if matches!(stores, Stores::Default) {
+        eprintln!(
+            "  - the sealed install, so that no program of yours can read the token at rest: \
+             sudo scripts/install-sealed.sh, then cargo-confirm-gui --migrate (README, \
+             \"Sealed install\")"
+        );
+    }
+    eprintln!("  - publish with `cargo confirm-gui publish`, which keeps the token in this helper");
+    eprintln!("  - `cargo confirm-gui doctor` checks all of this");
+    Ok(())
+}
+
+/// `cargo confirm-gui doctor`: a checklist, each line with its fix; an error when something
+/// needs fixing.
+#[allow(clippy::print_stdout, reason = "the checklist is the command's output")]
+fn doctor(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
+    use cargo_confirm_gui::adopt;
+    let (home, cargo_home, cwd) = homes(&deps.env)?;
+    let mut failed = 0;
+    let mut line = |ok: Option<bool>, what: String, fix: &str| {
+        let mark = match ok {
+            Some(true) => "ok  ",
+            Some(false) => {
+                failed += 1;
+                "FIX "
+            }
+            None => "note",
+        };
+        println!("[{mark}] {what}");
+        if ok != Some(true) && !fix.is_empty() {
+            println!("       {fix}");
+        }
+    };
+    // The provider is configured for every registry.
+    let provider = config_has_provider(&cargo_home.join("config.toml"));
+    line(
+        Some(provider),
+        format!(
+            "{} is a global credential provider in {}",
+            adopt::PROVIDER,
+            cargo_home.join("config.toml").display()
+        ),
+        "run: cargo confirm-gui setup",
+    );
+    for (file, name, p) in other_providers(&cwd, &cargo_home) {
+        line(
+            Some(false),
+            format!(
+                "[registries.{}] in {} uses another provider: {}",
+                cargo_confirm_gui::ui::text::escape(&name).text,
+                file.display(),
+                cargo_confirm_gui::ui::text::escape(&p).text
+            ),
+            "remove that credential-provider line (or set it to [\"cargo-confirm-gui\"])",
+        );
+    }
+    let (found, notes) = adopt::scan(&home, &cargo_home, &cwd);
+    line(
+        Some(found.is_empty() && notes.is_empty()),
+        if found.is_empty() && notes.is_empty() {
+            "no clear-text registry token in credentials.toml, cargo's config or shell start-up files".into()
+        } else {
+            format!(
+                "clear-text registry tokens: {}",
+                found
+                    .iter()
+                    .map(|f| f.source.to_string())
+                    .chain(notes.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        },
+        "run: cargo confirm-gui setup",
+    );
+    let env_tokens: Vec<String> = std::env::vars()
+        .map(|(k, _)| k)
+        .filter(|k| adopt::registry_of_var(k, &[]).is_some())
+        .collect();
+    line(
+        Some(env_tokens.is_empty()),
+        if env_tokens.is_empty() {
+            "no registry token in this shell's environment".into()
+        } else {
+            format!("this shell's environment holds {}", env_tokens.join(", "))
+        },
+        "unset it, remove where it is exported, and open a new shell",
+    );
+    let probe = RegistryKey::parse(CRATES_IO_INDEX)?;
+    let reachable = stores
+        .open()
+        .and_then(|s| s.contains(&probe).map(|_| s.describe()));
+    line(
+        Some(reachable.is_ok()),
+        match &reachable {
+            Ok(d) => format!("the token store is reachable and unlocked ({d})"),
+            Err(e) => format!("the token store: {e}"),
+        },
+        "unlock your keyring (log in to the desktop session), or see README",
+    );
+    let shown = probe_display(&deps.env, &DisplayPolicy::default());
+    line(
+        Some(shown.is_ok()),
+        match &shown {
+            Ok(()) => "this display is trusted: the window can open here".into(),
+            Err(r) => format!("the window cannot open here: {}", r.message()),
+        },
+        "run this from your desktop session (README, \"Which screen\")",
+    );
+    #[cfg(target_os = "linux")]
+    match stores {
+        Stores::Default => line(
+            None,
+            "not installed sealed: any program running as you can read the Secret Service's token"
+                .into(),
+            "sudo scripts/install-sealed.sh, then cargo-confirm-gui --migrate (README, \"Sealed install\")",
+        ),
+        Stores::Sealed { install, .. } => line(
+            Some(true),
+            format!(
+                "installed sealed: {} (checked at every start)",
+                install.exe.display()
+            ),
+            "",
+        ),
+    }
+    #[cfg(target_os = "linux")]
+    {
+        if let Ok(me) = std::fs::read_link("/proc/self/exe") {
+            let place = evidence::user_writable(&me);
+            line(
+                if place.is_some() { None } else { Some(true) },
+                match place {
+                    Some(p) => format!(
+                        "this helper ({}) can be replaced by your programs: {p} is writable",
+                        me.display()
+                    ),
+                    None => format!(
+                        "this helper ({}) cannot be replaced by your programs",
+                        me.display()
+                    ),
+                },
+                "install it root-owned: the sealed install",
+            );
+        }
+        if let Some(cargo) = cargo_path() {
+            let place = evidence::user_writable(&cargo);
+            line(
+                if place.is_some() { None } else { Some(true) },
+                match place {
+                    Some(p) => format!(
+                        "cargo ({}) can be replaced by your programs: {p} is writable",
+                        cargo.display()
+                    ),
+                    None => format!(
+                        "cargo ({}) cannot be replaced by your programs",
+                        cargo.display()
+                    ),
+                },
+                "a rustup toolchain in your home is writable by design; a root-owned toolchain is not",
+            );
+        }
+    }
+    let version = cargo_version();
+    line(
+        Some(version.is_some_and(|(maj, min)| (maj, min) >= (1, 74))),
+        match version {
+            Some((a, b)) => format!("cargo {a}.{b} (credential providers need 1.74 or later)"),
+            None => "cargo's version could not be read".into(),
+        },
+        "rustup update",
+    );
+    line(
+        None,
+        "token expiry: not recorded (a scoped crates.io token cannot look itself up)".into(),
+        "check the token's expiry at https://crates.io/settings/tokens",
+    );
+    if failed == 0 {
+        println!("all good");
+        Ok(())
+    } else {
+        Err(format!("{failed} thing(s) to fix (see above)"))
+    }
+}
+
+fn config_has_provider(config: &Path) -> bool {
+    std::fs::read_to_string(config)
+        .ok()
+        .and_then(|t| t.parse::<toml_edit::DocumentMut>().ok())
+        .is_some_and(|d| cargo_confirm_gui::adopt::has_provider(&d))
+}
+
+/// `[registries.NAME] credential-provider` entries that name another provider.
+fn other_providers(cwd: &Path, cargo_home: &Path) -> Vec<(PathBuf, String, String)> {
+    let mut out = Vec::new();
+    for f in cargo_confirm_gui::adopt::config_files(cwd, cargo_home) {
+        let Ok(doc) = std::fs::read_to_string(&f).map(|t| t.parse::<toml::Table>()) else {
+            continue;
+        };
+        let Ok(doc) = doc else { continue };
+        let Some(regs) = doc.get("registries").and_then(|r| r.as_table()) else {
+            continue;
+        };
+        for (name, r) in regs {
+            let Some(p) = r.get("credential-provider") else {
+                continue;
+            };
+            let (first, shown) = match p {
+                toml::Value::String(s) => (
+                    s.split_whitespace().next().unwrap_or("").to_string(),
+                    s.clone(),
+                ),
+                toml::Value::Array(a) => (
+                    a.first().and_then(|v| v.as_str()).unwrap_or("").to_string(),
+                    a.iter()
+                        .filter_map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+                _ => (String::new(), String::new()),
+            };
+            let ours = Path::new(&first)
+                .file_name()
+                .is_some_and(|n| n == cargo_confirm_gui::adopt::PROVIDER);
+            if !ours {
+                out.push((f.clone(), name.clone(), shown));
+            }
+        }
+    }
+    out
+}
+
+fn cargo_path() -> Option<PathBuf> {
+    if let Some(c) = std::env::var_os("CARGO") {
+        return Some(PathBuf::from(c));
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join("cargo"))
+        .find(|p| p.is_file())
+        .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+}
+
+fn cargo_version() -> Option<(u64, u64)> {
+    let cargo = cargo_path().unwrap_or_else(|| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .arg("--version")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v = text.split_whitespace().nth(1)?;
+    let mut parts = v.split('.');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
 /// Where a subcommand goes: `--index URL`, `--registry NAME`, or crates.io, as cargo decides.

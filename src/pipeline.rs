@@ -464,6 +464,96 @@ pub fn migrate(
     outcome
 }
 
+/// One clear-text token `setup` found: the store key, what the window shows, and the token.
+pub struct Adoptee {
+    /// The registry's store key.
+    pub key: RegistryKey,
+    /// What the window shows (no secret).
+    pub item: crate::gate::AdoptItem,
+    /// The token.
+    pub token: Token,
+}
+
+/// `setup`: stores each token of `found` after one window that lists them all (by
+/// fingerprint and where each was found), reading each back. The caller removes the clear
+/// copies only after this returned `Ok`.
+pub fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), Error> {
+    let operation = Operation::Adopt {
+        tokens: found.iter().map(|f| f.item.clone()).collect(),
+    };
+    let policy = Options::default();
+    match gate::decide(&operation, &deps.env, &policy) {
+        Verdict::Prompt => {}
+        Verdict::Refuse(r) => return Err(Error::Refused(r)),
+        _ => return Err(Error::Unsupported),
+    }
+    if let Some(e) = &deps.policy_error {
+        return Err(Error::Refused(Refusal::Policy(e.clone())));
+    }
+    (deps.probe_display)(&deps.env).map_err(Error::Refused)?;
+    let store = (deps.open_store)()?;
+    let tx = Transaction {
+        registry: format!(
+            "{} registr{}",
+            found.len(),
+            if found.len() == 1 { "y" } else { "ies" }
+        ),
+        operation: operation.clone(),
+        login_fingerprint: None,
+        existing_entry: found.iter().any(|f| f.item.replaces),
+        requester: (deps.requester)(),
+        store: store.describe(),
+        recent_requests: 1,
+        package: None,
+    };
+    let opts = PromptOptions {
+        timeout: policy.timeout(),
+        arm_delay: policy.arm_delay(),
+    };
+    let what = describe(&operation, "");
+    let outcome = match deps.prompter.confirm(&tx, &opts, cancel)? {
+        Decision::Deny(reason) => Err(Error::Denied { what, reason }),
+        Decision::Approve => found.iter().try_for_each(|f| {
+            store.set(
+                &f.key,
+                &format!("cargo registry token for {}", f.item.registry),
+                &f.token,
+            )?;
+            let written = store.get(&f.key)?;
+            if written.as_ref().map(|t| t.expose()) != Some(f.token.expose()) {
+                return Err(Error::Store(StoreError::Platform {
+                    store: store.describe(),
+                    detail: "a token did not read back as written; its clear copy was kept".into(),
+                }));
+            }
+            Ok(())
+        }),
+    };
+    let said = match &outcome {
+        Ok(()) => format!(
+            "stored {}",
+            found
+                .iter()
+                .map(|f| format!("{} ({})", f.item.registry, f.item.fingerprint))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Err(e) => e.to_string(),
+    };
+    if let Some(first) = found.first() {
+        let req = Request {
+            index_url: first.key.as_str().to_string(),
+            registry_name: None,
+            operation,
+            login_token: None,
+            login_url: None,
+            args: Vec::new(),
+        };
+        record(deps, &req, &said, String::new());
+    }
+    outcome
+}
+
 /// How long an approved publish waits for a crate check that has not finished.
 pub const EVIDENCE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -537,6 +627,9 @@ fn describe(op: &Operation, registry: &str) -> String {
         Operation::Read { .. } => format!("read from {registry}"),
         Operation::Login { .. } => format!("storing a token for {registry}"),
         Operation::Logout => format!("removing the token for {registry}"),
+        Operation::Adopt { tokens } => {
+            format!("moving {} clear-text token(s) into the store", tokens.len())
+        }
         Operation::Migrate => format!("moving the token for {registry} into the sealed store"),
         Operation::GetUnnamed => format!("token request for {registry}"),
         Operation::Unknown => format!("request for {registry}"),

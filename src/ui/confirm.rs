@@ -78,6 +78,14 @@ pub fn wording(op: &Operation, existing: bool) -> (String, &'static str) {
         }
         Operation::Login { .. } => ("Store a new registry token?".into(), "Store"),
         Operation::Logout => ("Remove the stored registry token?".into(), "Remove"),
+        Operation::Adopt { tokens } => (
+            format!(
+                "Move {} clear-text registry token{} into the store?",
+                tokens.len(),
+                if tokens.len() == 1 { "" } else { "s" }
+            ),
+            "Move",
+        ),
         Operation::Migrate if existing => (
             "Replace the sealed store's token with the Secret Service's?".into(),
             "Replace",
@@ -542,6 +550,21 @@ fn details(ui: &mut Ui, tx: &Transaction) {
                         rows.text(ui, if i == 0 { "Crates" } else { "" }, &format!("{} {}", c.name, c.vers));
                         rows.shown(ui, "SHA-256", sum);
                     }
+                }
+                Operation::Adopt { tokens } => {
+                    for t in tokens {
+                        rows.text(ui, "Registry", &t.registry);
+                        rows.text(ui, "Token", &t.fingerprint);
+                        rows.text(ui, "Found in", &t.source);
+                        if t.replaces {
+                            rows.text(ui, "Replaces", "the token already stored for this registry");
+                        }
+                    }
+                    rows.text(
+                        ui,
+                        "Afterwards",
+                        "each is read only through this helper, and its clear copy is removed (no backup)",
+                    );
                 }
                 Operation::HelperYank { name, vers, .. } => {
                     rows.text(ui, "Crate", name);

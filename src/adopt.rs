@@ -1,0 +1,539 @@
+//! `cargo confirm-gui setup` and `doctor`: find registry tokens kept in clear text (the first
+//! thing a worm reads), add the provider to cargo's config, and say what is left.
+//!
+//! Where tokens are looked for:
+//! - `$CARGO_HOME/credentials.toml` and `credentials` (what `cargo login` writes);
+//! - a `token` key in cargo's config files (`$CARGO_HOME/config.toml`, `config`, and
+//!   `.cargo/config.toml` / `.cargo/config` from the working directory up);
+//! - `CARGO_REGISTRY_TOKEN` / `CARGO_REGISTRIES_<NAME>_TOKEN` exported in the shell start-up
+//!   files of the home directory.
+//!
+//! Files are edited in place with `toml_edit` (comments and layout stay) and replaced
+//! atomically with the same permissions; no backup is kept, since a backup would be another
+//! clear copy.
+
+use std::path::{Path, PathBuf};
+
+use crate::token::Token;
+
+/// The provider entry `setup` adds.
+pub const PROVIDER: &str = "cargo-confirm-gui";
+
+/// Where a clear-text token was found, and so how to remove it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `[registry] token` (crates.io) or `[registries.NAME] token` in a TOML file.
+    Toml {
+        /// The file.
+        file: PathBuf,
+        /// `None` for `[registry]` (crates.io), else the registry's name.
+        registry: Option<String>,
+    },
+    /// An assignment of `var` on line `line` (1-based) of a shell start-up file.
+    Shell {
+        /// The file.
+        file: PathBuf,
+        /// Its line, as found.
+        line: usize,
+        /// The variable.
+        var: String,
+    },
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Toml {
+                file,
+                registry: None,
+            } => write!(f, "{} ([registry] token)", file.display()),
+            Source::Toml {
+                file,
+                registry: Some(r),
+            } => write!(f, "{} ([registries.{r}] token)", file.display()),
+            Source::Shell { file, line, var } => {
+                write!(f, "{} line {line} ({var})", file.display())
+            }
+        }
+    }
+}
+
+/// A token found in clear text.
+#[derive(Debug)]
+pub struct Found {
+    /// The registry's name (`crates-io` for crates.io).
+    pub registry: String,
+    /// The token.
+    pub token: Token,
+    /// Where it is.
+    pub source: Source,
+}
+
+/// What [`scan`] saw that it could not take (a computed value, a file it could not read).
+pub type Notes = Vec<String>;
+
+/// The shell start-up files looked at, relative to the home directory.
+pub const SHELL_FILES: &[&str] = &[
+    ".profile",
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".zshrc",
+    ".zshenv",
+    ".zprofile",
+    ".config/fish/config.fish",
+];
+
+/// cargo's config files, nearest first: `.cargo/config.toml` and `.cargo/config` from `cwd`
+/// up, then `$CARGO_HOME`'s.
+pub fn config_files(cwd: &Path, cargo_home: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = cwd
+        .ancestors()
+        .flat_map(|d| [d.join(".cargo/config.toml"), d.join(".cargo/config")])
+        .collect();
+    for f in [cargo_home.join("config.toml"), cargo_home.join("config")] {
+        if !files.contains(&f) {
+            files.push(f);
+        }
+    }
+    files
+}
+
+/// Every clear-text token in the places listed in the module docs.
+pub fn scan(home: &Path, cargo_home: &Path, cwd: &Path) -> (Vec<Found>, Notes) {
+    let mut found = Vec::new();
+    let mut notes = Vec::new();
+    let mut toml_files = vec![
+        cargo_home.join("credentials.toml"),
+        cargo_home.join("credentials"),
+    ];
+    toml_files.extend(config_files(cwd, cargo_home));
+    for file in toml_files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let doc = match text.parse::<toml_edit::DocumentMut>() {
+            Ok(d) => d,
+            Err(e) => {
+                notes.push(format!("{} cannot be read as TOML: {e}", file.display()));
+                continue;
+            }
+        };
+        if let Some(t) = doc
+            .get("registry")
+            .and_then(|r| r.get("token"))
+            .and_then(|t| t.as_str())
+        {
+            found.push(Found {
+                registry: "crates-io".into(),
+                token: Token::new(t.to_string()),
+                source: Source::Toml {
+                    file: file.clone(),
+                    registry: None,
+                },
+            });
+        }
+        if let Some(regs) = doc.get("registries").and_then(|r| r.as_table_like()) {
+            for (name, table) in regs.iter() {
+                if let Some(t) = table.get("token").and_then(|t| t.as_str()) {
+                    found.push(Found {
+                        registry: name.to_string(),
+                        token: Token::new(t.to_string()),
+                        source: Source::Toml {
+                            file: file.clone(),
+                            registry: Some(name.to_string()),
+                        },
+                    });
+                }
+            }
+        }
+    }
+    let names = registry_names(cwd, cargo_home);
+    for rel in SHELL_FILES {
+        let file = home.join(rel);
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for (i, line) in text.lines().enumerate() {
+            let Some((var, value)) = shell_assignment(line) else {
+                continue;
+            };
+            let Some(registry) = registry_of_var(&var, &names) else {
+                continue;
+            };
+            let source = Source::Shell {
+                file: file.clone(),
+                line: i + 1,
+                var: var.clone(),
+            };
+            match value {
+                Some(v) if !v.is_empty() => found.push(Found {
+                    registry,
+                    token: Token::new(v),
+                    source,
+                }),
+                _ => notes.push(format!(
+                    "{source}: the value is computed (a command or a variable), so it was not \
+                     moved; remove that line and store the token with cargo-confirm-gui --enroll"
+                )),
+            }
+        }
+    }
+    (found, notes)
+}
+
+/// The registry names cargo's config files define, for telling `CARGO_REGISTRIES_MY_REG_TOKEN`
+/// apart from `my_reg` and `my-reg`.
+fn registry_names(cwd: &Path, cargo_home: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for f in config_files(cwd, cargo_home) {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        let Ok(doc) = text.parse::<toml::Table>() else {
+            continue;
+        };
+        if let Some(r) = doc.get("registries").and_then(|r| r.as_table()) {
+            names.extend(r.keys().cloned());
+        }
+    }
+    names
+}
+
+/// The registry a token variable is for: `CARGO_REGISTRY_TOKEN` is crates.io's;
+/// `CARGO_REGISTRIES_<NAME>_TOKEN` names a registry as cargo spells it in the variable
+/// (upper case, `-` as `_`).
+pub fn registry_of_var(var: &str, known: &[String]) -> Option<String> {
+    if var == "CARGO_REGISTRY_TOKEN" {
+        return Some("crates-io".into());
+    }
+    let name = var
+        .strip_prefix("CARGO_REGISTRIES_")?
+        .strip_suffix("_TOKEN")?;
+    if name.is_empty() {
+        return None;
+    }
+    let spelled = |k: &String| k.to_ascii_uppercase().replace('-', "_") == name;
+    Some(
+        known
+            .iter()
+            .find(|k| spelled(k))
+            .cloned()
+            .unwrap_or_else(|| name.to_ascii_lowercase().replace('_', "-")),
+    )
+}
+
+/// A shell line that sets a token variable: `export VAR=value`, `VAR=value`,
+/// `declare -x VAR=value`, fish's `set -gx VAR value`. Returns the variable and its value when
+/// the value is a plain literal (`None` when it is computed: `$(…)`, backticks, `$VAR`).
+pub fn shell_assignment(line: &str) -> Option<(String, Option<String>)> {
+    let t = line.trim_start();
+    if t.starts_with('#') {
+        return None;
+    }
+    let (var, raw) = if let Some(rest) = t.strip_prefix("set ") {
+        // fish: set [-g] [-x] [-U] VAR value
+        let mut words = rest.split_whitespace().skip_while(|w| w.starts_with('-'));
+        let var = words.next()?;
+        let value: Vec<&str> = words.collect();
+        (var.to_string(), value.join(" "))
+    } else {
+        let rest = t
+            .strip_prefix("export ")
+            .or_else(|| t.strip_prefix("declare -x "))
+            .unwrap_or(t)
+            .trim_start();
+        let (var, value) = rest.split_once('=')?;
+        (var.trim().to_string(), value.trim().to_string())
+    };
+    let is_token_var = var == "CARGO_REGISTRY_TOKEN"
+        || (var.starts_with("CARGO_REGISTRIES_") && var.ends_with("_TOKEN"));
+    if !is_token_var || !var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return None;
+    }
+    // A trailing comment or command after the value: take the first word (quoted or not).
+    let value = match raw.chars().next() {
+        Some('\'') => raw[1..].split_once('\'').map(|(v, _)| v.to_string()),
+        Some('"') => raw[1..]
+            .split_once('"')
+            .map(|(v, _)| v.to_string())
+            .filter(|v| !v.contains(['$', '`', '\\'])),
+        Some(_) => raw
+            .split([' ', '\t', ';'])
+            .next()
+            .map(str::to_string)
+            .filter(|v| !v.contains(['$', '`', '\\', '(', ')'])),
+        None => Some(String::new()),
+    };
+    Some((var, value))
+}
+
+/// Writes `text` to `file` through a temporary file in the same directory, with the file's
+/// permissions, and renames it over: the file is never half-written, and no copy stays.
+fn replace_file(file: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let dir = file.parent().ok_or("no directory")?;
+    let perms = std::fs::metadata(file)
+        .map(|m| m.permissions())
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| e.to_string())?;
+    tmp.as_file()
+        .set_permissions(perms)
+        .map_err(|e| e.to_string())?;
+    tmp.write_all(text.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| e.to_string())?;
+    tmp.persist(file).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Removes the clear copy at `source`, keeping everything else in the file (comments
+/// included). A credentials file left with nothing in it is deleted.
+pub fn remove(source: &Source, token: &Token) -> Result<(), String> {
+    match source {
+        Source::Toml { file, registry } => {
+            let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+            let mut doc = text
+                .parse::<toml_edit::DocumentMut>()
+                .map_err(|e| e.to_string())?;
+            let table = match registry {
+                None => doc.get_mut("registry"),
+                Some(r) => doc.get_mut("registries").and_then(|t| t.get_mut(r)),
+            };
+            if let Some(t) = table.and_then(|t| t.as_table_like_mut()) {
+                t.remove("token");
+            }
+            // Empty tables that only held the token go too.
+            if let Some(r) = registry
+                && let Some(regs) = doc
+                    .get_mut("registries")
+                    .and_then(|t| t.as_table_like_mut())
+                && regs
+                    .get(r)
+                    .and_then(|t| t.as_table_like())
+                    .is_some_and(|t| t.is_empty())
+            {
+                regs.remove(r);
+            }
+            for key in ["registry", "registries"] {
+                if doc
+                    .get(key)
+                    .and_then(|t| t.as_table_like())
+                    .is_some_and(|t| t.is_empty())
+                {
+                    doc.remove(key);
+                }
+            }
+            let is_credentials = file
+                .file_name()
+                .is_some_and(|n| n == "credentials.toml" || n == "credentials");
+            if is_credentials && doc.as_table().is_empty() {
+                return std::fs::remove_file(file).map_err(|e| e.to_string());
+            }
+            replace_file(file, &doc.to_string())
+        }
+        Source::Shell { file, var, .. } => {
+            let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+            // Every line that sets this variable to this token goes, wherever it is now.
+            let kept: Vec<&str> = text
+                .split_inclusive('\n')
+                .filter(|l| {
+                    !matches!(shell_assignment(l), Some((v, Some(value)))
+                        if &v == var && value == token.expose())
+                })
+                .collect();
+            replace_file(file, &kept.concat())
+        }
+    }
+}
+
+/// Adds this provider to `[registry] global-credential-providers` in `config` (cargo's
+/// config file in `$CARGO_HOME`), creating the file when missing. Returns whether anything
+/// changed. cargo tries the providers from the last entry to the first, so it goes last.
+pub fn add_provider(config: &Path) -> Result<bool, String> {
+    let text = match std::fs::read_to_string(config) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("{}: {e}", config.display())),
+    };
+    let mut doc = text
+        .parse::<toml_edit::DocumentMut>()
+        .map_err(|e| format!("{} cannot be read as TOML: {e}", config.display()))?;
+    if has_provider(&doc) {
+        return Ok(false);
+    }
+    let registry = doc
+        .entry("registry")
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+    let registry = registry
+        .as_table_like_mut()
+        .ok_or_else(|| format!("{}: `registry` is not a table", config.display()))?;
+    let list = registry
+        .entry("global-credential-providers")
+        .or_insert(toml_edit::value(toml_edit::Array::new()));
+    let arr = list.as_array_mut().ok_or_else(|| {
+        format!(
+            "{}: registry.global-credential-providers is not a list",
+            config.display()
+        )
+    })?;
+    arr.push(PROVIDER);
+    if text.is_empty() {
+        if let Some(dir) = config.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(config, doc.to_string()).map_err(|e| e.to_string())?;
+        return Ok(true);
+    }
+    replace_file(config, &doc.to_string())?;
+    Ok(true)
+}
+
+/// Whether `doc` lists this provider in `global-credential-providers`.
+pub fn has_provider(doc: &toml_edit::DocumentMut) -> bool {
+    doc.get("registry")
+        .and_then(|r| r.get("global-credential-providers"))
+        .and_then(|l| l.as_array())
+        .is_some_and(|a| {
+            a.iter().any(|v| {
+                v.as_str()
+                    .is_some_and(|s| s.split_whitespace().next() == Some(PROVIDER))
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOK: &str = "cioAbcdefghijklmnopqrstuvwxyz0123456";
+
+    #[test]
+    fn shell_lines_are_read_as_a_shell_would() {
+        let a = |l: &str| shell_assignment(l);
+        assert_eq!(
+            a("export CARGO_REGISTRY_TOKEN=abc # mine"),
+            Some(("CARGO_REGISTRY_TOKEN".into(), Some("abc".into())))
+        );
+        assert_eq!(
+            a("  CARGO_REGISTRIES_MY_REG_TOKEN='a b'"),
+            Some(("CARGO_REGISTRIES_MY_REG_TOKEN".into(), Some("a b".into())))
+        );
+        assert_eq!(
+            a("set -gx CARGO_REGISTRY_TOKEN xyz"),
+            Some(("CARGO_REGISTRY_TOKEN".into(), Some("xyz".into())))
+        );
+        assert_eq!(
+            a("export CARGO_REGISTRY_TOKEN=$(pass show cargo)"),
+            Some(("CARGO_REGISTRY_TOKEN".into(), None))
+        );
+        assert_eq!(
+            a("export CARGO_REGISTRY_TOKEN=\"$TOKEN\""),
+            Some(("CARGO_REGISTRY_TOKEN".into(), None))
+        );
+        assert_eq!(a("# export CARGO_REGISTRY_TOKEN=abc"), None);
+        assert_eq!(a("export CARGO_HOME=/x"), None);
+    }
+
+    #[test]
+    fn variable_names_map_to_registry_names() {
+        let known = vec!["my-reg".to_string()];
+        assert_eq!(
+            registry_of_var("CARGO_REGISTRIES_MY_REG_TOKEN", &known).as_deref(),
+            Some("my-reg")
+        );
+        assert_eq!(
+            registry_of_var("CARGO_REGISTRY_TOKEN", &known).as_deref(),
+            Some("crates-io")
+        );
+        assert_eq!(
+            registry_of_var("CARGO_REGISTRIES_OTHER_TOKEN", &known).as_deref(),
+            Some("other")
+        );
+        assert_eq!(registry_of_var("CARGO_REGISTRIES__TOKEN", &known), None);
+    }
+
+    fn home() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
+        let d = tempfile::tempdir().unwrap();
+        let home = d.path().join("home");
+        let cargo_home = home.join(".cargo");
+        let cwd = home.join("proj");
+        std::fs::create_dir_all(&cargo_home).unwrap();
+        std::fs::create_dir_all(&cwd).unwrap();
+        (d, home, cargo_home, cwd)
+    }
+
+    #[test]
+    fn tokens_are_found_removed_and_the_rest_of_each_file_kept() {
+        let (_d, home, cargo_home, cwd) = home();
+        std::fs::write(
+            cargo_home.join("credentials.toml"),
+            format!("[registry]\ntoken = \"{TOK}\"\n\n[registries.my-reg]\ntoken = \"t2\"\n"),
+        )
+        .unwrap();
+        let config = "# my settings\n[registries.my-reg]\nindex = \"sparse+https://r.example/\" # keep\ntoken = \"t3\"\n\n[build]\njobs = 2\n";
+        std::fs::write(cargo_home.join("config.toml"), config).unwrap();
+        std::fs::write(
+            home.join(".bashrc"),
+            "alias ll='ls -l'\nexport CARGO_REGISTRIES_MY_REG_TOKEN=t4\nexport CARGO_REGISTRY_TOKEN=$(pass cargo)\n",
+        )
+        .unwrap();
+        let (found, notes) = scan(&home, &cargo_home, &cwd);
+        let seen: Vec<(&str, &str)> = found
+            .iter()
+            .map(|f| (f.registry.as_str(), f.token.expose()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("crates-io", TOK),
+                ("my-reg", "t2"),
+                ("my-reg", "t3"),
+                ("my-reg", "t4")
+            ]
+        );
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains(".bashrc line 3"), "{notes:?}");
+        for f in &found {
+            remove(&f.source, &f.token).unwrap();
+        }
+        assert!(!cargo_home.join("credentials.toml").exists());
+        let after = std::fs::read_to_string(cargo_home.join("config.toml")).unwrap();
+        assert!(
+            after.contains("# my settings") && after.contains("# keep"),
+            "{after}"
+        );
+        assert!(
+            after.contains("jobs = 2") && !after.contains("t3"),
+            "{after}"
+        );
+        let rc = std::fs::read_to_string(home.join(".bashrc")).unwrap();
+        assert_eq!(
+            rc,
+            "alias ll='ls -l'\nexport CARGO_REGISTRY_TOKEN=$(pass cargo)\n"
+        );
+        let (found, _) = scan(&home, &cargo_home, &cwd);
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn the_provider_is_added_once_and_comments_stay() {
+        let (_d, _home, cargo_home, _cwd) = home();
+        let config = cargo_home.join("config.toml");
+        assert!(add_provider(&config).unwrap());
+        assert!(!add_provider(&config).unwrap());
+        std::fs::write(
+            &config,
+            "# mine\n[registry]\nglobal-credential-providers = [\"cargo:token\"] # old\n",
+        )
+        .unwrap();
+        assert!(add_provider(&config).unwrap());
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(text.contains("# mine") && text.contains("# old"), "{text}");
+        assert!(
+            text.contains("[\"cargo:token\", \"cargo-confirm-gui\"]"),
+            "{text}"
+        );
+        assert!(!add_provider(&config).unwrap());
+    }
+}
