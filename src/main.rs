@@ -352,7 +352,12 @@ fn setup(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     for n in &notes {
         eprintln!("note: {n}");
     }
-    let store = stores.open().map_err(|e| e.to_string())?;
+    // The store is needed only when there is something to move.
+    let store = if found.is_empty() {
+        None
+    } else {
+        Some(stores.open().map_err(|e| e.to_string())?)
+    };
     // One store entry per registry; two different clear tokens for one registry are for the
     // person to sort out, not for this helper to pick from.
     let mut adoptees: Vec<Adoptee> = Vec::new();
@@ -377,7 +382,10 @@ fn setup(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
                     registry: f.registry.clone(),
                     fingerprint: f.token.fingerprint(),
                     source: f.source.to_string(),
-                    replaces: store.contains(&key).map_err(|e| e.to_string())?,
+                    replaces: match &store {
+                        Some(s) => s.contains(&key).map_err(|e| e.to_string())?,
+                        None => false,
+                    },
                 },
                 key,
                 token: f.token.clone(),
