@@ -31,6 +31,9 @@ pub enum DenyReason {
     Changed,
     /// The requester is not (or no longer) verified to be cargo.
     NotCargo,
+    /// The `.crate` has a problem cargo never makes (a duplicate, a link, an odd name), so
+    /// the tools that read it may not agree on what it holds.
+    Suspect,
 }
 
 impl DenyReason {
@@ -49,6 +52,10 @@ impl DenyReason {
                 "refused: no packaged .crate could be found or read, so what would be published \
                  was never shown (run cargo publish from the package's directory; see the \
                  window for where it looked)"
+            }
+            DenyReason::Suspect => {
+                "refused: the packaged .crate has a problem cargo never makes (the window lists \
+                 it in red), so what it holds depends on the tool that reads it"
             }
             DenyReason::NotCargo => {
                 "refused: the program that asked is not verified to be cargo, or changed while \

@@ -108,6 +108,10 @@ pub struct PlanCrate {
     pub cksum: String,
     /// What those bytes contain, checked once they were read.
     pub report: Box<crate::package::Report>,
+    /// Its dependencies as the upload declares them, one line each (name, requirement, and
+    /// kind, target, registry or rename where there is one).
+    #[serde(default)]
+    pub deps: Vec<String>,
 }
 
 impl Operation {

@@ -675,12 +675,32 @@ fn cargo_version() -> Option<(u64, u64)> {
 fn subcommand_registry(
     args: &[String],
     env: &Snapshot,
+    default: Option<String>,
 ) -> Result<(String, Option<String>, String), String> {
     use cargo_confirm_gui::publish;
+    // As cargo: `--index`, `--registry`, the one registry `package.publish` allows, then
+    // `registry.default` from cargo's config, then crates.io.
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    let configured = || {
+        let home = env.cargo_home.clone()?;
+        cargo_confirm_gui::adopt::config_files(&cwd, &home)
+            .into_iter()
+            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .filter_map(|t| t.parse::<toml::Table>().ok())
+            .find_map(|d| {
+                d.get("registry")?
+                    .get("default")?
+                    .as_str()
+                    .map(str::to_string)
+            })
+    };
+    let named = publish::arg_value(args, "--registry")
+        .or(default)
+        .or_else(configured)
+        .filter(|n| n != "crates-io");
     let (index_url, registry_name) = if let Some(url) = publish::arg_value(args, "--index") {
         (url, None)
-    } else if let Some(name) = publish::arg_value(args, "--registry") {
-        let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    } else if let Some(name) = named {
         let url = registries::index_url_for(
             &name,
             &cwd,
@@ -707,7 +727,7 @@ fn yank(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
         eprintln!("{SUBCOMMAND_HELP}");
         return Ok(());
     }
-    let (index_url, registry_name, api_index) = subcommand_registry(args, &deps.env)?;
+    let (index_url, registry_name, api_index) = subcommand_registry(args, &deps.env, None)?;
     let undo = args.iter().any(|a| a == "--undo");
     let mut positional = Vec::new();
     let mut it = args.iter();
@@ -790,13 +810,18 @@ fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
         eprintln!("{SUBCOMMAND_HELP}");
         return Ok(());
     }
-    let (index_url, registry_name, api_index) = subcommand_registry(args, &deps.env)?;
     let env = &deps.env;
     // Before any window: the uploader must start while this process may still start a
     // setgid program (the window takes the network and that right away from it).
     let uploader = publish::Uploader::start()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let packaged = publish::package(std::path::Path::new(&cargo), args)?;
+    let (index_url, registry_name, api_index) =
+        subcommand_registry(args, env, publish::default_registry(&packaged))?;
+    let (packaged, left_out) = publish::publish_rules(packaged, registry_name.as_deref())?;
+    for c in &left_out {
+        eprintln!("note: {c} has `publish = false` in its Cargo.toml: left out of the plan");
+    }
     let metas = packaged
         .iter()
         .map(|p| {
@@ -836,6 +861,7 @@ fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
             vers: p.vers.clone(),
             cksum: cksum.clone(),
             report: Box::new(report),
+            deps: metadata::dependency_lines(&metas[i].json),
         });
         jobs.push((
             p.name.clone(),

@@ -115,6 +115,19 @@ pub enum Check {
     Forged(String),
 }
 
+impl Report {
+    /// Whether Approve must stay unavailable: the check failed, or the archive has a problem
+    /// (cargo never makes an archive with one: a duplicate, a link, an odd name, a listing
+    /// that stopped early), since then the tools that read it may not agree on what it holds.
+    pub fn blocks_approve(&self) -> bool {
+        self.check.blocks_approve()
+            || self
+                .contents
+                .as_ref()
+                .is_some_and(|c| !c.problems.is_empty())
+    }
+}
+
 impl Check {
     /// Whether Approve must stay unavailable: anything but a match. A publish whose file
     /// cannot be found or read is not verified, and what is not verified is not approvable.
@@ -1054,6 +1067,20 @@ fn list_entries(
                 .problems
                 .push(format!("{raw} tries to escape the unpack directory"));
         }
+        // What an unpacker makes of the name (tar's `unpack_in`, as cargo uses it): `.` and
+        // empty components dropped. `NAME-VERS/./Cargo.toml` is the manifest, once unpacked.
+        let normal: String = path
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .collect::<Vec<_>>()
+            .join("/");
+        if normal != path.trim_end_matches('/') {
+            contents.problems.push(format!(
+                "{raw} has `.` or empty parts in its name, which cargo never writes; unpacked, \
+                 it is {normal}"
+            ));
+        }
+        let path = normal;
         let ty = entry.header().entry_type();
         let link = || {
             entry
@@ -1081,9 +1108,10 @@ fn list_entries(
                 .push(format!("{path} is a special file ({t})")),
             Kind::File | Kind::Dir => {}
         }
-        if kind != Kind::Dir && !seen.insert(path.clone()) {
+        // Case-insensitive file systems (macOS, Windows) unpack `CARGO.TOML` over `Cargo.toml`.
+        if kind != Kind::Dir && !seen.insert(path.to_lowercase()) {
             contents.problems.push(format!(
-                "{path} appears twice; which copy wins depends on the tool"
+                "{path} appears twice (letter case aside); which copy wins depends on the tool"
             ));
         }
         let mut sha256 = None;
@@ -1332,4 +1360,4 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -315,14 +315,20 @@ fn prompt(
     }
     let plan_blocked = match &req.operation {
         Operation::PublishPlan { crates } if crates.is_empty() => Some(DenyReason::Unverified),
-        Operation::PublishPlan { crates } => crates
-            .iter()
-            .any(|c| c.report.check.blocks_approve())
-            .then_some(DenyReason::Mismatch),
+        Operation::PublishPlan { crates } => {
+            crates.iter().find(|c| c.report.blocks_approve()).map(|c| {
+                if c.report.check.blocks_approve() {
+                    DenyReason::Unverified
+                } else {
+                    DenyReason::Suspect
+                }
+            })
+        }
         _ => None,
     };
     let unverifiable = plan_blocked.or(match report {
         Some(Some(r)) => match r.check {
+            package::Check::Match(_) if r.blocks_approve() => Some(DenyReason::Suspect),
             package::Check::Match(_) => None,
             package::Check::Mismatch { .. } | package::Check::Forged(_) => {
                 Some(DenyReason::Mismatch)
@@ -917,7 +923,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pkg = dir.path().join("target/package");
         std::fs::create_dir_all(&pkg).unwrap();
-        std::fs::write(pkg.join("a-1.0.0.crate"), b"not what cargo hashed").unwrap();
+        let bytes = package::tests::clean_crate("a", "1.0.0", "// not what cargo hashed");
+        std::fs::write(pkg.join("a-1.0.0.crate"), &bytes).unwrap();
         let store = enrolled();
         // A prompter that approves whatever it is shown: the pipeline still says no.
         let p = Scripted::answering(Decision::Approve);
@@ -944,9 +951,7 @@ mod tests {
         ));
 
         // The same request with the file's real checksum is released.
-        let cksum = package::hex(&<sha2::Sha256 as sha2::Digest>::digest(
-            b"not what cargo hashed",
-        ));
+        let cksum = package::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
         let mut good = req(publish());
         good.operation = Operation::Publish {
             name: "a".into(),
@@ -966,7 +971,7 @@ mod tests {
             let (report, cksum) = package::report_for_bytes(
                 name,
                 "1.0.0",
-                b"bytes",
+                &package::tests::clean_crate(name, "1.0.0", ""),
                 &dir.join(format!("{name}-1.0.0.crate")),
                 None,
                 &limits,
@@ -976,6 +981,7 @@ mod tests {
                 vers: "1.0.0".into(),
                 cksum,
                 report: Box::new(report),
+                deps: Vec::new(),
             }
         };
         let mut bad = good("b");
@@ -1043,10 +1049,9 @@ mod tests {
         let pkg = dir.path().join("target/package");
         std::fs::create_dir_all(&pkg).unwrap();
         let file = pkg.join("a-1.0.0.crate");
-        std::fs::write(&file, b"what the person saw").unwrap();
-        let cksum = package::hex(&<sha2::Sha256 as sha2::Digest>::digest(
-            b"what the person saw",
-        ));
+        let saw = package::tests::clean_crate("a", "1.0.0", "// what the person saw");
+        std::fs::write(&file, &saw).unwrap();
+        let cksum = package::hex(&<sha2::Sha256 as sha2::Digest>::digest(&saw));
         let mut r = req(publish());
         r.operation = Operation::Publish {
             name: "a".into(),

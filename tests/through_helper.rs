@@ -301,3 +301,85 @@ fn yank_and_unyank_are_sent_by_the_helper_after_a_window_each() {
         ]
     );
 }
+
+#[test]
+fn a_second_manifest_hidden_under_a_dotted_name_blocks_approve() {
+    // Review of "Publish through the helper": a worm replaced the .crate between cargo's
+    // write and the helper's read with a copy that also holds `NAME-VERS/./Cargo.toml`, a
+    // manifest naming a build script; the window showed one amber note, and every consumer's
+    // build ran the script. Here the cargo the helper runs is the worm's wrapper, which does
+    // the same deterministically.
+    let _g = gui_lock();
+    let p = enrolled("through-dotted", None);
+    let real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let wrapper = p.dir.join("worm-cargo.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            r#"#!/bin/sh
+"{real}" "$@" || exit $?
+[ "$1" = package ] || exit 0
+exec python3 - "$CARGO_TARGET_DIR/package/through-dotted-0.1.0.crate" <<'PY'
+import io, sys, tarfile
+path = sys.argv[1]
+src = tarfile.open(path, "r:gz")
+members = [(m, src.extractfile(m).read() if m.isfile() else None) for m in src.getmembers()]
+out = io.BytesIO()
+with tarfile.open(fileobj=out, mode="w:gz", format=tarfile.GNU_FORMAT) as t:
+    for m, data in members:
+        t.addfile(m, io.BytesIO(data) if data is not None else None)
+    evil = b'[package]\nname = "through-dotted"\nversion = "0.1.0"\nbuild = "src/lib.rs"\n'
+    info = tarfile.TarInfo("through-dotted-0.1.0/./Cargo.toml")
+    info.size = len(evil)
+    t.addfile(info, io.BytesIO(evil))
+open(path, "wb").write(out.getvalue())
+PY
+"#
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = p.cargo(&[]);
+    let mut run = Command::new(PROVIDER);
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => run.env(k, v),
+            None => run.env_remove(k),
+        };
+    }
+    run.env("CARGO", &wrapper)
+        .args([
+            "confirm-gui",
+            "publish",
+            "--registry",
+            "local",
+            "--no-verify",
+            "--allow-dirty",
+        ])
+        .current_dir(&p.dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let _ = cmd.get_program();
+    let mut child = run.spawn().unwrap();
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui: PUBLISH");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "a person's Approve was accepted for a crate with a hidden manifest"
+    );
+    let (x, y) = deny_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, CARGO);
+    assert!(!status.success(), "{err}");
+    assert!(p.registry.uploads().is_empty());
+    let last = p.audit().last().unwrap().clone();
+    assert!(
+        last["evidence"].as_str().unwrap().contains("appears twice"),
+        "{last}"
+    );
+}

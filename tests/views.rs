@@ -629,6 +629,7 @@ fn plan(reports: Vec<(&str, Report)>) -> ConfirmState {
             vers: "0.3.0".into(),
             cksum: "ef".repeat(32),
             report: Box::new(report),
+            deps: vec!["serde ^1 (from https://github.com/rust-lang/crates.io-index)".into()],
         })
         .collect();
     ConfirmState::new(tx(Operation::PublishPlan { crates }), &opts())
@@ -646,6 +647,14 @@ fn a_plan_shows_every_crate_and_one_click_approves_it() {
     assert_eq!(h.query_all_by_label("foo-util 0.3.0").count(), 3);
     assert_eq!(h.query_all_by_label("foo-core 0.3.0").count(), 3);
     h.get_by_label("this helper, from the bytes shown here: the token goes to no other program");
+    // What the upload declares, even with no earlier version to compare with.
+    assert_eq!(
+        h.query_all_by_label(
+            "Dependencies: serde ^1 (from https://github.com/rust-lang/crates.io-index)"
+        )
+        .count(),
+        2
+    );
     click_approve(&mut h);
     assert_eq!(h.state().decision, Some(Decision::Approve));
 }

@@ -67,6 +67,14 @@ fn plain_crate() -> Vec<u8> {
     ])
 }
 
+/// A `.crate` as cargo makes it for `name` `vers`, for other modules' tests.
+pub(crate) fn clean_crate(name: &str, vers: &str, body: &str) -> Vec<u8> {
+    let top = format!("{name}-{vers}");
+    let manifest = format!("[package]\nname = \"{name}\"\nversion = \"{vers}\"\nbuild = false\n");
+    let (m, l) = (format!("{top}/Cargo.toml"), format!("{top}/src/lib.rs"));
+    targz(&[file(&m, manifest.as_bytes()), file(&l, body.as_bytes())])
+}
+
 fn texts(flags: &[Flag]) -> String {
     flags
         .iter()
@@ -668,4 +676,49 @@ fn the_crate_cargo_holds_open_is_found_even_when_its_path_is_replaced() {
     assert!(r.held_by_cargo());
     assert!(recheck(&r, &hex(&Sha256::digest(&bytes)), &Limits::default()).is_ok());
     drop(held);
+}
+
+#[test]
+fn a_second_manifest_under_a_dotted_or_recased_name_is_a_problem_that_blocks_approve() {
+    // Review of "Publish through the helper": `foo-0.2.0/./Cargo.toml`, appended after the
+    // real one, is the manifest once tar's unpack_in has dropped the `.` (a hidden build
+    // script ran for every consumer); the window's walker took it for another file.
+    for second in [
+        "foo-0.2.0/./Cargo.toml",
+        "foo-0.2.0//Cargo.toml",
+        "foo-0.2.0/CARGO.TOML",
+    ] {
+        let bytes = targz(&[
+            file("foo-0.2.0/Cargo.toml", MANIFEST.as_bytes()),
+            file("foo-0.2.0/src/lib.rs", b"pub fn f() {}"),
+            file(
+                second,
+                b"[package]\nname = \"foo\"\nversion = \"0.2.0\"\nbuild = \"src/lib.rs\"\n",
+            ),
+        ]);
+        let (report, _) = report_for_bytes(
+            "foo",
+            "0.2.0",
+            &bytes,
+            Path::new("/t/foo-0.2.0.crate"),
+            None,
+            &Limits::default(),
+        );
+        let problems = &report.contents.as_ref().unwrap().problems;
+        assert!(
+            problems.iter().any(|p| p.contains("appears twice")),
+            "{second}: {problems:?}"
+        );
+        assert!(report.blocks_approve(), "{second}");
+    }
+    // The plain crate has none, and is approvable.
+    let (report, _) = report_for_bytes(
+        "foo",
+        "0.2.0",
+        &plain_crate(),
+        Path::new("/t/foo-0.2.0.crate"),
+        None,
+        &Limits::default(),
+    );
+    assert!(!report.blocks_approve(), "{:?}", report.contents);
 }

@@ -632,6 +632,44 @@ fn find_in(
     Ok(Ok(None))
 }
 
+/// The dependencies of an upload's metadata, one line each, for the window: `name req`, then
+/// what sets it apart (`build`, `dev`, a target, another registry, the name it is known by).
+pub fn dependency_lines(json: &serde_json::Value) -> Vec<String> {
+    let Some(deps) = json["deps"].as_array() else {
+        return Vec::new();
+    };
+    deps.iter()
+        .map(|d| {
+            let mut line = format!(
+                "{} {}",
+                d["name"].as_str().unwrap_or("?"),
+                d["version_req"].as_str().unwrap_or("?")
+            );
+            let mut notes = Vec::new();
+            match d["kind"].as_str() {
+                Some("normal") | None => {}
+                Some(k) => notes.push(k.to_string()),
+            }
+            if let Some(t) = d["target"].as_str() {
+                notes.push(t.to_string());
+            }
+            if d["optional"].as_bool() == Some(true) {
+                notes.push("optional".into());
+            }
+            if let Some(r) = d["registry"].as_str() {
+                notes.push(format!("from {r}"));
+            }
+            if let Some(n) = d["explicit_name_in_toml"].as_str() {
+                notes.push(format!("used as {n}"));
+            }
+            if !notes.is_empty() {
+                line.push_str(&format!(" ({})", notes.join(", ")));
+            }
+            line
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,6 +42,40 @@ pub struct Packaged {
     pub path: PathBuf,
     /// The bytes, read once.
     pub bytes: Vec<u8>,
+    /// `package.publish` as cargo reads it: `None` anywhere, else the registries allowed
+    /// (empty: `publish = false`).
+    pub publish: Option<Vec<String>>,
+}
+
+/// A workspace package as `cargo metadata` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Member {
+    name: String,
+    vers: String,
+    publish: Option<Vec<String>>,
+}
+
+/// The options of `cargo publish` that `cargo metadata` takes too, so that it reads the same
+/// workspace and configuration as `cargo package`.
+fn metadata_args(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        for flag in ["--manifest-path", "--config", "-Z"] {
+            if a == flag {
+                out.push(a.clone());
+                if let Some(v) = it.next() {
+                    out.push(v.clone());
+                }
+            } else if a.starts_with(&format!("{flag}=")) {
+                out.push(a.clone());
+            }
+        }
+        if matches!(a.as_str(), "--locked" | "--offline" | "--frozen") {
+            out.push(a.clone());
+        }
+    }
+    out
 }
 
 /// The options of `cargo publish` that `cargo package` does not take, and what to do.
@@ -116,9 +150,12 @@ fn strip_ansi(s: &str) -> String {
 /// showing its output as it goes, and reads each `.crate` it made into memory, once.
 pub fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, String> {
     let forwarded = package_args(args)?;
+    let (target_dir, members) = workspace(cargo, args)?;
     let mut cmd = Command::new(cargo);
     cmd.arg("package")
         .args(&forwarded)
+        // The "Packaging" lines are how the helper learns what was packaged.
+        .env("CARGO_TERM_QUIET", "false")
         .stdin(Stdio::null())
         .stdout(Stdio::inherit())
         .stderr(Stdio::piped());
@@ -144,12 +181,22 @@ pub fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, String> {
     if packaged.is_empty() {
         return Err("`cargo package` packaged nothing; nothing was published".into());
     }
-    let target_dir = target_dir(cargo, args)?;
     packaged
         .into_iter()
         .map(|(name, vers)| {
             crate::package::validate_name(&name, &vers)
                 .map_err(|why| format!("cargo's output named a crate that cannot be: {why}"))?;
+            // Anything can write lines into cargo's stderr pipe (`/proc/CARGO/fd/2`): only a
+            // package of this workspace counts.
+            let member = members
+                .iter()
+                .find(|m| m.name == name && m.vers == vers)
+                .ok_or_else(|| {
+                    format!(
+                        "cargo's output named {name} {vers}, which is not a package of this \
+                         workspace; nothing was published"
+                    )
+                })?;
             let path = target_dir
                 .join("package")
                 .join(format!("{name}-{vers}.crate"));
@@ -159,14 +206,27 @@ pub fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, String> {
                 vers,
                 path,
                 bytes,
+                publish: member.publish.clone(),
             })
         })
         .collect()
 }
 
 fn read_once(path: &Path) -> Result<Vec<u8>, String> {
-    let file = std::fs::File::open(path)
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Not a FIFO that hangs the helper, not a link to some other file.
+        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+    }
+    let file = opts
+        .open(path)
         .map_err(|e| format!("cannot read the packaged {}: {e}", path.display()))?;
+    if !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
+        return Err(format!("{} is not a regular file", path.display()));
+    }
     let mut bytes = Vec::new();
     file.take(MAX_CRATE + 1)
         .read_to_end(&mut bytes)
@@ -177,24 +237,14 @@ fn read_once(path: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// The target directory `cargo package` wrote to: `--target-dir` when given, else what
-/// `cargo metadata` says for this workspace (which reads `CARGO_TARGET_DIR` and cargo's
-/// config as `cargo package` did).
-fn target_dir(cargo: &Path, args: &[String]) -> Result<PathBuf, String> {
-    if let Some(t) = arg_value(args, "--target-dir") {
-        let t = PathBuf::from(t);
-        return Ok(if t.is_absolute() {
-            t
-        } else {
-            std::env::current_dir().map_err(|e| e.to_string())?.join(t)
-        });
-    }
-    let mut cmd = Command::new(cargo);
-    cmd.args(["metadata", "--format-version", "1", "--no-deps"]);
-    if let Some(m) = arg_value(args, "--manifest-path") {
-        cmd.args(["--manifest-path", &m]);
-    }
-    let out = cmd
+/// The target directory `cargo package` writes to (`--target-dir` when given, else what
+/// `cargo metadata` says, which reads `CARGO_TARGET_DIR` and cargo's config as `cargo package`
+/// does), and the workspace's packages.
+fn workspace(cargo: &Path, args: &[String]) -> Result<(PathBuf, Vec<Member>), String> {
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .args(metadata_args(args))
+        .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
@@ -203,10 +253,92 @@ fn target_dir(cargo: &Path, args: &[String]) -> Result<PathBuf, String> {
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
         .map_err(|e| format!("cargo metadata's output cannot be read: {e}"))?;
-    v["target_directory"]
-        .as_str()
-        .map(PathBuf::from)
-        .ok_or_else(|| "cargo metadata named no target directory".into())
+    let members = v["packages"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| Member {
+                    name: p["name"].as_str().unwrap_or_default().to_string(),
+                    vers: p["version"].as_str().unwrap_or_default().to_string(),
+                    publish: p["publish"].as_array().map(|l| {
+                        l.iter()
+                            .filter_map(|r| r.as_str().map(str::to_string))
+                            .collect()
+                    }),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let target_dir = match arg_value(args, "--target-dir") {
+        Some(t) => {
+            let t = PathBuf::from(t);
+            if t.is_absolute() {
+                t
+            } else {
+                std::env::current_dir().map_err(|e| e.to_string())?.join(t)
+            }
+        }
+        None => v["target_directory"]
+            .as_str()
+            .map(PathBuf::from)
+            .ok_or("cargo metadata named no target directory")?,
+    };
+    Ok((target_dir, members))
+}
+
+/// cargo's `package.publish` rules for a plan going to `registry` (`None`: a registry given
+/// by URL): a crate with `publish = false` is left out of a plan of several (as
+/// `cargo publish --workspace` does) and refused alone; a list that does not name the
+/// registry refuses. Returns the crates kept and the names left out.
+pub fn publish_rules(
+    crates: Vec<Packaged>,
+    registry: Option<&str>,
+) -> Result<(Vec<Packaged>, Vec<String>), String> {
+    let several = crates.len() > 1;
+    let mut kept = Vec::new();
+    let mut left_out = Vec::new();
+    for c in crates {
+        match &c.publish {
+            None => kept.push(c),
+            Some(list) if list.is_empty() && several => {
+                left_out.push(format!("{} {}", c.name, c.vers));
+            }
+            Some(list) if list.is_empty() => {
+                return Err(format!(
+                    "{} {} has `publish = false` in its Cargo.toml; nothing was published",
+                    c.name, c.vers
+                ));
+            }
+            Some(list) => match registry {
+                Some(r) if list.iter().any(|l| l == r) => kept.push(c),
+                _ => {
+                    return Err(format!(
+                        "{} {} may only be published to {} (`package.publish`), not to {}; \
+                         nothing was published",
+                        c.name,
+                        c.vers,
+                        list.join(", "),
+                        registry.unwrap_or("a registry given by URL")
+                    ));
+                }
+            },
+        }
+    }
+    if kept.is_empty() {
+        return Err("no crate of the plan may be published; nothing was published".into());
+    }
+    Ok((kept, left_out))
+}
+
+/// The registry cargo would pick when none is named: the only one every crate's
+/// `package.publish` allows, if there is one such.
+pub fn default_registry(crates: &[Packaged]) -> Option<String> {
+    let mut lists = crates.iter().filter_map(|c| c.publish.as_ref());
+    let first = lists.next()?;
+    match first.as_slice() {
+        [only] if lists.all(|l| l.as_slice() == [only.clone()]) => Some(only.clone()),
+        _ => None,
+    }
 }
 
 /// Orders `crates` so that each comes after the crates of the plan it depends on (cargo's
@@ -319,7 +451,13 @@ pub struct Uploader {
 impl Uploader {
     /// Starts `/proc/self/exe __upload` with an empty environment.
     pub fn start() -> Result<Uploader, String> {
-        let mut child = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+        // `/proc/self/exe` itself: the very binary running, even if its file was replaced.
+        let exe = if cfg!(target_os = "linux") {
+            PathBuf::from("/proc/self/exe")
+        } else {
+            std::env::current_exe().map_err(|e| e.to_string())?
+        };
+        let mut child = Command::new(exe)
             .arg(UPLOAD_ARG)
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
@@ -372,16 +510,17 @@ impl Uploader {
         }
         line.push(b'\n');
         let mut to = self.to.take().ok_or("the uploader was already used")?;
-        let sent = (|| -> std::io::Result<()> {
+        // Written from a thread of its own: the uploader answers for one crate before it
+        // reads the next body, and a long answer must not block both sides.
+        let bodies: Vec<Vec<u8>> = crates.iter().map(|c| c.3.clone()).collect();
+        let writer = std::thread::spawn(move || -> std::io::Result<()> {
             to.write_all(&line)?;
-            for (_, _, _, body) in crates {
+            drop(line);
+            for body in &bodies {
                 to.write_all(body)?;
             }
             to.flush()
-        })();
-        drop(line);
-        drop(to);
-        sent.map_err(|e| format!("the uploader went away: {e}"))?;
+        });
         let mut outcomes = Vec::new();
         let mut buf = String::new();
         loop {
@@ -397,6 +536,8 @@ impl Uploader {
             outcomes.push(o);
         }
         let _ = self.child.wait();
+        // A failure stops the uploader before it reads every body: that is not an error.
+        let _ = writer.join();
         Ok(outcomes)
     }
 }
@@ -426,7 +567,35 @@ pub fn serve_upload() -> Result<(), String> {
     let head: JobHead = serde_json::from_slice(&line).map_err(|e| format!("bad job: {e}"))?;
     let token = Zeroizing::new(head.token);
     let mut out = std::io::stdout().lock();
+    let cap = |s: String| -> String {
+        if s.len() <= 2048 {
+            return s;
+        }
+        let mut end = 2000;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}… ({} bytes in all)", &s[..end], s.len())
+    };
     let mut say = |o: &Outcome| -> Result<(), String> {
+        let o = match o.clone() {
+            Outcome::Published {
+                name,
+                vers,
+                warnings,
+            } => Outcome::Published {
+                name,
+                vers,
+                warnings: warnings.into_iter().take(20).map(cap).collect(),
+            },
+            Outcome::Failed { name, vers, why } => Outcome::Failed {
+                name,
+                vers,
+                why: cap(why),
+            },
+            other => other,
+        };
+        let o = &o;
         let mut l = serde_json::to_vec(o).map_err(|e| e.to_string())?;
         l.push(b'\n');
         out.write_all(&l)
@@ -556,6 +725,53 @@ mod tests {
                 .unwrap_err()
                 .contains("cycle")
         );
+    }
+
+    fn packaged(name: &str, publish: Option<&[&str]>) -> Packaged {
+        Packaged {
+            name: name.into(),
+            vers: "1.0.0".into(),
+            path: PathBuf::from("/t"),
+            bytes: Vec::new(),
+            publish: publish.map(s),
+        }
+    }
+
+    #[test]
+    fn cargos_publish_rules_hold() {
+        // Review of "Publish through the helper": a `publish = false` crate was uploaded, and
+        // `publish = ["local"]` went to crates.io.
+        let names = |v: &[Packaged]| v.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        let alone = publish_rules(vec![packaged("internal", Some(&[]))], Some("local"));
+        assert!(alone.unwrap_err().contains("publish = false"));
+        let (kept, out) = publish_rules(
+            vec![packaged("a", None), packaged("internal", Some(&[]))],
+            Some("crates-io"),
+        )
+        .unwrap();
+        assert_eq!((names(&kept), out), (s(&["a"]), s(&["internal 1.0.0"])));
+        let wrong = publish_rules(vec![packaged("a", Some(&["local"]))], Some("crates-io"));
+        assert!(
+            wrong
+                .unwrap_err()
+                .contains("may only be published to local")
+        );
+        assert!(publish_rules(vec![packaged("a", Some(&["local"]))], None).is_err());
+        let (kept, _) = publish_rules(
+            vec![packaged("a", Some(&["local", "other"]))],
+            Some("other"),
+        )
+        .unwrap();
+        assert_eq!(names(&kept), s(&["a"]));
+        assert_eq!(
+            default_registry(&[packaged("a", Some(&["local"])), packaged("b", None)]).as_deref(),
+            Some("local")
+        );
+        assert_eq!(
+            default_registry(&[packaged("a", Some(&["local"])), packaged("b", Some(&["x"]))]),
+            None
+        );
+        assert_eq!(default_registry(&[packaged("a", None)]), None);
     }
 
     #[test]

@@ -165,7 +165,7 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
                                     .strong(),
                                 );
                             }
-                            package_verdict(ui, &c.report);
+                            plan_verdict(ui, c);
                         }
                     }
                     if let Some(pending) = &state.tx.package {
@@ -226,24 +226,28 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
                 .blocked
                 .get_or_insert_with(|| "the plan holds no crate".into());
         }
-        if let Some(c) = crates.iter().find(|c| c.report.check.blocks_approve()) {
+        if let Some(c) = crates.iter().find(|c| c.report.blocks_approve()) {
             let what = format!("{} {}", escape(&c.name).text, escape(&c.vers).text);
-            state
-                .arming
-                .blocked
-                .get_or_insert_with(|| format!("{what} could not be checked"));
+            state.arming.blocked.get_or_insert_with(|| {
+                if c.report.check.blocks_approve() {
+                    format!("{what} could not be checked")
+                } else {
+                    format!("{what} has a problem cargo never makes (in red above)")
+                }
+            });
         }
     }
     // A publish is approvable only once its .crate was checked, and never on a mismatch.
     let report = state.tx.package.as_ref().map(|p| p.get());
     let ready = !matches!(report, Some(None));
     if let Some(Some(r)) = report
-        && r.check.blocks_approve()
+        && r.blocks_approve()
     {
         state.arming.blocked.get_or_insert_with(|| match &r.check {
             Check::Forged(_) => "this request cannot come from cargo".into(),
             Check::NotFound(_) => "no packaged .crate was found to check what is published".into(),
             Check::Unreadable { .. } => "the packaged .crate could not be read".into(),
+            Check::Match(_) => "the .crate has a problem cargo never makes (in red above)".into(),
             _ => "the .crate on disk does not match the checksum cargo sent".into(),
         });
     }
@@ -332,6 +336,50 @@ fn package_verdict(ui: &mut Ui, r: &Report) {
             Level::Notice => (AMBER, "Note:"),
         };
         ui.colored_label(color, format!("{mark} {}", escape(&f.text).text));
+    }
+}
+
+/// One crate of a plan: where its bytes were read from, what cargo never makes, its flags
+/// and its dependencies. No green "OK": the checksum shown is of these very bytes, so there is
+/// nothing it could fail to match.
+fn plan_verdict(ui: &mut Ui, c: &crate::gate::PlanCrate) {
+    let r = &c.report;
+    match &r.check {
+        Check::Match(p) => {
+            ui.label(
+                RichText::new(format!(
+                    "Read once into this helper from {}: these bytes are what is uploaded.",
+                    escape(&p.display().to_string()).text
+                ))
+                .small(),
+            );
+            for p in r.contents.iter().flat_map(|c| &c.problems) {
+                ui.colored_label(
+                    RED,
+                    RichText::new(format!("PROBLEM: {}", escape(p).text)).strong(),
+                );
+            }
+            for f in &r.flags {
+                let (color, mark) = match f.level {
+                    Level::Danger => (RED, "DANGER:"),
+                    Level::Notice => (AMBER, "Note:"),
+                };
+                ui.colored_label(color, format!("{mark} {}", escape(&f.text).text));
+            }
+        }
+        _ => package_verdict(ui, r),
+    }
+    if c.deps.is_empty() {
+        ui.label("Dependencies: none");
+    } else {
+        ui.label(format!(
+            "Dependencies: {}",
+            c.deps
+                .iter()
+                .map(|d| escape(d).text)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
     }
 }
 
