@@ -340,7 +340,7 @@ PY
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut cmd = p.cargo(&[]);
+    let cmd = p.cargo(&[]);
     let mut run = Command::new(PROVIDER);
     for (k, v) in cmd.get_envs() {
         match v {
@@ -361,7 +361,6 @@ PY
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    let _ = cmd.get_program();
     let mut child = run.spawn().unwrap();
     let (_, g) = window_for(&mut child, "cargo-confirm-gui: PUBLISH");
     wait_armed();
