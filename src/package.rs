@@ -1167,10 +1167,18 @@ fn parse_manifest(text: &[u8]) -> Result<Manifest, String> {
         .and_then(|l| l.as_str())
         .map(str::to_string);
     let lib = doc.get("lib").and_then(|l| l.as_table());
+    // `proc-macro = true`, or `crate-type = ["proc-macro"]`, which cargo compiles the same.
     let proc_macro = lib
         .and_then(|l| l.get("proc-macro").or_else(|| l.get("proc_macro")))
         .and_then(|v| v.as_bool())
-        .unwrap_or(false);
+        .unwrap_or(false)
+        || lib
+            .and_then(|l| l.get("crate-type").or_else(|| l.get("crate_type")))
+            .and_then(|v| v.as_array())
+            .is_some_and(|a| {
+                a.iter()
+                    .any(|t| matches!(t.as_str(), Some("proc-macro" | "proc_macro")))
+            });
     let mut deps = BTreeMap::new();
     collect_deps(&doc, "", &mut deps);
     if let Some(targets) = doc.get("target").and_then(|t| t.as_table()) {

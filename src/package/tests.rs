@@ -722,3 +722,17 @@ fn a_second_manifest_under_a_dotted_or_recased_name_is_a_problem_that_blocks_app
     );
     assert!(!report.blocks_approve(), "{:?}", report.contents);
 }
+
+#[test]
+fn a_proc_macro_by_crate_type_is_flagged() {
+    // Review of "Publish through the helper": `[lib] crate-type = ["proc-macro"]` compiles as
+    // a proc-macro, and the window only knew `proc-macro = true`.
+    let manifest =
+        b"[package]\nname = \"foo\"\nversion = \"0.2.0\"\n\n[lib]\ncrate-type = [\"proc-macro\"]\n";
+    let bytes = targz(&[
+        file("foo-0.2.0/Cargo.toml", manifest),
+        file("foo-0.2.0/src/lib.rs", b""),
+    ]);
+    let c = list(&bytes[..], &Limits::default());
+    assert!(c.manifest.as_ref().unwrap().proc_macro);
+}

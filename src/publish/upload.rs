@@ -8,10 +8,12 @@
 //!   straight to the registry's own address. cargo's `http.proxy` is never read.
 //! - **No redirects.** A 3xx is an error that names where it pointed; nothing is followed, so
 //!   the token cannot be carried to another host, nor an upload to another path.
-//! - **Plain http only to loopback** (`127.0.0.0/8`, `::1`, `localhost`), for the index URL and
-//!   for the `api` URL the index names. A name resolver of our own enforces it again at
-//!   connect time, and answers `localhost` itself without asking the system resolver, so
-//!   `HOSTALIASES` or a hostile DNS search list cannot send a plain-text token elsewhere.
+//! - **Plain http only to loopback written as an address** (`127.0.0.0/8`, `[::1]`; not
+//!   `localhost`, which means 127.0.0.1 first on some systems and ::1 on others, while a
+//!   program of the user's may hold the other), for the index URL and for the `api` URL the
+//!   index names. A name resolver of our own enforces it again at connect time without asking
+//!   the system resolver, so `HOSTALIASES` or a hostile DNS search list cannot send a
+//!   plain-text token elsewhere.
 //! - **TLS** is rustls with system roots, and no roots from the environment. On macOS and
 //!   Windows that is the platform verifier (the OS trust store, which reads no environment
 //!   variable). On Linux and the other Unixes the platform verifier loads its roots through
@@ -33,7 +35,7 @@
 //! and hidden characters escaped (as in [`crate::ui::text::escape`]).
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use ureq::http::{self, HeaderValue, Method, Uri};
@@ -253,7 +255,7 @@ impl fmt::Debug for Client {
 
 impl Client {
     /// For the registry whose index URL is `index_url` (`sparse+https://…/`, or
-    /// `sparse+http://` only to loopback: `127.0.0.0/8`, `::1`, `localhost`). Git indexes are
+    /// `sparse+http://` only to loopback written as an address: `127.0.0.0/8`, `::1`). Git indexes are
     /// refused: only sparse registries are supported. Reads `config.json` from the index to
     /// learn the `api` URL, which must obey the same scheme rule (and be https when the index
     /// is); `token_for_index` is sent
@@ -810,7 +812,8 @@ fn check_url(url: &str, what: &'static str) -> Result<bool, Error> {
         Some("https") => Ok(true),
         Some("http") if loopback(authority.host()).is_some() => Ok(false),
         Some("http") => Err(refuse(
-            "plain http is allowed only to loopback (127.0.0.0/8, ::1, localhost); use https",
+            "plain http is allowed only to a loopback address written out (127.0.0.1, [::1]; \
+             not localhost, which may mean either); use https",
         )),
         _ => Err(refuse("only https (or http to loopback) is allowed")),
     }
@@ -818,12 +821,8 @@ fn check_url(url: &str, what: &'static str) -> Result<bool, Error> {
 
 /// The loopback addresses `host` stands for, if it is a loopback host.
 fn loopback(host: &str) -> Option<Vec<IpAddr>> {
-    if host.eq_ignore_ascii_case("localhost") {
-        return Some(vec![
-            IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(Ipv6Addr::LOCALHOST),
-        ]);
-    }
+    // Not `localhost`: which address it means first differs between systems, and a program
+    // of the user's can listen on the other one (review of "Publish through the helper").
     let ip: IpAddr = host
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
@@ -1209,11 +1208,13 @@ mod tests {
             "sparse+http://127.0.0.1:1/",
             "sparse+http://127.9.8.7:1/",
             "sparse+http://[::1]:1/",
-            "sparse+http://LocalHost:1/",
             "sparse+https://index.crates.io/",
         ] {
             assert!(index_base(url).is_ok(), "{url}");
         }
+        // Review of "Publish through the helper": `localhost` may mean ::1 to cargo and
+        // 127.0.0.1 here, where a program of the user's can listen instead.
+        assert!(index_base("sparse+http://LocalHost:1/").is_err());
         assert_eq!(
             index_base("sparse+http://127.0.0.1:1/index").unwrap(),
             "http://127.0.0.1:1/index/"
@@ -1418,8 +1419,13 @@ mod tests {
         assert!(matches!(e, ureq::Error::BadUri(_)), "{e:?}");
         let server = Canned::start(|_| reply("200 OK", "", "hi"));
         let port = server.url.rsplit(':').next().unwrap();
-        let mut r = agent
+        let e = agent
             .get(format!("http://localhost:{port}/"))
+            .call()
+            .unwrap_err();
+        assert!(matches!(e, ureq::Error::BadUri(_)), "{e:?}");
+        let mut r = agent
+            .get(format!("http://127.0.0.1:{port}/"))
             .call()
             .unwrap();
         assert_eq!(r.body_mut().read_to_string().unwrap(), "hi");
