@@ -134,7 +134,9 @@ pub fn judge_pipes(
 
 /// The descriptor numbers a jobserver variable (`CARGO_MAKEFLAGS`, `MAKEFLAGS`, `MFLAGS`) in
 /// `environ` (NUL-separated, as `/proc/PID/environ`) names: `--jobserver-auth=R,W` and the
-/// older `--jobserver-fds=R,W`, in every variable and every occurrence.
+/// older `--jobserver-fds=R,W`, in every variable and every occurrence. More than cargo takes,
+/// never less: its `jobserver` crate takes the last occurrence in one variable wherever it
+/// stands in the value (not only at the start of a word), and reads `c_int`s (`+8`, `-0`).
 pub fn jobserver_fds(environ: &[u8]) -> Vec<u32> {
     let mut fds = Vec::new();
     for var in environ.split(|b| *b == 0) {
@@ -147,16 +149,15 @@ pub fn jobserver_fds(environ: &[u8]) -> Vec<u32> {
         if !matches!(key, "CARGO_MAKEFLAGS" | "MAKEFLAGS" | "MFLAGS") {
             continue;
         }
-        for word in value.split_ascii_whitespace() {
-            let Some(spec) = word
-                .strip_prefix("--jobserver-auth=")
-                .or_else(|| word.strip_prefix("--jobserver-fds="))
-            else {
-                continue;
-            };
-            for part in spec.split(',') {
-                if let Ok(fd) = part.trim().parse::<u32>() {
-                    fds.push(fd);
+        for flag in ["--jobserver-auth=", "--jobserver-fds="] {
+            for (at, _) in value.match_indices(flag) {
+                let spec = value[at + flag.len()..].split(' ').next().unwrap_or("");
+                for part in spec.split(',') {
+                    if let Ok(fd) = part.trim().parse::<i64>()
+                        && let Ok(fd) = u32::try_from(fd)
+                    {
+                        fds.push(fd);
+                    }
                 }
             }
         }
@@ -240,18 +241,14 @@ fn holders(inodes: [u64; 2]) -> ([Vec<End>; 2], Vec<u32>) {
 }
 
 fn start_time(pid: u32) -> Option<u64> {
-    stat_start_time(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    stat_start_time(&std::fs::read(format!("/proc/{pid}/stat")).ok()?)
 }
 
 /// The start time in a `/proc/PID/stat` line. Public for the fuzz target.
 #[doc(hidden)]
-pub fn stat_start_time(stat: &str) -> Option<u64> {
-    // Field 22, counted after the parenthesised command name.
-    stat.get(stat.rfind(')')? + 2..)?
-        .split(' ')
-        .nth(19)?
-        .parse()
-        .ok()
+pub fn stat_start_time(stat: &[u8]) -> Option<u64> {
+    // Field 22: the 20th after the command name.
+    super::stat_fields(stat)?.nth(19)?.parse().ok()
 }
 
 fn exe_id(pid: u32) -> Option<(u64, u64)> {
@@ -455,6 +452,32 @@ mod tests {
                     OTHER=--jobserver-auth=9,9\0";
         assert_eq!(jobserver_fds(env), vec![101, 100, 101, 100, 3, 4]);
         assert!(jobserver_fds(b"").is_empty());
+    }
+
+    #[test]
+    fn descriptors_the_jobserver_crate_would_take_are_all_seen() {
+        // Issue 15, found by fuzz/fuzz_targets/proc_parsers.rs: the `jobserver` crate (what
+        // cargo links) takes the last `--jobserver-auth=` wherever it stands in the value, not
+        // only at the start of a word, and reads the numbers as `c_int`s. A worm that wrote
+        // "-j4%--jobserver-auth=7,8" lent cargo the helper's pipe ends unseen.
+        for (environ, fds) in [
+            (&b"MAKEFLAGS= -j4%--jobserver-auth=7,8\0"[..], &[7, 8][..]),
+            (b"CARGO_MAKEFLAGS=x--jobserver-fds=7,8\0", &[7, 8]),
+            (
+                b"MFLAGS=--jobserver-auth=fifo:/x--jobserver-auth=-0,+8\0",
+                &[0, 8],
+            ),
+        ] {
+            let seen = jobserver_fds(environ);
+            assert!(
+                fds.iter().all(|fd| seen.contains(fd)),
+                "{:?}: {seen:?}",
+                String::from_utf8_lossy(environ)
+            );
+        }
+        let (stdin, stdout) = mine();
+        let lent = jobserver_fds(b"MAKEFLAGS= -j4%--jobserver-auth=7,8\0");
+        assert!(judge_pipes(ME, CARGO, &stdin, &stdout, &lent).is_err());
     }
 
     #[test]

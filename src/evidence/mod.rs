@@ -303,7 +303,7 @@ struct Stat {
 
 #[cfg(target_os = "linux")]
 fn stat_of(pid: u32) -> Option<Stat> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
     let (ppid, session) = stat_ppid_session(&stat)?;
     Some(Stat { ppid, session })
 }
@@ -320,13 +320,22 @@ pub fn split_cmdline(raw: &[u8]) -> Vec<String> {
 
 /// The parent pid and session id in a `/proc/PID/stat` line. Public for the fuzz target.
 #[doc(hidden)]
-pub fn stat_ppid_session(stat: &str) -> Option<(u32, u32)> {
-    // The command name is in parentheses and may contain spaces or ')'.
-    // After it: state ppid pgrp session ...
-    let mut f = stat.get(stat.rfind(')')? + 2..)?.split(' ').skip(1);
+pub fn stat_ppid_session(stat: &[u8]) -> Option<(u32, u32)> {
+    // After the command name: state ppid pgrp session ...
+    let mut f = stat_fields(stat)?.skip(1);
     let ppid = f.next()?.parse().ok()?;
     let session = f.nth(1)?.parse().ok()?;
     Some((ppid, session))
+}
+
+/// The fields of a `/proc/PID/stat` line that follow the command name, from the state on.
+/// The name, in parentheses, is the process's own choice: any bytes but NUL, `)`, spaces
+/// and bytes that are not UTF-8 included (issue 15). So the line is read as bytes and the
+/// fields are counted after its last `)`.
+#[doc(hidden)]
+pub fn stat_fields(stat: &[u8]) -> Option<std::str::Split<'_, char>> {
+    let after = stat.get(stat.iter().rposition(|b| *b == b')')? + 2..)?;
+    Some(std::str::from_utf8(after).ok()?.split(' '))
 }
 
 /// The parent pid of `pid`, from `/proc/PID/stat`.
@@ -338,6 +347,31 @@ pub(crate) fn parent_of(pid: u32) -> Option<u32> {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_name_that_is_not_utf8_does_not_hide_the_parent() {
+        // Issue 15, found by fuzz/fuzz_targets/proc_parsers.rs: a process may name itself
+        // with any bytes (prctl, its executable's file name); with bytes that are not UTF-8
+        // its stat line was not read at all, and the chain ended there.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let tid = rustix::thread::gettid().as_raw_nonzero().get() as u32;
+            std::fs::write(format!("/proc/self/task/{tid}/comm"), b"x) S 1\xe7(y").unwrap();
+            tx.send(tid).unwrap();
+            let _ = done_rx.recv();
+        });
+        let tid = rx.recv().unwrap();
+        let stat = std::fs::read(format!("/proc/{tid}/stat")).unwrap();
+        let parsed = stat_of(tid).map(|s| s.ppid);
+        let start = cargo::stat_start_time(&stat);
+        drop(done_tx);
+        thread.join().unwrap();
+        assert!(stat.windows(4).any(|w| w == b"1\xe7(y"), "{stat:?}");
+        let ppid = rustix::process::getppid().unwrap().as_raw_nonzero().get() as u32;
+        assert_eq!(parsed, Some(ppid));
+        assert!(start.is_some_and(|t| t > 0));
+    }
 
     #[test]
     fn parent_of_self_is_getppid() {
