@@ -74,6 +74,13 @@ pub enum Operation {
         /// What was found, with no secret: the window shows fingerprints.
         tokens: Vec<AdoptItem>,
     },
+    /// `cargo confirm-gui owner`: an owners request this helper sends itself.
+    HelperOwners {
+        /// Crate name.
+        name: String,
+        /// What is asked.
+        change: crate::publish::upload::OwnerChange,
+    },
     /// `cargo logout`.
     Logout,
     /// `--migrate`: move the token from the Secret Service into the sealed store.
@@ -137,7 +144,7 @@ impl Operation {
             Operation::Yank { .. } | Operation::HelperYank { undo: false, .. } => "yank",
             Operation::HelperYank { undo: true, .. } => "unyank",
             Operation::Unyank { .. } => "unyank",
-            Operation::Owners { .. } => "owners",
+            Operation::Owners { .. } | Operation::HelperOwners { .. } => "owners",
             Operation::Login { .. } => "login",
             Operation::Logout => "logout",
             Operation::Adopt { .. } => "setup",

@@ -282,19 +282,21 @@ fn main() -> ExitCode {
 
 const SUBCOMMAND_HELP: &str = "usage: cargo confirm-gui publish [the options of cargo publish]
        cargo confirm-gui yank --version VERSION [--undo] [--registry NAME | --index URL] CRATE
+       cargo confirm-gui owner (--add LOGIN | --remove LOGIN | --list) [--registry NAME] CRATE
        cargo confirm-gui setup     add the provider to cargo's config, move clear-text tokens in
        cargo confirm-gui doctor    check that you are protected; exits 1 when something needs fixing
 
 Packages with cargo, reads each .crate into this helper's memory once, shows the whole plan
 in one window, and after a person's Approve uploads exactly those bytes itself: the token
-never leaves this helper. --token and --dry-run are not taken. yank (and yank --undo) is
-sent the same way, after a window.";
+never leaves this helper. --token and --dry-run are not taken. yank (and yank --undo) and
+owner are sent the same way, after a window.";
 
 /// `cargo confirm-gui SUBCOMMAND …`.
 fn cargo_subcommand(args: &[String], deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("publish") => publish(&args[1..], deps),
         Some("yank") => yank(&args[1..], deps),
+        Some("owner") => owner(&args[1..], deps),
         Some("setup") => setup(deps, stores),
         Some("doctor") => doctor(deps, stores),
         Some("-h" | "--help" | "help") | None => {
@@ -801,6 +803,106 @@ fn yank(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
     }
 }
 
+/// `cargo confirm-gui owner (--add L | --remove L | --list) CRATE`: one window, then the
+/// helper sends it itself.
+#[allow(
+    clippy::print_stdout,
+    reason = "the owners listed are the command's output"
+)]
+fn owner(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
+    use cargo_confirm_gui::publish::upload::OwnerChange;
+    use cargo_confirm_gui::publish::{self, Action, Outcome};
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        eprintln!("{SUBCOMMAND_HELP}");
+        return Ok(());
+    }
+    let (index_url, registry_name, api_index) = subcommand_registry(args, &deps.env, None)?;
+    let (mut add, mut remove, mut list, mut positional) =
+        (Vec::new(), Vec::new(), false, Vec::new());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (a.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .unwrap_or_default()
+        };
+        match flag {
+            "-a" | "--add" => add.extend(value().split(',').map(|l| l.trim().to_string())),
+            "-r" | "--remove" => remove.extend(value().split(',').map(|l| l.trim().to_string())),
+            "-l" | "--list" => list = true,
+            "--registry" | "--index" => {
+                value();
+            }
+            f if f.starts_with('-') => {
+                return Err(format!(
+                    "cargo confirm-gui owner: unknown option {}\n\n{SUBCOMMAND_HELP}",
+                    cargo_confirm_gui::ui::text::escape(f).text
+                ));
+            }
+            _ => positional.push(a.clone()),
+        }
+    }
+    let change = match (add.is_empty(), remove.is_empty(), list) {
+        (false, true, false) => OwnerChange::Add(add),
+        (true, false, false) => OwnerChange::Remove(remove),
+        (true, true, true) => OwnerChange::List,
+        _ => {
+            return Err(format!(
+                "cargo confirm-gui owner takes one of --add, --remove or --list\n\n{SUBCOMMAND_HELP}"
+            ));
+        }
+    };
+    let [name] = positional.as_slice() else {
+        return Err(format!(
+            "cargo confirm-gui owner needs the crate's name\n\n{SUBCOMMAND_HELP}"
+        ));
+    };
+    cargo_confirm_gui::package::validate_name(name, "0.0.0")?;
+    let uploader = publish::Uploader::start()?;
+    let req = Request {
+        index_url,
+        registry_name,
+        operation: Operation::HelperOwners {
+            name: name.clone(),
+            change: change.clone(),
+        },
+        login_token: None,
+        login_url: None,
+        args: Vec::new(),
+    };
+    let token = match pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.to_string())? {
+        Answer::Token { token, .. } => token,
+        _ => return Err("cargo-confirm-gui: the owner change was not approved".into()),
+    };
+    let job = [(name.clone(), String::new(), String::new(), Vec::new())];
+    let outcomes = uploader.run(
+        Action::Owners(change),
+        &api_index,
+        token.expose(),
+        &job,
+        |_| {},
+    )?;
+    drop(token);
+    match outcomes.as_slice() {
+        [Outcome::Owners { lines, .. }] => {
+            for l in lines {
+                println!("{l}");
+            }
+            Ok(())
+        }
+        [Outcome::Failed { why, .. }] => Err(format!("cargo-confirm-gui: {why}")),
+        _ => Err(
+            "cargo-confirm-gui: the uploader said nothing; the request may not have been sent"
+                .into(),
+        ),
+    }
+}
+
 /// `cargo confirm-gui publish`: package, one window for the plan, upload in dependency order,
 /// check the index.
 fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
@@ -903,7 +1005,7 @@ fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
             Outcome::Indexed { name, vers, .. } => {
                 eprintln!("   Published {name} v{vers}: the index lists it");
             }
-            Outcome::Failed { .. } | Outcome::Yanked { .. } => {}
+            Outcome::Failed { .. } | Outcome::Yanked { .. } | Outcome::Owners { .. } => {}
         },
     )?;
     drop(token);
@@ -934,7 +1036,7 @@ fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
             Outcome::Failed { name, vers, why } => {
                 problems.push(format!("{name} {vers} failed: {why}"));
             }
-            Outcome::Published { .. } | Outcome::Yanked { .. } => {}
+            Outcome::Published { .. } | Outcome::Yanked { .. } | Outcome::Owners { .. } => {}
         }
     }
     let not_published: Vec<String> = jobs

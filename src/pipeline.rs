@@ -252,7 +252,10 @@ fn prompt(
 
     // A plan is uploaded by this helper: nothing goes to the requester, so whether it is a
     // verified cargo is beside the point (who it is still shows).
-    if let Operation::PublishPlan { .. } | Operation::HelperYank { .. } = req.operation {
+    if let Operation::PublishPlan { .. }
+    | Operation::HelperYank { .. }
+    | Operation::HelperOwners { .. } = req.operation
+    {
         tx.requester
             .warnings
             .retain(|w| !w.starts_with(evidence::NOT_CARGO));
@@ -629,7 +632,9 @@ fn describe(op: &Operation, registry: &str) -> String {
             undo: true,
         } => format!("unyank of {name} {vers} on {registry}"),
         Operation::Unyank { name, vers } => format!("unyank of {name} {vers} on {registry}"),
-        Operation::Owners { name } => format!("owner change for {name} on {registry}"),
+        Operation::Owners { name } | Operation::HelperOwners { name, .. } => {
+            format!("owner change for {name} on {registry}")
+        }
         Operation::Read { .. } => format!("read from {registry}"),
         Operation::Login { .. } => format!("storing a token for {registry}"),
         Operation::Logout => format!("removing the token for {registry}"),
@@ -656,6 +661,7 @@ fn record(deps: &Deps<'_>, req: &Request, outcome: &str, evidence: String) {
             format!("{name} {vers}")
         }
         Operation::Owners { name } => name.clone(),
+        Operation::HelperOwners { name, change } => format!("{name} {change:?}"),
         _ => String::new(),
     };
     let requester = evidence::parent_exe();

@@ -382,3 +382,50 @@ PY
         "{last}"
     );
 }
+
+#[test]
+fn owner_changes_are_sent_by_the_helper_after_a_window() {
+    let _g = gui_lock();
+    let p = enrolled("through-owner", None);
+    let child = p
+        .cargo(&[
+            "confirm-gui",
+            "owner",
+            "--registry",
+            "local",
+            "--add",
+            "alice,bob",
+            "through-owner",
+        ])
+        .spawn()
+        .unwrap();
+    let (status, err) = approve(child, || {});
+    assert!(status.success(), "{err}");
+    let child = p
+        .cargo(&[
+            "confirm-gui",
+            "owner",
+            "--registry",
+            "local",
+            "--list",
+            "through-owner",
+        ])
+        .spawn()
+        .unwrap();
+    let (status, err) = approve(child, || {});
+    assert!(status.success(), "{err}");
+    let calls: Vec<(String, String, Option<String>)> = p
+        .registry
+        .mutations()
+        .into_iter()
+        .map(|h| (h.method, h.path, h.authorization))
+        .collect();
+    let path = "/api/v1/crates/through-owner/owners".to_string();
+    assert_eq!(
+        calls,
+        [
+            ("PUT".to_string(), path.clone(), Some(TOKEN.to_string())),
+            ("GET".to_string(), path, Some(TOKEN.to_string())),
+        ]
+    );
+}

@@ -381,7 +381,7 @@ struct JobCrate {
 }
 
 /// What the uploader is asked to do with each crate of a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Action {
     /// Upload its body, then wait for it in the index.
     Publish,
@@ -389,6 +389,8 @@ pub enum Action {
     Yank,
     /// Unyank the version.
     Unyank,
+    /// List, add or remove the crate's owners.
+    Owners(upload::OwnerChange),
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -428,6 +430,13 @@ pub enum Outcome {
         vers: String,
         /// It was an unyank.
         undo: bool,
+    },
+    /// The registry answered an owners request: the owners listed, or its message.
+    Owners {
+        /// Crate name.
+        name: String,
+        /// What the registry said (escaped).
+        lines: Vec<String>,
     },
     /// It failed; the plan stops here.
     Failed {
@@ -613,6 +622,24 @@ pub fn serve_upload() -> Result<(), String> {
             });
         }
     };
+    if let Action::Owners(change) = &head.action {
+        for c in &head.crates {
+            match client.owners(&token, &c.name, change) {
+                Ok(lines) => say(&Outcome::Owners {
+                    name: c.name.clone(),
+                    lines,
+                })?,
+                Err(e) => {
+                    return say(&Outcome::Failed {
+                        name: c.name.clone(),
+                        vers: c.vers.clone(),
+                        why: e.to_string(),
+                    });
+                }
+            }
+        }
+        return Ok(());
+    }
     if head.action != Action::Publish {
         let undo = head.action == Action::Unyank;
         for c in &head.crates {

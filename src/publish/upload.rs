@@ -231,6 +231,17 @@ pub struct IndexEntry {
     pub yanked: bool,
 }
 
+/// What `owners` does.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum OwnerChange {
+    /// List the owners.
+    List,
+    /// Invite these logins as owners.
+    Add(Vec<String>),
+    /// Remove these logins.
+    Remove(Vec<String>),
+}
+
 /// The helper's own HTTP client for one registry: no proxy, no redirects, system roots only,
 /// plain http only to loopback (see the module docs).
 pub struct Client {
@@ -404,6 +415,60 @@ impl Client {
     /// `PUT {api}/api/v1/crates/{name}/{vers}/unyank`.
     pub fn unyank(&self, token: &str, name: &str, vers: &str) -> Result<(), Error> {
         self.set_yanked(token, name, vers, Method::PUT, "unyank")
+    }
+
+    /// `GET`, `PUT` or `DELETE {api}/api/v1/crates/{name}/owners`: lists the owners' logins,
+    /// or adds or removes `users` and returns the registry's message.
+    pub fn owners(
+        &self,
+        token: &str,
+        name: &str,
+        change: &OwnerChange,
+    ) -> Result<Vec<String>, Error> {
+        check_name(name)?;
+        let url = format!("{}/api/v1/crates/{name}/owners", self.api);
+        let (method, users) = match change {
+            OwnerChange::List => (Method::GET, None),
+            OwnerChange::Add(u) => (Method::PUT, Some(u)),
+            OwnerChange::Remove(u) => (Method::DELETE, Some(u)),
+        };
+        let m = method.to_string();
+        let (status, answer) = match users {
+            None => exchange(&self.agent, method, &url, Some(token), (), CALL_TIMEOUT)?,
+            Some(users) => {
+                let body = serde_json::json!({ "users": users })
+                    .to_string()
+                    .into_bytes();
+                exchange(
+                    &self.agent,
+                    method,
+                    &url,
+                    Some(token),
+                    &body[..],
+                    CALL_TIMEOUT,
+                )?
+            }
+        };
+        let body = read_answer(&url, status, answer, Some(token), &m)?;
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let shown = |s: &str| crate::ui::text::escape(s).text;
+        Ok(match change {
+            OwnerChange::List => v["users"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|u| {
+                            let login = shown(u["login"].as_str().unwrap_or("?"));
+                            match u["name"].as_str() {
+                                Some(n) => format!("{login} ({})", shown(n)),
+                                None => login,
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => v["msg"].as_str().map(shown).into_iter().collect(),
+        })
     }
 
     fn set_yanked(

@@ -48,6 +48,15 @@ pub fn wording(op: &Operation, existing: bool) -> (String, &'static str) {
             },
             "Approve",
         ),
+        Operation::HelperOwners { name, change } => (
+            match change {
+                crate::publish::upload::OwnerChange::List => {
+                    format!("LIST THE OWNERS of {}", e(name))
+                }
+                _ => format!("CHANGE THE OWNERS of {}", e(name)),
+            },
+            "Approve",
+        ),
         Operation::HelperYank { name, vers, undo } => (
             format!(
                 "{} {} {}",
@@ -612,6 +621,20 @@ fn details(ui: &mut Ui, tx: &Transaction) {
                         ui,
                         "Afterwards",
                         "each is read only through this helper, and its clear copy is removed (no backup)",
+                    );
+                }
+                Operation::HelperOwners { name, change } => {
+                    use crate::publish::upload::OwnerChange;
+                    rows.text(ui, "Crate", name);
+                    match change {
+                        OwnerChange::List => rows.text(ui, "Asks", "the list of owners"),
+                        OwnerChange::Add(u) => rows.text(ui, "Invite as owners", &u.join(", ")),
+                        OwnerChange::Remove(u) => rows.text(ui, "Remove as owners", &u.join(", ")),
+                    }
+                    rows.text(
+                        ui,
+                        "Sent by",
+                        "this helper: the token goes to no other program",
                     );
                 }
                 Operation::HelperYank { name, vers, .. } => {

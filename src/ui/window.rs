@@ -172,6 +172,7 @@ impl Prompter for GuiPrompter {
                 tx.operation,
                 crate::gate::Operation::PublishPlan { .. }
                     | crate::gate::Operation::HelperYank { .. }
+                    | crate::gate::Operation::HelperOwners { .. }
             )
         {
             title.push_str(" (asked by a program that is not cargo)");
