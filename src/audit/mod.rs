@@ -33,8 +33,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 mod chain;
+mod log;
 
 pub use chain::{Break, Entry, GENESIS, Verdict, Why, line_hash, verify, verify_head};
+pub use log::{LOG_HELP, format_time, log_command, parse_since};
 
 /// One decision.
 #[derive(Debug, serde::Serialize)]
