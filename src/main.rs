@@ -281,6 +281,7 @@ fn main() -> ExitCode {
 
 const SUBCOMMAND_HELP: &str = "usage: cargo confirm-gui publish [the options of cargo publish]
        cargo confirm-gui yank --version VERSION [--undo] [--registry NAME | --index URL] CRATE
+       cargo confirm-gui log [--since 7d|24h|30m|DATE] [--json]: the decisions, and the log's chain verified
 
 Packages with cargo, reads each .crate into this helper's memory once, shows the whole plan
 in one window, and after a person's Approve uploads exactly those bytes itself: the token
@@ -292,6 +293,14 @@ fn cargo_subcommand(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("publish") => publish(&args[1..], deps),
         Some("yank") => yank(&args[1..], deps),
+        Some("log") => match cargo_confirm_gui::audit::log_command(
+            &args[1..],
+            &deps.state,
+            &mut std::io::stdout().lock(),
+        )? {
+            true => Ok(()),
+            false => Err("the audit log's chain is broken (see above)".into()),
+        },
         Some("-h" | "--help" | "help") | None => {
             eprintln!("{SUBCOMMAND_HELP}");
             Ok(())
