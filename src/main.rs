@@ -285,6 +285,7 @@ const SUBCOMMAND_HELP: &str = "usage: cargo confirm-gui publish [the options of 
        cargo confirm-gui owner (--add LOGIN | --remove LOGIN | --list) [--registry NAME] CRATE
        cargo confirm-gui setup     add the provider to cargo's config, move clear-text tokens in
        cargo confirm-gui doctor    check that you are protected; exits 1 when something needs fixing
+       cargo confirm-gui log [--since 7d|24h|30m|DATE] [--json]: the decisions, and the log's chain verified
 
 Packages with cargo, reads each .crate into this helper's memory once, shows the whole plan
 in one window, and after a person's Approve uploads exactly those bytes itself: the token
@@ -299,6 +300,14 @@ fn cargo_subcommand(args: &[String], deps: &Deps<'_>, stores: &Stores) -> Result
         Some("owner") => owner(&args[1..], deps),
         Some("setup") => setup(deps, stores),
         Some("doctor") => doctor(deps, stores),
+        Some("log") => match cargo_confirm_gui::audit::log_command(
+            &args[1..],
+            &deps.state,
+            &mut std::io::stdout().lock(),
+        )? {
+            true => Ok(()),
+            false => Err("the audit log's chain is broken (see above)".into()),
+        },
         Some("-h" | "--help" | "help") | None => {
             eprintln!("{SUBCOMMAND_HELP}");
             Ok(())

@@ -1,0 +1,845 @@
+//! `cargo confirm-gui log`: recent decisions as a table (or JSON lines), and the chain
+//! verified.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use super::{Break, Entry, ROTATE_AT, Verdict, Why, head_path, rotated_path, split_lines};
+use crate::ui::text::escape;
+
+/// Usage of `cargo confirm-gui log`.
+pub const LOG_HELP: &str = "usage: cargo confirm-gui log [--since DURATION|DATE] [--json]
+
+Shows the decisions in the audit log (time in UTC, registry, operation, crate, version,
+decision, requester) and verifies its hash chain; exits non-zero when the chain is broken.
+  --since 7d|24h|30m|DATE  only decisions since then; DATE is 2026-11-25 (UTC) or RFC 3339
+                           (2026-11-25T10:00:00Z); the whole chain is verified either way
+  --json                   one JSON object a record, then one for the verification";
+
+/// The most a file of the log may hold before it is refused unread: the helper rotates at
+/// [`ROTATE_AT`], so a bigger file was written by something else.
+const READ_MAX: u64 = 2 * ROTATE_AT;
+
+/// The decision column is cut to this many characters; `--json` has it whole.
+const DECISION_MAX: usize = 48;
+
+/// Columns are padded to at most this width; a longer cell runs on.
+const COLUMN_MAX: usize = 40;
+
+/// What the command line asked for.
+#[derive(Debug, PartialEq, Eq)]
+struct Options {
+    since: Option<u64>,
+    json: bool,
+    help: bool,
+}
+
+fn parse_args(args: &[String], now: u64) -> Result<Options, String> {
+    let mut o = Options {
+        since: None,
+        json: false,
+        help: false,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--json" => o.json = true,
+            "-h" | "--help" => o.help = true,
+            "--since" => {
+                let v = it
+                    .next()
+                    .ok_or("--since needs a value: 7d, 24h, 30m or a date (2026-11-25)")?;
+                o.since = Some(parse_since(v, now)?);
+            }
+            a if a.starts_with("--since=") => {
+                o.since = Some(parse_since(&a["--since=".len()..], now)?);
+            }
+            other => {
+                return Err(format!(
+                    "cargo confirm-gui log: unexpected argument `{}`\n\n{LOG_HELP}",
+                    escape(other).text
+                ));
+            }
+        }
+    }
+    Ok(o)
+}
+
+/// `--since`: a duration back from `now` (`45s`, `30m`, `24h`, `7d`, `2w`) or a date,
+/// `YYYY-MM-DD` (midnight UTC) or RFC 3339 (`2026-11-25T10:00:00Z`,
+/// `2026-11-25 10:00:00.5+01:00`). Returns seconds since the epoch.
+pub fn parse_since(s: &str, now: u64) -> Result<u64, String> {
+    let unit = match s.as_bytes().last() {
+        Some(b's') => Some(1),
+        Some(b'm') => Some(60),
+        Some(b'h') => Some(3600),
+        Some(b'd') => Some(86_400),
+        Some(b'w') => Some(7 * 86_400),
+        _ => None,
+    };
+    let digits = &s[..s.len().saturating_sub(1)];
+    if let Some(unit) = unit
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        let n: u64 = digits.parse().map_err(|_| too_long(s))?;
+        return Ok(now.saturating_sub(n.checked_mul(unit).ok_or_else(|| too_long(s))?));
+    }
+    parse_date(s).ok_or_else(|| {
+        format!(
+            "--since takes a duration (7d, 24h, 30m) or a date (2026-11-25, \
+             2026-11-25T10:00:00Z), not `{}`",
+            escape(s).text
+        )
+    })
+}
+
+fn too_long(s: &str) -> String {
+    format!("--since {}: that is longer ago than time", escape(s).text)
+}
+
+/// `YYYY-MM-DD` or an RFC 3339 date-time, in seconds since the epoch (0 before it).
+fn parse_date(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let part = b.get(from..from + len)?;
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| std::str::from_utf8(part).ok()?.parse().ok())?
+    };
+    let sep = |at: usize, c: u8| b.get(at) == Some(&c);
+    let (y, m, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    if !(sep(4, b'-') && sep(7, b'-') && (1..=12).contains(&m)) {
+        return None;
+    }
+    if d < 1 || d > days_in_month(y, m) {
+        return None;
+    }
+    let mut secs = days_from_civil(y, m, d) * 86_400;
+    if b.len() > 10 {
+        if !matches!(b[10], b'T' | b't' | b' ') || !sep(13, b':') || !sep(16, b':') {
+            return None;
+        }
+        let (hh, mm, ss) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+        // 60 is a leap second.
+        if hh > 23 || mm > 59 || ss > 60 {
+            return None;
+        }
+        secs += hh * 3600 + mm * 60 + ss;
+        let mut at = 19;
+        if sep(at, b'.') {
+            at += 1;
+            let start = at;
+            while b.get(at).is_some_and(u8::is_ascii_digit) {
+                at += 1;
+            }
+            if at == start {
+                return None;
+            }
+        }
+        match b.get(at) {
+            Some(b'Z' | b'z') if b.len() == at + 1 => {}
+            Some(&sign @ (b'+' | b'-')) if b.len() == at + 6 && sep(at + 3, b':') => {
+                let (oh, om) = (num(at + 1, 2)?, num(at + 4, 2)?);
+                if oh > 23 || om > 59 {
+                    return None;
+                }
+                let offset = oh * 3600 + om * 60;
+                secs += if sign == b'+' { -offset } else { offset };
+            }
+            _ => return None,
+        }
+    }
+    Some(u64::try_from(secs).unwrap_or(0))
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`). A date library (`time`, `chrono`) would do this; the helper carries
+/// none for two conversions.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day counted from 1970-01-01 (Hinnant's `civil_from_days`); as above, a
+/// library would do this.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
+pub fn format_time(secs: u64) -> String {
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+/// The log as read: both files' lines (`audit.jsonl.1` first) and the head.
+struct Loaded {
+    lines: Vec<Vec<u8>>,
+    /// How many of `lines` come from `audit.jsonl.1`.
+    rotated: usize,
+    head: String,
+}
+
+/// A file of the log, empty when missing, refused when bigger than the helper writes.
+fn read_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    let shown = || escape(&path.to_string_lossy()).text;
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read the audit log {}: {e}", shown())),
+    };
+    let mut bytes = Vec::new();
+    f.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the audit log {}: {e}", shown()))?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "the audit log {} is more than {max} bytes, more than the helper ever writes: \
+             something else wrote to it. Look at it in a pager before trusting any of it.",
+            shown()
+        ));
+    }
+    Ok(bytes)
+}
+
+fn load(path: &Path) -> Result<Loaded, String> {
+    let mut lines = split_lines(&read_file(&rotated_path(path), READ_MAX)?);
+    let rotated = lines.len();
+    lines.extend(split_lines(&read_file(path, READ_MAX)?));
+    let head = String::from_utf8_lossy(&read_file(&head_path(path), 1024)?).into_owned();
+    Ok(Loaded {
+        lines,
+        rotated,
+        head,
+    })
+}
+
+/// The crate and version in a record's `detail` (its first two words: `NAME VERS sha256:…`),
+/// with how many more crates a publish plan names (`a 1.0.0 sha256:…, b 1.0.0 sha256:…`).
+fn crate_and_version(detail: &str) -> (String, String) {
+    let mut crates = detail.split(", ");
+    let mut words = crates.next().unwrap_or("").split(' ');
+    let name = escape(words.next().unwrap_or("")).text;
+    let vers = words
+        .next()
+        .filter(|w| !w.starts_with("sha256:"))
+        .map(|w| escape(w).text)
+        .unwrap_or_default();
+    let more = crates.count();
+    let name = if more > 0 && !name.is_empty() {
+        format!("{name} (+{more})")
+    } else {
+        name
+    };
+    (name, vers)
+}
+
+/// `s` cut to `max` characters, marked when cut.
+fn cut(s: String, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s;
+    }
+    let mut c: String = s.chars().take(max - 1).collect();
+    c.push('…');
+    c
+}
+
+/// The table's row for a record: every text escaped, since the log holds what callers sent.
+fn row(e: &Entry) -> [String; 7] {
+    let (name, vers) = crate_and_version(&e.detail);
+    [
+        format_time(e.time),
+        escape(&e.registry).text,
+        escape(&e.operation).text,
+        name,
+        vers,
+        cut(escape(&e.outcome).text, DECISION_MAX),
+        escape(&e.requester).text,
+    ]
+    .map(|c| if c.is_empty() { "-".to_string() } else { c })
+}
+
+fn write_table(
+    out: &mut impl Write,
+    rows: &[[String; 7]],
+    total: usize,
+    since: Option<u64>,
+) -> std::io::Result<()> {
+    if rows.is_empty() {
+        return match since {
+            Some(t) => writeln!(
+                out,
+                "no decisions since {} UTC ({total} in the log)",
+                format_time(t)
+            ),
+            None => writeln!(out, "no decisions in the log"),
+        };
+    }
+    let header = [
+        "time (UTC)",
+        "registry",
+        "operation",
+        "crate",
+        "version",
+        "decision",
+        "requester",
+    ];
+    let mut widths = header.map(|h| h.chars().count());
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count().min(COLUMN_MAX));
+        }
+    }
+    let line = |out: &mut dyn Write, cells: &[&str]| -> std::io::Result<()> {
+        let mut text = String::new();
+        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(c);
+            } else {
+                text.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    line(out, &header)?;
+    for r in rows {
+        line(out, &r.each_ref().map(String::as_str))?;
+    }
+    Ok(())
+}
+
+/// `v` as JSON with every character outside printable ASCII written as `\uXXXX`: a script
+/// that prints it passes on no terminal control or bidirectional override either.
+fn ascii_json(v: &impl serde::Serialize) -> String {
+    let s = serde_json::to_string(v).unwrap_or_default();
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() && !c.is_ascii_control() {
+            out.push(c);
+        } else {
+            // Outside a string JSON has only printable ASCII, so `c` is inside one.
+            for u in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
+}
+
+/// Where a break is, in words: the record, its time, and its file and line.
+fn place(b: &Break, log: &Loaded, path: &Path) -> (Option<String>, Option<usize>) {
+    if b.index >= log.lines.len() {
+        return (None, None);
+    }
+    let (file, line) = if b.index < log.rotated {
+        (rotated_path(path), b.index + 1)
+    } else {
+        (path.to_path_buf(), b.index - log.rotated + 1)
+    };
+    let name = file.file_name().map(|n| escape(&n.to_string_lossy()).text);
+    (name, Some(line))
+}
+
+fn describe(v: &Verdict, log: &Loaded, path: &Path) -> String {
+    match v {
+        Verdict::Verified {
+            records,
+            unchained,
+            continues,
+        } => {
+            let mut s = format!("chain verified: {records} records");
+            if *unchained > 0 {
+                s.push_str(&format!(
+                    " (the first {unchained} unchained: written by an older version, before the chain)"
+                ));
+            }
+            if *continues {
+                s.push_str(
+                    " (the oldest kept continues records no longer kept: rotated away, or removed)",
+                );
+            }
+            s
+        }
+        Verdict::Broken(b) if b.why == Why::LogGone => format!("CHAIN BROKEN: {}", b.why),
+        Verdict::Broken(b) => {
+            let (file, line) = place(b, log, path);
+            let mut at = Vec::new();
+            if let Some(t) = b.time {
+                at.push(format!("{} UTC", format_time(t)));
+            }
+            if let (Some(file), Some(line)) = (file, line) {
+                at.push(format!("{file} line {line}"));
+            }
+            let at = if at.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", at.join(", "))
+            };
+            if b.index >= log.lines.len() {
+                format!("CHAIN BROKEN after record {}, the last: {}", b.index, b.why)
+            } else {
+                format!("CHAIN BROKEN at record {}{at}: {}", b.index + 1, b.why)
+            }
+        }
+    }
+}
+
+fn verdict_json(v: &Verdict, log: &Loaded, path: &Path, sealed: bool) -> serde_json::Value {
+    match v {
+        Verdict::Verified {
+            records,
+            unchained,
+            continues,
+        } => serde_json::json!({
+            "chain": "verified",
+            "records": records,
+            "unchained": unchained,
+            "continues": continues,
+            "sealed": sealed,
+        }),
+        Verdict::Broken(b) => {
+            let (file, line) = place(b, log, path);
+            serde_json::json!({
+                "chain": "broken",
+                "record": b.index + 1,
+                "time": b.time,
+                "file": file,
+                "line": line,
+                "why": b.why.to_string(),
+                "sealed": sealed,
+            })
+        }
+    }
+}
+
+/// `cargo confirm-gui log [--since DURATION|DATE] [--json]`: writes the decisions in the
+/// audit log of `state` to `out`, as a table or as JSON lines, verifies the whole chain
+/// (both files, and the head), and says what it found. Returns whether the chain verified;
+/// an error when the arguments are wrong or the log cannot be read.
+pub fn log_command(
+    args: &[String],
+    state: &crate::state::State,
+    out: &mut impl Write,
+) -> Result<bool, String> {
+    let opts = parse_args(args, super::now())?;
+    let io = |e: std::io::Error| format!("cargo confirm-gui log: {e}");
+    if opts.help {
+        writeln!(out, "{LOG_HELP}").map_err(io)?;
+        return Ok(true);
+    }
+    let path = state.audit.as_deref().ok_or(
+        "cargo confirm-gui log: there is no audit log: neither XDG_STATE_HOME nor HOME is set",
+    )?;
+    let log = state.run(|| load(path))?;
+    let mut verdict = super::verify(&log.lines);
+    if matches!(verdict, Verdict::Verified { .. })
+        && let Some(b) = super::verify_head(&log.lines, &log.head)
+    {
+        verdict = Verdict::Broken(b);
+    }
+    let entries: Vec<Entry> = log
+        .lines
+        .iter()
+        .filter_map(|l| serde_json::from_slice(l).ok())
+        .collect();
+    let shown = entries
+        .iter()
+        .filter(|e| opts.since.is_none_or(|t| e.time >= t));
+    let sealed = state.sealed_away();
+    if opts.json {
+        for e in shown {
+            writeln!(out, "{}", ascii_json(e)).map_err(io)?;
+        }
+        writeln!(
+            out,
+            "{}",
+            ascii_json(&verdict_json(&verdict, &log, path, sealed))
+        )
+        .map_err(io)?;
+    } else {
+        let rows: Vec<[String; 7]> = shown.map(row).collect();
+        write_table(out, &rows, entries.len(), opts.since).map_err(io)?;
+        writeln!(out, "{}", describe(&verdict, &log, path)).map_err(io)?;
+        if !sealed {
+            writeln!(
+                out,
+                "note: this log is in your own directory ({}), where your programs can also \
+                 rewrite all of it and every hash: the chain shows partial edits, not a whole \
+                 new log. In the sealed install they cannot reach it (README, \"Sealed install\").",
+                escape(&path.to_string_lossy()).text
+            )
+            .map_err(io)?;
+        }
+    }
+    out.flush().map_err(io)?;
+    Ok(matches!(verdict, Verdict::Verified { .. }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Record, append, line_hash};
+    use crate::state::State;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn record<'a>(time: u64, detail: &str, outcome: &str, requester: &str) -> Record<'a> {
+        Record {
+            time,
+            registry: "sparse+https://index.crates.io/",
+            operation: "publish",
+            detail: detail.into(),
+            requester: requester.into(),
+            outcome: outcome.into(),
+            evidence: String::new(),
+        }
+    }
+
+    /// A state whose log is in a fresh directory, with three decisions.
+    fn state_with_log() -> (tempfile::TempDir, State) {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::user(None, Some(dir.path()));
+        let path = state.audit.clone().unwrap();
+        let t = parse_date("2026-11-20T10:00:00Z").unwrap();
+        append(
+            &path,
+            &record(t, "foo 1.0.0 sha256:ab", "approved", "/usr/bin/cargo"),
+        );
+        append(
+            &path,
+            &record(
+                t + 86_400,
+                "a 0.1.0 sha256:01, b 0.2.0 sha256:02",
+                "denied in the confirmation window",
+                "/usr/bin/cargo",
+            ),
+        );
+        append(
+            &path,
+            &record(t + 2 * 86_400, "", "refused: not cargo", "/tmp/worm"),
+        );
+        (dir, state)
+    }
+
+    fn run(a: &[&str], state: &State) -> (Result<bool, String>, String) {
+        let mut out = Vec::new();
+        let r = log_command(&args(a), state, &mut out);
+        (r, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn the_table_shows_each_decision_and_the_chain() {
+        let (_dir, state) = state_with_log();
+        let (r, out) = run(&[], &state);
+        assert_eq!(r, Ok(true), "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with("time (UTC)"), "{out}");
+        assert!(lines[0].contains("requester"), "{out}");
+        let first: Vec<&str> = lines[1].split_whitespace().collect();
+        assert_eq!(
+            first,
+            [
+                "2026-11-20",
+                "10:00:00",
+                "sparse+https://index.crates.io/",
+                "publish",
+                "foo",
+                "1.0.0",
+                "approved",
+                "/usr/bin/cargo"
+            ]
+        );
+        assert!(
+            lines[2].contains("a (+1)  ") && lines[2].contains("0.1.0"),
+            "{out}"
+        );
+        assert!(
+            lines[3].contains("/tmp/worm") && lines[3].contains(" -  "),
+            "{out}"
+        );
+        assert_eq!(lines[4], "chain verified: 3 records");
+        assert!(lines[5].starts_with("note: this log is in your own directory"));
+    }
+
+    #[test]
+    fn since_shows_only_the_recent_decisions_and_still_verifies_all() {
+        let (_dir, state) = state_with_log();
+        let (r, out) = run(&["--since", "2026-11-21"], &state);
+        assert_eq!(r, Ok(true));
+        assert!(!out.contains("foo") && out.contains("a (+1)"), "{out}");
+        assert!(out.contains("chain verified: 3 records"), "{out}");
+        let (_, out) = run(&["--since=2030-01-01"], &state);
+        assert!(
+            out.starts_with("no decisions since 2030-01-01 00:00:00 UTC (3 in the log)"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn json_is_one_record_a_line_and_then_the_verdict() {
+        let (_dir, state) = state_with_log();
+        let (r, out) = run(&["--json"], &state);
+        assert_eq!(r, Ok(true));
+        let values: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(values.len(), 4);
+        assert_eq!(values[0]["detail"], "foo 1.0.0 sha256:ab");
+        assert_eq!(values[0]["prev"], crate::audit::GENESIS);
+        assert_eq!(
+            values[3],
+            serde_json::json!({"chain": "verified", "records": 3, "unchained": 0,
+                               "continues": false, "sealed": false})
+        );
+    }
+
+    #[test]
+    fn a_tampered_log_names_the_record() {
+        let (_dir, state) = state_with_log();
+        let path = state.audit.clone().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            text.replace("denied in the confirmation window", "approved"),
+        )
+        .unwrap();
+        let (r, out) = run(&[], &state);
+        assert_eq!(r, Ok(false));
+        assert!(
+            out.contains(
+                "CHAIN BROKEN at record 3 (2026-11-22 10:00:00 UTC, audit.jsonl line 3): its \
+                 `prev` is not the hash of the record before it"
+            ),
+            "{out}"
+        );
+        let (r, out) = run(&["--json"], &state);
+        assert_eq!(r, Ok(false));
+        let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+        assert_eq!(last["chain"], "broken");
+        assert_eq!(last["record"], 3);
+        assert_eq!(last["file"], "audit.jsonl");
+        assert_eq!(last["line"], 3);
+    }
+
+    #[test]
+    fn a_removed_last_record_is_seen_by_the_head() {
+        let (_dir, state) = state_with_log();
+        let path = state.audit.clone().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let kept: Vec<&str> = text.lines().take(2).collect();
+        std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+        let (r, out) = run(&[], &state);
+        assert_eq!(r, Ok(false));
+        assert!(
+            out.contains("CHAIN BROKEN after record 2, the last: the record the helper wrote last"),
+            "{out}"
+        );
+        std::fs::remove_file(&path).unwrap();
+        let (r, out) = run(&[], &state);
+        assert_eq!(r, Ok(false));
+        assert!(out.contains("CHAIN BROKEN: the log is empty"), "{out}");
+    }
+
+    #[test]
+    fn a_break_in_the_rotated_file_names_it() {
+        let (_dir, state) = state_with_log();
+        let path = state.audit.clone().unwrap();
+        std::fs::rename(&path, rotated_path(&path)).unwrap();
+        append(&path, &record(2_000_000_000, "bar 2.0.0", "approved", "/c"));
+        let (r, out) = run(&[], &state);
+        assert_eq!(r, Ok(true), "{out}");
+        assert!(out.contains("chain verified: 4 records"), "{out}");
+        let old = std::fs::read_to_string(rotated_path(&path)).unwrap();
+        let mut lines: Vec<&str> = old.lines().collect();
+        lines.swap(0, 1);
+        std::fs::write(rotated_path(&path), lines.join("\n") + "\n").unwrap();
+        let (r, out) = run(&[], &state);
+        assert_eq!(r, Ok(false));
+        assert!(
+            out.contains("CHAIN BROKEN at record 1 (2026-11-21 10:00:00 UTC, audit.jsonl.1 line 1): its `prev` names record 2"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn an_older_log_is_reported_unchained() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::user(None, Some(dir.path()));
+        let path = state.audit.clone().unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let old = r#"{"time":1,"registry":"r","operation":"yank","detail":"foo 1.0.0","requester":"/usr/bin/cargo","outcome":"approved"}"#;
+        std::fs::write(&path, format!("{old}\n{old}\n")).unwrap();
+        append(&path, &record(2, "foo 1.0.1", "approved", "/usr/bin/cargo"));
+        let (r, out) = run(&[], &state);
+        assert_eq!(r, Ok(true), "{out}");
+        assert!(
+            out.contains(
+                "chain verified: 3 records (the first 2 unchained: written by an older version"
+            ),
+            "{out}"
+        );
+        let (_, out) = run(&["--json"], &state);
+        assert!(out.contains(r#""unchained":2"#), "{out}");
+        let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+        assert!(first.get("prev").is_none(), "{out}");
+        let third: serde_json::Value = serde_json::from_str(out.lines().nth(2).unwrap()).unwrap();
+        assert_eq!(third["prev"], line_hash(old.as_bytes()));
+    }
+
+    #[test]
+    fn hostile_text_in_the_log_is_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::user(None, Some(dir.path()));
+        let path = state.audit.clone().unwrap();
+        append(
+            &path,
+            &Record {
+                time: 5,
+                registry: "https://r/\u{1b}[2J",
+                operation: "publish\r",
+                detail: "evil\u{202e}gnp 1.0.0\n sha256:00".into(),
+                requester: "/tmp/x\u{1b}]0;title\u{7}".into(),
+                outcome: "approved\u{200b}".into(),
+                evidence: String::new(),
+            },
+        );
+        let (r, out) = run(&[], &state);
+        assert_eq!(r, Ok(true), "{out}");
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert!(
+            !out.contains('\u{202e}') && !out.contains('\u{200b}'),
+            "{out:?}"
+        );
+        assert_eq!(out.lines().count(), 4, "{out:?}");
+        for shown in [
+            "https://r/\\u{1B}[2J",
+            "publish\\r",
+            "evil\\u{202E}gnp",
+            "/tmp/x\\u{1B}]0;title\\u{7}",
+            "approved\\u{200B}",
+        ] {
+            assert!(out.contains(shown), "{shown} in {out}");
+        }
+        let (_, out) = run(&["--json"], &state);
+        assert!(out.is_ascii() && !out.chars().any(|c| c.is_ascii_control() && c != '\n'));
+        let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+        assert_eq!(v["detail"], "evil\u{202e}gnp 1.0.0\n sha256:00");
+    }
+
+    #[test]
+    fn arguments() {
+        let now = 1_000_000;
+        assert_eq!(parse_since("30m", now), Ok(now - 1800));
+        assert_eq!(parse_since("24h", now), Ok(now - 86_400));
+        assert_eq!(parse_since("7d", now), Ok(now - 7 * 86_400));
+        assert_eq!(parse_since("2w", now), Ok(0));
+        assert_eq!(parse_since("45s", now), Ok(now - 45));
+        assert_eq!(parse_since("1970-01-02", now), Ok(86_400));
+        assert_eq!(parse_since("2026-11-25", now), Ok(1_795_564_800));
+        assert_eq!(
+            parse_since("2026-11-25T10:00:00Z", now),
+            Ok(1_795_564_800 + 36_000)
+        );
+        assert_eq!(
+            parse_since("2026-11-25t10:00:00.123+01:30", now),
+            Ok(1_795_564_800 + 36_000 - 5400)
+        );
+        assert_eq!(
+            parse_since("2026-11-25 10:00:00-02:00", now),
+            Ok(1_795_564_800 + 36_000 + 7200)
+        );
+        assert_eq!(parse_since("2024-02-29", now), Ok(1_709_164_800));
+        assert_eq!(parse_since("1960-01-01", now), Ok(0));
+        for bad in [
+            "",
+            "d",
+            "7",
+            "7y",
+            "-7d",
+            "7 d",
+            "99999999999999999999d",
+            "2025-02-29",
+            "2026-13-01",
+            "2026-11-25T10:00",
+            "2026-11-25T10:00:00",
+            "2026-11-25T24:00:00Z",
+            "2026-11-25T10:00:00.Z",
+            "2026-11-25T10:00:00+0100",
+            "2026-1-5",
+            "25/11/2026",
+        ] {
+            assert!(parse_since(bad, now).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            parse_args(&args(&["--json", "--since", "1h"]), now),
+            Ok(Options {
+                since: Some(now - 3600),
+                json: true,
+                help: false
+            })
+        );
+        assert!(parse_args(&args(&["--since"]), now).is_err());
+        let e = parse_args(&args(&["--frobnicate\u{1b}"]), now).unwrap_err();
+        assert!(e.contains("`--frobnicate\\u{1B}`"), "{e}");
+    }
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(format_time(0), "1970-01-01 00:00:00");
+        assert_eq!(format_time(1_795_564_800 + 36_061), "2026-11-25 10:01:01");
+        assert_eq!(format_time(951_782_400), "2000-02-29 00:00:00");
+        for days in (0..200_000).step_by(17) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+            assert!(d >= 1 && d <= days_in_month(y, m));
+        }
+        // A tampered time prints, it does not panic.
+        let _ = format_time(u64::MAX);
+    }
+
+    #[test]
+    fn no_log_yet_verifies_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::user(None, Some(dir.path()));
+        let (r, out) = run(&[], &state);
+        assert_eq!(r, Ok(true));
+        assert!(
+            out.starts_with("no decisions in the log\nchain verified: 0 records"),
+            "{out}"
+        );
+        let (r, _) = run(&[], &State::default());
+        assert!(r.unwrap_err().contains("no audit log"));
+    }
+}
