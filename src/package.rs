@@ -213,6 +213,11 @@ pub struct Flag {
     pub text: String,
 }
 
+/// Longest entry name or link target listed, in bytes: Linux's `PATH_MAX`. A GNU long name
+/// or a pax path is otherwise bounded only by [`Limits::max_unpacked`], and every copy of it
+/// (listing, problems, flags, the window) would cost as much.
+pub const MAX_NAME: usize = 4096;
+
 /// Files at the crate root that every package has; they do not count as "outside `src/`".
 const ROOT_METADATA: &[&str] = &[
     "Cargo.toml",
@@ -1035,7 +1040,30 @@ fn list_entries(
             ));
             return Ok(());
         }
-        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let too_long = |what: &str, len: usize| {
+            format!(
+                "{what} is {} long, longer than any path a system unpacks; listing stopped there",
+                human_size(len as u64)
+            )
+        };
+        let raw = {
+            let name = entry.path_bytes();
+            if name.len() > MAX_NAME {
+                contents
+                    .problems
+                    .push(too_long("an entry's name", name.len()));
+                return Ok(());
+            }
+            String::from_utf8_lossy(&name).into_owned()
+        };
+        if let Some(len) = entry.link_name_bytes().map(|l| l.len())
+            && len > MAX_NAME
+        {
+            contents
+                .problems
+                .push(too_long(&format!("the name {raw} links to"), len));
+            return Ok(());
+        }
         let size = entry.size();
         if size > limits.max_unpacked {
             contents.problems.push(format!(

@@ -243,6 +243,77 @@ fn a_gzip_bomb_stops_at_the_limit() {
     assert!(t.contains("src/zeros claims to be 64.0 MiB"), "{t}");
 }
 
+/// A tar entry whose name (GNU long name) is `len` bytes, under `top/`, then its file.
+fn long_name_crate(top: &str, len: usize, link: bool) -> Vec<u8> {
+    let mut name = format!("{top}/").into_bytes();
+    name.resize(len, b'a');
+    let mut tar = Vec::new();
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+    h.set_entry_type(if link {
+        tar::EntryType::GNULongLink
+    } else {
+        tar::EntryType::GNULongName
+    });
+    h.set_size(name.len() as u64);
+    h.set_cksum();
+    tar.extend_from_slice(h.as_bytes());
+    tar.extend_from_slice(&name);
+    tar.resize(tar.len().div_ceil(512) * 512, 0);
+    let mut h = tar::Header::new_gnu();
+    let short = format!("{top}/x");
+    h.as_old_mut().name[..short.len()].copy_from_slice(short.as_bytes());
+    h.set_entry_type(if link {
+        tar::EntryType::Symlink
+    } else {
+        tar::EntryType::Regular
+    });
+    h.set_size(0);
+    h.set_cksum();
+    tar.extend_from_slice(h.as_bytes());
+    tar.extend_from_slice(&[0; 1024]);
+    gz(&tar)
+}
+
+#[test]
+fn a_name_longer_than_any_path_stops_the_listing() {
+    // Issue 15, found while writing fuzz/fuzz_targets/crate_walk.rs: a GNU long name is
+    // bounded only by the unpacked limit. A 930 KB .crate named a file with 200 MiB, which was
+    // copied into the listing, the problems, the flags and the window's JSON (830 MB more
+    // memory, 10 s). No system unpacks a path that long; the listing stops at the name.
+    for link in [false, true] {
+        let c = list(
+            &long_name_crate("n-1.0.0", 1 << 20, link)[..],
+            &Limits::default(),
+        );
+        let longest = c
+            .files
+            .iter()
+            .map(|f| match &f.kind {
+                Kind::Symlink(t) | Kind::Hardlink(t) => f.path.len().max(t.len()),
+                _ => f.path.len(),
+            })
+            .chain(c.problems.iter().map(String::len))
+            .max()
+            .unwrap_or(0);
+        assert!(longest <= 2 * MAX_NAME, "{longest} bytes");
+        assert!(
+            c.problems
+                .iter()
+                .any(|p| p.contains("1.0 MiB long") && p.contains("listing stopped there")),
+            "{:?}",
+            c.problems
+        );
+    }
+    // A name as long as a path may be is listed.
+    let c = list(
+        &long_name_crate("n-1.0.0", MAX_NAME, false)[..],
+        &Limits::default(),
+    );
+    assert_eq!(c.files.len(), 1);
+    assert_eq!(c.files[0].path.len(), MAX_NAME - "n-1.0.0/".len());
+}
+
 #[test]
 fn endless_decompressed_data_stops_at_the_stream_limit() {
     // Entries of 512 KiB each, many of them: no single entry is too large, the stream is.
