@@ -1,6 +1,12 @@
 //! Prints what the input-origin guard sees on `$DISPLAY` for a few seconds: a tool for
 //! checking how a given input method looks to the guard (`xdotool`, a real mouse, …).
 
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    eprintln!("watch_input looks at an X server: Linux only");
+}
+
+#[cfg(target_os = "linux")]
 fn main() {
     let display = std::env::var("DISPLAY").expect("DISPLAY");
     let session = cargo_confirm_gui::display::x11::Session::connect(&display).expect("connect");

@@ -5,6 +5,8 @@
 //! set only in children it starts (this same binary, in a given role): they have them from
 //! their first instruction, as the helper would, and no `unsafe` `set_var` is needed.
 
+#![cfg(target_os = "linux")]
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::process::Command;

@@ -12,6 +12,10 @@
 //!   helper allowed the network. It gets the token over a pipe after a person's Approve.
 
 pub mod metadata;
+#[cfg(target_os = "linux")]
+pub mod upload;
+#[cfg(not(target_os = "linux"))]
+#[path = "upload_other.rs"]
 pub mod upload;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -138,12 +138,16 @@ impl WindowProcess {
         let line = serde_json::to_string(ask).map_err(|e| failed(&e))?;
         writeln!(to, "{line}").map_err(|e| failed(&e))?;
         // The caller going away closes the window: end the window process.
+        #[cfg(target_os = "linux")]
         cancel.set_waker(move || {
             let _ = rustix::process::kill_process(
                 rustix::process::Pid::from_raw(pid as i32).expect("a child's pid"),
                 rustix::process::Signal::TERM,
             );
         });
+        // Elsewhere the window process ends when its stdin closes, with the broker.
+        #[cfg(not(target_os = "linux"))]
+        let _ = pid;
         let writer = std::thread::spawn(move || {
             if let Some(report) = package.as_ref().and_then(|p| p.wait_forever()) {
                 let line = serde_json::to_string(&Ask::Package(Box::new(report.clone())))

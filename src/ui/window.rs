@@ -26,6 +26,7 @@ use super::{
 use crate::display::{self, Kind};
 use crate::env::Snapshot;
 use crate::error::{DenyReason, Error};
+#[cfg(target_os = "linux")]
 use crate::gate::Refusal;
 use crate::input_guard::{Click, Guard, Objection, arrow};
 use crate::policy::DisplayPolicy;
@@ -291,8 +292,12 @@ struct App<S> {
     #[cfg(target_os = "linux")]
     session: Option<std::sync::Arc<display::x11::Session>>,
     x_window: Option<u32>,
+    // Read only on X11 (Linux).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     focus_tries: u32,
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     focus_set: bool,
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     seen_viewable: bool,
     guard: Option<Guard>,
     armed_at: Option<Instant>,
