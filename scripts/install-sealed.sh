@@ -18,6 +18,9 @@
 #
 # Then move an existing token over, one confirmed step per registry:
 #   cargo-confirm-gui --migrate [--registry NAME]
+#
+# The Debian package (scripts/deb.sh) ships this script beside the helper and runs it from
+# its postinst with --bin pointing at the helper dpkg unpacked, so the two installs are the same.
 set -euo pipefail
 
 bin=""
@@ -33,7 +36,7 @@ while (($#)); do
         --group) group=$2; shift 2 ;;
         --link-dir) link_dir=$2; shift 2 ;;
         --no-link) link_dir=""; shift ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "install-sealed: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -54,10 +57,17 @@ members=$(getent group "$group" | cut -d: -f4)
 [ -z "$members" ] || die "group $group has members ($members); nobody may be in it: gpasswd -d USER $group"
 
 install -d -o root -g root -m 0755 "$prefix"
-# Replace the binary atomically: a half-written setgid file never exists under its name.
-install -o root -g "$group" -m 2755 "$bin" "$prefix/.cargo-confirm-gui.new"
-chmod 2755 "$prefix/.cargo-confirm-gui.new"   # some chown implementations clear setgid
-mv -f "$prefix/.cargo-confirm-gui.new" "$prefix/cargo-confirm-gui"
+if [ "$bin" -ef "$prefix/cargo-confirm-gui" ]; then
+    # Already in place (the Debian package's postinst: dpkg put it there): only the group and
+    # the mode. chown clears setgid, so the file is never setgid to the wrong group.
+    chown root:"$group" "$bin"
+    chmod 2755 "$bin"
+else
+    # Replace the binary atomically: a half-written setgid file never exists under its name.
+    install -o root -g "$group" -m 2755 "$bin" "$prefix/.cargo-confirm-gui.new"
+    chmod 2755 "$prefix/.cargo-confirm-gui.new"   # some chown implementations clear setgid
+    mv -f "$prefix/.cargo-confirm-gui.new" "$prefix/cargo-confirm-gui"
+fi
 printf 'store = "%s"\ngroup = "%s"\n' "$store" "$group" > "$prefix/.sealed.toml.new"
 chown root:root "$prefix/.sealed.toml.new"
 chmod 0644 "$prefix/.sealed.toml.new"
@@ -71,5 +81,14 @@ if [ -n "$link_dir" ]; then
 fi
 
 echo "install-sealed: installed $prefix/cargo-confirm-gui (setgid $group), store $store"
-# The helper checks its own install; show what it says.
-"$prefix/cargo-confirm-gui" --help | grep -A1 "^Token store" || die "the installed helper does not accept its install"
+# The helper checks its own install every time it starts; ask it, as an unprivileged user
+# (as root it skips the checks that only matter to users: that it started with its group,
+# e.g. on a nosuid mount). On an unsafe install a command prints the helper's refusal with
+# the fixes, and --help names the Secret Service instead of the sealed store.
+as_nobody=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups env -i PATH=/usr/bin:/bin)
+if ! said=$("${as_nobody[@]}" "$prefix/cargo-confirm-gui" confirm-gui help 2>&1); then
+    echo "$said" >&2
+    die "the installed helper refuses its install (above); fix it and run this again"
+fi
+"${as_nobody[@]}" "$prefix/cargo-confirm-gui" --help | grep -F "Token store: the sealed store $store " \
+    || die "the installed helper does not say it runs sealed with the store $store: $prefix/cargo-confirm-gui --help"

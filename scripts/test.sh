@@ -55,6 +55,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --locked --lib --bins --tests 2>&1 | tee "$log"
 total=$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed", p, f }' "$log")
+echo "==> scripts/test-deb.sh (the Debian package: install, sealed tests, remove, purge)"
+bash scripts/test-deb.sh
 echo "==> cargo doc (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked
 echo "==> all checks passed"

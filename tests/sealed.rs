@@ -63,19 +63,30 @@ fn sealed() -> Option<&'static Sealed> {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let root = tmp.path().to_path_buf();
-        let prefix = root.join("opt");
-        let store = root.join("store");
-        run(Command::new("bash").arg(INSTALL).args([
-            "--bin",
-            PROVIDER,
-            "--prefix",
-            prefix.to_str().unwrap(),
-            "--store",
-            store.to_str().unwrap(),
-            "--group",
-            GROUP,
-            "--no-link",
-        ]));
+        // CCG_SEALED_EXE: an install made elsewhere, with the store its sealed.toml names
+        // (scripts/test-deb.sh: the Debian package's), instead of one made here.
+        let (exe, store) = if let Some(exe) = std::env::var_os("CCG_SEALED_EXE") {
+            let exe = PathBuf::from(exe);
+            let config = std::fs::read_to_string(exe.with_file_name("sealed.toml")).unwrap();
+            let config: toml::Table = toml::from_str(&config).unwrap();
+            let store = PathBuf::from(config["store"].as_str().unwrap());
+            (exe, store)
+        } else {
+            let prefix = root.join("opt");
+            let store = root.join("store");
+            run(Command::new("bash").arg(INSTALL).args([
+                "--bin",
+                PROVIDER,
+                "--prefix",
+                prefix.to_str().unwrap(),
+                "--store",
+                store.to_str().unwrap(),
+                "--group",
+                GROUP,
+                "--no-link",
+            ]));
+            (prefix.join("cargo-confirm-gui"), store)
+        };
         for user in [ALICE, BOB] {
             ensure_user(user);
             // Each user's own home, runtime and state directories.
@@ -86,7 +97,6 @@ fn sealed() -> Option<&'static Sealed> {
                 std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
             }
         }
-        let exe = prefix.join("cargo-confirm-gui");
         let registry = Registry::start(Options {
             token: Some(TOKEN.into()),
             auth_required: false,

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the Debian package of the sealed install (Cargo.toml [package.metadata.deb] and the
+# maintainer scripts in debian/) with cargo-deb, and prints the package's path:
+#
+#   bash scripts/deb.sh [cargo-deb options, e.g. --fast]
+#   sudo apt install ./target/debian/cargo-confirm-gui_*.deb
+#
+# A release build (`cargo deb --locked` runs `cargo build --release --locked`). Installs
+# cargo-deb when it is missing or older than 3 (symlink assets): cargo install cargo-deb --locked.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+version=$(cargo deb --version 2>/dev/null | awk '{ print $2 }' || true)
+if [ -z "$version" ] || [ "${version%%.*}" -lt 3 ]; then
+    echo "==> cargo install cargo-deb --locked" >&2
+    cargo install cargo-deb --locked
+fi
+# cargo-deb writes the package's path as the last line of its stdout; everything else goes to
+# stderr.
+deb=$(cargo deb --locked "$@" | tail -n 1)
+[ -f "$deb" ] || { echo "deb: cargo deb reported no package file (got: $deb)" >&2; exit 1; }
+echo "$deb"
