@@ -78,11 +78,72 @@ pub const SHELL_FILES: &[&str] = &[
     ".bashrc",
     ".bash_profile",
     ".bash_login",
+    ".bash_aliases",
     ".zshrc",
     ".zshenv",
     ".zprofile",
+    ".zlogin",
+    ".envrc",
+    ".pam_environment",
     ".config/fish/config.fish",
+    ".config/fish/fish_variables",
 ];
+
+/// Directories whose files are looked at too, relative to the home directory.
+pub const SHELL_DIRS: &[&str] = &[".config/environment.d", ".config/fish/conf.d"];
+
+/// The largest file read.
+const READ_MAX: u64 = 1 << 20;
+
+/// Reads a small regular file without hanging on a FIFO or following a link silently:
+/// `Ok(None)` when it does not exist; the text, and the link's target when it is one.
+fn read_text(path: &Path) -> Result<Option<(String, Option<PathBuf>)>, String> {
+    use std::io::Read;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(None);
+    };
+    let link = meta
+        .file_type()
+        .is_symlink()
+        .then(|| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(0o4000); // O_NONBLOCK: a FIFO must not hang setup
+    }
+    let file = opts
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
+        return Err(format!(
+            "{} is not a regular file; not read",
+            path.display()
+        ));
+    }
+    let mut text = String::new();
+    file.take(READ_MAX + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if text.len() as u64 > READ_MAX {
+        return Err(format!("{} is larger than 1 MiB; not read", path.display()));
+    }
+    Ok(Some((text, link)))
+}
+
+/// Whether `line` names a registry token variable at all (however it sets it).
+fn mentions_token_var(line: &str) -> Option<&str> {
+    if let Some(i) = line.find("CARGO_REGISTRY_TOKEN") {
+        return Some(&line[i..i + "CARGO_REGISTRY_TOKEN".len()]);
+    }
+    let i = line.find("CARGO_REGISTRIES_")?;
+    let rest = &line[i..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    rest[..end].ends_with("_TOKEN").then(|| &rest[..end])
+}
 
 /// cargo's config files, nearest first: `.cargo/config.toml` and `.cargo/config` from `cwd`
 /// up, then `$CARGO_HOME`'s.
@@ -108,10 +169,29 @@ pub fn scan(home: &Path, cargo_home: &Path, cwd: &Path) -> (Vec<Found>, Notes) {
         cargo_home.join("credentials"),
     ];
     toml_files.extend(config_files(cwd, cargo_home));
+    // Tokens found in a file that is a link are reported, not edited: setup does not write
+    // through links (the clear copy would stay in the target, a dotfiles repository say).
+    let linked = |found: &mut Vec<Found>, notes: &mut Notes, from: usize, target: &Path| {
+        for f in found.drain(from..) {
+            notes.push(format!(
+                "{}: a token, in a file that is a link to {}; setup does not edit through \
+                 links: remove it there by hand, and store the token with \
+                 cargo-confirm-gui --enroll",
+                f.source,
+                target.display()
+            ));
+        }
+    };
     for file in toml_files {
-        let Ok(text) = std::fs::read_to_string(&file) else {
-            continue;
+        let (text, link) = match read_text(&file) {
+            Ok(Some(t)) => t,
+            Ok(None) => continue,
+            Err(e) => {
+                notes.push(e);
+                continue;
+            }
         };
+        let before = found.len();
         let doc = match text.parse::<toml_edit::DocumentMut>() {
             Ok(d) => d,
             Err(e) => {
@@ -147,15 +227,43 @@ pub fn scan(home: &Path, cargo_home: &Path, cwd: &Path) -> (Vec<Found>, Notes) {
                 }
             }
         }
+        if let Some(target) = link {
+            linked(&mut found, &mut notes, before, &target);
+        }
     }
     let names = registry_names(cwd, cargo_home);
-    for rel in SHELL_FILES {
-        let file = home.join(rel);
-        let Ok(text) = std::fs::read_to_string(&file) else {
-            continue;
+    let mut shell_files: Vec<PathBuf> = SHELL_FILES.iter().map(|r| home.join(r)).collect();
+    for dir in SHELL_DIRS {
+        if let Ok(entries) = std::fs::read_dir(home.join(dir)) {
+            let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            files.sort();
+            shell_files.extend(files);
+        }
+    }
+    for file in shell_files {
+        let (text, link) = match read_text(&file) {
+            Ok(Some(t)) => t,
+            Ok(None) => continue,
+            Err(e) => {
+                notes.push(e);
+                continue;
+            }
         };
+        let before = found.len();
         for (i, line) in text.lines().enumerate() {
             let Some((var, value)) = shell_assignment(line) else {
+                // Set some other way (`export A=1 CARGO_REGISTRY_TOKEN=…`, fish's universal
+                // variables, a condition first): named, for the person to remove.
+                if !line.trim_start().starts_with('#')
+                    && let Some(var) = mentions_token_var(line)
+                {
+                    notes.push(format!(
+                        "{} line {}: sets or uses {var} in a way setup does not edit; remove \
+                         it by hand, and store the token with cargo-confirm-gui --enroll",
+                        file.display(),
+                        i + 1
+                    ));
+                }
                 continue;
             };
             let Some(registry) = registry_of_var(&var, &names) else {
@@ -177,6 +285,9 @@ pub fn scan(home: &Path, cargo_home: &Path, cwd: &Path) -> (Vec<Found>, Notes) {
                      moved; remove that line and store the token with cargo-confirm-gui --enroll"
                 )),
             }
+        }
+        if let Some(target) = link {
+            linked(&mut found, &mut notes, before, &target);
         }
     }
     (found, notes)
@@ -514,6 +625,60 @@ mod tests {
         );
         let (found, _) = scan(&home, &cargo_home, &cwd);
         assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn links_fifos_and_other_ways_of_setting_a_token_are_named_not_edited() {
+        // Review of "Adopt it in one step": a symlinked .bashrc became a plain file while its
+        // target (a dotfiles repository) kept the token, and doctor said all was well; a FIFO
+        // hung setup; tokens set other ways were not seen at all.
+        let (_d, home, cargo_home, cwd) = home();
+        let dotfiles = home.join("dotfiles");
+        std::fs::create_dir_all(&dotfiles).unwrap();
+        std::fs::write(
+            dotfiles.join("bashrc"),
+            "export CARGO_REGISTRY_TOKEN=linked\n",
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(dotfiles.join("bashrc"), home.join(".bashrc")).unwrap();
+        std::fs::write(
+            home.join(".profile"),
+            "export CARGO_HOME=/x CARGO_REGISTRY_TOKEN=two\n[ -x /bin/sh ] && export CARGO_REGISTRY_TOKEN=cond\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(home.join(".config/fish")).unwrap();
+        std::fs::write(
+            home.join(".config/fish/fish_variables"),
+            "SETUVAR --export CARGO_REGISTRIES_MY_REG_TOKEN:uni\n",
+        )
+        .unwrap();
+        let fifo = cargo_home.join("credentials");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let (found, notes) = scan(&home, &cargo_home, &cwd);
+        assert!(found.is_empty(), "{found:?}");
+        let all = notes.join("\n");
+        assert!(all.contains("not a regular file"), "{all}");
+        assert!(all.contains("a link to"), "{all}");
+        assert!(all.contains(".profile line 1"), "{all}");
+        assert!(all.contains(".profile line 2"), "{all}");
+        assert!(all.contains("fish_variables line 1"), "{all}");
+        // Nothing was edited.
+        assert_eq!(
+            std::fs::read_to_string(dotfiles.join("bashrc")).unwrap(),
+            "export CARGO_REGISTRY_TOKEN=linked\n"
+        );
+        assert!(
+            std::fs::symlink_metadata(home.join(".bashrc"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 
     #[test]

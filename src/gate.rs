@@ -98,10 +98,14 @@ pub struct AdoptItem {
     pub registry: String,
     /// The token's fingerprint.
     pub fingerprint: String,
+    /// The index URL it will be stored under, and where that came from.
+    pub index: String,
     /// Where it was found (file, and the key or line).
     pub source: String,
-    /// A token is already stored for this registry: it will be replaced.
-    pub replaces: bool,
+    /// A token is already stored for this registry: that one is kept, and this clear copy is
+    /// only removed (replacing a stored token is for `--enroll`, with its own confirmation; a
+    /// worm can plant a clear "token" for setup to find).
+    pub already_stored: bool,
 }
 
 /// One crate of a [`Operation::PublishPlan`].

@@ -343,6 +343,36 @@ fn registry_key(name: &str, cwd: &Path, env: &Snapshot) -> Result<RegistryKey, S
     RegistryKey::parse(&url)
 }
 
+/// "INDEX (from WHERE)": the index URL a registry name resolves to, and what said so.
+fn index_origin(name: &str, cwd: &Path, env: &Snapshot) -> String {
+    if name == "crates-io" {
+        return format!("{CRATES_IO_INDEX} (crates.io)");
+    }
+    if let Some(url) = env.registry_index_var(name) {
+        return format!("{url} (from the environment)");
+    }
+    let files = env
+        .cargo_home
+        .as_deref()
+        .map(|h| cargo_confirm_gui::adopt::config_files(cwd, h))
+        .unwrap_or_default();
+    for f in files {
+        let Ok(doc) = std::fs::read_to_string(&f).map(|t| t.parse::<toml::Table>()) else {
+            continue;
+        };
+        if let Some(url) = doc.ok().and_then(|d| {
+            d.get("registries")?
+                .get(name)?
+                .get("index")?
+                .as_str()
+                .map(str::to_string)
+        }) {
+            return format!("{url} (from {})", f.display());
+        }
+    }
+    "?".into()
+}
+
 /// `cargo confirm-gui setup`: the provider in cargo's config, every clear-text token moved
 /// into the store after one window (its clear copies then removed), and what is left to do.
 /// Running it again changes nothing.
@@ -392,8 +422,9 @@ fn setup(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
                 item: AdoptItem {
                     registry: f.registry.clone(),
                     fingerprint: f.token.fingerprint(),
+                    index: index_origin(&f.registry, &cwd, &deps.env),
                     source: f.source.to_string(),
-                    replaces: match &store {
+                    already_stored: match &store {
                         Some(s) => s.contains(&key).map_err(|e| e.to_string())?,
                         None => false,
                     },
@@ -413,10 +444,21 @@ fn setup(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
                     f.source
                 )
             })?;
-            eprintln!(
-                "Moved the token in {} into the store, and removed it there.",
-                f.source
-            );
+            let kept = adoptees
+                .iter()
+                .any(|a| a.item.source == f.source.to_string() && a.item.already_stored);
+            if kept {
+                eprintln!(
+                    "Removed the clear token in {}; the token already stored for `{}` was kept \
+                     (cargo-confirm-gui --enroll replaces it).",
+                    f.source, f.registry
+                );
+            } else {
+                eprintln!(
+                    "Moved the token in {} into the store, and removed it there.",
+                    f.source
+                );
+            }
         }
     }
     if adoptees.is_empty() && notes.is_empty() {
@@ -471,6 +513,9 @@ fn doctor(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
         ),
         "run: cargo confirm-gui setup",
     );
+    for (what, fix) in provider_overrides(&cwd, &cargo_home) {
+        line(Some(false), what, &fix);
+    }
     for (file, name, p) in other_providers(&cwd, &cargo_home) {
         line(
             Some(false),
@@ -611,6 +656,76 @@ fn doctor(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     }
 }
 
+/// What would make cargo run another provider than this one although the config names it:
+/// an entry after ours (tried first), a provider list in another config file (cargo appends
+/// it after ours), a `[credential-alias]` named like ours, or the environment's equivalents.
+fn provider_overrides(cwd: &Path, cargo_home: &Path) -> Vec<(String, String)> {
+    use cargo_confirm_gui::adopt::PROVIDER;
+    let shown = |s: &str| cargo_confirm_gui::ui::text::escape(s).text;
+    let mut out = Vec::new();
+    let home_config = cargo_home.join("config.toml");
+    for f in cargo_confirm_gui::adopt::config_files(cwd, cargo_home) {
+        let Ok(Ok(doc)) = std::fs::read_to_string(&f).map(|t| t.parse::<toml::Table>()) else {
+            continue;
+        };
+        if let Some(list) = doc
+            .get("registry")
+            .and_then(|r| r.get("global-credential-providers"))
+            .and_then(|l| l.as_array())
+        {
+            let entries: Vec<&str> = list.iter().filter_map(|v| v.as_str()).collect();
+            let ours = |e: &&str| e.split_whitespace().next() == Some(PROVIDER);
+            if f == home_config {
+                if let Some(pos) = entries.iter().position(ours)
+                    && pos + 1 < entries.len()
+                {
+                    out.push((
+                        format!(
+                            "{} lists {} after {PROVIDER}: cargo tries it first",
+                            f.display(),
+                            shown(&entries[pos + 1..].join(", "))
+                        ),
+                        format!("move {PROVIDER} to the end of that list"),
+                    ));
+                }
+            } else if entries.iter().any(|e| !ours(e)) {
+                out.push((
+                    format!(
+                        "{} lists credential providers ({}): cargo adds them after yours, and tries them first",
+                        f.display(),
+                        shown(&entries.join(", "))
+                    ),
+                    "remove global-credential-providers from that file".into(),
+                ));
+            }
+        }
+        if let Some(aliases) = doc.get("credential-alias").and_then(|a| a.as_table())
+            && let Some(target) = aliases.get(PROVIDER)
+        {
+            out.push((
+                format!(
+                    "{} makes `{PROVIDER}` an alias for {}: cargo runs that instead",
+                    f.display(),
+                    shown(&format!("{target:?}"))
+                ),
+                "remove that [credential-alias] entry".into(),
+            ));
+        }
+    }
+    for (k, _) in std::env::vars() {
+        let provider_var = k == "CARGO_REGISTRY_GLOBAL_CREDENTIAL_PROVIDERS"
+            || k.starts_with("CARGO_CREDENTIAL_ALIAS_")
+            || (k.starts_with("CARGO_REGISTRIES_") && k.ends_with("_CREDENTIAL_PROVIDER"));
+        if provider_var {
+            out.push((
+                format!("this shell's environment sets {k}, which overrides cargo's config"),
+                "unset it, and remove where it is exported".into(),
+            ));
+        }
+    }
+    out
+}
+
 fn config_has_provider(config: &Path) -> bool {
     std::fs::read_to_string(config)
         .ok()
@@ -647,9 +762,10 @@ fn other_providers(cwd: &Path, cargo_home: &Path) -> Vec<(PathBuf, String, Strin
                 ),
                 _ => (String::new(), String::new()),
             };
-            let ours = Path::new(&first)
-                .file_name()
-                .is_some_and(|n| n == cargo_confirm_gui::adopt::PROVIDER);
+            // Ours by name only, or by the path of this very binary: a copy of some file
+            // named cargo-confirm-gui elsewhere is not this helper.
+            let ours = first == cargo_confirm_gui::adopt::PROVIDER
+                || std::fs::canonicalize(&first).ok() == std::fs::read_link("/proc/self/exe").ok();
             if !ours {
                 out.push((f.clone(), name.clone(), shown));
             }

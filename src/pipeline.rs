@@ -484,8 +484,9 @@ pub struct Adoptee {
 }
 
 /// `setup`: stores each token of `found` after one window that lists them all (by
-/// fingerprint and where each was found), reading each back. The caller removes the clear
-/// copies only after this returned `Ok`.
+/// fingerprint, where each was found and the index it goes under), reading each back. A
+/// registry that already has a stored token keeps it: that clear copy is only removed. The
+/// caller removes the clear copies only after this returned `Ok`.
 pub fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), Error> {
     let operation = Operation::Adopt {
         tokens: found.iter().map(|f| f.item.clone()).collect(),
@@ -509,7 +510,7 @@ pub fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), 
         ),
         operation: operation.clone(),
         login_fingerprint: None,
-        existing_entry: found.iter().any(|f| f.item.replaces),
+        existing_entry: found.iter().any(|f| f.item.already_stored),
         requester: (deps.requester)(),
         store: store.describe(),
         recent_requests: 1,
@@ -522,21 +523,25 @@ pub fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), 
     let what = describe(&operation, "");
     let outcome = match deps.prompter.confirm(&tx, &opts, cancel)? {
         Decision::Deny(reason) => Err(Error::Denied { what, reason }),
-        Decision::Approve => found.iter().try_for_each(|f| {
-            store.set(
-                &f.key,
-                &format!("cargo registry token for {}", f.item.registry),
-                &f.token,
-            )?;
-            let written = store.get(&f.key)?;
-            if written.as_ref().map(|t| t.expose()) != Some(f.token.expose()) {
-                return Err(Error::Store(StoreError::Platform {
-                    store: store.describe(),
-                    detail: "a token did not read back as written; its clear copy was kept".into(),
-                }));
-            }
-            Ok(())
-        }),
+        Decision::Approve => found
+            .iter()
+            .filter(|f| !f.item.already_stored)
+            .try_for_each(|f| {
+                store.set(
+                    &f.key,
+                    &format!("cargo registry token for {}", f.item.registry),
+                    &f.token,
+                )?;
+                let written = store.get(&f.key)?;
+                if written.as_ref().map(|t| t.expose()) != Some(f.token.expose()) {
+                    return Err(Error::Store(StoreError::Platform {
+                        store: store.describe(),
+                        detail: "a token did not read back as written; its clear copy was kept"
+                            .into(),
+                    }));
+                }
+                Ok(())
+            }),
     };
     let said = match &outcome {
         Ok(()) => format!(

@@ -250,3 +250,51 @@ fn setup_denied_changes_nothing_and_two_different_tokens_are_not_guessed_between
     assert!(err.contains("two different tokens for `local`"), "{err}");
     assert!(!desk().any_window());
 }
+
+#[test]
+fn a_planted_clear_token_never_replaces_a_stored_one_and_doctor_sees_an_alias() {
+    // Review of "Adopt it in one step": a worm planted `[registries.local] token = …` in
+    // credentials.toml; setup's one "Move" click replaced the person's stored token with it.
+    let _g = gui_lock();
+    let h = Home::new();
+    desk().secret_store(&h.local_key(), LOCAL_TOKEN);
+    std::fs::write(
+        h.cargo_home.join("config.toml"),
+        format!(
+            "[registries.local]\nindex = \"{}\"\n\n[credential-alias]\ncargo-confirm-gui = [\"/tmp/worm\"]\n",
+            h.registry.index_url()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        h.cargo_home.join("credentials.toml"),
+        "[registries.local]\ntoken = \"tok-planted-by-the-worm\"\n",
+    )
+    .unwrap();
+    let mut child = h.cargo(&["confirm-gui", "setup"]).spawn().unwrap();
+    let (_, g) = window_for(
+        &mut child,
+        "Move 1 clear-text registry token into the store?",
+    );
+    wait_armed();
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, Duration::from_secs(60));
+    assert!(status.success(), "{err}");
+    assert!(err.contains("was kept"), "{err}");
+    assert_eq!(
+        desk().secret_lookup(&h.local_key()).as_deref(),
+        Some(LOCAL_TOKEN),
+        "the planted token replaced the stored one"
+    );
+    assert!(!h.cargo_home.join("credentials.toml").exists());
+    let (status, out, _) = wait_output(
+        h.cargo(&["confirm-gui", "doctor"]).spawn().unwrap(),
+        Duration::from_secs(60),
+    );
+    assert!(!status.success(), "{out}");
+    assert!(
+        out.contains("makes `cargo-confirm-gui` an alias for"),
+        "{out}"
+    );
+}

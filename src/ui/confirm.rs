@@ -613,8 +613,13 @@ fn details(ui: &mut Ui, tx: &Transaction) {
                         rows.text(ui, "Registry", &t.registry);
                         rows.text(ui, "Token", &t.fingerprint);
                         rows.text(ui, "Found in", &t.source);
-                        if t.replaces {
-                            rows.text(ui, "Replaces", "the token already stored for this registry");
+                        rows.text(ui, "Stored under", &t.index);
+                        if t.already_stored {
+                            rows.text(
+                                ui,
+                                "Already stored",
+                                "the stored token is KEPT; this copy is only removed (--enroll replaces a stored token)",
+                            );
                         }
                     }
                     rows.text(
