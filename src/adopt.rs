@@ -627,6 +627,7 @@ mod tests {
         assert!(found.is_empty(), "{found:?}");
     }
 
+    #[cfg(unix)]
     #[test]
     fn links_fifos_and_other_ways_of_setting_a_token_are_named_not_edited() {
         // Review of "Adopt it in one step": a symlinked .bashrc became a plain file while its
