@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs everything CI runs, in order: installs the Debian packages the tests need when
-# missing, then fmt check, clippy -D warnings, the whole test suite, docs with -D warnings.
+# missing, then fmt check, clippy -D warnings (this host, macOS, Windows), the whole test
+# suite, the Debian package's life (as root), a fuzz smoke pass, docs with -D warnings.
 # The tests start their own private Xvfb, Xephyr, D-Bus session and gnome-keyring.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,16 +40,15 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy --all-targets -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
-# The macOS and Windows code cannot run here, but it can be type-checked and linted when the
-# targets' standard libraries are installed (rustup target add x86_64-apple-darwin
-# x86_64-pc-windows-msvc). This script never installs them itself.
+# The macOS and Windows code cannot run here, but it is type-checked and linted for both
+# targets; their standard libraries are installed when missing (rustup target add).
 for target in x86_64-apple-darwin x86_64-pc-windows-msvc; do
-    if rustup target list --installed 2>/dev/null | grep -qx "$target"; then
-        echo "==> cargo clippy --target $target"
-        cargo clippy --target "$target" --all-targets --locked -- -D warnings
-    else
-        echo "==> cargo clippy --target $target: skipped (target not installed)"
+    if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+        echo "==> rustup target add $target"
+        rustup target add "$target"
     fi
+    echo "==> cargo clippy --target $target"
+    cargo clippy --target "$target" --all-targets --locked -- -D warnings
 done
 echo "==> cargo test"
 log=$(mktemp)
@@ -57,6 +57,10 @@ cargo test --locked --lib --bins --tests 2>&1 | tee "$log"
 total=$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed", p, f }' "$log")
 echo "==> scripts/test-deb.sh (the Debian package: install, sealed tests, remove, purge)"
 bash scripts/test-deb.sh
+# Every fuzz target for 10 s, from the committed corpora (installs cargo-fuzz and the nightly
+# toolchain when missing): a smoke pass, not the long runs of scripts/fuzz.sh 600.
+echo "==> scripts/fuzz.sh 10 (smoke pass)"
+bash scripts/fuzz.sh 10
 echo "==> cargo doc (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked
 echo "==> all checks passed"

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs every fuzz target in fuzz/ for SECONDS each (default 60), one after another, and
+# prints for each: executions, executions per second, coverage (libFuzzer's cov and ft),
+# corpus size and peak memory. Fails when a target finds a crash, a timeout or too much
+# memory; what it found is kept in fuzz/artifacts/TARGET/.
+#
+#   bash scripts/fuzz.sh [SECONDS]
+#
+# Installs cargo-fuzz (and the nightly toolchain libFuzzer needs) when missing. The
+# committed corpora in fuzz/corpus/ are copied to a temporary directory for the run, so a
+# run never grows them; to keep what a long run found, merge it by hand:
+#   cargo +nightly fuzz cmin TARGET   (after copying the new inputs into fuzz/corpus/TARGET)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-60}
+if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
+    echo "usage: $0 [SECONDS]" >&2
+    exit 2
+fi
+
+# The bounds one input must stay within, under the scaled-down limits the targets use
+# (fuzz/src/lib.rs, `limits()`): these are the "limits hold" properties that libFuzzer
+# checks. -timeout: seconds per input. -malloc_limit_mb: largest single allocation.
+# -rss_limit_mb: the whole process, AddressSanitizer's shadow and quarantine included.
+bounds=(-timeout=5 -malloc_limit_mb=64 -rss_limit_mb=1536)
+
+if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    echo "==> installing the nightly toolchain (libFuzzer needs it)"
+    rustup toolchain install nightly --profile minimal
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "==> installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+fi
+
+targets=(request_line crate_walk manifest_diff cargo_config proc_parsers audit_log)
+
+echo "==> cargo fuzz build (${targets[*]})"
+cargo +nightly fuzz build
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failed=()
+summary=()
+final_stat() { awk -v k="stat::$1:" '$1 == k { print $2 }' "$log" | tail -n 1; }
+field() { sed -nE "s/.* $1: ([^ ]+).*/\1/p" <<<"$last"; }
+for t in "${targets[@]}"; do
+    corpus="$work/corpus-$t"
+    mkdir -p "$corpus" "fuzz/artifacts/$t"
+    cp fuzz/corpus/"$t"/* "$corpus"/
+    log="$work/$t.log"
+    echo "==> fuzz $t for ${seconds}s"
+    status=0
+    cargo +nightly fuzz run "$t" "$corpus" -- \
+        -max_total_time="$seconds" "${bounds[@]}" -print_final_stats=1 >"$log" 2>&1 || status=$?
+    # The last status line ("#N DONE cov: C ft: F corp: U/SIZE ...") and the final stats.
+    last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -n 1 || true)
+    line=$(printf '%-14s %10s runs  %7s exec/s  cov %6s  ft %6s  corpus %-12s peak %s MB' \
+        "$t" "$(final_stat number_of_executed_units)" "$(final_stat average_exec_per_sec)" \
+        "$(field cov)" "$(field ft)" "$(field corp)" "$(final_stat peak_rss_mb)")
+    if [ "$status" -ne 0 ]; then
+        failed+=("$t")
+        line="$line  FAILED (exit $status)"
+        echo "---- $t: last 60 lines of libFuzzer's output" >&2
+        tail -n 60 "$log" >&2
+        echo "---- artifacts: fuzz/artifacts/$t/ (reproduce: cargo +nightly fuzz run $t FILE)" >&2
+    fi
+    echo "$line"
+    summary+=("$line")
+done
+
+echo "==> fuzz summary (${seconds}s per target)"
+printf '%s\n' "${summary[@]}"
+if ((${#failed[@]})); then
+    echo "==> fuzzing found something in: ${failed[*]}" >&2
+    exit 1
+fi
