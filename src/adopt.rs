@@ -160,6 +160,18 @@ pub fn config_files(cwd: &Path, cargo_home: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The config file cargo reads in `dir` (`CARGO_HOME` or a `.cargo` directory): `config`
+/// when it exists, since cargo then ignores a `config.toml` beside it (with only a warning),
+/// else `config.toml`.
+pub fn cargo_config_in(dir: &Path) -> PathBuf {
+    let bare = dir.join("config");
+    if std::fs::symlink_metadata(&bare).is_ok() {
+        bare
+    } else {
+        dir.join("config.toml")
+    }
+}
+
 /// Every clear-text token in the places listed in the module docs.
 pub fn scan(home: &Path, cargo_home: &Path, cwd: &Path) -> (Vec<Found>, Notes) {
     let mut found = Vec::new();
@@ -412,7 +424,21 @@ pub fn remove(source: &Source, token: &Token) -> Result<(), String> {
                 Some(r) => doc.get_mut("registries").and_then(|t| t.get_mut(r)),
             };
             if let Some(t) = table.and_then(|t| t.as_table_like_mut()) {
-                t.remove("token");
+                // Only the token the window showed: one changed since (by a program, or by
+                // the person) was not stored, and is not lost.
+                match t.get("token").and_then(|v| v.as_str()) {
+                    Some(now) if now == token.expose() => {
+                        t.remove("token");
+                    }
+                    Some(_) => {
+                        return Err(format!(
+                            "the token in {} changed after the window showed it, so it was \
+                             neither stored nor removed: run setup again",
+                            file.display()
+                        ));
+                    }
+                    None => {}
+                }
             }
             // Empty tables that only held the token go too.
             if let Some(r) = registry
@@ -445,17 +471,69 @@ pub fn remove(source: &Source, token: &Token) -> Result<(), String> {
         }
         Source::Shell { file, var, .. } => {
             let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
-            // Every line that sets this variable to this token goes, wherever it is now.
-            let kept: Vec<&str> = text
-                .split_inclusive('\n')
-                .filter(|l| {
-                    !matches!(shell_assignment(l), Some((v, Some(value)))
-                        if &v == var && value == token.expose())
-                })
-                .collect();
-            replace_file(file, &kept.concat())
+            // Every line that sets this variable to this token goes, wherever it is now, when
+            // it does nothing else. One that also runs something (`export …=x && source …`), or
+            // that a `\` joins to the line before, is kept and named: dropping it would change
+            // what the file does.
+            let mut kept = Vec::new();
+            let mut left = Vec::new();
+            let mut joined = false;
+            for (n, l) in text.split_inclusive('\n').enumerate() {
+                let sets = matches!(shell_assignment(l), Some((v, Some(value)))
+                    if &v == var && value == token.expose());
+                if sets && !joined && only_assignment(l) {
+                    joined = false;
+                    continue;
+                }
+                if sets {
+                    left.push(n + 1);
+                }
+                joined = l.trim_end_matches(['\n', '\r']).ends_with('\\');
+                kept.push(l);
+            }
+            replace_file(file, &kept.concat())?;
+            if left.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "line {} of {} sets {var} to the token and does more, so it was left as it \
+                     is: remove the assignment from it by hand",
+                    left.iter()
+                        .map(usize::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    file.display()
+                ))
+            }
         }
     }
+}
+
+/// Whether a shell line that sets a token variable does nothing else: after the value, only
+/// spaces, one `;`, or a comment.
+fn only_assignment(line: &str) -> bool {
+    let t = line.trim();
+    if let Some(rest) = t.strip_prefix("set ") {
+        // fish: `set [-flags] VAR value`, one word of value.
+        let words: Vec<&str> = rest
+            .split_whitespace()
+            .skip_while(|w| w.starts_with('-'))
+            .collect();
+        return words.len() == 2 && !words[1].contains([';', '&', '|']);
+    }
+    let Some((_, raw)) = t.split_once('=') else {
+        return false;
+    };
+    let after = match raw.chars().next() {
+        Some(q @ ('\'' | '"')) => match raw[1..].split_once(q) {
+            Some((_, after)) => after,
+            None => return false,
+        },
+        _ => raw.trim_start_matches(|c: char| !matches!(c, ' ' | '\t' | ';' | '#')),
+    };
+    let after = after.trim_start();
+    let after = after.strip_prefix(';').unwrap_or(after).trim_start();
+    after.is_empty() || after.starts_with('#')
 }
 
 /// Adds this provider to `[registry] global-credential-providers` in `config` (cargo's
@@ -625,6 +703,41 @@ mod tests {
         );
         let (found, _) = scan(&home, &cargo_home, &cwd);
         assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn a_line_that_does_more_and_a_token_changed_since_the_window_are_kept() {
+        // Red team of "Adopt it in one step": the whole shell line went, with the command
+        // after the token (`&& source ~/.work`), and a line joined by `\` to the one before
+        // changed that command; a TOML token changed after the window was removed unstored.
+        let (_d, home, cargo_home, cwd) = home();
+        let rc = "export CARGO_REGISTRY_TOKEN=t1 && source ~/.work\n\
+                  cmd --flag \\\n\
+                  CARGO_REGISTRY_TOKEN=t1\n\
+                  export CARGO_REGISTRY_TOKEN='t1'  ; # old\n\
+                  echo done\n";
+        std::fs::write(home.join(".bashrc"), rc).unwrap();
+        let (found, _) = scan(&home, &cargo_home, &cwd);
+        let shell: Vec<_> = found.iter().filter(|f| f.token.expose() == "t1").collect();
+        assert!(!shell.is_empty(), "{found:?}");
+        let err = remove(&shell[0].source, &shell[0].token).unwrap_err();
+        assert!(
+            err.contains("line 1, 3 of") && err.contains("by hand"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(home.join(".bashrc")).unwrap(),
+            "export CARGO_REGISTRY_TOKEN=t1 && source ~/.work\ncmd --flag \\\nCARGO_REGISTRY_TOKEN=t1\necho done\n"
+        );
+
+        let creds = cargo_home.join("credentials.toml");
+        std::fs::write(&creds, "[registry]\ntoken = \"shown\"\n").unwrap();
+        let (found, _) = scan(&home, &cargo_home, &cwd);
+        let shown = found.iter().find(|f| f.token.expose() == "shown").unwrap();
+        std::fs::write(&creds, "[registry]\ntoken = \"changed\"\n").unwrap();
+        let err = remove(&shown.source, &shown.token).unwrap_err();
+        assert!(err.contains("changed after the window"), "{err}");
+        assert!(std::fs::read_to_string(&creds).unwrap().contains("changed"));
     }
 
     #[cfg(unix)]

@@ -266,7 +266,7 @@ fn main() -> ExitCode {
         migrate(&cli, &deps, &stores)
     } else {
         match cli.command {
-            Some(Cmd::Get) => get(&cli, &deps),
+            Some(Cmd::Get) => get(&cli, &deps, &stores),
             Some(Cmd::Demo) => run_demo(&env, &stores),
             None => Err("nothing to do: cargo runs this program itself; see --help".to_string()),
         }
@@ -381,7 +381,8 @@ fn setup(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     use cargo_confirm_gui::gate::AdoptItem;
     use cargo_confirm_gui::pipeline::Adoptee;
     let (home, cargo_home, cwd) = homes(&deps.env)?;
-    let config = cargo_home.join("config.toml");
+    // The file cargo reads: an empty `config` beside `config.toml` hides the latter.
+    let config = adopt::cargo_config_in(&cargo_home);
     if adopt::add_provider(&config)? {
         eprintln!(
             "Added {} to [registry] global-credential-providers in {}.",
@@ -437,13 +438,16 @@ fn setup(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     drop(store);
     if !adoptees.is_empty() {
         pipeline::adopt(&adoptees, deps, &Cancel::default()).map_err(|e| e.to_string())?;
+        // Every clear copy that can go goes; those that cannot are all named at the end.
+        let mut still_there = Vec::new();
         for f in &found {
-            adopt::remove(&f.source, &f.token).map_err(|e| {
-                format!(
+            if let Err(e) = adopt::remove(&f.source, &f.token) {
+                still_there.push(format!(
                     "stored, but the clear copy in {} is still there: {e}",
                     f.source
-                )
-            })?;
+                ));
+                continue;
+            }
             let kept = adoptees
                 .iter()
                 .any(|a| a.item.source == f.source.to_string() && a.item.already_stored);
@@ -459,6 +463,9 @@ fn setup(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
                     f.source
                 );
             }
+        }
+        if !still_there.is_empty() {
+            return Err(still_there.join("\n"));
         }
     }
     if adoptees.is_empty() && notes.is_empty() {
@@ -503,13 +510,14 @@ fn doctor(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
         }
     };
     // The provider is configured for every registry.
-    let provider = config_has_provider(&cargo_home.join("config.toml"));
+    let home_config = adopt::cargo_config_in(&cargo_home);
+    let provider = config_has_provider(&home_config);
     line(
         Some(provider),
         format!(
             "{} is a global credential provider in {}",
             adopt::PROVIDER,
-            cargo_home.join("config.toml").display()
+            home_config.display()
         ),
         "run: cargo confirm-gui setup",
     );
@@ -616,6 +624,47 @@ fn doctor(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
                 "install it root-owned: the sealed install",
             );
         }
+        // Red team of "Adopt it in one step": a copy in ~/.cargo/bin (found before PATH)
+        // is what cargo runs for the provider and for `cargo confirm-gui`; a copy of the
+        // sealed binary is an unsealed one, and every window from it looks the same.
+        if let Ok(me) = std::fs::read_link("/proc/self/exe") {
+            let runs = provider_on_path(&cargo_home);
+            line(
+                Some(runs.as_ref().is_some_and(|p| *p == me)),
+                match &runs {
+                    Some(p) if *p == me => format!(
+                        "cargo runs this helper for `{}` ({})",
+                        adopt::PROVIDER,
+                        p.display()
+                    ),
+                    Some(p) => format!(
+                        "cargo runs {} for `{}`, not this helper ({})",
+                        p.display(),
+                        adopt::PROVIDER,
+                        me.display()
+                    ),
+                    None => format!(
+                        "`{}` is not found in {} or PATH, so cargo cannot run it",
+                        adopt::PROVIDER,
+                        cargo_home.join("bin").display()
+                    ),
+                },
+                "remove the other copy, or put this helper's directory first in PATH",
+            );
+            let sealed = Path::new(SEALED_PREFIX).join("cargo-confirm-gui");
+            if Path::new(SEALED_PREFIX).join("sealed.toml").exists() && me != sealed {
+                line(
+                    Some(false),
+                    format!(
+                        "a sealed install is at {}, but this helper ({}) is another copy: it \
+                         keeps tokens outside the sealed store",
+                        sealed.display(),
+                        me.display()
+                    ),
+                    &format!("remove this copy, and run {} doctor", sealed.display()),
+                );
+            }
+        }
         if let Some(cargo) = cargo_path() {
             let place = evidence::user_writable(&cargo);
             line(
@@ -663,7 +712,30 @@ fn provider_overrides(cwd: &Path, cargo_home: &Path) -> Vec<(String, String)> {
     use cargo_confirm_gui::adopt::PROVIDER;
     let shown = |s: &str| cargo_confirm_gui::ui::text::escape(s).text;
     let mut out = Vec::new();
-    let home_config = cargo_home.join("config.toml");
+    let home_config = cargo_confirm_gui::adopt::cargo_config_in(cargo_home);
+    // Red team of "Adopt it in one step": an empty `config` made beside `config.toml` hides
+    // it from cargo, provider and all.
+    for dir in cwd
+        .ancestors()
+        .map(|d| d.join(".cargo"))
+        .chain([cargo_home.to_path_buf()])
+    {
+        let (bare, with) = (dir.join("config"), dir.join("config.toml"));
+        if std::fs::symlink_metadata(&bare).is_ok() && std::fs::symlink_metadata(&with).is_ok() {
+            out.push((
+                format!(
+                    "both {} and {} exist: cargo reads only the first, and ignores the second",
+                    bare.display(),
+                    with.display()
+                ),
+                format!(
+                    "keep one: merge what {} should hold into {}, and remove it",
+                    bare.display(),
+                    with.display()
+                ),
+            ));
+        }
+    }
     for f in cargo_confirm_gui::adopt::config_files(cwd, cargo_home) {
         let Ok(Ok(doc)) = std::fs::read_to_string(&f).map(|t| t.parse::<toml::Table>()) else {
             continue;
@@ -699,6 +771,28 @@ fn provider_overrides(cwd: &Path, cargo_home: &Path) -> Vec<(String, String)> {
                 ));
             }
         }
+        // crates.io's own provider setting beats the global list for crates.io.
+        if let Some(p) = doc
+            .get("registry")
+            .and_then(|r| r.get("credential-provider"))
+        {
+            let first = match p {
+                toml::Value::String(s) => s.split_whitespace().next().unwrap_or(""),
+                toml::Value::Array(a) => a.first().and_then(|v| v.as_str()).unwrap_or(""),
+                _ => "",
+            };
+            if first != PROVIDER {
+                out.push((
+                    format!(
+                        "{} sets [registry] credential-provider = {}: cargo uses it for crates.io \
+                         instead of the global list",
+                        f.display(),
+                        shown(&toml_value(p))
+                    ),
+                    "remove that credential-provider line".into(),
+                ));
+            }
+        }
         if let Some(aliases) = doc.get("credential-alias").and_then(|a| a.as_table())
             && let Some(target) = aliases.get(PROVIDER)
         {
@@ -706,7 +800,7 @@ fn provider_overrides(cwd: &Path, cargo_home: &Path) -> Vec<(String, String)> {
                 format!(
                     "{} makes `{PROVIDER}` an alias for {}: cargo runs that instead",
                     f.display(),
-                    shown(&format!("{target:?}"))
+                    shown(&toml_value(target))
                 ),
                 "remove that [credential-alias] entry".into(),
             ));
@@ -714,6 +808,7 @@ fn provider_overrides(cwd: &Path, cargo_home: &Path) -> Vec<(String, String)> {
     }
     for (k, _) in std::env::vars() {
         let provider_var = k == "CARGO_REGISTRY_GLOBAL_CREDENTIAL_PROVIDERS"
+            || k == "CARGO_REGISTRY_CREDENTIAL_PROVIDER"
             || k.starts_with("CARGO_CREDENTIAL_ALIAS_")
             || (k.starts_with("CARGO_REGISTRIES_") && k.ends_with("_CREDENTIAL_PROVIDER"));
         if provider_var {
@@ -724,6 +819,18 @@ fn provider_overrides(cwd: &Path, cargo_home: &Path) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// A provider setting as written in the file: `"a b"`, or `["a", "b"]`.
+fn toml_value(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => format!("{s:?}"),
+        toml::Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(toml_value).collect::<Vec<_>>().join(", ")
+        ),
+        other => format!("{other:?}"),
+    }
 }
 
 fn config_has_provider(config: &Path) -> bool {
@@ -772,6 +879,21 @@ fn other_providers(cwd: &Path, cargo_home: &Path) -> Vec<(PathBuf, String, Strin
         }
     }
     out
+}
+
+/// Where `scripts/install-sealed.sh` and the Debian package put the sealed helper.
+#[cfg(target_os = "linux")]
+const SEALED_PREFIX: &str = "/opt/cargo-confirm-gui";
+
+/// The `cargo-confirm-gui` cargo runs, as it finds it: `$CARGO_HOME/bin`, then `PATH`.
+#[cfg(target_os = "linux")]
+fn provider_on_path(cargo_home: &Path) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::iter::once(cargo_home.join("bin"))
+        .chain(std::env::split_paths(&path))
+        .map(|d| d.join(cargo_confirm_gui::adopt::PROVIDER))
+        .find(|p| p.is_file())
+        .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
 }
 
 fn cargo_path() -> Option<PathBuf> {
@@ -1272,7 +1394,7 @@ fn enroll(cli: &Cli, deps: &Deps<'_>) -> Result<(), String> {
     clippy::print_stdout,
     reason = "printing the token to a pipe is what `get` is for"
 )]
-fn get(cli: &Cli, deps: &Deps<'_>) -> Result<(), String> {
+fn get(cli: &Cli, deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     if std::io::stdout().is_terminal() {
         return Err("cargo-confirm-gui get prints the token only to a pipe, never to a terminal. \
                     Use it as `credential-provider = [\"cargo:token-from-stdout\", \"cargo-confirm-gui\", \"get\"]`."
@@ -1291,6 +1413,19 @@ fn get(cli: &Cli, deps: &Deps<'_>) -> Result<(), String> {
              [\"cargo-confirm-gui\"]` (README, \"Use it\"). Nothing was released."
                 .into(),
         );
+    }
+    // Red team, "Nothing the caller supplies": a wrapper between cargo and `get` (`sh -c
+    // 'env -u CARGO_REGISTRY_INDEX_URL cargo-confirm-gui get'`) passes the checks above, and
+    // any program can read the pipe. A sealed token goes to a pipe only where root allows it.
+    if matches!(stores, Stores::Sealed { .. }) && !deps.allowed.sealed_get {
+        return Err(format!(
+            "cargo-confirm-gui get refuses to print a token of the sealed store: its window \
+             cannot say what the token will be used for, and any program running as you could \
+             be reading the pipe. Use the plugin form (`credential-provider = \
+             [\"cargo-confirm-gui\"]`) or `cargo confirm-gui publish`; an administrator can \
+             allow it with `sealed-get = true` under [requests] in {}. Nothing was released.",
+            cargo_confirm_gui::policy::PATH
+        ));
     }
     let req = request(cli, &deps.env, Operation::GetUnnamed)?;
     match pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.to_string())? {

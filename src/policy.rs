@@ -63,6 +63,11 @@ pub struct Requests {
     /// The cooldown after a Deny, in seconds: requests may only raise it.
     #[serde(default = "default_cooldown")]
     pub cooldown: u64,
+    /// Whether `cargo-confirm-gui get` may print a token of the sealed store to a pipe (after
+    /// a window). Off by default: that window cannot say what the token will be used for,
+    /// and the pipe's reader may be any program of the user's.
+    #[serde(default)]
+    pub sealed_get: bool,
 }
 
 fn default_cooldown() -> u64 {
@@ -74,6 +79,7 @@ impl Default for Requests {
         Requests {
             read: ReadPolicy::Prompt,
             cooldown: default_cooldown(),
+            sealed_get: false,
         }
     }
 }

@@ -721,6 +721,33 @@ fn the_cooldown_and_the_log_are_out_of_the_users_reach() {
 }
 
 #[test]
+fn get_prints_no_sealed_token_to_a_pipe_unless_root_allows_it() {
+    // Red team of "Nothing the caller supplies": `get` checked only its direct parent and
+    // CARGO_REGISTRY_INDEX_URL, so a wrapper (`sh -c 'env -u CARGO_REGISTRY_INDEX_URL
+    // cargo-confirm-gui get'`) as cargo's token-from-stdout provider got a contentless window
+    // at the person's next publish, and the token on a pipe any program can read.
+    let Some(s) = sealed() else { return };
+    let _l = lock();
+    let script = format!(
+        "env -u CARGO_REGISTRY_INDEX_URL {} get --index-url {} | cat",
+        s.exe.display(),
+        s.url
+    );
+    let started = std::time::Instant::now();
+    let out = shell_as(s, ALICE, &script);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(
+        err.contains("refuses to print a token of the sealed store")
+            && err.contains("sealed-get = true")
+            && err.contains("Nothing was released"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(!desk().any_window());
+}
+
+#[test]
 fn the_window_process_serves_only_the_helper() {
     // Review of "Nothing the caller supplies": the sealed binary's window mode could be run
     // directly by the user's programs, with a request and a display policy of their own, so

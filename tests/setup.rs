@@ -41,7 +41,12 @@ impl Home {
 
     fn cargo(&self, args: &[&str]) -> Command {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
+        self.run(Path::new(&cargo), args)
+    }
+
+    /// `program args…` in this home, as `cargo` runs in it.
+    fn run(&self, program: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
         cmd.args(args).current_dir(&self.home);
         desk().env(&mut cmd);
         let provider_dir = Path::new(PROVIDER).parent().unwrap();
@@ -295,6 +300,75 @@ fn a_planted_clear_token_never_replaces_a_stored_one_and_doctor_sees_an_alias() 
     assert!(!status.success(), "{out}");
     assert!(
         out.contains("makes `cargo-confirm-gui` an alias for"),
+        "{out}"
+    );
+}
+
+#[test]
+fn doctor_sees_a_config_that_hides_ours_and_crates_ios_own_provider() {
+    // Red team of "Adopt it in one step": an empty `config` beside `config.toml` makes cargo
+    // ignore `config.toml` (provider and all), and `[registry] credential-provider` beats the
+    // global list for crates.io; doctor looked at neither, and could say all was well.
+    let _g = gui_lock();
+    let h = Home::new();
+    std::fs::write(
+        h.cargo_home.join("config.toml"),
+        "[registry]\nglobal-credential-providers = [\"cargo-confirm-gui\"]\n",
+    )
+    .unwrap();
+    let doctor = || {
+        wait_output(
+            h.cargo(&["confirm-gui", "doctor"]).spawn().unwrap(),
+            Duration::from_secs(60),
+        )
+    };
+    let (_, before, _) = doctor();
+    assert!(!before.contains("cargo reads only"), "{before}");
+    assert!(!before.contains("instead of the global list"), "{before}");
+
+    std::fs::write(
+        h.cargo_home.join("config"),
+        "[registry]\ncredential-provider = \"cargo:token\"\n",
+    )
+    .unwrap();
+    let (status, out, _) = doctor();
+    assert!(!status.success(), "{out}");
+    assert!(
+        out.contains(&format!(
+            "both {} and {} exist: cargo reads only the first",
+            h.cargo_home.join("config").display(),
+            h.cargo_home.join("config.toml").display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("[FIX ] cargo-confirm-gui is a global credential provider in")
+            && out.contains(&format!("{}\n", h.cargo_home.join("config").display())),
+        "{out}"
+    );
+    assert!(
+        out.contains("credential-provider = \"cargo:token\": cargo uses it for crates.io"),
+        "{out}"
+    );
+
+    // A copy in ~/.cargo/bin is what cargo runs, whichever helper the person asks.
+    let bin = h.cargo_home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let copy = bin.join("cargo-confirm-gui");
+    std::fs::write(&copy, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (status, out, _) = wait_output(
+        h.run(Path::new(PROVIDER), &["confirm-gui", "doctor"])
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(60),
+    );
+    assert!(!status.success(), "{out}");
+    assert!(
+        out.contains(&format!(
+            "[FIX ] cargo runs {} for `cargo-confirm-gui`, not this helper",
+            copy.display()
+        )),
         "{out}"
     );
 }
