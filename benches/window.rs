@@ -48,8 +48,8 @@ mod linux {
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
 
-    use cargo_confirm_gui::gate::Operation;
     use cargo_confirm_gui::package::{self, Limits, Pending, Places};
+    use cargo_confirm_gui::request::Operation;
     use cargo_confirm_gui::ui::confirm::{self, ConfirmState};
     use cargo_confirm_gui::ui::raster::{Canvas, Rasterizer};
     use cargo_confirm_gui::ui::{PromptOptions, Transaction, layout};

@@ -39,6 +39,7 @@ pub mod protocol;
 pub mod publish;
 pub mod registries;
 pub mod registry_server;
+pub mod request;
 #[cfg(target_os = "linux")]
 pub mod sealed;
 pub mod state;

@@ -7,10 +7,11 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use cargo_confirm_gui::env::Snapshot;
-use cargo_confirm_gui::gate::{Operation, Refusal};
+use cargo_confirm_gui::gate::Refusal;
 use cargo_confirm_gui::pipeline::{self, Deps};
 use cargo_confirm_gui::policy::{DisplayPolicy, Policy};
 use cargo_confirm_gui::protocol::{Answer, Request};
+use cargo_confirm_gui::request::Operation;
 use cargo_confirm_gui::store::{self, CRATES_IO_INDEX, RegistryKey, TokenStore};
 use cargo_confirm_gui::ui::Cancel;
 use cargo_confirm_gui::ui::process::WindowProcess;
@@ -378,8 +379,8 @@ fn index_origin(name: &str, cwd: &Path, env: &Snapshot) -> String {
 /// Running it again changes nothing.
 fn setup(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     use cargo_confirm_gui::adopt;
-    use cargo_confirm_gui::gate::AdoptItem;
     use cargo_confirm_gui::pipeline::Adoptee;
+    use cargo_confirm_gui::request::AdoptItem;
     let (home, cargo_home, cwd) = homes(&deps.env)?;
     // The file cargo reads: an empty `config` beside `config.toml` hides the latter.
     let config = adopt::cargo_config_in(&cargo_home);
@@ -1153,8 +1154,8 @@ fn owner(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
 /// `cargo confirm-gui publish`: package, one window for the plan, upload in dependency order,
 /// check the index.
 fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
-    use cargo_confirm_gui::gate::PlanCrate;
     use cargo_confirm_gui::publish::{self, Outcome, metadata};
+    use cargo_confirm_gui::request::PlanCrate;
     if args.iter().any(|a| a == "-h" || a == "--help") {
         eprintln!("{SUBCOMMAND_HELP}");
         return Ok(());

@@ -7,9 +7,10 @@ use crate::audit;
 use crate::env::Snapshot;
 use crate::error::{DenyReason, Error};
 use crate::evidence::{self, Requester};
-use crate::gate::{self, CiPolicy, Operation, Options, Refusal, Verdict};
+use crate::gate::{self, CiPolicy, Options, Refusal, Verdict};
 use crate::package;
 use crate::protocol::{self, Answer, Request};
+use crate::request::Operation;
 use crate::store::{RegistryKey, StoreError, TokenStore};
 use crate::throttle;
 use crate::token::Token;
@@ -88,6 +89,9 @@ pub fn serve<R: BufRead + Send + 'static>(
 }
 
 /// Handles one request. Used by plugin mode, `--enroll` and `get`.
+///
+/// Every request that gets past the gate is logged, from the requester as it was pinned
+/// once, here: the pre-flight placeholder and a pass to the next provider are not decisions.
 pub fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<Answer, Error> {
     if let Some(e) = &deps.policy_error {
         return Err(Error::Refused(Refusal::Policy(e.clone())));
@@ -98,239 +102,379 @@ pub fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<Answer,
         .map_err(Error::Args)?;
     let key = RegistryKey::parse(&req.index_url).map_err(Error::Args)?;
     let registry = req.registry_label();
-
-    let verdict = gate::decide(&req.operation, &deps.env, &policy);
-    let mut evidence = String::new();
-    let outcome = match verdict {
-        Verdict::Unsupported => Err(Error::Unsupported),
-        Verdict::Refuse(ref r) => Err(Error::Refused(r.clone())),
-        Verdict::PassToNext => Err(Error::PassedToNext),
-        Verdict::Preflight => {
-            let store = (deps.open_store)()?;
-            if store.contains(&key)? {
-                Ok(Answer::Token {
-                    token: Token::new(PREFLIGHT_PLACEHOLDER.into()),
-                    cache_session: false,
-                    operation_independent: false,
-                })
-            } else {
-                Err(Error::NotEnrolled {
-                    registry: registry.clone(),
-                })
-            }
-        }
-        Verdict::ReleaseRead => {
-            // No window, so no person: the token goes only to a verified cargo.
-            let requester = (deps.requester)();
-            if let Err(why) = (deps.recheck_requester)(&requester) {
-                let e = Error::Denied {
-                    what: format!("read of {registry} ({why})"),
-                    reason: DenyReason::NotCargo,
-                };
-                record(deps, req, &e.to_string(), String::new());
-                return Err(e);
-            }
-            let store = (deps.open_store)()?;
-            let token = store.get(&key)?.ok_or_else(|| Error::NotEnrolled {
-                registry: registry.clone(),
-            })?;
-            record(
-                deps,
-                req,
-                "released without a window (--read=allow)",
-                String::new(),
-            );
-            return Ok(Answer::Token {
-                token,
-                cache_session: true,
-                operation_independent: false,
-            });
-        }
-        Verdict::Prompt => prompt(req, &key, &registry, &policy, deps, cancel, &mut evidence),
+    let asked = Asked {
+        what: req.operation.describe(&registry),
+        req,
+        key,
+        registry,
+        policy,
     };
-    // The pre-flight placeholder and a pass-through are not decisions worth a log line.
-    if !matches!(verdict, Verdict::Preflight | Verdict::PassToNext) {
-        let what = match &outcome {
-            Ok(_) => "approved".to_string(),
-            Err(e) => e.to_string(),
-        };
-        record(deps, req, &what, evidence);
-    }
-    outcome
+    let outcome = match gate::decide(&req.operation, &deps.env, &asked.policy) {
+        Verdict::PassToNext => return Err(Error::PassedToNext),
+        Verdict::Preflight => return preflight(&asked, deps),
+        Verdict::Unsupported => Outcome::from(Error::Unsupported),
+        Verdict::Refuse(r) => Outcome::from(Error::Refused(r)),
+        Verdict::ReleaseRead => release_read(&asked, deps),
+        Verdict::Prompt => prompt(&asked, deps, cancel),
+    };
+    outcome.audited(deps, req)
 }
 
-fn prompt(
-    req: &Request,
-    key: &RegistryKey,
-    registry: &str,
-    policy: &Options,
-    deps: &Deps<'_>,
-    cancel: &Cancel,
-    evidence: &mut String,
-) -> Result<Answer, Error> {
+/// A request that passed the first checks: its policy, store key and wording.
+struct Asked<'a> {
+    req: &'a Request,
+    key: RegistryKey,
+    /// The registry, for messages.
+    registry: String,
+    /// The request's options within what the policy file allows.
+    policy: Options,
+    /// "publish of foo 1.2.3 to REGISTRY", for messages.
+    what: String,
+}
+
+impl Asked<'_> {
+    fn denied(&self, reason: DenyReason) -> Error {
+        Error::Denied {
+            what: self.what.clone(),
+            reason,
+        }
+    }
+
+    fn not_enrolled(&self) -> Error {
+        Error::NotEnrolled {
+            registry: self.registry.clone(),
+        }
+    }
+}
+
+/// What a request ended with, and what the audit log says about it: who asked (pinned once
+/// per request), and what the window showed about the crate.
+struct Outcome {
+    answer: Result<Answer, Error>,
+    requester: Option<Requester>,
+    /// What the log says of an answer that released or stored something.
+    approved: &'static str,
+    note: String,
+}
+
+impl From<Error> for Outcome {
+    fn from(e: Error) -> Self {
+        Outcome {
+            answer: Err(e),
+            requester: None,
+            approved: "approved",
+            note: String::new(),
+        }
+    }
+}
+
+impl Outcome {
+    /// Writes the record, then gives the answer. A request refused before anyone was asked
+    /// has no requester yet: it is pinned for the record.
+    fn audited(self, deps: &Deps<'_>, req: &Request) -> Result<Answer, Error> {
+        let said = match &self.answer {
+            Ok(_) => self.approved.to_string(),
+            Err(e) => e.to_string(),
+        };
+        let requester = self.requester.unwrap_or_else(|| (deps.requester)());
+        record(deps, req, &requester, &said, self.note);
+        self.answer
+    }
+}
+
+/// cargo's header-less read before `publish`: a placeholder, never the token (SECURITY.md,
+/// "Read policy"). Not logged: it decides nothing.
+fn preflight(a: &Asked<'_>, deps: &Deps<'_>) -> Result<Answer, Error> {
+    let store = (deps.open_store)()?;
+    if !store.contains(&a.key)? {
+        return Err(a.not_enrolled());
+    }
+    Ok(Answer::Token {
+        token: Token::new(PREFLIGHT_PLACEHOLDER.into()),
+        cache_session: false,
+        operation_independent: false,
+    })
+}
+
+/// `read = "allow"` in the policy file: an authenticated read without a window, so without a
+/// person; the token goes only to a verified cargo.
+fn release_read(a: &Asked<'_>, deps: &Deps<'_>) -> Outcome {
+    let requester = (deps.requester)();
+    let answer = (|| {
+        if let Err(why) = (deps.recheck_requester)(&requester) {
+            return Err(Error::Denied {
+                what: format!("read of {} ({why})", a.registry),
+                reason: DenyReason::NotCargo,
+            });
+        }
+        let token = (deps.open_store)()?
+            .get(&a.key)?
+            .ok_or_else(|| a.not_enrolled())?;
+        Ok(Answer::Token {
+            token,
+            cache_session: true,
+            operation_independent: false,
+        })
+    })();
+    Outcome {
+        answer,
+        requester: Some(requester),
+        approved: "released without a window (read = \"allow\" in the policy file)",
+        note: String::new(),
+    }
+}
+
+/// A window: the display checked, the person's turn taken, then login or confirm and release.
+fn prompt(a: &Asked<'_>, deps: &Deps<'_>, cancel: &Cancel) -> Outcome {
+    let requester = (deps.requester)();
+    let mut note = String::new();
+    let answer = (|| {
+        open_display(a, deps)?;
+        let store = (deps.open_store)()?;
+        let existing = store.contains(&a.key)?;
+        // Nothing to release, nothing to ask: "not found" comes before the cooldown.
+        let login = matches!(a.req.operation, Operation::Login { .. });
+        if !existing && !login {
+            return Err(a.not_enrolled());
+        }
+        let turn = Turn::take(&deps.state, a.policy.cooldown())?;
+        let tx = transaction(a, requester.clone(), existing, store.as_ref(), &turn, deps);
+        let opts = PromptOptions {
+            timeout: a.policy.timeout(),
+            arm_delay: a.policy.arm_delay(),
+        };
+        if login {
+            return self::login(a, tx, store.as_ref(), &turn, &opts, deps, cancel);
+        }
+        let judged = confirm(a, &tx, &opts, deps, cancel)?;
+        note = judged.note.clone();
+        let (answer, why) = release(a, judged, &tx, store.as_ref(), &turn, deps, cancel);
+        if let Some(why) = why {
+            note = format!("{note}; {why}");
+        }
+        answer
+    })();
+    Outcome {
+        answer,
+        requester: Some(requester),
+        approved: "approved",
+        note,
+    }
+}
+
+/// Starts the window process and checks that the display is the person's. An unreachable
+/// display is a headless machine (`--ci=pass` hands it on); one that answers but is not the
+/// person's is refused whatever `--ci` says.
+fn open_display(a: &Asked<'_>, deps: &Deps<'_>) -> Result<(), Error> {
     // The window process connects and checks the display while this process probes it and
     // reads the keychain; it shows nothing unless asked.
     if deps.env.x11_display.is_some() || deps.env.wayland_display.is_some() {
         deps.prompter.prepare();
     }
     match (deps.probe_display)(&deps.env) {
-        Ok(()) => {}
-        // An unreachable display is a headless machine; a display that answers but is not
-        // the person's is refused whatever `--ci` says.
-        Err(Refusal::Unreachable(_)) if policy.ci == CiPolicy::Pass => {
-            return Err(Error::PassedToNext);
-        }
-        Err(r) => return Err(Error::Refused(r)),
+        Ok(()) => Ok(()),
+        Err(Refusal::Unreachable(_)) if a.policy.ci == CiPolicy::Pass => Err(Error::PassedToNext),
+        Err(r) => Err(Error::Refused(r)),
     }
-    let opts = PromptOptions {
-        timeout: policy.timeout(),
-        arm_delay: policy.arm_delay(),
-    };
-    let state = &deps.state;
-    let throttle_dir = state.throttle.clone();
-    let cooling = |d: &std::path::Path| {
-        state
-            .run(|| throttle::cooldown_left(d, policy.cooldown()))
-            .map(|left| Error::Cooldown {
-                ago: policy.cooldown().as_secs() - left,
-                left,
-            })
-    };
-    let store = (deps.open_store)()?;
-    let existing = store.contains(key)?;
+}
 
-    // Nothing to release, nothing to ask: "not found" comes before the cooldown.
-    if !existing && !matches!(req.operation, Operation::Login { .. }) {
-        return Err(Error::NotEnrolled {
-            registry: registry.to_string(),
-        });
+/// One person's turn at the window, for every path that opens one: one window at a time per
+/// user, none during the cooldown after a Deny, and the count of recent requests it shows.
+struct Turn<'a> {
+    state: &'a crate::state::State,
+    _lock: Option<throttle::PromptLock>,
+    recent: u32,
+}
+
+impl<'a> Turn<'a> {
+    /// Waits up to [`PROMPT_WAIT`] for another window to close; a Deny while waiting starts
+    /// the cooldown for this request too.
+    fn take(state: &'a crate::state::State, cooldown: std::time::Duration) -> Result<Self, Error> {
+        let dir = state.throttle.as_deref();
+        let cooling = |d: &std::path::Path| {
+            state
+                .run(|| throttle::cooldown_left(d, cooldown))
+                .map(|left| Error::Cooldown {
+                    ago: cooldown.as_secs() - left,
+                    left,
+                })
+        };
+        if let Some(e) = dir.and_then(cooling) {
+            return Err(e);
+        }
+        let lock = match dir {
+            Some(d) => match state.run(|| throttle::lock(d, PROMPT_WAIT)) {
+                Ok(Some(lock)) => Some(lock),
+                Ok(None) => return Err(Error::Busy),
+                Err(e) => {
+                    eprintln!("cargo-confirm-gui: warning: no prompt lock ({e}); continuing");
+                    None
+                }
+            },
+            None => None,
+        };
+        if let Some(e) = dir.and_then(cooling) {
+            return Err(e);
+        }
+        let recent = dir.map_or(1, |d| state.run(|| throttle::count_request(d)));
+        Ok(Turn {
+            state,
+            _lock: lock,
+            recent,
+        })
     }
-    if let Some(e) = throttle_dir.as_deref().and_then(cooling) {
-        return Err(e);
-    }
-    let what = describe(&req.operation, registry);
-    let denied = |reason: DenyReason| {
-        // A cancelled caller is not a person saying no: no cooldown for it.
+
+    /// The window ended without Approve. A person's no starts the cooldown; a caller that
+    /// went away is not a person saying no.
+    fn denied(&self, a: &Asked<'_>, reason: DenyReason) -> Error {
         if reason != DenyReason::CallerGone
-            && let Some(d) = &throttle_dir
+            && let Some(d) = &self.state.throttle
         {
-            state.run(|| throttle::record_deny(d));
+            self.state.run(|| throttle::record_deny(d));
         }
-        Error::Denied {
-            what: what.clone(),
-            reason,
-        }
-    };
-    // One window at a time per user; a Deny while we waited starts the cooldown for us too.
-    let _lock = match &throttle_dir {
-        Some(d) => match state.run(|| throttle::lock(d, PROMPT_WAIT)) {
-            Ok(Some(lock)) => Some(lock),
-            Ok(None) => return Err(Error::Busy),
-            Err(e) => {
-                eprintln!("cargo-confirm-gui: warning: no prompt lock ({e}); continuing");
-                None
-            }
-        },
-        None => None,
-    };
-    if let Some(e) = throttle_dir.as_deref().and_then(cooling) {
-        return Err(e);
+        a.denied(reason)
     }
-    let mut tx = Transaction {
-        registry: req.raw_registry_label(),
-        operation: req.operation.clone(),
-        login_fingerprint: None,
-        existing_entry: existing,
-        requester: (deps.requester)(),
-        store: store.describe(),
-        recent_requests: throttle_dir
-            .as_deref()
-            .map(|d| state.run(|| throttle::count_request(d)))
-            .unwrap_or(1),
-        package: None,
-    };
+}
 
-    // A plan is uploaded by this helper: nothing goes to the requester, so whether it is a
-    // verified cargo is beside the point (who it is still shows).
+/// What the window shows. A plan, a yank or an owner change is sent by this helper: nothing
+/// goes to the requester, so whether it is a verified cargo is beside the point (who it is
+/// still shows).
+fn transaction(
+    a: &Asked<'_>,
+    mut requester: Requester,
+    existing: bool,
+    store: &dyn TokenStore,
+    turn: &Turn<'_>,
+    deps: &Deps<'_>,
+) -> Transaction {
     if let Operation::PublishPlan { .. }
     | Operation::HelperYank { .. }
-    | Operation::HelperOwners { .. } = req.operation
+    | Operation::HelperOwners { .. } = a.req.operation
     {
-        tx.requester
+        requester
             .warnings
             .retain(|w| !w.starts_with(evidence::NOT_CARGO));
     }
-    if let Operation::Login { .. } = req.operation {
-        let token = match &req.login_token {
-            Some(token) => {
-                token.validate(key.is_crates_io()).map_err(|why| {
-                    Error::Args(format!(
-                        "cargo-confirm-gui: the token given to `cargo login` was not stored: {why}"
-                    ))
-                })?;
-                tx.login_fingerprint = Some(token.fingerprint());
-                match deps.prompter.confirm(&tx, &opts, cancel)? {
-                    Decision::Approve => token.clone(),
-                    Decision::Deny(r) => return Err(denied(r)),
-                }
-            }
-            None => {
-                let er = EnrollRequest {
-                    registry: req.raw_registry_label(),
-                    crates_io: key.is_crates_io(),
-                    store: store.describe(),
-                    existing_entry: existing,
-                    login_url: req.login_url.clone(),
-                    requester: tx.requester.clone(),
-                };
-                match deps.prompter.enroll(&er, &opts, cancel)? {
-                    EnrollOutcome::Saved(t) => t,
-                    EnrollOutcome::Cancelled(r) => return Err(denied(r)),
-                }
-            }
-        };
-        store.set(key, &format!("cargo registry token for {registry}"), &token)?;
-        return Ok(Answer::Login);
-    }
-
-    if !existing {
-        return Err(Error::NotEnrolled {
-            registry: registry.to_string(),
-        });
-    }
-    // The window opens at once; what the .crate holds arrives while it is up.
-    if let Operation::Publish { name, vers, cksum } = &req.operation {
-        tx.package = Some(gather_package(name, vers, cksum, &tx.requester, &deps.env));
-    }
-    let decision = deps.prompter.confirm(&tx, &opts, cancel)?;
-    // The window keeps Approve unavailable until the check is done and when it fails; this
-    // is the same rule again, for every prompter.
-    let report = tx.package.as_ref().map(|p| p.wait(EVIDENCE_WAIT));
-    if let Some(r) = &report {
-        *evidence = r.map_or_else(|| "the crate check did not finish".into(), |r| r.summary());
-    }
-    if let Operation::PublishPlan { crates } = &req.operation {
-        *evidence = crates
-            .iter()
-            .map(|c| format!("{} {}: {}", c.name, c.vers, c.report.summary()))
-            .collect::<Vec<_>>()
-            .join("; ");
-    }
-    let plan_blocked = match &req.operation {
-        Operation::PublishPlan { crates } if crates.is_empty() => Some(DenyReason::Unverified),
-        Operation::PublishPlan { crates } => {
-            crates.iter().find(|c| c.report.blocks_approve()).map(|c| {
-                if c.report.check.blocks_approve() {
-                    DenyReason::Unverified
-                } else {
-                    DenyReason::Suspect
-                }
-            })
+    let package = match &a.req.operation {
+        // The window opens at once; what the .crate holds arrives while it is up.
+        Operation::Publish { name, vers, cksum } => {
+            Some(gather_package(name, vers, cksum, &requester, &deps.env))
         }
         _ => None,
     };
-    let unverifiable = plan_blocked.or(match report {
-        Some(Some(r)) => match r.check {
+    Transaction {
+        registry: a.req.raw_registry_label(),
+        operation: a.req.operation.clone(),
+        login_fingerprint: None,
+        existing_entry: existing,
+        requester,
+        store: store.describe(),
+        recent_requests: turn.recent,
+        package,
+    }
+}
+
+/// `cargo login`: the token cargo was given is stored after a window that shows its
+/// fingerprint; with none, the enroll window takes one.
+fn login(
+    a: &Asked<'_>,
+    mut tx: Transaction,
+    store: &dyn TokenStore,
+    turn: &Turn<'_>,
+    opts: &PromptOptions,
+    deps: &Deps<'_>,
+    cancel: &Cancel,
+) -> Result<Answer, Error> {
+    let token = match &a.req.login_token {
+        Some(token) => {
+            token.validate(a.key.is_crates_io()).map_err(|why| {
+                Error::Args(format!(
+                    "cargo-confirm-gui: the token given to `cargo login` was not stored: {why}"
+                ))
+            })?;
+            tx.login_fingerprint = Some(token.fingerprint());
+            match deps.prompter.confirm(&tx, opts, cancel)? {
+                Decision::Approve => token.clone(),
+                Decision::Deny(r) => return Err(turn.denied(a, r)),
+            }
+        }
+        None => {
+            let er = EnrollRequest {
+                registry: a.req.raw_registry_label(),
+                crates_io: a.key.is_crates_io(),
+                store: store.describe(),
+                existing_entry: tx.existing_entry,
+                login_url: a.req.login_url.clone(),
+                requester: tx.requester.clone(),
+            };
+            match deps.prompter.enroll(&er, opts, cancel)? {
+                EnrollOutcome::Saved(t) => t,
+                EnrollOutcome::Cancelled(r) => return Err(turn.denied(a, r)),
+            }
+        }
+    };
+    let label = format!("cargo registry token for {}", a.registry);
+    store.set(&a.key, &label, &token)?;
+    Ok(Answer::Login)
+}
+
+/// What the window said, and what the checks behind it found.
+struct Judged<'t> {
+    decision: Decision,
+    /// The packaged crate's report, for a plugin-mode publish: `Some(None)` when the check
+    /// did not finish.
+    report: Option<Option<&'t package::Report>>,
+    /// Why Approve cannot count, whatever the window said.
+    blocked: Option<DenyReason>,
+    /// What the window showed about the crates, for the log.
+    note: String,
+}
+
+/// Shows the window, then waits for the crate check it showed.
+fn confirm<'t>(
+    a: &Asked<'_>,
+    tx: &'t Transaction,
+    opts: &PromptOptions,
+    deps: &Deps<'_>,
+    cancel: &Cancel,
+) -> Result<Judged<'t>, Error> {
+    let decision = deps.prompter.confirm(tx, opts, cancel)?;
+    let report = tx.package.as_ref().map(|p| p.wait(EVIDENCE_WAIT));
+    let note = match (&a.req.operation, report) {
+        (Operation::PublishPlan { crates }, _) => crates
+            .iter()
+            .map(|c| format!("{} {}: {}", c.name, c.vers, c.report.summary()))
+            .collect::<Vec<_>>()
+            .join("; "),
+        (_, Some(r)) => r.map_or_else(|| "the crate check did not finish".into(), |r| r.summary()),
+        _ => String::new(),
+    };
+    Ok(Judged {
+        decision,
+        blocked: blocked(&a.req.operation, report),
+        report,
+        note,
+    })
+}
+
+/// The window keeps Approve unavailable until the crate check is done and when it fails;
+/// this is the same rule again, for every prompter.
+fn blocked(op: &Operation, report: Option<Option<&package::Report>>) -> Option<DenyReason> {
+    if let Operation::PublishPlan { crates } = op {
+        if crates.is_empty() {
+            return Some(DenyReason::Unverified);
+        }
+        return crates.iter().find(|c| c.report.blocks_approve()).map(|c| {
+            if c.report.check.blocks_approve() {
+                DenyReason::Unverified
+            } else {
+                DenyReason::Suspect
+            }
+        });
+    }
+    match report? {
+        None => Some(DenyReason::Unverified),
+        Some(r) => match r.check {
             package::Check::Match(_) if r.blocks_approve() => Some(DenyReason::Suspect),
             package::Check::Match(_) => None,
             package::Check::Mismatch { .. } | package::Check::Forged(_) => {
@@ -338,66 +482,72 @@ fn prompt(
             }
             _ => Some(DenyReason::Unverified),
         },
-        Some(None) => Some(DenyReason::Unverified),
-        None => None,
-    });
-    match decision {
-        Decision::Deny(r) => Err(denied(r)),
-        Decision::Approve if cancel.is_cancelled() => Err(denied(DenyReason::CallerGone)),
-        Decision::Approve if unverifiable.is_some() => Err(Error::Denied {
-            what: what.clone(),
-            reason: unverifiable.unwrap_or(DenyReason::Mismatch),
-        }),
-        Decision::Approve if req.operation.releases_to_cargo() && !tx.requester.parent_is_cargo => {
-            Err(Error::Denied {
-                what: what.clone(),
-                reason: DenyReason::NotCargo,
-            })
+    }
+}
+
+/// After the window: the answer, and what a last check found when it refused. Only here,
+/// after a person's Approve and every check again, is the secret read.
+fn release(
+    a: &Asked<'_>,
+    judged: Judged<'_>,
+    tx: &Transaction,
+    store: &dyn TokenStore,
+    turn: &Turn<'_>,
+    deps: &Deps<'_>,
+    cancel: &Cancel,
+) -> (Result<Answer, Error>, Option<String>) {
+    let op = &a.req.operation;
+    if let Decision::Deny(r) = judged.decision {
+        return (Err(turn.denied(a, r)), None);
+    }
+    if cancel.is_cancelled() {
+        return (Err(turn.denied(a, DenyReason::CallerGone)), None);
+    }
+    if let Some(reason) = judged.blocked {
+        return (Err(a.denied(reason)), None);
+    }
+    if op.releases_to_cargo() {
+        if !tx.requester.parent_is_cargo {
+            return (Err(a.denied(DenyReason::NotCargo)), None);
         }
-        Decision::Approve => {
-            // The very cargo that asked, still alone on the pipes, still the same program.
-            if let Err(why) = (deps.recheck_requester)(&tx.requester)
-                && req.operation.releases_to_cargo()
-            {
-                *evidence = format!("{evidence}; cargo changed: {why}");
-                return Err(Error::Denied {
-                    what: what.clone(),
-                    reason: DenyReason::NotCargo,
-                });
-            }
-            // cargo reads the .crate again for the upload: one last hash just before the
-            // token goes out. (A rewrite after this answer is not stopped here; publishing
-            // through the helper closes that. SECURITY.md.)
-            if let (Operation::Publish { cksum, .. }, Some(Some(r))) = (&req.operation, report)
-                && let Err(why) = package::recheck(r, cksum, &package::Limits::default())
-            {
-                *evidence = format!("{evidence}; {why}");
-                return Err(Error::Denied {
-                    what: what.clone(),
-                    reason: DenyReason::Changed,
-                });
-            }
-            if req.operation == Operation::Logout {
-                store.delete(key)?;
-                return Ok(Answer::Logout);
-            }
-            // Only now is the secret read.
-            let token = store.get(key)?.ok_or_else(|| Error::Vanished {
-                registry: registry.to_string(),
-            })?;
-            Ok(Answer::Token {
-                token,
-                cache_session: matches!(req.operation, Operation::Read { .. }),
-                operation_independent: false,
-            })
+        // The very cargo that asked, still alone on the pipes, still the same program.
+        if let Err(why) = (deps.recheck_requester)(&tx.requester) {
+            return (
+                Err(a.denied(DenyReason::NotCargo)),
+                Some(format!("cargo changed: {why}")),
+            );
         }
     }
+    // cargo reads the .crate again for the upload: one last hash just before the token goes
+    // out. (A rewrite after this answer is not stopped here; publishing through the helper
+    // closes that. SECURITY.md.)
+    if let (Operation::Publish { cksum, .. }, Some(Some(r))) = (op, judged.report)
+        && let Err(why) = package::recheck(r, cksum, &package::Limits::default())
+    {
+        return (Err(a.denied(DenyReason::Changed)), Some(why));
+    }
+    let answer = (|| {
+        if *op == Operation::Logout {
+            store.delete(&a.key)?;
+            return Ok(Answer::Logout);
+        }
+        let token = store.get(&a.key)?.ok_or_else(|| Error::Vanished {
+            registry: a.registry.clone(),
+        })?;
+        Ok(Answer::Token {
+            token,
+            cache_session: matches!(op, Operation::Read { .. }),
+            operation_independent: false,
+        })
+    })();
+    (answer, None)
 }
 
 /// `--migrate` (sealed install): moves the token for the request's registry from `from`
 /// (the Secret Service) into the store of `deps`, after a person approves it in a window.
 /// The window says when this replaces a token already in the sealed store; the old entry
-/// is removed only after the new one has been written and read back.
+/// is removed only after the new one has been written and read back. It takes the person's
+/// turn like any window, and every outcome is logged.
 pub fn migrate(
     req: &Request,
     deps: &Deps<'_>,
@@ -406,71 +556,76 @@ pub fn migrate(
 ) -> Result<(), Error> {
     let key = RegistryKey::parse(&req.index_url).map_err(Error::Args)?;
     let registry = req.registry_label();
-    let policy = Options::default();
-    match gate::decide(&req.operation, &deps.env, &policy) {
-        Verdict::Prompt => {}
-        Verdict::Refuse(r) => return Err(Error::Refused(r)),
-        _ => return Err(Error::Unsupported),
-    }
-    if let Some(e) = &deps.policy_error {
-        return Err(Error::Refused(Refusal::Policy(e.clone())));
-    }
-    (deps.probe_display)(&deps.env).map_err(Error::Refused)?;
-    // Regression, "Nothing the caller supplies" (8): the item was read only after Approve,
-    // so a program could replace it while the window was up. The value moved is read once,
-    // now; the window shows its fingerprint, and exactly it is stored.
-    let Some(token) = from.get(&key)? else {
-        return Err(Error::NotEnrolled {
-            registry: format!("{registry} in the {}", from.describe()),
-        });
+    let asked = Asked {
+        what: Operation::Migrate.describe(&registry),
+        req,
+        key,
+        registry,
+        policy: Options::default(),
     };
-    let to = (deps.open_store)()?;
-    let tx = Transaction {
-        registry: req.raw_registry_label(),
-        operation: Operation::Migrate,
-        login_fingerprint: Some(token.fingerprint()),
-        existing_entry: to.contains(&key)?,
-        requester: (deps.requester)(),
-        store: format!("from the {} to the {}", from.describe(), to.describe()),
-        recent_requests: 1,
-        package: None,
-    };
-    let opts = PromptOptions {
-        timeout: policy.timeout(),
-        arm_delay: policy.arm_delay(),
-    };
-    let what = describe(&Operation::Migrate, &registry);
-    let outcome = match deps.prompter.confirm(&tx, &opts, cancel)? {
-        Decision::Deny(reason) => Err(Error::Denied { what, reason }),
-        Decision::Approve => (|| {
-            to.set(
-                &key,
-                &format!("cargo registry token for {registry}"),
-                &token,
-            )?;
-            let written = to.get(&key)?;
-            if written.as_ref().map(|t| t.expose()) != Some(token.expose()) {
-                return Err(Error::Store(StoreError::Platform {
-                    store: to.describe(),
-                    detail:
-                        "the token did not read back as written; the Secret Service entry was kept"
-                            .into(),
-                }));
-            }
-            // Whatever the item holds now goes: no copy in the Secret Service is left.
-            from.delete(&key)?;
-            Ok(())
-        })(),
-    };
-    let said = match &outcome {
-        Ok(()) => format!(
+    let requester = (deps.requester)();
+    let mut note = String::new();
+    let answer = (|| {
+        match gate::decide(&req.operation, &deps.env, &asked.policy) {
+            Verdict::Prompt => {}
+            Verdict::Refuse(r) => return Err(Error::Refused(r)),
+            _ => return Err(Error::Unsupported),
+        }
+        if let Some(e) = &deps.policy_error {
+            return Err(Error::Refused(Refusal::Policy(e.clone())));
+        }
+        (deps.probe_display)(&deps.env).map_err(Error::Refused)?;
+        let turn = Turn::take(&deps.state, asked.policy.cooldown())?;
+        // Regression, "Nothing the caller supplies" (8): the item was read only after
+        // Approve, so a program could replace it while the window was up. The value moved is
+        // read once, now; the window shows its fingerprint, and exactly it is stored.
+        let Some(token) = from.get(&asked.key)? else {
+            return Err(Error::NotEnrolled {
+                registry: format!("{} in the {}", asked.registry, from.describe()),
+            });
+        };
+        let to = (deps.open_store)()?;
+        let tx = Transaction {
+            registry: req.raw_registry_label(),
+            operation: Operation::Migrate,
+            login_fingerprint: Some(token.fingerprint()),
+            existing_entry: to.contains(&asked.key)?,
+            requester: requester.clone(),
+            store: format!("from the {} to the {}", from.describe(), to.describe()),
+            recent_requests: turn.recent,
+            package: None,
+        };
+        let opts = PromptOptions {
+            timeout: asked.policy.timeout(),
+            arm_delay: asked.policy.arm_delay(),
+        };
+        if let Decision::Deny(reason) = deps.prompter.confirm(&tx, &opts, cancel)? {
+            return Err(turn.denied(&asked, reason));
+        }
+        let label = format!("cargo registry token for {}", asked.registry);
+        to.set(&asked.key, &label, &token)?;
+        let written = to.get(&asked.key)?;
+        if written.as_ref().map(|t| t.expose()) != Some(token.expose()) {
+            return Err(Error::Store(StoreError::Platform {
+                store: to.describe(),
+                detail: "the token did not read back as written; the Secret Service entry was kept"
+                    .into(),
+            }));
+        }
+        // Whatever the item holds now goes: no copy in the Secret Service is left.
+        from.delete(&asked.key)?;
+        note = format!(
             "moved into the sealed store (fingerprint {})",
             token.fingerprint()
-        ),
+        );
+        Ok(())
+    })();
+    let said = match &answer {
+        Ok(()) => note,
         Err(e) => e.to_string(),
     };
-    record(deps, req, &said, String::new());
-    outcome
+    record(deps, req, &requester, &said, String::new());
+    answer
 }
 
 /// One clear-text token `setup` found: the store key, what the window shows, and the token.
@@ -478,7 +633,7 @@ pub struct Adoptee {
     /// The registry's store key.
     pub key: RegistryKey,
     /// What the window shows (no secret).
-    pub item: crate::gate::AdoptItem,
+    pub item: crate::request::AdoptItem,
     /// The token.
     pub token: Token,
 }
@@ -502,6 +657,7 @@ pub fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), 
     }
     (deps.probe_display)(&deps.env).map_err(Error::Refused)?;
     let store = (deps.open_store)()?;
+    let requester = (deps.requester)();
     let tx = Transaction {
         registry: format!(
             "{} registr{}",
@@ -511,7 +667,7 @@ pub fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), 
         operation: operation.clone(),
         login_fingerprint: None,
         existing_entry: found.iter().any(|f| f.item.already_stored),
-        requester: (deps.requester)(),
+        requester: requester.clone(),
         store: store.describe(),
         recent_requests: 1,
         package: None,
@@ -520,7 +676,7 @@ pub fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), 
         timeout: policy.timeout(),
         arm_delay: policy.arm_delay(),
     };
-    let what = describe(&operation, "");
+    let what = operation.describe("");
     let outcome = match deps.prompter.confirm(&tx, &opts, cancel)? {
         Decision::Deny(reason) => Err(Error::Denied { what, reason }),
         Decision::Approve => found
@@ -563,7 +719,7 @@ pub fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), 
             login_url: None,
             args: Vec::new(),
         };
-        record(deps, &req, &said, String::new());
+        record(deps, &req, &requester, &said, String::new());
     }
     outcome
 }
@@ -613,63 +769,15 @@ fn gather_package(
     pending
 }
 
-/// "publish of foo 1.2.3 to REGISTRY", for messages.
-fn describe(op: &Operation, registry: &str) -> String {
-    match op {
-        Operation::Publish { name, vers, .. } => format!("publish of {name} {vers} to {registry}"),
-        Operation::PublishPlan { crates } => format!(
-            "publish of {} to {registry}",
-            crates
-                .iter()
-                .map(|c| format!("{} {}", c.name, c.vers))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Operation::Yank { name, vers }
-        | Operation::HelperYank {
-            name,
-            vers,
-            undo: false,
-        } => format!("yank of {name} {vers} on {registry}"),
-        Operation::HelperYank {
-            name,
-            vers,
-            undo: true,
-        } => format!("unyank of {name} {vers} on {registry}"),
-        Operation::Unyank { name, vers } => format!("unyank of {name} {vers} on {registry}"),
-        Operation::Owners { name } | Operation::HelperOwners { name, .. } => {
-            format!("owner change for {name} on {registry}")
-        }
-        Operation::Read { .. } => format!("read from {registry}"),
-        Operation::Login { .. } => format!("storing a token for {registry}"),
-        Operation::Logout => format!("removing the token for {registry}"),
-        Operation::Adopt { tokens } => {
-            format!("moving {} clear-text token(s) into the store", tokens.len())
-        }
-        Operation::Migrate => format!("moving the token for {registry} into the sealed store"),
-        Operation::GetUnnamed => format!("token request for {registry}"),
-        Operation::Unknown => format!("request for {registry}"),
-    }
-}
-
-fn record(deps: &Deps<'_>, req: &Request, outcome: &str, evidence: String) {
-    let detail = match &req.operation {
-        Operation::Publish { name, vers, cksum } => format!("{name} {vers} sha256:{cksum}"),
-        Operation::PublishPlan { crates } => crates
-            .iter()
-            .map(|c| format!("{} {} sha256:{}", c.name, c.vers, c.cksum))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Operation::Yank { name, vers }
-        | Operation::Unyank { name, vers }
-        | Operation::HelperYank { name, vers, .. } => {
-            format!("{name} {vers}")
-        }
-        Operation::Owners { name } => name.clone(),
-        Operation::HelperOwners { name, change } => format!("{name} {change:?}"),
-        _ => String::new(),
+/// One audit record. The requester is the one pinned for this request (its executable as
+/// read while the parent was pinned), not `/proc` read again.
+fn record(deps: &Deps<'_>, req: &Request, requester: &Requester, outcome: &str, evidence: String) {
+    let detail = req.operation.detail();
+    let requester = match requester.parent().map(|p| &p.exe) {
+        Some(Ok(exe)) => exe.display().to_string(),
+        Some(Err(why)) => format!("(unreadable: {why})"),
+        None => "(none)".to_string(),
     };
-    let requester = evidence::parent_exe();
     let Some(log) = &deps.state.audit else {
         return;
     };
@@ -987,7 +1095,7 @@ mod tests {
                 None,
                 &limits,
             );
-            crate::gate::PlanCrate {
+            crate::request::PlanCrate {
                 name: name.into(),
                 vers: "1.0.0".into(),
                 cksum,

@@ -14,7 +14,7 @@ use cargo_credential::{
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::gate::Operation;
+use crate::request::Operation;
 use crate::token::Token;
 
 /// Longest request line accepted. Real requests are well under 4 KiB.

@@ -7,8 +7,8 @@ use std::time::Duration;
 use cargo_confirm_gui::error::DenyReason;
 use cargo_confirm_gui::evidence::ProcessInfo;
 use cargo_confirm_gui::evidence::Requester;
-use cargo_confirm_gui::gate::Operation;
 use cargo_confirm_gui::package::{self, Check, Pending, Previous, Report};
+use cargo_confirm_gui::request::Operation;
 use cargo_confirm_gui::ui::confirm::{self, ConfirmState};
 use cargo_confirm_gui::ui::enroll::{self, EnrollState};
 use cargo_confirm_gui::ui::raster::{Canvas, Rasterizer};
@@ -624,7 +624,7 @@ fn the_enroll_window_shows_who_asked() {
 fn plan(reports: Vec<(&str, Report)>) -> ConfirmState {
     let crates = reports
         .into_iter()
-        .map(|(name, report)| cargo_confirm_gui::gate::PlanCrate {
+        .map(|(name, report)| cargo_confirm_gui::request::PlanCrate {
             name: name.into(),
             vers: "0.3.0".into(),
             cksum: "ef".repeat(32),

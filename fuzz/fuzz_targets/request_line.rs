@@ -7,7 +7,8 @@
 //! itself in the window.
 #![no_main]
 
-use cargo_confirm_gui::gate::{Operation, Options};
+use cargo_confirm_gui::gate::Options;
+use cargo_confirm_gui::request::Operation;
 use cargo_confirm_gui::protocol::{self, Request};
 use cargo_confirm_gui::store::RegistryKey;
 use cargo_confirm_gui_fuzz::assert_shown_faithfully;

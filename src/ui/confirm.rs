@@ -5,8 +5,8 @@ use egui::{Color32, RichText, Ui, UiBuilder};
 use super::text::{command_line, escape};
 use super::{Arming, BarAction, Decision, PromptOptions, Transaction, bottom_bar, layout};
 use crate::error::DenyReason;
-use crate::gate::Operation;
 use crate::package::{Check, Kind, Level, Previous, Report, human_size};
+use crate::request::Operation;
 
 const RED: Color32 = Color32::from_rgb(0xe0, 0x40, 0x30);
 const AMBER: Color32 = Color32::from_rgb(0xd8, 0x9a, 0x20);
@@ -351,7 +351,7 @@ fn package_verdict(ui: &mut Ui, r: &Report) {
 /// One crate of a plan: where its bytes were read from, what cargo never makes, its flags
 /// and its dependencies. No green "OK": the checksum shown is of these very bytes, so there is
 /// nothing it could fail to match.
-fn plan_verdict(ui: &mut Ui, c: &crate::gate::PlanCrate) {
+fn plan_verdict(ui: &mut Ui, c: &crate::request::PlanCrate) {
     let r = &c.report;
     match &r.check {
         Check::Match(p) => {

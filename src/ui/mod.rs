@@ -12,7 +12,7 @@ use egui::{PointerButton, Pos2, Rect, Sense, Ui, Vec2};
 
 use crate::error::{DenyReason, Error};
 use crate::evidence::Requester;
-use crate::gate::Operation;
+use crate::request::Operation;
 use crate::token::Token;
 
 pub mod confirm;

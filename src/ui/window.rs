@@ -171,9 +171,9 @@ impl Prompter for GuiPrompter {
         if !tx.requester.parent_is_cargo
             && !matches!(
                 tx.operation,
-                crate::gate::Operation::PublishPlan { .. }
-                    | crate::gate::Operation::HelperYank { .. }
-                    | crate::gate::Operation::HelperOwners { .. }
+                crate::request::Operation::PublishPlan { .. }
+                    | crate::request::Operation::HelperYank { .. }
+                    | crate::request::Operation::HelperOwners { .. }
             )
         {
             title.push_str(" (asked by a program that is not cargo)");
