@@ -44,6 +44,7 @@ pub mod request;
 pub mod sealed;
 pub mod state;
 pub mod store;
+pub mod text;
 pub mod throttle;
 pub mod token;
 pub mod ui;

@@ -315,7 +315,7 @@ fn cargo_subcommand(args: &[String], deps: &Deps<'_>, stores: &Stores) -> Result
         }
         Some(other) => Err(format!(
             "cargo confirm-gui: unknown command `{}`\n\n{SUBCOMMAND_HELP}",
-            cargo_confirm_gui::ui::text::escape(other).text
+            cargo_confirm_gui::text::escape(other).text
         )),
     }
 }
@@ -530,9 +530,9 @@ fn doctor(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
             Some(false),
             format!(
                 "[registries.{}] in {} uses another provider: {}",
-                cargo_confirm_gui::ui::text::escape(&name).text,
+                cargo_confirm_gui::text::escape(&name).text,
                 file.display(),
-                cargo_confirm_gui::ui::text::escape(&p).text
+                cargo_confirm_gui::text::escape(&p).text
             ),
             "remove that credential-provider line (or set it to [\"cargo-confirm-gui\"])",
         );
@@ -711,7 +711,7 @@ fn doctor(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
 /// it after ours), a `[credential-alias]` named like ours, or the environment's equivalents.
 fn provider_overrides(cwd: &Path, cargo_home: &Path) -> Vec<(String, String)> {
     use cargo_confirm_gui::adopt::PROVIDER;
-    let shown = |s: &str| cargo_confirm_gui::ui::text::escape(s).text;
+    let shown = |s: &str| cargo_confirm_gui::text::escape(s).text;
     let mut out = Vec::new();
     let home_config = cargo_confirm_gui::adopt::cargo_config_in(cargo_home);
     // Red team of "Adopt it in one step": an empty `config` made beside `config.toml` hides
@@ -991,7 +991,7 @@ fn yank(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
                 if !a.contains('=') {
                     return Err(format!(
                         "cargo confirm-gui yank: unknown option {}\n\n{SUBCOMMAND_HELP}",
-                        cargo_confirm_gui::ui::text::escape(a).text
+                        cargo_confirm_gui::text::escape(a).text
                     ));
                 }
             }
@@ -1089,7 +1089,7 @@ fn owner(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
             f if f.starts_with('-') => {
                 return Err(format!(
                     "cargo confirm-gui owner: unknown option {}\n\n{SUBCOMMAND_HELP}",
-                    cargo_confirm_gui::ui::text::escape(f).text
+                    cargo_confirm_gui::text::escape(f).text
                 ));
             }
             _ => positional.push(a.clone()),

@@ -667,7 +667,7 @@ pub fn gather(
         return Report {
             check: Check::Forged(format!(
                 "the checksum {} is not 64 hexadecimal digits",
-                crate::ui::text::escape(cksum).text
+                crate::text::escape(cksum).text
             )),
             contents: None,
             previous: Previous::None,

@@ -41,7 +41,7 @@ impl Request {
     /// "crates-io (https://…)" or just the URL, escaped: it ends up in windows and in
     /// cargo's terminal output.
     pub fn registry_label(&self) -> String {
-        crate::ui::text::escape(&self.raw_registry_label()).text
+        crate::text::escape(&self.raw_registry_label()).text
     }
 
     /// The same, unescaped: for the windows, which escape and flag it themselves.

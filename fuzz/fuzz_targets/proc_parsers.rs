@@ -20,7 +20,7 @@ use std::path::Path;
 use cargo_confirm_gui::evidence::cargo::{jobserver_fds, stat_start_time};
 use cargo_confirm_gui::evidence::{split_cmdline, stat_ppid_session};
 use cargo_confirm_gui::package::is_packaged_crate;
-use cargo_confirm_gui::ui::text::{command_line, escape};
+use cargo_confirm_gui::text::{command_line, escape};
 use cargo_confirm_gui_fuzz::assert_shown_faithfully;
 use libfuzzer_sys::fuzz_target;
 

@@ -8,7 +8,7 @@
 use std::io::{Read, Write};
 
 use cargo_confirm_gui::package::Limits;
-use cargo_confirm_gui::ui::text::{escape, is_hidden};
+use cargo_confirm_gui::text::{escape, is_hidden};
 use sha2::{Digest, Sha256};
 
 /// The limits the `.crate` targets run under: [`Limits::default`] scaled down, so that a

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use super::{Break, Entry, ROTATE_AT, Verdict, Why, head_path, rotated_path, split_lines};
-use crate::ui::text::escape;
+use crate::text::escape;
 
 /// Usage of `cargo confirm-gui log`.
 pub const LOG_HELP: &str = "usage: cargo confirm-gui log [--since DURATION|DATE] [--json]

@@ -32,7 +32,7 @@
 //! The token is borrowed for each call and goes only into that request's `Authorization`
 //! header, marked sensitive; the [`Client`] never holds it. No error message carries it: text
 //! that comes from the registry has every occurrence of the token replaced before it is shown,
-//! and hidden characters escaped (as in [`crate::ui::text::escape`]).
+//! and hidden characters escaped (as in [`crate::text::escape`]).
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -451,7 +451,7 @@ impl Client {
         };
         let body = read_answer(&url, status, answer, Some(token), &m)?;
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        let shown = |s: &str| crate::ui::text::escape(s).text;
+        let shown = |s: &str| crate::text::escape(s).text;
         Ok(match change {
             OwnerChange::List => v["users"]
                 .as_array()
@@ -769,7 +769,7 @@ fn shown(text: &str, token: Option<&str>) -> String {
         Some(t) if !t.is_empty() => text.replace(t, "[token]"),
         _ => text.to_string(),
     };
-    crate::ui::text::escape(&text).text
+    crate::text::escape(&text).text
 }
 
 /// A URL made safe to show: a user name or password in it is replaced.

@@ -56,7 +56,7 @@ impl RegistryKey {
             return Err(format!(
                 "the index URL {} holds characters cargo never sends ({}): a URL like that can \
                  look like another registry's. Nothing was stored or released",
-                crate::ui::text::escape(url).text,
+                crate::text::escape(url).text,
                 bad.join(", ")
             ));
         }

@@ -2,11 +2,11 @@
 
 use egui::{Color32, RichText, Ui, UiBuilder};
 
-use super::text::{command_line, escape};
 use super::{Arming, BarAction, Decision, PromptOptions, Transaction, bottom_bar, layout};
 use crate::error::DenyReason;
 use crate::package::{Check, Kind, Level, Previous, Report, human_size};
 use crate::request::Operation;
+use crate::text::{command_line, escape};
 
 const RED: Color32 = Color32::from_rgb(0xe0, 0x40, 0x30);
 const AMBER: Color32 = Color32::from_rgb(0xd8, 0x9a, 0x20);
@@ -486,7 +486,7 @@ fn one_line(argv: &[String]) -> String {
     }
 }
 
-/// Rows of a two-column grid whose values come from outside: each escaped (`ui::text`), the
+/// Rows of a two-column grid whose values come from outside: each escaped (`crate::text`), the
 /// labels of those that held hidden characters remembered for a red warning.
 pub struct Rows {
     width: f32,
@@ -503,7 +503,7 @@ impl Rows {
     }
 
     /// A row whose value is already escaped.
-    pub fn shown(&mut self, ui: &mut Ui, label: &'static str, value: super::text::Shown) {
+    pub fn shown(&mut self, ui: &mut Ui, label: &'static str, value: crate::text::Shown) {
         if value.hidden && !self.hidden.contains(&label) {
             self.hidden.push(label);
         }
@@ -537,7 +537,7 @@ impl Rows {
         self.text(ui, "In directory", &path(&p.cwd));
         for anc in requester.chain.iter().skip(1) {
             let (exe, cwd) = (escape(&path(&anc.exe)), escape(&path(&anc.cwd)));
-            let line = super::text::Shown {
+            let line = crate::text::Shown {
                 text: format!(
                     "{} (pid {}, {}, in {})",
                     one_line(&anc.argv),

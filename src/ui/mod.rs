@@ -19,7 +19,7 @@ pub mod confirm;
 pub mod enroll;
 pub mod process;
 pub mod raster;
-pub mod text;
+
 pub mod window;
 
 /// What the confirm window shows.
