@@ -2,8 +2,7 @@
 //! `cargo run --example serve_registry` prints the index URL to put in a cargo config.
 
 fn main() {
-    let r = cargo_confirm_gui::registry_server::Registry::start(Default::default())
-        .expect("start registry");
+    let r = cargo_confirm_gui_testkit::Registry::start(Default::default()).expect("start registry");
     eprintln!("index = \"{}\"", r.index_url());
     loop {
         std::thread::sleep(std::time::Duration::from_secs(5));

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates assets/screenshot.png: the real confirm window of `cargo-confirm-gui demo`,
+# Regenerates assets/screenshot.png: the real confirm window of the demo (examples/demo.rs),
 # on a private Xvfb with a private D-Bus session and gnome-keyring. Needs: xvfb xdotool
 # gnome-keyring dbus imagemagick (the real one, for `import`).
 # The helper opens windows only on a display server that is a person's screen; an Xvfb you
@@ -8,8 +8,9 @@
 # as root through setpriv, else through sudo. It offers no XTEST, which the helper refuses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --quiet
+cargo build --quiet --bin cargo-confirm-gui --example demo
 bin="$PWD/target/debug/cargo-confirm-gui"
+demo_bin="$PWD/target/debug/examples/demo"
 out="$PWD/assets/screenshot.png"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
@@ -32,12 +33,12 @@ export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HO
 HOME="$work/home" XDG_DATA_HOME="$work/data" XDG_RUNTIME_DIR="$work/runtime" \
 dbus-run-session -- bash -c '
     printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-    "$0" demo &
+    "$2" --provider "$0" &
     demo=$!
     win=$(xdotool search --sync --onlyvisible --name "cargo-confirm-gui")
     sleep 2   # let the countdown finish and the crate check arrive, as a person would see it
     import -window "$win" "$1"
     xdotool windowclose "$win"   # no XTEST to press Escape with: the window goes, nothing is published
     wait $demo || true
-' "$bin" "$out"
+' "$bin" "$out" "$demo_bin"
 echo "wrote $out"

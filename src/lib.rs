@@ -24,7 +24,6 @@
 
 pub mod adopt;
 pub mod audit;
-pub mod demo;
 pub mod display;
 pub mod env;
 pub mod error;
@@ -38,7 +37,6 @@ pub mod policy;
 pub mod protocol;
 pub mod publish;
 pub mod registries;
-pub mod registry_server;
 pub mod request;
 #[cfg(target_os = "linux")]
 pub mod sealed;

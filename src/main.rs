@@ -15,7 +15,7 @@ use cargo_confirm_gui::request::Operation;
 use cargo_confirm_gui::store::{self, CRATES_IO_INDEX, RegistryKey, TokenStore};
 use cargo_confirm_gui::ui::Cancel;
 use cargo_confirm_gui::ui::process::WindowProcess;
-use cargo_confirm_gui::{demo, display, evidence, harden, registries};
+use cargo_confirm_gui::{display, evidence, harden, registries};
 
 #[cfg(target_os = "linux")]
 const DEFAULT_STORE_HELP: &str = "Token store: the Secret Service (your login keyring, over D-Bus), which any \
@@ -143,8 +143,6 @@ struct Cli {
 enum Cmd {
     /// Print the token to a pipe after approval, for `cargo:token-from-stdout`.
     Get,
-    /// Publish a throwaway crate to a registry on 127.0.0.1, through the real window.
-    Demo,
 }
 
 /// The window process (`ui::process`): no privilege at all, an allowlisted environment, one
@@ -268,7 +266,6 @@ fn main() -> ExitCode {
     } else {
         match cli.command {
             Some(Cmd::Get) => get(&cli, &deps, &stores),
-            Some(Cmd::Demo) => run_demo(&env, &stores),
             None => Err("nothing to do: cargo runs this program itself; see --help".to_string()),
         }
     };
@@ -1418,6 +1415,9 @@ fn get(cli: &Cli, deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     // Red team, "Nothing the caller supplies": a wrapper between cargo and `get` (`sh -c
     // 'env -u CARGO_REGISTRY_INDEX_URL cargo-confirm-gui get'`) passes the checks above, and
     // any program can read the pipe. A sealed token goes to a pipe only where root allows it.
+    #[cfg(not(target_os = "linux"))]
+    let _ = stores;
+    #[cfg(target_os = "linux")]
     if matches!(stores, Stores::Sealed { .. }) && !deps.allowed.sealed_get {
         return Err(format!(
             "cargo-confirm-gui get refuses to print a token of the sealed store: its window \
@@ -1437,43 +1437,5 @@ fn get(cli: &Cli, deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
                 .map_err(|e| e.to_string())
         }
         _ => Err("unexpected answer".into()),
-    }
-}
-
-fn run_demo(env: &Snapshot, stores: &Stores) -> Result<(), String> {
-    use cargo_confirm_gui::gate::{self, Options, Verdict};
-    let probe = Operation::Publish {
-        name: "demo".into(),
-        vers: "0.1.0".into(),
-        cksum: String::new(),
-    };
-    if let Verdict::Refuse(r) = gate::decide(&probe, env, &Options::default()) {
-        return Err(format!("demo: {}", r.message()));
-    }
-    let policy = cargo_confirm_gui::policy::Policy::load().map_err(|e| format!("demo: {e}"))?;
-    display::probe(env, &policy.display).map_err(|e| format!("demo: {e:?}"))?;
-    let store = stores.open().map_err(|e| format!("demo: {e}"))?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let work = std::env::temp_dir().join(format!("cargo-confirm-gui-demo-{}", std::process::id()));
-    let cargo = demo::cargo_binary(env.cargo.clone());
-    let report = demo::run(&exe, &cargo, &work, store.as_ref());
-    let _ = std::fs::remove_dir_all(&work);
-    let report = report.map_err(|e| format!("demo: {e}"))?;
-    if report.upload_had_token {
-        eprintln!(
-            "demo: {} was published; the registry received exactly the token you approved.",
-            report.crate_id
-        );
-        Ok(())
-    } else if report.api_requests == 0 {
-        Err(format!(
-            "demo: not published; the registry received no token (cargo ok: {}).",
-            report.cargo_ok
-        ))
-    } else {
-        Err(format!(
-            "demo: the registry received {} API request(s) but no valid upload.",
-            report.api_requests
-        ))
     }
 }

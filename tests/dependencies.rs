@@ -74,3 +74,30 @@ fn the_check_itself_can_see_packages() {
     assert!(tree_has("winit"));
     assert!(tree_has("egui-winit"));
 }
+
+#[test]
+fn no_test_double_or_http_server_in_the_shipped_tree() {
+    // Issue 14, "Ship only what ships": the loopback registry and its HTTP server were
+    // compiled into the setgid helper, with a `demo` subcommand that started them. They live
+    // in the test kit now, a dev-dependency; the memory store exists only in unit tests.
+    for p in ["tiny_http", "cargo-confirm-gui-testkit"] {
+        assert!(!tree_has(p), "{p} is in the shipped dependency tree");
+    }
+    // What the shipped binary says it can do: no demo, no server.
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-confirm-gui"))
+        .arg("--help")
+        .output()
+        .expect("--help");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("Commands:") && help.contains("get"), "{help}");
+    assert!(!help.contains("demo"), "{help}");
+    // Nor a symbol of either, nor of the memory store, in the binary itself (legacy mangling:
+    // the unit-test binary, which has the memory store, holds `5store6memory`).
+    let binary = std::fs::read(env!("CARGO_BIN_EXE_cargo-confirm-gui")).expect("the binary");
+    for symbol in ["tiny_http", "cargo_confirm_gui_testkit", "5store6memory"] {
+        assert!(
+            !binary.windows(symbol.len()).any(|w| w == symbol.as_bytes()),
+            "{symbol} is in the shipped binary"
+        );
+    }
+}

@@ -384,9 +384,15 @@ fn demo_publishes_through_the_window_and_removes_its_entry() {
     let _g = gui_lock();
     let d = desk();
     let runtime = tempfile::tempdir().unwrap();
-    let mut cmd = std::process::Command::new(PROVIDER);
+    // The demo is an example (the shipped helper holds no HTTP server): `cargo test`
+    // builds it into target/debug/examples, beside the provider's directory.
+    let demo = std::path::Path::new(PROVIDER)
+        .parent()
+        .unwrap()
+        .join("examples/demo");
+    let mut cmd = std::process::Command::new(demo);
     d.env(&mut cmd);
-    cmd.arg("demo")
+    cmd.args(["--provider", PROVIDER])
         .env("XDG_RUNTIME_DIR", runtime.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
 use cargo_confirm_gui::publish::metadata;
-use cargo_confirm_gui::registry_server::{Options, Registry, Upload};
+use cargo_confirm_gui_testkit::{Options, Registry, Upload};
 use serde_json::Value;
 
 fn start() -> Registry {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use cargo_confirm_gui::registry_server::{Options, Registry};
+use cargo_confirm_gui_testkit::{Options, Registry};
 use support::*;
 
 const CRATES_IO_TOKEN: &str = "cioSetupTestToken0123456789abcdefAB";

@@ -10,7 +10,7 @@ use std::io::Read;
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use cargo_confirm_gui::registry_server::Options;
+use cargo_confirm_gui_testkit::Options;
 use support::*;
 
 const TOKEN: &str = "tok-through-0123456789abcdef";

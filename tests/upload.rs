@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cargo_confirm_gui::publish::upload::Client;
-use cargo_confirm_gui::registry_server::{Options, Registry};
+use cargo_confirm_gui_testkit::{Options, Registry};
 
 const TOKEN: &str = "cio-Proxy-Test-39c2";
 /// Which part a child plays; unset in the parent.

@@ -43,8 +43,17 @@ use ureq::tls::{RootCerts, TlsConfig};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
-use crate::registry_server::index_path;
-
+/// Where a crate's index file lives in a sparse index (cargo's layout: `1/a`, `2/ab`,
+/// `3/a/abc`, `ab/cd/abcd…`), lowercased.
+fn index_path(name: &str) -> String {
+    let n = name.to_ascii_lowercase();
+    match n.len() {
+        1 => format!("1/{n}"),
+        2 => format!("2/{n}"),
+        3 => format!("3/{}/{n}", &n[..1]),
+        _ => format!("{}/{}/{n}", &n[..2], &n[2..4]),
+    }
+}
 /// How long to wait for a TCP (and TLS) connection to the registry.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one index read or API call (other than the upload) may take, from start to end.
@@ -999,7 +1008,7 @@ fn system_roots() -> Result<RootCerts, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry_server::{Options, Registry};
+    use cargo_confirm_gui_testkit::{Options, Registry};
     use sha2::{Digest, Sha256};
     use std::io::{BufRead, BufReader, Read, Write};
     use std::net::TcpListener;

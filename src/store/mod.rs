@@ -9,6 +9,7 @@ use crate::token::Token;
 mod keyring;
 #[cfg(target_os = "macos")]
 pub mod macos;
+#[cfg(test)]
 pub mod memory;
 #[cfg(target_os = "linux")]
 pub mod sealed;

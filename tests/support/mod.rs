@@ -13,7 +13,7 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-pub use cargo_confirm_gui::registry_server::{Options, Registry};
+pub use cargo_confirm_gui_testkit::{Options, Registry};
 
 /// The provider binary under test.
 pub const PROVIDER: &str = env!("CARGO_BIN_EXE_cargo-confirm-gui");

@@ -1,6 +1,9 @@
 //! A small cargo registry on 127.0.0.1: sparse index, downloads and the publish, yank and
 //! owners API. It records the `Authorization` header of every request, so the demo and the
 //! tests can say exactly which token reached the registry.
+//!
+//! A crate of its own, a dev-dependency of cargo-confirm-gui: the shipped helper holds no
+//! HTTP server and no test double (`deny.toml` bans `tiny_http` from its tree).
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -1,20 +1,29 @@
-//! `cargo-confirm-gui demo`: publishes a throwaway crate with real `cargo publish` to a
-//! registry served on 127.0.0.1, through the real window and the real store, so a newcomer
+//! The demo: publishes a throwaway crate with real `cargo publish` to a registry served on
+//! 127.0.0.1, through the real window and the real store (the Secret Service), so a newcomer
 //! sees the whole flow in one command. The demo's token is a throwaway for that registry,
 //! stored under its own entry and removed afterwards.
+//!
+//!     cargo build && cargo run --example demo [-- --provider PATH]
+//!
+//! The provider is `--provider`, else the `cargo-confirm-gui` built beside this example,
+//! else the one on `PATH`. An example, not a subcommand: the shipped helper holds no HTTP
+//! server (the registry is the test kit's).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
-use crate::registry_server::{Options, Registry};
-use crate::store::{RegistryKey, TokenStore};
-use crate::token::Token;
+use cargo_confirm_gui::env::Snapshot;
+use cargo_confirm_gui::gate::{self, Options as GateOptions, Verdict};
+use cargo_confirm_gui::request::Operation;
+use cargo_confirm_gui::store::{RegistryKey, TokenStore};
+use cargo_confirm_gui::token::Token;
+use cargo_confirm_gui_testkit::{Options, Registry};
 
 /// What happened.
 #[derive(Debug)]
-pub struct Report {
+struct Report {
     /// `cargo publish` succeeded.
     pub cargo_ok: bool,
     /// The registry received the upload with exactly the demo token.
@@ -56,12 +65,7 @@ fn seed_marker() {}
 
 /// Runs the demo: `exe` is this program (the provider cargo will run), `cargo` the cargo
 /// binary, `work` an empty directory for the throwaway crate.
-pub fn run(
-    exe: &Path,
-    cargo: &Path,
-    work: &Path,
-    store: &dyn TokenStore,
-) -> Result<Report, String> {
+fn run(exe: &Path, cargo: &Path, work: &Path, store: &dyn TokenStore) -> Result<Report, String> {
     let token = throwaway_token();
     let registry = Registry::start(Options {
         token: Some(token.expose().to_string()),
@@ -151,7 +155,66 @@ fn toml_string(p: &Path) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// The cargo binary: `$CARGO` when run through cargo, else `cargo` on the PATH.
-pub fn cargo_binary(cargo_env: Option<PathBuf>) -> PathBuf {
-    cargo_env.unwrap_or_else(|| PathBuf::from("cargo"))
+/// The provider cargo will run: `--provider PATH`, else the one built beside this example
+/// (`target/debug/examples/demo` → `target/debug/cargo-confirm-gui`), else `PATH`'s.
+fn provider() -> Result<PathBuf, String> {
+    let mut args = std::env::args().skip(1);
+    match (args.next().as_deref(), args.next()) {
+        (Some("--provider"), Some(p)) => return Ok(PathBuf::from(p)),
+        (None, _) => {}
+        _ => return Err("usage: demo [--provider PATH]".into()),
+    }
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.parent()?.parent()?.join("cargo-confirm-gui")))
+        .filter(|p| p.is_file());
+    Ok(beside.unwrap_or_else(|| PathBuf::from("cargo-confirm-gui")))
+}
+
+fn demo() -> Result<(), String> {
+    let env = Snapshot::capture();
+    let probe = Operation::Publish {
+        name: "demo".into(),
+        vers: "0.1.0".into(),
+        cksum: String::new(),
+    };
+    if let Verdict::Refuse(r) = gate::decide(&probe, &env, &GateOptions::default()) {
+        return Err(r.message());
+    }
+    let policy = cargo_confirm_gui::policy::Policy::load()?;
+    cargo_confirm_gui::display::probe(&env, &policy.display).map_err(|e| format!("{e:?}"))?;
+    let store = cargo_confirm_gui::store::default_store().map_err(|e| e.to_string())?;
+    let exe = provider()?;
+    let work = std::env::temp_dir().join(format!("cargo-confirm-gui-demo-{}", std::process::id()));
+    let cargo = env.cargo.clone().unwrap_or_else(|| PathBuf::from("cargo"));
+    let report = run(&exe, &cargo, &work, store.as_ref());
+    let _ = std::fs::remove_dir_all(&work);
+    let report = report?;
+    if report.upload_had_token {
+        eprintln!(
+            "demo: {} was published; the registry received exactly the token you approved.",
+            report.crate_id
+        );
+        Ok(())
+    } else if report.api_requests == 0 {
+        Err(format!(
+            "not published; the registry received no token (cargo ok: {}).",
+            report.cargo_ok
+        ))
+    } else {
+        Err(format!(
+            "the registry received {} API request(s) but no valid upload.",
+            report.api_requests
+        ))
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    match demo() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
