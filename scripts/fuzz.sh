@@ -4,7 +4,7 @@
 # corpus size and peak memory. Fails when a target finds a crash, a timeout or too much
 # memory; what it found is kept in fuzz/artifacts/TARGET/.
 #
-#   bash scripts/fuzz.sh [SECONDS]
+#   bash scripts/fuzz.sh [SECONDS [TARGET...]]     (every target when none is named)
 #
 # Installs cargo-fuzz (and the nightly toolchain libFuzzer needs) when missing. The
 # committed corpora in fuzz/corpus/ are copied to a temporary directory for the run, so a
@@ -15,9 +15,10 @@ cd "$(dirname "$0")/.."
 
 seconds=${1:-60}
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
-    echo "usage: $0 [SECONDS]" >&2
+    echo "usage: $0 [SECONDS [TARGET...]]" >&2
     exit 2
 fi
+shift $(($# > 0 ? 1 : 0))
 
 # The bounds one input must stay within, under the scaled-down limits the targets use
 # (fuzz/src/lib.rs, `limits()`): these are the "limits hold" properties that libFuzzer
@@ -35,6 +36,12 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 targets=(request_line crate_walk manifest_diff cargo_config proc_parsers audit_log)
+if (($#)); then
+    for t in "$@"; do
+        [[ " ${targets[*]} " == *" $t "* ]] || { echo "no fuzz target $t (${targets[*]})" >&2; exit 2; }
+    done
+    targets=("$@")
+fi
 
 echo "==> cargo fuzz build (${targets[*]})"
 cargo +nightly fuzz build
