@@ -38,8 +38,8 @@ echo "==> cargo fetch"
 cargo fetch --locked --quiet
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
-echo "==> cargo clippy --all-targets -D warnings"
-cargo clippy --all-targets --locked -- -D warnings
+echo "==> cargo clippy --workspace --all-targets -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
 # The macOS and Windows code cannot run here, but it is type-checked and linted for both
 # targets; their standard libraries are installed when missing (rustup target add).
 for target in x86_64-apple-darwin x86_64-pc-windows-msvc; do
@@ -51,7 +51,8 @@ for target in x86_64-apple-darwin x86_64-pc-windows-msvc; do
     cargo clippy --target "$target" --all-targets --locked -- -D warnings
 done
 # The shipped tree: no accessibility adapter, no GL or GPU crate, known licenses, crates.io
-# only (deny.toml). Advisories are not checked: their database is not reachable here.
+# only (deny.toml), for the helper's package alone (without --workspace: the test kit is not
+# shipped). Advisories are not checked: their database is not reachable here.
 if ! cargo deny --version >/dev/null 2>&1; then
     echo "==> installing cargo-deny"
     cargo install cargo-deny --locked
@@ -65,7 +66,7 @@ trap 'rm -f "$log"' EXIT
 # asked for: as root they run too.
 root_tests=()
 [ "$(id -u)" -ne 0 ] || root_tests=(-- --include-ignored)
-cargo test --locked --lib --bins --tests "${root_tests[@]}" 2>&1 | tee "$log"
+cargo test --locked --workspace --lib --bins --tests "${root_tests[@]}" 2>&1 | tee "$log"
 total=$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed", p, f }' "$log")
 echo "==> scripts/test-deb.sh (the Debian package: install, sealed tests, remove, purge)"
 bash scripts/test-deb.sh
