@@ -177,7 +177,13 @@ impl Outcome {
             Err(e) => e.to_string(),
         };
         let requester = self.requester.unwrap_or_else(|| (deps.requester)());
-        record(deps, req, &requester, &said, self.note);
+        record(
+            deps,
+            req,
+            &requester,
+            (&said, windowless(&self.answer)),
+            self.note,
+        );
         self.answer
     }
 }
@@ -624,7 +630,13 @@ pub fn migrate(
         Ok(()) => note,
         Err(e) => e.to_string(),
     };
-    record(deps, req, &requester, &said, String::new());
+    record(
+        deps,
+        req,
+        &requester,
+        (&said, windowless(&answer)),
+        String::new(),
+    );
     answer
 }
 
@@ -719,7 +731,13 @@ pub fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), 
             login_url: None,
             args: Vec::new(),
         };
-        record(deps, &req, &requester, &said, String::new());
+        record(
+            deps,
+            &req,
+            &requester,
+            (&said, windowless(&outcome)),
+            String::new(),
+        );
     }
     outcome
 }
@@ -769,9 +787,21 @@ fn gather_package(
     pending
 }
 
+/// Whether an answer came without a window: an error other than the end of a window (which
+/// is a [`Error::Denied`]). An approval, a release and a window's refusal are decisions.
+fn windowless<T>(answer: &Result<T, Error>) -> bool {
+    matches!(answer, Err(e) if !matches!(e, Error::Denied { .. }))
+}
+
 /// One audit record. The requester is the one pinned for this request (its executable as
 /// read while the parent was pinned), not `/proc` read again.
-fn record(deps: &Deps<'_>, req: &Request, requester: &Requester, outcome: &str, evidence: String) {
+fn record(
+    deps: &Deps<'_>,
+    req: &Request,
+    requester: &Requester,
+    (outcome, windowless): (&str, bool),
+    evidence: String,
+) {
     let detail = req.operation.detail();
     let requester = match requester.parent().map(|p| &p.exe) {
         Some(Ok(exe)) => exe.display().to_string(),
@@ -781,20 +811,54 @@ fn record(deps: &Deps<'_>, req: &Request, requester: &Requester, outcome: &str, 
     let Some(log) = &deps.state.audit else {
         return;
     };
+    let mut outcome = outcome.to_string();
+    // A request refused before any window (no person asked, nothing released) has fields a
+    // caller chose: such records are few and short, so that a flood of them cannot rotate
+    // the decisions out of the log. Every decision is written, with the count left out.
+    if let Some(throttle) = &deps.state.throttle {
+        match deps
+            .state
+            .run(|| throttle::log_record(throttle, windowless))
+        {
+            None => return,
+            Some(0) => {}
+            Some(n) => outcome.push_str(&format!(
+                " (after {n} request(s) refused without a window that were not written one by one)"
+            )),
+        }
+    }
+    let (registry, detail) = if windowless {
+        (short(&req.index_url), short(&detail))
+    } else {
+        (req.index_url.clone(), detail)
+    };
     deps.state.run(|| {
         audit::append(
             log,
             &audit::Record {
                 time: audit::now(),
-                registry: &req.index_url,
+                registry: &registry,
                 operation: req.operation.verb(),
                 detail,
                 requester,
-                outcome: outcome.to_string(),
+                outcome,
                 evidence,
             },
         )
     });
+}
+
+/// At most 200 bytes of `s`, on a character boundary, marked when cut.
+fn short(s: &str) -> String {
+    const MAX: usize = 200;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &s[..end], s.len())
 }
 
 /// The real dependencies of the shipped binary.
@@ -942,6 +1006,83 @@ mod tests {
                 &Requester::default
             ),
             Ok(Answer::Logout)
+        ));
+    }
+
+    #[test]
+    fn a_flood_of_windowless_refusals_cannot_rotate_decisions_out_of_the_log() {
+        // Red team of "Adopt it in one step": ~800 requests the gate refused (`CI=1`), each
+        // with a 1 KiB index URL and crate name, rotated every decision out of the sealed log.
+        let d = tempfile::tempdir().unwrap();
+        let log = d.path().join("audit.jsonl");
+        let store = enrolled();
+        let p = Scripted::answering(Decision::Approve);
+        let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&store)) };
+        let deps = |env: Snapshot| Deps {
+            env,
+            open_store: &open,
+            prompter: &p,
+            probe_display: &|_| Ok(()),
+            policy_error: None,
+            allowed: Default::default(),
+            requester: &verified_cargo,
+            recheck_requester: &|_| Ok(()),
+            state: crate::state::State {
+                throttle: Some(d.path().join("throttle")),
+                audit: Some(log.clone()),
+                ..Default::default()
+            },
+        };
+        let approved = req(Operation::Yank {
+            name: "a".into(),
+            vers: "1.0.0".into(),
+        });
+        handle(&approved, &deps(desktop()), &Cancel::default()).unwrap();
+        let ci = Snapshot {
+            ci_marker: Some("CI".into()),
+            ..desktop()
+        };
+        let mut flood = req(Operation::Yank {
+            name: "x".repeat(1024),
+            vers: "1.0.0".into(),
+        });
+        flood.index_url = format!("sparse+https://{}.example/", "w".repeat(1000));
+        for _ in 0..300 {
+            assert!(handle(&flood, &deps(ci.clone()), &Cancel::default()).is_err());
+        }
+        handle(&approved, &deps(desktop()), &Cancel::default()).unwrap();
+        let text = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines.len(),
+            2 + throttle::WINDOWLESS_RECORDS,
+            "{}",
+            lines.len()
+        );
+        assert!(
+            lines[0].contains("\"outcome\":\"approved\""),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines.iter().all(|l| l.len() < 2048),
+            "a refusal's fields were not cut short"
+        );
+        let last = lines.last().unwrap();
+        assert!(
+            last.contains(&format!(
+                "approved (after {} request(s) refused without a window",
+                300 - throttle::WINDOWLESS_RECORDS
+            )),
+            "{last}"
+        );
+        assert!(
+            !std::path::Path::new(&crate::audit::rotated_path(&log)).exists(),
+            "the flood rotated the log"
+        );
+        assert!(matches!(
+            crate::audit::verify(&crate::audit::split_lines(text.as_bytes())),
+            crate::audit::Verdict::Verified { .. }
         ));
     }
 

@@ -91,6 +91,61 @@ pub fn count_request(dir: &Path) -> u32 {
     result.unwrap_or(1)
 }
 
+/// How many records of requests refused without a window the log takes in [`RECENT`]; the
+/// rest are counted, and the count goes into the next one written.
+pub const WINDOWLESS_RECORDS: usize = 20;
+
+/// Whether the log takes one more record: `Some(skipped)`, with how many records of requests
+/// refused without a window were left out since the last record written, or `None` when this
+/// is such a request and [`WINDOWLESS_RECORDS`] of them were written in the last [`RECENT`]
+/// (this one is then counted instead). A decision (`windowless` false) is always taken.
+/// Red team of "Adopt it in one step": a flood of such requests (`CI=1`, a forged registry)
+/// rotated every decision out of the sealed log within seconds.
+pub fn log_record(dir: &Path, windowless: bool) -> Option<u32> {
+    let path = dir.join("windowless");
+    let result = (|| -> std::io::Result<Option<u32>> {
+        ensure(dir)?;
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        let mut text = String::new();
+        f.read_to_string(&mut text)?;
+        let cutoff = now().saturating_sub(RECENT.as_secs());
+        let mut skipped: u32 = 0;
+        let mut times: Vec<u64> = Vec::new();
+        for line in text.lines() {
+            if let Some(n) = line.strip_prefix("skipped ") {
+                skipped = n.trim().parse().unwrap_or(0);
+            } else if let Ok(t) = line.trim().parse::<u64>()
+                && t >= cutoff
+            {
+                times.push(t);
+            }
+        }
+        let answer = if !windowless {
+            Some(std::mem::take(&mut skipped))
+        } else if times.len() < WINDOWLESS_RECORDS {
+            times.push(now());
+            Some(std::mem::take(&mut skipped))
+        } else {
+            skipped = skipped.saturating_add(1);
+            None
+        };
+        let keep = times.len().saturating_sub(WINDOWLESS_RECORDS);
+        let mut body: String = times[keep..].iter().map(|t| format!("{t}\n")).collect();
+        body.push_str(&format!("skipped {skipped}\n"));
+        f.set_len(0)?;
+        f.rewind()?;
+        f.write_all(body.as_bytes())?;
+        Ok(answer)
+    })();
+    // Failing to keep count must not lose the record.
+    result.unwrap_or(Some(0))
+}
+
 /// Holds the per-user prompt lock while a window is open.
 pub struct PromptLock {
     _file: File,
@@ -143,6 +198,25 @@ mod tests {
             1,
             "old and malformed lines are dropped"
         );
+    }
+
+    #[test]
+    fn windowless_records_are_bounded_and_the_rest_counted() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("t");
+        for _ in 0..WINDOWLESS_RECORDS {
+            assert_eq!(log_record(&dir, true), Some(0));
+        }
+        for _ in 0..5 {
+            assert_eq!(log_record(&dir, true), None);
+        }
+        // A decision is always written, and says how many were left out before it.
+        assert_eq!(log_record(&dir, false), Some(5));
+        assert_eq!(log_record(&dir, true), None);
+        // Older than RECENT: room again, and the count of those left out comes with it.
+        std::fs::write(dir.join("windowless"), "1\n2\nskipped 3\n").unwrap();
+        assert_eq!(log_record(&dir, true), Some(3));
+        assert_eq!(log_record(&dir, true), Some(0));
     }
 
     #[test]
