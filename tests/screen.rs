@@ -509,3 +509,125 @@ fn control_a_persons_click_on_their_own_screen_approves() {
     );
     person_approves(&p, child, g);
 }
+
+/// A compositing manager, as far as the guard can tell: it owns `_NET_WM_CM_S0` and holds
+/// the Composite overlay window, through which input falls (what mutter, KWin and picom do
+/// on X11). Dropped, it lets go of both.
+struct Compositor {
+    /// Held: the selection and the overlay last as long as this connection.
+    _conn: RustConnection,
+    overlay: u32,
+}
+
+impl Compositor {
+    fn start() -> Compositor {
+        use x11rb::protocol::composite::ConnectionExt as _;
+        let (conn, root) = worm();
+        let owner = conn.generate_id().unwrap();
+        conn.create_window(
+            x11rb::COPY_DEPTH_FROM_PARENT,
+            owner,
+            root,
+            0,
+            0,
+            1,
+            1,
+            0,
+            WindowClass::INPUT_OUTPUT,
+            0,
+            &CreateWindowAux::new(),
+        )
+        .unwrap();
+        let atom = conn
+            .intern_atom(false, b"_NET_WM_CM_S0")
+            .unwrap()
+            .reply()
+            .unwrap()
+            .atom;
+        conn.set_selection_owner(owner, atom, x11rb::CURRENT_TIME)
+            .unwrap();
+        conn.composite_query_version(0, 4).unwrap().reply().unwrap();
+        let overlay = conn
+            .composite_get_overlay_window(root)
+            .unwrap()
+            .reply()
+            .unwrap()
+            .overlay_win;
+        // Input falls through the overlay to the windows below, as every compositing
+        // manager sets it up.
+        conn.xfixes_query_version(5, 0).unwrap().reply().unwrap();
+        let empty = conn.generate_id().unwrap();
+        conn.xfixes_create_region(empty, &[]).unwrap();
+        conn.xfixes_set_window_shape_region(
+            overlay,
+            x11rb::protocol::shape::SK::INPUT,
+            0,
+            0,
+            empty,
+        )
+        .unwrap();
+        conn.sync().unwrap();
+        Compositor {
+            _conn: conn,
+            overlay,
+        }
+    }
+}
+
+#[test]
+fn a_decoy_inside_the_compositing_overlay_makes_a_click_count_for_nothing() {
+    // Red team of "Only the person's own screen": a window inside the compositing manager's
+    // overlay window is drawn above everything, but is no child of the root and sends the
+    // root no events, so the stacking order never saw it.
+    let _g = gui_lock();
+    let cm = Compositor::start();
+    let p = project("screen-overlay-decoy");
+    let mut child = p.publish();
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let (conn, _) = worm();
+    let decoy = decoy_window(&conn, cm.overlay, g);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    still_waiting(&p, &mut child);
+    // Control: the compositor's screen with nothing of the worm's in it; the click counts.
+    conn.destroy_window(decoy).unwrap();
+    conn.sync().unwrap();
+    wait_armed();
+    person_approves(&p, child, g);
+    drop(cm);
+}
+
+#[test]
+fn a_prompt_moved_under_the_persons_pointer_must_arm_again() {
+    // Red team of "Only the person's own screen": an armed prompt moved so that Approve
+    // lands where the person is about to click (a bait asking for a double click elsewhere).
+    let _g = gui_lock();
+    let p = project("screen-moved");
+    let mut child = p.publish();
+    let (id, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let (conn, _) = worm();
+    let moved = Geom {
+        x: g.x + 40,
+        y: g.y + 24,
+        ..g
+    };
+    conn.configure_window(
+        id.parse().unwrap(),
+        &x11rb::protocol::xproto::ConfigureWindowAux::new()
+            .x(moved.x)
+            .y(moved.y),
+    )
+    .unwrap();
+    conn.sync().unwrap();
+    // The person's click lands on Approve at once, where the prompt now is.
+    std::thread::sleep(Duration::from_millis(150));
+    let (x, y) = approve_point(moved);
+    desk().human_click(x, y);
+    still_waiting(&p, &mut child);
+    // Control: still where it was moved to, and in plain view for the arming delay.
+    wait_armed();
+    person_approves(&p, child, moved);
+}

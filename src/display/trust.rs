@@ -23,13 +23,18 @@ use std::path::{Path, PathBuf};
 
 use crate::policy::DisplayPolicy;
 
-/// The process at the other end of a display socket.
+/// The process at the other end of a display socket, as the kernel recorded it when the
+/// socket was set up (`SO_PEERCRED`), and the server end of this very connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer {
-    /// Its pid, 0 when it lives in a pid namespace this process cannot see.
+    /// The pid that set up the listening socket, 0 when it lives in a pid namespace this
+    /// process cannot see. That process may have exited since, its pid reused.
     pub pid: u32,
-    /// Its uid.
+    /// Its uid, when it set up the socket.
     pub uid: u32,
+    /// The inode of the server's end of this connection (socket diagnostics,
+    /// `UNIX_DIAG_PEER`); `None` when the kernel does not say.
+    pub server_socket: Option<u64>,
 }
 
 /// The protocol spoken on the socket.
@@ -97,6 +102,9 @@ pub trait Host {
     fn logind_sessions(&self) -> Vec<Session>;
     /// The pid of the server holding X display `n`'s socket.
     fn x11_socket_owner(&self, n: u32) -> Option<u32>;
+    /// This user's processes holding the socket with this inode (`socket:[inode]` among
+    /// their descriptors).
+    fn socket_holders(&self, inode: u64) -> Vec<u32>;
 }
 
 /// One open descriptor of a process.
@@ -191,6 +199,56 @@ fn vouch_for_process(host: &dyn Host, pid: u32, policy: &DisplayPolicy) -> Resul
     reads_input(host, pid).map(|dev| format!("it reads input hardware ({})", dev.display()))
 }
 
+/// The process serving this connection, for a server run by the person: the one holding the
+/// server end of this very connection, which must be the process that set up the socket or
+/// a child it passed it to (mutter starts Xwayland on sockets it made). Red team of "Only the
+/// person's own screen": `SO_PEERCRED` names whoever set up the socket, when it did; a worm's
+/// listener can pass its socket to a relay and exit, and its pid be reused by another
+/// process (or a thread of the person's compositor), which the rules would then judge.
+pub fn serving(host: &dyn Host, peer: Peer) -> Result<u32, String> {
+    let Some(inode) = peer.server_socket else {
+        return Err(
+            "the kernel does not say which process holds the server end of this connection \
+             (no socket diagnostics, unix_diag), so the server cannot be identified"
+                .into(),
+        );
+    };
+    let holders = host.socket_holders(inode);
+    if holders.contains(&peer.pid) {
+        return Ok(peer.pid);
+    }
+    match holders.as_slice() {
+        [child] if host.ppid(*child) == Some(peer.pid) => Ok(*child),
+        [] => Err(format!(
+            "no process of yours holds the server end of this connection, so the server \
+             behind {} cannot be identified",
+            shown(host, peer.pid)
+        )),
+        others => Err(format!(
+            "the server end of this connection is held by {}, not by {}, which set up its \
+             socket, nor by a child of it: the socket was handed on, or that pid now belongs \
+             to another process",
+            others
+                .iter()
+                .map(|p| shown(host, *p))
+                .collect::<Vec<_>>()
+                .join(", "),
+            shown(host, peer.pid)
+        )),
+    }
+}
+
+/// The process serving a connection whose socket `peer` set up: the process that did, for
+/// another user's server (whose descriptors this helper cannot read, and whose socket no
+/// program of the person's can have made), else [`serving`].
+pub fn server_of(host: &dyn Host, peer: Peer) -> Result<u32, String> {
+    if other_user(host, peer.uid) {
+        Ok(peer.pid)
+    } else {
+        serving(host, peer)
+    }
+}
+
 /// Decides whether `peer`, the server at the other end of a display socket, is the person's.
 pub fn judge(
     host: &dyn Host,
@@ -221,6 +279,11 @@ pub fn judge(
             peer.uid
         ));
     }
+    let listener = peer.pid;
+    let peer = Peer {
+        pid: serving(host, peer).map_err(|e| format!("the {what} is refused: {e}"))?,
+        ..peer
+    };
     let name = shown(host, peer.pid);
     let mut reasons = Vec::new();
     match vouch_for_process(host, peer.pid, policy) {
@@ -271,7 +334,7 @@ pub fn judge(
                 && !s.seat.is_empty()
         });
         if let Some(s) = seat
-            && host.x11_socket_owner(n) == Some(peer.pid)
+            && host.x11_socket_owner(n) == Some(listener)
         {
             return Ok(Trusted {
                 pid: peer.pid,
@@ -442,6 +505,138 @@ impl Host for Real {
         }
         (abstract_peer.pid != 0).then_some(abstract_peer.pid)
     }
+
+    fn socket_holders(&self, inode: u64) -> Vec<u32> {
+        self.holders_now(inode)
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Real {
+    fn holders_now(&self, inode: u64) -> Vec<u32> {
+        let me = self.my_uid();
+        let wanted = PathBuf::from(format!("socket:[{inode}]"));
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        procs
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            // Bounded like a real system: a hostile number of processes cannot make the
+            // helper read forever.
+            .take(1 << 16)
+            .filter(|pid| self.uid(*pid) == Some(me))
+            .filter(|pid| {
+                std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+                    fds.flatten()
+                        .take(65_536)
+                        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == wanted))
+                })
+            })
+            .collect()
+    }
+}
+
+/// The inode of the server's end of the connected Unix socket `socket`, from the kernel's
+/// socket diagnostics (`NETLINK_SOCK_DIAG`, `UNIX_DIAG_PEER`, Linux 3.3 and later). There is
+/// no crate for this one query; the messages are laid out as `linux/sock_diag.h` and
+/// `linux/unix_diag.h` say.
+///
+/// A connection waits in the server's accept queue until the server gets round to it (a
+/// Wayland client's first requests need no answer); until then its server end is no file
+/// and has no inode (the kernel reports 0), so this waits up to two seconds for one.
+#[cfg(target_os = "linux")]
+pub fn server_socket_inode(socket: &impl std::os::fd::AsFd) -> Result<u64, String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match server_socket_inode_now(socket)? {
+            0 if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            0 => {
+                return Err(
+                    "socket diagnostics: the server has not accepted the connection".into(),
+                );
+            }
+            inode => return Ok(inode),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn server_socket_inode_now(socket: &impl std::os::fd::AsFd) -> Result<u64, String> {
+    use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType, netlink};
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const NLM_F_REQUEST: u16 = 1;
+    const NLMSG_ERROR: u16 = 2;
+    const UDIAG_SHOW_PEER: u32 = 0x4;
+    const UNIX_DIAG_PEER: u16 = 2;
+    let err = |e: &dyn std::fmt::Display| format!("socket diagnostics: {e}");
+    let mine = rustix::fs::fstat(socket).map_err(|e| err(&e))?.st_ino;
+    let ino = u32::try_from(mine).map_err(|_| err(&"an inode out of range"))?;
+    let nl = rustix::net::socket_with(
+        AddressFamily::NETLINK,
+        SocketType::DGRAM,
+        SocketFlags::CLOEXEC,
+        Some(netlink::SOCK_DIAG),
+    )
+    .map_err(|e| err(&e))?;
+    // nlmsghdr (16 bytes), then unix_diag_req (24 bytes).
+    let mut req = Vec::with_capacity(40);
+    req.extend_from_slice(&40u32.to_ne_bytes());
+    req.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    req.extend_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+    req.extend_from_slice(&1u32.to_ne_bytes());
+    req.extend_from_slice(&0u32.to_ne_bytes());
+    req.extend_from_slice(&[libc::AF_UNIX as u8, 0, 0, 0]);
+    req.extend_from_slice(&u32::MAX.to_ne_bytes()); // every state
+    req.extend_from_slice(&ino.to_ne_bytes());
+    req.extend_from_slice(&UDIAG_SHOW_PEER.to_ne_bytes());
+    req.extend_from_slice(&u32::MAX.to_ne_bytes()); // no cookie
+    req.extend_from_slice(&u32::MAX.to_ne_bytes());
+    rustix::net::send(&nl, &req, SendFlags::empty()).map_err(|e| err(&e))?;
+    let mut buf = [0u8; 4096];
+    let (got, _) = rustix::net::recv(&nl, &mut buf[..], RecvFlags::empty()).map_err(|e| err(&e))?;
+    let msg = &buf[..got];
+    let u16_at = |at: usize| {
+        msg.get(at..at + 2)
+            .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+    };
+    let u32_at = |at: usize| {
+        msg.get(at..at + 4)
+            .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let len = u32_at(0).ok_or_else(|| err(&"a short answer"))? as usize;
+    match u16_at(4) {
+        Some(NLMSG_ERROR) => {
+            let code = u32_at(16).map_or(0, |c| c as i32);
+            return Err(err(&std::io::Error::from_raw_os_error(-code)));
+        }
+        Some(SOCK_DIAG_BY_FAMILY) => {}
+        other => return Err(err(&format!("an answer of type {other:?}"))),
+    }
+    // unix_diag_msg: family, type, state, pad (4 bytes), inode, cookie[2]; then attributes.
+    if u32_at(20) != Some(ino) {
+        return Err(err(&"an answer about another socket"));
+    }
+    let end = len.min(msg.len());
+    let mut at = 16 + 16;
+    while at + 4 <= end {
+        let (Some(alen), Some(kind)) = (u16_at(at), u16_at(at + 2)) else {
+            break;
+        };
+        let alen = usize::from(alen);
+        if alen < 4 {
+            break;
+        }
+        if kind == UNIX_DIAG_PEER {
+            return u32_at(at + 4)
+                .map(u64::from)
+                .ok_or_else(|| err(&"a short attribute"));
+        }
+        at += (alen + 3) & !3;
+    }
+    Err(err(&"no peer (the connection is not connected)"))
 }
 
 /// Whether this process sees every uid as it is (not inside a user namespace someone made).
@@ -523,6 +718,7 @@ pub fn peer_of(socket: &impl std::os::fd::AsFd) -> Result<Peer, String> {
     Ok(Peer {
         pid: u32::try_from(cred.pid).unwrap_or(0),
         uid: cred.uid,
+        server_socket: server_socket_inode(socket).ok(),
     })
 }
 
@@ -596,6 +792,7 @@ mod tests {
         not_system: Vec<&'static str>,
         sessions: Vec<Session>,
         x11_owner: HashMap<u32, u32>,
+        holders: HashMap<u64, Vec<u32>>,
     }
 
     impl Host for Fake {
@@ -635,7 +832,17 @@ mod tests {
         fn x11_socket_owner(&self, n: u32) -> Option<u32> {
             self.x11_owner.get(&n).copied()
         }
+        fn socket_holders(&self, inode: u64) -> Vec<u32> {
+            // Unless a test says otherwise, the process that set up the socket serves it.
+            self.holders
+                .get(&inode)
+                .cloned()
+                .unwrap_or_else(|| vec![(inode - SOCKET_BASE) as u32])
+        }
     }
+
+    /// `peer(pid, …)`'s connection has the server socket `SOCKET_BASE + pid`.
+    const SOCKET_BASE: u64 = 1_000_000;
 
     const X0: Protocol = Protocol::X11 { number: Some(0) };
 
@@ -665,7 +872,11 @@ mod tests {
     }
 
     fn peer(pid: u32, uid: u32) -> Peer {
-        Peer { pid, uid }
+        Peer {
+            pid,
+            uid,
+            server_socket: Some(SOCKET_BASE + u64::from(pid)),
+        }
     }
 
     fn judge_default(h: &Fake, p: Peer, protocol: Protocol) -> Result<Trusted, String> {
@@ -858,6 +1069,53 @@ mod tests {
     }
 
     #[test]
+    fn the_server_is_the_process_holding_this_connection() {
+        // Red team of "Only the person's own screen": a worm's listener passed its socket to
+        // a relay (in front of its own Xephyr) and exited, and its pid was reused by the
+        // person's compositor (or a thread of it), which reads input hardware.
+        let mut h = me();
+        h.exe.insert(9, "/usr/bin/gnome-shell");
+        h.fds.insert(9, holds_event4());
+        h.exe.insert(66, "/home/you/.cache/relay");
+        let p = peer(9, 1000);
+        h.holders.insert(SOCKET_BASE + 9, vec![66]);
+        let e = judge_default(&h, p, X0).unwrap_err();
+        assert!(
+            e.contains(
+                "held by /home/you/.cache/relay (pid 66), not by /usr/bin/gnome-shell (pid 9)"
+            ),
+            "{e}"
+        );
+        h.holders.insert(SOCKET_BASE + 9, vec![]);
+        let e = judge_default(&h, p, X0).unwrap_err();
+        assert!(e.contains("no process of yours holds"), "{e}");
+        let unknown = Peer {
+            server_socket: None,
+            ..p
+        };
+        let e = judge_default(&h, unknown, X0).unwrap_err();
+        assert!(e.contains("no socket diagnostics"), "{e}");
+        // Another user's server is judged by its uid alone (its descriptors are not ours to
+        // read, and no program of the person's made its socket).
+        assert!(judge_default(&h, Peer { uid: 0, ..unknown }, X0).is_ok());
+
+        // The control, mutter's way: the compositor makes the X11 sockets and starts
+        // Xwayland on them; Xwayland, its child, holds the connection.
+        h.exe.insert(20, "/usr/bin/Xwayland");
+        h.fds.insert(20, vec![]);
+        h.ppid.insert(20, 9);
+        h.uid.insert(9, 1000);
+        h.holders.insert(SOCKET_BASE + 9, vec![20]);
+        let t = judge_default(&h, p, X0).unwrap();
+        assert_eq!(t.pid, 20);
+        assert!(t.why.contains("Xwayland under the compositor"), "{}", t.why);
+        assert_eq!(server_of(&h, p), Ok(20));
+        // The listener itself holding it is the plain case.
+        h.holders.remove(&(SOCKET_BASE + 9));
+        assert_eq!(judge_default(&h, p, X0).unwrap().pid, 9);
+    }
+
+    #[test]
     fn the_policy_trusts_by_executable_path() {
         let mut h = me();
         h.exe.insert(40, "/usr/bin/Xvnc");
@@ -912,5 +1170,30 @@ mod tests {
         assert!(e.contains("not a local socket"), "{e}");
         let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
         assert_eq!(peer_of(&a).unwrap().pid, std::process::id());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_kernel_names_the_server_end_of_a_connection() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let client = std::os::unix::net::UnixStream::connect(&path).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        let server_end = std::fs::metadata(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&accepted)
+        ))
+        .unwrap()
+        .ino();
+        assert_eq!(server_socket_inode(&client), Ok(server_end));
+        let peer = peer_of(&client).unwrap();
+        assert_eq!(peer.server_socket, Some(server_end));
+        assert_eq!(Real.socket_holders(server_end), vec![std::process::id()]);
+        assert_eq!(serving(&Real, peer), Ok(std::process::id()));
+        // Handed on and closed here: this process no longer serves it.
+        drop(accepted);
+        assert!(Real.socket_holders(server_end).is_empty());
     }
 }

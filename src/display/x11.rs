@@ -80,9 +80,11 @@ impl Session {
         refuse_xtest(&self.conn, policy)
     }
 
-    /// The pid of the server process at the other end of this connection.
+    /// The pid of the server process at the other end of this connection: the one holding
+    /// its server end, for a server run by the person (`trust::server_of`).
     pub fn server_pid(&self) -> Result<u32, String> {
-        super::trust::peer_of(self.conn.stream()).map(|p| p.pid)
+        let peer = super::trust::peer_of(self.conn.stream())?;
+        super::trust::server_of(&super::trust::Real, peer)
     }
 
     /// Raises `window` and gives it keyboard focus. Works without a window manager;

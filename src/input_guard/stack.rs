@@ -100,6 +100,19 @@ impl Stack {
         self.wins.get(&id).map(|w| w.rect)
     }
 
+    /// The mapped windows that draw (not input-only) and overlap `rect`, bottom to top.
+    pub fn mapped_over(&self, rect: (i32, i32, i32, i32)) -> Vec<u32> {
+        self.order
+            .iter()
+            .filter(|id| {
+                self.wins
+                    .get(id)
+                    .is_some_and(|w| w.mapped && !w.input_only && overlap(w.rect, rect))
+            })
+            .copied()
+            .collect()
+    }
+
     /// Why the prompt, whose top-level is the root child `top`, is not fully shown on a
     /// screen of `screen` (width, height), if it is not: not mapped, partly off screen, or
     /// covered by a window stacked above it. `None` when it is fully shown.

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::protocol::Event;
-use x11rb::protocol::xfixes::{ConnectionExt as _, CursorNotifyMask};
+use x11rb::protocol::composite::ConnectionExt as _;
+use x11rb::protocol::xfixes::{ConnectionExt as _, CursorNotifyMask, SelectionEventMask};
 use x11rb::protocol::xinput::{ConnectionExt as _, Device, EventMask, XIEventMask};
 use x11rb::protocol::xproto::{
     AtomEnum, ChangeWindowAttributesAux, ConfigureWindowAux, ConnectionExt as _,
@@ -38,10 +39,33 @@ struct Shared {
     opacity_atom: u32,
     devices: Mutex<HashMap<u16, String>>,
     stack: Mutex<Stack>,
+    /// The compositing manager's overlay window, when one runs, and the windows inside it
+    /// (above everything on the root, and not among the root's children).
+    overlay: Option<Overlay>,
+    overlay_stack: Mutex<Stack>,
+    /// `_NET_WM_CM_S<screen>`: a compositing manager that starts or stops while the prompt
+    /// is up vetoes it.
+    cm_atom: u32,
     prompt: Mutex<Option<Prompt>>,
     last_raise: Mutex<Option<Instant>>,
     seen: Arc<Mutex<Seen>>,
     wake: Wake,
+}
+
+/// The Composite overlay window and the client that draws in it.
+#[derive(Debug, Clone, Copy)]
+struct Overlay {
+    window: u32,
+    /// The compositing manager's resource-id base: its own windows in the overlay are the
+    /// screen it draws, not covers.
+    manager_base: u32,
+    id_mask: u32,
+}
+
+impl Overlay {
+    fn foreign(&self, window: u32) -> bool {
+        window & !self.id_mask != self.manager_base
+    }
 }
 
 fn device_id(d: Device) -> u16 {
@@ -147,10 +171,73 @@ impl Watcher {
             .find(|s| s.root == root)
             .map(|s| (i32::from(s.width_in_pixels), i32::from(s.height_in_pixels)))
             .ok_or("no such screen")?;
+        // Red team of "Only the person's own screen": a window inside the compositing
+        // manager's overlay window is drawn above everything, yet is not a child of the root,
+        // and sends the root no events. Asked for only when a compositing manager owns the
+        // overlay (asking otherwise would make one, black, over the whole screen).
+        let screen_number = conn
+            .setup()
+            .roots
+            .iter()
+            .position(|s| s.root == root)
+            .unwrap_or(0);
+        let cm_atom = conn
+            .intern_atom(false, format!("_NET_WM_CM_S{screen_number}").as_bytes())
+            .map_err(err)?
+            .reply()
+            .map_err(err)?
+            .atom;
+        let manager = conn
+            .get_selection_owner(cm_atom)
+            .map_err(err)?
+            .reply()
+            .map_err(err)?
+            .owner;
+        conn.xfixes_select_selection_input(
+            root,
+            cm_atom,
+            SelectionEventMask::SET_SELECTION_OWNER
+                | SelectionEventMask::SELECTION_WINDOW_DESTROY
+                | SelectionEventMask::SELECTION_CLIENT_CLOSE,
+        )
+        .map_err(err)?
+        .check()
+        .map_err(|e| format!("cannot watch the compositing manager ({e})"))?;
+        let overlay = if manager == x11rb::NONE {
+            None
+        } else {
+            let window = conn
+                .composite_query_version(0, 3)
+                .ok()
+                .and_then(|c| c.reply().ok())
+                .and_then(|_| conn.composite_get_overlay_window(root).ok())
+                .and_then(|c| c.reply().ok())
+                .map(|r| r.overlay_win)
+                .ok_or(
+                    "a compositing manager runs, but its overlay window cannot be examined, so \
+                     what it shows above the prompt cannot be checked",
+                )?;
+            conn.change_window_attributes(
+                window,
+                &ChangeWindowAttributesAux::new().event_mask(XEventMask::SUBSTRUCTURE_NOTIFY),
+            )
+            .map_err(err)?
+            .check()
+            .map_err(|e| format!("cannot watch the compositing overlay ({e})"))?;
+            let id_mask = conn.setup().resource_id_mask;
+            Some(Overlay {
+                window,
+                manager_base: manager & !id_mask,
+                id_mask,
+            })
+        };
         let shared = Arc::new(Shared {
             session: session.clone(),
             screen,
             opacity_atom,
+            overlay,
+            overlay_stack: Mutex::new(Stack::default()),
+            cm_atom,
             devices: Mutex::new(HashMap::new()),
             stack: Mutex::new(Stack::default()),
             prompt: Mutex::new(None),
@@ -199,6 +286,9 @@ impl Watcher {
         }
         s.find_top();
         s.update_cover();
+        // Red team: a cursor set on the prompt before this point sent its event before the
+        // guard knew the prompt; look now.
+        s.check_cursor(false);
     }
 
     /// One round trip, then handle whatever arrived before it, and check the cursor on
@@ -252,12 +342,23 @@ impl Shared {
     }
 
     fn load_stack(&self) -> Result<(), String> {
+        let stack = self.load_children(self.session.root)?;
+        if let Ok(mut s) = self.stack.lock() {
+            *s = stack;
+        }
+        if let Some(o) = self.overlay {
+            let stack = self.load_children(o.window)?;
+            if let Ok(mut s) = self.overlay_stack.lock() {
+                *s = stack;
+            }
+        }
+        Ok(())
+    }
+
+    /// The children of `parent`, bottom to top, with their geometry and state.
+    fn load_children(&self, parent: u32) -> Result<Stack, String> {
         let conn = &self.session.conn;
-        let tree = conn
-            .query_tree(self.session.root)
-            .map_err(err)?
-            .reply()
-            .map_err(err)?;
+        let tree = conn.query_tree(parent).map_err(err)?.reply().map_err(err)?;
         let cookies: Vec<_> = tree
             .children
             .iter()
@@ -292,10 +393,7 @@ impl Shared {
                 },
             );
         }
-        if let Ok(mut s) = self.stack.lock() {
-            *s = stack;
-        }
-        Ok(())
+        Ok(stack)
     }
 
     /// Finds the prompt's ancestor that is a child of the root.
@@ -345,6 +443,9 @@ impl Shared {
             .lock()
             .map(|s| s.covering(prompt.top, self.screen))
             .unwrap_or_else(|_| Some("the input guard failed".into()));
+        if covered.is_none() {
+            covered = self.overlay_cover(prompt);
+        }
         if covered.is_none()
             && (self.is_transparent(prompt.client) || self.is_transparent(prompt.top))
         {
@@ -371,6 +472,25 @@ impl Shared {
         if changed {
             (self.wake)();
         }
+    }
+
+    /// A window of another program's inside the compositing overlay that overlaps the
+    /// prompt: the overlay is above every window on the root, so whatever it shows there is
+    /// what the person sees.
+    fn overlay_cover(&self, prompt: Prompt) -> Option<String> {
+        let o = self.overlay?;
+        let me = self.stack.lock().ok()?.rect(prompt.top)?;
+        let stack = self.overlay_stack.lock().ok()?;
+        stack
+            .mapped_over(me)
+            .into_iter()
+            .find(|id| o.foreign(*id))
+            .map(|id| {
+                format!(
+                    "a window of another program (0x{id:x}) in the compositing manager's \
+                     overlay is drawn over part of it"
+                )
+            })
     }
 
     /// What covers the prompt from inside its own window tree: a window another program
@@ -538,6 +658,58 @@ impl Shared {
                 );
             }
             Event::XfixesCursorNotify(_) => self.check_cursor(false),
+            Event::XfixesSelectionNotify(e) if e.selection == self.cm_atom => self.veto(
+                "the compositing manager changed while this window was open (the program that \
+                 draws the screen)"
+                    .into(),
+            ),
+            Event::CreateNotify(e) if self.in_overlay(e.parent) => {
+                let b = i32::from(e.border_width) * 2;
+                self.overlay_restack(|s| {
+                    s.add(
+                        e.window,
+                        Win {
+                            rect: (
+                                i32::from(e.x),
+                                i32::from(e.y),
+                                i32::from(e.width) + b,
+                                i32::from(e.height) + b,
+                            ),
+                            mapped: false,
+                            input_only: false,
+                        },
+                    )
+                });
+            }
+            Event::DestroyNotify(e) if self.in_overlay(e.event) => {
+                self.overlay_restack(|s| s.remove(e.window))
+            }
+            Event::MapNotify(e) if self.in_overlay(e.event) => {
+                self.overlay_restack(|s| s.set_mapped(e.window, true))
+            }
+            Event::UnmapNotify(e) if self.in_overlay(e.event) => {
+                self.overlay_restack(|s| s.set_mapped(e.window, false))
+            }
+            Event::ConfigureNotify(e) if self.in_overlay(e.event) => {
+                let b = i32::from(e.border_width) * 2;
+                self.overlay_restack(|s| {
+                    s.configure(
+                        e.window,
+                        (
+                            i32::from(e.x),
+                            i32::from(e.y),
+                            i32::from(e.width) + b,
+                            i32::from(e.height) + b,
+                        ),
+                        None,
+                    )
+                });
+            }
+            Event::ReparentNotify(e) if self.in_overlay(e.event) => {
+                // Into or out of the overlay: its children from the server.
+                let _ = self.load_stack();
+                self.update_cover();
+            }
             Event::CreateNotify(e) if e.parent == root => {
                 let b = i32::from(e.border_width) * 2;
                 let input_only = self
@@ -573,21 +745,31 @@ impl Shared {
             Event::ConfigureNotify(e) if e.event == root => {
                 let b = i32::from(e.border_width) * 2;
                 let above = (e.above_sibling != x11rb::NONE).then_some(e.above_sibling);
-                self.restack(|s| {
-                    s.configure(
-                        e.window,
-                        (
-                            i32::from(e.x),
-                            i32::from(e.y),
-                            i32::from(e.width) + b,
-                            i32::from(e.height) + b,
-                        ),
-                        above,
-                    )
-                });
+                let rect = (
+                    i32::from(e.x),
+                    i32::from(e.y),
+                    i32::from(e.width) + b,
+                    i32::from(e.height) + b,
+                );
+                let moved = self.prompt_moves(e.window, rect);
+                self.restack(|s| s.configure(e.window, rect, above));
+                if moved {
+                    self.moved();
+                }
             }
             Event::GravityNotify(e) if e.event == root => {
-                self.restack(|s| s.moved(e.window, i32::from(e.x), i32::from(e.y)))
+                let moved = self
+                    .stack
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.rect(e.window))
+                    .is_some_and(|(_, _, w, h)| {
+                        self.prompt_moves(e.window, (i32::from(e.x), i32::from(e.y), w, h))
+                    });
+                self.restack(|s| s.moved(e.window, i32::from(e.x), i32::from(e.y)));
+                if moved {
+                    self.moved();
+                }
             }
             Event::CirculateNotify(e) if e.event == root => {
                 self.restack(|s| s.circulate(e.window, e.place == Place::ON_TOP))
@@ -616,6 +798,42 @@ impl Shared {
             | Event::GravityNotify(_) => self.update_cover(),
             _ => {}
         }
+    }
+
+    /// Whether `window` is the prompt's top-level and `rect` is not where it was.
+    fn prompt_moves(&self, window: u32, rect: (i32, i32, i32, i32)) -> bool {
+        let top = self.prompt.lock().ok().and_then(|p| *p).map(|p| p.top);
+        top == Some(window)
+            && self
+                .stack
+                .lock()
+                .ok()
+                .and_then(|s| s.rect(window))
+                .is_some_and(|old| old != rect)
+    }
+
+    /// Red team of "Only the person's own screen": an armed prompt moved (or resized) so
+    /// that Approve lands under the pointer of a person clicking something else. A moved
+    /// prompt is treated like an uncovered one: clear only from now, so the whole arming
+    /// delay must pass again before a press counts.
+    fn moved(&self) {
+        if let Ok(mut seen) = self.seen.lock()
+            && seen.covered.is_none()
+        {
+            seen.clear_since = Some(Instant::now());
+        }
+        (self.wake)();
+    }
+
+    fn in_overlay(&self, window: u32) -> bool {
+        self.overlay.is_some_and(|o| o.window == window)
+    }
+
+    fn overlay_restack(&self, f: impl FnOnce(&mut Stack)) {
+        if let Ok(mut s) = self.overlay_stack.lock() {
+            f(&mut s);
+        }
+        self.update_cover();
     }
 
     fn restack(&self, f: impl FnOnce(&mut Stack)) {
@@ -649,6 +867,11 @@ impl Shared {
                 seen.last_real_press = Some(now);
                 seen.press_after_warp = !seen.last_motion_real;
             }
+        }
+        // The cursor at the press, not only at the release: a program's pointer grab can
+        // show its own cursor until the press, then give the pointer back with ours.
+        if primary_press {
+            self.check_cursor(false);
         }
     }
 }
