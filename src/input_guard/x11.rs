@@ -68,6 +68,72 @@ impl Overlay {
     }
 }
 
+/// The compositing manager's overlay window, watched, when a compositing manager runs, and
+/// the atom of its selection (watched too).
+fn watch_overlay(conn: &impl Connection, root: u32) -> Result<(Option<Overlay>, u32), String> {
+    // Red team of "Only the person's own screen": a window inside the compositing
+    // manager's overlay window is drawn above everything, yet is not a child of the root,
+    // and sends the root no events. Asked for only when a compositing manager owns the
+    // overlay (asking otherwise would make one, black, over the whole screen).
+    let screen_number = conn
+        .setup()
+        .roots
+        .iter()
+        .position(|s| s.root == root)
+        .unwrap_or(0);
+    let cm_atom = conn
+        .intern_atom(false, format!("_NET_WM_CM_S{screen_number}").as_bytes())
+        .map_err(err)?
+        .reply()
+        .map_err(err)?
+        .atom;
+    let manager = conn
+        .get_selection_owner(cm_atom)
+        .map_err(err)?
+        .reply()
+        .map_err(err)?
+        .owner;
+    conn.xfixes_select_selection_input(
+        root,
+        cm_atom,
+        SelectionEventMask::SET_SELECTION_OWNER
+            | SelectionEventMask::SELECTION_WINDOW_DESTROY
+            | SelectionEventMask::SELECTION_CLIENT_CLOSE,
+    )
+    .map_err(err)?
+    .check()
+    .map_err(|e| format!("cannot watch the compositing manager ({e})"))?;
+    let overlay = if manager == x11rb::NONE {
+        None
+    } else {
+        let window = conn
+            .composite_query_version(0, 3)
+            .ok()
+            .and_then(|c| c.reply().ok())
+            .and_then(|_| conn.composite_get_overlay_window(root).ok())
+            .and_then(|c| c.reply().ok())
+            .map(|r| r.overlay_win)
+            .ok_or(
+                "a compositing manager runs, but its overlay window cannot be examined, so \
+                 what it shows above the prompt cannot be checked",
+            )?;
+        conn.change_window_attributes(
+            window,
+            &ChangeWindowAttributesAux::new().event_mask(XEventMask::SUBSTRUCTURE_NOTIFY),
+        )
+        .map_err(err)?
+        .check()
+        .map_err(|e| format!("cannot watch the compositing overlay ({e})"))?;
+        let id_mask = conn.setup().resource_id_mask;
+        Some(Overlay {
+            window,
+            manager_base: manager & !id_mask,
+            id_mask,
+        })
+    };
+    Ok((overlay, cm_atom))
+}
+
 fn device_id(d: Device) -> u16 {
     u16::from(bool::from(d))
 }
@@ -171,66 +237,7 @@ impl Watcher {
             .find(|s| s.root == root)
             .map(|s| (i32::from(s.width_in_pixels), i32::from(s.height_in_pixels)))
             .ok_or("no such screen")?;
-        // Red team of "Only the person's own screen": a window inside the compositing
-        // manager's overlay window is drawn above everything, yet is not a child of the root,
-        // and sends the root no events. Asked for only when a compositing manager owns the
-        // overlay (asking otherwise would make one, black, over the whole screen).
-        let screen_number = conn
-            .setup()
-            .roots
-            .iter()
-            .position(|s| s.root == root)
-            .unwrap_or(0);
-        let cm_atom = conn
-            .intern_atom(false, format!("_NET_WM_CM_S{screen_number}").as_bytes())
-            .map_err(err)?
-            .reply()
-            .map_err(err)?
-            .atom;
-        let manager = conn
-            .get_selection_owner(cm_atom)
-            .map_err(err)?
-            .reply()
-            .map_err(err)?
-            .owner;
-        conn.xfixes_select_selection_input(
-            root,
-            cm_atom,
-            SelectionEventMask::SET_SELECTION_OWNER
-                | SelectionEventMask::SELECTION_WINDOW_DESTROY
-                | SelectionEventMask::SELECTION_CLIENT_CLOSE,
-        )
-        .map_err(err)?
-        .check()
-        .map_err(|e| format!("cannot watch the compositing manager ({e})"))?;
-        let overlay = if manager == x11rb::NONE {
-            None
-        } else {
-            let window = conn
-                .composite_query_version(0, 3)
-                .ok()
-                .and_then(|c| c.reply().ok())
-                .and_then(|_| conn.composite_get_overlay_window(root).ok())
-                .and_then(|c| c.reply().ok())
-                .map(|r| r.overlay_win)
-                .ok_or(
-                    "a compositing manager runs, but its overlay window cannot be examined, so \
-                     what it shows above the prompt cannot be checked",
-                )?;
-            conn.change_window_attributes(
-                window,
-                &ChangeWindowAttributesAux::new().event_mask(XEventMask::SUBSTRUCTURE_NOTIFY),
-            )
-            .map_err(err)?
-            .check()
-            .map_err(|e| format!("cannot watch the compositing overlay ({e})"))?;
-            let id_mask = conn.setup().resource_id_mask;
-            Some(Overlay {
-                window,
-                manager_base: manager & !id_mask,
-                id_mask,
-            })
-        };
+        let (overlay, cm_atom) = watch_overlay(conn, root)?;
         let shared = Arc::new(Shared {
             session: session.clone(),
             screen,
@@ -663,53 +670,7 @@ impl Shared {
                  draws the screen)"
                     .into(),
             ),
-            Event::CreateNotify(e) if self.in_overlay(e.parent) => {
-                let b = i32::from(e.border_width) * 2;
-                self.overlay_restack(|s| {
-                    s.add(
-                        e.window,
-                        Win {
-                            rect: (
-                                i32::from(e.x),
-                                i32::from(e.y),
-                                i32::from(e.width) + b,
-                                i32::from(e.height) + b,
-                            ),
-                            mapped: false,
-                            input_only: false,
-                        },
-                    )
-                });
-            }
-            Event::DestroyNotify(e) if self.in_overlay(e.event) => {
-                self.overlay_restack(|s| s.remove(e.window))
-            }
-            Event::MapNotify(e) if self.in_overlay(e.event) => {
-                self.overlay_restack(|s| s.set_mapped(e.window, true))
-            }
-            Event::UnmapNotify(e) if self.in_overlay(e.event) => {
-                self.overlay_restack(|s| s.set_mapped(e.window, false))
-            }
-            Event::ConfigureNotify(e) if self.in_overlay(e.event) => {
-                let b = i32::from(e.border_width) * 2;
-                self.overlay_restack(|s| {
-                    s.configure(
-                        e.window,
-                        (
-                            i32::from(e.x),
-                            i32::from(e.y),
-                            i32::from(e.width) + b,
-                            i32::from(e.height) + b,
-                        ),
-                        None,
-                    )
-                });
-            }
-            Event::ReparentNotify(e) if self.in_overlay(e.event) => {
-                // Into or out of the overlay: its children from the server.
-                let _ = self.load_stack();
-                self.update_cover();
-            }
+            ev if self.in_overlay_event(&ev) => self.handle_overlay(ev),
             Event::CreateNotify(e) if e.parent == root => {
                 let b = i32::from(e.border_width) * 2;
                 let input_only = self
@@ -823,6 +784,73 @@ impl Shared {
             seen.clear_since = Some(Instant::now());
         }
         (self.wake)();
+    }
+
+    /// Whether `ev` is about a window inside the compositing overlay.
+    fn in_overlay_event(&self, ev: &Event) -> bool {
+        match ev {
+            Event::CreateNotify(e) => self.in_overlay(e.parent),
+            Event::DestroyNotify(e) => self.in_overlay(e.event),
+            Event::MapNotify(e) => self.in_overlay(e.event),
+            Event::UnmapNotify(e) => self.in_overlay(e.event),
+            Event::ConfigureNotify(e) => self.in_overlay(e.event),
+            Event::ReparentNotify(e) => self.in_overlay(e.event),
+            _ => false,
+        }
+    }
+
+    /// The overlay's children come and go: the windows drawn above everything.
+    fn handle_overlay(&self, ev: Event) {
+        match ev {
+            Event::CreateNotify(e) if self.in_overlay(e.parent) => {
+                let b = i32::from(e.border_width) * 2;
+                self.overlay_restack(|s| {
+                    s.add(
+                        e.window,
+                        Win {
+                            rect: (
+                                i32::from(e.x),
+                                i32::from(e.y),
+                                i32::from(e.width) + b,
+                                i32::from(e.height) + b,
+                            ),
+                            mapped: false,
+                            input_only: false,
+                        },
+                    )
+                });
+            }
+            Event::DestroyNotify(e) if self.in_overlay(e.event) => {
+                self.overlay_restack(|s| s.remove(e.window))
+            }
+            Event::MapNotify(e) if self.in_overlay(e.event) => {
+                self.overlay_restack(|s| s.set_mapped(e.window, true))
+            }
+            Event::UnmapNotify(e) if self.in_overlay(e.event) => {
+                self.overlay_restack(|s| s.set_mapped(e.window, false))
+            }
+            Event::ConfigureNotify(e) if self.in_overlay(e.event) => {
+                let b = i32::from(e.border_width) * 2;
+                self.overlay_restack(|s| {
+                    s.configure(
+                        e.window,
+                        (
+                            i32::from(e.x),
+                            i32::from(e.y),
+                            i32::from(e.width) + b,
+                            i32::from(e.height) + b,
+                        ),
+                        None,
+                    )
+                });
+            }
+            Event::ReparentNotify(e) if self.in_overlay(e.event) => {
+                // Into or out of the overlay: its children from the server.
+                let _ = self.load_stack();
+                self.update_cover();
+            }
+            _ => {}
+        }
     }
 
     fn in_overlay(&self, window: u32) -> bool {
