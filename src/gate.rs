@@ -100,10 +100,14 @@ impl Options {
     pub fn from_args(args: &[&str]) -> Result<Self, String> {
         Options::try_parse_from(args).map_err(|e| {
             let msg = e.to_string();
-            let first = msg.lines().next().unwrap_or("").trim_start_matches("error: ");
+            let first = msg
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ");
             format!(
-                "bad option in cargo's `credential-provider` config for cargo-confirm-gui: {first}\n\
-                 valid options: {}",
+                "cargo-confirm-gui: bad option in cargo's `credential-provider` config: {first}. \
+                 Nothing was released. Fix that entry in ~/.cargo/config.toml; valid options: {}",
                 option_list()
             )
         })

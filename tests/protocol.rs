@@ -36,8 +36,8 @@ fn plugin(input: &[u8], env: &[(&str, &str)]) -> (Vec<String>, String, bool) {
     let mut hello = String::new();
     out.read_line(&mut hello).unwrap();
     lines.push(hello.trim_end().to_string());
-    stdin.write_all(input).unwrap();
-    stdin.flush().unwrap();
+    // A line too long to read is answered, and the pipe closed, before it is all written.
+    let _ = stdin.write_all(input).and_then(|()| stdin.flush());
     if !input.is_empty() {
         let mut resp = String::new();
         out.read_line(&mut resp).unwrap();
@@ -237,4 +237,78 @@ fn an_index_url_hiding_characters_is_refused_before_anything_else() {
             && !m.contains('\u{202E}'),
         "{m}"
     );
+}
+
+/// Compares `actual` with the golden file `tests/golden/NAME`, or writes it when
+/// `UPDATE_GOLDEN=1` (then review the diff before committing it).
+fn golden(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{} differs at line {} (UPDATE_GOLDEN=1 rewrites it):\n--- expected\n{}\n--- actual\n{}",
+            path.display(),
+            first + 1,
+            expected.lines().nth(first).unwrap_or("(end)"),
+            actual.lines().nth(first).unwrap_or("(end)")
+        );
+    }
+}
+
+#[test]
+fn every_protocol_error_reads_as_written() {
+    // Issue 14: golden text for what cargo shows a person, so that a change of wording is
+    // a reviewed diff. CI=1: the gate refuses before any keychain or display is touched.
+    let cases: Vec<(&str, String)> = vec![
+        ("not JSON", "this is not json\n".into()),
+        ("a protocol version this provider does not speak", publish_with("").replace(r#"{"v":1"#, r#"{"v":2"#) + "\n"),
+        ("an unknown operation", r#"{"v":1,"registry":{"index-url":"https://x/"},"kind":"get","operation":"teleport"}"#.to_string() + "\n"),
+        ("a request that loosens the policy", publish_with(r#","args":["--read=allow"]"#) + "\n"),
+        ("a shorter cooldown", publish_with(r#","args":["--cooldown=1"]"#) + "\n"),
+        ("an option this provider does not know", publish_with(r#","args":["--approve"]"#) + "\n"),
+        ("an index URL hiding characters", publish_with("").replace("127.0.0.1:9", "127.0.0.1:9\u{200b}") + "\n"),
+        ("a publish on CI", publish_with("") + "\n"),
+        ("a read on CI", r#"{"v":1,"registry":{"index-url":"sparse+http://127.0.0.1:9/index/"},"kind":"get","operation":"read","headers":["WWW-Authenticate: Cargo"]}"#.to_string() + "\n"),
+        ("a login on CI", r#"{"v":1,"registry":{"index-url":"sparse+http://127.0.0.1:9/index/"},"kind":"login","token":"x"}"#.to_string() + "\n"),
+        ("a line longer than any cargo sends", format!("{{\"v\":1,\"pad\":\"{}\"}}\n", "x".repeat(1 << 20))),
+    ];
+    let mut text = String::new();
+    for (what, line) in cases {
+        let (lines, _, _) = plugin(line.as_bytes(), &[("CI", "true")]);
+        let answer = lines.get(1).cloned().unwrap_or_default();
+        let shown = match serde_json::from_str::<serde_json::Value>(&answer) {
+            Ok(v) => v.to_string(),
+            Err(_) => answer,
+        };
+        text.push_str(&format!("## {what}\n{shown}\n\n"));
+    }
+    golden("protocol-errors.txt", &text);
+}
+
+// The help names the platform's store; its golden text is kept for the platform the tests
+// run on here.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_help_reads_as_written() {
+    let out = Command::new(PROVIDER)
+        .arg("--help")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    golden("help-linux.txt", &help);
 }

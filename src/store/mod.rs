@@ -55,8 +55,8 @@ impl RegistryKey {
             .collect();
         if !bad.is_empty() {
             return Err(format!(
-                "the index URL {} holds characters cargo never sends ({}): a URL like that can \
-                 look like another registry's. Nothing was stored or released",
+                "cargo-confirm-gui: the index URL {} holds characters cargo never sends ({}): a \
+                 URL like that can look like another registry's. Nothing was stored or released",
                 crate::text::escape(url).text,
                 bad.join(", ")
             ));
