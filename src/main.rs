@@ -342,12 +342,19 @@ fn registry_key(name: &str, cwd: &Path, env: &Snapshot) -> Result<RegistryKey, S
 }
 
 /// "INDEX (from WHERE)": the index URL a registry name resolves to, and what said so.
-fn index_origin(name: &str, cwd: &Path, env: &Snapshot) -> String {
+/// The index URL of registry `name` and, for the window, where it came from.
+fn index_origin(name: &str, cwd: &Path, env: &Snapshot) -> (Option<String>, String) {
     if name == "crates-io" {
-        return format!("{CRATES_IO_INDEX} (crates.io)");
+        return (
+            Some(CRATES_IO_INDEX.to_string()),
+            format!("{CRATES_IO_INDEX} (crates.io)"),
+        );
     }
     if let Some(url) = env.registry_index_var(name) {
-        return format!("{url} (from the environment)");
+        return (
+            Some(url.to_string()),
+            format!("{url} (from the environment, which any program running as you can set)"),
+        );
     }
     let files = env
         .cargo_home
@@ -365,10 +372,14 @@ fn index_origin(name: &str, cwd: &Path, env: &Snapshot) -> String {
                 .as_str()
                 .map(str::to_string)
         }) {
-            return format!("{url} (from {})", f.display());
+            let origin = format!(
+                "{url} (from {}, which any program running as you can write)",
+                f.display()
+            );
+            return (Some(url), origin);
         }
     }
-    "?".into()
+    (None, "?".into())
 }
 
 /// `cargo confirm-gui setup`: the provider in cargo's config, every clear-text token moved
@@ -421,7 +432,20 @@ fn setup(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
                 item: AdoptItem {
                     registry: f.registry.clone(),
                     fingerprint: f.token.fingerprint(),
-                    index: index_origin(&f.registry, &cwd, &deps.env),
+                    index: {
+                        // Red team of "Adopt it in one step": the key and the words shown were
+                        // read from the config files separately; a file swapped between the
+                        // two reads showed one index and stored under another.
+                        let (url, origin) = index_origin(&f.registry, &cwd, &deps.env);
+                        if url.as_deref().map(RegistryKey::parse) != Some(Ok(key.clone())) {
+                            return Err(format!(
+                                "the index of `{}` changed while setup read cargo's config \
+                                 ({origin}); nothing was changed: run setup again",
+                                f.registry
+                            ));
+                        }
+                        origin
+                    },
                     source: f.source.to_string(),
                     already_stored: match &store {
                         Some(s) => s.contains(&key).map_err(|e| e.to_string())?,
