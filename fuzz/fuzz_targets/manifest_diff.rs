@@ -123,6 +123,27 @@ fn files(c: &Contents) -> BTreeMap<String, Option<[u8; 32]>> {
 /// independent reading.
 fn manifest_shows_what_is_written(text: &[u8], contents: &Contents) {
     let limits = limits();
+    // A `#/Cargo.toml=…` line packs a second manifest, and the last copy is the one read
+    // (as unpacking would; the pair is flagged as a problem, see
+    // `package::tests::a_second_manifest_is_the_one_read_and_the_pair_blocks_approve`):
+    // `text` is then not what was read. Found by this target.
+    if contents
+        .files
+        .iter()
+        .filter(|f| f.path == "Cargo.toml")
+        .count()
+        > 1
+    {
+        assert!(
+            contents
+                .problems
+                .iter()
+                .any(|p| p.contains("Cargo.toml appears twice")),
+            "{:?}",
+            contents.problems
+        );
+        return;
+    }
     let Some(doc) = std::str::from_utf8(text)
         .ok()
         .and_then(|t| t.parse::<toml::Table>().ok())
@@ -138,15 +159,6 @@ fn manifest_shows_what_is_written(text: &[u8], contents: &Contents) {
         // A later entry of the same crate (`#/Cargo.toml=...`) may replace the manifest.
         return;
     };
-    if contents
-        .files
-        .iter()
-        .filter(|f| f.path == "Cargo.toml")
-        .count()
-        > 1
-    {
-        return;
-    }
     let package = doc.get("package").and_then(|p| p.as_table());
     assert_eq!(
         m.links.as_deref(),

@@ -8,8 +8,8 @@
 #![no_main]
 
 use cargo_confirm_gui::gate::Options;
-use cargo_confirm_gui::request::Operation;
 use cargo_confirm_gui::protocol::{self, Request};
+use cargo_confirm_gui::request::Operation;
 use cargo_confirm_gui::store::RegistryKey;
 use cargo_confirm_gui_fuzz::assert_shown_faithfully;
 use libfuzzer_sys::fuzz_target;

@@ -807,3 +807,26 @@ fn a_proc_macro_by_crate_type_is_flagged() {
     let c = list(&bytes[..], &Limits::default());
     assert!(c.manifest.as_ref().unwrap().proc_macro);
 }
+
+#[test]
+fn a_second_manifest_is_the_one_read_and_the_pair_blocks_approve() {
+    // Found by fuzzing (issue 15, manifest_diff): an archive whose first Cargo.toml is not
+    // TOML and whose second is. The walker read the second, as unpacking would; the
+    // property the fuzz target checked assumed the first. What matters to the person: the
+    // manifest shown is the copy that wins, and the pair is flagged, so Approve is dead.
+    let c = list(
+        &targz(&[
+            file("foo-0.1.0/Cargo.toml", b"\xba\x00 not toml ["),
+            file("foo-0.1.0/Cargo.toml", b"[package]\nname = \"foo\"\nversion = \"0.1.0\"\nlinks = \"z\"\n"),
+            file("foo-0.1.0/src/lib.rs", b""),
+        ])[..],
+        &Limits::default(),
+    );
+    let m = c.manifest.as_ref().expect("the second copy is read");
+    assert_eq!(m.links.as_deref(), Some("z"));
+    assert!(
+        c.problems.iter().any(|p| p.contains("Cargo.toml appears twice")),
+        "{:?}",
+        c.problems
+    );
+}
