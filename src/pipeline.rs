@@ -154,6 +154,8 @@ struct Outcome {
     requester: Option<Requester>,
     /// What the log says of an answer that released or stored something.
     approved: &'static str,
+    /// A window was asked for: its outcome is a decision, whatever it is.
+    windowed: bool,
     note: String,
 }
 
@@ -163,6 +165,7 @@ impl From<Error> for Outcome {
             answer: Err(e),
             requester: None,
             approved: "approved",
+            windowed: false,
             note: String::new(),
         }
     }
@@ -181,7 +184,7 @@ impl Outcome {
             deps,
             req,
             &requester,
-            (&said, windowless(&self.answer)),
+            (&said, windowless(&self.answer, self.windowed)),
             self.note,
         );
         self.answer
@@ -226,6 +229,7 @@ fn release_read(a: &Asked<'_>, deps: &Deps<'_>) -> Outcome {
         answer,
         requester: Some(requester),
         approved: "released without a window (read = \"allow\" in the policy file)",
+        windowed: false,
         note: String::new(),
     }
 }
@@ -234,6 +238,7 @@ fn release_read(a: &Asked<'_>, deps: &Deps<'_>) -> Outcome {
 fn prompt(a: &Asked<'_>, deps: &Deps<'_>, cancel: &Cancel) -> Outcome {
     let requester = (deps.requester)();
     let mut note = String::new();
+    let mut windowed = false;
     let answer = (|| {
         open_display(a, deps)?;
         let store = (deps.open_store)()?;
@@ -244,6 +249,8 @@ fn prompt(a: &Asked<'_>, deps: &Deps<'_>, cancel: &Cancel) -> Outcome {
             return Err(a.not_enrolled());
         }
         let turn = Turn::take(&deps.state, a.policy.cooldown())?;
+        // From here a window is shown (or tried): whatever follows is a decision.
+        windowed = true;
         let tx = transaction(a, requester.clone(), existing, store.as_ref(), &turn, deps);
         let opts = PromptOptions {
             timeout: a.policy.timeout(),
@@ -264,6 +271,7 @@ fn prompt(a: &Asked<'_>, deps: &Deps<'_>, cancel: &Cancel) -> Outcome {
         answer,
         requester: Some(requester),
         approved: "approved",
+        windowed,
         note,
     }
 }
@@ -571,6 +579,7 @@ pub fn migrate(
     };
     let requester = (deps.requester)();
     let mut note = String::new();
+    let mut windowed = false;
     let answer = (|| {
         match gate::decide(&req.operation, &deps.env, &asked.policy) {
             Verdict::Prompt => {}
@@ -582,6 +591,7 @@ pub fn migrate(
         }
         (deps.probe_display)(&deps.env).map_err(Error::Refused)?;
         let turn = Turn::take(&deps.state, asked.policy.cooldown())?;
+        windowed = true;
         // Regression, "Nothing the caller supplies" (8): the item was read only after
         // Approve, so a program could replace it while the window was up. The value moved is
         // read once, now; the window shows its fingerprint, and exactly it is stored.
@@ -634,7 +644,7 @@ pub fn migrate(
         deps,
         req,
         &requester,
-        (&said, windowless(&answer)),
+        (&said, windowless(&answer, windowed)),
         String::new(),
     );
     answer
@@ -668,6 +678,7 @@ pub fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), 
         return Err(Error::Refused(Refusal::Policy(e.clone())));
     }
     (deps.probe_display)(&deps.env).map_err(Error::Refused)?;
+    // From here a window is shown (or tried): whatever follows is a decision.
     let store = (deps.open_store)()?;
     let requester = (deps.requester)();
     let tx = Transaction {
@@ -735,7 +746,7 @@ pub fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), 
             deps,
             &req,
             &requester,
-            (&said, windowless(&outcome)),
+            (&said, windowless(&outcome, true)),
             String::new(),
         );
     }
@@ -787,10 +798,12 @@ fn gather_package(
     pending
 }
 
-/// Whether an answer came without a window: an error other than the end of a window (which
-/// is a [`Error::Denied`]). An approval, a release and a window's refusal are decisions.
-fn windowless<T>(answer: &Result<T, Error>) -> bool {
-    matches!(answer, Err(e) if !matches!(e, Error::Denied { .. }))
+/// Whether an answer came without a window: a refusal before any window was asked for.
+/// Whatever follows a window (a person's no, a failure after their yes), and every release,
+/// is a decision. Red team: judging this by the kind of error let a flood of windowless
+/// `Denied` answers through, and let a failure after an Approve be dropped.
+fn windowless<T>(answer: &Result<T, Error>, windowed: bool) -> bool {
+    answer.is_err() && !windowed
 }
 
 /// One audit record. The requester is the one pinned for this request (its executable as
@@ -1088,6 +1101,52 @@ mod tests {
             crate::audit::verify(&crate::audit::split_lines(text.as_bytes())),
             crate::audit::Verdict::Verified { .. }
         ));
+    }
+
+    #[test]
+    fn a_flood_of_reads_refused_without_a_window_is_bounded_too() {
+        // Red team of the flood fix: `read = "allow"` refuses a requester that is not cargo
+        // with a `Denied`, with no window; judged by the kind of error, each was a decision.
+        let d = tempfile::tempdir().unwrap();
+        let log = d.path().join("audit.jsonl");
+        let store = enrolled();
+        let p = Scripted::answering(Decision::Approve);
+        let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&store)) };
+        #[allow(
+            clippy::needless_update,
+            reason = "State has a field more on Linux (the sealed group)"
+        )]
+        let state = crate::state::State {
+            throttle: Some(d.path().join("throttle")),
+            audit: Some(log.clone()),
+            ..Default::default()
+        };
+        let deps = Deps {
+            env: desktop(),
+            open_store: &open,
+            prompter: &p,
+            probe_display: &|_| Ok(()),
+            policy_error: None,
+            allowed: crate::policy::Requests {
+                read: crate::policy::ReadPolicy::Allow,
+                ..Default::default()
+            },
+            requester: &Requester::default,
+            recheck_requester: &|_| Err("not cargo".into()),
+            state,
+        };
+        let mut read = req(Operation::Read {
+            authenticated: true,
+        });
+        read.args = vec!["--read=allow".into()];
+        read.index_url = format!("sparse+https://{}.example/", "w".repeat(1000));
+        for _ in 0..100 {
+            assert!(handle(&read, &deps, &Cancel::default()).is_err());
+        }
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(text.lines().count(), throttle::WINDOWLESS_RECORDS);
+        assert!(text.lines().all(|l| l.len() < 2048));
+        assert_eq!(p.shown.get(), 0);
     }
 
     fn run_asked_by(

@@ -817,7 +817,10 @@ fn a_second_manifest_is_the_one_read_and_the_pair_blocks_approve() {
     let c = list(
         &targz(&[
             file("foo-0.1.0/Cargo.toml", b"\xba\x00 not toml ["),
-            file("foo-0.1.0/Cargo.toml", b"[package]\nname = \"foo\"\nversion = \"0.1.0\"\nlinks = \"z\"\n"),
+            file(
+                "foo-0.1.0/Cargo.toml",
+                b"[package]\nname = \"foo\"\nversion = \"0.1.0\"\nlinks = \"z\"\n",
+            ),
             file("foo-0.1.0/src/lib.rs", b""),
         ])[..],
         &Limits::default(),
@@ -825,7 +828,9 @@ fn a_second_manifest_is_the_one_read_and_the_pair_blocks_approve() {
     let m = c.manifest.as_ref().expect("the second copy is read");
     assert_eq!(m.links.as_deref(), Some("z"));
     assert!(
-        c.problems.iter().any(|p| p.contains("Cargo.toml appears twice")),
+        c.problems
+            .iter()
+            .any(|p| p.contains("Cargo.toml appears twice")),
         "{:?}",
         c.problems
     );
