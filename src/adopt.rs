@@ -410,6 +410,11 @@ fn replace_file(file: &Path, text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What a shell line that set a token becomes: a command that does nothing (in sh, bash,
+/// zsh and fish alike), saying why.
+pub const REPLACED: &str =
+    "true # cargo-confirm-gui setup moved the registry token set here into the store";
+
 /// Removes the clear copy at `source`, keeping everything else in the file (comments
 /// included). A credentials file left with nothing in it is deleted.
 pub fn remove(source: &Source, token: &Token) -> Result<(), String> {
@@ -475,13 +480,17 @@ pub fn remove(source: &Source, token: &Token) -> Result<(), String> {
             // it does nothing else. One that also runs something (`export …=x && source …`), or
             // that a `\` joins to the line before, is kept and named: dropping it would change
             // what the file does.
-            let mut kept = Vec::new();
+            let mut kept: Vec<String> = Vec::new();
             let mut left = Vec::new();
             let mut joined = false;
             for (n, l) in text.split_inclusive('\n').enumerate() {
                 let sets = matches!(shell_assignment(l), Some((v, Some(value)))
                     if &v == var && value == token.expose());
                 if sets && !joined && only_assignment(l) {
+                    // Replaced, not dropped: the line may be the only one in an `if` or a
+                    // function, which an empty body would break.
+                    let indent = &l[..l.len() - l.trim_start().len()];
+                    kept.push(format!("{indent}{REPLACED}\n"));
                     joined = false;
                     continue;
                 }
@@ -489,7 +498,7 @@ pub fn remove(source: &Source, token: &Token) -> Result<(), String> {
                     left.push(n + 1);
                 }
                 joined = l.trim_end_matches(['\n', '\r']).ends_with('\\');
-                kept.push(l);
+                kept.push(l.to_string());
             }
             replace_file(file, &kept.concat())?;
             if left.is_empty() {
@@ -699,7 +708,7 @@ mod tests {
         let rc = std::fs::read_to_string(home.join(".bashrc")).unwrap();
         assert_eq!(
             rc,
-            "alias ll='ls -l'\nexport CARGO_REGISTRY_TOKEN=$(pass cargo)\n"
+            format!("alias ll='ls -l'\n{REPLACED}\nexport CARGO_REGISTRY_TOKEN=$(pass cargo)\n")
         );
         let (found, _) = scan(&home, &cargo_home, &cwd);
         assert!(found.is_empty(), "{found:?}");
@@ -727,7 +736,9 @@ mod tests {
         );
         assert_eq!(
             std::fs::read_to_string(home.join(".bashrc")).unwrap(),
-            "export CARGO_REGISTRY_TOKEN=t1 && source ~/.work\ncmd --flag \\\nCARGO_REGISTRY_TOKEN=t1\necho done\n"
+            format!(
+                "export CARGO_REGISTRY_TOKEN=t1 && source ~/.work\ncmd --flag \\\nCARGO_REGISTRY_TOKEN=t1\n{REPLACED}\necho done\n"
+            )
         );
 
         let creds = cargo_home.join("credentials.toml");

@@ -517,6 +517,8 @@ struct Compositor {
     /// Held: the selection and the overlay last as long as this connection.
     _conn: RustConnection,
     overlay: u32,
+    /// The manager's own window inside the overlay, as mutter's stage is.
+    stage: u32,
 }
 
 impl Compositor {
@@ -566,10 +568,31 @@ impl Compositor {
             empty,
         )
         .unwrap();
+        let screen = &conn.setup().roots[0];
+        let (w, h) = (screen.width_in_pixels, screen.height_in_pixels);
+        let stage = conn.generate_id().unwrap();
+        conn.create_window(
+            x11rb::COPY_DEPTH_FROM_PARENT,
+            stage,
+            overlay,
+            0,
+            0,
+            w,
+            h,
+            0,
+            WindowClass::INPUT_OUTPUT,
+            0,
+            &CreateWindowAux::new(),
+        )
+        .unwrap();
+        conn.xfixes_set_window_shape_region(stage, x11rb::protocol::shape::SK::INPUT, 0, 0, empty)
+            .unwrap();
+        conn.map_window(stage).unwrap();
         conn.sync().unwrap();
         Compositor {
             _conn: conn,
             overlay,
+            stage,
         }
     }
 }
@@ -578,24 +601,32 @@ impl Compositor {
 fn a_decoy_inside_the_compositing_overlay_makes_a_click_count_for_nothing() {
     // Red team of "Only the person's own screen": a window inside the compositing manager's
     // overlay window is drawn above everything, but is no child of the root and sends the
-    // root no events, so the stacking order never saw it.
+    // root no events, so the stacking order never saw it. And one level down, inside the
+    // manager's own stage window (any client may make a window anywhere), neither did a
+    // look at the overlay's own children.
     let _g = gui_lock();
     let cm = Compositor::start();
-    let p = project("screen-overlay-decoy");
-    let mut child = p.publish();
-    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
-    wait_armed();
-    let (conn, _) = worm();
-    let decoy = decoy_window(&conn, cm.overlay, g);
-    std::thread::sleep(Duration::from_millis(1500));
-    let (x, y) = approve_point(g);
-    desk().human_click(x, y);
-    still_waiting(&p, &mut child);
-    // Control: the compositor's screen with nothing of the worm's in it; the click counts.
-    conn.destroy_window(decoy).unwrap();
-    conn.sync().unwrap();
-    wait_armed();
-    person_approves(&p, child, g);
+    for (name, parent) in [
+        ("screen-overlay-decoy", cm.overlay),
+        ("screen-stage-decoy", cm.stage),
+    ] {
+        let p = project(name);
+        let mut child = p.publish();
+        let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+        wait_armed();
+        let (conn, _) = worm();
+        let decoy = decoy_window(&conn, parent, g);
+        std::thread::sleep(Duration::from_millis(1500));
+        let (x, y) = approve_point(g);
+        desk().human_click(x, y);
+        still_waiting(&p, &mut child);
+        // Control: the compositor's screen with nothing of the worm's in it; the click
+        // counts.
+        conn.destroy_window(decoy).unwrap();
+        conn.sync().unwrap();
+        wait_armed();
+        person_approves(&p, child, g);
+    }
     drop(cm);
 }
 

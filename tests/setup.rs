@@ -194,7 +194,10 @@ fn setup_moves_every_clear_token_after_one_window_and_doctor_says_all_good() {
     );
     assert_eq!(
         std::fs::read_to_string(h.home.join(".bashrc")).unwrap(),
-        "# aliases\nalias ll='ls -l'\n"
+        format!(
+            "# aliases\nalias ll='ls -l'\n{}\n",
+            cargo_confirm_gui::adopt::REPLACED
+        )
     );
 
     // Again: nothing to do, no window, nothing changed.

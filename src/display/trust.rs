@@ -201,7 +201,8 @@ fn vouch_for_process(host: &dyn Host, pid: u32, policy: &DisplayPolicy) -> Resul
 
 /// The process serving this connection, for a server run by the person: the one holding the
 /// server end of this very connection, which must be the process that set up the socket or
-/// a child it passed it to (mutter starts Xwayland on sockets it made). Red team of "Only the
+/// a descendant it passed it to (mutter starts Xwayland on sockets it made, KWin's wrapper
+/// through kwin_wayland). Red team of "Only the
 /// person's own screen": `SO_PEERCRED` names whoever set up the socket, when it did; a worm's
 /// listener can pass its socket to a relay and exit, and its pid be reused by another
 /// process (or a thread of the person's compositor), which the rules would then judge.
@@ -217,8 +218,22 @@ pub fn serving(host: &dyn Host, peer: Peer) -> Result<u32, String> {
     if holders.contains(&peer.pid) {
         return Ok(peer.pid);
     }
+    // A descendant within a few steps: KWin's wrapper makes the X11 sockets, and Xwayland,
+    // its grandchild, serves them. Ancestry is fixed when a process starts (a parent that
+    // exits hands its children to init or a subreaper, never to an unrelated process), so
+    // a process of the worm's cannot become a descendant of the pid it reused.
+    let descends = |mut p: u32| {
+        for _ in 0..4 {
+            match host.ppid(p) {
+                Some(parent) if parent == peer.pid => return true,
+                Some(parent) if parent > 1 => p = parent,
+                _ => return false,
+            }
+        }
+        false
+    };
     match holders.as_slice() {
-        [child] if host.ppid(*child) == Some(peer.pid) => Ok(*child),
+        [child] if descends(*child) => Ok(*child),
         [] => Err(format!(
             "no process of yours holds the server end of this connection, so the server \
              behind {} cannot be identified",
@@ -1110,6 +1125,17 @@ mod tests {
         assert_eq!(t.pid, 20);
         assert!(t.why.contains("Xwayland under the compositor"), "{}", t.why);
         assert_eq!(server_of(&h, p), Ok(20));
+        // KWin's way: the wrapper made the sockets; Xwayland is its grandchild.
+        h.ppid.insert(9, 8);
+        h.uid.insert(8, 1000);
+        h.exe.insert(8, "/usr/bin/kwin_wayland_wrapper");
+        h.holders.insert(SOCKET_BASE + 8, vec![20]);
+        assert_eq!(serving(&h, peer(8, 1000)), Ok(20));
+        // A relay that is no descendant is refused however deep its own ancestry goes.
+        h.ppid.insert(66, 65);
+        h.ppid.insert(65, 64);
+        h.holders.insert(SOCKET_BASE + 8, vec![66]);
+        assert!(serving(&h, peer(8, 1000)).is_err());
         // The listener itself holding it is the plain case.
         h.holders.remove(&(SOCKET_BASE + 9));
         assert_eq!(judge_default(&h, p, X0).unwrap().pid, 9);

@@ -23,7 +23,8 @@ pub struct Stack {
     wins: HashMap<u32, Win>,
 }
 
-fn overlap(a: (i32, i32, i32, i32), b: (i32, i32, i32, i32)) -> bool {
+/// Whether two rectangles (x, y, width, height) share any pixel.
+pub(crate) fn overlap(a: (i32, i32, i32, i32), b: (i32, i32, i32, i32)) -> bool {
     let (ax1, ay1) = (a.0 + a.2, a.1 + a.3);
     let (bx1, by1) = (b.0 + b.2, b.1 + b.3);
     a.0 < bx1 && b.0 < ax1 && a.1 < by1 && b.1 < ay1
@@ -98,19 +99,6 @@ impl Stack {
     /// The rectangle of a known child.
     pub fn rect(&self, id: u32) -> Option<(i32, i32, i32, i32)> {
         self.wins.get(&id).map(|w| w.rect)
-    }
-
-    /// The mapped windows that draw (not input-only) and overlap `rect`, bottom to top.
-    pub fn mapped_over(&self, rect: (i32, i32, i32, i32)) -> Vec<u32> {
-        self.order
-            .iter()
-            .filter(|id| {
-                self.wins
-                    .get(id)
-                    .is_some_and(|w| w.mapped && !w.input_only && overlap(w.rect, rect))
-            })
-            .copied()
-            .collect()
     }
 
     /// Why the prompt, whose top-level is the root child `top`, is not fully shown on a

@@ -42,7 +42,9 @@ struct Shared {
     /// The compositing manager's overlay window, when one runs, and the windows inside it
     /// (above everything on the root, and not among the root's children).
     overlay: Option<Overlay>,
-    overlay_stack: Mutex<Stack>,
+    /// Every window found inside the overlay at the last look, at any depth: their changes
+    /// are watched, since none of them reports to the root.
+    overlay_tree: Mutex<std::collections::HashSet<u32>>,
     /// `_NET_WM_CM_S<screen>`: a compositing manager that starts or stops while the prompt
     /// is up vetoes it.
     cm_atom: u32,
@@ -243,7 +245,7 @@ impl Watcher {
             screen,
             opacity_atom,
             overlay,
-            overlay_stack: Mutex::new(Stack::default()),
+            overlay_tree: Mutex::new(std::collections::HashSet::new()),
             cm_atom,
             devices: Mutex::new(HashMap::new()),
             stack: Mutex::new(Stack::default()),
@@ -352,12 +354,6 @@ impl Shared {
         let stack = self.load_children(self.session.root)?;
         if let Ok(mut s) = self.stack.lock() {
             *s = stack;
-        }
-        if let Some(o) = self.overlay {
-            let stack = self.load_children(o.window)?;
-            if let Ok(mut s) = self.overlay_stack.lock() {
-                *s = stack;
-            }
         }
         Ok(())
     }
@@ -481,23 +477,68 @@ impl Shared {
         }
     }
 
-    /// A window of another program's inside the compositing overlay that overlaps the
-    /// prompt: the overlay is above every window on the root, so whatever it shows there is
-    /// what the person sees.
+    /// A window of another program's inside the compositing overlay, at any depth (a child
+    /// of the compositing manager's own stage window included), viewable and overlapping the
+    /// prompt: the overlay is above every window on the root, so whatever is drawn there is
+    /// what the person sees. Looked at afresh each time, and every window found is watched.
     fn overlay_cover(&self, prompt: Prompt) -> Option<String> {
         let o = self.overlay?;
         let me = self.stack.lock().ok()?.rect(prompt.top)?;
-        let stack = self.overlay_stack.lock().ok()?;
-        stack
-            .mapped_over(me)
-            .into_iter()
-            .find(|id| o.foreign(*id))
-            .map(|id| {
-                format!(
-                    "a window of another program (0x{id:x}) in the compositing manager's \
-                     overlay is drawn over part of it"
-                )
-            })
+        let conn = &self.session.conn;
+        let watch = ChangeWindowAttributesAux::new()
+            .event_mask(XEventMask::SUBSTRUCTURE_NOTIFY | XEventMask::STRUCTURE_NOTIFY);
+        let mut seen = std::collections::HashSet::new();
+        let mut found = None;
+        // (window, its origin on the screen, depth)
+        let mut todo = vec![(o.window, (0i32, 0i32), 0usize)];
+        while let Some((parent, (ox, oy), depth)) = todo.pop() {
+            if seen.len() > 1024 || depth > 32 {
+                found = Some(
+                    "the compositing manager's overlay holds more windows than the guard can check"
+                        .to_string(),
+                );
+                break;
+            }
+            let Some(tree) = conn.query_tree(parent).ok().and_then(|c| c.reply().ok()) else {
+                continue;
+            };
+            for w in tree.children {
+                let _ = conn.change_window_attributes(w, &watch);
+                seen.insert(w);
+                let (Some(a), Some(g)) = (
+                    conn.get_window_attributes(w)
+                        .ok()
+                        .and_then(|c| c.reply().ok()),
+                    conn.get_geometry(w).ok().and_then(|c| c.reply().ok()),
+                ) else {
+                    continue;
+                };
+                let b = i32::from(g.border_width);
+                let (x, y) = (ox + i32::from(g.x), oy + i32::from(g.y));
+                let rect = (
+                    x,
+                    y,
+                    i32::from(g.width) + 2 * b,
+                    i32::from(g.height) + 2 * b,
+                );
+                if found.is_none()
+                    && a.map_state == MapState::VIEWABLE
+                    && o.foreign(w)
+                    && super::stack::overlap(rect, me)
+                {
+                    found = Some(format!(
+                        "a window of another program (0x{w:x}) in the compositing manager's \
+                         overlay is drawn over part of it"
+                    ));
+                }
+                todo.push((w, (x + b, y + b), depth + 1));
+            }
+        }
+        let _ = conn.flush();
+        if let Ok(mut t) = self.overlay_tree.lock() {
+            *t = seen;
+        }
+        found
     }
 
     /// What covers the prompt from inside its own window tree: a window another program
@@ -786,81 +827,25 @@ impl Shared {
         (self.wake)();
     }
 
-    /// Whether `ev` is about a window inside the compositing overlay.
+    /// Whether `ev` is about the compositing overlay or a window inside it, at any depth.
     fn in_overlay_event(&self, ev: &Event) -> bool {
-        match ev {
-            Event::CreateNotify(e) => self.in_overlay(e.parent),
-            Event::DestroyNotify(e) => self.in_overlay(e.event),
-            Event::MapNotify(e) => self.in_overlay(e.event),
-            Event::UnmapNotify(e) => self.in_overlay(e.event),
-            Event::ConfigureNotify(e) => self.in_overlay(e.event),
-            Event::ReparentNotify(e) => self.in_overlay(e.event),
-            _ => false,
-        }
+        let about = match ev {
+            Event::CreateNotify(e) => e.parent,
+            Event::DestroyNotify(e) => e.event,
+            Event::MapNotify(e) => e.event,
+            Event::UnmapNotify(e) => e.event,
+            Event::ConfigureNotify(e) => e.event,
+            Event::ReparentNotify(e) => e.event,
+            Event::GravityNotify(e) => e.event,
+            Event::CirculateNotify(e) => e.event,
+            _ => return false,
+        };
+        self.overlay.is_some_and(|o| o.window == about)
+            || self.overlay_tree.lock().is_ok_and(|t| t.contains(&about))
     }
 
-    /// The overlay's children come and go: the windows drawn above everything.
-    fn handle_overlay(&self, ev: Event) {
-        match ev {
-            Event::CreateNotify(e) if self.in_overlay(e.parent) => {
-                let b = i32::from(e.border_width) * 2;
-                self.overlay_restack(|s| {
-                    s.add(
-                        e.window,
-                        Win {
-                            rect: (
-                                i32::from(e.x),
-                                i32::from(e.y),
-                                i32::from(e.width) + b,
-                                i32::from(e.height) + b,
-                            ),
-                            mapped: false,
-                            input_only: false,
-                        },
-                    )
-                });
-            }
-            Event::DestroyNotify(e) if self.in_overlay(e.event) => {
-                self.overlay_restack(|s| s.remove(e.window))
-            }
-            Event::MapNotify(e) if self.in_overlay(e.event) => {
-                self.overlay_restack(|s| s.set_mapped(e.window, true))
-            }
-            Event::UnmapNotify(e) if self.in_overlay(e.event) => {
-                self.overlay_restack(|s| s.set_mapped(e.window, false))
-            }
-            Event::ConfigureNotify(e) if self.in_overlay(e.event) => {
-                let b = i32::from(e.border_width) * 2;
-                self.overlay_restack(|s| {
-                    s.configure(
-                        e.window,
-                        (
-                            i32::from(e.x),
-                            i32::from(e.y),
-                            i32::from(e.width) + b,
-                            i32::from(e.height) + b,
-                        ),
-                        None,
-                    )
-                });
-            }
-            Event::ReparentNotify(e) if self.in_overlay(e.event) => {
-                // Into or out of the overlay: its children from the server.
-                let _ = self.load_stack();
-                self.update_cover();
-            }
-            _ => {}
-        }
-    }
-
-    fn in_overlay(&self, window: u32) -> bool {
-        self.overlay.is_some_and(|o| o.window == window)
-    }
-
-    fn overlay_restack(&self, f: impl FnOnce(&mut Stack)) {
-        if let Ok(mut s) = self.overlay_stack.lock() {
-            f(&mut s);
-        }
+    /// Something changed inside the overlay: look at all of it again.
+    fn handle_overlay(&self, _: Event) {
         self.update_cover();
     }
 
