@@ -62,6 +62,7 @@ mod linux {
         ChangeWindowAttributesAux, ConnectionExt as _, EventMask, ImageFormat,
     };
 
+    /// Rounds unless `CCG_BENCH_ROUNDS` asks for more (a steadier median on a noisy machine).
     const ROUNDS: usize = 8;
     const FILES: usize = 200;
     /// A drawn frame holds at least this many colours.
@@ -109,9 +110,14 @@ mod linux {
         );
         let frames = Observer::start(&display);
 
+        let rounds: usize = std::env::var("CCG_BENCH_ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .filter(|r| *r > 0)
+            .unwrap_or(ROUNDS);
         let mut ours = Vec::new();
         let mut theirs = Vec::new();
-        for round in 0..ROUNDS {
+        for round in 0..rounds {
             // Alternate who goes first, so neither always runs on a warmer cache.
             let order = if round % 2 == 0 {
                 [true, false]
@@ -129,7 +135,7 @@ mod linux {
             }
         }
 
-        println!("window on one Xvfb, {ROUNDS} interleaved rounds (median, min-max)");
+        println!("window on one Xvfb, {rounds} interleaved rounds (median, min-max)");
         println!("{:<44} {:>24} {:>24}", "", "first frame", "peak RSS");
         let row = |label: &str, ms: &[Measure]| {
             let t: Vec<f64> = ms
