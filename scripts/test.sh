@@ -59,6 +59,9 @@ if ! cargo deny --version >/dev/null 2>&1; then
 fi
 echo "==> cargo deny check bans licenses sources"
 cargo deny --offline check bans licenses sources
+# The demo is an example (the shipped helper holds no HTTP server); tests/e2e.rs runs it.
+echo "==> cargo build --example demo"
+cargo build --locked --example demo
 echo "==> cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

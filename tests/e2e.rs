@@ -384,12 +384,17 @@ fn demo_publishes_through_the_window_and_removes_its_entry() {
     let _g = gui_lock();
     let d = desk();
     let runtime = tempfile::tempdir().unwrap();
-    // The demo is an example (the shipped helper holds no HTTP server): `cargo test`
-    // builds it into target/debug/examples, beside the provider's directory.
+    // The demo is an example (the shipped helper holds no HTTP server), built into
+    // target/debug/examples beside the provider.
     let demo = std::path::Path::new(PROVIDER)
         .parent()
         .unwrap()
         .join("examples/demo");
+    assert!(
+        demo.is_file(),
+        "{} is not built: run `cargo build --example demo` first (scripts/test.sh does)",
+        demo.display()
+    );
     let mut cmd = std::process::Command::new(demo);
     d.env(&mut cmd);
     cmd.args(["--provider", PROVIDER])
