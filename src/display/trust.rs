@@ -105,6 +105,10 @@ pub trait Host {
     /// This user's processes holding the socket with this inode (`socket:[inode]` among
     /// their descriptors).
     fn socket_holders(&self, inode: u64) -> Vec<u32>;
+    /// Whether process `pid` holds the socket with this inode.
+    fn holds_socket(&self, pid: u32, inode: u64) -> bool {
+        self.socket_holders(inode).contains(&pid)
+    }
 }
 
 /// One open descriptor of a process.
@@ -214,10 +218,11 @@ pub fn serving(host: &dyn Host, peer: Peer) -> Result<u32, String> {
                 .into(),
         );
     };
-    let holders = host.socket_holders(inode);
-    if holders.contains(&peer.pid) {
+    // The usual case first, reading one process's descriptors: the listener serves.
+    if host.holds_socket(peer.pid, inode) {
         return Ok(peer.pid);
     }
+    let holders = host.socket_holders(inode);
     // A descendant within a few steps: KWin's wrapper makes the X11 sockets, and Xwayland,
     // its grandchild, serves them. Ancestry is fixed when a process starts (a parent that
     // exits hands its children to init or a subreaper, never to an unrelated process), so
@@ -508,12 +513,12 @@ impl Host for Real {
         let abstract_peer = SocketAddr::from_abstract_name(format!("/tmp/.X11-unix/X{n}"))
             .ok()
             .and_then(|a| UnixStream::connect_addr(&a).ok())
-            .and_then(|s| peer_of(&s).ok())?;
+            .and_then(|s| credentials(&s).ok())?;
         let path = format!("/tmp/.X11-unix/X{n}");
         if std::path::Path::new(&path).exists() {
             let file_peer = UnixStream::connect(&path)
                 .ok()
-                .and_then(|s| peer_of(&s).ok())?;
+                .and_then(|s| credentials(&s).ok())?;
             if file_peer.pid != abstract_peer.pid {
                 return None;
             }
@@ -522,15 +527,7 @@ impl Host for Real {
     }
 
     fn socket_holders(&self, inode: u64) -> Vec<u32> {
-        self.holders_now(inode)
-    }
-}
-
-#[cfg(target_os = "linux")]
-impl Real {
-    fn holders_now(&self, inode: u64) -> Vec<u32> {
         let me = self.my_uid();
-        let wanted = PathBuf::from(format!("socket:[{inode}]"));
         let Ok(procs) = std::fs::read_dir("/proc") else {
             return Vec::new();
         };
@@ -541,14 +538,17 @@ impl Real {
             // helper read forever.
             .take(1 << 16)
             .filter(|pid| self.uid(*pid) == Some(me))
-            .filter(|pid| {
-                std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
-                    fds.flatten()
-                        .take(65_536)
-                        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == wanted))
-                })
-            })
+            .filter(|pid| self.holds_socket(*pid, inode))
             .collect()
+    }
+
+    fn holds_socket(&self, pid: u32, inode: u64) -> bool {
+        let wanted = PathBuf::from(format!("socket:[{inode}]"));
+        std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+            fds.flatten()
+                .take(65_536)
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == wanted))
+        })
     }
 }
 
@@ -688,10 +688,21 @@ fn subordinate(me: u32, uid: u32) -> bool {
     })
 }
 
-/// The process at the other end of a connected Unix socket.
+/// The process at the other end of a connected Unix socket, and the server end's inode.
+#[cfg(target_os = "linux")]
+pub fn peer_of(socket: &impl std::os::fd::AsFd) -> Result<Peer, String> {
+    let peer = credentials(socket)?;
+    Ok(Peer {
+        server_socket: server_socket_inode(socket).ok(),
+        ..peer
+    })
+}
+
+/// [`peer_of`] without asking which process serves the connection (`server_socket` is
+/// `None`): who set up the socket, for [`Real::x11_socket_owner`]'s comparison.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
-pub fn peer_of(socket: &impl std::os::fd::AsFd) -> Result<Peer, String> {
+fn credentials(socket: &impl std::os::fd::AsFd) -> Result<Peer, String> {
     // Only a Unix socket names its peer: on TCP, SO_PEERCRED "succeeds" with pid 0 and
     // uid -1, which must not pass for another user.
     let domain = rustix::net::sockopt::socket_domain(socket)
@@ -733,7 +744,7 @@ pub fn peer_of(socket: &impl std::os::fd::AsFd) -> Result<Peer, String> {
     Ok(Peer {
         pid: u32::try_from(cred.pid).unwrap_or(0),
         uid: cred.uid,
-        server_socket: server_socket_inode(socket).ok(),
+        server_socket: None,
     })
 }
 
