@@ -159,14 +159,14 @@ impl WindowProcess {
         });
         let mut reply = String::new();
         let read = BufReader::new(from).read_line(&mut reply);
-        let _ = child.wait();
+        let status = child.wait();
         drop(writer);
         if cancel.is_cancelled() {
             return Ok(Answer::Cancelled(DenyReason::CallerGone));
         }
         match read {
             Ok(n) if n > 0 => {}
-            _ => return Err(failed(&"it ended without an answer")),
+            _ => return Err(failed(&ended(status.ok()))),
         }
         let answer = serde_json::from_str(reply.trim_end()).map_err(|e| failed(&e));
         zeroize::Zeroize::zeroize(&mut reply);
@@ -189,6 +189,17 @@ impl Drop for WindowProcess {
             let _ = s.child.wait();
         }
     }
+}
+
+/// How a window process that wrote no answer ended: a signal (a crash, or killed by
+/// another program) is abnormal; an exit is only "without an answer".
+fn ended(status: Option<std::process::ExitStatus>) -> String {
+    #[cfg(unix)]
+    if let Some(signal) = status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s)) {
+        return format!("it ended abnormally (signal {signal}) without an answer");
+    }
+    let _ = status;
+    "it ended without an answer".into()
 }
 
 fn into_error(answer: Answer) -> Error {
@@ -311,10 +322,40 @@ pub fn serve(env: crate::env::Snapshot) -> Result<(), String> {
     written.map_err(|e| e.to_string())
 }
 
+/// Ends the window process now, answering `Failed(why)`: for a panic inside the window's
+/// event loop, where unwinding through winit could abort the process before it answers.
+/// Only ever a failure: nothing here can approve or carry a token.
+pub(crate) fn fail_now(why: &str) -> ! {
+    let text = serde_json::to_string(&Answer::Failed(why.to_string())).unwrap_or_default();
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "{text}").and_then(|_| out.flush());
+    std::process::exit(1)
+}
+
 fn failure(e: Error) -> Answer {
     match e {
         Error::Refused(Refusal::UntrustedDisplay(why)) => Answer::Refused(why),
         Error::Display(why) => Answer::Failed(why),
         other => Answer::Failed(other.to_string()),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::ended;
+    use std::process::Command;
+
+    #[test]
+    fn a_window_process_killed_by_a_signal_is_reported_as_abnormal() {
+        let killed = Command::new("sh")
+            .args(["-c", "kill -ABRT $$"])
+            .status()
+            .unwrap();
+        assert_eq!(
+            ended(Some(killed)),
+            "it ended abnormally (signal 6) without an answer"
+        );
+        let exited = Command::new("sh").args(["-c", "exit 3"]).status().unwrap();
+        assert_eq!(ended(Some(exited)), "it ended without an answer");
     }
 }

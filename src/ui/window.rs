@@ -672,22 +672,18 @@ fn run<S: 'static>(
             let _ = repaint.send_event(Wake);
         }
     });
-    // winit panics on some outside interference (the window destroyed by another client).
-    // Contain it: the request fails closed with a clear message instead of a crash report.
-    let quiet = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        event_loop.run_app(&mut app)
+    // winit panics on some outside interference (the window destroyed by another client:
+    // its X calls `unwrap` a BadWindow). Unwinding through winit is not safe to rely on: a
+    // second panic while its state drops aborts the process without an answer. So the
+    // first panic ends the window process at once, from the hook, with a refusal as its
+    // answer: nothing was released, and the caller is told why.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {
+        super::process::fail_now("the window ended abnormally (destroyed by another program?)")
     }));
-    std::panic::set_hook(quiet);
-    match result {
-        Ok(r) => r.map_err(|e| Error::Display(e.to_string()))?,
-        Err(_) => {
-            return Err(Error::Display(
-                "the window ended abnormally (destroyed by another program?)".into(),
-            ));
-        }
-    }
+    let result = event_loop.run_app(&mut app);
+    std::panic::set_hook(previous);
+    result.map_err(|e| Error::Display(e.to_string()))?;
     if let Some(e) = app.error {
         return Err(e);
     }
