@@ -138,129 +138,19 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
                 .auto_shrink([false, false])
                 .show(ui, |ui| {
                     ui.heading(RichText::new(heading).strong());
-                    if state.tx.operation == Operation::Migrate {
-                        ui.colored_label(
-                            AMBER,
-                            "This token was kept in the Secret Service, where any program \
-                             running as you could read it: moving it does not make it secret \
-                             again. The real fix is to revoke it at the registry and store a \
-                             new one (cargo-confirm-gui --enroll).",
-                        );
-                    }
-                    if state.tx.operation == Operation::GetUnnamed {
-                        ui.colored_label(
-                            RED,
-                            RichText::new(
-                                "This request names no crate and no operation: this window \
-                                 cannot show what the token will be used for. Approve only if \
-                                 you started this yourself, just now.",
-                            )
-                            .strong(),
-                        );
-                    }
-                    for w in &state.tx.requester.warnings {
-                        ui.colored_label(RED, RichText::new(format!("WARNING: {w}")).strong());
-                    }
+                    warnings(ui, &state.tx);
                     // What is being published comes first: it is what a person must judge.
-                    if let Operation::PublishPlan { crates } = &state.tx.operation {
-                        for c in crates {
-                            if crates.len() > 1 {
-                                ui.label(
-                                    RichText::new(format!(
-                                        "{} {}",
-                                        escape(&c.name).text,
-                                        escape(&c.vers).text
-                                    ))
-                                    .strong(),
-                                );
-                            }
-                            plan_verdict(ui, c);
-                        }
-                    }
-                    if let Some(pending) = &state.tx.package {
-                        match pending.get() {
-                            Some(report) => package_verdict(ui, report),
-                            None => {
-                                ui.horizontal(|ui| {
-                                    ui.spinner();
-                                    ui.label(
-                                        "Checking the packaged .crate… Approve waits for this.",
-                                    );
-                                });
-                            }
-                        }
-                    }
+                    verdicts(ui, &state.tx);
                     ui.add_space(6.0);
                     details(ui, &state.tx);
                     for n in &state.tx.requester.notices {
                         ui.colored_label(AMBER, format!("Note: {n}"));
                     }
-                    if let Some(report) = state.tx.package.as_ref().and_then(|p| p.get()) {
-                        ui.add_space(6.0);
-                        package_contents(ui, report);
-                    }
-                    if let Operation::PublishPlan { crates } = &state.tx.operation {
-                        for c in crates {
-                            ui.add_space(6.0);
-                            ui.push_id(("plan", &c.name, &c.vers), |ui| {
-                                if crates.len() > 1 {
-                                    ui.label(
-                                        RichText::new(format!(
-                                            "{} {}",
-                                            escape(&c.name).text,
-                                            escape(&c.vers).text
-                                        ))
-                                        .strong(),
-                                    );
-                                }
-                                package_contents(ui, &c.report);
-                            });
-                        }
-                    }
+                    contents(ui, &state.tx);
                 });
         },
     );
-
-    // A token goes only to a cargo that was verified to be the one asking.
-    if state.tx.operation.releases_to_cargo() && !state.tx.requester.parent_is_cargo {
-        state.arming.blocked.get_or_insert_with(|| {
-            "the program asking is not verified to be cargo (see the warning above)".into()
-        });
-    }
-    // A plan is approvable only when every crate in it is.
-    if let Operation::PublishPlan { crates } = &state.tx.operation {
-        if crates.is_empty() {
-            state
-                .arming
-                .blocked
-                .get_or_insert_with(|| "the plan holds no crate".into());
-        }
-        if let Some(c) = crates.iter().find(|c| c.report.blocks_approve()) {
-            let what = format!("{} {}", escape(&c.name).text, escape(&c.vers).text);
-            state.arming.blocked.get_or_insert_with(|| {
-                if c.report.check.blocks_approve() {
-                    format!("{what} could not be checked")
-                } else {
-                    format!("{what} has a problem cargo never makes (in red above)")
-                }
-            });
-        }
-    }
-    // A publish is approvable only once its .crate was checked, and never on a mismatch.
-    let report = state.tx.package.as_ref().map(|p| p.get());
-    let ready = !matches!(report, Some(None));
-    if let Some(Some(r)) = report
-        && r.blocks_approve()
-    {
-        state.arming.blocked.get_or_insert_with(|| match &r.check {
-            Check::Forged(_) => "this request cannot come from cargo".into(),
-            Check::NotFound(_) => "no packaged .crate was found to check what is published".into(),
-            Check::Unreadable { .. } => "the packaged .crate could not be read".into(),
-            Check::Match(_) => "the .crate has a problem cargo never makes (in red above)".into(),
-            _ => "the .crate on disk does not match the checksum cargo sent".into(),
-        });
-    }
-
+    let ready = block_what_cannot_be_approved(state);
     match bottom_bar(ui, &state.arming, &arm, "Deny", approve_label, ready) {
         BarAction::Deny => {
             state
@@ -272,6 +162,121 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
         }
         BarAction::None => {}
     }
+}
+
+/// What the person must read before anything else: what a migration cannot undo, a
+/// request that names nothing, and every warning about who asked.
+fn warnings(ui: &mut Ui, tx: &Transaction) {
+    if tx.operation == Operation::Migrate {
+        ui.colored_label(
+            AMBER,
+            "This token was kept in the Secret Service, where any program \
+             running as you could read it: moving it does not make it secret \
+             again. The real fix is to revoke it at the registry and store a \
+             new one (cargo-confirm-gui --enroll).",
+        );
+    }
+    if tx.operation == Operation::GetUnnamed {
+        ui.colored_label(
+            RED,
+            RichText::new(
+                "This request names no crate and no operation: this window \
+                 cannot show what the token will be used for. Approve only if \
+                 you started this yourself, just now.",
+            )
+            .strong(),
+        );
+    }
+    for w in &tx.requester.warnings {
+        ui.colored_label(RED, RichText::new(format!("WARNING: {w}")).strong());
+    }
+}
+
+/// A crate's name and version as a bold line, for a plan of more than one crate.
+fn crate_title(ui: &mut Ui, name: &str, vers: &str, of: usize) {
+    if of > 1 {
+        ui.label(RichText::new(format!("{} {}", escape(name).text, escape(vers).text)).strong());
+    }
+}
+
+/// Each crate's verdict: does what is published match, and what must a reviewer notice.
+fn verdicts(ui: &mut Ui, tx: &Transaction) {
+    if let Operation::PublishPlan { crates } = &tx.operation {
+        for c in crates {
+            crate_title(ui, &c.name, &c.vers, crates.len());
+            plan_verdict(ui, c);
+        }
+    }
+    if let Some(pending) = &tx.package {
+        match pending.get() {
+            Some(report) => package_verdict(ui, report),
+            None => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Checking the packaged .crate… Approve waits for this.");
+                });
+            }
+        }
+    }
+}
+
+/// What each `.crate` holds, below the details.
+fn contents(ui: &mut Ui, tx: &Transaction) {
+    if let Some(report) = tx.package.as_ref().and_then(|p| p.get()) {
+        ui.add_space(6.0);
+        package_contents(ui, report);
+    }
+    if let Operation::PublishPlan { crates } = &tx.operation {
+        for c in crates {
+            ui.add_space(6.0);
+            ui.push_id(("plan", &c.name, &c.vers), |ui| {
+                crate_title(ui, &c.name, &c.vers, crates.len());
+                package_contents(ui, &c.report);
+            });
+        }
+    }
+}
+
+/// Blocks Approve, with the reason shown, for every request the window cannot vouch for.
+/// Returns whether the check of the `.crate` is finished (Approve waits for it).
+fn block_what_cannot_be_approved(state: &mut ConfirmState) -> bool {
+    let blocked = &mut state.arming.blocked;
+    // A token goes only to a cargo that was verified to be the one asking.
+    if state.tx.operation.releases_to_cargo() && !state.tx.requester.parent_is_cargo {
+        blocked.get_or_insert_with(|| {
+            "the program asking is not verified to be cargo (see the warning above)".into()
+        });
+    }
+    // A plan is approvable only when every crate in it is.
+    if let Operation::PublishPlan { crates } = &state.tx.operation {
+        if crates.is_empty() {
+            blocked.get_or_insert_with(|| "the plan holds no crate".into());
+        }
+        if let Some(c) = crates.iter().find(|c| c.report.blocks_approve()) {
+            let what = format!("{} {}", escape(&c.name).text, escape(&c.vers).text);
+            blocked.get_or_insert_with(|| {
+                if c.report.check.blocks_approve() {
+                    format!("{what} could not be checked")
+                } else {
+                    format!("{what} has a problem cargo never makes (in red above)")
+                }
+            });
+        }
+    }
+    // A publish is approvable only once its .crate was checked, and never on a mismatch.
+    let report = state.tx.package.as_ref().map(|p| p.get());
+    if let Some(Some(r)) = report
+        && r.blocks_approve()
+    {
+        blocked.get_or_insert_with(|| match &r.check {
+            Check::Forged(_) => "this request cannot come from cargo".into(),
+            Check::NotFound(_) => "no packaged .crate was found to check what is published".into(),
+            Check::Unreadable { .. } => "the packaged .crate could not be read".into(),
+            Check::Match(_) => "the .crate has a problem cargo never makes (in red above)".into(),
+            _ => "the .crate on disk does not match the checksum cargo sent".into(),
+        });
+    }
+    !matches!(report, Some(None))
 }
 
 /// The packaged crate: does it match, and what must a reviewer notice.
@@ -398,41 +403,7 @@ fn package_contents(ui: &mut Ui, r: &Report) {
     if let Some(c) = &r.contents {
         let files: Vec<_> = c.files.iter().filter(|f| f.kind != Kind::Dir).collect();
         match &r.previous {
-            Previous::Found(d) => {
-                ui.label(
-                    RichText::new(format!(
-                        "Since {} (cached): {} added, {} removed, {} changed",
-                        d.previous,
-                        d.added.len(),
-                        d.removed.len(),
-                        d.changed.len()
-                    ))
-                    .strong(),
-                );
-                let mut lines = Vec::new();
-                let e = |p: &String| escape(p).text;
-                lines.extend(d.added.iter().map(|p| format!("+ {}", e(p))));
-                lines.extend(d.removed.iter().map(|p| format!("- {}", e(p))));
-                lines.extend(d.changed.iter().map(|p| format!("~ {}", e(p))));
-                lines.extend(
-                    d.deps_added
-                        .iter()
-                        .map(|p| format!("+ dependency {}", e(p))),
-                );
-                lines.extend(
-                    d.deps_removed
-                        .iter()
-                        .map(|p| format!("- dependency {}", e(p))),
-                );
-                lines.extend(
-                    d.deps_changed
-                        .iter()
-                        .map(|p| format!("~ dependency {}", e(p))),
-                );
-                if !lines.is_empty() {
-                    ui.label(RichText::new(lines.join("\n")).monospace());
-                }
-            }
+            Previous::Found(d) => diff_since(ui, d),
             Previous::None => {
                 ui.weak(
                     "No earlier version of this crate in the local cargo cache to compare with.",
@@ -472,6 +443,39 @@ fn package_contents(ui: &mut Ui, r: &Report) {
                     }
                 });
         });
+    }
+}
+
+/// What changed since the cached earlier version: files and dependencies, one a line.
+fn diff_since(ui: &mut Ui, d: &crate::package::Diff) {
+    ui.label(
+        RichText::new(format!(
+            "Since {} (cached): {} added, {} removed, {} changed",
+            d.previous,
+            d.added.len(),
+            d.removed.len(),
+            d.changed.len()
+        ))
+        .strong(),
+    );
+    let e = |p: &String| escape(p).text;
+    let marked = |mark: &str, items: &[String]| {
+        items
+            .iter()
+            .map(|p| format!("{mark} {}", e(p)))
+            .collect::<Vec<_>>()
+    };
+    let lines = [
+        marked("+", &d.added),
+        marked("-", &d.removed),
+        marked("~", &d.changed),
+        marked("+ dependency", &d.deps_added),
+        marked("- dependency", &d.deps_removed),
+        marked("~ dependency", &d.deps_changed),
+    ]
+    .concat();
+    if !lines.is_empty() {
+        ui.label(RichText::new(lines.join("\n")).monospace());
     }
 }
 
@@ -582,108 +586,7 @@ fn details(ui: &mut Ui, tx: &Transaction) {
         .show(ui, |ui| {
             rows.text(ui, "Registry", &tx.registry);
             rows.text(ui, "Operation", tx.operation.verb());
-            match &tx.operation {
-                Operation::Publish { name, vers, cksum } => {
-                    rows.text(ui, "Crate", name);
-                    rows.text(ui, "Version", vers);
-                    // Grouped in fours for comparing by eye, unless it hides something.
-                    let mut sum = escape(cksum);
-                    if !sum.hidden {
-                        sum.text = group_checksum(&sum.text);
-                    }
-                    rows.shown(ui, "SHA-256", sum);
-                }
-                Operation::PublishPlan { crates } => {
-                    rows.text(
-                        ui,
-                        "Uploaded by",
-                        "this helper, from the bytes shown here: the token goes to no other program",
-                    );
-                    for (i, c) in crates.iter().enumerate() {
-                        let mut sum = escape(&c.cksum);
-                        if !sum.hidden {
-                            sum.text = group_checksum(&sum.text);
-                        }
-                        rows.text(ui, if i == 0 { "Crates" } else { "" }, &format!("{} {}", c.name, c.vers));
-                        rows.shown(ui, "SHA-256", sum);
-                    }
-                }
-                Operation::Adopt { tokens } => {
-                    for t in tokens {
-                        rows.text(ui, "Registry", &t.registry);
-                        rows.text(ui, "Token", &t.fingerprint);
-                        rows.text(ui, "Found in", &t.source);
-                        rows.text(ui, "Stored under", &t.index);
-                        if t.already_stored {
-                            rows.text(
-                                ui,
-                                "Already stored",
-                                "the stored token is KEPT; this copy is only removed (--enroll replaces a stored token)",
-                            );
-                        }
-                    }
-                    rows.text(
-                        ui,
-                        "Afterwards",
-                        "each is read only through this helper, and its clear copy is removed (no backup)",
-                    );
-                }
-                Operation::HelperOwners { name, change } => {
-                    use crate::publish::upload::OwnerChange;
-                    rows.text(ui, "Crate", name);
-                    match change {
-                        OwnerChange::List => rows.text(ui, "Asks", "the list of owners"),
-                        OwnerChange::Add(u) => rows.text(ui, "Invite as owners", &u.join(", ")),
-                        OwnerChange::Remove(u) => rows.text(ui, "Remove as owners", &u.join(", ")),
-                    }
-                    rows.text(
-                        ui,
-                        "Sent by",
-                        "this helper: the token goes to no other program",
-                    );
-                }
-                Operation::HelperYank { name, vers, .. } => {
-                    rows.text(ui, "Crate", name);
-                    rows.text(ui, "Version", vers);
-                    rows.text(
-                        ui,
-                        "Sent by",
-                        "this helper: the token goes to no other program",
-                    );
-                }
-                Operation::Yank { name, vers } | Operation::Unyank { name, vers } => {
-                    rows.text(ui, "Crate", name);
-                    rows.text(ui, "Version", vers);
-                }
-                Operation::Owners { name } => rows.text(ui, "Crate", name),
-                Operation::Read { .. } => {
-                    rows.text(ui, "Token use", "reading the index and downloading crates")
-                }
-                Operation::Login { .. } => {
-                    if let Some(fp) = &tx.login_fingerprint {
-                        rows.text(ui, "New token", fp);
-                    }
-                    if tx.existing_entry {
-                        rows.text(ui, "Replaces", "the token already stored for this registry");
-                    }
-                }
-                Operation::GetUnnamed => rows.text(
-                    ui,
-                    "Crate",
-                    "(the caller did not name a crate or an operation)",
-                ),
-                Operation::Migrate => {
-                    if let Some(fp) = &tx.login_fingerprint {
-                        rows.text(ui, "Token to move", fp);
-                    }
-                    rows.text(
-                        ui,
-                        "Afterwards",
-                        "the token is read only through this helper, and removed from the Secret Service",
-                    );
-                }
-                Operation::Logout | Operation::Unknown => {}
-            }
+            operation_rows(&mut rows, ui, tx);
             rows.text(ui, "Stored in", &tx.store);
             if tx.recent_requests > 1 {
                 rows.text(
@@ -695,6 +598,120 @@ fn details(ui: &mut Ui, tx: &Transaction) {
             rows.requester(ui, &tx.requester);
         });
     rows.warn(ui);
+}
+
+/// The rows that say what this operation does.
+fn operation_rows(rows: &mut Rows, ui: &mut Ui, tx: &Transaction) {
+    const BY_HELPER: &str = "this helper: the token goes to no other program";
+    match &tx.operation {
+        Operation::Publish { name, vers, cksum } => {
+            rows.text(ui, "Crate", name);
+            rows.text(ui, "Version", vers);
+            rows.shown(ui, "SHA-256", grouped(cksum));
+        }
+        Operation::PublishPlan { crates } => plan_rows(rows, ui, crates),
+        Operation::Adopt { tokens } => adopt_rows(rows, ui, tokens),
+        Operation::HelperOwners { name, change } => {
+            use crate::publish::upload::OwnerChange;
+            rows.text(ui, "Crate", name);
+            match change {
+                OwnerChange::List => rows.text(ui, "Asks", "the list of owners"),
+                OwnerChange::Add(u) => rows.text(ui, "Invite as owners", &u.join(", ")),
+                OwnerChange::Remove(u) => rows.text(ui, "Remove as owners", &u.join(", ")),
+            }
+            rows.text(ui, "Sent by", BY_HELPER);
+        }
+        Operation::HelperYank { name, vers, .. } => {
+            rows.text(ui, "Crate", name);
+            rows.text(ui, "Version", vers);
+            rows.text(ui, "Sent by", BY_HELPER);
+        }
+        Operation::Yank { name, vers } | Operation::Unyank { name, vers } => {
+            rows.text(ui, "Crate", name);
+            rows.text(ui, "Version", vers);
+        }
+        Operation::Owners { name } => rows.text(ui, "Crate", name),
+        Operation::Read { .. } => {
+            rows.text(ui, "Token use", "reading the index and downloading crates")
+        }
+        Operation::Login { .. } | Operation::Migrate => token_rows(rows, ui, tx),
+        Operation::GetUnnamed => rows.text(
+            ui,
+            "Crate",
+            "(the caller did not name a crate or an operation)",
+        ),
+        Operation::Logout | Operation::Unknown => {}
+    }
+}
+
+/// A checksum grouped in fours for comparing by eye, unless escaping hid something.
+fn grouped(cksum: &str) -> crate::text::Shown {
+    let mut sum = escape(cksum);
+    if !sum.hidden {
+        sum.text = group_checksum(&sum.text);
+    }
+    sum
+}
+
+/// Each crate of a plan with its checksum, and who uploads it.
+fn plan_rows(rows: &mut Rows, ui: &mut Ui, crates: &[crate::request::PlanCrate]) {
+    rows.text(
+        ui,
+        "Uploaded by",
+        "this helper, from the bytes shown here: the token goes to no other program",
+    );
+    for (i, c) in crates.iter().enumerate() {
+        let label = if i == 0 { "Crates" } else { "" };
+        rows.text(ui, label, &format!("{} {}", c.name, c.vers));
+        rows.shown(ui, "SHA-256", grouped(&c.cksum));
+    }
+}
+
+/// Each clear-text token `setup` found, by fingerprint, and what becomes of it.
+fn adopt_rows(rows: &mut Rows, ui: &mut Ui, tokens: &[crate::request::AdoptItem]) {
+    for t in tokens {
+        rows.text(ui, "Registry", &t.registry);
+        rows.text(ui, "Token", &t.fingerprint);
+        rows.text(ui, "Found in", &t.source);
+        rows.text(ui, "Stored under", &t.index);
+        if t.already_stored {
+            rows.text(
+                ui,
+                "Already stored",
+                "the stored token is KEPT; this copy is only removed (--enroll replaces a stored token)",
+            );
+        }
+    }
+    rows.text(
+        ui,
+        "Afterwards",
+        "each is read only through this helper, and its clear copy is removed (no backup)",
+    );
+}
+
+/// A token being stored (login) or moved (migrate): its fingerprint, and what it replaces.
+fn token_rows(rows: &mut Rows, ui: &mut Ui, tx: &Transaction) {
+    let migrate = tx.operation == Operation::Migrate;
+    if let Some(fp) = &tx.login_fingerprint {
+        rows.text(
+            ui,
+            if migrate {
+                "Token to move"
+            } else {
+                "New token"
+            },
+            fp,
+        );
+    }
+    if migrate {
+        rows.text(
+            ui,
+            "Afterwards",
+            "the token is read only through this helper, and removed from the Secret Service",
+        );
+    } else if tx.existing_entry {
+        rows.text(ui, "Replaces", "the token already stored for this registry");
+    }
 }
 
 #[cfg(test)]

@@ -67,68 +67,9 @@ pub fn view(ui: &mut Ui, state: &mut EnrollState) {
         |ui| {
             ui.heading(RichText::new("Store a registry token").strong());
             ui.add_space(6.0);
-            // What the token is for and who asked, escaped like every value from outside.
-            egui::ScrollArea::vertical()
-                .id_salt("enroll-details")
-                .max_height(190.0)
-                .auto_shrink([false, true])
-                .show(ui, |ui| {
-                    let mut rows = Rows::new(ui);
-                    egui::Grid::new("enroll")
-                        .num_columns(2)
-                        .spacing([12.0, 6.0])
-                        .show(ui, |ui| {
-                            rows.text(ui, "Registry", &state.req.registry);
-                            rows.text(ui, "Stored in", &state.req.store);
-                            if let Some(url) = &state.req.login_url {
-                                rows.text(ui, "Get a token at", url);
-                            }
-                            rows.requester(ui, &state.req.requester);
-                        });
-                    for w in &state.req.requester.warnings {
-                        ui.colored_label(
-                            Color32::from_rgb(0xe0, 0x40, 0x30),
-                            RichText::new(format!("WARNING: {w}")).strong(),
-                        );
-                    }
-                    rows.warn(ui);
-                });
+            details(ui, &state.req);
             ui.add_space(8.0);
-            ui.label(
-                "Paste the token (Ctrl+V). It is never shown, and never passes through a terminal.",
-            );
-            let field = egui::TextEdit::singleline(&mut *state.input)
-                .password(true)
-                .hint_text("token")
-                .desired_width(f32::INFINITY);
-            let field = ui.add(field);
-            // egui keeps undo snapshots of a field's text in its memory, which nothing
-            // wipes: keep none.
-            if let Some(mut edit) = egui::text_edit::TextEditState::load(ui.ctx(), field.id) {
-                edit.clear_undoer();
-                edit.store(ui.ctx(), field.id);
-            }
-            if !state.field_focused {
-                // Ready to paste as soon as the window opens.
-                field.request_focus();
-                state.field_focused = true;
-            }
-            if state.req.existing_entry {
-                ui.checkbox(
-                    &mut state.confirm_replace,
-                    "Replace the token already stored for this registry",
-                );
-            }
-            match &validation {
-                Ok(()) => {
-                    let fp = Token::new(state.input.to_string()).fingerprint();
-                    ui.label(format!("Fingerprint of the pasted token: {fp}"));
-                }
-                Err(why) if !state.input.is_empty() || state.req.existing_entry => {
-                    ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x20), *why);
-                }
-                Err(_) => {}
-            }
+            token_field(ui, state, &validation);
         },
     );
     match bottom_bar(
@@ -148,5 +89,72 @@ pub fn view(ui: &mut Ui, state: &mut EnrollState) {
             state.outcome = Some(EnrollOutcome::Saved(Token::new(state.input.to_string())));
         }
         _ => {}
+    }
+}
+
+/// What the token is for and who asked, escaped like every value from outside.
+fn details(ui: &mut Ui, req: &EnrollRequest) {
+    egui::ScrollArea::vertical()
+        .id_salt("enroll-details")
+        .max_height(190.0)
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            let mut rows = Rows::new(ui);
+            egui::Grid::new("enroll")
+                .num_columns(2)
+                .spacing([12.0, 6.0])
+                .show(ui, |ui| {
+                    rows.text(ui, "Registry", &req.registry);
+                    rows.text(ui, "Stored in", &req.store);
+                    if let Some(url) = &req.login_url {
+                        rows.text(ui, "Get a token at", url);
+                    }
+                    rows.requester(ui, &req.requester);
+                });
+            for w in &req.requester.warnings {
+                ui.colored_label(
+                    Color32::from_rgb(0xe0, 0x40, 0x30),
+                    RichText::new(format!("WARNING: {w}")).strong(),
+                );
+            }
+            rows.warn(ui);
+        });
+}
+
+/// The paste field (masked, focused at once, with no undo history), the Replace box, and
+/// the fingerprint or the reason the text is not accepted yet.
+fn token_field(ui: &mut Ui, state: &mut EnrollState, validation: &Result<(), &'static str>) {
+    ui.label("Paste the token (Ctrl+V). It is never shown, and never passes through a terminal.");
+    let field = egui::TextEdit::singleline(&mut *state.input)
+        .password(true)
+        .hint_text("token")
+        .desired_width(f32::INFINITY);
+    let field = ui.add(field);
+    // egui keeps undo snapshots of a field's text in its memory, which nothing
+    // wipes: keep none.
+    if let Some(mut edit) = egui::text_edit::TextEditState::load(ui.ctx(), field.id) {
+        edit.clear_undoer();
+        edit.store(ui.ctx(), field.id);
+    }
+    if !state.field_focused {
+        // Ready to paste as soon as the window opens.
+        field.request_focus();
+        state.field_focused = true;
+    }
+    if state.req.existing_entry {
+        ui.checkbox(
+            &mut state.confirm_replace,
+            "Replace the token already stored for this registry",
+        );
+    }
+    match validation {
+        Ok(()) => {
+            let fp = Token::new(state.input.to_string()).fingerprint();
+            ui.label(format!("Fingerprint of the pasted token: {fp}"));
+        }
+        Err(why) if !state.input.is_empty() || state.req.existing_entry => {
+            ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x20), *why);
+        }
+        Err(_) => {}
     }
 }

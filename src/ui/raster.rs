@@ -407,84 +407,188 @@ impl RowEdge {
 }
 
 fn triangle(canvas: &mut Canvas, clip: Clip, v: [&Vertex; 3], ppp: f32, texture: &Texture) {
-    let mut p = v.map(|v| [v.pos.x * ppp, v.pos.y * ppp]);
-    let mut v = v;
-    let mut area = edge(p[0], p[1], p[2]);
-    if !area.is_finite() || area.abs() < 1e-6 {
+    let Some(t) = Triangle::set_up(clip, v, ppp, texture) else {
         return;
-    }
-    if area < 0.0 {
-        p.swap(1, 2);
-        v.swap(1, 2);
-        area = -area;
-    }
-    let min_x = p.iter().map(|q| q[0]).fold(f32::INFINITY, f32::min);
-    let max_x = p.iter().map(|q| q[0]).fold(f32::NEG_INFINITY, f32::max);
-    let min_y = p.iter().map(|q| q[1]).fold(f32::INFINITY, f32::min);
-    let max_y = p.iter().map(|q| q[1]).fold(f32::NEG_INFINITY, f32::max);
-    // Pixels whose centre (x + 0.5, y + 0.5) can lie inside.
-    let x0 = ((min_x - 0.5).ceil().max(0.0) as usize).max(clip.x0);
-    let x1 = (((max_x - 0.5).floor() + 1.0).max(0.0) as usize).min(clip.x1);
-    let y0 = ((min_y - 0.5).ceil().max(0.0) as usize).max(clip.y0);
-    let y1 = (((max_y - 0.5).floor() + 1.0).max(0.0) as usize).min(clip.y1);
-    if x0 >= x1 || y0 >= y1 {
-        return;
-    }
-    let edges = [(p[1], p[2]), (p[2], p[0]), (p[0], p[1])];
-    let inv = 1.0 / area;
-    let colors = v.map(|v| v.color.to_array().map(|c| c as f32 / 255.0));
-    let uvs = v.map(|v| [v.uv.x, v.uv.y]);
-    let same_color = colors[0] == colors[1] && colors[1] == colors[2];
-    let same_uv = uvs[0] == uvs[1] && uvs[1] == uvs[2];
-    // Texels larger than pixels: magnification (egui's text is drawn about 1:1).
-    let magnified = {
-        let du = (uvs[1][0] - uvs[0][0]).abs() * texture.width as f32;
-        let dx = (p[1][0] - p[0][0]).abs();
-        du <= dx + 1e-3
     };
-    let constant_tex = same_uv.then(|| texture.sample(uvs[0][0], uvs[0][1], magnified));
-    // One colour for the whole triangle: blended in integers, opaque ones just stored.
-    let constant: Option<[u8; 4]> = match (same_color, constant_tex) {
-        (true, Some(t)) => Some(std::array::from_fn(|i| {
-            (colors[0][i] * t[i] * 255.0).round().clamp(0.0, 255.0) as u8
-        })),
-        _ => None,
-    };
-    if constant.is_some_and(|c| c == [0; 4]) {
-        return;
+    for y in t.y0..t.y1 {
+        t.row(canvas, y);
     }
-    // Text: one colour, a texture drawn one texel to one pixel with no rotation (egui puts
-    // glyphs on whole pixels). Sampling at pixel centres then lands on texel centres, where
-    // bilinear filtering is the texel itself: read it directly, in integers.
-    let (tw, th) = (texture.width as f32, texture.height as f32);
-    let grad = |k: usize, along_x: bool| -> f32 {
-        edges
-            .iter()
-            .zip([0usize, 1, 2])
-            .map(|((a, b), i)| {
-                let d = if along_x { -(b[1] - a[1]) } else { b[0] - a[0] };
-                uvs[i][k] * d * inv
-            })
-            .sum()
-    };
-    let one_to_one = same_color
-        && constant.is_none()
-        && (grad(0, true) * tw - 1.0).abs() < 1e-4
-        && (grad(1, false) * th - 1.0).abs() < 1e-4
-        && (grad(0, false) * tw).abs() < 1e-4
-        && (grad(1, true) * th).abs() < 1e-4;
-    let color_u8 = v[0].color.to_array();
-    for y in y0..y1 {
+}
+
+/// One triangle ready for scan conversion: corners in pixels, wound so the area is
+/// positive, its box clipped, and what stays the same over all its pixels worked out once.
+struct Triangle<'t> {
+    edges: [([f32; 2], [f32; 2]); 3],
+    /// 1 / the doubled area: turns edge values into barycentric weights.
+    inv: f32,
+    colors: [[f32; 4]; 3],
+    uvs: [[f32; 2]; 3],
+    same_color: bool,
+    /// Texels larger than pixels: magnification (egui's text is drawn about 1:1).
+    magnified: bool,
+    constant_tex: Option<[f32; 4]>,
+    /// One colour for the whole triangle: blended in integers, opaque ones just stored.
+    constant: Option<[u8; 4]>,
+    /// Text: one colour, a texture drawn one texel to one pixel with no rotation.
+    one_to_one: bool,
+    color_u8: [u8; 4],
+    texture: &'t Texture,
+    x0: usize,
+    x1: usize,
+    y0: usize,
+    y1: usize,
+}
+
+/// The pixels of one row a triangle may cover: `sx0..sx1` to test, of which `ix0..ix1`
+/// are surely inside (every edge positive with a margin).
+struct RowSpan {
+    sx0: usize,
+    sx1: usize,
+    ix0: usize,
+    ix1: usize,
+}
+
+impl<'t> Triangle<'t> {
+    /// `None` for a triangle with nothing to draw: degenerate, outside the clip, or of a
+    /// fully transparent single colour.
+    fn set_up(clip: Clip, v: [&Vertex; 3], ppp: f32, texture: &'t Texture) -> Option<Self> {
+        let mut p = v.map(|v| [v.pos.x * ppp, v.pos.y * ppp]);
+        let mut v = v;
+        let mut area = edge(p[0], p[1], p[2]);
+        if !area.is_finite() || area.abs() < 1e-6 {
+            return None;
+        }
+        if area < 0.0 {
+            p.swap(1, 2);
+            v.swap(1, 2);
+            area = -area;
+        }
+        let min_x = p.iter().map(|q| q[0]).fold(f32::INFINITY, f32::min);
+        let max_x = p.iter().map(|q| q[0]).fold(f32::NEG_INFINITY, f32::max);
+        let min_y = p.iter().map(|q| q[1]).fold(f32::INFINITY, f32::min);
+        let max_y = p.iter().map(|q| q[1]).fold(f32::NEG_INFINITY, f32::max);
+        // Pixels whose centre (x + 0.5, y + 0.5) can lie inside.
+        let x0 = ((min_x - 0.5).ceil().max(0.0) as usize).max(clip.x0);
+        let x1 = (((max_x - 0.5).floor() + 1.0).max(0.0) as usize).min(clip.x1);
+        let y0 = ((min_y - 0.5).ceil().max(0.0) as usize).max(clip.y0);
+        let y1 = (((max_y - 0.5).floor() + 1.0).max(0.0) as usize).min(clip.y1);
+        if x0 >= x1 || y0 >= y1 {
+            return None;
+        }
+        let colors = v.map(|v| v.color.to_array().map(|c| c as f32 / 255.0));
+        let uvs = v.map(|v| [v.uv.x, v.uv.y]);
+        let same_color = colors[0] == colors[1] && colors[1] == colors[2];
+        let same_uv = uvs[0] == uvs[1] && uvs[1] == uvs[2];
+        let magnified = {
+            let du = (uvs[1][0] - uvs[0][0]).abs() * texture.width as f32;
+            let dx = (p[1][0] - p[0][0]).abs();
+            du <= dx + 1e-3
+        };
+        let constant_tex = same_uv.then(|| texture.sample(uvs[0][0], uvs[0][1], magnified));
+        let constant: Option<[u8; 4]> = match (same_color, constant_tex) {
+            (true, Some(t)) => Some(std::array::from_fn(|i| {
+                (colors[0][i] * t[i] * 255.0).round().clamp(0.0, 255.0) as u8
+            })),
+            _ => None,
+        };
+        if constant.is_some_and(|c| c == [0; 4]) {
+            return None;
+        }
+        let mut t = Triangle {
+            edges: [(p[1], p[2]), (p[2], p[0]), (p[0], p[1])],
+            inv: 1.0 / area,
+            colors,
+            uvs,
+            same_color,
+            magnified,
+            constant_tex,
+            constant,
+            one_to_one: false,
+            color_u8: v[0].color.to_array(),
+            texture,
+            x0,
+            x1,
+            y0,
+            y1,
+        };
+        t.one_to_one = t.is_one_to_one();
+        Some(t)
+    }
+
+    /// egui puts glyphs on whole pixels: sampling at pixel centres then lands on texel
+    /// centres, where bilinear filtering is the texel itself, read directly in integers.
+    fn is_one_to_one(&self) -> bool {
+        let (tw, th) = (self.texture.width as f32, self.texture.height as f32);
+        let grad = |k: usize, along_x: bool| -> f32 {
+            self.edges
+                .iter()
+                .zip([0usize, 1, 2])
+                .map(|((a, b), i)| {
+                    let d = if along_x { -(b[1] - a[1]) } else { b[0] - a[0] };
+                    self.uvs[i][k] * d * self.inv
+                })
+                .sum()
+        };
+        self.same_color
+            && self.constant.is_none()
+            && (grad(0, true) * tw - 1.0).abs() < 1e-4
+            && (grad(1, false) * th - 1.0).abs() < 1e-4
+            && (grad(0, false) * tw).abs() < 1e-4
+            && (grad(1, true) * th).abs() < 1e-4
+    }
+
+    /// Draws row `y`: a one-colour triangle fills the pixels surely inside at once and
+    /// tests only its boundary; any other tests every pixel of the span.
+    fn row(&self, canvas: &mut Canvas, y: usize) {
         let py = y as f32 + 0.5;
         // Along this row each edge is linear in x: its constraint bounds x on one side.
-        let row = edges.map(|(a, b)| RowEdge {
+        let row = self.edges.map(|(a, b)| RowEdge {
             a: -(b[1] - a[1]),
             b: (b[0] - a[0]) * (py - a[1]) + (b[1] - a[1]) * a[0],
             owns: owns_edge(a, b),
         });
-        let (mut lo, mut hi) = (x0 as f32, x1 as f32);
-        // The pixels surely inside (every edge positive with a margin): no test needed.
-        let (mut in_lo, mut in_hi) = (x0 as f32, x1 as f32);
+        let Some(span) = self.span(&row) else {
+            return;
+        };
+        let line = &mut canvas.pixels[y * canvas.width..(y + 1) * canvas.width];
+        if let Some(c) = self.constant
+            && span.ix0 < span.ix1
+        {
+            if c[3] == 255 {
+                line[span.ix0..span.ix1].fill(c);
+            } else {
+                line[span.ix0..span.ix1]
+                    .iter_mut()
+                    .for_each(|d| blend_u8(d, c));
+            }
+        }
+        // Filled above: only the boundary pixels are left for a one-colour triangle.
+        let ranges = if self.constant.is_some() {
+            [span.sx0..span.ix0, span.ix1..span.sx1]
+        } else {
+            [span.sx0..span.sx1, 0..0]
+        };
+        // The texel under this row's first pixel, when the one-to-one path applies.
+        let mut texel_row: Option<(usize, isize)> = None;
+        for x in ranges.into_iter().flatten() {
+            let cx = x as f32 + 0.5;
+            let w = row.map(|e| e.a * cx + e.b);
+            if !(row[0].inside(w[0]) && row[1].inside(w[1]) && row[2].inside(w[2])) {
+                continue;
+            }
+            match self.constant {
+                Some(c) if c[3] == 255 => line[x] = c,
+                Some(c) => blend_u8(&mut line[x], c),
+                None => self.shade(&mut line[x], x, w, &mut texel_row),
+            }
+        }
+    }
+
+    /// The span of one row, from its three edge functions; `None` when the row misses.
+    fn span(&self, row: &[RowEdge; 3]) -> Option<RowSpan> {
+        let (x0, x1) = (self.x0 as f32, self.x1 as f32);
+        let (mut lo, mut hi) = (x0, x1);
+        let (mut in_lo, mut in_hi) = (x0, x1);
         const MARGIN: f32 = 0.01;
         for e in row {
             if e.a > 0.0 {
@@ -502,11 +606,11 @@ fn triangle(canvas: &mut Canvas, clip: Clip, v: [&Vertex; 3], ppp: f32, texture:
                 in_hi = in_lo;
             }
         }
-        // One pixel of slack on each side; the exact test below decides the boundary.
-        let sx0 = ((floor(lo) - 1.0).max(x0 as f32)) as usize;
-        let sx1 = ((ceil(hi) + 1.0).min(x1 as f32)) as usize;
+        // One pixel of slack on each side; the exact test decides the boundary.
+        let sx0 = ((floor(lo) - 1.0).max(x0)) as usize;
+        let sx1 = ((ceil(hi) + 1.0).min(x1)) as usize;
         if sx0 >= sx1 {
-            continue;
+            return None;
         }
         let (ix0, ix1) = if in_lo.is_finite() && in_hi.is_finite() && in_lo < in_hi {
             (
@@ -516,85 +620,87 @@ fn triangle(canvas: &mut Canvas, clip: Clip, v: [&Vertex; 3], ppp: f32, texture:
         } else {
             (sx0, sx0)
         };
-        let line = &mut canvas.pixels[y * canvas.width..(y + 1) * canvas.width];
-        if let Some(c) = constant
-            && ix0 < ix1
+        Some(RowSpan { sx0, sx1, ix0, ix1 })
+    }
+
+    /// One inside pixel of a textured or many-coloured triangle, with edge values `w`.
+    fn shade(
+        &self,
+        dst: &mut [u8; 4],
+        x: usize,
+        w: [f32; 3],
+        texel_row: &mut Option<(usize, isize)>,
+    ) {
+        let b = w.map(|w| w * self.inv);
+        let lerp = |a: f32, bb: f32, c: f32| a * b[0] + bb * b[1] + c * b[2];
+        let uvs = &self.uvs;
+        if self.one_to_one
+            && self.texel_direct(dst, x, texel_row, || {
+                (
+                    lerp(uvs[0][0], uvs[1][0], uvs[2][0]),
+                    lerp(uvs[0][1], uvs[1][1], uvs[2][1]),
+                )
+            })
         {
-            if c[3] == 255 {
-                line[ix0..ix1].fill(c);
-            } else {
-                line[ix0..ix1].iter_mut().for_each(|d| blend_u8(d, c));
-            }
+            return;
         }
-        // Filled above: only the boundary pixels are left for a one-colour triangle.
-        let ranges = if constant.is_some() {
-            [sx0..ix0, ix1..sx1]
+        let tex = self.constant_tex.unwrap_or_else(|| {
+            self.texture.sample(
+                lerp(uvs[0][0], uvs[1][0], uvs[2][0]),
+                lerp(uvs[0][1], uvs[1][1], uvs[2][1]),
+                self.magnified,
+            )
+        });
+        let colors = &self.colors;
+        let src: [f32; 4] = if self.same_color {
+            std::array::from_fn(|i| colors[0][i] * tex[i])
         } else {
-            [sx0..sx1, 0..0]
+            std::array::from_fn(|i| lerp(colors[0][i], colors[1][i], colors[2][i]) * tex[i])
         };
-        // The texel under this row's first pixel, when the one-to-one path applies.
-        let mut texel_row: Option<(usize, isize)> = None;
-        for x in ranges.into_iter().flatten() {
-            let cx = x as f32 + 0.5;
-            let w = row.map(|e| e.a * cx + e.b);
-            if !(row[0].inside(w[0]) && row[1].inside(w[1]) && row[2].inside(w[2])) {
-                continue;
-            }
-            match constant {
-                Some(c) if c[3] == 255 => line[x] = c,
-                Some(c) => blend_u8(&mut line[x], c),
-                None => {
-                    let b = w.map(|w| w * inv);
-                    let lerp = |a: f32, bb: f32, c: f32| a * b[0] + bb * b[1] + c * b[2];
-                    if one_to_one {
-                        if texel_row.is_none() {
-                            let tx = lerp(uvs[0][0], uvs[1][0], uvs[2][0]) * tw - 0.5;
-                            let ty = lerp(uvs[0][1], uvs[1][1], uvs[2][1]) * th - 0.5;
-                            let (rx, ry) = (floor(tx + 0.5), floor(ty + 0.5));
-                            if (tx - rx).abs() < 1e-3
-                                && (ty - ry).abs() < 1e-3
-                                && rx >= 0.0
-                                && ry >= 0.0
-                                && ry < th
-                            {
-                                texel_row =
-                                    Some((ry as usize * texture.width, rx as isize - x as isize));
-                            }
-                        }
-                        if let Some((row_start, dx)) = texel_row {
-                            let tx = x as isize + dx;
-                            if tx >= 0 && (tx as usize) < texture.width {
-                                let t = texture.texels[row_start + tx as usize];
-                                let src: [u8; 4] = std::array::from_fn(|i| {
-                                    ((u16::from(t[i]) * u16::from(color_u8[i]) + 127) / 255) as u8
-                                });
-                                if src != [0; 4] {
-                                    blend_u8(&mut line[x], src);
-                                }
-                                continue;
-                            }
-                        }
-                    }
-                    let tex = constant_tex.unwrap_or_else(|| {
-                        texture.sample(
-                            lerp(uvs[0][0], uvs[1][0], uvs[2][0]),
-                            lerp(uvs[0][1], uvs[1][1], uvs[2][1]),
-                            magnified,
-                        )
-                    });
-                    let src: [f32; 4] = if same_color {
-                        std::array::from_fn(|i| colors[0][i] * tex[i])
-                    } else {
-                        std::array::from_fn(|i| {
-                            lerp(colors[0][i], colors[1][i], colors[2][i]) * tex[i]
-                        })
-                    };
-                    if src[3] > 0.0 || src[0] > 0.0 || src[1] > 0.0 || src[2] > 0.0 {
-                        blend(&mut line[x], src);
-                    }
-                }
+        if src[3] > 0.0 || src[0] > 0.0 || src[1] > 0.0 || src[2] > 0.0 {
+            blend(dst, src);
+        }
+    }
+
+    /// The one-to-one path: the texel under pixel `x`, found once per row from the first
+    /// pixel's texture coordinates (`uv`). False when it does not apply here.
+    fn texel_direct(
+        &self,
+        dst: &mut [u8; 4],
+        x: usize,
+        texel_row: &mut Option<(usize, isize)>,
+        uv: impl FnOnce() -> (f32, f32),
+    ) -> bool {
+        let texture = self.texture;
+        if texel_row.is_none() {
+            let (u, v) = uv();
+            let tx = u * texture.width as f32 - 0.5;
+            let ty = v * texture.height as f32 - 0.5;
+            let (rx, ry) = (floor(tx + 0.5), floor(ty + 0.5));
+            if (tx - rx).abs() < 1e-3
+                && (ty - ry).abs() < 1e-3
+                && rx >= 0.0
+                && ry >= 0.0
+                && ry < texture.height as f32
+            {
+                *texel_row = Some((ry as usize * texture.width, rx as isize - x as isize));
             }
         }
+        let Some((row_start, dx)) = *texel_row else {
+            return false;
+        };
+        let tx = x as isize + dx;
+        if tx < 0 || tx as usize >= texture.width {
+            return false;
+        }
+        let t = texture.texels[row_start + tx as usize];
+        let c = self.color_u8;
+        let src: [u8; 4] =
+            std::array::from_fn(|i| ((u16::from(t[i]) * u16::from(c[i]) + 127) / 255) as u8);
+        if src != [0; 4] {
+            blend_u8(dst, src);
+        }
+        true
     }
 }
 
@@ -842,40 +948,28 @@ mod tests {
         r.paint(&mut c, &[prim(m, full())], 1.0);
     }
 
-    #[test]
-    fn glyph_rectangles_copy_the_same_pixels_the_triangles_draw() {
-        // The fast path for text against the general one, on glyph-like rectangles at whole,
-        // half and odd pixel positions, partly clipped, partly outside the texture, and on
-        // rectangles that only look like glyphs (scaled, flipped): every pixel the same.
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
+    /// A small deterministic generator (xorshift64) for the randomised tests.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             seed
-        };
-        let (tw, th) = (64usize, 32usize);
-        let texels: Vec<Color32> = (0..tw * th)
-            .map(|_| {
-                let a = (next() % 256) as u8;
-                let v = (next() % 256) as u8;
-                Color32::from_rgba_premultiplied(v.min(a), v.min(a) / 2, a / 3, a)
-            })
-            .collect();
+        }
+    }
+
+    /// 400 glyph-like rectangles at whole, half and odd pixel positions, sometimes running
+    /// past the texture's edge, sometimes scaled or flipped (only looking like glyphs).
+    fn glyph_like_mesh(next: &mut dyn FnMut() -> u64, tw: usize, th: usize) -> Mesh {
         let mut mesh = Mesh::default();
         for _ in 0..400 {
-            let pick = |n: u64, r: &mut dyn FnMut() -> u64| (r() % n) as f32;
-            let w = 1.0 + pick(12, &mut next);
-            let h = 1.0 + pick(14, &mut next);
-            let x =
-                pick(90, &mut next) - 5.0 + [0.0, 0.0, 0.0, 0.0, 0.5, 0.25][(next() % 6) as usize];
-            let y =
-                pick(70, &mut next) - 5.0 + [0.0, 0.0, 0.0, 0.0, 0.5, 0.3][(next() % 6) as usize];
-            // Mostly inside the texture, sometimes running past its edge.
-            let u = pick(tw as u64 - 10, &mut next) + if next() % 8 == 0 { 8.0 } else { 0.0 };
-            let v = pick(th as u64 - 12, &mut next) + if next() % 8 == 0 { 10.0 } else { 0.0 };
-            // Mostly one texel per pixel; sometimes scaled or flipped.
-            let (su, sv) = match next() % 6 {
+            let mut pick = |n: u64| (next() % n) as f32;
+            let (w, h) = (1.0 + pick(12), 1.0 + pick(14));
+            let x = pick(90) - 5.0 + [0.0, 0.0, 0.0, 0.0, 0.5, 0.25][pick(6) as usize];
+            let y = pick(70) - 5.0 + [0.0, 0.0, 0.0, 0.0, 0.5, 0.3][pick(6) as usize];
+            let u = pick(tw as u64 - 10) + if pick(8) == 0.0 { 8.0 } else { 0.0 };
+            let v = pick(th as u64 - 12) + if pick(8) == 0.0 { 10.0 } else { 0.0 };
+            let (su, sv) = match pick(6) as u8 {
                 0 => (w * 1.5, h),
                 1 => (-w, h),
                 _ => (w, h),
@@ -884,36 +978,59 @@ mod tests {
                 pos2(u / tw as f32, v / th as f32),
                 pos2((u + su) / tw as f32, (v + sv) / th as f32),
             );
+            let channel = |next: &mut dyn FnMut() -> u64| (next() % 256) as u8 / 2;
             let color = Color32::from_rgba_premultiplied(
-                (next() % 256) as u8 / 2,
-                (next() % 256) as u8 / 2,
-                (next() % 256) as u8 / 2,
+                channel(next),
+                channel(next),
+                channel(next),
                 128 + (next() % 128) as u8,
             );
             mesh.add_rect_with_uv(Rect::from_min_size(pos2(x, y), egui::vec2(w, h)), uv, color);
         }
         mesh.texture_id = TextureId::Managed(7);
-        let draw = |quads: bool| {
-            let mut r = Rasterizer {
-                quads,
-                ..Default::default()
-            };
-            let mut delta = TexturesDelta::default();
-            delta.set.insert(
-                TextureId::Managed(7),
-                std::iter::once(egui::epaint::ImageDelta::full(
-                    ColorImage::new([tw, th], texels.clone()),
-                    TextureOptions::LINEAR,
-                ))
-                .collect(),
-            );
-            r.set_textures(&mut delta);
-            let mut c = Canvas::new(100, 80);
-            let clip = Rect::from_min_max(pos2(3.0, 2.0), pos2(95.0, 77.0));
-            r.paint(&mut c, &[prim(mesh.clone(), clip)], 1.0);
-            c
+        mesh
+    }
+
+    /// `mesh` drawn on a partly clipped 100x80 canvas, with or without the glyph fast path.
+    fn draw_glyphs(quads: bool, mesh: &Mesh, texture: ColorImage) -> Canvas {
+        let mut r = Rasterizer {
+            quads,
+            ..Default::default()
         };
-        let (fast, slow) = (draw(true), draw(false));
+        let mut delta = TexturesDelta::default();
+        delta.set.insert(
+            TextureId::Managed(7),
+            std::iter::once(egui::epaint::ImageDelta::full(
+                texture,
+                TextureOptions::LINEAR,
+            ))
+            .collect(),
+        );
+        r.set_textures(&mut delta);
+        let mut c = Canvas::new(100, 80);
+        let clip = Rect::from_min_max(pos2(3.0, 2.0), pos2(95.0, 77.0));
+        r.paint(&mut c, &[prim(mesh.clone(), clip)], 1.0);
+        c
+    }
+
+    #[test]
+    fn glyph_rectangles_copy_the_same_pixels_the_triangles_draw() {
+        // The fast path for text against the general one: every pixel the same.
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
+        let (tw, th) = (64usize, 32usize);
+        let texels: Vec<Color32> = (0..tw * th)
+            .map(|_| {
+                let a = (next() % 256) as u8;
+                let v = (next() % 256) as u8;
+                Color32::from_rgba_premultiplied(v.min(a), v.min(a) / 2, a / 3, a)
+            })
+            .collect();
+        let mesh = glyph_like_mesh(&mut next, tw, th);
+        let image = || ColorImage::new([tw, th], texels.clone());
+        let (fast, slow) = (
+            draw_glyphs(true, &mesh, image()),
+            draw_glyphs(false, &mesh, image()),
+        );
         let differ = fast
             .pixels
             .iter()

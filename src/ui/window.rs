@@ -14,7 +14,7 @@ use winit::application::ApplicationHandler;
 use winit::dpi::{LogicalSize, PhysicalPosition};
 use winit::event::{StartCause, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop, EventLoopProxy};
-use winit::window::{CustomCursor, Window, WindowLevel};
+use winit::window::{CustomCursor, Window, WindowAttributes, WindowLevel};
 
 use super::confirm::{self, ConfirmState};
 use super::enroll::{self, EnrollState};
@@ -311,7 +311,9 @@ impl<S> App<S> {
         event_loop.exit();
     }
 
-    fn create_window(&mut self, event_loop: &ActiveEventLoop) -> Result<(), Error> {
+    /// The window's attributes: its own arrow cursor, always on top, fixed size, centred
+    /// on a visible monitor, and named for the X11 or Wayland shell.
+    fn attributes(&self, event_loop: &ActiveEventLoop) -> Result<WindowAttributes, Error> {
         let cursor = CustomCursor::from_rgba(
             arrow::rgba(),
             arrow::SIZE as u16,
@@ -364,6 +366,11 @@ impl<S> App<S> {
                 ),
             };
         }
+        Ok(attrs)
+    }
+
+    fn create_window(&mut self, event_loop: &ActiveEventLoop) -> Result<(), Error> {
+        let attrs = self.attributes(event_loop)?;
         let window = Rc::new(
             event_loop
                 .create_window(attrs)
