@@ -9,9 +9,6 @@
 //! Deny and refusal are fatal on purpose: a `NotFound` would let cargo fall through to a
 //! plain-text token.
 
-use crate::gate::Refusal;
-use crate::store::StoreError;
-
 /// How a window ended without Approve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DenyReason {
@@ -67,6 +64,112 @@ impl DenyReason {
             }
         }
     }
+}
+
+/// Why a request is refused without a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A CI marker is set.
+    Ci(String),
+    /// No display variable is set.
+    Headless,
+    /// A display is set but does not answer.
+    Unreachable(String),
+    /// The display answers, but its server is not known to be a screen a person sees
+    /// (`display::trust`), or it lets any program inject input.
+    UntrustedDisplay(String),
+    /// The administrator's policy file is unsafe or malformed.
+    Policy(String),
+}
+
+impl Refusal {
+    /// The message cargo prints: what happened and what to do instead.
+    pub fn message(&self) -> String {
+        let headless = |why: String| {
+            format!(
+                "cargo-confirm-gui refused: {why}, and a registry token is released only after a \
+                 person clicks Approve in a window.\n\
+                 To publish from CI, use crates.io trusted publishing (OIDC), or give the job its \
+                 own token as a secret with the `cargo:token` provider (CARGO_REGISTRY_TOKEN).\n\
+                 To let cargo try the next provider here instead, add `--ci=pass` to this \
+                 provider's arguments in ~/.cargo/config.toml."
+            )
+        };
+        match self {
+            Refusal::Ci(var) => headless(format!("this looks like a CI runner (`{var}` is set)")),
+            Refusal::Headless => {
+                headless("there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)".into())
+            }
+            Refusal::Unreachable(detail) => {
+                headless(format!("the display cannot be reached: {detail}"))
+            }
+            Refusal::UntrustedDisplay(why) => {
+                format!("cargo-confirm-gui refused to show its window: {why}. Nothing was released")
+            }
+            Refusal::Policy(why) => {
+                format!("cargo-confirm-gui refused: {why}. Nothing was released")
+            }
+        }
+    }
+}
+
+/// What to do when the store is locked or missing, in the words of each platform.
+mod advice {
+    #[cfg(target_os = "linux")]
+    pub const LOCKED: &str = "Unlock it (log in to your desktop session, or open your keyring \
+                              app and unlock the login keyring) and try again";
+    #[cfg(target_os = "linux")]
+    pub const UNAVAILABLE: &str = "Start a Secret Service provider (gnome-keyring or KWallet) \
+                                   in your desktop session and try again";
+    #[cfg(target_os = "macos")]
+    pub const LOCKED: &str = "Unlock your login keychain (Keychain Access, or log in again) and \
+                              try again";
+    #[cfg(target_os = "macos")]
+    pub const UNAVAILABLE: &str = "Run it from your own logged-in macOS session, where your \
+                                   login keychain is, and try again";
+    #[cfg(windows)]
+    pub const LOCKED: &str = "Log in to your Windows account (the Credential Manager opens \
+                              with it) and try again";
+    #[cfg(windows)]
+    pub const UNAVAILABLE: &str = "Run it from your own logged-in Windows session, where the \
+                                   Credential Manager runs, and try again";
+    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+    pub const LOCKED: &str = "This platform has no supported keychain";
+    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+    pub const UNAVAILABLE: &str = "This platform has no supported keychain: use cargo's own \
+                                   credential providers";
+}
+
+/// What went wrong in a store, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The keychain exists but is locked, or refused access.
+    #[error(
+        "the {store} is locked or refused access: {detail}. {}",
+        advice::LOCKED
+    )]
+    Locked {
+        /// Store description.
+        store: String,
+        /// The platform's words.
+        detail: String,
+    },
+    /// No keychain service could be reached.
+    #[error("the {store} is not available: {detail}. {}", advice::UNAVAILABLE)]
+    Unavailable {
+        /// Store description.
+        store: String,
+        /// The platform's words.
+        detail: String,
+    },
+    /// Anything else the platform reported.
+    #[error("the {store} failed: {detail}")]
+    Platform {
+        /// Store description.
+        store: String,
+        /// The platform's words.
+        detail: String,
+    },
 }
 
 /// Everything that can stop a request.

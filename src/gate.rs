@@ -165,52 +165,7 @@ impl Options {
     }
 }
 
-/// Why a request is refused without a window.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// A CI marker is set.
-    Ci(String),
-    /// No display variable is set.
-    Headless,
-    /// A display is set but does not answer.
-    Unreachable(String),
-    /// The display answers, but its server is not known to be a screen a person sees
-    /// (`display::trust`), or it lets any program inject input.
-    UntrustedDisplay(String),
-    /// The administrator's policy file is unsafe or malformed.
-    Policy(String),
-}
-
-impl Refusal {
-    /// The message cargo prints: what happened and what to do instead.
-    pub fn message(&self) -> String {
-        let headless = |why: String| {
-            format!(
-                "cargo-confirm-gui refused: {why}, and a registry token is released only after a \
-                 person clicks Approve in a window.\n\
-                 To publish from CI, use crates.io trusted publishing (OIDC), or give the job its \
-                 own token as a secret with the `cargo:token` provider (CARGO_REGISTRY_TOKEN).\n\
-                 To let cargo try the next provider here instead, add `--ci=pass` to this \
-                 provider's arguments in ~/.cargo/config.toml."
-            )
-        };
-        match self {
-            Refusal::Ci(var) => headless(format!("this looks like a CI runner (`{var}` is set)")),
-            Refusal::Headless => {
-                headless("there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)".into())
-            }
-            Refusal::Unreachable(detail) => {
-                headless(format!("the display cannot be reached: {detail}"))
-            }
-            Refusal::UntrustedDisplay(why) => {
-                format!("cargo-confirm-gui refused to show its window: {why}. Nothing was released")
-            }
-            Refusal::Policy(why) => {
-                format!("cargo-confirm-gui refused: {why}. Nothing was released")
-            }
-        }
-    }
-}
+pub use crate::error::Refusal;
 
 /// What the pipeline does next.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -101,3 +101,132 @@ fn no_test_double_or_http_server_in_the_shipped_tree() {
         );
     }
 }
+
+/// The pipeline's steps in the order a request meets them (src/lib.rs). A step's modules
+/// may use an earlier step, never a later one; `pipeline` (the driver) may use them all.
+/// The window's step holds the display checks and the input guard it runs.
+const STEPS: &[&[&str]] = &[
+    &["protocol"],
+    &["env"],
+    &["gate"],
+    &["store"],
+    &["evidence"],
+    &["ui", "display", "input_guard"],
+    &["audit"],
+];
+
+/// Modules every step may use: the vocabulary of a request, its errors, its words. They
+/// must use no step at all, or a step would reach a later one through them.
+const SHARED: &[&str] = &[
+    "error", "text", "token", "request", "policy", "package", "publish", "harden", "sealed",
+    "throttle",
+];
+
+/// The top-level modules `path`'s code names with `crate::` (in `use` lists too).
+fn crate_modules(source: &str) -> std::collections::BTreeSet<String> {
+    let mut found = std::collections::BTreeSet::new();
+    for (i, _) in source.match_indices("crate::") {
+        let rest = &source[i + "crate::".len()..];
+        if let Some(list) = rest.strip_prefix('{') {
+            // `use crate::{a::b, c}`: every name at the top of the list.
+            let mut depth = 0;
+            let mut item = String::new();
+            for ch in list.chars() {
+                match ch {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        found.extend(first_segment(&item));
+                        item.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
+                item.push(ch);
+            }
+            found.extend(first_segment(&item));
+        } else {
+            found.extend(first_segment(rest));
+        }
+    }
+    found
+}
+
+fn first_segment(s: &str) -> Option<String> {
+    let name: String = s
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// Every `.rs` file of top-level module `module` (`src/m.rs` and `src/m/**`), with the
+/// names of the modules it uses.
+fn uses_of(module: &str) -> Vec<(String, std::collections::BTreeSet<String>)> {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    let single = src.join(format!("{module}.rs"));
+    if single.exists() {
+        files.push(single);
+    }
+    let mut dirs = vec![src.join(module)];
+    while let Some(d) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    assert!(!files.is_empty(), "no source for module {module}");
+    files
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p.display().to_string(), crate_modules(&text))
+        })
+        .collect()
+}
+
+#[test]
+fn no_step_uses_a_later_step_and_shared_modules_use_none() {
+    let mut wrong = Vec::new();
+    for (i, step) in STEPS.iter().enumerate() {
+        let later: Vec<&str> = STEPS[i + 1..]
+            .iter()
+            .flat_map(|s| s.iter().copied())
+            .collect();
+        for module in *step {
+            for (file, used) in uses_of(module) {
+                for u in used.iter().filter(|u| later.contains(&u.as_str())) {
+                    wrong.push(format!("{file} (step {module}) uses the later step {u}"));
+                }
+            }
+        }
+    }
+    let steps: Vec<&str> = STEPS.iter().flat_map(|s| s.iter().copied()).collect();
+    for module in SHARED {
+        for (file, used) in uses_of(module) {
+            for u in used.iter().filter(|u| steps.contains(&u.as_str())) {
+                wrong.push(format!("{file} (shared) uses the step {u}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_layer_check_reads_every_form_of_a_crate_path() {
+    let used = crate_modules(
+        "use crate::gate::Refusal;\nuse crate::{ui::{a, b}, store};\nlet x = crate::audit::f();",
+    );
+    let names: Vec<&str> = used.iter().map(String::as_str).collect();
+    assert_eq!(names, ["audit", "gate", "store", "ui"]);
+}
