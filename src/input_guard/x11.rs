@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use x11rb::connection::{Connection, RequestConnection};
+use x11rb::connection::Connection;
 use x11rb::protocol::Event;
 use x11rb::protocol::composite::ConnectionExt as _;
 use x11rb::protocol::xfixes::{ConnectionExt as _, CursorNotifyMask, SelectionEventMask};
@@ -136,6 +136,94 @@ fn watch_overlay(conn: &impl Connection, root: u32) -> Result<(Option<Overlay>, 
     Ok((overlay, cm_atom))
 }
 
+/// The extensions the guard cannot judge without: the Generic Event Extension and XInput
+/// 2.2 (raw events, which say which device acted), and XFixes 2 (the cursor on screen).
+/// Any of them missing refuses the display.
+fn require_extensions(conn: &impl Connection) -> Result<(), String> {
+    // XI2 events travel as generic events: without this extension the server accepts
+    // the selection (`select_root_events`) but never delivers a single raw event.
+    if conn
+        .extension_information("Generic Event Extension")
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        return Err(
+            "the X server lacks the Generic Event Extension, so XInput 2 events cannot arrive"
+                .into(),
+        );
+    }
+    let v = conn
+        .xinput_xi_query_version(2, 2)
+        .map_err(err)?
+        .reply()
+        .map_err(|e| format!("the X server has no XInput 2 ({e})"))?;
+    if (v.major_version, v.minor_version) < (2, 2) {
+        return Err(format!(
+            "the X server has XInput {}.{}, 2.2 is needed",
+            v.major_version, v.minor_version
+        ));
+    }
+    let f = conn
+        .xfixes_query_version(5, 0)
+        .map_err(err)?
+        .reply()
+        .map_err(|e| {
+            format!("the X server has no XFixes, so the cursor cannot be checked ({e})")
+        })?;
+    if f.major_version < 2 {
+        return Err(format!(
+            "the X server has XFixes {}, 2 is needed to check the cursor",
+            f.major_version
+        ));
+    }
+    Ok(())
+}
+
+/// Selects on the root every event the guard judges by: raw input and pointer motion on the
+/// master devices, hierarchy changes on all devices, the root's children, and the displayed
+/// cursor. A selection the server refuses refuses the display.
+fn select_root_events(conn: &impl Connection, root: u32) -> Result<(), String> {
+    // Raw events say which device moved or pressed; MOTION (on the root here, on the
+    // prompt once it exists) says whether the pointer moved with no device behind it.
+    let raw = XIEventMask::RAW_BUTTON_PRESS
+        | XIEventMask::RAW_BUTTON_RELEASE
+        | XIEventMask::RAW_KEY_PRESS
+        | XIEventMask::RAW_KEY_RELEASE
+        | XIEventMask::RAW_MOTION
+        | XIEventMask::MOTION;
+    // Raw events for the master devices carry the slave `sourceid` (masters added later
+    // included); hierarchy changes must be selected separately, on all devices.
+    let masks = [
+        EventMask {
+            deviceid: device_id(Device::ALL_MASTER),
+            mask: vec![raw],
+        },
+        EventMask {
+            deviceid: device_id(Device::ALL),
+            mask: vec![XIEventMask::HIERARCHY],
+        },
+    ];
+    conn.xinput_xi_select_events(root, &masks)
+        .map_err(err)?
+        .check()
+        .map_err(|e| format!("cannot watch raw input ({e})"))?;
+    // The root's children come and go, move and restack: SubstructureNotify. (Other
+    // clients' masks on the root are kept; only redirection is exclusive.)
+    conn.change_window_attributes(
+        root,
+        &ChangeWindowAttributesAux::new().event_mask(XEventMask::SUBSTRUCTURE_NOTIFY),
+    )
+    .map_err(err)?
+    .check()
+    .map_err(|e| format!("cannot watch the windows on screen ({e})"))?;
+    conn.xfixes_select_cursor_input(root, CursorNotifyMask::DISPLAY_CURSOR)
+        .map_err(err)?
+        .check()
+        .map_err(|e| format!("cannot watch the cursor ({e})"))?;
+    Ok(())
+}
+
 fn device_id(d: Device) -> u16 {
     u16::from(bool::from(d))
 }
@@ -145,6 +233,9 @@ fn err(e: impl std::fmt::Display) -> String {
 }
 
 impl Watcher {
+    /// Checks the server's extensions, selects the events the guard judges by, learns the
+    /// devices and the windows on screen, then handles events on a thread of its own. Any
+    /// failure on the way refuses the display.
     pub(super) fn start(
         session: Arc<Session>,
         seen: Arc<Mutex<Seen>>,
@@ -152,80 +243,8 @@ impl Watcher {
     ) -> Result<Watcher, String> {
         let conn = &session.conn;
         let root = session.root;
-        // XI2 events travel as generic events: without this extension the server accepts
-        // the selection below but never delivers a single raw event.
-        if conn
-            .extension_information("Generic Event Extension")
-            .ok()
-            .flatten()
-            .is_none()
-        {
-            return Err(
-                "the X server lacks the Generic Event Extension, so XInput 2 events cannot arrive"
-                    .into(),
-            );
-        }
-        let v = conn
-            .xinput_xi_query_version(2, 2)
-            .map_err(err)?
-            .reply()
-            .map_err(|e| format!("the X server has no XInput 2 ({e})"))?;
-        if (v.major_version, v.minor_version) < (2, 2) {
-            return Err(format!(
-                "the X server has XInput {}.{}, 2.2 is needed",
-                v.major_version, v.minor_version
-            ));
-        }
-        let f = conn
-            .xfixes_query_version(5, 0)
-            .map_err(err)?
-            .reply()
-            .map_err(|e| {
-                format!("the X server has no XFixes, so the cursor cannot be checked ({e})")
-            })?;
-        if f.major_version < 2 {
-            return Err(format!(
-                "the X server has XFixes {}, 2 is needed to check the cursor",
-                f.major_version
-            ));
-        }
-        // Raw events say which device moved or pressed; MOTION (on the root here, on the
-        // prompt once it exists) says whether the pointer moved with no device behind it.
-        let raw = XIEventMask::RAW_BUTTON_PRESS
-            | XIEventMask::RAW_BUTTON_RELEASE
-            | XIEventMask::RAW_KEY_PRESS
-            | XIEventMask::RAW_KEY_RELEASE
-            | XIEventMask::RAW_MOTION
-            | XIEventMask::MOTION;
-        // Raw events for the master devices carry the slave `sourceid` (masters added later
-        // included); hierarchy changes must be selected separately, on all devices.
-        let masks = [
-            EventMask {
-                deviceid: device_id(Device::ALL_MASTER),
-                mask: vec![raw],
-            },
-            EventMask {
-                deviceid: device_id(Device::ALL),
-                mask: vec![XIEventMask::HIERARCHY],
-            },
-        ];
-        conn.xinput_xi_select_events(root, &masks)
-            .map_err(err)?
-            .check()
-            .map_err(|e| format!("cannot watch raw input ({e})"))?;
-        // The root's children come and go, move and restack: SubstructureNotify. (Other
-        // clients' masks on the root are kept; only redirection is exclusive.)
-        conn.change_window_attributes(
-            root,
-            &ChangeWindowAttributesAux::new().event_mask(XEventMask::SUBSTRUCTURE_NOTIFY),
-        )
-        .map_err(err)?
-        .check()
-        .map_err(|e| format!("cannot watch the windows on screen ({e})"))?;
-        conn.xfixes_select_cursor_input(root, CursorNotifyMask::DISPLAY_CURSOR)
-            .map_err(err)?
-            .check()
-            .map_err(|e| format!("cannot watch the cursor ({e})"))?;
+        require_extensions(conn)?;
+        select_root_events(conn, root)?;
         let opacity_atom = conn
             .intern_atom(false, b"_NET_WM_WINDOW_OPACITY")
             .map_err(err)?
