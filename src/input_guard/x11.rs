@@ -11,8 +11,9 @@ use x11rb::protocol::composite::ConnectionExt as _;
 use x11rb::protocol::xfixes::{ConnectionExt as _, CursorNotifyMask, SelectionEventMask};
 use x11rb::protocol::xinput::{ConnectionExt as _, Device, EventMask, XIEventMask};
 use x11rb::protocol::xproto::{
-    AtomEnum, ChangeWindowAttributesAux, ConfigureWindowAux, ConnectionExt as _,
-    EventMask as XEventMask, MapState, Place, StackMode, WindowClass,
+    AtomEnum, ChangeWindowAttributesAux, ConfigureNotifyEvent, ConfigureWindowAux,
+    ConnectionExt as _, CreateNotifyEvent, EventMask as XEventMask, GravityNotifyEvent, MapState,
+    Place, ReparentNotifyEvent, StackMode, WindowClass,
 };
 
 use super::stack::{Stack, Win};
@@ -696,34 +697,20 @@ impl Shared {
         }
     }
 
+    /// Dispatches one event from the server, tried in this order: input and device changes,
+    /// the cursor, the compositing manager, the overlay, the root's children, reparenting,
+    /// opacity, then anything else inside the prompt's own tree; the rest is ignored.
     fn handle(&self, ev: Event) {
         let root = self.session.root;
         match ev {
             Event::XinputRawButtonPress(e) => self.raw_input(e.sourceid, e.detail == 1, false),
             Event::XinputRawButtonRelease(e) => self.raw_input(e.sourceid, false, false),
             Event::XinputRawMotion(e) => self.raw_input(e.sourceid, false, true),
-            Event::XinputMotion(e) => {
-                // A warp moves the pointer with no device behind it: the event's source is
-                // the master itself.
-                let real = e.sourceid != e.deviceid
-                    && self
-                        .name_of(e.sourceid)
-                        .is_some_and(|n| !n.contains("XTEST"));
-                if let Ok(mut seen) = self.seen.lock() {
-                    seen.last_motion_real = real;
-                }
-            }
+            Event::XinputMotion(e) => self.pointer_motion(e.sourceid, e.deviceid),
             Event::XinputRawKeyPress(e) | Event::XinputRawKeyRelease(e) => {
                 self.raw_input(e.sourceid, false, false)
             }
-            Event::XinputHierarchy(_) => {
-                let _ = self.refresh_devices();
-                self.veto(
-                    "the input devices changed while this window was open (a pointer or \
-                     keyboard was added, removed, attached or detached)"
-                        .into(),
-                );
-            }
+            Event::XinputHierarchy(_) => self.devices_changed(),
             Event::XfixesCursorNotify(_) => self.check_cursor(false),
             Event::XfixesSelectionNotify(e) if e.selection == self.cm_atom => self.veto(
                 "the compositing manager changed while this window was open (the program that \
@@ -731,31 +718,7 @@ impl Shared {
                     .into(),
             ),
             ev if self.in_overlay_event(&ev) => self.handle_overlay(ev),
-            Event::CreateNotify(e) if e.parent == root => {
-                let b = i32::from(e.border_width) * 2;
-                let input_only = self
-                    .session
-                    .conn
-                    .get_window_attributes(e.window)
-                    .ok()
-                    .and_then(|c| c.reply().ok())
-                    .is_some_and(|a| a.class == WindowClass::INPUT_ONLY);
-                self.restack(|s| {
-                    s.add(
-                        e.window,
-                        Win {
-                            rect: (
-                                i32::from(e.x),
-                                i32::from(e.y),
-                                i32::from(e.width) + b,
-                                i32::from(e.height) + b,
-                            ),
-                            mapped: false,
-                            input_only,
-                        },
-                    )
-                });
-            }
+            Event::CreateNotify(e) if e.parent == root => self.root_child_created(e),
             Event::DestroyNotify(e) if e.event == root => self.restack(|s| s.remove(e.window)),
             Event::MapNotify(e) if e.event == root => {
                 self.restack(|s| s.set_mapped(e.window, true))
@@ -763,51 +726,12 @@ impl Shared {
             Event::UnmapNotify(e) if e.event == root => {
                 self.restack(|s| s.set_mapped(e.window, false))
             }
-            Event::ConfigureNotify(e) if e.event == root => {
-                let b = i32::from(e.border_width) * 2;
-                let above = (e.above_sibling != x11rb::NONE).then_some(e.above_sibling);
-                let rect = (
-                    i32::from(e.x),
-                    i32::from(e.y),
-                    i32::from(e.width) + b,
-                    i32::from(e.height) + b,
-                );
-                let moved = self.prompt_moves(e.window, rect);
-                self.restack(|s| s.configure(e.window, rect, above));
-                if moved {
-                    self.moved();
-                }
-            }
-            Event::GravityNotify(e) if e.event == root => {
-                let moved = self
-                    .stack
-                    .lock()
-                    .ok()
-                    .and_then(|s| s.rect(e.window))
-                    .is_some_and(|(_, _, w, h)| {
-                        self.prompt_moves(e.window, (i32::from(e.x), i32::from(e.y), w, h))
-                    });
-                self.restack(|s| s.moved(e.window, i32::from(e.x), i32::from(e.y)));
-                if moved {
-                    self.moved();
-                }
-            }
+            Event::ConfigureNotify(e) if e.event == root => self.root_child_configured(e),
+            Event::GravityNotify(e) if e.event == root => self.root_child_gravity(e),
             Event::CirculateNotify(e) if e.event == root => {
                 self.restack(|s| s.circulate(e.window, e.place == Place::ON_TOP))
             }
-            Event::ReparentNotify(e) => {
-                if e.event == root {
-                    if e.parent == root {
-                        // Reparented into the root: geometry and state from the server.
-                        let _ = self.load_stack();
-                    } else {
-                        self.restack(|s| s.remove(e.window));
-                    }
-                }
-                // The prompt moved into a window manager's frame (or out of one).
-                self.find_top();
-                self.update_cover();
-            }
+            Event::ReparentNotify(e) => self.reparented(e),
             Event::PropertyNotify(e) if e.atom == self.opacity_atom => self.update_cover(),
             // Inside the prompt, or inside its window manager's frame.
             Event::CreateNotify(_)
@@ -819,6 +743,104 @@ impl Shared {
             | Event::GravityNotify(_) => self.update_cover(),
             _ => {}
         }
+    }
+
+    /// XI2 motion: whether the last pointer motion came from a real device. A warp moves the
+    /// pointer with no device behind it: the event's source is the master itself.
+    fn pointer_motion(&self, source: u16, device: u16) {
+        let real = source != device && self.name_of(source).is_some_and(|n| !n.contains("XTEST"));
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.last_motion_real = real;
+        }
+    }
+
+    /// A device was added, removed, attached or detached: always a veto.
+    fn devices_changed(&self) {
+        let _ = self.refresh_devices();
+        self.veto(
+            "the input devices changed while this window was open (a pointer or \
+             keyboard was added, removed, attached or detached)"
+                .into(),
+        );
+    }
+
+    /// A new child of the root: added to the stack, unmapped.
+    fn root_child_created(&self, e: CreateNotifyEvent) {
+        let b = i32::from(e.border_width) * 2;
+        let input_only = self
+            .session
+            .conn
+            .get_window_attributes(e.window)
+            .ok()
+            .and_then(|c| c.reply().ok())
+            .is_some_and(|a| a.class == WindowClass::INPUT_ONLY);
+        self.restack(|s| {
+            s.add(
+                e.window,
+                Win {
+                    rect: (
+                        i32::from(e.x),
+                        i32::from(e.y),
+                        i32::from(e.width) + b,
+                        i32::from(e.height) + b,
+                    ),
+                    mapped: false,
+                    input_only,
+                },
+            )
+        });
+    }
+
+    /// A child of the root moved, resized or restacked; the prompt's own top-level moving
+    /// restarts the arming delay.
+    fn root_child_configured(&self, e: ConfigureNotifyEvent) {
+        let b = i32::from(e.border_width) * 2;
+        let above = (e.above_sibling != x11rb::NONE).then_some(e.above_sibling);
+        let rect = (
+            i32::from(e.x),
+            i32::from(e.y),
+            i32::from(e.width) + b,
+            i32::from(e.height) + b,
+        );
+        let moved = self.prompt_moves(e.window, rect);
+        self.restack(|s| s.configure(e.window, rect, above));
+        if moved {
+            self.moved();
+        }
+    }
+
+    /// A child of the root moved with its parent's resize; the prompt's own top-level moving
+    /// restarts the arming delay.
+    fn root_child_gravity(&self, e: GravityNotifyEvent) {
+        let moved = self
+            .stack
+            .lock()
+            .ok()
+            .and_then(|s| s.rect(e.window))
+            .is_some_and(|(_, _, w, h)| {
+                self.prompt_moves(e.window, (i32::from(e.x), i32::from(e.y), w, h))
+            });
+        self.restack(|s| s.moved(e.window, i32::from(e.x), i32::from(e.y)));
+        if moved {
+            self.moved();
+        }
+    }
+
+    /// A window changed parents: the root's stack follows, and the prompt's top-level and
+    /// what covers it are found again whoever was reparented.
+    fn reparented(&self, e: ReparentNotifyEvent) {
+        let root = self.session.root;
+        if e.event == root {
+            if e.parent == root {
+                // Reparented into the root: geometry and state from the server.
+                let _ = self.load_stack();
+            } else {
+                self.restack(|s| s.remove(e.window));
+            }
+        }
+        // The prompt moved into a window manager's frame (or out of one).
+        self.find_top();
+        self.update_cover();
     }
 
     /// Whether `window` is the prompt's top-level and `rect` is not where it was.
