@@ -578,66 +578,15 @@ pub fn migrate(
         policy: Options::default(),
     };
     let requester = (deps.requester)();
-    let mut note = String::new();
     let mut windowed = false;
     let answer = (|| {
-        match gate::decide(&req.operation, &deps.env, &asked.policy) {
-            Verdict::Prompt => {}
-            Verdict::Refuse(r) => return Err(Error::Refused(r)),
-            _ => return Err(Error::Unsupported),
-        }
-        if let Some(e) = &deps.policy_error {
-            return Err(Error::Refused(Refusal::Policy(e.clone())));
-        }
-        (deps.probe_display)(&deps.env).map_err(Error::Refused)?;
+        may_prompt(&req.operation, deps, &asked.policy)?;
         let turn = Turn::take(&deps.state, asked.policy.cooldown())?;
         windowed = true;
-        // Regression, "Nothing the caller supplies" (8): the item was read only after
-        // Approve, so a program could replace it while the window was up. The value moved is
-        // read once, now; the window shows its fingerprint, and exactly it is stored.
-        let Some(token) = from.get(&asked.key)? else {
-            return Err(Error::NotEnrolled {
-                registry: format!("{} in the {}", asked.registry, from.describe()),
-            });
-        };
-        let to = (deps.open_store)()?;
-        let tx = Transaction {
-            registry: req.raw_registry_label(),
-            operation: Operation::Migrate,
-            login_fingerprint: Some(token.fingerprint()),
-            existing_entry: to.contains(&asked.key)?,
-            requester: requester.clone(),
-            store: format!("from the {} to the {}", from.describe(), to.describe()),
-            recent_requests: turn.recent,
-            package: None,
-        };
-        let opts = PromptOptions {
-            timeout: asked.policy.timeout(),
-            arm_delay: asked.policy.arm_delay(),
-        };
-        if let Decision::Deny(reason) = deps.prompter.confirm(&tx, &opts, cancel)? {
-            return Err(turn.denied(&asked, reason));
-        }
-        let label = format!("cargo registry token for {}", asked.registry);
-        to.set(&asked.key, &label, &token)?;
-        let written = to.get(&asked.key)?;
-        if written.as_ref().map(|t| t.expose()) != Some(token.expose()) {
-            return Err(Error::Store(StoreError::Platform {
-                store: to.describe(),
-                detail: "the token did not read back as written; the Secret Service entry was kept"
-                    .into(),
-            }));
-        }
-        // Whatever the item holds now goes: no copy in the Secret Service is left.
-        from.delete(&asked.key)?;
-        note = format!(
-            "moved into the sealed store (fingerprint {})",
-            token.fingerprint()
-        );
-        Ok(())
+        move_token(&asked, &requester, &turn, deps, from, cancel)
     })();
     let said = match &answer {
-        Ok(()) => note,
+        Ok(note) => note.clone(),
         Err(e) => e.to_string(),
     };
     record(
@@ -647,7 +596,95 @@ pub fn migrate(
         (&said, windowless(&answer, windowed)),
         String::new(),
     );
-    answer
+    answer.map(|_| ())
+}
+
+/// Whether a window that no cargo request asked for (`--migrate`, `setup`) may open, checked
+/// in this order: the gate must say to prompt, the policy file must be usable, and the
+/// display must be the person's.
+fn may_prompt(operation: &Operation, deps: &Deps<'_>, policy: &Options) -> Result<(), Error> {
+    match gate::decide(operation, &deps.env, policy) {
+        Verdict::Prompt => {}
+        Verdict::Refuse(r) => return Err(Error::Refused(r)),
+        _ => return Err(Error::Unsupported),
+    }
+    if let Some(e) = &deps.policy_error {
+        return Err(Error::Refused(Refusal::Policy(e.clone())));
+    }
+    (deps.probe_display)(&deps.env).map_err(Error::Refused)
+}
+
+/// `--migrate`'s window, the person's turn taken: the token is read once from `from`, shown
+/// by fingerprint, and only after Approve written to the sealed store, read back, and then
+/// deleted from `from`. Returns what the log says.
+fn move_token(
+    asked: &Asked<'_>,
+    requester: &Requester,
+    turn: &Turn<'_>,
+    deps: &Deps<'_>,
+    from: &dyn TokenStore,
+    cancel: &Cancel,
+) -> Result<String, Error> {
+    // Regression, "Nothing the caller supplies" (8): the item was read only after
+    // Approve, so a program could replace it while the window was up. The value moved is
+    // read once, now; the window shows its fingerprint, and exactly it is stored.
+    let Some(token) = from.get(&asked.key)? else {
+        return Err(Error::NotEnrolled {
+            registry: format!("{} in the {}", asked.registry, from.describe()),
+        });
+    };
+    let to = (deps.open_store)()?;
+    let tx = Transaction {
+        registry: asked.req.raw_registry_label(),
+        operation: Operation::Migrate,
+        login_fingerprint: Some(token.fingerprint()),
+        existing_entry: to.contains(&asked.key)?,
+        requester: requester.clone(),
+        store: format!("from the {} to the {}", from.describe(), to.describe()),
+        recent_requests: turn.recent,
+        package: None,
+    };
+    let opts = PromptOptions {
+        timeout: asked.policy.timeout(),
+        arm_delay: asked.policy.arm_delay(),
+    };
+    if let Decision::Deny(reason) = deps.prompter.confirm(&tx, &opts, cancel)? {
+        return Err(turn.denied(asked, reason));
+    }
+    store_read_back(
+        to.as_ref(),
+        &asked.key,
+        &asked.registry,
+        &token,
+        "the token did not read back as written; the Secret Service entry was kept",
+    )?;
+    // Whatever the item holds now goes: no copy in the Secret Service is left.
+    from.delete(&asked.key)?;
+    Ok(format!(
+        "moved into the sealed store (fingerprint {})",
+        token.fingerprint()
+    ))
+}
+
+/// Stores `token` for `registry` under `key` and reads it back: anything but the very
+/// token written is a store failure (`kept` says which copy stays), so the caller's copy
+/// is not removed.
+fn store_read_back(
+    store: &dyn TokenStore,
+    key: &RegistryKey,
+    registry: &str,
+    token: &Token,
+    kept: &str,
+) -> Result<(), Error> {
+    store.set(key, &format!("cargo registry token for {registry}"), token)?;
+    let written = store.get(key)?;
+    if written.as_ref().map(|t| t.expose()) != Some(token.expose()) {
+        return Err(Error::Store(StoreError::Platform {
+            store: store.describe(),
+            detail: kept.into(),
+        }));
+    }
+    Ok(())
 }
 
 /// One clear-text token `setup` found: the store key, what the window shows, and the token.
@@ -669,19 +706,33 @@ pub fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), 
         tokens: found.iter().map(|f| f.item.clone()).collect(),
     };
     let policy = Options::default();
-    match gate::decide(&operation, &deps.env, &policy) {
-        Verdict::Prompt => {}
-        Verdict::Refuse(r) => return Err(Error::Refused(r)),
-        _ => return Err(Error::Unsupported),
-    }
-    if let Some(e) = &deps.policy_error {
-        return Err(Error::Refused(Refusal::Policy(e.clone())));
-    }
-    (deps.probe_display)(&deps.env).map_err(Error::Refused)?;
+    may_prompt(&operation, deps, &policy)?;
     // From here a window is shown (or tried): whatever follows is a decision.
     let store = (deps.open_store)()?;
     let requester = (deps.requester)();
-    let tx = Transaction {
+    let tx = adopt_transaction(found, &operation, &requester, store.as_ref());
+    let opts = PromptOptions {
+        timeout: policy.timeout(),
+        arm_delay: policy.arm_delay(),
+    };
+    let what = operation.describe("");
+    let outcome = match deps.prompter.confirm(&tx, &opts, cancel)? {
+        Decision::Deny(reason) => Err(Error::Denied { what, reason }),
+        Decision::Approve => store_adopted(found, store.as_ref()),
+    };
+    record_adopted(found, operation, deps, &requester, &outcome);
+    outcome
+}
+
+/// What `setup`'s window shows: how many registries, whether any already has a stored
+/// token, and where they go.
+fn adopt_transaction(
+    found: &[Adoptee],
+    operation: &Operation,
+    requester: &Requester,
+    store: &dyn TokenStore,
+) -> Transaction {
+    Transaction {
         registry: format!(
             "{} registr{}",
             found.len(),
@@ -694,35 +745,36 @@ pub fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), 
         store: store.describe(),
         recent_requests: 1,
         package: None,
-    };
-    let opts = PromptOptions {
-        timeout: policy.timeout(),
-        arm_delay: policy.arm_delay(),
-    };
-    let what = operation.describe("");
-    let outcome = match deps.prompter.confirm(&tx, &opts, cancel)? {
-        Decision::Deny(reason) => Err(Error::Denied { what, reason }),
-        Decision::Approve => found
-            .iter()
-            .filter(|f| !f.item.already_stored)
-            .try_for_each(|f| {
-                store.set(
-                    &f.key,
-                    &format!("cargo registry token for {}", f.item.registry),
-                    &f.token,
-                )?;
-                let written = store.get(&f.key)?;
-                if written.as_ref().map(|t| t.expose()) != Some(f.token.expose()) {
-                    return Err(Error::Store(StoreError::Platform {
-                        store: store.describe(),
-                        detail: "a token did not read back as written; its clear copy was kept"
-                            .into(),
-                    }));
-                }
-                Ok(())
-            }),
-    };
-    let said = match &outcome {
+    }
+}
+
+/// After Approve in `setup`'s window: each token whose registry has none stored yet is
+/// stored and read back, stopping at the first that fails.
+fn store_adopted(found: &[Adoptee], store: &dyn TokenStore) -> Result<(), Error> {
+    found
+        .iter()
+        .filter(|f| !f.item.already_stored)
+        .try_for_each(|f| {
+            store_read_back(
+                store,
+                &f.key,
+                &f.item.registry,
+                &f.token,
+                "a token did not read back as written; its clear copy was kept",
+            )
+        })
+}
+
+/// The audit record of `setup`'s window, under the first registry's index (none when
+/// nothing was found).
+fn record_adopted(
+    found: &[Adoptee],
+    operation: Operation,
+    deps: &Deps<'_>,
+    requester: &Requester,
+    outcome: &Result<(), Error>,
+) {
+    let said = match outcome {
         Ok(()) => format!(
             "stored {}",
             found
@@ -745,12 +797,11 @@ pub fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), 
         record(
             deps,
             &req,
-            &requester,
-            (&said, windowless(&outcome, true)),
+            requester,
+            (&said, windowless(outcome, true)),
             String::new(),
         );
     }
-    outcome
 }
 
 /// How long an approved publish waits for a crate check that has not finished.

@@ -270,6 +270,10 @@ pub fn server_of(host: &dyn Host, peer: Peer) -> Result<u32, String> {
 }
 
 /// Decides whether `peer`, the server at the other end of a display socket, is the person's.
+///
+/// A server in a hidden pid namespace is refused; rule 1 (another user's server) is
+/// decided here, from `SO_PEERCRED`; a uid the person controls is refused; a server run by
+/// the person must be the one serving this connection, then pass `judge_own`.
 pub fn judge(
     host: &dyn Host,
     peer: Peer,
@@ -300,42 +304,37 @@ pub fn judge(
         ));
     }
     let listener = peer.pid;
-    let peer = Peer {
-        pid: serving(host, peer).map_err(|e| format!("the {what} is refused: {e}"))?,
-        ..peer
-    };
-    let name = shown(host, peer.pid);
+    let server = serving(host, peer).map_err(|e| format!("the {what} is refused: {e}"))?;
+    judge_own(host, listener, server, protocol, what, policy)
+}
+
+/// Rules 2 to 5, tried in order, for `server`, run by the person and serving this
+/// connection (`listener` set up its socket): the first that passes trusts it; when none
+/// does, it is refused with every rule's reason.
+fn judge_own(
+    host: &dyn Host,
+    listener: u32,
+    server: u32,
+    protocol: Protocol,
+    what: &str,
+    policy: &DisplayPolicy,
+) -> Result<Trusted, String> {
+    let name = shown(host, server);
     let mut reasons = Vec::new();
-    match vouch_for_process(host, peer.pid, policy) {
+    match vouch_for_process(host, server, policy) {
         Ok(why) => {
             return Ok(Trusted {
-                pid: peer.pid,
+                pid: server,
                 why: format!("the {what} {name}: {why}"),
             });
         }
         Err(e) => reasons.push(e),
     }
-    // Xwayland counts through the compositor that started it: the system's Xwayland, whose
-    // parent, run by the person, reads input hardware (or is trusted by the policy file). A
-    // parent that is another user's (init, after a double fork; a root cron job) proves
-    // nothing about who started the server.
-    let xwayland = host
-        .exe(peer.pid)
-        .filter(|e| e.file_name().is_some_and(|n| n == "Xwayland") && host.system_program(e));
-    if xwayland.is_some() {
-        let parent = host.ppid(peer.pid).filter(|p| *p > 1);
-        let verdict = match parent {
-            None => Err("its parent cannot be identified".to_string()),
-            Some(parent) if host.uid(parent) != Some(host.my_uid()) => Err(format!(
-                "its parent {} is not your compositor",
-                shown(host, parent)
-            )),
-            Some(parent) => vouch_for_process(host, parent, policy).map(|why| (parent, why)),
-        };
+    if let Some(verdict) = xwayland_parent(host, server, policy) {
         match verdict {
             Ok((parent, why)) => {
                 return Ok(Trusted {
-                    pid: peer.pid,
+                    pid: server,
                     why: format!(
                         "the X server {name} is Xwayland under the compositor {}: {why}",
                         shown(host, parent)
@@ -346,18 +345,9 @@ pub fn judge(
         }
     }
     if let Protocol::X11 { number: Some(n) } = protocol {
-        let seat = host.logind_sessions().into_iter().find(|s| {
-            s.kind == "x11"
-                && super::x11_display_number(&s.display) == Some(n)
-                && s.active
-                && !s.remote
-                && !s.seat.is_empty()
-        });
-        if let Some(s) = seat
-            && host.x11_socket_owner(n) == Some(listener)
-        {
+        if let Some(s) = logind_seat(host, n, listener) {
             return Ok(Trusted {
-                pid: peer.pid,
+                pid: server,
                 why: format!(
                     "the X server {name} holds display :{n}, which logind records for your \
                      active session {} on {}",
@@ -369,7 +359,13 @@ pub fn judge(
             "logind records no active local session of yours on display :{n}"
         ));
     }
-    Err(format!(
+    Err(refusal(what, &name, &reasons))
+}
+
+/// The refusal of a server run by the person that no rule trusts: every rule's reason,
+/// and where an administrator can trust it.
+fn refusal(what: &str, name: &str, reasons: &[String]) -> String {
+    format!(
         "the {what} this window would open on, {name}, runs as you, and nothing shows it \
          is a screen a person sees: {}. A program running as you can start such a server \
          (Xvfb, Xephyr, Xvnc, a headless compositor) and click there itself. If this is your \
@@ -377,7 +373,45 @@ pub fn judge(
          screen\")",
         reasons.join("; "),
         crate::policy::PATH
-    ))
+    )
+}
+
+/// Rule 4: `None` when `server` is not the system's Xwayland; else its parent and why that
+/// parent vouches for it, or why it does not.
+///
+/// Xwayland counts through the compositor that started it: the system's Xwayland, whose
+/// parent, run by the person, reads input hardware (or is trusted by the policy file). A
+/// parent that is another user's (init, after a double fork; a root cron job) proves
+/// nothing about who started the server.
+fn xwayland_parent(
+    host: &dyn Host,
+    server: u32,
+    policy: &DisplayPolicy,
+) -> Option<Result<(u32, String), String>> {
+    host.exe(server)
+        .filter(|e| e.file_name().is_some_and(|n| n == "Xwayland") && host.system_program(e))?;
+    let parent = host.ppid(server).filter(|p| *p > 1);
+    Some(match parent {
+        None => Err("its parent cannot be identified".to_string()),
+        Some(parent) if host.uid(parent) != Some(host.my_uid()) => Err(format!(
+            "its parent {} is not your compositor",
+            shown(host, parent)
+        )),
+        Some(parent) => vouch_for_process(host, parent, policy).map(|why| (parent, why)),
+    })
+}
+
+/// Rule 5: the user's active, local seat session that logind records on X display `n`,
+/// when `listener`, which set up this connection's socket, holds that display's socket.
+fn logind_seat(host: &dyn Host, n: u32, listener: u32) -> Option<Session> {
+    let seat = host.logind_sessions().into_iter().find(|s| {
+        s.kind == "x11"
+            && super::x11_display_number(&s.display) == Some(n)
+            && s.active
+            && !s.remote
+            && !s.seat.is_empty()
+    })?;
+    (host.x11_socket_owner(n) == Some(listener)).then_some(seat)
 }
 
 /// The real host: `/proc`, `access(2)`, logind on the system bus.

@@ -76,9 +76,12 @@ pub const NOT_CARGO: &str = "the program that asked is";
 const CHAIN_MAX: usize = 12;
 
 /// Inspects the parent process chain of this process.
+///
+/// The parent is pinned first; after the chain is read, a parent that is no longer this
+/// process's parent, or has exited, is a warning. Then whether it is a verified cargo, and
+/// which of the programs involved any program running as the user could replace.
 #[cfg(target_os = "linux")]
 pub fn requester() -> Requester {
-    use rustix::event::{PollFd, PollFlags, Timespec, poll};
     use rustix::process::{PidfdFlags, getppid, pidfd_open};
 
     let mut r = Requester::default();
@@ -91,11 +94,28 @@ pub fn requester() -> Requester {
         r.warnings
             .push("could not pin the parent process (pidfd_open failed)".into());
     }
-    let mut pid = ppid.as_raw_nonzero().get() as u32;
+    let parent = ppid.as_raw_nonzero().get() as u32;
+    r.chain = chain_from(parent);
+    // The pin only holds if the parent is still the same process now.
+    let still_parent = getppid() == Some(ppid);
+    let alive = pidfd.as_ref().is_ok_and(still_running);
+    if !still_parent || !alive {
+        r.warnings
+            .push("the requesting process exited while it was being inspected".into());
+    }
+    verify_cargo(&mut r, parent);
+    note_replaceable(&mut r);
+    r
+}
+
+/// `pid` and its ancestors, up to the session leader or [`CHAIN_MAX`] processes.
+#[cfg(target_os = "linux")]
+fn chain_from(mut pid: u32) -> Vec<ProcessInfo> {
+    let mut chain = Vec::new();
     for _ in 0..CHAIN_MAX {
         let info = read_proc(pid);
         let stat = stat_of(pid);
-        r.chain.push(info);
+        chain.push(info);
         match stat {
             // The session leader (a login shell, a terminal's shell) is the last one shown.
             Some(s) if s.session == pid => break,
@@ -103,24 +123,29 @@ pub fn requester() -> Requester {
             _ => break,
         }
     }
-    // The pin only holds if the parent is still the same process now.
-    let still_parent = getppid() == Some(ppid);
-    // A pidfd becomes readable when its process exits; poll without waiting.
-    let alive = pidfd.as_ref().is_ok_and(|fd| {
-        let mut fds = [PollFd::new(fd, PollFlags::IN)];
-        poll(
-            &mut fds,
-            Some(&Timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            }),
-        )
-        .is_ok_and(|n| n == 0)
-    });
-    if !still_parent || !alive {
-        r.warnings
-            .push("the requesting process exited while it was being inspected".into());
-    }
+    chain
+}
+
+/// Whether the pinned process has not exited: a pidfd becomes readable when its process
+/// exits; polled without waiting, and an error counts as exited.
+#[cfg(target_os = "linux")]
+fn still_running(pidfd: &std::os::fd::OwnedFd) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
+    poll(
+        &mut fds,
+        Some(&Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        }),
+    )
+    .is_ok_and(|n| n == 0)
+}
+
+/// Whether the direct parent, `ppid`, is cargo: named so, then verified ([`cargo::verify`]);
+/// a parent named cargo that fails the check is not cargo, with why.
+#[cfg(target_os = "linux")]
+fn verify_cargo(r: &mut Requester, ppid: u32) {
     r.parent_is_cargo = r
         .parent()
         .and_then(|p| p.exe.as_ref().ok())
@@ -128,7 +153,7 @@ pub fn requester() -> Requester {
         .is_some_and(|n| n == "cargo" || n == "cargo.exe");
     let named_cargo = r.parent_is_cargo;
     if named_cargo {
-        match cargo::verify(ppid.as_raw_nonzero().get() as u32) {
+        match cargo::verify(ppid) {
             Ok((identity, checked)) => {
                 r.cargo = Some(identity);
                 r.notices.push(format!("cargo {checked}"));
@@ -143,6 +168,12 @@ pub fn requester() -> Requester {
     } else {
         r.warnings.push(format!("{NOT_CARGO} not cargo"));
     }
+}
+
+/// Notices, not warnings: a verified cargo, or this helper, that any program running as the
+/// user could replace.
+#[cfg(target_os = "linux")]
+fn note_replaceable(r: &mut Requester) {
     if r.parent_is_cargo
         && let Some(Ok(exe)) = r.parent().map(|p| p.exe.clone())
         && let Some(place) = user_writable(&exe)
@@ -161,7 +192,6 @@ pub fn requester() -> Requester {
             me.display()
         ));
     }
-    r
 }
 
 /// Whether the real user can write `exe` or the directory holding it; names which one.

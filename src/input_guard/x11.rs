@@ -5,14 +5,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use x11rb::connection::{Connection, RequestConnection};
+use x11rb::connection::Connection;
 use x11rb::protocol::Event;
 use x11rb::protocol::composite::ConnectionExt as _;
 use x11rb::protocol::xfixes::{ConnectionExt as _, CursorNotifyMask, SelectionEventMask};
 use x11rb::protocol::xinput::{ConnectionExt as _, Device, EventMask, XIEventMask};
 use x11rb::protocol::xproto::{
-    AtomEnum, ChangeWindowAttributesAux, ConfigureWindowAux, ConnectionExt as _,
-    EventMask as XEventMask, MapState, Place, StackMode, WindowClass,
+    AtomEnum, ChangeWindowAttributesAux, ConfigureNotifyEvent, ConfigureWindowAux,
+    ConnectionExt as _, CreateNotifyEvent, EventMask as XEventMask, GravityNotifyEvent, MapState,
+    Place, ReparentNotifyEvent, StackMode, WindowClass,
 };
 
 use super::stack::{Stack, Win};
@@ -136,6 +137,94 @@ fn watch_overlay(conn: &impl Connection, root: u32) -> Result<(Option<Overlay>, 
     Ok((overlay, cm_atom))
 }
 
+/// The extensions the guard cannot judge without: the Generic Event Extension and XInput
+/// 2.2 (raw events, which say which device acted), and XFixes 2 (the cursor on screen).
+/// Any of them missing refuses the display.
+fn require_extensions(conn: &impl Connection) -> Result<(), String> {
+    // XI2 events travel as generic events: without this extension the server accepts
+    // the selection (`select_root_events`) but never delivers a single raw event.
+    if conn
+        .extension_information("Generic Event Extension")
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        return Err(
+            "the X server lacks the Generic Event Extension, so XInput 2 events cannot arrive"
+                .into(),
+        );
+    }
+    let v = conn
+        .xinput_xi_query_version(2, 2)
+        .map_err(err)?
+        .reply()
+        .map_err(|e| format!("the X server has no XInput 2 ({e})"))?;
+    if (v.major_version, v.minor_version) < (2, 2) {
+        return Err(format!(
+            "the X server has XInput {}.{}, 2.2 is needed",
+            v.major_version, v.minor_version
+        ));
+    }
+    let f = conn
+        .xfixes_query_version(5, 0)
+        .map_err(err)?
+        .reply()
+        .map_err(|e| {
+            format!("the X server has no XFixes, so the cursor cannot be checked ({e})")
+        })?;
+    if f.major_version < 2 {
+        return Err(format!(
+            "the X server has XFixes {}, 2 is needed to check the cursor",
+            f.major_version
+        ));
+    }
+    Ok(())
+}
+
+/// Selects on the root every event the guard judges by: raw input and pointer motion on the
+/// master devices, hierarchy changes on all devices, the root's children, and the displayed
+/// cursor. A selection the server refuses refuses the display.
+fn select_root_events(conn: &impl Connection, root: u32) -> Result<(), String> {
+    // Raw events say which device moved or pressed; MOTION (on the root here, on the
+    // prompt once it exists) says whether the pointer moved with no device behind it.
+    let raw = XIEventMask::RAW_BUTTON_PRESS
+        | XIEventMask::RAW_BUTTON_RELEASE
+        | XIEventMask::RAW_KEY_PRESS
+        | XIEventMask::RAW_KEY_RELEASE
+        | XIEventMask::RAW_MOTION
+        | XIEventMask::MOTION;
+    // Raw events for the master devices carry the slave `sourceid` (masters added later
+    // included); hierarchy changes must be selected separately, on all devices.
+    let masks = [
+        EventMask {
+            deviceid: device_id(Device::ALL_MASTER),
+            mask: vec![raw],
+        },
+        EventMask {
+            deviceid: device_id(Device::ALL),
+            mask: vec![XIEventMask::HIERARCHY],
+        },
+    ];
+    conn.xinput_xi_select_events(root, &masks)
+        .map_err(err)?
+        .check()
+        .map_err(|e| format!("cannot watch raw input ({e})"))?;
+    // The root's children come and go, move and restack: SubstructureNotify. (Other
+    // clients' masks on the root are kept; only redirection is exclusive.)
+    conn.change_window_attributes(
+        root,
+        &ChangeWindowAttributesAux::new().event_mask(XEventMask::SUBSTRUCTURE_NOTIFY),
+    )
+    .map_err(err)?
+    .check()
+    .map_err(|e| format!("cannot watch the windows on screen ({e})"))?;
+    conn.xfixes_select_cursor_input(root, CursorNotifyMask::DISPLAY_CURSOR)
+        .map_err(err)?
+        .check()
+        .map_err(|e| format!("cannot watch the cursor ({e})"))?;
+    Ok(())
+}
+
 fn device_id(d: Device) -> u16 {
     u16::from(bool::from(d))
 }
@@ -145,6 +234,9 @@ fn err(e: impl std::fmt::Display) -> String {
 }
 
 impl Watcher {
+    /// Checks the server's extensions, selects the events the guard judges by, learns the
+    /// devices and the windows on screen, then handles events on a thread of its own. Any
+    /// failure on the way refuses the display.
     pub(super) fn start(
         session: Arc<Session>,
         seen: Arc<Mutex<Seen>>,
@@ -152,80 +244,8 @@ impl Watcher {
     ) -> Result<Watcher, String> {
         let conn = &session.conn;
         let root = session.root;
-        // XI2 events travel as generic events: without this extension the server accepts
-        // the selection below but never delivers a single raw event.
-        if conn
-            .extension_information("Generic Event Extension")
-            .ok()
-            .flatten()
-            .is_none()
-        {
-            return Err(
-                "the X server lacks the Generic Event Extension, so XInput 2 events cannot arrive"
-                    .into(),
-            );
-        }
-        let v = conn
-            .xinput_xi_query_version(2, 2)
-            .map_err(err)?
-            .reply()
-            .map_err(|e| format!("the X server has no XInput 2 ({e})"))?;
-        if (v.major_version, v.minor_version) < (2, 2) {
-            return Err(format!(
-                "the X server has XInput {}.{}, 2.2 is needed",
-                v.major_version, v.minor_version
-            ));
-        }
-        let f = conn
-            .xfixes_query_version(5, 0)
-            .map_err(err)?
-            .reply()
-            .map_err(|e| {
-                format!("the X server has no XFixes, so the cursor cannot be checked ({e})")
-            })?;
-        if f.major_version < 2 {
-            return Err(format!(
-                "the X server has XFixes {}, 2 is needed to check the cursor",
-                f.major_version
-            ));
-        }
-        // Raw events say which device moved or pressed; MOTION (on the root here, on the
-        // prompt once it exists) says whether the pointer moved with no device behind it.
-        let raw = XIEventMask::RAW_BUTTON_PRESS
-            | XIEventMask::RAW_BUTTON_RELEASE
-            | XIEventMask::RAW_KEY_PRESS
-            | XIEventMask::RAW_KEY_RELEASE
-            | XIEventMask::RAW_MOTION
-            | XIEventMask::MOTION;
-        // Raw events for the master devices carry the slave `sourceid` (masters added later
-        // included); hierarchy changes must be selected separately, on all devices.
-        let masks = [
-            EventMask {
-                deviceid: device_id(Device::ALL_MASTER),
-                mask: vec![raw],
-            },
-            EventMask {
-                deviceid: device_id(Device::ALL),
-                mask: vec![XIEventMask::HIERARCHY],
-            },
-        ];
-        conn.xinput_xi_select_events(root, &masks)
-            .map_err(err)?
-            .check()
-            .map_err(|e| format!("cannot watch raw input ({e})"))?;
-        // The root's children come and go, move and restack: SubstructureNotify. (Other
-        // clients' masks on the root are kept; only redirection is exclusive.)
-        conn.change_window_attributes(
-            root,
-            &ChangeWindowAttributesAux::new().event_mask(XEventMask::SUBSTRUCTURE_NOTIFY),
-        )
-        .map_err(err)?
-        .check()
-        .map_err(|e| format!("cannot watch the windows on screen ({e})"))?;
-        conn.xfixes_select_cursor_input(root, CursorNotifyMask::DISPLAY_CURSOR)
-            .map_err(err)?
-            .check()
-            .map_err(|e| format!("cannot watch the cursor ({e})"))?;
+        require_extensions(conn)?;
+        select_root_events(conn, root)?;
         let opacity_atom = conn
             .intern_atom(false, b"_NET_WM_WINDOW_OPACITY")
             .map_err(err)?
@@ -677,34 +697,20 @@ impl Shared {
         }
     }
 
+    /// Dispatches one event from the server, tried in this order: input and device changes,
+    /// the cursor, the compositing manager, the overlay, the root's children, reparenting,
+    /// opacity, then anything else inside the prompt's own tree; the rest is ignored.
     fn handle(&self, ev: Event) {
         let root = self.session.root;
         match ev {
             Event::XinputRawButtonPress(e) => self.raw_input(e.sourceid, e.detail == 1, false),
             Event::XinputRawButtonRelease(e) => self.raw_input(e.sourceid, false, false),
             Event::XinputRawMotion(e) => self.raw_input(e.sourceid, false, true),
-            Event::XinputMotion(e) => {
-                // A warp moves the pointer with no device behind it: the event's source is
-                // the master itself.
-                let real = e.sourceid != e.deviceid
-                    && self
-                        .name_of(e.sourceid)
-                        .is_some_and(|n| !n.contains("XTEST"));
-                if let Ok(mut seen) = self.seen.lock() {
-                    seen.last_motion_real = real;
-                }
-            }
+            Event::XinputMotion(e) => self.pointer_motion(e.sourceid, e.deviceid),
             Event::XinputRawKeyPress(e) | Event::XinputRawKeyRelease(e) => {
                 self.raw_input(e.sourceid, false, false)
             }
-            Event::XinputHierarchy(_) => {
-                let _ = self.refresh_devices();
-                self.veto(
-                    "the input devices changed while this window was open (a pointer or \
-                     keyboard was added, removed, attached or detached)"
-                        .into(),
-                );
-            }
+            Event::XinputHierarchy(_) => self.devices_changed(),
             Event::XfixesCursorNotify(_) => self.check_cursor(false),
             Event::XfixesSelectionNotify(e) if e.selection == self.cm_atom => self.veto(
                 "the compositing manager changed while this window was open (the program that \
@@ -712,31 +718,7 @@ impl Shared {
                     .into(),
             ),
             ev if self.in_overlay_event(&ev) => self.handle_overlay(ev),
-            Event::CreateNotify(e) if e.parent == root => {
-                let b = i32::from(e.border_width) * 2;
-                let input_only = self
-                    .session
-                    .conn
-                    .get_window_attributes(e.window)
-                    .ok()
-                    .and_then(|c| c.reply().ok())
-                    .is_some_and(|a| a.class == WindowClass::INPUT_ONLY);
-                self.restack(|s| {
-                    s.add(
-                        e.window,
-                        Win {
-                            rect: (
-                                i32::from(e.x),
-                                i32::from(e.y),
-                                i32::from(e.width) + b,
-                                i32::from(e.height) + b,
-                            ),
-                            mapped: false,
-                            input_only,
-                        },
-                    )
-                });
-            }
+            Event::CreateNotify(e) if e.parent == root => self.root_child_created(e),
             Event::DestroyNotify(e) if e.event == root => self.restack(|s| s.remove(e.window)),
             Event::MapNotify(e) if e.event == root => {
                 self.restack(|s| s.set_mapped(e.window, true))
@@ -744,51 +726,12 @@ impl Shared {
             Event::UnmapNotify(e) if e.event == root => {
                 self.restack(|s| s.set_mapped(e.window, false))
             }
-            Event::ConfigureNotify(e) if e.event == root => {
-                let b = i32::from(e.border_width) * 2;
-                let above = (e.above_sibling != x11rb::NONE).then_some(e.above_sibling);
-                let rect = (
-                    i32::from(e.x),
-                    i32::from(e.y),
-                    i32::from(e.width) + b,
-                    i32::from(e.height) + b,
-                );
-                let moved = self.prompt_moves(e.window, rect);
-                self.restack(|s| s.configure(e.window, rect, above));
-                if moved {
-                    self.moved();
-                }
-            }
-            Event::GravityNotify(e) if e.event == root => {
-                let moved = self
-                    .stack
-                    .lock()
-                    .ok()
-                    .and_then(|s| s.rect(e.window))
-                    .is_some_and(|(_, _, w, h)| {
-                        self.prompt_moves(e.window, (i32::from(e.x), i32::from(e.y), w, h))
-                    });
-                self.restack(|s| s.moved(e.window, i32::from(e.x), i32::from(e.y)));
-                if moved {
-                    self.moved();
-                }
-            }
+            Event::ConfigureNotify(e) if e.event == root => self.root_child_configured(e),
+            Event::GravityNotify(e) if e.event == root => self.root_child_gravity(e),
             Event::CirculateNotify(e) if e.event == root => {
                 self.restack(|s| s.circulate(e.window, e.place == Place::ON_TOP))
             }
-            Event::ReparentNotify(e) => {
-                if e.event == root {
-                    if e.parent == root {
-                        // Reparented into the root: geometry and state from the server.
-                        let _ = self.load_stack();
-                    } else {
-                        self.restack(|s| s.remove(e.window));
-                    }
-                }
-                // The prompt moved into a window manager's frame (or out of one).
-                self.find_top();
-                self.update_cover();
-            }
+            Event::ReparentNotify(e) => self.reparented(e),
             Event::PropertyNotify(e) if e.atom == self.opacity_atom => self.update_cover(),
             // Inside the prompt, or inside its window manager's frame.
             Event::CreateNotify(_)
@@ -800,6 +743,104 @@ impl Shared {
             | Event::GravityNotify(_) => self.update_cover(),
             _ => {}
         }
+    }
+
+    /// XI2 motion: whether the last pointer motion came from a real device. A warp moves the
+    /// pointer with no device behind it: the event's source is the master itself.
+    fn pointer_motion(&self, source: u16, device: u16) {
+        let real = source != device && self.name_of(source).is_some_and(|n| !n.contains("XTEST"));
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.last_motion_real = real;
+        }
+    }
+
+    /// A device was added, removed, attached or detached: always a veto.
+    fn devices_changed(&self) {
+        let _ = self.refresh_devices();
+        self.veto(
+            "the input devices changed while this window was open (a pointer or \
+             keyboard was added, removed, attached or detached)"
+                .into(),
+        );
+    }
+
+    /// A new child of the root: added to the stack, unmapped.
+    fn root_child_created(&self, e: CreateNotifyEvent) {
+        let b = i32::from(e.border_width) * 2;
+        let input_only = self
+            .session
+            .conn
+            .get_window_attributes(e.window)
+            .ok()
+            .and_then(|c| c.reply().ok())
+            .is_some_and(|a| a.class == WindowClass::INPUT_ONLY);
+        self.restack(|s| {
+            s.add(
+                e.window,
+                Win {
+                    rect: (
+                        i32::from(e.x),
+                        i32::from(e.y),
+                        i32::from(e.width) + b,
+                        i32::from(e.height) + b,
+                    ),
+                    mapped: false,
+                    input_only,
+                },
+            )
+        });
+    }
+
+    /// A child of the root moved, resized or restacked; the prompt's own top-level moving
+    /// restarts the arming delay.
+    fn root_child_configured(&self, e: ConfigureNotifyEvent) {
+        let b = i32::from(e.border_width) * 2;
+        let above = (e.above_sibling != x11rb::NONE).then_some(e.above_sibling);
+        let rect = (
+            i32::from(e.x),
+            i32::from(e.y),
+            i32::from(e.width) + b,
+            i32::from(e.height) + b,
+        );
+        let moved = self.prompt_moves(e.window, rect);
+        self.restack(|s| s.configure(e.window, rect, above));
+        if moved {
+            self.moved();
+        }
+    }
+
+    /// A child of the root moved with its parent's resize; the prompt's own top-level moving
+    /// restarts the arming delay.
+    fn root_child_gravity(&self, e: GravityNotifyEvent) {
+        let moved = self
+            .stack
+            .lock()
+            .ok()
+            .and_then(|s| s.rect(e.window))
+            .is_some_and(|(_, _, w, h)| {
+                self.prompt_moves(e.window, (i32::from(e.x), i32::from(e.y), w, h))
+            });
+        self.restack(|s| s.moved(e.window, i32::from(e.x), i32::from(e.y)));
+        if moved {
+            self.moved();
+        }
+    }
+
+    /// A window changed parents: the root's stack follows, and the prompt's top-level and
+    /// what covers it are found again whoever was reparented.
+    fn reparented(&self, e: ReparentNotifyEvent) {
+        let root = self.session.root;
+        if e.event == root {
+            if e.parent == root {
+                // Reparented into the root: geometry and state from the server.
+                let _ = self.load_stack();
+            } else {
+                self.restack(|s| s.remove(e.window));
+            }
+        }
+        // The prompt moved into a window manager's frame (or out of one).
+        self.find_top();
+        self.update_cover();
     }
 
     /// Whether `window` is the prompt's top-level and `rect` is not where it was.
