@@ -1,28 +1,64 @@
 //! `cargo confirm-gui owner (--add L | --remove L | --list) CRATE`: one window, then the
 //! helper sends it itself.
 
-use crate::pipeline::{self, Deps};
-use crate::protocol::{Answer, Request};
+use crate::pipeline::Deps;
+use crate::publish::upload::OwnerChange;
+use crate::publish::{self, Action, Outcome};
 use crate::request::Operation;
-use crate::ui::Cancel;
 
 use super::SUBCOMMAND_HELP;
-use super::through_helper::subcommand_registry;
+use super::through_helper::{approved_token, printed_help, subcommand_registry};
 
-/// `cargo confirm-gui owner (--add L | --remove L | --list) CRATE`: one window, then the
-/// helper sends it itself.
+/// Parses the arguments, asks in the window, sends the change (or the listing) and prints
+/// what the registry answered.
 #[allow(
     clippy::print_stdout,
     reason = "the owners listed are the command's output"
 )]
 pub(super) fn owner(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
-    use crate::publish::upload::OwnerChange;
-    use crate::publish::{self, Action, Outcome};
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        eprintln!("{SUBCOMMAND_HELP}");
+    if printed_help(args) {
         return Ok(());
     }
     let (index_url, registry_name, api_index) = subcommand_registry(args, &deps.env, None)?;
+    let (change, name) = change_and_crate(args)?;
+    crate::package::validate_name(&name, "0.0.0")?;
+    let uploader = publish::Uploader::start()?;
+    let req = super::request(
+        index_url,
+        registry_name,
+        Operation::HelperOwners {
+            name: name.clone(),
+            change: change.clone(),
+        },
+    );
+    let token = approved_token(&req, deps, "owner change")?;
+    let job = [(name, String::new(), String::new(), Vec::new())];
+    let outcomes = uploader.run(
+        Action::Owners(change),
+        &api_index,
+        token.expose(),
+        &job,
+        |_| {},
+    )?;
+    drop(token);
+    match outcomes.as_slice() {
+        [Outcome::Owners { lines, .. }] => {
+            for l in lines {
+                println!("{l}");
+            }
+            Ok(())
+        }
+        [Outcome::Failed { why, .. }] => Err(format!("cargo-confirm-gui: {why}")),
+        _ => Err(
+            "cargo-confirm-gui: the uploader said nothing; the request may not have been sent"
+                .into(),
+        ),
+    }
+}
+
+/// The change asked for (exactly one of `--add`, `--remove` or `--list`; logins may be
+/// comma-separated and the options repeated) and the one crate it is for.
+fn change_and_crate(args: &[String]) -> Result<(OwnerChange, String), String> {
     let (mut add, mut remove, mut list, mut positional) =
         (Vec::new(), Vec::new(), false, Vec::new());
     let mut it = args.iter();
@@ -68,43 +104,5 @@ pub(super) fn owner(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
             "cargo confirm-gui owner needs the crate's name\n\n{SUBCOMMAND_HELP}"
         ));
     };
-    crate::package::validate_name(name, "0.0.0")?;
-    let uploader = publish::Uploader::start()?;
-    let req = Request {
-        index_url,
-        registry_name,
-        operation: Operation::HelperOwners {
-            name: name.clone(),
-            change: change.clone(),
-        },
-        login_token: None,
-        login_url: None,
-        args: Vec::new(),
-    };
-    let token = match pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.to_string())? {
-        Answer::Token { token, .. } => token,
-        _ => return Err("cargo-confirm-gui: the owner change was not approved".into()),
-    };
-    let job = [(name.clone(), String::new(), String::new(), Vec::new())];
-    let outcomes = uploader.run(
-        Action::Owners(change),
-        &api_index,
-        token.expose(),
-        &job,
-        |_| {},
-    )?;
-    drop(token);
-    match outcomes.as_slice() {
-        [Outcome::Owners { lines, .. }] => {
-            for l in lines {
-                println!("{l}");
-            }
-            Ok(())
-        }
-        [Outcome::Failed { why, .. }] => Err(format!("cargo-confirm-gui: {why}")),
-        _ => Err(
-            "cargo-confirm-gui: the uploader said nothing; the request may not have been sent"
-                .into(),
-        ),
-    }
+    Ok((change, name.clone()))
 }

@@ -1,21 +1,22 @@
 //! `cargo confirm-gui publish`: package, one window for the plan, upload in dependency order,
-//! check the index.
+//! check the index. One function per step.
 
-use crate::pipeline::{self, Deps};
-use crate::protocol::{Answer, Request};
-use crate::request::Operation;
-use crate::ui::Cancel;
+use crate::env::Snapshot;
+use crate::pipeline::Deps;
+use crate::protocol::Request;
+use crate::publish::metadata::{self, Metadata};
+use crate::publish::{self, Outcome, Packaged};
+use crate::request::{Operation, PlanCrate};
+use crate::token::Token;
 
-use super::SUBCOMMAND_HELP;
-use super::through_helper::subcommand_registry;
+use super::through_helper::{approved_token, printed_help, subcommand_registry};
 
-/// `cargo confirm-gui publish`: package, one window for the plan, upload in dependency order,
-/// check the index.
+/// One crate as the uploader sends it: name, version, checksum, and the request body.
+type Job = (String, String, String, Vec<u8>);
+
+/// The steps of `publish`, in order.
 pub(super) fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
-    use crate::publish::{self, Outcome, metadata};
-    use crate::request::PlanCrate;
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        eprintln!("{SUBCOMMAND_HELP}");
+    if printed_help(args) {
         return Ok(());
     }
     let env = &deps.env;
@@ -30,15 +31,27 @@ pub(super) fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
     for c in &left_out {
         eprintln!("note: {c} has `publish = false` in its Cargo.toml: left out of the plan");
     }
+    let metas = metadata_for(&packaged, &api_index)?;
+    let (crates, jobs) = plan(&packaged, &metas, env)?;
+    drop(packaged);
+    let req = super::request(index_url, registry_name, Operation::PublishPlan { crates });
+    let token = approved_token(&req, deps, "publish")?;
+    let outcomes = upload(uploader, &api_index, &token, &jobs, &req.registry_label())?;
+    drop(token);
+    report(&outcomes, &jobs, &req)
+}
+
+/// The registry's metadata of each packaged crate, read from its bytes. The window names
+/// each crate as cargo's output did, and the registry takes the name and version from the
+/// metadata: they must be the same.
+fn metadata_for(packaged: &[Packaged], api_index: &str) -> Result<Vec<Metadata>, String> {
     let metas = packaged
         .iter()
         .map(|p| {
-            metadata::build(&p.bytes, &api_index)
+            metadata::build(&p.bytes, api_index)
                 .map_err(|e| format!("{} {}: {e}; nothing was published", p.name, p.vers))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    // The window names each crate as cargo's output did, and the registry takes the name
-    // and version from the metadata, read from the bytes: they must be the same.
     for (p, m) in packaged.iter().zip(&metas) {
         if (&p.name, &p.vers) != (&m.name, &m.vers) {
             return Err(format!(
@@ -48,6 +61,16 @@ pub(super) fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
             ));
         }
     }
+    Ok(metas)
+}
+
+/// The plan in dependency order: what the window shows of each crate (its contents report,
+/// checksum and dependencies), and what the uploader sends for it.
+fn plan(
+    packaged: &[Packaged],
+    metas: &[Metadata],
+    env: &Snapshot,
+) -> Result<(Vec<PlanCrate>, Vec<Job>), String> {
     let names: Vec<String> = packaged.iter().map(|p| p.name.clone()).collect();
     let depends: Vec<Vec<String>> = metas.iter().map(|m| m.depends_on.clone()).collect();
     let order = publish::dependency_order(&names, &depends)?;
@@ -78,25 +101,23 @@ pub(super) fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
             metadata::body(&metas[i].json, &p.bytes),
         ));
     }
-    drop(packaged);
-    let req = Request {
-        index_url: index_url.clone(),
-        registry_name,
-        operation: Operation::PublishPlan { crates },
-        login_token: None,
-        login_url: None,
-        args: Vec::new(),
-    };
-    let token = match pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.to_string())? {
-        Answer::Token { token, .. } => token,
-        _ => return Err("cargo-confirm-gui: the publish was not approved".into()),
-    };
-    let registry = req.registry_label();
-    let outcomes = uploader.run(
+    Ok((crates, jobs))
+}
+
+/// Uploads the approved plan, printing each crate as it is uploaded and as the index lists
+/// it.
+fn upload(
+    uploader: publish::Uploader,
+    api_index: &str,
+    token: &Token,
+    jobs: &[Job],
+    registry: &str,
+) -> Result<Vec<Outcome>, String> {
+    uploader.run(
         publish::Action::Publish,
-        &api_index,
+        api_index,
         token.expose(),
-        &jobs,
+        jobs,
         |o| match o {
             Outcome::Published {
                 name,
@@ -113,38 +134,13 @@ pub(super) fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
             }
             Outcome::Failed { .. } | Outcome::Yanked { .. } | Outcome::Owners { .. } => {}
         },
-    )?;
-    drop(token);
-    // What was published, what was not, and whether the index lists what was approved.
-    let mut published = Vec::new();
-    let mut problems = Vec::new();
-    for o in &outcomes {
-        match o {
-            Outcome::Indexed { name, vers, cksum } => {
-                published.push(format!("{name} {vers}"));
-                let approved = jobs
-                    .iter()
-                    .find(|(n, v, _, _)| n == name && v == vers)
-                    .map(|j| j.2.as_str());
-                if approved != Some(cksum.as_str()) {
-                    let registry_arg = match &req.registry_name {
-                        Some(r) => format!("--registry {r}"),
-                        None => format!("--index {}", req.index_url),
-                    };
-                    problems.push(format!(
-                        "THE INDEX LISTS {name} {vers} WITH A CHECKSUM THAT IS NOT THE ONE YOU \
-                         APPROVED (index sha256:{cksum}, approved sha256:{}). Yank it now: \
-                         cargo yank {registry_arg} --version {vers} {name}",
-                        approved.unwrap_or("?")
-                    ));
-                }
-            }
-            Outcome::Failed { name, vers, why } => {
-                problems.push(format!("{name} {vers} failed: {why}"));
-            }
-            Outcome::Published { .. } | Outcome::Yanked { .. } | Outcome::Owners { .. } => {}
-        }
-    }
+    )
+}
+
+/// What was published, what was not, and whether the index lists what was approved: `Ok`
+/// only when every crate of the plan is listed with the checksum the person saw.
+fn report(outcomes: &[Outcome], jobs: &[Job], req: &Request) -> Result<(), String> {
+    let (published, problems) = tally(outcomes, jobs, req);
     let not_published: Vec<String> = jobs
         .iter()
         .map(|(n, v, _, _)| format!("{n} {v}"))
@@ -172,4 +168,51 @@ pub(super) fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
         }
     ));
     Err(msg)
+}
+
+/// The crates the index lists ("NAME VERS"), and the problems: a failed upload, or a crate
+/// listed with a checksum that is not the approved one.
+fn tally(outcomes: &[Outcome], jobs: &[Job], req: &Request) -> (Vec<String>, Vec<String>) {
+    let mut published = Vec::new();
+    let mut problems = Vec::new();
+    for o in outcomes {
+        match o {
+            Outcome::Indexed { name, vers, cksum } => {
+                published.push(format!("{name} {vers}"));
+                let approved = jobs
+                    .iter()
+                    .find(|(n, v, _, _)| n == name && v == vers)
+                    .map(|j| j.2.as_str());
+                if approved != Some(cksum.as_str()) {
+                    problems.push(wrong_checksum(name, vers, cksum, approved, req));
+                }
+            }
+            Outcome::Failed { name, vers, why } => {
+                problems.push(format!("{name} {vers} failed: {why}"));
+            }
+            Outcome::Published { .. } | Outcome::Yanked { .. } | Outcome::Owners { .. } => {}
+        }
+    }
+    (published, problems)
+}
+
+/// The alarm for a crate the index lists with another checksum than the approved one, with
+/// the command that yanks it.
+fn wrong_checksum(
+    name: &str,
+    vers: &str,
+    cksum: &str,
+    approved: Option<&str>,
+    req: &Request,
+) -> String {
+    let registry_arg = match &req.registry_name {
+        Some(r) => format!("--registry {r}"),
+        None => format!("--index {}", req.index_url),
+    };
+    format!(
+        "THE INDEX LISTS {name} {vers} WITH A CHECKSUM THAT IS NOT THE ONE YOU \
+         APPROVED (index sha256:{cksum}, approved sha256:{}). Yank it now: \
+         cargo yank {registry_arg} --version {vers} {name}",
+        approved.unwrap_or("?")
+    )
 }

@@ -2,8 +2,25 @@
 //! window, to the registry the arguments name.
 
 use crate::env::Snapshot;
+use crate::pipeline::{self, Deps};
+use crate::protocol::{Answer, Request};
+use crate::publish;
 use crate::registries;
 use crate::store::CRATES_IO_INDEX;
+use crate::token::Token;
+use crate::ui::Cancel;
+
+use super::SUBCOMMAND_HELP;
+
+/// Prints the subcommands' help when `args` ask for it (`-h` or `--help` anywhere), and
+/// says whether they did.
+pub(super) fn printed_help(args: &[String]) -> bool {
+    let asked = args.iter().any(|a| a == "-h" || a == "--help");
+    if asked {
+        eprintln!("{SUBCOMMAND_HELP}");
+    }
+    asked
+}
 
 /// Where a subcommand goes: `--index URL`, `--registry NAME`, or crates.io, as cargo decides.
 /// Returns the index URL (the store's key), the registry's name, and the index the helper's
@@ -13,7 +30,6 @@ pub(super) fn subcommand_registry(
     env: &Snapshot,
     default: Option<String>,
 ) -> Result<(String, Option<String>, String), String> {
-    use crate::publish;
     // As cargo: `--index`, `--registry`, the one registry `package.publish` allows, then
     // `registry.default` from cargo's config, then crates.io.
     let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
@@ -53,4 +69,13 @@ pub(super) fn subcommand_registry(
         index_url.clone()
     };
     Ok((index_url, registry_name, api_index))
+}
+
+/// Shows `req` in the window and returns the token once a person approved it; `what` names
+/// the request in the error otherwise ("the yank was not approved").
+pub(super) fn approved_token(req: &Request, deps: &Deps<'_>, what: &str) -> Result<Token, String> {
+    match pipeline::handle(req, deps, &Cancel::default()).map_err(|e| e.to_string())? {
+        Answer::Token { token, .. } => Ok(token),
+        _ => Err(format!("cargo-confirm-gui: the {what} was not approved")),
+    }
 }
