@@ -24,6 +24,7 @@
 
 pub mod adopt;
 pub mod audit;
+pub mod cli;
 pub mod display;
 pub mod env;
 pub mod error;

@@ -1,0 +1,143 @@
+//! The commands run as `cargo-confirm-gui …` rather than through cargo: `--enroll`,
+//! `--migrate` and `get`.
+
+use std::io::{IsTerminal, Write};
+
+use crate::env::Snapshot;
+use crate::evidence;
+use crate::pipeline::{self, Deps};
+use crate::protocol::{Answer, Request};
+use crate::registries;
+use crate::request::Operation;
+use crate::store::{CRATES_IO_INDEX, RegistryKey};
+use crate::ui::Cancel;
+
+use super::Stores;
+
+/// The registry a direct command acts on, as its `--index-url` and `--registry` options
+/// name it.
+pub struct RegistryOptions {
+    /// `--index-url`.
+    pub index_url: Option<String>,
+    /// `--registry`.
+    pub registry: Option<String>,
+}
+
+impl RegistryOptions {
+    /// The index URL and registry name: `--index-url`, `--registry` (resolved as cargo
+    /// does), the registry cargo named in the environment, then crates.io.
+    fn target(&self, env: &Snapshot) -> Result<(String, Option<String>), String> {
+        if let Some(url) = &self.index_url {
+            return Ok((url.clone(), None));
+        }
+        if let Some(name) = &self.registry {
+            let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+            let url = registries::index_url_for(
+                name,
+                &cwd,
+                env.cargo_home.as_deref(),
+                env.registry_index_var(name),
+            )?;
+            return Ok((url, Some(name.clone())));
+        }
+        if let Some(url) = &env.registry_index_url {
+            return Ok((url.clone(), env.registry_name.clone()));
+        }
+        Ok((CRATES_IO_INDEX.to_string(), Some("crates-io".into())))
+    }
+
+    /// The request for `operation` on this registry.
+    fn request(&self, env: &Snapshot, operation: Operation) -> Result<Request, String> {
+        let (index_url, registry_name) = self.target(env)?;
+        Ok(super::request(index_url, registry_name, operation))
+    }
+}
+
+/// `--migrate`: moves a token from the Secret Service into the sealed store, after a window.
+/// Only a sealed install has somewhere to move it to.
+pub fn migrate(registry: &RegistryOptions, deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    if let Stores::Sealed { .. } = stores {
+        let from = crate::store::default_store().map_err(|e| e.to_string())?;
+        let req = registry.request(&deps.env, Operation::Migrate)?;
+        pipeline::migrate(&req, deps, from.as_ref(), &Cancel::default())
+            .map_err(|e| e.to_string())?;
+        eprintln!(
+            "Moved the token for {} into the sealed store and removed it from the Secret Service.",
+            req.registry_label()
+        );
+        return Ok(());
+    }
+    let _ = (registry, deps, stores);
+    Err(
+        "--migrate moves a token into the sealed store, and this helper is not installed \
+         sealed (see README, \"Sealed install\")"
+            .into(),
+    )
+}
+
+/// `--enroll`: the window to paste a token in, and the token stored.
+pub fn enroll(registry: &RegistryOptions, deps: &Deps<'_>) -> Result<(), String> {
+    let req = registry.request(&deps.env, Operation::Login { token_given: false })?;
+    pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.to_string())?;
+    eprintln!(
+        "Stored the token for {} ({}).",
+        req.registry_label(),
+        RegistryKey::from_index_url(&req.index_url)
+    );
+    Ok(())
+}
+
+/// `get`: the token printed to a pipe after a window, for `cargo:token-from-stdout`; refused
+/// to a terminal, under cargo, and for a sealed store unless the policy allows it.
+#[allow(
+    clippy::print_stdout,
+    reason = "printing the token to a pipe is what `get` is for"
+)]
+pub fn get(registry: &RegistryOptions, deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
+    if std::io::stdout().is_terminal() {
+        return Err("cargo-confirm-gui get prints the token only to a pipe, never to a terminal. \
+                    Use it as `credential-provider = [\"cargo:token-from-stdout\", \"cargo-confirm-gui\", \"get\"]`."
+            .into());
+    }
+    // Regression, "Nothing the caller supplies" (6): a worm switched cargo's config to
+    // `cargo:token-from-stdout` + `get`, so the one window came at cargo's pre-flight read,
+    // named nothing, and cargo kept the token for every operation of its run.
+    let parent_is_cargo = evidence::parent_exe().ends_with("/cargo");
+    if deps.env.registry_index_url.is_some() || parent_is_cargo {
+        return Err(
+            "cargo-confirm-gui get refuses to run under cargo: with `cargo:token-from-stdout` \
+             cargo asks before it has packaged anything, names no crate or operation, and keeps \
+             the token for its whole run and every operation, so one Approve would authorise \
+             whatever it does next. Use the plugin form instead: `credential-provider = \
+             [\"cargo-confirm-gui\"]` (README, \"Use it\"). Nothing was released."
+                .into(),
+        );
+    }
+    // Red team, "Nothing the caller supplies": a wrapper between cargo and `get` (`sh -c
+    // 'env -u CARGO_REGISTRY_INDEX_URL cargo-confirm-gui get'`) passes the checks above, and
+    // any program can read the pipe. A sealed token goes to a pipe only where root allows it.
+    #[cfg(not(target_os = "linux"))]
+    let _ = stores;
+    #[cfg(target_os = "linux")]
+    if matches!(stores, Stores::Sealed { .. }) && !deps.allowed.sealed_get {
+        return Err(format!(
+            "cargo-confirm-gui get refuses to print a token of the sealed store: its window \
+             cannot say what the token will be used for, and any program running as you could \
+             be reading the pipe. Use the plugin form (`credential-provider = \
+             [\"cargo-confirm-gui\"]`) or `cargo confirm-gui publish`; an administrator can \
+             allow it with `sealed-get = true` under [requests] in {}. Nothing was released.",
+            crate::policy::PATH
+        ));
+    }
+    let req = registry.request(&deps.env, Operation::GetUnnamed)?;
+    match pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.to_string())? {
+        Answer::Token { token, .. } => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", token.expose())
+                .and_then(|_| out.flush())
+                .map_err(|e| e.to_string())
+        }
+        _ => Err("unexpected answer".into()),
+    }
+}

@@ -1,0 +1,103 @@
+//! Which token store a run uses: decided once, before anything else, from how the binary is
+//! installed (plain, or sealed beside a `sealed.toml`).
+
+use crate::env::Snapshot;
+use crate::state::State;
+use crate::store::{self, StoreError, TokenStore};
+
+#[cfg(target_os = "linux")]
+const DEFAULT_STORE_HELP: &str = "Token store: the Secret Service (your login keyring, over D-Bus), which any \
+program running as you can also read. For a store only this helper can read, install it sealed: \
+sudo scripts/install-sealed.sh (README, \"Sealed install\").";
+#[cfg(target_os = "macos")]
+const DEFAULT_STORE_HELP: &str = "Token store: the macOS login keychain.";
+#[cfg(windows)]
+const DEFAULT_STORE_HELP: &str = "Token store: the Windows Credential Manager.";
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+const DEFAULT_STORE_HELP: &str = "This platform has no token store yet.";
+
+/// Which store this run uses: decided once, before anything else, from how the binary is
+/// installed.
+pub enum Stores {
+    /// The platform's keychain.
+    Default,
+    /// The sealed store of a sealed install (Linux).
+    #[cfg(target_os = "linux")]
+    Sealed {
+        /// The install, which passed every check at start.
+        install: crate::sealed::Install,
+        /// The setgid group, dropped at start and taken back only around store work;
+        /// `None` when the helper was not started setgid.
+        privilege: Option<crate::sealed::Privilege>,
+    },
+}
+
+impl Stores {
+    /// Drops a setgid group at once, then looks at the install. An unsafe sealed install is
+    /// an error, returned after argument parsing so `--help` still works.
+    pub fn start() -> (Stores, Option<String>) {
+        #[cfg(target_os = "linux")]
+        {
+            use crate::sealed::{self, Mode, Privilege};
+            let privilege = match Privilege::drop_at_start() {
+                Ok(p) => p,
+                Err(e) => return (Stores::Default, Some(format!("cargo-confirm-gui: {e}"))),
+            };
+            match sealed::detect(privilege) {
+                Ok(Mode::Plain) if privilege.is_some() => (
+                    Stores::Default,
+                    Some("cargo-confirm-gui runs setgid but has no sealed.toml beside it; refusing. Reinstall with: sudo scripts/install-sealed.sh".into()),
+                ),
+                Ok(Mode::Plain) => (Stores::Default, None),
+                Ok(Mode::Sealed(install)) => (Stores::Sealed { install, privilege }, None),
+                Err(e) => (Stores::Default, Some(e)),
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            (Stores::Default, None)
+        }
+    }
+
+    /// The paragraph of `--help` that says where tokens are kept, and who can read them.
+    pub fn help(&self) -> String {
+        match self {
+            Stores::Default => DEFAULT_STORE_HELP.to_string(),
+            #[cfg(target_os = "linux")]
+            Stores::Sealed { install, .. } => format!(
+                "Token store: the sealed store {} (installed sealed: {}, group {}); only this \
+                 helper can read it. `--migrate` moves a token from the Secret Service into it.",
+                install.store.display(),
+                install.exe.display(),
+                install.group
+            ),
+        }
+    }
+
+    /// Where the lock, the cooldown and the audit log live: the user's directories, or
+    /// beside the sealed tokens.
+    pub fn state(&self, env: &Snapshot) -> State {
+        match self {
+            Stores::Default => State::user(env.runtime_dir.as_deref(), env.state_dir.as_deref()),
+            #[cfg(target_os = "linux")]
+            Stores::Sealed { install, privilege } => State::sealed(
+                &install
+                    .store
+                    .join(rustix::process::getuid().as_raw().to_string()),
+                *privilege,
+            ),
+        }
+    }
+
+    /// Opens this run's store.
+    pub fn open(&self) -> Result<Box<dyn TokenStore>, StoreError> {
+        match self {
+            Stores::Default => store::default_store(),
+            #[cfg(target_os = "linux")]
+            Stores::Sealed { install, privilege } => Ok(Box::new(store::sealed::SealedStore::new(
+                install.store.clone(),
+                *privilege,
+            ))),
+        }
+    }
+}
