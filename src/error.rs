@@ -205,8 +205,8 @@ pub enum Error {
         /// How it ended.
         reason: DenyReason,
     },
-    /// The keychain failed.
-    #[error("cargo-confirm-gui: {0}")]
+    /// The keychain failed; what it said is the cause (cargo prints it as "Caused by").
+    #[error("cargo-confirm-gui: the token store failed. Nothing was released")]
     Store(#[from] StoreError),
     /// The window could not be shown.
     #[error(
@@ -237,19 +237,73 @@ pub enum Error {
     )]
     Busy,
     /// Output failed (cargo closed the pipe).
-    #[error("cargo-confirm-gui: could not write to cargo: {0}")]
+    #[error("cargo-confirm-gui: could not write to cargo")]
     Io(#[from] std::io::Error),
     /// A kind of request this version does not know.
     #[error("cargo-confirm-gui does not support this request")]
     Unsupported,
 }
 
+impl Error {
+    /// The message and every cause after it, on one line: for our own commands' output
+    /// and the audit log (cargo prints the causes itself, as "Caused by" lines).
+    pub fn report(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        text
+    }
+}
+
 impl From<Error> for cargo_credential::Error {
+    /// Boxed whole, so its `source` chain reaches cargo as `caused-by`.
     fn from(e: Error) -> Self {
         match e {
             Error::NotEnrolled { .. } | Error::PassedToNext => cargo_credential::Error::NotFound,
             Error::Unsupported => cargo_credential::Error::OperationNotSupported,
-            other => cargo_credential::Error::from(other.to_string()),
+            other => cargo_credential::Error::Other(Box::new(other)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_failure_reaches_cargo_with_its_cause() {
+        let e = Error::Store(StoreError::Locked {
+            store: "Secret Service".into(),
+            detail: "org.freedesktop.Secret.Error.IsLocked".into(),
+        });
+        assert!(
+            e.report().contains(": the Secret Service is locked"),
+            "{}",
+            e.report()
+        );
+        let sent = serde_json::to_value(cargo_credential::Error::from(e)).unwrap();
+        assert_eq!(
+            sent["message"],
+            "cargo-confirm-gui: the token store failed. Nothing was released"
+        );
+        let causes = sent["caused-by"].as_array().unwrap();
+        assert_eq!(causes.len(), 1, "{sent}");
+        let cause = causes[0].as_str().unwrap();
+        assert!(
+            cause.starts_with("the Secret Service is locked or refused access: org.freedesktop")
+                && cause.ends_with("and try again"),
+            "{cause}"
+        );
+    }
+
+    #[test]
+    fn an_error_without_a_cause_sends_none() {
+        let sent = serde_json::to_value(cargo_credential::Error::from(Error::Busy)).unwrap();
+        assert_eq!(sent["caused-by"], serde_json::json!([]));
+        assert!(sent["message"].as_str().unwrap().contains("already open"));
     }
 }

@@ -155,7 +155,7 @@ fn dispatch(
             &mut std::io::stdout().lock(),
             deps,
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.report())
     } else if cli.enroll {
         direct::enroll(&registry, deps)
     } else if cli.migrate {

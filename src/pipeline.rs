@@ -177,7 +177,7 @@ impl Outcome {
     fn audited(self, deps: &Deps<'_>, req: &Request) -> Result<Answer, Error> {
         let said = match &self.answer {
             Ok(_) => self.approved.to_string(),
-            Err(e) => e.to_string(),
+            Err(e) => e.report(),
         };
         let requester = self.requester.unwrap_or_else(|| (deps.requester)());
         record(
@@ -587,7 +587,7 @@ pub fn migrate(
     })();
     let said = match &answer {
         Ok(note) => note.clone(),
-        Err(e) => e.to_string(),
+        Err(e) => e.report(),
     };
     record(
         deps,
@@ -783,7 +783,7 @@ fn record_adopted(
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Err(e) => e.to_string(),
+        Err(e) => e.report(),
     };
     if let Some(first) = found.first() {
         let req = Request {
@@ -1644,7 +1644,7 @@ mod tests {
         let p = Scripted::answering(Decision::Approve);
         let e = run(&store, &p, desktop(), &req(publish())).unwrap_err();
         assert!(
-            e.to_string().contains("locked") && e.to_string().contains("Unlock it"),
+            e.report().contains("locked") && e.report().contains("Unlock it"),
             "{e}"
         );
         assert_eq!(p.shown.get(), 0);

@@ -166,10 +166,17 @@ fn missing_keychain_gives_a_clear_error() {
             ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus"),
         ],
     );
+    // What failed is the message; the store's own words come as cargo's "Caused by".
     let m = message(&lines[1]);
+    assert!(m.contains("the token store failed"), "{m}");
+    let v: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+    let cause = v["Err"]["caused-by"][0].as_str().unwrap_or_default();
     assert!(
-        m.contains("Secret Service") && m.contains("not available") && m.contains("gnome-keyring"),
-        "{m}"
+        cause.contains("Secret Service")
+            && cause.contains("not available")
+            && cause.contains("gnome-keyring"),
+        "{}",
+        lines[1]
     );
 }
 

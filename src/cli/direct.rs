@@ -60,8 +60,7 @@ pub fn migrate(registry: &RegistryOptions, deps: &Deps<'_>, stores: &Stores) -> 
     if let Stores::Sealed { .. } = stores {
         let from = crate::store::default_store().map_err(|e| e.to_string())?;
         let req = registry.request(&deps.env, Operation::Migrate)?;
-        pipeline::migrate(&req, deps, from.as_ref(), &Cancel::default())
-            .map_err(|e| e.to_string())?;
+        pipeline::migrate(&req, deps, from.as_ref(), &Cancel::default()).map_err(|e| e.report())?;
         eprintln!(
             "Moved the token for {} into the sealed store and removed it from the Secret Service.",
             req.registry_label()
@@ -79,7 +78,7 @@ pub fn migrate(registry: &RegistryOptions, deps: &Deps<'_>, stores: &Stores) -> 
 /// `--enroll`: the window to paste a token in, and the token stored.
 pub fn enroll(registry: &RegistryOptions, deps: &Deps<'_>) -> Result<(), String> {
     let req = registry.request(&deps.env, Operation::Login { token_given: false })?;
-    pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.to_string())?;
+    pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.report())?;
     eprintln!(
         "Stored the token for {} ({}).",
         req.registry_label(),
@@ -131,7 +130,7 @@ pub fn get(registry: &RegistryOptions, deps: &Deps<'_>, stores: &Stores) -> Resu
         ));
     }
     let req = registry.request(&deps.env, Operation::GetUnnamed)?;
-    match pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.to_string())? {
+    match pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.report())? {
         Answer::Token { token, .. } => {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", token.expose())

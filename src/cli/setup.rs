@@ -31,7 +31,7 @@ pub(super) fn setup(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     let adoptees = adoptees(&found, &cwd, &deps.env, store.as_deref())?;
     drop(store);
     if !adoptees.is_empty() {
-        pipeline::adopt(&adoptees, deps, &Cancel::default()).map_err(|e| e.to_string())?;
+        pipeline::adopt(&adoptees, deps, &Cancel::default()).map_err(|e| e.report())?;
         remove_clear_copies(&found, &adoptees)?;
     }
     if adoptees.is_empty() && notes.is_empty() {

@@ -74,7 +74,7 @@ pub(super) fn subcommand_registry(
 /// Shows `req` in the window and returns the token once a person approved it; `what` names
 /// the request in the error otherwise ("the yank was not approved").
 pub(super) fn approved_token(req: &Request, deps: &Deps<'_>, what: &str) -> Result<Token, String> {
-    match pipeline::handle(req, deps, &Cancel::default()).map_err(|e| e.to_string())? {
+    match pipeline::handle(req, deps, &Cancel::default()).map_err(|e| e.report())? {
         Answer::Token { token, .. } => Ok(token),
         _ => Err(format!("cargo-confirm-gui: the {what} was not approved")),
     }
