@@ -1,5 +1,7 @@
+use super::archive::hash_and_list;
+use super::locate::open_regular;
 use super::*;
-use std::io::Write;
+use std::io::{self, Write};
 
 /// One tar entry for [`targz`]: name written raw into the header (so hostile names
 /// that `tar::Builder` would refuse can be made), content, type.
