@@ -24,7 +24,7 @@ pub use locate::{
 };
 pub use manifest::Manifest;
 pub use report::{Check, Pending, Report, recheck};
-pub use review::{Diff, Flag, Level, Previous, diff};
+pub use review::{BuildScriptChange, Diff, Flag, Level, Previous, diff};
 
 use report::verify;
 use review::previous;
@@ -185,8 +185,8 @@ fn finish(
         .map(|c| c.flags(limits))
         .unwrap_or_default();
     if let Previous::Found(d) = &previous {
-        if let Some(b) = &d.build_script
-            && b != "removed"
+        if let Some(b) = d.build_script
+            && b != BuildScriptChange::Removed
         {
             flags.insert(
                 0,

@@ -190,8 +190,8 @@ pub struct Diff {
     pub removed: Vec<String>,
     /// Files in both, with different content.
     pub changed: Vec<String>,
-    /// "new", "changed" or "removed", for the build script.
-    pub build_script: Option<String>,
+    /// How the build script changed, if it did.
+    pub build_script: Option<BuildScriptChange>,
     /// Dependencies only in the new version, "kind name requirement".
     pub deps_added: Vec<String>,
     /// Dependencies only in the previous version.
@@ -200,6 +200,29 @@ pub struct Diff {
     pub deps_changed: Vec<String>,
     /// `proc-macro` was switched on.
     pub became_proc_macro: bool,
+}
+
+/// How the build script changed since the previous version. Serialized (and shown) as
+/// `new`, `changed` or `removed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildScriptChange {
+    /// The previous version had none.
+    New,
+    /// Both have one, with different content.
+    Changed,
+    /// The new version has none.
+    Removed,
+}
+
+impl std::fmt::Display for BuildScriptChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BuildScriptChange::New => "new",
+            BuildScriptChange::Changed => "changed",
+            BuildScriptChange::Removed => "removed",
+        })
+    }
 }
 
 /// The previous version, if the cache has one.
@@ -274,12 +297,12 @@ pub fn diff(before: &Contents, now: &Contents, previous: &str, path: PathBuf) ->
         .cloned()
         .collect();
     d.build_script = match (before.build_script(), now.build_script()) {
-        (None, Some(_)) => Some("new".into()),
-        (Some(_), None) => Some("removed".into()),
+        (None, Some(_)) => Some(BuildScriptChange::New),
+        (Some(_), None) => Some(BuildScriptChange::Removed),
         (Some(a), Some(b))
             if before.entry(a).map(|e| e.sha256) != now.entry(b).map(|e| e.sha256) =>
         {
-            Some("changed".into())
+            Some(BuildScriptChange::Changed)
         }
         _ => None,
     };
