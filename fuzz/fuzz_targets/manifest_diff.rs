@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use cargo_confirm_gui::package::{Contents, Kind, diff, list};
+use cargo_confirm_gui::package::{BuildScriptChange, Contents, Kind, diff, list};
 use cargo_confirm_gui_fuzz::{assert_shown_faithfully, crate_from_text, limits};
 use libfuzzer_sys::fuzz_target;
 
@@ -62,8 +62,8 @@ fuzz_target!(|data: &[u8]| {
     let pm = |c: &Contents| c.manifest.as_ref().is_some_and(|m| m.proc_macro);
     assert_eq!(d.became_proc_macro, pm(&now) && !pm(&before));
     match (before.build_script(), now.build_script()) {
-        (None, Some(_)) => assert_eq!(d.build_script.as_deref(), Some("new")),
-        (Some(_), None) => assert_eq!(d.build_script.as_deref(), Some("removed")),
+        (None, Some(_)) => assert_eq!(d.build_script, Some(BuildScriptChange::New)),
+        (Some(_), None) => assert_eq!(d.build_script, Some(BuildScriptChange::Removed)),
         (None, None) => assert_eq!(d.build_script, None),
         _ => {}
     }

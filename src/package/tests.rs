@@ -1,5 +1,7 @@
+use super::archive::hash_and_list;
+use super::locate::open_regular;
 use super::*;
-use std::io::Write;
+use std::io::{self, Write};
 
 /// One tar entry for [`targz`]: name written raw into the header (so hostile names
 /// that `tar::Builder` would refuse can be made), content, type.
@@ -636,7 +638,7 @@ fn the_diff_shows_a_new_build_script_and_dependencies() {
         ["src/lib.rs"],
         "Cargo.toml is rewritten every release"
     );
-    assert_eq!(d.build_script.as_deref(), Some("new"));
+    assert_eq!(d.build_script, Some(BuildScriptChange::New));
     assert_eq!(d.deps_added, ["build cc 1"]);
     assert_eq!(
         d.deps_changed,

@@ -1,0 +1,343 @@
+//! Reading the archive: one bounded pass over the gzip-compressed tar stream that lists every
+//! entry, hashes its content, and keeps the packaged `Cargo.toml`; and the hashing reader
+//! that covers every byte of the file.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{self, Read};
+
+use sha2::{Digest, Sha256};
+
+use super::manifest::{Manifest, parse_manifest};
+use super::{Limits, hex, human_size};
+
+/// What a tar entry is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Kind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link to this target.
+    Symlink(String),
+    /// A hard link to this target.
+    Hardlink(String),
+    /// Anything else (device, fifo, unknown type byte).
+    Other(String),
+}
+
+/// One entry of the archive.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileEntry {
+    /// Path inside the crate, with the `NAME-VERS/` prefix removed when present.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// What it is.
+    pub kind: Kind,
+    /// sha256 of the content (regular files read in full).
+    pub sha256: Option<[u8; 32]>,
+    /// Starts like an executable or a library (ELF, Mach-O, PE, wasm, ar).
+    pub binary: bool,
+}
+
+/// What is inside the archive.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Contents {
+    /// Entries in archive order.
+    pub files: Vec<FileEntry>,
+    /// Bytes of regular files.
+    pub unpacked: u64,
+    /// The packaged `Cargo.toml`, if it could be read.
+    pub manifest: Option<Manifest>,
+    /// Hostile or malformed things; any of them deserves a red flag.
+    pub problems: Vec<String>,
+}
+
+/// Longest entry name or link target listed, in bytes: Linux's `PATH_MAX`. A GNU long name
+/// or a pax path is otherwise bounded only by [`Limits::max_unpacked`], and every copy of it
+/// (listing, problems, flags, the window) would cost as much.
+pub const MAX_NAME: usize = 4096;
+
+fn looks_binary(head: &[u8]) -> bool {
+    const MAGIC: &[&[u8]] = &[
+        b"\x7fELF",
+        b"\xfe\xed\xfa\xce",
+        b"\xfe\xed\xfa\xcf",
+        b"\xce\xfa\xed\xfe",
+        b"\xcf\xfa\xed\xfe",
+        b"\xca\xfe\xba\xbe",
+        b"MZ",
+        b"\0asm",
+        b"!<arch>",
+    ];
+    MAGIC.iter().any(|m| head.starts_with(m))
+}
+
+/// Reads through `inner`, hashing every byte that passes.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    read: u64,
+    cap: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let room = (self.cap.saturating_sub(self.read)).min(buf.len() as u64) as usize;
+        if room == 0 && !buf.is_empty() {
+            // One byte more than the cap tells a file that grew apart from one that ended.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(io::Error::other("the file grew while it was read")),
+            };
+        }
+        let n = self.inner.read(&mut buf[..room])?;
+        self.hasher.update(&buf[..n]);
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// Stops a decompressed stream after `left` bytes.
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+    hit: bool,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            self.hit = true;
+            return Err(io::Error::other("unpacked size limit reached"));
+        }
+        let room = self.left.min(buf.len() as u64) as usize;
+        let n = self.inner.read(&mut buf[..room])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// The sha256 of `file`'s bytes (hex), reading at most [`Limits::max_crate_file`].
+pub(super) fn hash_only(file: File, limits: &Limits) -> Result<String, String> {
+    let mut hashing = Hashing {
+        inner: file,
+        hasher: Sha256::new(),
+        read: 0,
+        cap: limits.max_crate_file,
+    };
+    io::copy(&mut hashing, &mut io::sink()).map_err(|e| e.to_string())?;
+    Ok(hex(&hashing.hasher.finalize()))
+}
+
+/// One pass over `file`: the sha256 of its bytes, and what the archive holds.
+pub(super) fn hash_and_list(file: File, limits: &Limits) -> Result<(String, Contents), String> {
+    let mut hashing = Hashing {
+        inner: file,
+        hasher: Sha256::new(),
+        read: 0,
+        cap: limits.max_crate_file,
+    };
+    let contents = list(&mut hashing, limits);
+    // Whatever the archive reader did not need (gzip trailer, padding, garbage after a
+    // broken entry) is still part of the file cargo uploads.
+    io::copy(&mut hashing, &mut io::sink()).map_err(|e| e.to_string())?;
+    Ok((hex(&hashing.hasher.finalize()), contents))
+}
+
+/// Lists a gzip-compressed tar stream, within `limits`. Problems end up in
+/// [`Contents::problems`]; this never fails.
+pub fn list(reader: impl Read, limits: &Limits) -> Contents {
+    let mut contents = Contents::default();
+    let mut bounded = Bounded {
+        inner: flate2::read::GzDecoder::new(reader),
+        left: limits.max_unpacked,
+        hit: false,
+    };
+    let mut manifest_text: Option<Vec<u8>> = None;
+    let result = list_entries(&mut bounded, limits, &mut contents, &mut manifest_text);
+    if let Err(e) = result {
+        if bounded.hit {
+            contents.problems.push(format!(
+                "the archive unpacks to more than {} (a gzip bomb?); listing stopped there",
+                human_size(limits.max_unpacked)
+            ));
+        } else {
+            contents.problems.push(format!(
+                "the archive is malformed ({e}); listing stopped there"
+            ));
+        }
+    }
+    match manifest_text.map(|t| parse_manifest(&t)) {
+        Some(Ok(m)) => contents.manifest = Some(m),
+        Some(Err(e)) => contents
+            .problems
+            .push(format!("the packaged Cargo.toml cannot be read: {e}")),
+        None if contents.problems.is_empty() => contents
+            .problems
+            .push("the archive has no Cargo.toml at its root".into()),
+        None => {}
+    }
+    contents
+}
+
+fn list_entries(
+    reader: &mut impl Read,
+    limits: &Limits,
+    contents: &mut Contents,
+    manifest: &mut Option<Vec<u8>>,
+) -> io::Result<()> {
+    let mut archive = tar::Archive::new(reader);
+    let mut prefix: Option<String> = None;
+    let mut seen = BTreeSet::new();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        if contents.files.len() >= limits.max_entries {
+            contents.problems.push(format!(
+                "more than {} entries; listing stopped there",
+                limits.max_entries
+            ));
+            return Ok(());
+        }
+        let too_long = |what: &str, len: usize| {
+            format!(
+                "{what} is {} long, longer than any path a system unpacks; listing stopped there",
+                human_size(len as u64)
+            )
+        };
+        let raw = {
+            let name = entry.path_bytes();
+            if name.len() > MAX_NAME {
+                contents
+                    .problems
+                    .push(too_long("an entry's name", name.len()));
+                return Ok(());
+            }
+            String::from_utf8_lossy(&name).into_owned()
+        };
+        if let Some(len) = entry.link_name_bytes().map(|l| l.len())
+            && len > MAX_NAME
+        {
+            contents
+                .problems
+                .push(too_long(&format!("the name {raw} links to"), len));
+            return Ok(());
+        }
+        let size = entry.size();
+        if size > limits.max_unpacked {
+            contents.problems.push(format!(
+                "{raw} claims to be {}; listing stopped there",
+                human_size(size)
+            ));
+            return Ok(());
+        }
+        // Every entry must sit under one top directory, as cargo writes it.
+        let top = raw.split('/').next().unwrap_or("").to_string();
+        let prefix = prefix.get_or_insert_with(|| top.clone());
+        let path = match raw.strip_prefix(prefix.as_str()) {
+            // The top directory itself, or an entry inside it.
+            Some("") | Some("/") => String::new(),
+            Some(rest) if rest.starts_with('/') => rest[1..].to_string(),
+            _ => {
+                contents
+                    .problems
+                    .push(format!("{raw} is outside the crate's directory"));
+                raw.clone()
+            }
+        };
+        if raw.starts_with('/')
+            || raw.split(['/', '\\']).any(|c| c == "..")
+            || raw.contains('\\')
+            || raw.contains(':')
+        {
+            contents
+                .problems
+                .push(format!("{raw} tries to escape the unpack directory"));
+        }
+        // What an unpacker makes of the name (tar's `unpack_in`, as cargo uses it): `.` and
+        // empty components dropped. `NAME-VERS/./Cargo.toml` is the manifest, once unpacked.
+        let normal: String = path
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .collect::<Vec<_>>()
+            .join("/");
+        if normal != path.trim_end_matches('/') {
+            contents.problems.push(format!(
+                "{raw} has `.` or empty parts in its name, which cargo never writes; unpacked, \
+                 it is {normal}"
+            ));
+        }
+        let path = normal;
+        let ty = entry.header().entry_type();
+        let link = || {
+            entry
+                .link_name_bytes()
+                .map(|l| String::from_utf8_lossy(&l).into_owned())
+                .unwrap_or_default()
+        };
+        let kind = if ty.is_file() {
+            Kind::File
+        } else if ty.is_dir() {
+            Kind::Dir
+        } else if ty.is_symlink() {
+            Kind::Symlink(link())
+        } else if ty.is_hard_link() {
+            Kind::Hardlink(link())
+        } else {
+            Kind::Other(format!("type {:?}", ty.as_byte() as char))
+        };
+        match &kind {
+            Kind::Symlink(t) | Kind::Hardlink(t) => contents.problems.push(format!(
+                "{path} is a link to {t}; cargo never packages links"
+            )),
+            Kind::Other(t) => contents
+                .problems
+                .push(format!("{path} is a special file ({t})")),
+            Kind::File | Kind::Dir => {}
+        }
+        // Case-insensitive file systems (macOS, Windows) unpack `CARGO.TOML` over `Cargo.toml`.
+        if kind != Kind::Dir && !seen.insert(path.to_lowercase()) {
+            contents.problems.push(format!(
+                "{path} appears twice (letter case aside); which copy wins depends on the tool"
+            ));
+        }
+        let mut sha256 = None;
+        let mut binary = false;
+        if kind == Kind::File {
+            let keep = path == "Cargo.toml" && size <= limits.max_manifest;
+            let mut hasher = Sha256::new();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 16 * 1024];
+            let mut kept = Vec::new();
+            loop {
+                let n = entry.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+                if head.len() < 8 {
+                    head.extend_from_slice(&buf[..n.min(8 - head.len())]);
+                }
+                if keep {
+                    kept.extend_from_slice(&buf[..n]);
+                }
+            }
+            binary = looks_binary(&head);
+            sha256 = Some(hasher.finalize().into());
+            contents.unpacked += size;
+            if keep {
+                *manifest = Some(kept);
+            }
+        }
+        contents.files.push(FileEntry {
+            path,
+            size,
+            kind,
+            sha256,
+            binary,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,224 @@
+//! Evidence for the window: what exactly is being published.
+//!
+//! [`gather`] finds the `.crate` cargo packaged, re-hashes it and compares the hash with the
+//! request's `cksum`, lists what is inside, and compares it with the previous version in the
+//! local cargo cache. Nothing is unpacked to disk. The file is read once, through one
+//! descriptor: the bytes that are hashed are the bytes that are listed, so a file swapped
+//! between "hash" and "list" cannot show one thing and match another. Every read is bounded
+//! by [`Limits`]; a hostile archive (path traversal, links, huge entries, gzip bombs) costs at
+//! most that much work and is reported as a problem, never a crash.
+
+mod archive;
+mod locate;
+mod manifest;
+mod report;
+mod review;
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+pub use archive::{Contents, FileEntry, Kind, MAX_NAME, list};
+pub use locate::{
+    Places, candidates, config_target_dir, find_previous, held_open, is_packaged_crate,
+};
+pub use manifest::Manifest;
+pub use report::{Check, Pending, Report, recheck};
+pub use review::{BuildScriptChange, Diff, Flag, Level, Previous, diff};
+
+use report::verify;
+use review::previous;
+
+/// How much work one archive may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest `.crate` file that is hashed (compressed bytes).
+    pub max_crate_file: u64,
+    /// Most bytes read out of the gzip stream (a gzip bomb stops here).
+    pub max_unpacked: u64,
+    /// Most tar entries listed.
+    pub max_entries: usize,
+    /// Largest `Cargo.toml` kept in memory to read dependencies.
+    pub max_manifest: u64,
+    /// Files larger than this are flagged.
+    pub large_file: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_crate_file: 1 << 30,
+            // crates.io refuses crates that unpack to more than 512 MiB.
+            max_unpacked: 512 << 20,
+            max_entries: 100_000,
+            max_manifest: 1 << 20,
+            large_file: 1 << 20,
+        }
+    }
+}
+
+/// "1.5 MiB", for people.
+pub fn human_size(n: u64) -> String {
+    const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Whether `name` and `vers` can be a real crate's: they become parts of file names.
+pub fn validate_name(name: &str, vers: &str) -> Result<(), String> {
+    let name_ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !name_ok {
+        return Err(format!("{name:?} is not a valid crate name"));
+    }
+    semver::Version::parse(vers).map_err(|e| format!("{vers:?} is not a valid version: {e}"))?;
+    Ok(())
+}
+
+/// Gathers everything for a publish of `name` `vers` with checksum `cksum` (hex).
+pub fn gather(
+    name: &str,
+    vers: &str,
+    cksum: &str,
+    places: &Places,
+    cargo_home: Option<&Path>,
+    limits: &Limits,
+) -> Report {
+    if let Err(why) = validate_name(name, vers) {
+        return Report {
+            check: Check::Forged(why),
+            contents: None,
+            previous: Previous::None,
+            flags: Vec::new(),
+            opened: None,
+        };
+    }
+    if !(cksum.len() == 64 && cksum.bytes().all(|b| b.is_ascii_hexdigit())) {
+        return Report {
+            check: Check::Forged(format!(
+                "the checksum {} is not 64 hexadecimal digits",
+                crate::text::escape(cksum).text
+            )),
+            contents: None,
+            previous: Previous::None,
+            flags: Vec::new(),
+            opened: None,
+        };
+    }
+    let mut cands = places
+        .requester_pid
+        .map(|pid| held_open(pid, name, vers))
+        .unwrap_or_default();
+    cands.extend(
+        candidates(name, vers, places)
+            .into_iter()
+            .map(|p| (p.clone(), p)),
+    );
+    let (check, contents, opened) = verify(&cands, cksum, limits);
+    finish(name, vers, check, contents, opened, cargo_home, limits)
+}
+
+/// The report for a `.crate` already read into memory (`cargo confirm-gui publish`): the
+/// checksum is that of these very bytes, which are what gets uploaded, so the check is a
+/// match by construction; `path` is where they were read from, for people. Returns the
+/// report and the checksum (hex).
+pub fn report_for_bytes(
+    name: &str,
+    vers: &str,
+    bytes: &[u8],
+    path: &Path,
+    cargo_home: Option<&Path>,
+    limits: &Limits,
+) -> (Report, String) {
+    let cksum = hex(&Sha256::digest(bytes));
+    if let Err(why) = validate_name(name, vers) {
+        let report = Report {
+            check: Check::Forged(why),
+            contents: None,
+            previous: Previous::None,
+            flags: Vec::new(),
+            opened: None,
+        };
+        return (report, cksum);
+    }
+    let check = if bytes.len() as u64 > limits.max_crate_file {
+        Check::Unreadable {
+            path: path.to_path_buf(),
+            why: format!("larger than {}", human_size(limits.max_crate_file)),
+        }
+    } else {
+        Check::Match(path.to_path_buf())
+    };
+    let contents = matches!(check, Check::Match(_)).then(|| list(bytes, limits));
+    let report = finish(name, vers, check, contents, None, cargo_home, limits);
+    (report, cksum)
+}
+
+/// The flags and the diff against the cached previous version, for what was found.
+fn finish(
+    name: &str,
+    vers: &str,
+    check: Check,
+    contents: Option<Contents>,
+    opened: Option<PathBuf>,
+    cargo_home: Option<&Path>,
+    limits: &Limits,
+) -> Report {
+    let previous = match (&contents, cargo_home) {
+        (Some(now), Some(home)) => previous(name, vers, now, home, limits),
+        _ => Previous::None,
+    };
+    let mut flags = contents
+        .as_ref()
+        .map(|c| c.flags(limits))
+        .unwrap_or_default();
+    if let Previous::Found(d) = &previous {
+        if let Some(b) = d.build_script
+            && b != BuildScriptChange::Removed
+        {
+            flags.insert(
+                0,
+                Flag {
+                    level: Level::Danger,
+                    text: format!("build script {b} since {}", d.previous),
+                },
+            );
+        }
+        if d.became_proc_macro {
+            flags.insert(
+                0,
+                Flag {
+                    level: Level::Danger,
+                    text: format!("became a proc-macro since {}", d.previous),
+                },
+            );
+        }
+    }
+    Report {
+        check,
+        contents,
+        previous,
+        flags,
+        opened,
+    }
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
