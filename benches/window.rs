@@ -36,6 +36,10 @@ fn main() {
 mod support;
 
 #[cfg(target_os = "linux")]
+#[path = "../tests/fixtures/mod.rs"]
+mod fixtures;
+
+#[cfg(target_os = "linux")]
 mod linux {
 
     #![allow(clippy::print_stdout, clippy::print_stderr)] // A benchmark prints its results.
@@ -441,18 +445,15 @@ mod linux {
             "the bench crate did not verify"
         );
         let tx = Transaction {
-            registry: "local (sparse+http://127.0.0.1:1/index/)".into(),
-            operation: Operation::Publish {
-                name: name.into(),
-                vers: vers.into(),
-                cksum: cksum.into(),
-            },
-            login_fingerprint: None,
-            existing_entry: true,
             requester: cargo_confirm_gui::evidence::requester(),
             store: "Secret Service".into(),
             recent_requests: 1,
             package: Some(Pending::ready(report)),
+            ..super::fixtures::transaction(Operation::Publish {
+                name: name.into(),
+                vers: vers.into(),
+                cksum: cksum.into(),
+            })
         };
         let opts = PromptOptions {
             timeout: Duration::from_secs(60),

@@ -5,18 +5,17 @@
 use std::time::Duration;
 
 use cargo_confirm_gui::error::DenyReason;
-use cargo_confirm_gui::evidence::ProcessInfo;
-use cargo_confirm_gui::evidence::Requester;
 use cargo_confirm_gui::package::{self, Check, Pending, Previous, Report};
 use cargo_confirm_gui::request::Operation;
 use cargo_confirm_gui::ui::confirm::{self, ConfirmState};
 use cargo_confirm_gui::ui::enroll::{self, EnrollState};
 use cargo_confirm_gui::ui::raster::{Canvas, Rasterizer};
-use cargo_confirm_gui::ui::{
-    Decision, EnrollOutcome, EnrollRequest, PromptOptions, Transaction, layout,
-};
+use cargo_confirm_gui::ui::{Decision, EnrollOutcome, EnrollRequest, PromptOptions, layout};
 use egui::{Event, Key, Modifiers, PointerButton};
 use egui_kittest::Harness;
+use fixtures::{cargo_requester, publish, transaction as tx};
+
+mod fixtures;
 use egui_kittest::kittest::Queryable;
 
 const STEP: f32 = 0.05;
@@ -25,27 +24,6 @@ fn opts() -> PromptOptions {
     PromptOptions {
         timeout: Duration::from_secs(60),
         arm_delay: Duration::from_secs(1),
-    }
-}
-
-fn tx(op: Operation) -> Transaction {
-    Transaction {
-        registry: "local (sparse+http://127.0.0.1:1/index/)".into(),
-        operation: op,
-        login_fingerprint: None,
-        existing_entry: true,
-        requester: cargo_requester(),
-        store: "test store".into(),
-        recent_requests: 3,
-        package: None,
-    }
-}
-
-fn publish() -> Operation {
-    Operation::Publish {
-        name: "foo".into(),
-        vers: "1.2.3".into(),
-        cksum: "ab".repeat(32),
     }
 }
 
@@ -455,26 +433,6 @@ fn mismatch_report() -> Report {
         previous: Previous::None,
         flags: Vec::new(),
         opened: None,
-    }
-}
-
-fn cargo_requester() -> Requester {
-    let p = |pid, exe: &str, cmd: &str| ProcessInfo {
-        pid,
-        exe: Ok(exe.into()),
-        cmdline: cmd.into(),
-        argv: cmd.split(' ').map(String::from).collect(),
-        cwd: Ok("/home/you/foo".into()),
-    };
-    Requester {
-        chain: vec![
-            p(4242, "/home/you/.rustup/toolchains/stable/bin/cargo", "cargo publish"),
-            p(4100, "/usr/bin/bash", "-bash"),
-        ],
-        parent_is_cargo: true,
-        cargo: None,
-        warnings: Vec::new(),
-        notices: vec!["this helper (/home/you/.cargo/bin/cargo-confirm-gui) can be replaced by any program running as you: its directory is writable".into()],
     }
 }
 
