@@ -100,11 +100,32 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-/// Stops a decompressed stream after `left` bytes.
-struct Bounded<R> {
+/// Stops a decompressed stream after `left` bytes, and remembers that it did, so that the
+/// error a reader above it makes of the stop can be told from a malformed stream. Shared with
+/// the publish metadata, which reads the same archives.
+///
+/// Once the limit is reached every read fails, even one into an empty buffer: whatever the
+/// reader above asks for, the first read that meets the limit says so.
+pub(crate) struct Bounded<R> {
     inner: R,
     left: u64,
     hit: bool,
+}
+
+impl<R> Bounded<R> {
+    /// `inner`, of which at most `left` bytes are read.
+    pub(crate) fn new(inner: R, left: u64) -> Bounded<R> {
+        Bounded {
+            inner,
+            left,
+            hit: false,
+        }
+    }
+
+    /// Whether a read failed because the limit was reached.
+    pub(crate) fn hit(&self) -> bool {
+        self.hit
+    }
 }
 
 impl<R: Read> Read for Bounded<R> {
@@ -151,15 +172,11 @@ pub(super) fn hash_and_list(file: File, limits: &Limits) -> Result<(String, Cont
 /// [`Contents::problems`]; this never fails.
 pub fn list(reader: impl Read, limits: &Limits) -> Contents {
     let mut contents = Contents::default();
-    let mut bounded = Bounded {
-        inner: flate2::read::GzDecoder::new(reader),
-        left: limits.max_unpacked,
-        hit: false,
-    };
+    let mut bounded = Bounded::new(flate2::read::GzDecoder::new(reader), limits.max_unpacked);
     let mut manifest_text: Option<Vec<u8>> = None;
     let result = list_entries(&mut bounded, limits, &mut contents, &mut manifest_text);
     if let Err(e) = result {
-        if bounded.hit {
+        if bounded.hit() {
             contents.problems.push(format!(
                 "the archive unpacks to more than {} (a gzip bomb?); listing stopped there",
                 human_size(limits.max_unpacked)

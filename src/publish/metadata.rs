@@ -27,7 +27,7 @@ use std::io::{self, Read};
 
 use serde_json::{Map, Value, json};
 
-use crate::package::{Limits, human_size, validate_name};
+use crate::package::{Bounded, Limits, human_size, validate_name};
 
 /// What one packaged crate will be published as.
 #[derive(Debug, Clone, PartialEq)]
@@ -579,26 +579,6 @@ fn archive_path(path: &str) -> Result<String, String> {
     Ok(parts.join("/"))
 }
 
-/// Stops a decompressed stream after `left` bytes, and remembers that it did.
-struct Bounded<R> {
-    inner: R,
-    left: u64,
-    hit: bool,
-}
-
-impl<R: Read> Read for Bounded<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.left == 0 && !buf.is_empty() {
-            self.hit = true;
-            return Err(io::Error::other("unpacked size limit reached"));
-        }
-        let room = self.left.min(buf.len() as u64) as usize;
-        let n = self.inner.read(&mut buf[..room])?;
-        self.left -= n as u64;
-        Ok(n)
-    }
-}
-
 /// The first regular file at `path` under the archive's top directory, at most `max` bytes:
 /// `(top directory, contents)`, or `None` when there is no such file.
 fn find_file(
@@ -607,14 +587,10 @@ fn find_file(
     path: &str,
     max: u64,
 ) -> Result<Option<(String, Vec<u8>)>, String> {
-    let mut gz = Bounded {
-        inner: flate2::read::GzDecoder::new(bytes),
-        left: limits.max_unpacked,
-        hit: false,
-    };
+    let mut gz = Bounded::new(flate2::read::GzDecoder::new(bytes), limits.max_unpacked);
     let found = find_in(&mut gz, limits, path, max);
     match found {
-        Err(_) if gz.hit => Err(format!(
+        Err(_) if gz.hit() => Err(format!(
             "the .crate unpacks to more than {} (a gzip bomb?)",
             human_size(limits.max_unpacked)
         )),
