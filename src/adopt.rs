@@ -148,16 +148,14 @@ fn mentions_token_var(line: &str) -> Option<&str> {
 /// cargo's config files, nearest first: `.cargo/config.toml` and `.cargo/config` from `cwd`
 /// up, then `$CARGO_HOME`'s.
 pub fn config_files(cwd: &Path, cargo_home: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = cwd
-        .ancestors()
-        .flat_map(|d| [d.join(".cargo/config.toml"), d.join(".cargo/config")])
-        .collect();
-    for f in [cargo_home.join("config.toml"), cargo_home.join("config")] {
-        if !files.contains(&f) {
-            files.push(f);
-        }
-    }
-    files
+    // `CARGO_HOME` is usually `~/.cargo`, which the walk up from a directory under `~` meets
+    // first: each file is listed once, where cargo reads it first.
+    let mut seen = std::collections::HashSet::new();
+    crate::package::cargo_config_files(cwd, Some(cargo_home), usize::MAX)
+        .into_iter()
+        .map(|(f, _)| f)
+        .filter(|f| seen.insert(f.clone()))
+        .collect()
 }
 
 /// The config file cargo reads in `dir` (`CARGO_HOME` or a `.cargo` directory): `config`
