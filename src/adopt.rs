@@ -148,16 +148,14 @@ fn mentions_token_var(line: &str) -> Option<&str> {
 /// cargo's config files, nearest first: `.cargo/config.toml` and `.cargo/config` from `cwd`
 /// up, then `$CARGO_HOME`'s.
 pub fn config_files(cwd: &Path, cargo_home: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = cwd
-        .ancestors()
-        .flat_map(|d| [d.join(".cargo/config.toml"), d.join(".cargo/config")])
-        .collect();
-    for f in [cargo_home.join("config.toml"), cargo_home.join("config")] {
-        if !files.contains(&f) {
-            files.push(f);
-        }
-    }
-    files
+    // `CARGO_HOME` is usually `~/.cargo`, which the walk up from a directory under `~` meets
+    // first: each file is listed once, where cargo reads it first.
+    let mut seen = std::collections::HashSet::new();
+    crate::package::cargo_config_files(cwd, Some(cargo_home), usize::MAX)
+        .into_iter()
+        .map(|(f, _)| f)
+        .filter(|f| seen.insert(f.clone()))
+        .collect()
 }
 
 /// The config file cargo reads in `dir` (`CARGO_HOME` or a `.cargo` directory): `config`
@@ -181,69 +179,91 @@ pub fn scan(home: &Path, cargo_home: &Path, cwd: &Path) -> (Vec<Found>, Notes) {
         cargo_home.join("credentials"),
     ];
     toml_files.extend(config_files(cwd, cargo_home));
-    // Tokens found in a file that is a link are reported, not edited: setup does not write
-    // through links (the clear copy would stay in the target, a dotfiles repository say).
-    let linked = |found: &mut Vec<Found>, notes: &mut Notes, from: usize, target: &Path| {
-        for f in found.drain(from..) {
-            notes.push(format!(
-                "{}: a token, in a file that is a link to {}; setup does not edit through \
-                 links: remove it there by hand, and store the token with \
-                 cargo-confirm-gui --enroll",
-                f.source,
-                target.display()
-            ));
-        }
-    };
     for file in toml_files {
-        let (text, link) = match read_text(&file) {
-            Ok(Some(t)) => t,
-            Ok(None) => continue,
-            Err(e) => {
-                notes.push(e);
-                continue;
-            }
-        };
-        let before = found.len();
-        let doc = match text.parse::<toml_edit::DocumentMut>() {
-            Ok(d) => d,
-            Err(e) => {
-                notes.push(format!("{} cannot be read as TOML: {e}", file.display()));
-                continue;
-            }
-        };
-        if let Some(t) = doc
-            .get("registry")
-            .and_then(|r| r.get("token"))
-            .and_then(|t| t.as_str())
-        {
-            found.push(Found {
-                registry: "crates-io".into(),
-                token: Token::new(t.to_string()),
-                source: Source::Toml {
-                    file: file.clone(),
-                    registry: None,
-                },
-            });
-        }
-        if let Some(regs) = doc.get("registries").and_then(|r| r.as_table_like()) {
-            for (name, table) in regs.iter() {
-                if let Some(t) = table.get("token").and_then(|t| t.as_str()) {
-                    found.push(Found {
-                        registry: name.to_string(),
-                        token: Token::new(t.to_string()),
-                        source: Source::Toml {
-                            file: file.clone(),
-                            registry: Some(name.to_string()),
-                        },
-                    });
-                }
-            }
-        }
-        if let Some(target) = link {
-            linked(&mut found, &mut notes, before, &target);
-        }
+        scan_toml(&file, &mut found, &mut notes);
     }
     let names = registry_names(cwd, cargo_home);
+    for file in shell_files(home) {
+        scan_shell(&file, &names, &mut found, &mut notes);
+    }
+    (found, notes)
+}
+
+/// [`read_text`], with a file that cannot be read noted and passed over.
+fn read_or_note(file: &Path, notes: &mut Notes) -> Option<(String, Option<PathBuf>)> {
+    match read_text(file) {
+        Ok(t) => t,
+        Err(e) => {
+            notes.push(e);
+            None
+        }
+    }
+}
+
+/// Tokens found in a file that is a link are reported, not edited: setup does not write
+/// through links (the clear copy would stay in the target, a dotfiles repository say). Turns
+/// `found[from..]`, all from the link to `target`, into notes.
+fn linked(found: &mut Vec<Found>, notes: &mut Notes, from: usize, target: &Path) {
+    for f in found.drain(from..) {
+        notes.push(format!(
+            "{}: a token, in a file that is a link to {}; setup does not edit through \
+             links: remove it there by hand, and store the token with \
+             cargo-confirm-gui --enroll",
+            f.source,
+            target.display()
+        ));
+    }
+}
+
+/// The `[registry]` and `[registries.NAME]` tokens of one credentials or config file.
+fn scan_toml(file: &Path, found: &mut Vec<Found>, notes: &mut Notes) {
+    let Some((text, link)) = read_or_note(file, notes) else {
+        return;
+    };
+    let before = found.len();
+    let doc = match text.parse::<toml_edit::DocumentMut>() {
+        Ok(d) => d,
+        Err(e) => {
+            notes.push(format!("{} cannot be read as TOML: {e}", file.display()));
+            return;
+        }
+    };
+    if let Some(t) = doc
+        .get("registry")
+        .and_then(|r| r.get("token"))
+        .and_then(|t| t.as_str())
+    {
+        found.push(Found {
+            registry: "crates-io".into(),
+            token: Token::new(t.to_string()),
+            source: Source::Toml {
+                file: file.to_path_buf(),
+                registry: None,
+            },
+        });
+    }
+    if let Some(regs) = doc.get("registries").and_then(|r| r.as_table_like()) {
+        for (name, table) in regs.iter() {
+            if let Some(t) = table.get("token").and_then(|t| t.as_str()) {
+                found.push(Found {
+                    registry: name.to_string(),
+                    token: Token::new(t.to_string()),
+                    source: Source::Toml {
+                        file: file.to_path_buf(),
+                        registry: Some(name.to_string()),
+                    },
+                });
+            }
+        }
+    }
+    if let Some(target) = link {
+        linked(found, notes, before, &target);
+    }
+}
+
+/// The shell start-up files under `home`: [`SHELL_FILES`], then each of [`SHELL_DIRS`]'
+/// files in name order.
+fn shell_files(home: &Path) -> Vec<PathBuf> {
     let mut shell_files: Vec<PathBuf> = SHELL_FILES.iter().map(|r| home.join(r)).collect();
     for dir in SHELL_DIRS {
         if let Ok(entries) = std::fs::read_dir(home.join(dir)) {
@@ -252,57 +272,68 @@ pub fn scan(home: &Path, cargo_home: &Path, cwd: &Path) -> (Vec<Found>, Notes) {
             shell_files.extend(files);
         }
     }
-    for file in shell_files {
-        let (text, link) = match read_text(&file) {
-            Ok(Some(t)) => t,
-            Ok(None) => continue,
-            Err(e) => {
-                notes.push(e);
-                continue;
-            }
-        };
-        let before = found.len();
-        for (i, line) in text.lines().enumerate() {
-            let Some((var, value)) = shell_assignment(line) else {
-                // Set some other way (`export A=1 CARGO_REGISTRY_TOKEN=…`, fish's universal
-                // variables, a condition first): named, for the person to remove.
-                if !line.trim_start().starts_with('#')
-                    && let Some(var) = mentions_token_var(line)
-                {
-                    notes.push(format!(
-                        "{} line {}: sets or uses {var} in a way setup does not edit; remove \
-                         it by hand, and store the token with cargo-confirm-gui --enroll",
-                        file.display(),
-                        i + 1
-                    ));
-                }
-                continue;
-            };
-            let Some(registry) = registry_of_var(&var, &names) else {
-                continue;
-            };
-            let source = Source::Shell {
-                file: file.clone(),
-                line: i + 1,
-                var: var.clone(),
-            };
-            match value {
-                Some(v) if !v.is_empty() => found.push(Found {
-                    registry,
-                    token: Token::new(v),
-                    source,
-                }),
-                _ => notes.push(format!(
-                    "{source}: the value is computed (a command or a variable), so it was not \
-                     moved; remove that line and store the token with cargo-confirm-gui --enroll"
-                )),
-            }
-        }
-        if let Some(target) = link {
-            linked(&mut found, &mut notes, before, &target);
-        }
+    shell_files
+}
+
+/// The token assignments of one shell start-up file; `names` are the registries cargo's
+/// config defines.
+fn scan_shell(file: &Path, names: &[String], found: &mut Vec<Found>, notes: &mut Notes) {
+    let Some((text, link)) = read_or_note(file, notes) else {
+        return;
+    };
+    let before = found.len();
+    for (i, line) in text.lines().enumerate() {
+        scan_shell_line(file, i + 1, line, names, found, notes);
     }
-    (found, notes)
+    if let Some(target) = link {
+        linked(found, notes, before, &target);
+    }
+}
+
+/// Line `n` (1-based) of shell file `file`: a token it sets is found; a token variable it
+/// sets or uses in a way setup cannot move is noted.
+fn scan_shell_line(
+    file: &Path,
+    n: usize,
+    line: &str,
+    names: &[String],
+    found: &mut Vec<Found>,
+    notes: &mut Notes,
+) {
+    let Some((var, value)) = shell_assignment(line) else {
+        // Set some other way (`export A=1 CARGO_REGISTRY_TOKEN=…`, fish's universal
+        // variables, a condition first): named, for the person to remove.
+        if !line.trim_start().starts_with('#')
+            && let Some(var) = mentions_token_var(line)
+        {
+            notes.push(format!(
+                "{} line {}: sets or uses {var} in a way setup does not edit; remove \
+                 it by hand, and store the token with cargo-confirm-gui --enroll",
+                file.display(),
+                n
+            ));
+        }
+        return;
+    };
+    let Some(registry) = registry_of_var(&var, names) else {
+        return;
+    };
+    let source = Source::Shell {
+        file: file.to_path_buf(),
+        line: n,
+        var: var.clone(),
+    };
+    match value {
+        Some(v) if !v.is_empty() => found.push(Found {
+            registry,
+            token: Token::new(v),
+            source,
+        }),
+        _ => notes.push(format!(
+            "{source}: the value is computed (a command or a variable), so it was not \
+             moved; remove that line and store the token with cargo-confirm-gui --enroll"
+        )),
+    }
 }
 
 /// The registry names cargo's config files define, for telling `CARGO_REGISTRIES_MY_REG_TOKEN`
@@ -419,102 +450,114 @@ pub const REPLACED: &str =
 /// included). A credentials file left with nothing in it is deleted.
 pub fn remove(source: &Source, token: &Token) -> Result<(), String> {
     match source {
-        Source::Toml { file, registry } => {
-            let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
-            let mut doc = text
-                .parse::<toml_edit::DocumentMut>()
-                .map_err(|e| e.to_string())?;
-            let table = match registry {
-                None => doc.get_mut("registry"),
-                Some(r) => doc.get_mut("registries").and_then(|t| t.get_mut(r)),
-            };
-            if let Some(t) = table.and_then(|t| t.as_table_like_mut()) {
-                // Only the token the window showed: one changed since (by a program, or by
-                // the person) was not stored, and is not lost.
-                match t.get("token").and_then(|v| v.as_str()) {
-                    Some(now) if now == token.expose() => {
-                        t.remove("token");
-                    }
-                    Some(_) => {
-                        return Err(format!(
-                            "the token in {} changed after the window showed it, so it was \
-                             neither stored nor removed: run setup again",
-                            file.display()
-                        ));
-                    }
-                    None => {}
-                }
+        Source::Toml { file, registry } => remove_from_toml(file, registry.as_deref(), token),
+        Source::Shell { file, var, .. } => remove_from_shell(file, var, token),
+    }
+}
+
+/// Removes `[registry] token` (`registry` `None`) or `[registries.NAME] token` from `file`,
+/// when it is still `token`.
+fn remove_from_toml(file: &Path, registry: Option<&str>, token: &Token) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+    let mut doc = text
+        .parse::<toml_edit::DocumentMut>()
+        .map_err(|e| e.to_string())?;
+    let table = match registry {
+        None => doc.get_mut("registry"),
+        Some(r) => doc.get_mut("registries").and_then(|t| t.get_mut(r)),
+    };
+    if let Some(t) = table.and_then(|t| t.as_table_like_mut()) {
+        // Only the token the window showed: one changed since (by a program, or by
+        // the person) was not stored, and is not lost.
+        match t.get("token").and_then(|v| v.as_str()) {
+            Some(now) if now == token.expose() => {
+                t.remove("token");
             }
-            // Empty tables that only held the token go too.
-            if let Some(r) = registry
-                && let Some(regs) = doc
-                    .get_mut("registries")
-                    .and_then(|t| t.as_table_like_mut())
-                && regs
-                    .get(r)
-                    .and_then(|t| t.as_table_like())
-                    .is_some_and(|t| t.is_empty())
-            {
-                regs.remove(r);
-            }
-            for key in ["registry", "registries"] {
-                if doc
-                    .get(key)
-                    .and_then(|t| t.as_table_like())
-                    .is_some_and(|t| t.is_empty())
-                {
-                    doc.remove(key);
-                }
-            }
-            let is_credentials = file
-                .file_name()
-                .is_some_and(|n| n == "credentials.toml" || n == "credentials");
-            if is_credentials && doc.as_table().is_empty() {
-                return std::fs::remove_file(file).map_err(|e| e.to_string());
-            }
-            replace_file(file, &doc.to_string())
-        }
-        Source::Shell { file, var, .. } => {
-            let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
-            // Every line that sets this variable to this token goes, wherever it is now, when
-            // it does nothing else. One that also runs something (`export …=x && source …`), or
-            // that a `\` joins to the line before, is kept and named: dropping it would change
-            // what the file does.
-            let mut kept: Vec<String> = Vec::new();
-            let mut left = Vec::new();
-            let mut joined = false;
-            for (n, l) in text.split_inclusive('\n').enumerate() {
-                let sets = matches!(shell_assignment(l), Some((v, Some(value)))
-                    if &v == var && value == token.expose());
-                if sets && !joined && only_assignment(l) {
-                    // Replaced, not dropped: the line may be the only one in an `if` or a
-                    // function, which an empty body would break.
-                    let indent = &l[..l.len() - l.trim_start().len()];
-                    kept.push(format!("{indent}{REPLACED}\n"));
-                    joined = false;
-                    continue;
-                }
-                if sets {
-                    left.push(n + 1);
-                }
-                joined = l.trim_end_matches(['\n', '\r']).ends_with('\\');
-                kept.push(l.to_string());
-            }
-            replace_file(file, &kept.concat())?;
-            if left.is_empty() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "line {} of {} sets {var} to the token and does more, so it was left as it \
-                     is: remove the assignment from it by hand",
-                    left.iter()
-                        .map(usize::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
+            Some(_) => {
+                return Err(format!(
+                    "the token in {} changed after the window showed it, so it was \
+                     neither stored nor removed: run setup again",
                     file.display()
-                ))
+                ));
             }
+            None => {}
         }
+    }
+    drop_empty_tables(&mut doc, registry);
+    let is_credentials = file
+        .file_name()
+        .is_some_and(|n| n == "credentials.toml" || n == "credentials");
+    if is_credentials && doc.as_table().is_empty() {
+        return std::fs::remove_file(file).map_err(|e| e.to_string());
+    }
+    replace_file(file, &doc.to_string())
+}
+
+/// Empty tables that only held the token go too: `[registries.NAME]`, then `[registry]` and
+/// `[registries]`.
+fn drop_empty_tables(doc: &mut toml_edit::DocumentMut, registry: Option<&str>) {
+    if let Some(r) = registry
+        && let Some(regs) = doc
+            .get_mut("registries")
+            .and_then(|t| t.as_table_like_mut())
+        && regs
+            .get(r)
+            .and_then(|t| t.as_table_like())
+            .is_some_and(|t| t.is_empty())
+    {
+        regs.remove(r);
+    }
+    for key in ["registry", "registries"] {
+        if doc
+            .get(key)
+            .and_then(|t| t.as_table_like())
+            .is_some_and(|t| t.is_empty())
+        {
+            doc.remove(key);
+        }
+    }
+}
+
+/// Replaces each line of shell file `file` that sets `var` to `token` and does nothing else.
+fn remove_from_shell(file: &Path, var: &str, token: &Token) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+    // Every line that sets this variable to this token goes, wherever it is now, when
+    // it does nothing else. One that also runs something (`export …=x && source …`), or
+    // that a `\` joins to the line before, is kept and named: dropping it would change
+    // what the file does.
+    let mut kept: Vec<String> = Vec::new();
+    let mut left = Vec::new();
+    let mut joined = false;
+    for (n, l) in text.split_inclusive('\n').enumerate() {
+        let sets = matches!(shell_assignment(l), Some((v, Some(value)))
+            if v == var && value == token.expose());
+        if sets && !joined && only_assignment(l) {
+            // Replaced, not dropped: the line may be the only one in an `if` or a
+            // function, which an empty body would break.
+            let indent = &l[..l.len() - l.trim_start().len()];
+            kept.push(format!("{indent}{REPLACED}\n"));
+            joined = false;
+            continue;
+        }
+        if sets {
+            left.push(n + 1);
+        }
+        joined = l.trim_end_matches(['\n', '\r']).ends_with('\\');
+        kept.push(l.to_string());
+    }
+    replace_file(file, &kept.concat())?;
+    if left.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "line {} of {} sets {var} to the token and does more, so it was left as it \
+             is: remove the assignment from it by hand",
+            left.iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            file.display()
+        ))
     }
 }
 

@@ -2,8 +2,9 @@
 //! `CARGO_REGISTRIES_<NAME>_INDEX`, then `.cargo/config.toml` from the working directory up,
 //! then `$CARGO_HOME/config.toml`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::package::cargo_config_files;
 use crate::store::CRATES_IO_INDEX;
 
 /// Finds the index URL for `name`, or says where it looked.
@@ -19,15 +20,9 @@ pub fn index_url_for(
     if let Some(url) = env_index {
         return Ok(url);
     }
-    let mut files: Vec<PathBuf> = cwd
-        .ancestors()
-        .flat_map(|d| [d.join(".cargo/config.toml"), d.join(".cargo/config")])
-        .collect();
-    if let Some(h) = cargo_home {
-        files.push(h.join("config.toml"));
-        files.push(h.join("config"));
-    }
-    for f in &files {
+    // Every ancestor, as cargo reads them: this runs for the person's own `cargo confirm-gui`
+    // command, in its working directory.
+    for (f, _) in &cargo_config_files(cwd, cargo_home, usize::MAX) {
         let Ok(text) = std::fs::read_to_string(f) else {
             continue;
         };

@@ -100,11 +100,32 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-/// Stops a decompressed stream after `left` bytes.
-struct Bounded<R> {
+/// Stops a decompressed stream after `left` bytes, and remembers that it did, so that the
+/// error a reader above it makes of the stop can be told from a malformed stream. Shared with
+/// the publish metadata, which reads the same archives.
+///
+/// Once the limit is reached every read fails, even one into an empty buffer: whatever the
+/// reader above asks for, the first read that meets the limit says so.
+pub(crate) struct Bounded<R> {
     inner: R,
     left: u64,
     hit: bool,
+}
+
+impl<R> Bounded<R> {
+    /// `inner`, of which at most `left` bytes are read.
+    pub(crate) fn new(inner: R, left: u64) -> Bounded<R> {
+        Bounded {
+            inner,
+            left,
+            hit: false,
+        }
+    }
+
+    /// Whether a read failed because the limit was reached.
+    pub(crate) fn hit(&self) -> bool {
+        self.hit
+    }
 }
 
 impl<R: Read> Read for Bounded<R> {
@@ -151,15 +172,11 @@ pub(super) fn hash_and_list(file: File, limits: &Limits) -> Result<(String, Cont
 /// [`Contents::problems`]; this never fails.
 pub fn list(reader: impl Read, limits: &Limits) -> Contents {
     let mut contents = Contents::default();
-    let mut bounded = Bounded {
-        inner: flate2::read::GzDecoder::new(reader),
-        left: limits.max_unpacked,
-        hit: false,
-    };
+    let mut bounded = Bounded::new(flate2::read::GzDecoder::new(reader), limits.max_unpacked);
     let mut manifest_text: Option<Vec<u8>> = None;
     let result = list_entries(&mut bounded, limits, &mut contents, &mut manifest_text);
     if let Err(e) = result {
-        if bounded.hit {
+        if bounded.hit() {
             contents.problems.push(format!(
                 "the archive unpacks to more than {} (a gzip bomb?); listing stopped there",
                 human_size(limits.max_unpacked)
@@ -201,102 +218,12 @@ fn list_entries(
             ));
             return Ok(());
         }
-        let too_long = |what: &str, len: usize| {
-            format!(
-                "{what} is {} long, longer than any path a system unpacks; listing stopped there",
-                human_size(len as u64)
-            )
-        };
-        let raw = {
-            let name = entry.path_bytes();
-            if name.len() > MAX_NAME {
-                contents
-                    .problems
-                    .push(too_long("an entry's name", name.len()));
-                return Ok(());
-            }
-            String::from_utf8_lossy(&name).into_owned()
-        };
-        if let Some(len) = entry.link_name_bytes().map(|l| l.len())
-            && len > MAX_NAME
-        {
-            contents
-                .problems
-                .push(too_long(&format!("the name {raw} links to"), len));
+        let Some((raw, size)) = name_and_size(&entry, limits, &mut contents.problems) else {
             return Ok(());
-        }
-        let size = entry.size();
-        if size > limits.max_unpacked {
-            contents.problems.push(format!(
-                "{raw} claims to be {}; listing stopped there",
-                human_size(size)
-            ));
-            return Ok(());
-        }
-        // Every entry must sit under one top directory, as cargo writes it.
-        let top = raw.split('/').next().unwrap_or("").to_string();
-        let prefix = prefix.get_or_insert_with(|| top.clone());
-        let path = match raw.strip_prefix(prefix.as_str()) {
-            // The top directory itself, or an entry inside it.
-            Some("") | Some("/") => String::new(),
-            Some(rest) if rest.starts_with('/') => rest[1..].to_string(),
-            _ => {
-                contents
-                    .problems
-                    .push(format!("{raw} is outside the crate's directory"));
-                raw.clone()
-            }
         };
-        if raw.starts_with('/')
-            || raw.split(['/', '\\']).any(|c| c == "..")
-            || raw.contains('\\')
-            || raw.contains(':')
-        {
-            contents
-                .problems
-                .push(format!("{raw} tries to escape the unpack directory"));
-        }
-        // What an unpacker makes of the name (tar's `unpack_in`, as cargo uses it): `.` and
-        // empty components dropped. `NAME-VERS/./Cargo.toml` is the manifest, once unpacked.
-        let normal: String = path
-            .split('/')
-            .filter(|c| !c.is_empty() && *c != ".")
-            .collect::<Vec<_>>()
-            .join("/");
-        if normal != path.trim_end_matches('/') {
-            contents.problems.push(format!(
-                "{raw} has `.` or empty parts in its name, which cargo never writes; unpacked, \
-                 it is {normal}"
-            ));
-        }
-        let path = normal;
-        let ty = entry.header().entry_type();
-        let link = || {
-            entry
-                .link_name_bytes()
-                .map(|l| String::from_utf8_lossy(&l).into_owned())
-                .unwrap_or_default()
-        };
-        let kind = if ty.is_file() {
-            Kind::File
-        } else if ty.is_dir() {
-            Kind::Dir
-        } else if ty.is_symlink() {
-            Kind::Symlink(link())
-        } else if ty.is_hard_link() {
-            Kind::Hardlink(link())
-        } else {
-            Kind::Other(format!("type {:?}", ty.as_byte() as char))
-        };
-        match &kind {
-            Kind::Symlink(t) | Kind::Hardlink(t) => contents.problems.push(format!(
-                "{path} is a link to {t}; cargo never packages links"
-            )),
-            Kind::Other(t) => contents
-                .problems
-                .push(format!("{path} is a special file ({t})")),
-            Kind::File | Kind::Dir => {}
-        }
+        let path = unpacked_path(&raw, &mut prefix, &mut contents.problems);
+        let kind = kind_of(&entry);
+        flag_kind(&path, &kind, &mut contents.problems);
         // Case-insensitive file systems (macOS, Windows) unpack `CARGO.TOML` over `Cargo.toml`.
         if kind != Kind::Dir && !seen.insert(path.to_lowercase()) {
             contents.problems.push(format!(
@@ -307,28 +234,12 @@ fn list_entries(
         let mut binary = false;
         if kind == Kind::File {
             let keep = path == "Cargo.toml" && size <= limits.max_manifest;
-            let mut hasher = Sha256::new();
-            let mut head = Vec::new();
-            let mut buf = [0u8; 16 * 1024];
-            let mut kept = Vec::new();
-            loop {
-                let n = entry.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                if head.len() < 8 {
-                    head.extend_from_slice(&buf[..n.min(8 - head.len())]);
-                }
-                if keep {
-                    kept.extend_from_slice(&buf[..n]);
-                }
-            }
-            binary = looks_binary(&head);
-            sha256 = Some(hasher.finalize().into());
+            let read = read_content(&mut entry, keep)?;
+            binary = read.binary;
+            sha256 = Some(read.sha256);
             contents.unpacked += size;
             if keep {
-                *manifest = Some(kept);
+                *manifest = Some(read.kept);
             }
         }
         contents.files.push(FileEntry {
@@ -340,4 +251,151 @@ fn list_entries(
         });
     }
     Ok(())
+}
+
+/// What the listing says of a name beyond [`MAX_NAME`].
+fn too_long(what: &str, len: usize) -> String {
+    format!(
+        "{what} is {} long, longer than any path a system unpacks; listing stopped there",
+        human_size(len as u64)
+    )
+}
+
+/// The entry's name (lossily decoded) and claimed size, or `None` with the problem noted when
+/// its name, its link's target or its size is beyond what is listed: copying such a header
+/// around would cost as much as it claims, so the listing stops at it.
+fn name_and_size<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    limits: &Limits,
+    problems: &mut Vec<String>,
+) -> Option<(String, u64)> {
+    let raw = {
+        let name = entry.path_bytes();
+        if name.len() > MAX_NAME {
+            problems.push(too_long("an entry's name", name.len()));
+            return None;
+        }
+        String::from_utf8_lossy(&name).into_owned()
+    };
+    if let Some(len) = entry.link_name_bytes().map(|l| l.len())
+        && len > MAX_NAME
+    {
+        problems.push(too_long(&format!("the name {raw} links to"), len));
+        return None;
+    }
+    let size = entry.size();
+    if size > limits.max_unpacked {
+        problems.push(format!(
+            "{raw} claims to be {}; listing stopped there",
+            human_size(size)
+        ));
+        return None;
+    }
+    Some((raw, size))
+}
+
+/// The path inside the crate that the entry named `raw` unpacks to, noting every way the name
+/// differs from what cargo writes. `prefix` is the top directory, taken from the first entry.
+fn unpacked_path(raw: &str, prefix: &mut Option<String>, problems: &mut Vec<String>) -> String {
+    // Every entry must sit under one top directory, as cargo writes it.
+    let top = raw.split('/').next().unwrap_or("").to_string();
+    let prefix = prefix.get_or_insert_with(|| top.clone());
+    let path = match raw.strip_prefix(prefix.as_str()) {
+        // The top directory itself, or an entry inside it.
+        Some("") | Some("/") => String::new(),
+        Some(rest) if rest.starts_with('/') => rest[1..].to_string(),
+        _ => {
+            problems.push(format!("{raw} is outside the crate's directory"));
+            raw.to_string()
+        }
+    };
+    if raw.starts_with('/')
+        || raw.split(['/', '\\']).any(|c| c == "..")
+        || raw.contains('\\')
+        || raw.contains(':')
+    {
+        problems.push(format!("{raw} tries to escape the unpack directory"));
+    }
+    // What an unpacker makes of the name (tar's `unpack_in`, as cargo uses it): `.` and
+    // empty components dropped. `NAME-VERS/./Cargo.toml` is the manifest, once unpacked.
+    let normal: String = path
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("/");
+    if normal != path.trim_end_matches('/') {
+        problems.push(format!(
+            "{raw} has `.` or empty parts in its name, which cargo never writes; unpacked, \
+             it is {normal}"
+        ));
+    }
+    normal
+}
+
+/// What the entry's header says it is.
+fn kind_of<R: Read>(entry: &tar::Entry<'_, R>) -> Kind {
+    let ty = entry.header().entry_type();
+    let link = || {
+        entry
+            .link_name_bytes()
+            .map(|l| String::from_utf8_lossy(&l).into_owned())
+            .unwrap_or_default()
+    };
+    if ty.is_file() {
+        Kind::File
+    } else if ty.is_dir() {
+        Kind::Dir
+    } else if ty.is_symlink() {
+        Kind::Symlink(link())
+    } else if ty.is_hard_link() {
+        Kind::Hardlink(link())
+    } else {
+        Kind::Other(format!("type {:?}", ty.as_byte() as char))
+    }
+}
+
+/// Notes a kind of entry that cargo never packages.
+fn flag_kind(path: &str, kind: &Kind, problems: &mut Vec<String>) {
+    match kind {
+        Kind::Symlink(t) | Kind::Hardlink(t) => problems.push(format!(
+            "{path} is a link to {t}; cargo never packages links"
+        )),
+        Kind::Other(t) => problems.push(format!("{path} is a special file ({t})")),
+        Kind::File | Kind::Dir => {}
+    }
+}
+
+/// What one pass over a regular file's content gives.
+struct Content {
+    sha256: [u8; 32],
+    binary: bool,
+    /// The whole content, when it was asked for (the manifest); else empty.
+    kept: Vec<u8>,
+}
+
+/// Reads a regular file's content to its end in one pass, hashing it, looking at its first
+/// bytes, and keeping it all when `keep`.
+fn read_content(entry: &mut impl Read, keep: bool) -> io::Result<Content> {
+    let mut hasher = Sha256::new();
+    let mut head = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    let mut kept = Vec::new();
+    loop {
+        let n = entry.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        if head.len() < 8 {
+            head.extend_from_slice(&buf[..n.min(8 - head.len())]);
+        }
+        if keep {
+            kept.extend_from_slice(&buf[..n]);
+        }
+    }
+    Ok(Content {
+        sha256: hasher.finalize().into(),
+        binary: looks_binary(&head),
+        kept,
+    })
 }

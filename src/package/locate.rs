@@ -24,6 +24,32 @@ pub struct Places {
     pub requester_pid: Option<u32>,
 }
 
+/// cargo's config files, nearest first, as cargo finds them: `.cargo/config.toml` and
+/// `.cargo/config` in `cwd` and its ancestors, `depth` directories in all (`cwd` the first),
+/// then `CARGO_HOME`'s `config.toml` and `config`. Each comes with the directory a relative
+/// path in it is relative to: the one holding `.cargo`, or `CARGO_HOME`'s parent. Files that
+/// do not exist are listed too; nothing is read.
+pub(crate) fn cargo_config_files(
+    cwd: &Path,
+    cargo_home: Option<&Path>,
+    depth: usize,
+) -> Vec<(PathBuf, PathBuf)> {
+    let mut files = Vec::new();
+    for dir in cwd.ancestors().take(depth) {
+        for name in ["config.toml", "config"] {
+            files.push((dir.join(".cargo").join(name), dir.to_path_buf()));
+        }
+    }
+    if let Some(home) = cargo_home {
+        // Relative to the parent of CARGO_HOME, as for any `.cargo` directory.
+        let base = home.parent().unwrap_or(home);
+        for name in ["config.toml", "config"] {
+            files.push((home.join(name), base.to_path_buf()));
+        }
+    }
+    files
+}
+
 /// `build.target-dir` from cargo's config files, as cargo finds them: `.cargo/config.toml`
 /// (or `.cargo/config`) in `cwd` and each ancestor, then `CARGO_HOME/config.toml`; the first
 /// that sets it wins. A relative path is relative to the directory holding `.cargo`.
@@ -37,22 +63,11 @@ pub fn config_target_dir(cwd: &Path, cargo_home: Option<&Path>) -> Option<PathBu
         let dir = doc.get("build")?.as_table()?.get("target-dir")?.as_str()?;
         Some(base.join(dir))
     };
-    for dir in cwd.ancestors().take(16) {
-        for name in ["config.toml", "config"] {
-            if let Some(t) = read(&dir.join(".cargo").join(name), dir) {
-                return Some(t);
-            }
-        }
-    }
-    let home = cargo_home?;
-    for name in ["config.toml", "config"] {
-        // Relative to the parent of CARGO_HOME, as for any `.cargo` directory.
-        let base = home.parent().unwrap_or(home);
-        if let Some(t) = read(&home.join(name), base) {
-            return Some(t);
-        }
-    }
-    None
+    // At most 16 directories up (the registry lookup goes to the root): this walk runs in the
+    // helper, on the requester's working directory as read from /proc.
+    cargo_config_files(cwd, cargo_home, 16)
+        .iter()
+        .find_map(|(file, base)| read(file, base))
 }
 
 /// Where to look for `NAME-VERS.crate`, most specific first: `--target-dir`, the target dir

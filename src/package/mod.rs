@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+pub(crate) use archive::Bounded;
 pub use archive::{Contents, FileEntry, Kind, MAX_NAME, list};
+pub(crate) use locate::cargo_config_files;
 pub use locate::{
     Places, candidates, config_target_dir, find_previous, held_open, is_packaged_crate,
 };

@@ -219,6 +219,18 @@ fn hostile_paths_links_and_specials_are_problems() {
 }
 
 #[test]
+fn the_unpack_bound_refuses_every_read_at_the_limit_an_empty_one_too() {
+    use std::io::Read;
+    let mut b = Bounded::new(&b"abcdef"[..], 4);
+    let mut buf = [0u8; 8];
+    assert_eq!(b.read(&mut buf).unwrap(), 4);
+    assert!(!b.hit());
+    assert!(b.read(&mut []).is_err());
+    assert!(b.hit());
+    assert!(b.read(&mut buf).is_err());
+}
+
+#[test]
 fn a_gzip_bomb_stops_at_the_limit() {
     // 64 MiB of zeros in one entry compresses to ~64 KiB; the limit is 1 MiB.
     let mut tar = tarball(&[file("b-1.0.0/Cargo.toml", b"[package]")]);

@@ -27,7 +27,7 @@ use std::io::{self, Read};
 
 use serde_json::{Map, Value, json};
 
-use crate::package::{Limits, human_size, validate_name};
+use crate::package::{Bounded, Limits, human_size, validate_name};
 
 /// What one packaged crate will be published as.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,74 +113,15 @@ fn from_manifest(doc: &toml::Table, target_index: &str) -> Result<Metadata, Stri
         .get("package")
         .and_then(|p| p.as_table())
         .ok_or("the packaged Cargo.toml has no [package]")?;
-    let name = string(package, "name", "package")?.ok_or("package.name is missing")?;
-    let vers = string(package, "version", "package")?.ok_or("package.version is missing")?;
-    let vers = semver::Version::parse(&vers)
-        .map_err(|e| format!("package.version {vers:?} is not a version: {e}"))?
-        .to_string();
-    validate_name(&name, &vers)?;
-
-    let mut deps = Vec::new();
-    let mut depends_on = Vec::new();
-    let mut add = |table: &toml::Table, kind: Kind, target: Option<&str>| {
-        dependencies(
-            table,
-            kind,
-            target,
-            target_index,
-            &mut deps,
-            &mut depends_on,
-        )
-    };
-    add(doc, Kind::Normal, None)?;
-    add(doc, Kind::Dev, None)?;
-    add(doc, Kind::Build, None)?;
-    if let Some(targets) = doc.get("target") {
-        let targets = targets.as_table().ok_or("[target] is not a table")?;
-        let sorted: BTreeMap<&String, &toml::Value> = targets.iter().collect();
-        for (key, table) in sorted {
-            let table = table
-                .as_table()
-                .ok_or_else(|| format!("[target.{key:?}] is not a table"))?;
-            let platform = platform(key)?;
-            add(table, Kind::Normal, Some(&platform))?;
-            add(table, Kind::Build, Some(&platform))?;
-            add(table, Kind::Dev, Some(&platform))?;
-        }
-    }
-
-    let mut features = Map::new();
-    if let Some(table) = doc.get("features") {
-        let table = table.as_table().ok_or("[features] is not a table")?;
-        for (feature, values) in table {
-            let values = strings(Some(values), &format!("features.{feature}"))?;
-            features.insert(feature.clone(), json!(values));
-        }
-    }
-
+    let (name, vers) = name_and_version(package)?;
+    let (deps, depends_on) = all_dependencies(doc, target_index)?;
+    let features = features(doc)?;
     let readme_file = match package.get("readme") {
         None | Some(toml::Value::Boolean(false)) => None,
         Some(toml::Value::String(s)) => Some(s.clone()),
         Some(_) => return Err("package.readme is neither a path nor false".into()),
     };
-
-    let mut badges = Map::new();
-    if let Some(table) = doc.get("badges") {
-        let table = table.as_table().ok_or("[badges] is not a table")?;
-        for (badge, attrs) in table {
-            let attrs = attrs
-                .as_table()
-                .ok_or_else(|| format!("badges.{badge} is not a table"))?;
-            let mut out = Map::new();
-            for (k, v) in attrs {
-                let v = v
-                    .as_str()
-                    .ok_or_else(|| format!("badges.{badge}.{k} is not a string"))?;
-                out.insert(k.clone(), json!(v));
-            }
-            badges.insert(badge.clone(), Value::Object(out));
-        }
-    }
+    let badges = badges(doc)?;
 
     let opt = |key: &str| string(package, key, "package").map(|s| json!(s));
     let json = json!({
@@ -209,6 +150,90 @@ fn from_manifest(doc: &toml::Table, target_index: &str) -> Result<Metadata, Stri
         json,
         depends_on,
     })
+}
+
+/// `package.name` and `package.version`, the version as `semver` prints it, both checked as
+/// the name and version of a file the helper will look for.
+fn name_and_version(package: &toml::Table) -> Result<(String, String), String> {
+    let name = string(package, "name", "package")?.ok_or("package.name is missing")?;
+    let vers = string(package, "version", "package")?.ok_or("package.version is missing")?;
+    let vers = semver::Version::parse(&vers)
+        .map_err(|e| format!("package.version {vers:?} is not a version: {e}"))?
+        .to_string();
+    validate_name(&name, &vers)?;
+    Ok((name, vers))
+}
+
+/// Every dependency table of the manifest, in cargo's order (see the module docs): the
+/// `deps` array, and the names for [`Metadata::depends_on`].
+fn all_dependencies(
+    doc: &toml::Table,
+    target_index: &str,
+) -> Result<(Vec<Value>, Vec<String>), String> {
+    let mut deps = Vec::new();
+    let mut depends_on = Vec::new();
+    let mut add = |table: &toml::Table, kind: Kind, target: Option<&str>| {
+        dependencies(
+            table,
+            kind,
+            target,
+            target_index,
+            &mut deps,
+            &mut depends_on,
+        )
+    };
+    add(doc, Kind::Normal, None)?;
+    add(doc, Kind::Dev, None)?;
+    add(doc, Kind::Build, None)?;
+    if let Some(targets) = doc.get("target") {
+        let targets = targets.as_table().ok_or("[target] is not a table")?;
+        let sorted: BTreeMap<&String, &toml::Value> = targets.iter().collect();
+        for (key, table) in sorted {
+            let table = table
+                .as_table()
+                .ok_or_else(|| format!("[target.{key:?}] is not a table"))?;
+            let platform = platform(key)?;
+            add(table, Kind::Normal, Some(&platform))?;
+            add(table, Kind::Build, Some(&platform))?;
+            add(table, Kind::Dev, Some(&platform))?;
+        }
+    }
+    Ok((deps, depends_on))
+}
+
+/// `[features]` as the upload's `features` object.
+fn features(doc: &toml::Table) -> Result<Map<String, Value>, String> {
+    let mut features = Map::new();
+    if let Some(table) = doc.get("features") {
+        let table = table.as_table().ok_or("[features] is not a table")?;
+        for (feature, values) in table {
+            let values = strings(Some(values), &format!("features.{feature}"))?;
+            features.insert(feature.clone(), json!(values));
+        }
+    }
+    Ok(features)
+}
+
+/// `[badges]` as the upload's `badges` object: tables of strings only.
+fn badges(doc: &toml::Table) -> Result<Map<String, Value>, String> {
+    let mut badges = Map::new();
+    if let Some(table) = doc.get("badges") {
+        let table = table.as_table().ok_or("[badges] is not a table")?;
+        for (badge, attrs) in table {
+            let attrs = attrs
+                .as_table()
+                .ok_or_else(|| format!("badges.{badge} is not a table"))?;
+            let mut out = Map::new();
+            for (k, v) in attrs {
+                let v = v
+                    .as_str()
+                    .ok_or_else(|| format!("badges.{badge}.{k} is not a string"))?;
+                out.insert(k.clone(), json!(v));
+            }
+            badges.insert(badge.clone(), Value::Object(out));
+        }
+    }
+    Ok(badges)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,71 +281,86 @@ fn dependencies(
         .ok_or_else(|| format!("[{name}] is not a table"))?;
     let sorted: BTreeMap<&String, &toml::Value> = table.iter().collect();
     for (key, spec) in sorted {
-        let empty = toml::Table::new();
-        let (version, detail) = match spec {
-            toml::Value::String(v) => (Some(v.clone()), &empty),
-            toml::Value::Table(t) => (string(t, "version", key)?, t),
-            _ => return Err(format!("dependency {key} is neither a version nor a table")),
-        };
-        for unsupported in ["workspace", "registry", "artifact", "lib", "target"] {
-            if detail.contains_key(unsupported) {
-                return Err(format!(
-                    "dependency {key} has `{unsupported}`, which a manifest packaged by \
-                     stable cargo never has; package it again with stable cargo"
-                ));
-            }
-        }
-        let version = version.ok_or_else(|| {
-            format!("dependency {key} has no version; cargo cannot publish it either")
-        })?;
-        let version_req = semver::VersionReq::parse(&version)
-            .map_err(|e| format!("dependency {key}: {version:?} is not a requirement: {e}"))?
-            .to_string();
-        let features = strings(detail.get("features"), &format!("{key}.features"))?;
-        for f in &features {
-            if f.contains('/') || f.starts_with("dep:") {
-                return Err(format!(
-                    "dependency {key} enables feature {f:?}, which cargo does not allow there"
-                ));
-            }
-        }
-        let flag = |k: &str, k2: &str, default: bool| -> Result<bool, String> {
-            match detail.get(k).or_else(|| detail.get(k2)) {
-                None => Ok(default),
-                Some(toml::Value::Boolean(b)) => Ok(*b),
-                Some(_) => Err(format!("dependency {key}: `{k}` is not true or false")),
-            }
-        };
-        let optional = flag("optional", "optional", false)?;
-        let default_features = flag("default-features", "default_features", true)?;
-        let package = string(detail, "package", key)?;
-        let real = package.clone().unwrap_or_else(|| key.clone());
-        let registry = match string(detail, "registry-index", key)? {
-            Some(index) if same_registry(&index, target_index) => None,
-            Some(index) => Some(index),
-            None if same_registry(CRATES_IO_INDEX, target_index) => None,
-            None => Some(CRATES_IO_INDEX.to_string()),
-        };
-        let mut dep = Map::new();
-        dep.insert("optional".into(), json!(optional));
-        dep.insert("default_features".into(), json!(default_features));
-        dep.insert("name".into(), json!(real));
-        dep.insert("features".into(), json!(features));
-        dep.insert("version_req".into(), json!(version_req));
-        dep.insert("target".into(), json!(target));
-        dep.insert("kind".into(), json!(kind.as_str()));
-        if let Some(r) = registry {
-            dep.insert("registry".into(), json!(r));
-        }
-        if package.is_some() {
-            dep.insert("explicit_name_in_toml".into(), json!(key));
-        }
-        out.push(Value::Object(dep));
+        let (dep, real) = dependency(key, spec, kind, target, target_index)?;
+        out.push(dep);
         if kind != Kind::Dev && !depends_on.contains(&real) {
             depends_on.push(real);
         }
     }
     Ok(())
+}
+
+/// The dependency `key = spec` as the upload names it, and the real name of the package it
+/// is on.
+fn dependency(
+    key: &str,
+    spec: &toml::Value,
+    kind: Kind,
+    target: Option<&str>,
+    target_index: &str,
+) -> Result<(Value, String), String> {
+    let empty = toml::Table::new();
+    let (version, detail) = match spec {
+        toml::Value::String(v) => (Some(v.clone()), &empty),
+        toml::Value::Table(t) => (string(t, "version", key)?, t),
+        _ => return Err(format!("dependency {key} is neither a version nor a table")),
+    };
+    for unsupported in ["workspace", "registry", "artifact", "lib", "target"] {
+        if detail.contains_key(unsupported) {
+            return Err(format!(
+                "dependency {key} has `{unsupported}`, which a manifest packaged by \
+                 stable cargo never has; package it again with stable cargo"
+            ));
+        }
+    }
+    let version = version.ok_or_else(|| {
+        format!("dependency {key} has no version; cargo cannot publish it either")
+    })?;
+    let version_req = semver::VersionReq::parse(&version)
+        .map_err(|e| format!("dependency {key}: {version:?} is not a requirement: {e}"))?
+        .to_string();
+    let features = strings(detail.get("features"), &format!("{key}.features"))?;
+    for f in &features {
+        if f.contains('/') || f.starts_with("dep:") {
+            return Err(format!(
+                "dependency {key} enables feature {f:?}, which cargo does not allow there"
+            ));
+        }
+    }
+    let optional = flag(detail, key, "optional", "optional", false)?;
+    let default_features = flag(detail, key, "default-features", "default_features", true)?;
+    let package = string(detail, "package", key)?;
+    let real = package.clone().unwrap_or_else(|| key.to_string());
+    let registry = match string(detail, "registry-index", key)? {
+        Some(index) if same_registry(&index, target_index) => None,
+        Some(index) => Some(index),
+        None if same_registry(CRATES_IO_INDEX, target_index) => None,
+        None => Some(CRATES_IO_INDEX.to_string()),
+    };
+    let mut dep = Map::new();
+    dep.insert("optional".into(), json!(optional));
+    dep.insert("default_features".into(), json!(default_features));
+    dep.insert("name".into(), json!(real));
+    dep.insert("features".into(), json!(features));
+    dep.insert("version_req".into(), json!(version_req));
+    dep.insert("target".into(), json!(target));
+    dep.insert("kind".into(), json!(kind.as_str()));
+    if let Some(r) = registry {
+        dep.insert("registry".into(), json!(r));
+    }
+    if package.is_some() {
+        dep.insert("explicit_name_in_toml".into(), json!(key));
+    }
+    Ok((Value::Object(dep), real))
+}
+
+/// The dependency `key`'s boolean `k` (or its older spelling `k2`), `default` when absent.
+fn flag(detail: &toml::Table, key: &str, k: &str, k2: &str, default: bool) -> Result<bool, String> {
+    match detail.get(k).or_else(|| detail.get(k2)) {
+        None => Ok(default),
+        Some(toml::Value::Boolean(b)) => Ok(*b),
+        Some(_) => Err(format!("dependency {key}: `{k}` is not true or false")),
+    }
 }
 
 /// Whether two index URLs are one registry to cargo: the same kind (sparse or git) and the
@@ -539,26 +579,6 @@ fn archive_path(path: &str) -> Result<String, String> {
     Ok(parts.join("/"))
 }
 
-/// Stops a decompressed stream after `left` bytes, and remembers that it did.
-struct Bounded<R> {
-    inner: R,
-    left: u64,
-    hit: bool,
-}
-
-impl<R: Read> Read for Bounded<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.left == 0 && !buf.is_empty() {
-            self.hit = true;
-            return Err(io::Error::other("unpacked size limit reached"));
-        }
-        let room = self.left.min(buf.len() as u64) as usize;
-        let n = self.inner.read(&mut buf[..room])?;
-        self.left -= n as u64;
-        Ok(n)
-    }
-}
-
 /// The first regular file at `path` under the archive's top directory, at most `max` bytes:
 /// `(top directory, contents)`, or `None` when there is no such file.
 fn find_file(
@@ -567,14 +587,10 @@ fn find_file(
     path: &str,
     max: u64,
 ) -> Result<Option<(String, Vec<u8>)>, String> {
-    let mut gz = Bounded {
-        inner: flate2::read::GzDecoder::new(bytes),
-        left: limits.max_unpacked,
-        hit: false,
-    };
+    let mut gz = Bounded::new(flate2::read::GzDecoder::new(bytes), limits.max_unpacked);
     let found = find_in(&mut gz, limits, path, max);
     match found {
-        Err(_) if gz.hit => Err(format!(
+        Err(_) if gz.hit() => Err(format!(
             "the .crate unpacks to more than {} (a gzip bomb?)",
             human_size(limits.max_unpacked)
         )),

@@ -568,6 +568,36 @@ impl Drop for Uploader {
 /// stdout, a JSON line per step. No job (the broker closed the pipe) ends it quietly.
 pub fn serve_upload() -> Result<(), String> {
     let mut input = BufReader::new(std::io::stdin().lock());
+    let Some(head) = read_job_head(&mut input)? else {
+        return Ok(());
+    };
+    let token = Zeroizing::new(head.token);
+    let mut out = std::io::stdout().lock();
+    let client = match upload::Client::new(&head.index_url, Some(&token)) {
+        Ok(c) => c,
+        Err(e) => {
+            let first = head.crates.first();
+            return say(
+                &mut out,
+                &Outcome::Failed {
+                    name: first.map(|c| c.name.clone()).unwrap_or_default(),
+                    vers: first.map(|c| c.vers.clone()).unwrap_or_default(),
+                    why: e.to_string(),
+                },
+            );
+        }
+    };
+    match &head.action {
+        Action::Owners(change) => serve_owners(&client, &token, &head.crates, change, &mut out),
+        Action::Yank => serve_yanks(&client, &token, &head.crates, false, &mut out),
+        Action::Unyank => serve_yanks(&client, &token, &head.crates, true, &mut out),
+        Action::Publish => serve_publish(&client, &token, &head.crates, &mut input, &mut out),
+    }
+}
+
+/// The job's first line, at most 1 MiB; `None` when the broker closed the pipe first. The
+/// line holds the token, so it is wiped once read.
+fn read_job_head(input: &mut impl BufRead) -> Result<Option<JobHead>, String> {
     let mut line = Zeroizing::new(Vec::new());
     input
         .by_ref()
@@ -575,131 +605,152 @@ pub fn serve_upload() -> Result<(), String> {
         .read_until(b'\n', &mut line)
         .map_err(|e| e.to_string())?;
     if line.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let head: JobHead = serde_json::from_slice(&line).map_err(|e| format!("bad job: {e}"))?;
-    let token = Zeroizing::new(head.token);
-    let mut out = std::io::stdout().lock();
-    let cap = |s: String| -> String {
-        if s.len() <= 2048 {
-            return s;
-        }
-        let mut end = 2000;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}… ({} bytes in all)", &s[..end], s.len())
+    Ok(Some(head))
+}
+
+/// A registry's text cut to about 2 KiB: the broker shows it, and a registry is not trusted to
+/// keep it short.
+fn cap(s: String) -> String {
+    if s.len() <= 2048 {
+        return s;
+    }
+    let mut end = 2000;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &s[..end], s.len())
+}
+
+/// Writes `o` as one JSON line, the registry's words in it capped (at most 20 warnings).
+fn say(out: &mut impl Write, o: &Outcome) -> Result<(), String> {
+    let o = match o.clone() {
+        Outcome::Published {
+            name,
+            vers,
+            warnings,
+        } => Outcome::Published {
+            name,
+            vers,
+            warnings: warnings.into_iter().take(20).map(cap).collect(),
+        },
+        Outcome::Failed { name, vers, why } => Outcome::Failed {
+            name,
+            vers,
+            why: cap(why),
+        },
+        other => other,
     };
-    let mut say = |o: &Outcome| -> Result<(), String> {
-        let o = match o.clone() {
-            Outcome::Published {
-                name,
-                vers,
-                warnings,
-            } => Outcome::Published {
-                name,
-                vers,
-                warnings: warnings.into_iter().take(20).map(cap).collect(),
-            },
-            Outcome::Failed { name, vers, why } => Outcome::Failed {
-                name,
-                vers,
-                why: cap(why),
-            },
-            other => other,
-        };
-        let o = &o;
-        let mut l = serde_json::to_vec(o).map_err(|e| e.to_string())?;
-        l.push(b'\n');
-        out.write_all(&l)
-            .and_then(|()| out.flush())
-            .map_err(|e| e.to_string())
-    };
-    let client = match upload::Client::new(&head.index_url, Some(&token)) {
-        Ok(c) => c,
-        Err(e) => {
-            let first = head.crates.first();
-            return say(&Outcome::Failed {
-                name: first.map(|c| c.name.clone()).unwrap_or_default(),
-                vers: first.map(|c| c.vers.clone()).unwrap_or_default(),
-                why: e.to_string(),
-            });
-        }
-    };
-    if let Action::Owners(change) = &head.action {
-        for c in &head.crates {
-            match client.owners(&token, &c.name, change) {
-                Ok(lines) => say(&Outcome::Owners {
+    let o = &o;
+    let mut l = serde_json::to_vec(o).map_err(|e| e.to_string())?;
+    l.push(b'\n');
+    out.write_all(&l)
+        .and_then(|()| out.flush())
+        .map_err(|e| e.to_string())
+}
+
+/// The outcome that ends a job at crate `c`.
+fn failed(c: &JobCrate, why: String) -> Outcome {
+    Outcome::Failed {
+        name: c.name.clone(),
+        vers: c.vers.clone(),
+        why,
+    }
+}
+
+/// An owners job: the change asked for, on each crate in turn, up to the first failure.
+fn serve_owners(
+    client: &upload::Client,
+    token: &str,
+    crates: &[JobCrate],
+    change: &upload::OwnerChange,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    for c in crates {
+        match client.owners(token, &c.name, change) {
+            Ok(lines) => say(
+                out,
+                &Outcome::Owners {
                     name: c.name.clone(),
                     lines,
-                })?,
-                Err(e) => {
-                    return say(&Outcome::Failed {
-                        name: c.name.clone(),
-                        vers: c.vers.clone(),
-                        why: e.to_string(),
-                    });
-                }
-            }
+                },
+            )?,
+            Err(e) => return say(out, &failed(c, e.to_string())),
         }
-        return Ok(());
     }
-    if head.action != Action::Publish {
-        let undo = head.action == Action::Unyank;
-        for c in &head.crates {
-            let done = if undo {
-                client.unyank(&token, &c.name, &c.vers)
-            } else {
-                client.yank(&token, &c.name, &c.vers)
-            };
-            match done {
-                Ok(()) => say(&Outcome::Yanked {
+    Ok(())
+}
+
+/// A yank (or, with `undo`, unyank) job: each version in turn, up to the first failure.
+fn serve_yanks(
+    client: &upload::Client,
+    token: &str,
+    crates: &[JobCrate],
+    undo: bool,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    for c in crates {
+        let done = if undo {
+            client.unyank(token, &c.name, &c.vers)
+        } else {
+            client.yank(token, &c.name, &c.vers)
+        };
+        match done {
+            Ok(()) => say(
+                out,
+                &Outcome::Yanked {
                     name: c.name.clone(),
                     vers: c.vers.clone(),
                     undo,
-                })?,
-                Err(e) => {
-                    return say(&Outcome::Failed {
-                        name: c.name.clone(),
-                        vers: c.vers.clone(),
-                        why: e.to_string(),
-                    });
-                }
-            }
+                },
+            )?,
+            Err(e) => return say(out, &failed(c, e.to_string())),
         }
-        return Ok(());
     }
-    for c in &head.crates {
+    Ok(())
+}
+
+/// A publish job: each crate's body, read from `input` only when its turn comes, uploaded and
+/// then waited for in the index, up to the first failure.
+fn serve_publish(
+    client: &upload::Client,
+    token: &str,
+    crates: &[JobCrate],
+    input: &mut impl Read,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    for c in crates {
         let mut body = vec![0u8; c.len];
         input
             .read_exact(&mut body)
             .map_err(|e| format!("the job ended early: {e}"))?;
-        match client.publish(&token, &body) {
-            Ok(warnings) => say(&Outcome::Published {
-                name: c.name.clone(),
-                vers: c.vers.clone(),
-                warnings,
-            })?,
-            Err(e) => {
-                return say(&Outcome::Failed {
+        match client.publish(token, &body) {
+            Ok(warnings) => say(
+                out,
+                &Outcome::Published {
                     name: c.name.clone(),
                     vers: c.vers.clone(),
-                    why: e.to_string(),
-                });
-            }
+                    warnings,
+                },
+            )?,
+            Err(e) => return say(out, &failed(c, e.to_string())),
         }
-        match client.wait_for(Some(&token), &c.name, &c.vers, INDEX_WAIT) {
-            Ok(entry) => say(&Outcome::Indexed {
-                name: c.name.clone(),
-                vers: c.vers.clone(),
-                cksum: entry.cksum,
-            })?,
-            Err(e) => {
-                return say(&Outcome::Failed {
+        match client.wait_for(Some(token), &c.name, &c.vers, INDEX_WAIT) {
+            Ok(entry) => say(
+                out,
+                &Outcome::Indexed {
                     name: c.name.clone(),
                     vers: c.vers.clone(),
-                    why: format!("published, but not seen in the index: {e}"),
-                });
+                    cksum: entry.cksum,
+                },
+            )?,
+            Err(e) => {
+                return say(
+                    out,
+                    &failed(c, format!("published, but not seen in the index: {e}")),
+                );
             }
         }
     }
