@@ -6,15 +6,11 @@
 #   sudo apt install ./target/debian/cargo-confirm-gui_*.deb
 #
 # A release build (`cargo deb --locked` runs `cargo build --release --locked`). Installs
-# cargo-deb when it is missing or older than 3 (symlink assets): cargo install cargo-deb --locked.
+# cargo-deb when it is missing or older than 3 (symlink assets): scripts/tools.sh deb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-version=$(cargo deb --version 2>/dev/null | awk '{ print $2 }' || true)
-if [ -z "$version" ] || [ "${version%%.*}" -lt 3 ]; then
-    echo "==> cargo install cargo-deb --locked" >&2
-    cargo install cargo-deb --locked
-fi
+bash scripts/tools.sh deb >&2
 # cargo-deb writes the package's path as the last line of its stdout; everything else goes to
 # stderr.
 deb=$(cargo deb --locked "$@" | tail -n 1)

@@ -5,6 +5,8 @@
 # memory; what it found is kept in fuzz/artifacts/TARGET/.
 #
 #   bash scripts/fuzz.sh [SECONDS [TARGET...]]     (every target when none is named)
+#   bash scripts/fuzz.sh build                      (only build them; the test command
+#                                                    does this while its tests run)
 #
 # Installs cargo-fuzz (and the nightly toolchain libFuzzer needs) when missing. The
 # committed corpora in fuzz/corpus/ are copied to a temporary directory for the run, so a
@@ -13,6 +15,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+build_only=false
+if [ "${1:-}" = build ]; then
+    build_only=true
+    shift
+fi
 seconds=${1:-60}
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
     echo "usage: $0 [SECONDS [TARGET...]]" >&2
@@ -26,14 +33,7 @@ shift $(($# > 0 ? 1 : 0))
 # -rss_limit_mb: the whole process, AddressSanitizer's shadow and quarantine included.
 bounds=(-timeout=5 -malloc_limit_mb=64 -rss_limit_mb=1536)
 
-if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
-    echo "==> installing the nightly toolchain (libFuzzer needs it)"
-    rustup toolchain install nightly --profile minimal
-fi
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "==> installing cargo-fuzz"
-    cargo install cargo-fuzz --locked
-fi
+bash scripts/tools.sh fuzz
 
 targets=(request_line crate_walk manifest_diff cargo_config proc_parsers audit_log)
 if (($#)); then
@@ -45,6 +45,9 @@ fi
 
 echo "==> cargo fuzz build (${targets[*]})"
 cargo +nightly fuzz build
+if $build_only; then
+    exit 0
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs everything CI runs, in order: installs the Debian packages the tests need when
 # missing, then fmt check, clippy -D warnings (this host, macOS, Windows), the whole test
-# suite, the Debian package's life (as root), a fuzz smoke pass, docs with -D warnings.
+# suite, cargo deny, the Debian package's life (as root), a fuzz smoke pass, docs with
+# -D warnings. The cargo tools and the fuzz targets build alongside, at the lowest priority.
 # The tests start their own private Xvfb, Xephyr, D-Bus session and gnome-keyring.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,41 +38,66 @@ fi
 # targets offline.
 echo "==> cargo fetch"
 cargo fetch --locked --quiet
-echo "==> cargo fmt --check"
-cargo fmt --all -- --check
-echo "==> cargo clippy --workspace --all-targets -D warnings"
-cargo clippy --workspace --all-targets --locked -- -D warnings
 # The macOS and Windows code cannot run here, but it is type-checked and linted for both
-# targets; their standard libraries are installed when missing (rustup target add).
+# targets below; their standard libraries are installed when missing.
 for target in x86_64-apple-darwin x86_64-pc-windows-msvc; do
     if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
         echo "==> rustup target add $target"
         rustup target add "$target"
     fi
+done
+
+# The cargo tools (cargo-deny, cargo-deb, cargo-fuzz and nightly) and the fuzz targets are
+# built meanwhile, at the lowest CPU priority: they take the cycles the steps below leave
+# idle (the tests spend most of their time waiting on X servers and windows: 151 CPU
+# seconds in 259 s of wall time on this 2-core machine), so they hardly slow those steps.
+# Their output goes to a file, shown if they fail.
+side_log=$(mktemp)
+log=$(mktemp)
+side=""
+finish() {
+    # The side job is a process group of its own (setsid): end all of it, cargo included.
+    [ -z "$side" ] || kill -- "-$side" 2>/dev/null || true
+    rm -f "$log" "$side_log"
+}
+trap finish EXIT
+echo "==> meanwhile, at the lowest CPU priority: scripts/tools.sh, scripts/fuzz.sh build"
+setsid -w nice -n 19 bash -c 'bash scripts/tools.sh && bash scripts/fuzz.sh build' \
+    >"$side_log" 2>&1 </dev/null &
+side=$!
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy --workspace --all-targets -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+for target in x86_64-apple-darwin x86_64-pc-windows-msvc; do
     echo "==> cargo clippy --target $target"
     cargo clippy --target "$target" --all-targets --locked -- -D warnings
 done
-# The shipped tree: no accessibility adapter, no GL or GPU crate, known licenses, crates.io
-# only (deny.toml), for the helper's package alone (without --workspace: the test kit is not
-# shipped). Advisories are not checked: their database is not reachable here.
-if ! cargo deny --version >/dev/null 2>&1; then
-    echo "==> installing cargo-deny"
-    cargo install cargo-deny --locked
-fi
-echo "==> cargo deny check bans licenses sources"
-cargo deny --offline check bans licenses sources
 # The demo is an example (the shipped helper holds no HTTP server); tests/e2e.rs runs it.
 echo "==> cargo build --example demo"
 cargo build --locked --example demo
 echo "==> cargo test"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
 # Tests that need root (tests/sealed.rs makes users and a setgid install) are ignored unless
 # asked for: as root they run too.
 root_tests=()
 [ "$(id -u)" -ne 0 ] || root_tests=(-- --include-ignored)
 cargo test --locked --workspace --lib --bins --tests "${root_tests[@]}" 2>&1 | tee "$log"
 total=$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed", p, f }' "$log")
+
+echo "==> waiting for scripts/tools.sh and scripts/fuzz.sh build"
+if ! wait "$side"; then
+    side=""
+    echo "==> the tools or the fuzz targets failed to build:" >&2
+    cat "$side_log" >&2
+    exit 1
+fi
+side=""
+# The shipped tree: no accessibility adapter, no GL or GPU crate, known licenses, crates.io
+# only (deny.toml), for the helper's package alone (without --workspace: the test kit is not
+# shipped). Advisories are not checked: their database is not reachable here.
+echo "==> cargo deny check bans licenses sources"
+cargo deny --offline check bans licenses sources
 echo "==> scripts/test-deb.sh (the Debian package: install, sealed tests, remove, purge)"
 bash scripts/test-deb.sh
 # Every fuzz target for 10 s, from the committed corpora (installs cargo-fuzz and the nightly
