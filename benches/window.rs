@@ -461,6 +461,7 @@ mod linux {
         };
         let mut state = ConfirmState::new(tx, &opts);
         let ctx = egui::Context::default();
+        cargo_confirm_gui::ui::text_options(&ctx);
         let mut raster = Rasterizer::default();
         let size = layout::CONFIRM_SIZE;
         let mut canvas = Canvas::new(size.x as usize, size.y as usize);

@@ -59,6 +59,7 @@ fn harness(state: ConfirmState) -> Harness<'static, ConfirmState> {
     Harness::builder()
         .with_size(layout::CONFIRM_SIZE)
         .with_step_dt(STEP)
+        .with_context_setup(cargo_confirm_gui::ui::text_options)
         .renderer(Cpu::default())
         .build_ui_state(|ui, s: &mut ConfirmState| confirm::view(ui, s), state)
 }
@@ -271,6 +272,7 @@ fn enroll_harness(existing: bool, crates_io: bool) -> Harness<'static, EnrollSta
     Harness::builder()
         .with_size(layout::ENROLL_SIZE)
         .with_step_dt(STEP)
+        .with_context_setup(cargo_confirm_gui::ui::text_options)
         .renderer(Cpu::default())
         .build_ui_state(
             |ui, s: &mut EnrollState| enroll::view(ui, s),

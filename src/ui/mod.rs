@@ -22,6 +22,19 @@ pub mod raster;
 
 pub mod window;
 
+/// How every window draws text: glyphs at whole pixels (no sub-pixel binning), hinted.
+///
+/// With binning, egui keeps up to four bitmaps of each glyph, one per quarter-pixel offset,
+/// and most of them are first rasterised (hinted, on the CPU) in the window's first frame:
+/// 4.75 ms of its 5.28 in `benches/window.rs`'s split. Without it each glyph has one bitmap
+/// per size, so the warm-up (every printable ASCII glyph in every text style, built while the
+/// display is checked) leaves the first frame almost nothing to rasterise: 0.76 ms for the
+/// whole egui pass. Hinting stays on, for sharp text at these sizes. The window, the pixel
+/// snapshots and the bench all call this, so the snapshots show the window's own text.
+pub fn text_options(ctx: &egui::Context) {
+    ctx.all_styles_mut(|s| s.visuals.text_options.subpixel_binning = false);
+}
+
 /// What the confirm window shows.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Transaction {

@@ -117,6 +117,7 @@ pub fn prepare(env: &Snapshot, policy: &DisplayPolicy) -> Result<Prepared, Error
     // connects and checks the display, the two slow halves of getting to a first frame.
     let fonts = std::thread::spawn(|| {
         let ctx = egui::Context::default();
+        super::text_options(&ctx);
         let mut raster = Rasterizer::default();
         warm_up(&ctx, &mut raster);
         (ctx, raster)
