@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use crate::token::Token;
 
 /// The provider entry `setup` adds.
-pub const PROVIDER: &str = "cargo-confirm-gui";
+pub(crate) const PROVIDER: &str = "cargo-confirm-gui";
 
 /// Where a clear-text token was found, and so how to remove it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// `[registry] token` (crates.io) or `[registries.NAME] token` in a TOML file.
     Toml {
         /// The file.
@@ -60,20 +60,19 @@ impl std::fmt::Display for Source {
 
 /// A token found in clear text.
 #[derive(Debug)]
-pub struct Found {
+pub(crate) struct Found {
     /// The registry's name (`crates-io` for crates.io).
-    pub registry: String,
-    /// The token.
-    pub token: Token,
+    pub(crate) registry: String,
+    pub(crate) token: Token,
     /// Where it is.
-    pub source: Source,
+    pub(crate) source: Source,
 }
 
 /// What [`scan`] saw that it could not take (a computed value, a file it could not read).
-pub type Notes = Vec<String>;
+type Notes = Vec<String>;
 
 /// The shell start-up files looked at, relative to the home directory.
-pub const SHELL_FILES: &[&str] = &[
+const SHELL_FILES: &[&str] = &[
     ".profile",
     ".bashrc",
     ".bash_profile",
@@ -90,7 +89,7 @@ pub const SHELL_FILES: &[&str] = &[
 ];
 
 /// Directories whose files are looked at too, relative to the home directory.
-pub const SHELL_DIRS: &[&str] = &[".config/environment.d", ".config/fish/conf.d"];
+const SHELL_DIRS: &[&str] = &[".config/environment.d", ".config/fish/conf.d"];
 
 /// The largest file read.
 const READ_MAX: u64 = 1 << 20;
@@ -147,7 +146,7 @@ fn mentions_token_var(line: &str) -> Option<&str> {
 
 /// cargo's config files, nearest first: `.cargo/config.toml` and `.cargo/config` from `cwd`
 /// up, then `$CARGO_HOME`'s.
-pub fn config_files(cwd: &Path, cargo_home: &Path) -> Vec<PathBuf> {
+pub(crate) fn config_files(cwd: &Path, cargo_home: &Path) -> Vec<PathBuf> {
     // `CARGO_HOME` is usually `~/.cargo`, which the walk up from a directory under `~` meets
     // first: each file is listed once, where cargo reads it first.
     let mut seen = std::collections::HashSet::new();
@@ -161,7 +160,7 @@ pub fn config_files(cwd: &Path, cargo_home: &Path) -> Vec<PathBuf> {
 /// The config file cargo reads in `dir` (`CARGO_HOME` or a `.cargo` directory): `config`
 /// when it exists, since cargo then ignores a `config.toml` beside it (with only a warning),
 /// else `config.toml`.
-pub fn cargo_config_in(dir: &Path) -> PathBuf {
+pub(crate) fn cargo_config_in(dir: &Path) -> PathBuf {
     let bare = dir.join("config");
     if std::fs::symlink_metadata(&bare).is_ok() {
         bare
@@ -171,7 +170,7 @@ pub fn cargo_config_in(dir: &Path) -> PathBuf {
 }
 
 /// Every clear-text token in the places listed in the module docs.
-pub fn scan(home: &Path, cargo_home: &Path, cwd: &Path) -> (Vec<Found>, Notes) {
+pub(crate) fn scan(home: &Path, cargo_home: &Path, cwd: &Path) -> (Vec<Found>, Notes) {
     let mut found = Vec::new();
     let mut notes = Vec::new();
     let mut toml_files = vec![
@@ -357,7 +356,7 @@ fn registry_names(cwd: &Path, cargo_home: &Path) -> Vec<String> {
 /// The registry a token variable is for: `CARGO_REGISTRY_TOKEN` is crates.io's;
 /// `CARGO_REGISTRIES_<NAME>_TOKEN` names a registry as cargo spells it in the variable
 /// (upper case, `-` as `_`).
-pub fn registry_of_var(var: &str, known: &[String]) -> Option<String> {
+pub(crate) fn registry_of_var(var: &str, known: &[String]) -> Option<String> {
     if var == "CARGO_REGISTRY_TOKEN" {
         return Some("crates-io".into());
     }
@@ -380,7 +379,7 @@ pub fn registry_of_var(var: &str, known: &[String]) -> Option<String> {
 /// A shell line that sets a token variable: `export VAR=value`, `VAR=value`,
 /// `declare -x VAR=value`, fish's `set -gx VAR value`. Returns the variable and its value when
 /// the value is a plain literal (`None` when it is computed: `$(…)`, backticks, `$VAR`).
-pub fn shell_assignment(line: &str) -> Option<(String, Option<String>)> {
+fn shell_assignment(line: &str) -> Option<(String, Option<String>)> {
     let t = line.trim_start();
     if t.starts_with('#') {
         return None;
@@ -448,7 +447,7 @@ pub const REPLACED: &str =
 
 /// Removes the clear copy at `source`, keeping everything else in the file (comments
 /// included). A credentials file left with nothing in it is deleted.
-pub fn remove(source: &Source, token: &Token) -> Result<(), String> {
+pub(crate) fn remove(source: &Source, token: &Token) -> Result<(), String> {
     match source {
         Source::Toml { file, registry } => remove_from_toml(file, registry.as_deref(), token),
         Source::Shell { file, var, .. } => remove_from_shell(file, var, token),
@@ -591,7 +590,7 @@ fn only_assignment(line: &str) -> bool {
 /// Adds this provider to `[registry] global-credential-providers` in `config` (cargo's
 /// config file in `$CARGO_HOME`), creating the file when missing. Returns whether anything
 /// changed. cargo tries the providers from the last entry to the first, so it goes last.
-pub fn add_provider(config: &Path) -> Result<bool, String> {
+pub(crate) fn add_provider(config: &Path) -> Result<bool, String> {
     let text = match std::fs::read_to_string(config) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -631,7 +630,7 @@ pub fn add_provider(config: &Path) -> Result<bool, String> {
 }
 
 /// Whether `doc` lists this provider in `global-credential-providers`.
-pub fn has_provider(doc: &toml_edit::DocumentMut) -> bool {
+pub(crate) fn has_provider(doc: &toml_edit::DocumentMut) -> bool {
     doc.get("registry")
         .and_then(|r| r.get("global-credential-providers"))
         .and_then(|l| l.as_array())

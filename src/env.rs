@@ -34,7 +34,7 @@ pub const CI_MARKERS: &[&str] = &[
 /// Not `HOME` either: Xlib and xkbcommon read compose files from it (`~/.XCompose`,
 /// `~/.config/XCompose`, Xlib's binary `~/.compose-cache`), files any program of the user's
 /// can write and both libraries parse. The one thing the window needs from it, the X
-/// authority file, is passed as `XAUTHORITY` (see [`window_environment`]).
+/// authority file, is passed as `XAUTHORITY` (see `window_environment`).
 pub const WINDOW_ENV: &[&str] = &[
     "DISPLAY",
     "XAUTHORITY",
@@ -44,7 +44,7 @@ pub const WINDOW_ENV: &[&str] = &[
     "LC_CTYPE",
 ];
 
-/// Set in the window process by [`window_environment`], never taken from the caller: the
+/// Set in the window process by `window_environment`, never taken from the caller: the
 /// compose table is empty (`/dev/null`), so no compose file is read at all. Nobody types
 /// in these windows (the token is pasted), and the system compose table alone takes tens
 /// of milliseconds to parse on every start.
@@ -54,7 +54,9 @@ pub const WINDOW_FIXED: &[(&str, &str)] =
 /// The window process's environment, from this process's: [`WINDOW_ENV`] only, plus
 /// [`WINDOW_FIXED`], `XAUTHORITY` as `$HOME/.Xauthority` when it is unset (where Xlib would
 /// look), and, when the window goes to Wayland, `WAYLAND_DISPLAY` as `socket`.
-pub fn window_environment(wayland_socket: Option<&std::path::Path>) -> Vec<(String, OsString)> {
+pub(crate) fn window_environment(
+    wayland_socket: Option<&std::path::Path>,
+) -> Vec<(String, OsString)> {
     let mut env: Vec<(String, OsString)> = WINDOW_ENV
         .iter()
         .filter_map(|k| std::env::var_os(k).map(|v| (k.to_string(), v)))
@@ -83,29 +85,29 @@ pub fn window_environment(wayland_socket: Option<&std::path::Path>) -> Vec<(Stri
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     /// The first CI marker found (name), if any. `CI=false` and `CI=0` do not count.
-    pub ci_marker: Option<String>,
+    pub(crate) ci_marker: Option<String>,
     /// `DISPLAY` (X11), if set and not empty.
-    pub x11_display: Option<String>,
+    pub(crate) x11_display: Option<String>,
     /// `WAYLAND_DISPLAY`, if set and not empty.
-    pub wayland_display: Option<String>,
+    pub(crate) wayland_display: Option<String>,
     /// `WAYLAND_SOCKET` is set (an inherited connection; refused, see `display`).
-    pub wayland_socket_set: bool,
+    pub(crate) wayland_socket_set: bool,
     /// `XDG_RUNTIME_DIR`, for locating the Wayland socket.
-    pub runtime_dir: Option<PathBuf>,
+    pub(crate) runtime_dir: Option<PathBuf>,
     /// `XDG_STATE_HOME` or `$HOME/.local/state`, for the audit log.
-    pub state_dir: Option<PathBuf>,
+    pub(crate) state_dir: Option<PathBuf>,
     /// `CARGO_HOME` or `$HOME/.cargo`.
-    pub cargo_home: Option<PathBuf>,
+    pub(crate) cargo_home: Option<PathBuf>,
     /// Set by cargo for `cargo:token-from-stdout` providers.
-    pub registry_index_url: Option<String>,
+    pub(crate) registry_index_url: Option<String>,
     /// Set by cargo for `cargo:token-from-stdout` providers.
-    pub registry_name: Option<String>,
+    pub(crate) registry_name: Option<String>,
     /// `CARGO`: the cargo binary, when run through cargo (the demo runs it).
     pub cargo: Option<PathBuf>,
     /// `CARGO_TARGET_DIR` or `CARGO_BUILD_TARGET_DIR`: where cargo wrote the `.crate`.
-    pub target_dir: Option<PathBuf>,
+    pub(crate) target_dir: Option<PathBuf>,
     /// `CARGO_REGISTRIES_<NAME>_INDEX` variables, as (NAME, URL).
-    pub registry_index_vars: Vec<(String, String)>,
+    pub(crate) registry_index_vars: Vec<(String, String)>,
 }
 
 impl Snapshot {
@@ -125,7 +127,7 @@ impl Snapshot {
     }
 
     /// The `CARGO_REGISTRIES_<NAME>_INDEX` value for a registry name, as cargo spells it.
-    pub fn registry_index_var(&self, name: &str) -> Option<String> {
+    pub(crate) fn registry_index_var(&self, name: &str) -> Option<String> {
         let want = name.to_ascii_uppercase().replace('-', "_");
         self.registry_index_vars
             .iter()
@@ -134,7 +136,7 @@ impl Snapshot {
     }
 
     /// Builds a snapshot from any lookup function (tests pass a map).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<OsString>) -> Self {
+    fn from_lookup(get: impl Fn(&str) -> Option<OsString>) -> Self {
         let text = |k: &str| {
             get(k)
                 .map(|v| v.to_string_lossy().into_owned())
@@ -175,7 +177,7 @@ impl Snapshot {
     /// Whether any display variable is set (reachability is probed later, by `display`).
     /// On macOS and Windows the window system is always there in a desktop session; only
     /// CI markers refuse there.
-    pub fn has_display(&self) -> bool {
+    pub(crate) fn has_display(&self) -> bool {
         !cfg!(target_os = "linux") || self.x11_display.is_some() || self.wayland_display.is_some()
     }
 }

@@ -116,27 +116,27 @@ impl Refusal {
 /// What to do when the store is locked or missing, in the words of each platform.
 mod advice {
     #[cfg(target_os = "linux")]
-    pub const LOCKED: &str = "Unlock it (log in to your desktop session, or open your keyring \
+    pub(crate) const LOCKED: &str = "Unlock it (log in to your desktop session, or open your keyring \
                               app and unlock the login keyring) and try again";
     #[cfg(target_os = "linux")]
-    pub const UNAVAILABLE: &str = "Start a Secret Service provider (gnome-keyring or KWallet) \
+    pub(crate) const UNAVAILABLE: &str = "Start a Secret Service provider (gnome-keyring or KWallet) \
                                    in your desktop session and try again";
     #[cfg(target_os = "macos")]
-    pub const LOCKED: &str = "Unlock your login keychain (Keychain Access, or log in again) and \
+    pub(crate) const LOCKED: &str = "Unlock your login keychain (Keychain Access, or log in again) and \
                               try again";
     #[cfg(target_os = "macos")]
-    pub const UNAVAILABLE: &str = "Run it from your own logged-in macOS session, where your \
+    pub(crate) const UNAVAILABLE: &str = "Run it from your own logged-in macOS session, where your \
                                    login keychain is, and try again";
     #[cfg(windows)]
-    pub const LOCKED: &str = "Log in to your Windows account (the Credential Manager opens \
+    pub(crate) const LOCKED: &str = "Log in to your Windows account (the Credential Manager opens \
                               with it) and try again";
     #[cfg(windows)]
-    pub const UNAVAILABLE: &str = "Run it from your own logged-in Windows session, where the \
+    pub(crate) const UNAVAILABLE: &str = "Run it from your own logged-in Windows session, where the \
                                    Credential Manager runs, and try again";
     #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
-    pub const LOCKED: &str = "This platform has no supported keychain";
+    const LOCKED: &str = "This platform has no supported keychain";
     #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
-    pub const UNAVAILABLE: &str = "This platform has no supported keychain: use cargo's own \
+    const UNAVAILABLE: &str = "This platform has no supported keychain: use cargo's own \
                                    credential providers";
 }
 

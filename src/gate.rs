@@ -9,12 +9,12 @@ use clap::{Parser, ValueEnum};
 
 use crate::env::Snapshot;
 
-pub use crate::policy::ReadPolicy;
+pub(crate) use crate::policy::ReadPolicy;
 use crate::request::Operation;
 
 /// `--ci=`: what to do on CI runners and without a display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum CiPolicy {
+pub(crate) enum CiPolicy {
     /// Fail at once with guidance (fatal for cargo).
     #[default]
     Refuse,
@@ -24,7 +24,7 @@ pub enum CiPolicy {
 
 /// Options written after the program name in cargo's `credential-provider` config, and so
 /// in each request's `args`. A worm running as the user writes that config, so these may
-/// only tighten what the root-owned policy file allows ([`Options::within`]).
+/// only tighten what the root-owned policy file allows (`Options::within`).
 #[derive(Debug, Clone, Parser, PartialEq)]
 #[command(
     name = "cargo-confirm-gui (provider args)",
@@ -35,26 +35,26 @@ pub enum CiPolicy {
 pub struct Options {
     /// Accepted for `credential-provider = ["cargo-confirm-gui", "get"]`; no effect.
     #[arg(value_parser = ["get"], hide = true)]
-    pub get: Option<String>,
+    get: Option<String>,
     /// Authenticated reads: `prompt` (the default), or `allow` where the policy file allows it.
     #[arg(long, value_enum)]
-    pub read: Option<ReadPolicy>,
+    read: Option<ReadPolicy>,
     /// On CI or without a display: `refuse` (default) or `pass`.
     #[arg(long, value_enum, default_value_t)]
-    pub ci: CiPolicy,
+    pub(crate) ci: CiPolicy,
     /// Seconds before an unanswered window counts as Deny.
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..=3600))]
-    pub timeout: u64,
+    timeout: u64,
     /// Seconds after a Deny during which requests are refused without a window (the policy
     /// file's, 30 by default; only raised here).
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=3600))]
-    pub cooldown: Option<u64>,
+    cooldown: Option<u64>,
     /// Seconds the window must be visible and focused before Approve arms (1 s at least).
     #[arg(long = "arm-delay", default_value_t = 1.0, value_parser = parse_arm_delay)]
-    pub arm_delay: f64,
+    arm_delay: f64,
 }
 
-pub use crate::policy::Requests as Allowed;
+pub(crate) use crate::policy::Requests as Allowed;
 
 fn parse_arm_delay(s: &str) -> Result<f64, String> {
     let v: f64 = s
@@ -115,7 +115,7 @@ impl Options {
 
     /// Checks the options against what the policy file allows: they may tighten it, never
     /// loosen it. A loosening option is an error that says where such a setting lives.
-    pub fn within(mut self, allowed: &Allowed) -> Result<Self, String> {
+    pub(crate) fn within(mut self, allowed: &Allowed) -> Result<Self, String> {
         let only_root = |what: &str, setting: &str| {
             format!(
                 "cargo-confirm-gui: {what} in cargo's `credential-provider` config would loosen \
@@ -145,27 +145,27 @@ impl Options {
     }
 
     /// The window timeout.
-    pub fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout)
     }
 
     /// The cooldown after a Deny.
-    pub fn cooldown(&self) -> Duration {
+    pub(crate) fn cooldown(&self) -> Duration {
         Duration::from_secs(self.cooldown.unwrap_or(Allowed::default().cooldown))
     }
 
     /// The read policy.
-    pub fn read(&self) -> ReadPolicy {
+    fn read(&self) -> ReadPolicy {
         self.read.unwrap_or_default()
     }
 
     /// The arming delay.
-    pub fn arm_delay(&self) -> Duration {
+    pub(crate) fn arm_delay(&self) -> Duration {
         Duration::from_secs_f64(self.arm_delay)
     }
 }
 
-pub use crate::error::Refusal;
+pub(crate) use crate::error::Refusal;
 
 /// What the pipeline does next.
 #[derive(Debug, Clone, PartialEq, Eq)]

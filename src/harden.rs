@@ -27,14 +27,6 @@ pub fn harden_process() -> Vec<String> {
     notes
 }
 
-/// Whether the process is currently non-dumpable (Linux), for tests and diagnostics.
-#[cfg(target_os = "linux")]
-pub fn is_dumpable() -> bool {
-    rustix::process::dumpable_behavior()
-        .map(|b| b != rustix::process::DumpableBehavior::NotDumpable)
-        .unwrap_or(true)
-}
-
 /// Denies this process, all its threads, new IPv4/IPv6/packet sockets and io_uring, for
 /// good: called once the window exists, so that nothing running inside the
 /// helper afterwards (a bug in a parser, a compromised dependency) can send a token
@@ -80,6 +72,6 @@ pub fn deny_network() -> Result<(), String> {
 
 /// Other platforms: not available yet.
 #[cfg(not(target_os = "linux"))]
-pub fn deny_network() -> Result<(), String> {
+pub(crate) fn deny_network() -> Result<(), String> {
     Err("not available on this platform".into())
 }

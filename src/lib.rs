@@ -40,12 +40,10 @@ pub mod publish;
 pub mod registries;
 pub mod request;
 #[cfg(target_os = "linux")]
-pub mod sealed;
-pub mod state;
+mod sealed;
+mod state;
 pub mod store;
 pub mod text;
-pub mod throttle;
+mod throttle;
 pub mod token;
 pub mod ui;
-
-pub use error::Error;

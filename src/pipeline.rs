@@ -19,12 +19,12 @@ use crate::ui::{
 };
 
 /// How long a request waits for another open window before it is refused.
-pub const PROMPT_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+const PROMPT_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// What cargo receives for its header-less pre-flight read before `publish`: not the
 /// secret. The real token goes only to the `publish` request, after a person approved it.
 /// See `SECURITY.md`, "Read policy".
-pub const PREFLIGHT_PLACEHOLDER: &str = "cargo-confirm-gui-preflight-placeholder-not-a-token";
+const PREFLIGHT_PLACEHOLDER: &str = "cargo-confirm-gui-preflight-placeholder-not-a-token";
 
 /// What the pipeline needs from the outside world. The shipped binary passes the real
 /// ones; test binaries pass scripted prompters.
@@ -92,7 +92,7 @@ pub fn serve<R: BufRead + Send + 'static>(
 ///
 /// Every request that gets past the gate is logged, from the requester as it was pinned
 /// once, here: the pre-flight placeholder and a pass to the next provider are not decisions.
-pub fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<Answer, Error> {
+pub(crate) fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<Answer, Error> {
     if let Some(e) = &deps.policy_error {
         return Err(Error::Refused(Refusal::Policy(e.clone())));
     }
@@ -562,7 +562,8 @@ fn release(
 /// The window says when this replaces a token already in the sealed store; the old entry
 /// is removed only after the new one has been written and read back. It takes the person's
 /// turn like any window, and every outcome is logged.
-pub fn migrate(
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub(crate) fn migrate(
     req: &Request,
     deps: &Deps<'_>,
     from: &dyn TokenStore,
@@ -688,20 +689,19 @@ fn store_read_back(
 }
 
 /// One clear-text token `setup` found: the store key, what the window shows, and the token.
-pub struct Adoptee {
+pub(crate) struct Adoptee {
     /// The registry's store key.
-    pub key: RegistryKey,
+    pub(crate) key: RegistryKey,
     /// What the window shows (no secret).
-    pub item: crate::request::AdoptItem,
-    /// The token.
-    pub token: Token,
+    pub(crate) item: crate::request::AdoptItem,
+    pub(crate) token: Token,
 }
 
 /// `setup`: stores each token of `found` after one window that lists them all (by
 /// fingerprint, where each was found and the index it goes under), reading each back. A
 /// registry that already has a stored token keeps it: that clear copy is only removed. The
 /// caller removes the clear copies only after this returned `Ok`.
-pub fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), Error> {
+pub(crate) fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), Error> {
     let operation = Operation::Adopt {
         tokens: found.iter().map(|f| f.item.clone()).collect(),
     };
@@ -805,7 +805,7 @@ fn record_adopted(
 }
 
 /// How long an approved publish waits for a crate check that has not finished.
-pub const EVIDENCE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+const EVIDENCE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Starts reading the packaged `.crate` in the background.
 fn gather_package(
@@ -923,11 +923,6 @@ fn short(s: &str) -> String {
         end -= 1;
     }
     format!("{}… ({} bytes)", &s[..end], s.len())
-}
-
-/// The real dependencies of the shipped binary.
-pub fn real_requester() -> Requester {
-    evidence::requester()
 }
 
 #[cfg(test)]

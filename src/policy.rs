@@ -44,7 +44,7 @@ pub struct Policy {
 /// How to answer authenticated reads (`read` under `[requests]`, and `--read=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ReadPolicy {
+pub(crate) enum ReadPolicy {
     /// Open the window for each authenticated read (cached for the cargo session).
     #[default]
     Prompt,
@@ -59,15 +59,15 @@ pub enum ReadPolicy {
 pub struct Requests {
     /// Authenticated reads without a window.
     #[serde(default)]
-    pub read: ReadPolicy,
+    pub(crate) read: ReadPolicy,
     /// The cooldown after a Deny, in seconds: requests may only raise it.
     #[serde(default = "default_cooldown")]
-    pub cooldown: u64,
+    pub(crate) cooldown: u64,
     /// Whether `cargo-confirm-gui get` may print a token of the sealed store to a pipe (after
     /// a window). Off by default: that window cannot say what the token will be used for,
     /// and the pipe's reader may be any program of the user's.
     #[serde(default)]
-    pub sealed_get: bool,
+    pub(crate) sealed_get: bool,
 }
 
 fn default_cooldown() -> u64 {
@@ -90,10 +90,10 @@ impl Default for Requests {
 pub struct DisplayPolicy {
     /// Executables trusted as the person's display server whoever runs them.
     #[serde(default)]
-    pub trusted_servers: Vec<PathBuf>,
+    pub(crate) trusted_servers: Vec<PathBuf>,
     /// Allow compositors that offer clients virtual-pointer or virtual-keyboard protocols.
     #[serde(default)]
-    pub allow_virtual_input: bool,
+    pub(crate) allow_virtual_input: bool,
 }
 
 impl Policy {
@@ -104,7 +104,7 @@ impl Policy {
 
     /// Reads a policy file at `path` with the same checks as [`Policy::load`] (tests use
     /// other paths; the binary only ever reads [`PATH`]).
-    pub fn load_from(path: &Path) -> Result<Policy, String> {
+    fn load_from(path: &Path) -> Result<Policy, String> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Policy::default()),

@@ -18,7 +18,7 @@ use crate::request::Operation;
 use crate::token::Token;
 
 /// Longest request line accepted. Real requests are well under 4 KiB.
-pub const MAX_LINE: usize = 64 * 1024;
+const MAX_LINE: usize = 64 * 1024;
 
 /// A request, owned, with the token (for `login`) in a zeroizing type.
 #[derive(Debug)]
@@ -40,7 +40,7 @@ pub struct Request {
 impl Request {
     /// "crates-io (https://…)" or just the URL, escaped: it ends up in windows and in
     /// cargo's terminal output.
-    pub fn registry_label(&self) -> String {
+    pub(crate) fn registry_label(&self) -> String {
         crate::text::escape(&self.raw_registry_label()).text
     }
 
@@ -54,7 +54,7 @@ impl Request {
 }
 
 /// Writes the hello line.
-pub fn write_hello(out: &mut impl Write) -> std::io::Result<()> {
+pub(crate) fn write_hello(out: &mut impl Write) -> std::io::Result<()> {
     let hello = CredentialHello {
         v: vec![PROTOCOL_VERSION_1],
     };
@@ -63,7 +63,7 @@ pub fn write_hello(out: &mut impl Write) -> std::io::Result<()> {
     out.flush()
 }
 
-/// Reads one line of at most [`MAX_LINE`] bytes. `Ok(None)` at end of input.
+/// Reads one line of at most `MAX_LINE` bytes. `Ok(None)` at end of input.
 pub fn read_line(input: &mut impl BufRead) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
     let mut buf = Zeroizing::new(Vec::with_capacity(1024));
     let n = input
@@ -156,7 +156,7 @@ pub fn parse(line: &[u8]) -> Result<Request, Error> {
 
 /// A successful answer. `Debug` shows no secret ([`Token`]'s is redacted).
 #[derive(Debug)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// Hand over a token.
     Token {
         /// The token.
@@ -173,7 +173,10 @@ pub enum Answer {
 }
 
 /// Writes one response line. The serialised line is wiped after writing.
-pub fn write_response(out: &mut impl Write, result: Result<Answer, Error>) -> std::io::Result<()> {
+pub(crate) fn write_response(
+    out: &mut impl Write,
+    result: Result<Answer, Error>,
+) -> std::io::Result<()> {
     let result: Result<CredentialResponse, cargo_credential::Error> = match result {
         Ok(Answer::Token {
             token,

@@ -89,17 +89,17 @@ pub enum Operation {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AdoptItem {
     /// The registry, for people.
-    pub registry: String,
+    pub(crate) registry: String,
     /// The token's fingerprint.
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
     /// The index URL it will be stored under, and where that came from.
-    pub index: String,
+    pub(crate) index: String,
     /// Where it was found (file, and the key or line).
-    pub source: String,
+    pub(crate) source: String,
     /// A token is already stored for this registry: that one is kept, and this clear copy is
     /// only removed (replacing a stored token is for `--enroll`, with its own confirmation; a
     /// worm can plant a clear "token" for setup to find).
-    pub already_stored: bool,
+    pub(crate) already_stored: bool,
 }
 
 /// One crate of a [`Operation::PublishPlan`].
@@ -123,7 +123,7 @@ impl Operation {
     /// Whether an Approve hands the token to the requester, which must then be a verified
     /// cargo (`evidence::cargo`). Login, logout and migrate release nothing; `get` outside
     /// cargo prints to its caller and says so in red.
-    pub fn releases_to_cargo(&self) -> bool {
+    pub(crate) fn releases_to_cargo(&self) -> bool {
         matches!(
             self,
             Operation::Read { .. }
@@ -135,7 +135,7 @@ impl Operation {
     }
 
     /// Short lowercase name for logs and window titles.
-    pub fn verb(&self) -> &'static str {
+    pub(crate) fn verb(&self) -> &'static str {
         match self {
             Operation::Read { .. } => "read",
             Operation::Publish { .. } | Operation::PublishPlan { .. } => "publish",
@@ -155,7 +155,7 @@ impl Operation {
 
 impl Operation {
     /// "publish of foo 1.2.3 to REGISTRY", for messages.
-    pub fn describe(&self, registry: &str) -> String {
+    pub(crate) fn describe(&self, registry: &str) -> String {
         match self {
             Operation::Publish { name, vers, .. } => {
                 format!("publish of {name} {vers} to {registry}")
@@ -196,7 +196,7 @@ impl Operation {
     }
 
     /// The crate, version and checksum the audit log keeps for this operation.
-    pub fn detail(&self) -> String {
+    pub(crate) fn detail(&self) -> String {
         match self {
             Operation::Publish { name, vers, cksum } => format!("{name} {vers} sha256:{cksum}"),
             Operation::PublishPlan { crates } => crates

@@ -19,24 +19,24 @@ use rustix::process::{Gid, getegid, getgid, getgroups, getuid};
 use rustix::thread::set_thread_res_gid;
 
 /// The file next to the binary that marks a sealed install.
-pub const CONFIG: &str = "sealed.toml";
+const CONFIG: &str = "sealed.toml";
 
 /// A sealed install that passed every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Install {
     /// The helper binary.
-    pub exe: PathBuf,
+    pub(crate) exe: PathBuf,
     /// The token directory (root:GROUP, mode 1770).
-    pub store: PathBuf,
+    pub(crate) store: PathBuf,
     /// The group's name, for messages.
-    pub group: String,
+    pub(crate) group: String,
     /// The group's id.
-    pub gid: u32,
+    gid: u32,
 }
 
 /// Which store this run uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Not installed sealed: the desktop keychain (Secret Service).
     Plain,
     /// Installed sealed, and the install is sound.
@@ -60,7 +60,7 @@ impl Privilege {
     /// Gives up the setgid group on this thread, keeping it as the saved gid. Call it first
     /// in `main`, before any thread exists, so every later thread starts without it.
     /// `None` when the process was not started setgid.
-    pub fn drop_at_start() -> Result<Option<Privilege>, String> {
+    pub(crate) fn drop_at_start() -> Result<Option<Privilege>, String> {
         let (real, group) = (getgid(), getegid());
         if real == group {
             return Ok(None);
@@ -71,7 +71,7 @@ impl Privilege {
     }
 
     /// Runs `f` with the group as the effective gid on this thread, then drops it again.
-    pub fn with_group<T>(&self, f: impl FnOnce() -> T) -> Result<T, String> {
+    pub(crate) fn with_group<T>(&self, f: impl FnOnce() -> T) -> Result<T, String> {
         set_thread_res_gid(None, self.group, None)
             .map_err(|e| format!("could not take the helper's group back: {e}"))?;
         let out = f();
@@ -81,7 +81,7 @@ impl Privilege {
     }
 
     /// The group id.
-    pub fn group(&self) -> u32 {
+    fn group(&self) -> u32 {
         self.group.as_raw()
     }
 }
@@ -89,7 +89,7 @@ impl Privilege {
 /// Gives up a setgid group entirely, real, effective and saved, for good: the window process
 /// does this first, before any thread exists, so nothing that draws a window ever holds
 /// the group. Checked afterwards.
-pub fn drop_all() -> Result<(), String> {
+pub(crate) fn drop_all() -> Result<(), String> {
     let real = getgid();
     set_thread_res_gid(real, real, real)
         .map_err(|e| format!("could not give up the helper's group: {e}"))?;
@@ -111,7 +111,7 @@ pub fn drop_all() -> Result<(), String> {
 /// (an all-green enroll window, say) and collect what the person types. Call before
 /// [`drop_all`]. In a default install there is no group, and nothing to tell a worm from the
 /// helper by: a worm can draw a look-alike window as well.
-pub fn check_parent() -> Result<(), String> {
+pub(crate) fn check_parent() -> Result<(), String> {
     let group = getegid();
     if group == getgid() {
         return Ok(());
@@ -146,14 +146,14 @@ pub fn check_parent() -> Result<(), String> {
 
 /// For threads that only read user-controlled files (the `.crate`, `/proc`): gives up the
 /// saved group too, so nothing on this thread can take it back.
-pub fn drop_for_good_on_this_thread() {
+pub(crate) fn drop_for_good_on_this_thread() {
     let real = getgid();
     let _ = set_thread_res_gid(real, real, real);
 }
 
 /// Finds out whether this binary is installed sealed, and whether the install is sound.
 /// `privilege` is what [`Privilege::drop_at_start`] returned.
-pub fn detect(privilege: Option<Privilege>) -> Result<Mode, String> {
+pub(crate) fn detect(privilege: Option<Privilege>) -> Result<Mode, String> {
     let exe = std::fs::read_link("/proc/self/exe")
         .map_err(|e| format!("cannot find the helper's own binary: {e}"))?;
     let Some(dir) = exe.parent() else {

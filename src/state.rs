@@ -13,17 +13,17 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default)]
 pub struct State {
     /// The lock, the cooldown and the recent-request count.
-    pub throttle: Option<PathBuf>,
+    pub(crate) throttle: Option<PathBuf>,
     /// The audit log file.
-    pub audit: Option<PathBuf>,
+    pub(crate) audit: Option<PathBuf>,
     /// Sealed install: the group to take back around each access.
     #[cfg(target_os = "linux")]
-    pub privilege: Option<crate::sealed::Privilege>,
+    pub(crate) privilege: Option<crate::sealed::Privilege>,
 }
 
 impl State {
     /// The default install's: under the user's runtime and state directories.
-    pub fn user(runtime_dir: Option<&Path>, state_dir: Option<&Path>) -> State {
+    pub(crate) fn user(runtime_dir: Option<&Path>, state_dir: Option<&Path>) -> State {
         State {
             throttle: crate::throttle::dir(runtime_dir, state_dir),
             audit: state_dir.map(crate::audit::log_path),
@@ -34,7 +34,7 @@ impl State {
 
     /// The sealed install's: in the user's directory of the sealed store, `user_dir`.
     #[cfg(target_os = "linux")]
-    pub fn sealed(user_dir: &Path, privilege: Option<crate::sealed::Privilege>) -> State {
+    pub(crate) fn sealed(user_dir: &Path, privilege: Option<crate::sealed::Privilege>) -> State {
         State {
             throttle: Some(user_dir.join("state")),
             audit: Some(user_dir.join("audit.jsonl")),
@@ -43,7 +43,7 @@ impl State {
     }
 
     /// Whether the state is out of reach of the user's own programs.
-    pub fn sealed_away(&self) -> bool {
+    pub(crate) fn sealed_away(&self) -> bool {
         #[cfg(target_os = "linux")]
         if self.privilege.is_some() {
             return true;
@@ -52,7 +52,7 @@ impl State {
     }
 
     /// Runs `f` with whatever access the state needs (the sealed group, briefly).
-    pub fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+    pub(crate) fn run<T>(&self, f: impl FnOnce() -> T) -> T {
         #[cfg(target_os = "linux")]
         if let Some(p) = &self.privilege {
             let mut f = Some(f);

@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How far back "recent requests" reach.
-pub const RECENT: Duration = Duration::from_secs(10 * 60);
+const RECENT: Duration = Duration::from_secs(10 * 60);
 
 /// The per-user directory for throttle state.
-pub fn dir(runtime_dir: Option<&Path>, state_dir: Option<&Path>) -> Option<PathBuf> {
+pub(crate) fn dir(runtime_dir: Option<&Path>, state_dir: Option<&Path>) -> Option<PathBuf> {
     runtime_dir
         .or(state_dir)
         .map(|d| d.join("cargo-confirm-gui"))
@@ -45,7 +45,7 @@ fn ensure(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Seconds left in the cooldown after the last Deny, if any.
-pub fn cooldown_left(dir: &Path, cooldown: Duration) -> Option<u64> {
+pub(crate) fn cooldown_left(dir: &Path, cooldown: Duration) -> Option<u64> {
     let text = std::fs::read_to_string(dir.join("last-deny")).ok()?;
     let at: u64 = text.trim().parse().ok()?;
     let end = at.saturating_add(cooldown.as_secs());
@@ -54,14 +54,14 @@ pub fn cooldown_left(dir: &Path, cooldown: Duration) -> Option<u64> {
 }
 
 /// Records a Deny now.
-pub fn record_deny(dir: &Path) {
+pub(crate) fn record_deny(dir: &Path) {
     if ensure(dir).is_ok() {
         let _ = std::fs::write(dir.join("last-deny"), now().to_string());
     }
 }
 
 /// Records one more request and returns how many came in the last [`RECENT`], this one included.
-pub fn count_request(dir: &Path) -> u32 {
+pub(crate) fn count_request(dir: &Path) -> u32 {
     let path = dir.join("recent");
     let result = (|| -> std::io::Result<u32> {
         ensure(dir)?;
@@ -93,7 +93,7 @@ pub fn count_request(dir: &Path) -> u32 {
 
 /// How many records of requests refused without a window the log takes in [`RECENT`]; the
 /// rest are counted, and the count goes into the next one written.
-pub const WINDOWLESS_RECORDS: usize = 20;
+pub(crate) const WINDOWLESS_RECORDS: usize = 20;
 
 /// Whether the log takes one more record: `Some(skipped)`, with how many records of requests
 /// refused without a window were left out since the last record written, or `None` when this
@@ -101,7 +101,7 @@ pub const WINDOWLESS_RECORDS: usize = 20;
 /// (this one is then counted instead). A decision (`windowless` false) is always taken.
 /// Red team of "Adopt it in one step": a flood of such requests (`CI=1`, a forged registry)
 /// rotated every decision out of the sealed log within seconds.
-pub fn log_record(dir: &Path, windowless: bool) -> Option<u32> {
+pub(crate) fn log_record(dir: &Path, windowless: bool) -> Option<u32> {
     let path = dir.join("windowless");
     let result = (|| -> std::io::Result<Option<u32>> {
         ensure(dir)?;
@@ -147,13 +147,13 @@ pub fn log_record(dir: &Path, windowless: bool) -> Option<u32> {
 }
 
 /// Holds the per-user prompt lock while a window is open.
-pub struct PromptLock {
+pub(crate) struct PromptLock {
     _file: File,
 }
 
 /// Takes the per-user prompt lock, waiting up to `wait`. `Ok(None)` when another window
 /// stayed open for the whole wait.
-pub fn lock(dir: &Path, wait: Duration) -> std::io::Result<Option<PromptLock>> {
+pub(crate) fn lock(dir: &Path, wait: Duration) -> std::io::Result<Option<PromptLock>> {
     ensure(dir)?;
     let file = OpenOptions::new()
         .create(true)

@@ -28,14 +28,14 @@ impl Token {
     ///
     /// 48 bits of a hash of a high-entropy token tell a person "same or different token"
     /// without revealing anything usable.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         let digest = Sha256::digest(self.0.as_bytes());
         let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
         format!("SHA256:{} {} {}", &hex[0..4], &hex[4..8], &hex[8..12])
     }
 
     /// Checks the token's shape before it is stored. `crates_io` adds the crates.io format.
-    pub fn validate(&self, crates_io: bool) -> Result<(), &'static str> {
+    pub(crate) fn validate(&self, crates_io: bool) -> Result<(), &'static str> {
         let t = self.expose();
         if t.is_empty() {
             return Err("the token is empty");

@@ -5,11 +5,11 @@ use sha2::{Digest, Sha256};
 use super::LINE_MAX;
 
 /// The `prev` of the first record of a fresh log.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The sha256 of a line's bytes as written (without its newline), in lowercase hex: what the
 /// next record carries as `prev`.
-pub fn line_hash(line: &[u8]) -> String {
+pub(crate) fn line_hash(line: &[u8]) -> String {
     Sha256::digest(line)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -19,25 +19,25 @@ pub fn line_hash(line: &[u8]) -> String {
 /// A record as read back. Older versions wrote every field but `prev` (and `evidence` only
 /// when there was some).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Seconds since the Unix epoch.
-    pub time: u64,
+    pub(crate) time: u64,
     /// Registry index URL.
-    pub registry: String,
+    pub(crate) registry: String,
     /// Operation verb.
-    pub operation: String,
+    pub(crate) operation: String,
     /// Crate, version, checksum when known.
-    pub detail: String,
+    pub(crate) detail: String,
     /// Requester exe path.
-    pub requester: String,
+    pub(crate) requester: String,
     /// What was decided.
-    pub outcome: String,
+    pub(crate) outcome: String,
     /// What the window showed about the packaged crate (publish only).
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub evidence: String,
+    evidence: String,
     /// The hash of the line before; `None` for a record written before the chain existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prev: Option<String>,
+    prev: Option<String>,
 }
 
 /// What [`verify`] found.
@@ -62,16 +62,15 @@ pub enum Verdict {
 pub struct Break {
     /// The record, counted from 0, `audit.jsonl.1`'s first; the number of records when the
     /// break is at the end (see [`verify_head`]).
-    pub index: usize,
+    pub(crate) index: usize,
     /// That record's time, when it could be read.
-    pub time: Option<u64>,
-    /// Why.
-    pub why: Why,
+    pub(crate) time: Option<u64>,
+    pub(crate) why: Why,
 }
 
 /// Why the chain breaks at a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Why {
+pub(crate) enum Why {
     /// The line is not a record (bad JSON, a missing field, not UTF-8, cut short).
     NotARecord(String),
     /// The line is longer than any the helper writes ([`LINE_MAX`]).

@@ -8,7 +8,7 @@ use super::{Break, Entry, ROTATE_AT, Verdict, Why, head_path, rotated_path, spli
 use crate::text::escape;
 
 /// Usage of `cargo confirm-gui log`.
-pub const LOG_HELP: &str = "usage: cargo confirm-gui log [--since DURATION|DATE] [--json]
+const LOG_HELP: &str = "usage: cargo confirm-gui log [--since DURATION|DATE] [--json]
 
 Shows the decisions in the audit log (time in UTC, registry, operation, crate, version,
 decision, requester) and verifies its hash chain; exits non-zero when the chain is broken.
@@ -68,7 +68,7 @@ fn parse_args(args: &[String], now: u64) -> Result<Options, String> {
 /// `--since`: a duration back from `now` (`45s`, `30m`, `24h`, `7d`, `2w`) or a date,
 /// `YYYY-MM-DD` (midnight UTC) or RFC 3339 (`2026-11-25T10:00:00Z`,
 /// `2026-11-25 10:00:00.5+01:00`). Returns seconds since the epoch.
-pub fn parse_since(s: &str, now: u64) -> Result<u64, String> {
+fn parse_since(s: &str, now: u64) -> Result<u64, String> {
     let unit = match s.as_bytes().last() {
         Some(b's') => Some(1),
         Some(b'm') => Some(60),
@@ -189,7 +189,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 }
 
 /// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
-pub fn format_time(secs: u64) -> String {
+fn format_time(secs: u64) -> String {
     let secs = i64::try_from(secs).unwrap_or(i64::MAX);
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let s = secs.rem_euclid(86_400);
@@ -445,7 +445,7 @@ fn verdict_json(v: &Verdict, log: &Loaded, path: &Path, sealed: bool) -> serde_j
 /// audit log of `state` to `out`, as a table or as JSON lines, verifies the whole chain
 /// (both files, and the head), and says what it found. Returns whether the chain verified;
 /// an error when the arguments are wrong or the log cannot be read.
-pub fn log_command(
+pub(crate) fn log_command(
     args: &[String],
     state: &crate::state::State,
     out: &mut impl Write,

@@ -7,7 +7,7 @@
 //!   `registry`, `operation`, `detail`, `requester`, `outcome`, `evidence` (only when
 //!   something was shown) and `prev`, the sha256 (lowercase hex) of the previous line's bytes
 //!   exactly as written, without the newline. The first record of a fresh log has 64 zeros.
-//! - `audit.jsonl.1`: the log before the last rotation ([`ROTATE_AT`]). The first record of
+//! - `audit.jsonl.1`: the log before the last rotation (`ROTATE_AT`). The first record of
 //!   the new `audit.jsonl` chains to its last line, so the two read as one chain.
 //! - `audit.jsonl.head`: the sha256 of the line written last, and the lock that appends take
 //!   so that two helpers never chain to the same line.
@@ -35,8 +35,9 @@ use std::time::{Duration, Instant};
 mod chain;
 mod log;
 
-pub use chain::{Break, Entry, GENESIS, Verdict, Why, line_hash, verify, verify_head};
-pub use log::{LOG_HELP, format_time, log_command, parse_since};
+pub(crate) use chain::{Break, Entry, GENESIS, Why, line_hash};
+pub use chain::{Verdict, verify, verify_head};
+pub(crate) use log::log_command;
 
 /// One decision.
 #[derive(Debug, serde::Serialize)]
@@ -97,16 +98,16 @@ pub fn head_path(path: &Path) -> PathBuf {
 /// The longest a text field of a record is kept, in bytes: a registry URL, a crate name or a
 /// requester's command line comes from the caller, who could otherwise fill the disk (in the
 /// sealed install, a directory the user cannot clean).
-pub const FIELD_MAX: usize = 1024;
+const FIELD_MAX: usize = 1024;
 
 /// The longest line the helper can write: six capped fields, each at most six times longer
 /// once JSON escapes its control characters, and the keys, the time and the hash. A longer
 /// line was not written by the helper, and is not read back further than this.
-pub const LINE_MAX: usize = 64 * 1024;
+const LINE_MAX: usize = 64 * 1024;
 
 /// The size at which the log is moved to `audit.jsonl.1` (replacing the one before) and a
 /// new one begun: at most twice this is ever kept.
-pub const ROTATE_AT: u64 = 1 << 20;
+const ROTATE_AT: u64 = 1 << 20;
 
 /// How long an append waits for another helper's append to finish before it writes anyway.
 const LOCK_WAIT: Duration = Duration::from_secs(2);
@@ -174,9 +175,9 @@ fn lock(head: &File) -> bool {
     }
 }
 
-/// Appends a record to the log at `path`, each field capped at [`FIELD_MAX`] bytes, chained
+/// Appends a record to the log at `path`, each field capped at `FIELD_MAX` bytes, chained
 /// to the line before (in `audit.jsonl.1` after a rotation), and the file rotated at
-/// [`ROTATE_AT`]; failure to log never blocks the decision, it is reported on stderr.
+/// `ROTATE_AT`; failure to log never blocks the decision, it is reported on stderr.
 pub fn append(path: &Path, record: &Record<'_>) {
     let result = (|| -> std::io::Result<()> {
         if let Some(parent) = path.parent() {
@@ -242,7 +243,7 @@ pub fn append(path: &Path, record: &Record<'_>) {
 }
 
 /// Now, in seconds since the epoch.
-pub fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

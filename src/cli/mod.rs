@@ -1,7 +1,7 @@
 //! The commands of the `cargo-confirm-gui` binary. `src/main.rs` parses the command line,
 //! builds the pipeline's [`Deps`], dispatches here, and maps the result to an exit code.
 //!
-//! - [`stores`]: which token store a run uses, decided once from how the binary is installed.
+//! - `stores`: which token store a run uses, decided once from how the binary is installed.
 //! - [`child`]: the window process and the uploader process the helper starts of itself.
 //! - [`direct`]: `cargo-confirm-gui --enroll`, `--migrate` and `get`.
 //! - [`cargo_subcommand`]: `cargo confirm-gui publish | yank | owner | setup | doctor | log`.
@@ -24,7 +24,7 @@ mod doctor;
 mod owner;
 mod publish;
 mod setup;
-pub mod stores;
+mod stores;
 mod through_helper;
 mod yank;
 

@@ -10,18 +10,18 @@ use wayland_client::{Connection, Dispatch, QueueHandle};
 
 /// Globals that let any client drive a pointer or keyboard: input made through them is
 /// indistinguishable from a person's inside our window.
-pub const VIRTUAL_INPUT: &[&str] = &[
+const VIRTUAL_INPUT: &[&str] = &[
     "zwlr_virtual_pointer_manager_v1",
     "zwp_virtual_keyboard_manager_v1",
     "org_kde_kwin_fake_input",
 ];
 
 /// What winit's connection is: its socket, and on Wayland the globals offered on it.
-pub struct Connected {
+pub(crate) struct Connected {
     /// The pid and reason of the server check, done on winit's own socket.
-    pub trusted: super::trust::Trusted,
+    pub(crate) trusted: super::trust::Trusted,
     /// Wayland only: the virtual-input globals the compositor offers.
-    pub virtual_input: Vec<String>,
+    pub(crate) virtual_input: Vec<String>,
 }
 
 struct Globals(Vec<String>);
@@ -42,7 +42,7 @@ impl Dispatch<wl_registry::WlRegistry, ()> for Globals {
 }
 
 /// The virtual-input globals a compositor offers on `conn`.
-pub fn virtual_input(conn: &Connection) -> Result<Vec<String>, String> {
+fn virtual_input(conn: &Connection) -> Result<Vec<String>, String> {
     let mut queue = conn.new_event_queue::<Globals>();
     let _registry = conn.display().get_registry(&queue.handle(), ());
     let mut globals = Globals(Vec::new());
@@ -57,7 +57,7 @@ pub fn virtual_input(conn: &Connection) -> Result<Vec<String>, String> {
 }
 
 /// Refuses a compositor that offers virtual input, unless the policy file allows it.
-pub fn refuse_virtual_input(
+pub(crate) fn refuse_virtual_input(
     found: &[String],
     policy: &crate::policy::DisplayPolicy,
 ) -> Result<(), String> {
@@ -75,7 +75,7 @@ pub fn refuse_virtual_input(
 
 /// Checks the server behind winit's connection, found through its display handle.
 #[allow(unsafe_code)]
-pub fn check_winit(
+pub(crate) fn check_winit(
     handle: DisplayHandle<'_>,
     kind: &super::Kind,
     policy: &crate::policy::DisplayPolicy,

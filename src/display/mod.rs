@@ -1,5 +1,5 @@
 //! Where the window goes: one backend (X11 or Wayland) chosen once, and the display server
-//! behind it checked to be the person's ([`trust`]) on the very connection the window uses.
+//! behind it checked to be the person's (`trust`) on the very connection the window uses.
 //!
 //! winit would pick Wayland whenever `WAYLAND_SOCKET` or `WAYLAND_DISPLAY` is set, whatever
 //! the helper guarded; so the helper decides here and tells winit exactly which backend to
@@ -12,8 +12,10 @@ use crate::env::Snapshot;
 use crate::policy::DisplayPolicy;
 
 #[cfg(target_os = "linux")]
-pub mod connection;
-pub mod trust;
+pub(crate) mod connection;
+// Used only on Linux; compiled everywhere so that its tests run on every platform.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+mod trust;
 #[cfg(target_os = "linux")]
 pub mod x11;
 
@@ -64,13 +66,14 @@ pub fn choose(env: &Snapshot) -> Result<Kind, String> {
 }
 
 /// The `N` of an X11 `DISPLAY` of the form `:N` or `:N.S`.
-pub fn x11_display_number(display: &str) -> Option<u32> {
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn x11_display_number(display: &str) -> Option<u32> {
     display.strip_prefix(':')?.split('.').next()?.parse().ok()
 }
 
 /// Checks that the server behind a connected display socket is the person's.
 #[cfg(target_os = "linux")]
-pub fn verify(
+fn verify(
     socket: &impl std::os::fd::AsFd,
     kind: &Kind,
     policy: &DisplayPolicy,

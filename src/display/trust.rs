@@ -26,20 +26,20 @@ use crate::policy::DisplayPolicy;
 /// The process at the other end of a display socket, as the kernel recorded it when the
 /// socket was set up (`SO_PEERCRED`), and the server end of this very connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Peer {
+pub(crate) struct Peer {
     /// The pid that set up the listening socket, 0 when it lives in a pid namespace this
     /// process cannot see. That process may have exited since, its pid reused.
-    pub pid: u32,
+    pid: u32,
     /// Its uid, when it set up the socket.
-    pub uid: u32,
+    uid: u32,
     /// The inode of the server's end of this connection (socket diagnostics,
     /// `UNIX_DIAG_PEER`); `None` when the kernel does not say.
-    pub server_socket: Option<u64>,
+    server_socket: Option<u64>,
 }
 
 /// The protocol spoken on the socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
+pub(crate) enum Protocol {
     /// X11, with the display number when `DISPLAY` names one (`:N`, `:N.S`).
     X11 {
         /// `N` of `:N`.
@@ -51,33 +51,33 @@ pub enum Protocol {
 
 /// A display server that passed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Trusted {
+pub(crate) struct Trusted {
     /// The server process.
-    pub pid: u32,
+    pub(crate) pid: u32,
     /// Why it is the person's, for the window and the log.
-    pub why: String,
+    why: String,
 }
 
 /// A logind session of this user, as logind reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Session {
+pub(crate) struct Session {
     /// Session id.
-    pub id: String,
+    id: String,
     /// `x11`, `wayland`, `tty`, …
-    pub kind: String,
+    kind: String,
     /// The X display (`:0`) registered for the session, when any.
-    pub display: String,
+    display: String,
     /// The seat the session is on (empty for remote or seatless sessions).
-    pub seat: String,
+    seat: String,
     /// Whether the session is in the foreground of its seat.
-    pub active: bool,
+    active: bool,
     /// Whether logind considers it remote.
-    pub remote: bool,
+    remote: bool,
 }
 
 /// What the rules need to know about processes and the system. [`Real`] reads `/proc` and
 /// asks logind; unit tests pass a fake.
-pub trait Host {
+pub(crate) trait Host {
     /// This process's real uid (the person's).
     fn my_uid(&self) -> u32;
     /// `/proc/PID/exe`.
@@ -113,13 +113,13 @@ pub trait Host {
 
 /// One open descriptor of a process.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenFile {
+pub(crate) struct OpenFile {
     /// What `/proc/PID/fd/N` says it is (a path, `socket:[…]`, …).
-    pub link: PathBuf,
+    link: PathBuf,
     /// The character device it really is (`st_rdev` through the descriptor), if it is one.
-    pub char_device: Option<u64>,
+    char_device: Option<u64>,
     /// Opened for reading (not `O_PATH`, not write-only).
-    pub readable: bool,
+    readable: bool,
 }
 
 /// The major number of Linux input devices; evdev nodes have minors from 64.
@@ -210,7 +210,7 @@ fn vouch_for_process(host: &dyn Host, pid: u32, policy: &DisplayPolicy) -> Resul
 /// person's own screen": `SO_PEERCRED` names whoever set up the socket, when it did; a worm's
 /// listener can pass its socket to a relay and exit, and its pid be reused by another
 /// process (or a thread of the person's compositor), which the rules would then judge.
-pub fn serving(host: &dyn Host, peer: Peer) -> Result<u32, String> {
+fn serving(host: &dyn Host, peer: Peer) -> Result<u32, String> {
     let Some(inode) = peer.server_socket else {
         return Err(
             "the kernel does not say which process holds the server end of this connection \
@@ -261,7 +261,7 @@ pub fn serving(host: &dyn Host, peer: Peer) -> Result<u32, String> {
 /// The process serving a connection whose socket `peer` set up: the process that did, for
 /// another user's server (whose descriptors this helper cannot read, and whose socket no
 /// program of the person's can have made), else [`serving`].
-pub fn server_of(host: &dyn Host, peer: Peer) -> Result<u32, String> {
+pub(crate) fn server_of(host: &dyn Host, peer: Peer) -> Result<u32, String> {
     if other_user(host, peer.uid) {
         Ok(peer.pid)
     } else {
@@ -274,7 +274,7 @@ pub fn server_of(host: &dyn Host, peer: Peer) -> Result<u32, String> {
 /// A server in a hidden pid namespace is refused; rule 1 (another user's server) is
 /// decided here, from `SO_PEERCRED`; a uid the person controls is refused; a server run by
 /// the person must be the one serving this connection, then pass `judge_own`.
-pub fn judge(
+pub(crate) fn judge(
     host: &dyn Host,
     peer: Peer,
     protocol: Protocol,
@@ -416,7 +416,7 @@ fn logind_seat(host: &dyn Host, n: u32, listener: u32) -> Option<Session> {
 
 /// The real host: `/proc`, `access(2)`, logind on the system bus.
 #[cfg(target_os = "linux")]
-pub struct Real;
+pub(crate) struct Real;
 
 #[cfg(target_os = "linux")]
 impl Host for Real {
@@ -595,7 +595,7 @@ impl Host for Real {
 /// Wayland client's first requests need no answer); until then its server end is no file
 /// and has no inode (the kernel reports 0), so this waits up to two seconds for one.
 #[cfg(target_os = "linux")]
-pub fn server_socket_inode(socket: &impl std::os::fd::AsFd) -> Result<u64, String> {
+fn server_socket_inode(socket: &impl std::os::fd::AsFd) -> Result<u64, String> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
         match server_socket_inode_now(socket)? {
@@ -724,7 +724,7 @@ fn subordinate(me: u32, uid: u32) -> bool {
 
 /// The process at the other end of a connected Unix socket, and the server end's inode.
 #[cfg(target_os = "linux")]
-pub fn peer_of(socket: &impl std::os::fd::AsFd) -> Result<Peer, String> {
+pub(crate) fn peer_of(socket: &impl std::os::fd::AsFd) -> Result<Peer, String> {
     let peer = credentials(socket)?;
     Ok(Peer {
         server_socket: server_socket_inode(socket).ok(),

@@ -19,7 +19,7 @@ use crate::ui::raster::Canvas;
 /// from the person's. An X server that offers it is refused unless the policy file accepts
 /// virtual input (`allow-virtual-input`), as a Wayland compositor offering virtual-pointer
 /// protocols is.
-pub fn refuse_xtest(
+pub(crate) fn refuse_xtest(
     conn: &impl Connection,
     policy: &crate::policy::DisplayPolicy,
 ) -> Result<(), String> {
@@ -43,9 +43,9 @@ pub fn refuse_xtest(
 /// A verified connection to the person's X server.
 pub struct Session {
     /// The connection.
-    pub conn: RustConnection,
+    pub(crate) conn: RustConnection,
     /// The root window of the default screen.
-    pub root: u32,
+    pub(crate) root: u32,
     /// Drawing state for the one window this session draws into.
     gc: Mutex<Option<Target>>,
 }
@@ -76,20 +76,20 @@ impl Session {
     }
 
     /// Refuses a server that offers XTEST, unless the policy file accepts virtual input.
-    pub fn refuse_xtest(&self, policy: &crate::policy::DisplayPolicy) -> Result<(), String> {
+    pub(crate) fn refuse_xtest(&self, policy: &crate::policy::DisplayPolicy) -> Result<(), String> {
         refuse_xtest(&self.conn, policy)
     }
 
     /// The pid of the server process at the other end of this connection: the one holding
     /// its server end, for a server run by the person (`trust::server_of`).
-    pub fn server_pid(&self) -> Result<u32, String> {
+    pub(crate) fn server_pid(&self) -> Result<u32, String> {
         let peer = super::trust::peer_of(self.conn.stream())?;
         super::trust::server_of(&super::trust::Real, peer)
     }
 
     /// Raises `window` and gives it keyboard focus. Works without a window manager;
     /// fails harmlessly (false) while the window is not yet viewable.
-    pub fn focus(&self, window: u32) -> bool {
+    pub(crate) fn focus(&self, window: u32) -> bool {
         let raise = ConfigureWindowAux::new().stack_mode(StackMode::ABOVE);
         let raised = self
             .conn
@@ -109,7 +109,7 @@ impl Session {
     /// Whether `window` is viewable now: mapped, with every ancestor mapped. winit maps its
     /// window over a connection of its own, so a frame drawn over this one may otherwise
     /// reach the server first, into a window nobody can see, and be lost.
-    pub fn viewable(&self, window: u32) -> bool {
+    pub(crate) fn viewable(&self, window: u32) -> bool {
         self.conn
             .get_window_attributes(window)
             .ok()
@@ -146,7 +146,7 @@ impl Session {
     /// Draws `canvas` into `window` with core `PutImage` requests over this socket. No shared
     /// memory: a segment another same-user program could open would let it draw into the
     /// prompt.
-    pub fn present(&self, window: u32, canvas: &Canvas) -> Result<(), String> {
+    pub(crate) fn present(&self, window: u32, canvas: &Canvas) -> Result<(), String> {
         let t = self.target(window)?;
         let setup = self.conn.setup();
         let bpp = setup

@@ -18,7 +18,7 @@
 //! - the parent's binary must carry cargo's own credential-provider strings (a copy of an
 //!   interpreter named `cargo` does not);
 //! - the parent is identified by pid and start time, and its binary by device and inode, so
-//!   [`Identity::recheck`] at Approve notices a parent that exited, was replaced, or
+//!   `Identity::recheck` at Approve notices a parent that exited, was replaced, or
 //!   `exec`ed something else.
 //!
 //! All of this is evidence read from `/proc`, which the user's own programs shape: it raises
@@ -30,24 +30,24 @@ use std::path::Path;
 
 /// One end of a pipe, held by some process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct End {
+struct End {
     /// The holder.
-    pub pid: u32,
+    pid: u32,
     /// The holder's descriptor number.
-    pub fd: u32,
+    fd: u32,
     /// Opened for reading.
-    pub reads: bool,
+    reads: bool,
     /// Opened for writing.
-    pub writes: bool,
+    writes: bool,
     /// `O_CLOEXEC` is set on that descriptor.
-    pub cloexec: bool,
+    cloexec: bool,
 }
 
-/// The parent as first seen: what [`Identity::recheck`] compares against.
+/// The parent as first seen: what `Identity::recheck` compares against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// The parent's pid.
-    pub pid: u32,
+    pid: u32,
     start_time: u64,
     exe: (u64, u64),
     pipes: (u64, u64),
@@ -58,7 +58,7 @@ pub struct Identity {
 /// them, cargo with exactly one descriptor on each, of the right direction only, made by
 /// itself (close-on-exec) and not one its jobserver variables name (`jobserver`). Pure: the
 /// rule, for unit tests.
-pub fn judge_pipes(
+fn judge_pipes(
     me: u32,
     cargo: u32,
     stdin: &[End],
@@ -294,7 +294,7 @@ fn file_contains(pid: u32, needle: &[u8]) -> bool {
 
 /// Checks the parent `cargo` as described in the module docs. `Ok` carries its identity and
 /// a note for the window saying what was checked; `Err` says what failed.
-pub fn verify(cargo: u32) -> Result<(Identity, String), String> {
+pub(crate) fn verify(cargo: u32) -> Result<(Identity, String), String> {
     let me = std::process::id();
     let stdin = pipe_inode(0)?;
     let stdout = pipe_inode(1)?;
@@ -339,7 +339,7 @@ pub fn verify(cargo: u32) -> Result<(Identity, String), String> {
 impl Identity {
     /// The same checks again, and the parent must be the same process running the same
     /// binary as when the request arrived.
-    pub fn recheck(&self) -> Result<(), String> {
+    pub(crate) fn recheck(&self) -> Result<(), String> {
         if start_time(self.pid) != Some(self.start_time) {
             return Err("cargo exited, and another process has its pid".into());
         }

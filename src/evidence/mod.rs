@@ -26,7 +26,7 @@ pub struct ProcessInfo {
 
 /// What identifies cargo, for checking again at Approve ([`cargo::Identity`] on Linux).
 #[cfg(target_os = "linux")]
-pub use cargo::Identity as CargoIdentity;
+pub(crate) use cargo::Identity as CargoIdentity;
 
 /// Other platforms: no identity beyond the name yet.
 #[cfg(not(target_os = "linux"))]
@@ -36,7 +36,7 @@ pub struct CargoIdentity;
 #[cfg(not(target_os = "linux"))]
 impl CargoIdentity {
     /// Nothing to check again.
-    pub fn recheck(&self) -> Result<(), String> {
+    fn recheck(&self) -> Result<(), String> {
         Ok(())
     }
 }
@@ -62,14 +62,14 @@ pub struct Requester {
 
 impl Requester {
     /// The direct parent.
-    pub fn parent(&self) -> Option<&ProcessInfo> {
+    pub(crate) fn parent(&self) -> Option<&ProcessInfo> {
         self.chain.first()
     }
 }
 
 /// How the warnings about the requester not being (a verified) cargo begin: they matter
 /// where a token would go to the requester, and not to a publish the helper uploads itself.
-pub const NOT_CARGO: &str = "the program that asked is";
+pub(crate) const NOT_CARGO: &str = "the program that asked is";
 
 /// The chain ends at the session leader, or after this many processes.
 #[cfg(target_os = "linux")]
@@ -196,7 +196,7 @@ fn note_replaceable(r: &mut Requester) {
 
 /// Whether the real user can write `exe` or the directory holding it; names which one.
 #[cfg(target_os = "linux")]
-pub fn user_writable(exe: &std::path::Path) -> Option<&'static str> {
+pub(crate) fn user_writable(exe: &std::path::Path) -> Option<&'static str> {
     use rustix::fs::{Access, AtFlags, CWD, accessat};
     // access(2) answers for the real uid: the person, even in a setgid helper.
     let writable =
@@ -211,7 +211,7 @@ pub fn user_writable(exe: &std::path::Path) -> Option<&'static str> {
 }
 
 /// The direct parent's executable path, cheaply, for the audit log.
-pub fn parent_exe() -> String {
+pub(crate) fn parent_exe() -> String {
     #[cfg(target_os = "linux")]
     {
         rustix::process::getppid()
@@ -363,7 +363,7 @@ pub fn stat_ppid_session(stat: &[u8]) -> Option<(u32, u32)> {
 /// and bytes that are not UTF-8 included (issue 15). So the line is read as bytes and the
 /// fields are counted after its last `)`.
 #[doc(hidden)]
-pub fn stat_fields(stat: &[u8]) -> Option<std::str::Split<'_, char>> {
+fn stat_fields(stat: &[u8]) -> Option<std::str::Split<'_, char>> {
     let after = stat.get(stat.iter().rposition(|b| *b == b')')? + 2..)?;
     Some(std::str::from_utf8(after).ok()?.split(' '))
 }

@@ -3,13 +3,13 @@
 //! it from a cursor someone else set, by image and hotspot.
 
 /// Width and height in pixels.
-pub const SIZE: usize = 16;
+pub(crate) const SIZE: usize = 16;
 /// The hotspot: the arrow's tip.
-pub const HOTSPOT: (u16, u16) = (0, 0);
+pub(crate) const HOTSPOT: (u16, u16) = (0, 0);
 
 /// Straight RGBA, fully opaque or fully transparent (so it reads back unchanged as the
 /// server's premultiplied ARGB).
-pub fn rgba() -> Vec<u8> {
+pub(crate) fn rgba() -> Vec<u8> {
     let mut out = vec![0u8; SIZE * SIZE * 4];
     for y in 0..SIZE {
         // A left-leaning arrow: the outline widens by one pixel a row for 11 rows.
@@ -41,7 +41,8 @@ pub fn rgba() -> Vec<u8> {
 
 /// The same picture as the server reports it (XFixes `GetCursorImage`): one ARGB word a
 /// pixel.
-pub fn argb() -> Vec<u32> {
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn argb() -> Vec<u32> {
     rgba()
         .chunks_exact(4)
         .map(|p| (p[3] as u32) << 24 | (p[0] as u32) << 16 | (p[1] as u32) << 8 | p[2] as u32)
@@ -49,7 +50,8 @@ pub fn argb() -> Vec<u32> {
 }
 
 /// Whether a cursor the server reports is this arrow: same size, hotspot and pixels.
-pub fn is_ours(width: u16, height: u16, xhot: u16, yhot: u16, pixels: &[u32]) -> bool {
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub(crate) fn is_ours(width: u16, height: u16, xhot: u16, yhot: u16, pixels: &[u32]) -> bool {
     usize::from(width) == SIZE
         && usize::from(height) == SIZE
         && (xhot, yhot) == HOTSPOT

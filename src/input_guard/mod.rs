@@ -15,7 +15,7 @@
 //!   override-redirect alike. A click counts only if nothing overlapped the prompt during
 //!   the whole arming delay before the press, the prompt was fully on screen and not made
 //!   transparent; the window says what covers it, and raises itself again;
-//! - **the cursor**: the window sets its own arrow ([`arrow`]). Whenever the displayed
+//! - **the cursor**: the window sets its own arrow (`arrow`). Whenever the displayed
 //!   cursor changes (XFixes `DisplayCursorNotify`) while the pointer is over the prompt, it
 //!   must still be that arrow, image and hotspot; a click is judged only while it is. A
 //!   cursor drawn away from its hotspot would have the person aim at Deny and press Approve.
@@ -27,7 +27,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub mod arrow;
+pub(crate) mod arrow;
+// The X11 guard's (Linux); compiled everywhere so that its tests run on every platform.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 mod stack;
 #[cfg(target_os = "linux")]
 mod x11;
@@ -36,26 +38,24 @@ use crate::display::x11::Session as X11Session;
 #[cfg(not(target_os = "linux"))]
 use x11::Session as X11Session;
 
-pub use stack::{Stack, Win};
-
 /// Other platforms have no X server to watch: [`Guard::start_x11`] always fails there.
 #[cfg(not(target_os = "linux"))]
 mod x11 {
     use super::*;
-    pub struct Watcher;
+    pub(crate) struct Watcher;
     pub struct Session;
     impl Watcher {
-        pub fn start(
+        pub(crate) fn start(
             _: Arc<Session>,
             _: Arc<Mutex<Seen>>,
             _: Box<dyn Fn() + Send + Sync>,
         ) -> Result<Watcher, String> {
             Err("X11 input watching is only built on Linux".into())
         }
-        pub fn sync(&self) -> Result<(), String> {
+        pub(crate) fn sync(&self) -> Result<(), String> {
             Ok(())
         }
-        pub fn set_window(&self, _: u32) {}
+        pub(crate) fn set_window(&self, _: u32) {}
     }
 }
 
@@ -70,13 +70,15 @@ pub struct Seen {
     /// When a real device last pressed the primary button.
     pub last_real_press: Option<Instant>,
     /// Whether the pointer's last move came from a real device (not a warp by a program).
-    pub last_motion_real: bool,
+    // Read by the X11 guard only.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    last_motion_real: bool,
     /// Whether, at the last real press, the pointer had last been moved by a program.
-    pub press_after_warp: bool,
+    press_after_warp: bool,
     /// What covers the prompt now (or why it is not fully shown), if anything.
     pub covered: Option<String>,
     /// When the prompt was last seen going from covered (or not yet shown) to clear.
-    pub clear_since: Option<Instant>,
+    clear_since: Option<Instant>,
 }
 
 impl Default for Seen {
@@ -102,7 +104,7 @@ pub struct Guard {
 
 /// Why an Approve click is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Objection {
+pub(crate) enum Objection {
     /// The prompt is vetoed for good, for this reason.
     Vetoed(String),
     /// Something covered the prompt now or within the arming delay before the press.
@@ -114,11 +116,11 @@ pub enum Objection {
 
 /// The click being judged.
 #[derive(Debug, Clone, Copy)]
-pub struct Click {
+pub(crate) struct Click {
     /// When Approve armed.
-    pub armed_at: Instant,
+    pub(crate) armed_at: Instant,
     /// How long the prompt must have been clear before the press.
-    pub arm_delay: Duration,
+    pub(crate) arm_delay: Duration,
 }
 
 impl Guard {
@@ -134,7 +136,7 @@ impl Guard {
     }
 
     /// Tells the guard which window is the prompt, once it exists.
-    pub fn set_window(&self, window: u32) {
+    pub(crate) fn set_window(&self, window: u32) {
         self.inner.set_window(window);
     }
 
@@ -151,7 +153,7 @@ impl Guard {
 
     /// Judges an Approve click. First makes a round trip to the server, so every event
     /// generated before the click has been handled, and checks the cursor on screen now.
-    pub fn judge(&self, click: &Click) -> Result<(), Objection> {
+    pub(crate) fn judge(&self, click: &Click) -> Result<(), Objection> {
         if let Err(e) = self.inner.sync() {
             return Err(Objection::Vetoed(format!(
                 "the input guard lost the X server ({e})"
@@ -162,7 +164,7 @@ impl Guard {
 }
 
 /// The rule, separated for unit tests.
-pub fn judge(seen: &Seen, click: &Click) -> Result<(), Objection> {
+fn judge(seen: &Seen, click: &Click) -> Result<(), Objection> {
     if let Some(why) = &seen.veto {
         return Err(Objection::Vetoed(why.clone()));
     }

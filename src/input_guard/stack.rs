@@ -6,18 +6,18 @@ use std::collections::HashMap;
 
 /// One child of the root window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Win {
+pub(crate) struct Win {
     /// Outer rectangle in root coordinates, border included: x, y, width, height.
-    pub rect: (i32, i32, i32, i32),
+    pub(crate) rect: (i32, i32, i32, i32),
     /// Mapped (for a child of the root, that is viewable).
-    pub mapped: bool,
+    pub(crate) mapped: bool,
     /// An `InputOnly` window draws nothing and so covers nothing.
-    pub input_only: bool,
+    pub(crate) input_only: bool,
 }
 
 /// The root's children and their stacking order.
 #[derive(Debug, Clone, Default)]
-pub struct Stack {
+pub(crate) struct Stack {
     /// Bottom first.
     order: Vec<u32>,
     wins: HashMap<u32, Win>,
@@ -32,20 +32,20 @@ pub(crate) fn overlap(a: (i32, i32, i32, i32), b: (i32, i32, i32, i32)) -> bool 
 
 impl Stack {
     /// A window created (or reparented into the root): it goes on top.
-    pub fn add(&mut self, id: u32, win: Win) {
+    pub(crate) fn add(&mut self, id: u32, win: Win) {
         self.order.retain(|w| *w != id);
         self.order.push(id);
         self.wins.insert(id, win);
     }
 
     /// Destroyed, or reparented away from the root.
-    pub fn remove(&mut self, id: u32) {
+    pub(crate) fn remove(&mut self, id: u32) {
         self.order.retain(|w| *w != id);
         self.wins.remove(&id);
     }
 
     /// Mapped or unmapped.
-    pub fn set_mapped(&mut self, id: u32, mapped: bool) {
+    pub(crate) fn set_mapped(&mut self, id: u32, mapped: bool) {
         if let Some(w) = self.wins.get_mut(&id) {
             w.mapped = mapped;
         }
@@ -53,7 +53,7 @@ impl Stack {
 
     /// Moved, resized or restacked: `above` is the sibling it now sits directly on,
     /// `None` for the bottom.
-    pub fn configure(&mut self, id: u32, rect: (i32, i32, i32, i32), above: Option<u32>) {
+    pub(crate) fn configure(&mut self, id: u32, rect: (i32, i32, i32, i32), above: Option<u32>) {
         let Some(w) = self.wins.get_mut(&id) else {
             return;
         };
@@ -71,7 +71,7 @@ impl Stack {
     }
 
     /// Moved without a restack (`GravityNotify`, `ReparentNotify` into the root).
-    pub fn moved(&mut self, id: u32, x: i32, y: i32) {
+    pub(crate) fn moved(&mut self, id: u32, x: i32, y: i32) {
         if let Some(w) = self.wins.get_mut(&id) {
             w.rect.0 = x;
             w.rect.1 = y;
@@ -79,7 +79,7 @@ impl Stack {
     }
 
     /// `CirculateNotify`: to the top or the bottom.
-    pub fn circulate(&mut self, id: u32, to_top: bool) {
+    pub(crate) fn circulate(&mut self, id: u32, to_top: bool) {
         if !self.wins.contains_key(&id) {
             return;
         }
@@ -92,19 +92,20 @@ impl Stack {
     }
 
     /// Whether `id` is a known child of the root.
-    pub fn contains(&self, id: u32) -> bool {
+    #[cfg(test)]
+    fn contains(&self, id: u32) -> bool {
         self.wins.contains_key(&id)
     }
 
     /// The rectangle of a known child.
-    pub fn rect(&self, id: u32) -> Option<(i32, i32, i32, i32)> {
+    pub(crate) fn rect(&self, id: u32) -> Option<(i32, i32, i32, i32)> {
         self.wins.get(&id).map(|w| w.rect)
     }
 
     /// Why the prompt, whose top-level is the root child `top`, is not fully shown on a
     /// screen of `screen` (width, height), if it is not: not mapped, partly off screen, or
     /// covered by a window stacked above it. `None` when it is fully shown.
-    pub fn covering(&self, top: u32, screen: (i32, i32)) -> Option<String> {
+    pub(crate) fn covering(&self, top: u32, screen: (i32, i32)) -> Option<String> {
         let Some(me) = self.wins.get(&top) else {
             return Some("the window is not shown yet".into());
         };

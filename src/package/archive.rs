@@ -38,7 +38,7 @@ pub struct FileEntry {
     /// sha256 of the content (regular files read in full).
     pub sha256: Option<[u8; 32]>,
     /// Starts like an executable or a library (ELF, Mach-O, PE, wasm, ar).
-    pub binary: bool,
+    pub(crate) binary: bool,
 }
 
 /// What is inside the archive.

@@ -74,7 +74,7 @@ pub fn config_target_dir(cwd: &Path, cargo_home: Option<&Path>) -> Option<PathBu
 /// from the environment, `build.target-dir` from cargo's config files, then `target/` in the `--manifest-path` directory, the working
 /// directory, and their ancestors (a workspace root is an ancestor); in each target dir,
 /// `package/tmp-crate/` (where `cargo publish` writes) and `package/`.
-pub fn candidates(name: &str, vers: &str, places: &Places) -> Vec<PathBuf> {
+pub(crate) fn candidates(name: &str, vers: &str, places: &Places) -> Vec<PathBuf> {
     let file = format!("{name}-{vers}.crate");
     let resolve = |p: &Path| match &places.cwd {
         _ if p.is_absolute() => Some(p.to_path_buf()),
@@ -138,7 +138,7 @@ pub fn candidates(name: &str, vers: &str, places: &Places) -> Vec<PathBuf> {
 /// The `NAME-VERS.crate` files process `pid` holds open, as (where it is, how to open the
 /// very file it has: `/proc/PID/fd/N`, which follows the open file even if its path has
 /// been replaced since).
-pub fn held_open(pid: u32, name: &str, vers: &str) -> Vec<(PathBuf, PathBuf)> {
+pub(crate) fn held_open(pid: u32, name: &str, vers: &str) -> Vec<(PathBuf, PathBuf)> {
     let want = format!("{name}-{vers}.crate");
     let dir = PathBuf::from(format!("/proc/{pid}/fd"));
     let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -208,7 +208,7 @@ pub(super) fn open_regular(path: &Path, limits: &Limits) -> Result<Option<File>,
 }
 
 /// Looks through `CARGO_HOME/registry/cache/*/` for `NAME-VERSION.crate` files.
-pub fn find_previous(
+pub(crate) fn find_previous(
     name: &str,
     vers: &str,
     cargo_home: &Path,

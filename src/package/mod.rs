@@ -19,14 +19,14 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub(crate) use archive::Bounded;
-pub use archive::{Contents, FileEntry, Kind, MAX_NAME, list};
+pub use archive::{Contents, Kind, MAX_NAME, list};
 pub(crate) use locate::cargo_config_files;
-pub use locate::{
-    Places, candidates, config_target_dir, find_previous, held_open, is_packaged_crate,
-};
-pub use manifest::Manifest;
-pub use report::{Check, Pending, Report, recheck};
-pub use review::{BuildScriptChange, Diff, Flag, Level, Previous, diff};
+pub use locate::{Places, config_target_dir, is_packaged_crate};
+pub(crate) use locate::{candidates, held_open};
+pub(crate) use report::recheck;
+pub use report::{Check, Pending, Report};
+pub(crate) use review::Diff;
+pub use review::{BuildScriptChange, Flag, Level, Previous, diff};
 
 use report::verify;
 use review::previous;
@@ -60,7 +60,7 @@ impl Default for Limits {
 }
 
 /// "1.5 MiB", for people.
-pub fn human_size(n: u64) -> String {
+pub(crate) fn human_size(n: u64) -> String {
     const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB"];
     let mut v = n as f64;
     let mut u = 0;
@@ -76,7 +76,7 @@ pub fn human_size(n: u64) -> String {
 }
 
 /// Whether `name` and `vers` can be a real crate's: they become parts of file names.
-pub fn validate_name(name: &str, vers: &str) -> Result<(), String> {
+pub(crate) fn validate_name(name: &str, vers: &str) -> Result<(), String> {
     let name_ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -136,7 +136,7 @@ pub fn gather(
 /// checksum is that of these very bytes, which are what gets uploaded, so the check is a
 /// match by construction; `path` is where they were read from, for people. Returns the
 /// report and the checksum (hex).
-pub fn report_for_bytes(
+pub(crate) fn report_for_bytes(
     name: &str,
     vers: &str,
     bytes: &[u8],

@@ -37,7 +37,7 @@ impl Report {
     /// Whether Approve must stay unavailable: the check failed, or the archive has a problem
     /// (cargo never makes an archive with one: a duplicate, a link, an odd name, a listing
     /// that stopped early), since then the tools that read it may not agree on what it holds.
-    pub fn blocks_approve(&self) -> bool {
+    pub(crate) fn blocks_approve(&self) -> bool {
         self.check.blocks_approve()
             || self
                 .contents
@@ -73,7 +73,7 @@ pub struct Report {
 impl Report {
     /// Whether the match is the file cargo itself holds open (so the one it will upload),
     /// not one found by looking where cargo writes.
-    pub fn held_by_cargo(&self) -> bool {
+    pub(crate) fn held_by_cargo(&self) -> bool {
         self.opened
             .as_ref()
             .is_some_and(|p| p.starts_with("/proc/"))
@@ -159,11 +159,11 @@ impl Pending {
         self.0.signal.notify_all();
     }
     /// The report, if it has arrived.
-    pub fn get(&self) -> Option<&Report> {
+    pub(crate) fn get(&self) -> Option<&Report> {
         self.0.report.get()
     }
     /// Waits up to `timeout` for the report.
-    pub fn wait(&self, timeout: std::time::Duration) -> Option<&Report> {
+    pub(crate) fn wait(&self, timeout: std::time::Duration) -> Option<&Report> {
         if let Ok(arrived) = self.0.arrived.lock() {
             drop(
                 self.0
@@ -174,7 +174,7 @@ impl Pending {
         self.get()
     }
     /// Waits for the report however long it takes (`None` only if waiting failed).
-    pub fn wait_forever(&self) -> Option<&Report> {
+    pub(crate) fn wait_forever(&self) -> Option<&Report> {
         if let Ok(arrived) = self.0.arrived.lock() {
             drop(self.0.signal.wait_while(arrived, |arrived| !*arrived));
         }
@@ -234,7 +234,7 @@ pub(super) fn verify(
 
 /// Hashes the matching file of `report` once more: cargo reads the file again for the
 /// upload, so this is the last look before the token goes out. `Err` says what changed.
-pub fn recheck(report: &Report, cksum: &str, limits: &Limits) -> Result<(), String> {
+pub(crate) fn recheck(report: &Report, cksum: &str, limits: &Limits) -> Result<(), String> {
     let Some(path) = &report.opened else {
         return Err("no packaged .crate was verified".into());
     };

@@ -181,9 +181,9 @@ fn sample(items: &[&str]) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Diff {
     /// The previous version.
-    pub previous: String,
+    pub(crate) previous: String,
     /// The cached `.crate` it was read from.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Files only in the new version.
     pub added: Vec<String>,
     /// Files only in the previous version.

@@ -1,5 +1,5 @@
 use super::archive::hash_and_list;
-use super::locate::open_regular;
+use super::locate::{find_previous, open_regular};
 use super::*;
 use std::io::{self, Write};
 

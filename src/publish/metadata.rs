@@ -44,18 +44,18 @@ pub struct Metadata {
 }
 
 /// crates.io's index as cargo names it in the web API (`SourceId::crates_io`).
-pub const CRATES_IO_INDEX: &str = "https://github.com/rust-lang/crates.io-index";
+const CRATES_IO_INDEX: &str = "https://github.com/rust-lang/crates.io-index";
 
 /// crates.io's sparse index, which cargo treats as crates.io when publishing there.
-pub const CRATES_IO_SPARSE_INDEX: &str = "sparse+https://index.crates.io/";
+const CRATES_IO_SPARSE_INDEX: &str = "sparse+https://index.crates.io/";
 
 /// Largest readme sent. crates.io refuses a publish body over 10 MB, and the readme is part
 /// of it; a larger one in a small `.crate` is a gzip bomb, not documentation.
-pub const MAX_README: u64 = 10 << 20;
+const MAX_README: u64 = 10 << 20;
 
 /// Builds cargo's publish metadata (`NewCrate`) for the `.crate` held in `bytes`, to be
 /// published to the registry whose index URL is `target_index` (as cargo writes it, e.g.
-/// `sparse+http://127.0.0.1:PORT/index/`, or [`CRATES_IO_INDEX`]).
+/// `sparse+http://127.0.0.1:PORT/index/`, or `CRATES_IO_INDEX`).
 ///
 /// Reads the packaged `Cargo.toml` and the readme it names from the archive in memory, within
 /// [`Limits::default`]; nothing is written to disk. A malformed or hostile archive, or a
@@ -96,7 +96,7 @@ pub fn build(bytes: &[u8], target_index: &str) -> Result<Metadata, String> {
 }
 
 /// The body of `PUT /api/v1/crates/new`: u32 LE length + JSON, u32 LE length + the `.crate`.
-pub fn body(json: &Value, bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn body(json: &Value, bytes: &[u8]) -> Vec<u8> {
     let json = json.to_string();
     let mut out = Vec::with_capacity(8 + json.len() + bytes.len());
     out.extend_from_slice(&(json.len() as u32).to_le_bytes());
@@ -650,7 +650,7 @@ fn find_in(
 
 /// The dependencies of an upload's metadata, one line each, for the window: `name req`, then
 /// what sets it apart (`build`, `dev`, a target, another registry, the name it is known by).
-pub fn dependency_lines(json: &serde_json::Value) -> Vec<String> {
+pub(crate) fn dependency_lines(json: &serde_json::Value) -> Vec<String> {
     let Some(deps) = json["deps"].as_array() else {
         return Vec::new();
     };

@@ -2,12 +2,12 @@
 //! reads each `.crate` into its own memory once, shows the whole plan in one window, and
 //! uploads exactly those bytes itself, so the token never leaves the helper.
 //!
-//! - [`package`] runs `cargo package` with the person's selection and reads each file once;
+//! - `package` runs `cargo package` with the person's selection and reads each file once;
 //! - [`metadata`] builds the upload's JSON from the packaged manifest, as cargo does;
 //! - [`upload`] speaks the registry's web API over the helper's own connections (rustls,
 //!   system roots, no proxy from the environment or cargo's config, plain http only to
 //!   loopback);
-//! - [`Uploader`] is the process that does it: started before the window (while the helper
+//! - `Uploader` is the process that does it: started before the window (while the helper
 //!   may still start a setgid process), with an empty environment, and the only part of the
 //!   helper allowed the network. It gets the token over a pipe after a person's Approve.
 
@@ -16,7 +16,7 @@ pub mod metadata;
 pub mod upload;
 #[cfg(not(target_os = "linux"))]
 #[path = "upload_other.rs"]
-pub mod upload;
+pub(crate) mod upload;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -29,26 +29,26 @@ use zeroize::Zeroizing;
 pub const UPLOAD_ARG: &str = "__upload";
 
 /// How long the uploader waits for a published version to appear in the index.
-pub const INDEX_WAIT: Duration = Duration::from_secs(120);
+const INDEX_WAIT: Duration = Duration::from_secs(120);
 
 /// The largest `.crate` read (crates.io's limit is 10 MiB; private registries may allow
 /// more).
-pub const MAX_CRATE: u64 = 1 << 30;
+const MAX_CRATE: u64 = 1 << 30;
 
 /// One packaged crate, read into memory once: what the window shows and what is uploaded.
 #[derive(Debug, Clone)]
-pub struct Packaged {
+pub(crate) struct Packaged {
     /// Crate name, from cargo's "Packaging" line.
-    pub name: String,
+    pub(crate) name: String,
     /// Version.
-    pub vers: String,
+    pub(crate) vers: String,
     /// Where cargo wrote it.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The bytes, read once.
-    pub bytes: Vec<u8>,
+    pub(crate) bytes: Vec<u8>,
     /// `package.publish` as cargo reads it: `None` anywhere, else the registries allowed
     /// (empty: `publish = false`).
-    pub publish: Option<Vec<String>>,
+    publish: Option<Vec<String>>,
 }
 
 /// A workspace package as `cargo metadata` names it.
@@ -107,7 +107,7 @@ fn package_args(args: &[String]) -> Result<Vec<String>, String> {
 }
 
 /// The value of `--flag V` or `--flag=V` in `args`.
-pub fn arg_value(args: &[String], flag: &str) -> Option<String> {
+pub(crate) fn arg_value(args: &[String], flag: &str) -> Option<String> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == flag {
@@ -121,7 +121,7 @@ pub fn arg_value(args: &[String], flag: &str) -> Option<String> {
 }
 
 /// `NAME VERS` from a line of cargo's output: `   Packaging foo v1.2.3 (/path)`.
-pub fn packaging_line(line: &str) -> Option<(String, String)> {
+fn packaging_line(line: &str) -> Option<(String, String)> {
     let plain = strip_ansi(line);
     let rest = plain.trim_start().strip_prefix("Packaging ")?;
     let mut words = rest.split_whitespace();
@@ -152,7 +152,7 @@ fn strip_ansi(s: &str) -> String {
 
 /// Runs `cargo package` (the `cargo` that ran this subcommand) with the person's selection,
 /// showing its output as it goes, and reads each `.crate` it made into memory, once.
-pub fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, String> {
+pub(crate) fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, String> {
     let forwarded = package_args(args)?;
     let (target_dir, members) = workspace(cargo, args)?;
     let mut cmd = Command::new(cargo);
@@ -294,7 +294,7 @@ fn workspace(cargo: &Path, args: &[String]) -> Result<(PathBuf, Vec<Member>), St
 /// by URL): a crate with `publish = false` is left out of a plan of several (as
 /// `cargo publish --workspace` does) and refused alone; a list that does not name the
 /// registry refuses. Returns the crates kept and the names left out.
-pub fn publish_rules(
+pub(crate) fn publish_rules(
     crates: Vec<Packaged>,
     registry: Option<&str>,
 ) -> Result<(Vec<Packaged>, Vec<String>), String> {
@@ -336,7 +336,7 @@ pub fn publish_rules(
 
 /// The registry cargo would pick when none is named: the only one every crate's
 /// `package.publish` allows, if there is one such.
-pub fn default_registry(crates: &[Packaged]) -> Option<String> {
+pub(crate) fn default_registry(crates: &[Packaged]) -> Option<String> {
     let mut lists = crates.iter().filter_map(|c| c.publish.as_ref());
     let first = lists.next()?;
     match first.as_slice() {
@@ -347,7 +347,7 @@ pub fn default_registry(crates: &[Packaged]) -> Option<String> {
 
 /// Orders `crates` so that each comes after the crates of the plan it depends on (cargo's
 /// order otherwise). `depends_on[i]` lists the crate names crate `i` depends on.
-pub fn dependency_order(
+pub(crate) fn dependency_order(
     names: &[String],
     depends_on: &[Vec<String>],
 ) -> Result<Vec<usize>, String> {
@@ -386,7 +386,7 @@ struct JobCrate {
 
 /// What the uploader is asked to do with each crate of a job.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Action {
+pub(crate) enum Action {
     /// Upload its body, then wait for it in the index.
     Publish,
     /// Yank the version.
@@ -407,7 +407,7 @@ struct JobHead {
 
 /// What the uploader says about one crate: a JSON line each.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The registry accepted it; its warnings.
     Published {
         /// Crate name.
@@ -455,7 +455,7 @@ pub enum Outcome {
 
 /// The uploader process, started before any window and told what to do only after a
 /// person's Approve. Dropping it unused ends it with nothing sent.
-pub struct Uploader {
+pub(crate) struct Uploader {
     child: Child,
     to: Option<ChildStdin>,
     from: BufReader<ChildStdout>,
@@ -463,7 +463,7 @@ pub struct Uploader {
 
 impl Uploader {
     /// Starts `/proc/self/exe __upload` with an empty environment.
-    pub fn start() -> Result<Uploader, String> {
+    pub(crate) fn start() -> Result<Uploader, String> {
         // `/proc/self/exe` itself: the very binary running, even if its file was replaced.
         let exe = if cfg!(target_os = "linux") {
             PathBuf::from("/proc/self/exe")
@@ -493,7 +493,7 @@ impl Uploader {
 
     /// Hands over the job (the token, and each crate's body in plan order) and reports each
     /// outcome to `each` as it comes. Stops at the first failure.
-    pub fn run(
+    pub(crate) fn run(
         mut self,
         action: Action,
         index_url: &str,
@@ -566,7 +566,7 @@ impl Drop for Uploader {
 /// The uploader process: reads one job from stdin, uploads each crate in order with the
 /// helper's own client, waits for each to appear in the index, and says what happened on
 /// stdout, a JSON line per step. No job (the broker closed the pipe) ends it quietly.
-pub fn serve_upload() -> Result<(), String> {
+pub(crate) fn serve_upload() -> Result<(), String> {
     let mut input = BufReader::new(std::io::stdin().lock());
     let Some(head) = read_job_head(&mut input)? else {
         return Ok(());

@@ -20,13 +20,13 @@
 //!   `rustls-native-certs`, which takes **`SSL_CERT_FILE` and `SSL_CERT_DIR` from the
 //!   environment and then trusts only those**: a worm could plant its own CA that way. So on
 //!   those systems the helper reads the distribution's CA bundle itself, from the fixed
-//!   root-owned paths that `openssl-probe` knows ([`SYSTEM_CA_FILES`], [`SYSTEM_CA_DIRS`]),
+//!   root-owned paths that `openssl-probe` knows (`SYSTEM_CA_FILES`, `SYSTEM_CA_DIRS`),
 //!   and verifies with rustls' WebPKI verifier over exactly those roots, which is what the
 //!   platform verifier does there minus the environment. cargo's `http.cainfo` is never read.
 //!   ureq does not enable rustls' key log, so `SSLKEYLOGFILE` is not read either.
-//! - **Timeouts**: [`CONNECT_TIMEOUT`] to connect, [`CALL_TIMEOUT`] for a whole index or API
-//!   call, [`UPLOAD_TIMEOUT`] for a whole upload.
-//! - **Bounded answers**: [`API_LIMIT`] for API answers and `config.json`, [`INDEX_LIMIT`] for
+//! - **Timeouts**: `CONNECT_TIMEOUT` to connect, `CALL_TIMEOUT` for a whole index or API
+//!   call, `UPLOAD_TIMEOUT` for a whole upload.
+//! - **Bounded answers**: `API_LIMIT` for API answers and `config.json`, `INDEX_LIMIT` for
 //!   an index file.
 //!
 //! The token is borrowed for each call and goes only into that request's `Authorization`
@@ -55,19 +55,19 @@ fn index_path(name: &str) -> String {
     }
 }
 /// How long to wait for a TCP (and TLS) connection to the registry.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one index read or API call (other than the upload) may take, from start to end.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long the upload of one crate may take, from start to the registry's answer.
-pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 /// The largest API answer (and `config.json`) read.
-pub const API_LIMIT: u64 = 1 << 20;
+const API_LIMIT: u64 = 1 << 20;
 /// The largest index file read.
-pub const INDEX_LIMIT: u64 = 10 << 20;
+const INDEX_LIMIT: u64 = 10 << 20;
 
 /// The CA bundles tried in order on Unixes other than macOS: the first that exists is read.
 /// The same list as `openssl-probe`, without its `SSL_CERT_FILE`.
-pub const SYSTEM_CA_FILES: &[&str] = &[
+const SYSTEM_CA_FILES: &[&str] = &[
     "/etc/ssl/certs/ca-certificates.crt",
     "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
     "/etc/pki/tls/certs/ca-bundle.crt",
@@ -81,7 +81,7 @@ pub const SYSTEM_CA_FILES: &[&str] = &[
 ];
 /// Where single certificate files are read from when none of [`SYSTEM_CA_FILES`] exists.
 /// The same list as `openssl-probe`, without its `SSL_CERT_DIR`.
-pub const SYSTEM_CA_DIRS: &[&str] = &[
+const SYSTEM_CA_DIRS: &[&str] = &[
     "/etc/ssl/certs",
     "/etc/pki/tls/certs",
     "/etc/security/certificates",
@@ -235,9 +235,9 @@ fn hint(status: u16) -> &'static str {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
     /// The sha256 of the `.crate`, lowercase hex, as the index lists it.
-    pub cksum: String,
+    pub(crate) cksum: String,
     /// Whether the version is yanked.
-    pub yanked: bool,
+    yanked: bool,
 }
 
 /// What `owners` does.
@@ -343,7 +343,8 @@ impl Client {
     }
 
     /// The registry's `api` URL, as `config.json` names it, without a trailing `/`.
-    pub fn api(&self) -> &str {
+    #[cfg(test)]
+    fn api(&self) -> &str {
         &self.api
     }
 
@@ -422,13 +423,13 @@ impl Client {
     }
 
     /// `PUT {api}/api/v1/crates/{name}/{vers}/unyank`.
-    pub fn unyank(&self, token: &str, name: &str, vers: &str) -> Result<(), Error> {
+    pub(crate) fn unyank(&self, token: &str, name: &str, vers: &str) -> Result<(), Error> {
         self.set_yanked(token, name, vers, Method::PUT, "unyank")
     }
 
     /// `GET`, `PUT` or `DELETE {api}/api/v1/crates/{name}/owners`: lists the owners' logins,
     /// or adds or removes `users` and returns the registry's message.
-    pub fn owners(
+    pub(crate) fn owners(
         &self,
         token: &str,
         name: &str,

@@ -8,15 +8,15 @@ use std::time::Duration;
 /// Why the call failed: always that the platform has no client yet.
 #[derive(Debug, thiserror::Error)]
 #[error("publishing through the helper is available on Linux only, for now; use cargo publish")]
-pub struct Error;
+pub(crate) struct Error;
 
 /// A version's line in the index.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexEntry {
+pub(crate) struct IndexEntry {
     /// Its checksum.
-    pub cksum: String,
+    pub(crate) cksum: String,
     /// Whether it is yanked.
-    pub yanked: bool,
+    yanked: bool,
 }
 
 /// What `owners` does.
@@ -32,19 +32,19 @@ pub enum OwnerChange {
 
 /// No client on this platform.
 #[derive(Debug)]
-pub struct Client;
+pub(crate) struct Client;
 
 impl Client {
     /// Always [`Error`].
-    pub fn new(_index_url: &str, _token_for_index: Option<&str>) -> Result<Client, Error> {
+    pub(crate) fn new(_index_url: &str, _token_for_index: Option<&str>) -> Result<Client, Error> {
         Err(Error)
     }
     /// Never reached.
-    pub fn publish(&self, _token: &str, _body: &[u8]) -> Result<Vec<String>, Error> {
+    pub(crate) fn publish(&self, _token: &str, _body: &[u8]) -> Result<Vec<String>, Error> {
         Err(Error)
     }
     /// Never reached.
-    pub fn wait_for(
+    pub(crate) fn wait_for(
         &self,
         _token_for_index: Option<&str>,
         _name: &str,
@@ -54,15 +54,15 @@ impl Client {
         Err(Error)
     }
     /// Never reached.
-    pub fn yank(&self, _token: &str, _name: &str, _vers: &str) -> Result<(), Error> {
+    pub(crate) fn yank(&self, _token: &str, _name: &str, _vers: &str) -> Result<(), Error> {
         Err(Error)
     }
     /// Never reached.
-    pub fn unyank(&self, _token: &str, _name: &str, _vers: &str) -> Result<(), Error> {
+    pub(crate) fn unyank(&self, _token: &str, _name: &str, _vers: &str) -> Result<(), Error> {
         Err(Error)
     }
     /// Never reached.
-    pub fn owners(
+    pub(crate) fn owners(
         &self,
         _token: &str,
         _name: &str,

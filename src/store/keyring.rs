@@ -10,14 +10,14 @@ use super::{RegistryKey, SERVICE, StoreError, TokenStore};
 use crate::token::Token;
 
 /// A token store over one keyring-core credential store.
-pub struct KeyringStore {
+pub(crate) struct KeyringStore {
     store: Arc<CredentialStore>,
     name: &'static str,
 }
 
 impl KeyringStore {
     /// Connects to the platform's store.
-    pub fn new() -> Result<Self, StoreError> {
+    pub(crate) fn new() -> Result<Self, StoreError> {
         #[cfg(target_os = "linux")]
         let (store, name) = (
             zbus_secret_service_keyring_store::Store::new().map(|s| s as Arc<CredentialStore>),

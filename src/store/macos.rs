@@ -33,10 +33,11 @@ const CANCELLED: i32 = -128;
 
 /// A code requirement only a Developer ID (or Apple) signature meets: ad-hoc and unsigned
 /// builds fail it.
-pub const DEVELOPER_ID: &str = "anchor apple generic and certificate leaf[subject.OU] exists";
+pub(crate) const DEVELOPER_ID: &str =
+    "anchor apple generic and certificate leaf[subject.OU] exists";
 
 /// Whether this process runs from code signed with a real identity (not ad-hoc).
-pub fn signed_with_identity() -> bool {
+fn signed_with_identity() -> bool {
     let Ok(req) = DEVELOPER_ID.parse::<SecRequirement>() else {
         return false;
     };
@@ -46,13 +47,13 @@ pub fn signed_with_identity() -> bool {
 }
 
 /// The login keychain, one generic-password item per registry.
-pub struct MacosKeychain {
+pub(crate) struct MacosKeychain {
     protected: bool,
 }
 
 impl MacosKeychain {
     /// The data-protection keychain when signed with an identity, else the legacy one.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         MacosKeychain {
             protected: signed_with_identity(),
         }

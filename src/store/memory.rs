@@ -8,16 +8,16 @@ use crate::token::Token;
 
 /// Keeps tokens in a map. `locked` makes every call fail like a locked keychain.
 #[derive(Default)]
-pub struct MemoryStore {
+pub(crate) struct MemoryStore {
     entries: RefCell<HashMap<RegistryKey, Token>>,
     reads: RefCell<u32>,
     /// When true, every call fails as a locked keychain does.
-    pub locked: bool,
+    pub(crate) locked: bool,
 }
 
 impl MemoryStore {
     /// How many times the secret was read (tests check it is not read before Approve).
-    pub fn secret_reads(&self) -> u32 {
+    pub(crate) fn secret_reads(&self) -> u32 {
         *self.reads.borrow()
     }
 

@@ -8,16 +8,16 @@ use crate::token::Token;
 #[cfg(any(target_os = "linux", windows))]
 mod keyring;
 #[cfg(target_os = "macos")]
-pub mod macos;
+pub(crate) mod macos;
 #[cfg(test)]
-pub mod memory;
+pub(crate) mod memory;
 #[cfg(target_os = "linux")]
-pub mod sealed;
+pub(crate) mod sealed;
 
 /// The crates.io index, in its git spelling.
 pub const CRATES_IO_INDEX: &str = "https://github.com/rust-lang/crates.io-index";
 /// The crates.io index, in its sparse spelling.
-pub const CRATES_IO_SPARSE: &str = "sparse+https://index.crates.io/";
+pub(crate) const CRATES_IO_SPARSE: &str = "sparse+https://index.crates.io/";
 
 /// One store entry per registry, keyed by its canonical index URL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -112,9 +112,9 @@ impl fmt::Display for RegistryKey {
 }
 
 /// The service name every entry is filed under.
-pub const SERVICE: &str = "cargo-confirm-gui";
+const SERVICE: &str = "cargo-confirm-gui";
 
-pub use crate::error::StoreError;
+pub(crate) use crate::error::StoreError;
 
 /// A place that keeps one token per registry.
 ///

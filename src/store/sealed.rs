@@ -17,7 +17,7 @@ use crate::sealed::Privilege;
 use crate::token::Token;
 
 /// Tokens in the sealed store.
-pub struct SealedStore {
+pub(crate) struct SealedStore {
     root: PathBuf,
     uid: u32,
     privilege: Option<Privilege>,
@@ -26,7 +26,7 @@ pub struct SealedStore {
 impl SealedStore {
     /// The store under `root`, for the real user, taking `privilege` back around each use
     /// (`None` when running as root, which needs no group).
-    pub fn new(root: PathBuf, privilege: Option<Privilege>) -> Self {
+    pub(crate) fn new(root: PathBuf, privilege: Option<Privilege>) -> Self {
         SealedStore {
             root,
             uid: rustix::process::getuid().as_raw(),

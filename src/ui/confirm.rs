@@ -34,7 +34,7 @@ impl ConfirmState {
 }
 
 /// The heading and the Approve label for an operation.
-pub fn wording(op: &Operation, existing: bool) -> (String, &'static str) {
+pub(crate) fn wording(op: &Operation, existing: bool) -> (String, &'static str) {
     let e = |s: &str| escape(s).text;
     match op {
         Operation::Publish { name, vers, .. } => (
@@ -492,14 +492,14 @@ fn one_line(argv: &[String]) -> String {
 
 /// Rows of a two-column grid whose values come from outside: each escaped (`crate::text`), the
 /// labels of those that held hidden characters remembered for a red warning.
-pub struct Rows {
+pub(crate) struct Rows {
     width: f32,
     hidden: Vec<&'static str>,
 }
 
 impl Rows {
     /// Rows whose values wrap at the width left beside the labels.
-    pub fn new(ui: &Ui) -> Rows {
+    pub(crate) fn new(ui: &Ui) -> Rows {
         Rows {
             width: (ui.available_width() - 110.0).max(120.0),
             hidden: Vec::new(),
@@ -507,7 +507,7 @@ impl Rows {
     }
 
     /// A row whose value is already escaped.
-    pub fn shown(&mut self, ui: &mut Ui, label: &'static str, value: crate::text::Shown) {
+    fn shown(&mut self, ui: &mut Ui, label: &'static str, value: crate::text::Shown) {
         if value.hidden && !self.hidden.contains(&label) {
             self.hidden.push(label);
         }
@@ -521,13 +521,13 @@ impl Rows {
     }
 
     /// A row of plain text, escaped here.
-    pub fn text(&mut self, ui: &mut Ui, label: &'static str, value: &str) {
+    pub(crate) fn text(&mut self, ui: &mut Ui, label: &'static str, value: &str) {
         self.shown(ui, label, escape(value));
     }
 
     /// Who asked: the direct parent (exe, pid, command line, directory), then its ancestors
     /// up to the session leader, one line each.
-    pub fn requester(&mut self, ui: &mut Ui, requester: &crate::evidence::Requester) {
+    pub(crate) fn requester(&mut self, ui: &mut Ui, requester: &crate::evidence::Requester) {
         let path = |p: &Result<std::path::PathBuf, String>| match p {
             Ok(p) => p.display().to_string(),
             Err(e) => format!("? ({e})"),
@@ -556,7 +556,7 @@ impl Rows {
     }
 
     /// The red warning naming the fields that held hidden characters, if any.
-    pub fn warn(self, ui: &mut Ui) {
+    pub(crate) fn warn(self, ui: &mut Ui) {
         if self.hidden.is_empty() {
             return;
         }

@@ -14,13 +14,13 @@ pub const INPUT_CAPACITY: usize = 4096;
 /// State of one enroll window.
 pub struct EnrollState {
     /// What is shown.
-    pub req: EnrollRequest,
+    req: EnrollRequest,
     /// Click rules.
-    pub arming: Arming,
+    pub(crate) arming: Arming,
     /// The masked field's text; wiped on drop.
     pub input: Zeroizing<String>,
     /// The person ticked "replace the stored token".
-    pub confirm_replace: bool,
+    confirm_replace: bool,
     /// Set once the window has an answer.
     pub outcome: Option<EnrollOutcome>,
     field_focused: bool,
@@ -42,7 +42,7 @@ impl EnrollState {
     }
 
     /// Whether the pasted text would be accepted, or why not.
-    pub fn validation(&self) -> Result<(), &'static str> {
+    fn validation(&self) -> Result<(), &'static str> {
         let t = Token::new(self.input.to_string());
         t.validate(self.req.crates_io)?;
         if self.req.existing_entry && !self.confirm_replace {

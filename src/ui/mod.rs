@@ -1,7 +1,7 @@
 //! The windows: plain data in, a decision out.
 //!
 //! The views ([`confirm::view`], [`enroll::view`]) are plain egui functions over a state
-//! struct, so tests drive them with egui_kittest without a display. Only [`window`] knows
+//! struct, so tests drive them with egui_kittest without a display. Only `window` knows
 //! winit. The rules that make a click count live in [`Arming`], shared by both views.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +20,7 @@ pub mod enroll;
 pub mod process;
 pub mod raster;
 
-pub mod window;
+mod window;
 
 /// How every window draws text: glyphs at whole pixels (no sub-pixel binning), hinted.
 ///
@@ -112,7 +112,7 @@ pub enum EnrollOutcome {
 }
 
 /// Shows windows and returns what a person decided. The shipped binary has exactly one
-/// implementation, [`window::GuiPrompter`]; scripted ones live in test binaries only.
+/// implementation, `window::GuiPrompter`; scripted ones live in test binaries only.
 pub trait Prompter {
     /// Asks a person to approve a transaction.
     fn confirm(
@@ -147,7 +147,7 @@ struct CancelInner {
 
 impl Cancel {
     /// Marks the request cancelled and wakes the window, if one is open.
-    pub fn cancel(&self) {
+    pub(crate) fn cancel(&self) {
         self.0.flag.store(true, Ordering::SeqCst);
         if let Ok(w) = self.0.waker.lock()
             && let Some(w) = w.as_ref()
@@ -156,11 +156,11 @@ impl Cancel {
         }
     }
     /// Whether [`Cancel::cancel`] was called.
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.0.flag.load(Ordering::SeqCst)
     }
     /// Registers how to wake the window.
-    pub fn set_waker(&self, f: impl Fn() + Send + 'static) {
+    fn set_waker(&self, f: impl Fn() + Send + 'static) {
         if let Ok(mut w) = self.0.waker.lock() {
             *w = Some(Box::new(f));
         }
@@ -176,14 +176,14 @@ pub mod layout {
     /// Size of the enroll window, in points.
     pub const ENROLL_SIZE: Vec2 = Vec2::new(640.0, 470.0);
     /// Size of each of the two buttons.
-    pub const BUTTON: Vec2 = Vec2::new(128.0, 34.0);
+    const BUTTON: Vec2 = Vec2::new(128.0, 34.0);
     /// Gap around and between buttons.
-    pub const MARGIN: f32 = 14.0;
+    pub(crate) const MARGIN: f32 = 14.0;
     /// Height of the bottom bar.
-    pub const BAR: f32 = BUTTON.y + 2.0 * MARGIN;
+    const BAR: f32 = BUTTON.y + 2.0 * MARGIN;
 
     /// The Approve (or Save) button, in a window whose content area is `screen`.
-    pub fn approve_rect(screen: Rect) -> Rect {
+    pub(crate) fn approve_rect(screen: Rect) -> Rect {
         let max = screen.max - Vec2::splat(MARGIN);
         Rect::from_min_max(max - BUTTON, max)
     }
@@ -194,7 +194,7 @@ pub mod layout {
     }
 
     /// The content area above the bottom bar.
-    pub fn content_rect(screen: Rect) -> Rect {
+    pub(crate) fn content_rect(screen: Rect) -> Rect {
         Rect::from_min_max(screen.min, Pos2::new(screen.max.x, screen.max.y - BAR)).shrink(MARGIN)
     }
 
@@ -220,15 +220,15 @@ pub struct Arming {
     /// Why Approve can never arm in this window (a vetoed prompt), if it cannot.
     pub blocked: Option<String>,
     /// A one-line hint shown while armed (why the last click did not count).
-    pub hint: Option<String>,
+    hint: Option<String>,
     /// What covers the window now, if anything (set by the input guard): Approve disarms
     /// and counts down again from the start once it is gone.
-    pub covered: Option<String>,
+    covered: Option<String>,
 }
 
 /// What the bottom bar shows about arming.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ArmState {
+enum ArmState {
     /// Waiting for focus.
     NeedsFocus,
     /// Counting down.
@@ -243,7 +243,7 @@ pub enum ArmState {
 
 impl Arming {
     /// New arming state for these options.
-    pub fn new(opts: &PromptOptions) -> Self {
+    fn new(opts: &PromptOptions) -> Self {
         Arming {
             delay: opts.arm_delay.as_secs_f64(),
             timeout: opts.timeout.as_secs_f64(),
@@ -258,13 +258,13 @@ impl Arming {
     }
 
     /// How long the window must be shown and focused before Approve arms.
-    pub fn delay(&self) -> Duration {
+    fn delay(&self) -> Duration {
         Duration::from_secs_f64(self.delay)
     }
 
     /// Advances the clock. Returns a deny reason when the window should end without Approve
     /// (timeout, Esc, close button).
-    pub fn tick(&mut self, ui: &Ui) -> (ArmState, Option<DenyReason>) {
+    fn tick(&mut self, ui: &Ui) -> (ArmState, Option<DenyReason>) {
         let (now, focused, visible, esc, close, pressed) = ui.input(|i| {
             (
                 i.time,
@@ -315,19 +315,19 @@ impl Arming {
     }
 
     /// Whether Approve is armed now.
-    pub fn is_armed(&self) -> bool {
+    fn is_armed(&self) -> bool {
         self.armed_at.is_some() && self.blocked.is_none()
     }
 
     /// Seconds left before the timeout.
-    pub fn remaining(&self, ui: &Ui) -> f64 {
+    fn remaining(&self, ui: &Ui) -> f64 {
         let now = ui.input(|i| i.time);
         (self.timeout - (now - self.started.unwrap_or(now))).max(0.0)
     }
 
     /// Draws the Approve button at `rect` and returns true only for a click that counts.
     /// `ready` is the view's own condition (e.g. a valid token was pasted).
-    pub fn approve_button(&self, ui: &mut Ui, rect: Rect, label: &str, ready: bool) -> bool {
+    fn approve_button(&self, ui: &mut Ui, rect: Rect, label: &str, ready: bool) -> bool {
         let armed = self.armed_at.is_some() && self.blocked.is_none() && ready;
         // Sense::CLICK without FOCUSABLE: Tab never lands here, Enter/Space cannot press it.
         let id = ui.scope_id().with("approve");
@@ -372,7 +372,7 @@ impl Arming {
 }
 
 /// Status line for the bottom bar.
-pub fn arm_status(state: &ArmState, remaining: f64) -> String {
+fn arm_status(state: &ArmState, remaining: f64) -> String {
     let closes = format!(
         "closes as Deny in {}:{:02}",
         (remaining as u64) / 60,
@@ -389,7 +389,7 @@ pub fn arm_status(state: &ArmState, remaining: f64) -> String {
 
 /// What happened in the bottom bar this frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BarAction {
+enum BarAction {
     /// Nothing.
     None,
     /// Deny/Cancel was clicked (keyboard activation is fine for the safe button).
@@ -399,7 +399,7 @@ pub enum BarAction {
 }
 
 /// Draws the bottom bar: arming status, the safe button, and the guarded one.
-pub fn bottom_bar(
+fn bottom_bar(
     ui: &mut Ui,
     arming: &Arming,
     arm: &ArmState,

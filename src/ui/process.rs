@@ -18,7 +18,7 @@
 //! while the broker reads the keychain; nothing is shown until the broker asks. What the
 //! window process trusts it takes from no one: it reads the policy file itself, and in a
 //! sealed install it serves only a parent that holds the helper's group
-//! ([`crate::sealed::check_parent`]).
+//! (`crate::sealed::check_parent`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -67,7 +67,7 @@ enum Answer {
 #[derive(Default)]
 pub struct WindowProcess {
     /// The Wayland socket the window goes to, when it goes to Wayland.
-    pub wayland_socket: Option<std::path::PathBuf>,
+    wayland_socket: Option<std::path::PathBuf>,
     /// Started by [`Prompter::prepare`], not yet asked anything.
     ready: std::sync::Mutex<Option<Started>>,
     /// A broker starts one window process in its life (see [`WindowProcess::start`]).
@@ -259,7 +259,7 @@ impl Prompter for WindowProcess {
 /// from stdin, shows it, writes the answer on stdout. `main` calls it first thing, after
 /// giving up every privilege. What the administrator allows about display servers comes
 /// from the policy file, read here, never from the pipe.
-pub fn serve(env: crate::env::Snapshot) -> Result<(), String> {
+pub(crate) fn serve(env: crate::env::Snapshot) -> Result<(), String> {
     let gui = match Policy::load() {
         Ok(policy) => Ok(super::window::GuiPrompter::new(env, policy.display)),
         Err(e) => Err(e),

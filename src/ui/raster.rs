@@ -19,9 +19,9 @@ use egui::{ImageData, TextureFilter, TextureOptions, TextureWrapMode, TexturesDe
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Canvas {
     /// Width in pixels.
-    pub width: usize,
+    pub(crate) width: usize,
     /// Height in pixels.
-    pub height: usize,
+    pub(crate) height: usize,
     /// `width * height` pixels.
     pub pixels: Vec<[u8; 4]>,
 }
@@ -45,13 +45,14 @@ impl Canvas {
     }
 
     /// The pixel at (x, y).
-    pub fn get(&self, x: usize, y: usize) -> [u8; 4] {
+    #[cfg(test)]
+    fn get(&self, x: usize, y: usize) -> [u8; 4] {
         self.pixels[y * self.width + x]
     }
 
     /// Each pixel as `0x00RRGGBB`, the layout of an X11 ZPixmap of depth 24 on a
     /// little-endian machine and of softbuffer's buffers.
-    pub fn write_xrgb(&self, out: &mut [u32]) {
+    pub(crate) fn write_xrgb(&self, out: &mut [u32]) {
         for (o, p) in out.iter_mut().zip(&self.pixels) {
             *o = xrgb(*p);
         }
@@ -59,7 +60,7 @@ impl Canvas {
 }
 
 /// One pixel as `0x00RRGGBB`.
-pub fn xrgb(p: [u8; 4]) -> u32 {
+pub(crate) fn xrgb(p: [u8; 4]) -> u32 {
     (p[0] as u32) << 16 | (p[1] as u32) << 8 | p[2] as u32
 }
 

@@ -36,7 +36,7 @@ fn veto_message(why: &str) -> String {
 }
 
 /// Shows real windows on the desktop.
-pub struct GuiPrompter {
+pub(crate) struct GuiPrompter {
     /// The display, connected and checked ahead of the first window ([`prepare`]).
     prepared: std::cell::RefCell<Option<Result<Prepared, Error>>>,
     /// Where to show them.
@@ -49,7 +49,7 @@ impl GuiPrompter {
     /// Connects to the display in `env` and checks it now, before anything is asked: the
     /// window process does this while the broker is still reading the keychain, so the
     /// person waits for neither one after the other.
-    pub fn new(env: Snapshot, policy: DisplayPolicy) -> Self {
+    pub(crate) fn new(env: Snapshot, policy: DisplayPolicy) -> Self {
         let prepared = prepare(&env, &policy);
         GuiPrompter {
             prepared: std::cell::RefCell::new(Some(prepared)),
@@ -68,7 +68,7 @@ impl GuiPrompter {
 
 /// A display connection that passed every check, with the input guard already running on
 /// it, ready for a window.
-pub struct Prepared {
+struct Prepared {
     kind: Kind,
     event_loop: EventLoop<Wake>,
     proxy: EventLoopProxy<Wake>,
@@ -111,7 +111,7 @@ fn warm_up(ctx: &egui::Context, raster: &mut Rasterizer) {
 
 /// Chooses the backend, connects winit to exactly that one, and checks the server behind
 /// winit's own connection (on X11, also the helper's second connection and the guard).
-pub fn prepare(env: &Snapshot, policy: &DisplayPolicy) -> Result<Prepared, Error> {
+fn prepare(env: &Snapshot, policy: &DisplayPolicy) -> Result<Prepared, Error> {
     let kind = display::choose(env).map_err(Error::Display)?;
     // Fonts and the glyph atlas need no display: build them on a second thread while this one
     // connects and checks the display, the two slow halves of getting to a first frame.
