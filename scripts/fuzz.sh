@@ -4,9 +4,14 @@
 # corpus size and peak memory. Fails when a target finds a crash, a timeout or too much
 # memory; what it found is kept in fuzz/artifacts/TARGET/.
 #
-#   bash scripts/fuzz.sh [SECONDS [TARGET...]]     (every target when none is named)
-#   bash scripts/fuzz.sh build                      (only build them; the test command
-#                                                    does this while its tests run)
+#   bash scripts/fuzz.sh [--dev] [SECONDS [TARGET...]]   (every target when none is named)
+#   bash scripts/fuzz.sh [--dev] build                    (only build them; the test command
+#                                                          does this while its tests run)
+#
+# --dev: an unoptimised build (cargo fuzz --dev), for the test command's 10-second smoke
+# pass. The optimised build spends about 3 minutes of one core on this crate alone
+# (AddressSanitizer, coverage, opt-level 3, one codegen unit); it runs several times as many
+# inputs a second, which matters for long runs, not for a smoke pass.
 #
 # Installs cargo-fuzz (and the nightly toolchain libFuzzer needs) when missing. The
 # committed corpora in fuzz/corpus/ are copied to a temporary directory for the run, so a
@@ -15,6 +20,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+profile=()
+if [ "${1:-}" = --dev ]; then
+    profile=(--dev)
+    shift
+fi
 build_only=false
 if [ "${1:-}" = build ]; then
     build_only=true
@@ -43,8 +53,8 @@ if (($#)); then
     targets=("$@")
 fi
 
-echo "==> cargo fuzz build (${targets[*]})"
-cargo +nightly fuzz build
+echo "==> cargo fuzz build ${profile[*]} (${targets[*]})"
+cargo +nightly fuzz build "${profile[@]}"
 if $build_only; then
     exit 0
 fi
@@ -62,7 +72,7 @@ for t in "${targets[@]}"; do
     log="$work/$t.log"
     echo "==> fuzz $t for ${seconds}s"
     status=0
-    cargo +nightly fuzz run "$t" "$corpus" -- \
+    cargo +nightly fuzz run "${profile[@]}" "$t" "$corpus" -- \
         -max_total_time="$seconds" "${bounds[@]}" -print_final_stats=1 >"$log" 2>&1 || status=$?
     # The last status line ("#N DONE cov: C ft: F corp: U/SIZE ...") and the final stats.
     last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -n 1 || true)

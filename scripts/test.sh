@@ -64,9 +64,9 @@ trap finish EXIT
 # Job control (set -m) gives the side job a process group of its own, to end it by; not
 # setsid: a new session is a new scheduler autogroup, whose share of the CPU nice does not
 # lower (it took half the cores from clippy that way).
-echo "==> meanwhile, at the lowest CPU priority: scripts/tools.sh, scripts/fuzz.sh build"
+echo "==> meanwhile, at the lowest CPU priority: scripts/tools.sh, scripts/fuzz.sh --dev build"
 set -m
-nice -n 19 bash -c 'bash scripts/tools.sh && bash scripts/fuzz.sh build' >"$side_log" 2>&1 </dev/null &
+nice -n 19 bash -c 'bash scripts/tools.sh && bash scripts/fuzz.sh --dev build' >"$side_log" 2>&1 </dev/null &
 side=$!
 set +m
 
@@ -89,7 +89,7 @@ root_tests=()
 cargo test --locked --workspace --lib --bins --tests "${root_tests[@]}" 2>&1 | tee "$log"
 total=$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed", p, f }' "$log")
 
-echo "==> waiting for scripts/tools.sh and scripts/fuzz.sh build"
+echo "==> waiting for scripts/tools.sh and scripts/fuzz.sh --dev build"
 if ! wait "$side"; then
     side=""
     echo "==> the tools or the fuzz targets failed to build:" >&2
@@ -106,8 +106,8 @@ echo "==> scripts/test-deb.sh (the Debian package: install, sealed tests, remove
 bash scripts/test-deb.sh
 # Every fuzz target for 10 s, from the committed corpora (installs cargo-fuzz and the nightly
 # toolchain when missing): a smoke pass, not the long runs of scripts/fuzz.sh 600.
-echo "==> scripts/fuzz.sh 10 (smoke pass)"
-bash scripts/fuzz.sh 10
+echo "==> scripts/fuzz.sh --dev 10 (smoke pass)"
+bash scripts/fuzz.sh --dev 10
 echo "==> cargo doc (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked
 echo "==> all checks passed"
