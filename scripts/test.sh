@@ -24,14 +24,14 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# A clean build of everything below takes about 3.0 GiB in the target directory and 1.7 GiB
+# A clean build of everything below takes about 3.0 GiB in the target directory and 1.4 GiB
 # in fuzz/target (measured from a fresh clone). Say so up front rather than fail half way
 # with "No space left".
 target_dir=${CARGO_TARGET_DIR:-target}
 mkdir -p "$target_dir"
 free_kb=$(df -Pk "$target_dir" | awk 'NR == 2 { print $4 }')
 if [ -n "$free_kb" ] && [ "$free_kb" -lt $((6 * 1024 * 1024)) ]; then
-    echo "==> warning: $((free_kb / 1024)) MiB free for $target_dir; a clean build needs about 4.7 GiB" >&2
+    echo "==> warning: $((free_kb / 1024)) MiB free for $target_dir; a clean build needs about 4.4 GiB" >&2
 fi
 
 # Every target's crates, not just this host's: tests/dependencies.rs reads the tree for all
