@@ -26,7 +26,7 @@ mod window;
 ///
 /// With binning, egui keeps up to four bitmaps of each glyph, one per quarter-pixel offset,
 /// and most of them are first rasterised (hinted, on the CPU) in the window's first frame:
-/// 4.75 ms of its 5.28 in `benches/window.rs`'s split. Without it each glyph has one bitmap
+/// 4.75 ms of its 5.28, timed in-process after the warm-up. Without it each glyph has one bitmap
 /// per size, so the warm-up (every printable ASCII glyph in every text style, built while the
 /// display is checked) leaves the first frame almost nothing to rasterise: 0.76 ms for the
 /// whole egui pass. Hinting stays on, for sharp text at these sizes. The window, the pixel
