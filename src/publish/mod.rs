@@ -588,9 +588,26 @@ pub(crate) fn serve_upload() -> Result<(), String> {
         }
     };
     match &head.action {
-        Action::Owners(change) => serve_owners(&client, &token, &head.crates, change, &mut out),
-        Action::Yank => serve_yanks(&client, &token, &head.crates, false, &mut out),
-        Action::Unyank => serve_yanks(&client, &token, &head.crates, true, &mut out),
+        Action::Owners(change) => each_crate(&head.crates, &mut out, |c| {
+            let lines = client.owners(&token, &c.name, change)?;
+            Ok(Outcome::Owners {
+                name: c.name.clone(),
+                lines,
+            })
+        }),
+        Action::Yank | Action::Unyank => each_crate(&head.crates, &mut out, |c| {
+            let undo = head.action == Action::Unyank;
+            if undo {
+                client.unyank(&token, &c.name, &c.vers)?;
+            } else {
+                client.yank(&token, &c.name, &c.vers)?;
+            }
+            Ok(Outcome::Yanked {
+                name: c.name.clone(),
+                vers: c.vers.clone(),
+                undo,
+            })
+        }),
         Action::Publish => serve_publish(&client, &token, &head.crates, &mut input, &mut out),
     }
 }
@@ -660,52 +677,16 @@ fn failed(c: &JobCrate, why: String) -> Outcome {
     }
 }
 
-/// An owners job: the change asked for, on each crate in turn, up to the first failure.
-fn serve_owners(
-    client: &upload::Client,
-    token: &str,
+/// Runs `act` on each crate in turn and says its outcome, up to the first failure, which ends
+/// the job (owners, yank and unyank jobs).
+fn each_crate(
     crates: &[JobCrate],
-    change: &upload::OwnerChange,
     out: &mut impl Write,
+    mut act: impl FnMut(&JobCrate) -> Result<Outcome, upload::Error>,
 ) -> Result<(), String> {
     for c in crates {
-        match client.owners(token, &c.name, change) {
-            Ok(lines) => say(
-                out,
-                &Outcome::Owners {
-                    name: c.name.clone(),
-                    lines,
-                },
-            )?,
-            Err(e) => return say(out, &failed(c, e.to_string())),
-        }
-    }
-    Ok(())
-}
-
-/// A yank (or, with `undo`, unyank) job: each version in turn, up to the first failure.
-fn serve_yanks(
-    client: &upload::Client,
-    token: &str,
-    crates: &[JobCrate],
-    undo: bool,
-    out: &mut impl Write,
-) -> Result<(), String> {
-    for c in crates {
-        let done = if undo {
-            client.unyank(token, &c.name, &c.vers)
-        } else {
-            client.yank(token, &c.name, &c.vers)
-        };
-        match done {
-            Ok(()) => say(
-                out,
-                &Outcome::Yanked {
-                    name: c.name.clone(),
-                    vers: c.vers.clone(),
-                    undo,
-                },
-            )?,
+        match act(c) {
+            Ok(outcome) => say(out, &outcome)?,
             Err(e) => return say(out, &failed(c, e.to_string())),
         }
     }
