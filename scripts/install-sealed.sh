@@ -6,6 +6,10 @@
 #   STORE/                     root:GROUP 1770  tokens; only GROUP may enter; STORE/<uid>/
 #                                               is each user's own (0700), by real uid
 #   LINK_DIR/cargo-confirm-gui -> PREFIX/cargo-confirm-gui
+#   PAM_DIR/cargo-confirm-gui  root:root  0644  the PAM service that confirms who approves:
+#                                               the system's usual auth and account stacks
+#                                               (password, fingerprint, security key); an
+#                                               existing file is kept as the admin left it
 #
 # GROUP is a system group with no members. Because the helper is setgid, the kernel runs it
 # in secure mode: LD_PRELOAD is ignored and the user's own programs cannot trace it or read
@@ -15,6 +19,7 @@
 #   sudo scripts/install-sealed.sh [--bin target/release/cargo-confirm-gui]
 #        [--prefix /opt/cargo-confirm-gui] [--store /var/lib/cargo-confirm-gui]
 #        [--group cargo-confirm-gui] [--link-dir /usr/local/bin | --no-link]
+#        [--pam-dir /etc/pam.d]
 #
 # Then move an existing token over, one confirmed step per registry:
 #   cargo-confirm-gui --migrate [--registry NAME]
@@ -28,6 +33,7 @@ prefix=/opt/cargo-confirm-gui
 store=/var/lib/cargo-confirm-gui
 group=cargo-confirm-gui
 link_dir=/usr/local/bin
+pam_dir=/etc/pam.d
 while (($#)); do
     case "$1" in
         --bin) bin=$2; shift 2 ;;
@@ -36,7 +42,8 @@ while (($#)); do
         --group) group=$2; shift 2 ;;
         --link-dir) link_dir=$2; shift 2 ;;
         --no-link) link_dir=""; shift ;;
-        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        --pam-dir) pam_dir=$2; shift 2 ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         *) echo "install-sealed: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -75,6 +82,28 @@ mv -f "$prefix/.sealed.toml.new" "$prefix/sealed.toml"
 install -d -o root -g "$group" -m 1770 "$store"
 chown root:"$group" "$store"
 chmod 1770 "$store"
+# The PAM service: after a person's Approve the sealed helper has the system confirm who
+# approved, with the stacks everything else on this machine uses for a login, so that a
+# fingerprint (pam_fprintd) or a security key (pam_u2f) works where it is set up. An existing
+# file is the administrator's choice and stays; PAM itself must be able to read it.
+pam_file="$pam_dir/cargo-confirm-gui"
+if [ -e "$pam_file" ]; then
+    echo "install-sealed: kept the existing PAM service $pam_file"
+else
+    if [ -e "$pam_dir/common-auth" ]; then
+        stack=$'@include common-auth\n@include common-account'
+    elif [ -e "$pam_dir/system-auth" ]; then
+        stack=$'auth    include system-auth\naccount include system-auth'
+    else
+        stack=$'auth    required pam_unix.so\naccount required pam_unix.so'
+    fi
+    printf '# cargo-confirm-gui: after a person approves a registry token release in its window,\n# the sealed helper asks them to prove who they are through this service.\n%s\n' \
+        "$stack" > "$pam_dir/.cargo-confirm-gui.new"
+    chown root:root "$pam_dir/.cargo-confirm-gui.new"
+    chmod 0644 "$pam_dir/.cargo-confirm-gui.new"
+    mv -f "$pam_dir/.cargo-confirm-gui.new" "$pam_file"
+    echo "install-sealed: wrote the PAM service $pam_file"
+fi
 if [ -n "$link_dir" ]; then
     install -d -o root -g root -m 0755 "$link_dir"
     ln -sfn "$prefix/cargo-confirm-gui" "$link_dir/cargo-confirm-gui"

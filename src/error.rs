@@ -28,6 +28,12 @@ pub enum DenyReason {
     Changed,
     /// The requester is not (or no longer) verified to be cargo.
     NotCargo,
+    /// The system did not confirm who approved (wrong password, a PAM error, no finger or key
+    /// in time). The module's own words go with the error.
+    NotAuthenticated,
+    /// The window saw input that was not a person's (synthetic keys or clicks) while the
+    /// system asked who approved.
+    Vetoed,
     /// The `.crate` has a problem cargo never makes (a duplicate, a link, an odd name), so
     /// the tools that read it may not agree on what it holds.
     Suspect,
@@ -53,6 +59,13 @@ impl DenyReason {
             DenyReason::Suspect => {
                 "refused: the packaged .crate has a problem cargo never makes (the window lists \
                  it in red), so what it holds depends on the tool that reads it"
+            }
+            DenyReason::NotAuthenticated => {
+                "denied: the system did not confirm who you are after Approve"
+            }
+            DenyReason::Vetoed => {
+                "denied: the window saw input that was not a person's while it asked who you \
+                 are (see the window's message; check what is running)"
             }
             DenyReason::NotCargo => {
                 "refused: the program that asked is not verified to be cargo, or changed while \
@@ -80,6 +93,9 @@ pub enum Refusal {
     UntrustedDisplay(String),
     /// The administrator's policy file is unsafe or malformed.
     Policy(String),
+    /// This install needs the system to confirm who approves, and that step cannot run
+    /// (the PAM service file is missing or unsafe, say).
+    Presence(String),
 }
 
 impl Refusal {
@@ -109,6 +125,10 @@ impl Refusal {
             Refusal::Policy(why) => {
                 format!("cargo-confirm-gui refused: {why}. Nothing was released")
             }
+            Refusal::Presence(why) => format!(
+                "cargo-confirm-gui refused before showing a window: this install releases a \
+                 token only after the system confirms who approved, and {why}"
+            ),
         }
     }
 }
@@ -204,6 +224,17 @@ pub enum Error {
         what: String,
         /// How it ended.
         reason: DenyReason,
+    },
+    /// The person approved, but the system did not confirm who they are (wrong password, a
+    /// PAM error, cancelled, timed out). The cooldown applies, as after a Deny.
+    #[error("cargo-confirm-gui: {what} {}: {message}. Nothing was released", .reason.words())]
+    NotConfirmed {
+        /// What was asked, for people.
+        what: String,
+        /// How the step ended.
+        reason: DenyReason,
+        /// What the system or the window said.
+        message: String,
     },
     /// The keychain failed; what it said is the cause (cargo prints it as "Caused by").
     #[error("cargo-confirm-gui: the token store failed. Nothing was released")]

@@ -24,6 +24,7 @@
 
 pub mod adopt;
 pub mod audit;
+mod child;
 pub mod cli;
 pub mod display;
 pub mod env;
@@ -35,6 +36,7 @@ pub mod input_guard;
 pub mod package;
 pub mod pipeline;
 pub mod policy;
+pub mod presence;
 pub mod protocol;
 pub mod publish;
 pub mod registries;

@@ -61,6 +61,9 @@ fn main() -> ExitCode {
     if first.as_deref() == Some(OsStr::new(cargo_confirm_gui::publish::UPLOAD_ARG)) {
         return child::upload_process();
     }
+    if first.as_deref() == Some(OsStr::new(cargo_confirm_gui::presence::PRESENCE_ARG)) {
+        return child::presence_process();
+    }
     // Before any thread exists: a setgid group is dropped here.
     let (stores, refusal) = Stores::start();
     let (cli, subcommand) = parse(&stores);
@@ -115,10 +118,12 @@ fn run(cli: &Cli, subcommand: Option<&[String]>, stores: &Stores) -> ExitCode {
     });
     let open_store = || stores.open().map(|s| s as Box<dyn TokenStore + '_>);
     let probe = |e: &Snapshot| probe_display(e, &policy.display);
+    let presence = stores.presence(&env);
     let deps = Deps {
         env: env.clone(),
         open_store: &open_store,
         prompter: &gui,
+        presence: presence.as_ref(),
         probe_display: &probe,
         policy_error,
         allowed: policy.requests,

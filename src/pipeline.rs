@@ -9,6 +9,7 @@ use crate::error::{DenyReason, Error};
 use crate::evidence::{self, Requester};
 use crate::gate::{self, CiPolicy, Options, Refusal, Verdict};
 use crate::package;
+use crate::presence::{self, Presence, PresenceError, Verified};
 use crate::protocol::{self, Answer, Request};
 use crate::request::Operation;
 use crate::store::{RegistryKey, StoreError, TokenStore};
@@ -35,6 +36,9 @@ pub struct Deps<'a> {
     pub open_store: &'a dyn Fn() -> Result<Box<dyn TokenStore + 'a>, StoreError>,
     /// Shows windows.
     pub prompter: &'a dyn Prompter,
+    /// How the system confirms who approved, where this install needs it
+    /// ([`presence::required`]).
+    pub presence: &'a dyn Presence,
     /// Checks the display answers and its server is the person's (called only when a
     /// window will open).
     pub probe_display: &'a dyn Fn(&Snapshot) -> Result<(), Refusal>,
@@ -248,6 +252,7 @@ fn prompt(a: &Asked<'_>, deps: &Deps<'_>, cancel: &Cancel) -> Outcome {
         if !existing && !login {
             return Err(a.not_enrolled());
         }
+        presence_ready(&a.req.operation, existing, deps)?;
         let turn = Turn::take(&deps.state, a.policy.cooldown())?;
         // From here a window is shown (or tried): whatever follows is a decision.
         windowed = true;
@@ -283,6 +288,10 @@ fn open_display(a: &Asked<'_>, deps: &Deps<'_>) -> Result<(), Error> {
     // The window process connects and checks the display while this process probes it and
     // reads the keychain; it shows nothing unless asked.
     if deps.env.x11_display.is_some() || deps.env.wayland_display.is_some() {
+        // The authentication process first: once the window process is started the broker
+        // denies itself the network, and a process started after that could not run the
+        // setgid helpers PAM needs (`presence::pam`).
+        deps.presence.prepare();
         deps.prompter.prepare();
     }
     match (deps.probe_display)(&deps.env) {
@@ -338,15 +347,34 @@ impl<'a> Turn<'a> {
         })
     }
 
+    /// The system did not confirm who approved: a Deny, with the system's words, and the
+    /// cooldown starts as after any Deny (a caller that went away excepted).
+    fn not_confirmed(&self, a: &Asked<'_>, e: PresenceError) -> Error {
+        let (reason, message) = match e {
+            PresenceError::Failed { reason, message } => (reason, message),
+            PresenceError::Unavailable(why) => (DenyReason::NotAuthenticated, why),
+        };
+        self.record_deny(reason);
+        Error::NotConfirmed {
+            what: a.what.clone(),
+            reason,
+            message,
+        }
+    }
+
     /// The window ended without Approve. A person's no starts the cooldown; a caller that
     /// went away is not a person saying no.
     fn denied(&self, a: &Asked<'_>, reason: DenyReason) -> Error {
+        self.record_deny(reason);
+        a.denied(reason)
+    }
+
+    fn record_deny(&self, reason: DenyReason) {
         if reason != DenyReason::CallerGone
             && let Some(d) = &self.state.throttle
         {
             self.state.run(|| throttle::record_deny(d));
         }
-        a.denied(reason)
     }
 }
 
@@ -385,7 +413,43 @@ fn transaction(
         store: store.describe(),
         recent_requests: turn.recent,
         package,
+        presence: presence_method(&a.req.operation, existing, deps),
     }
+}
+
+/// How the window names the presence step for `op`, when this install needs one.
+fn presence_method(op: &Operation, existing: bool, deps: &Deps<'_>) -> Option<presence::Method> {
+    presence::required(deps.presence, op, existing)
+        .then(|| deps.presence.method())
+        .flatten()
+}
+
+/// Where `op` needs the system to confirm the person, that step must be able to run: checked
+/// before any window, so a missing or unsafe setup is a refusal that names its fix.
+fn presence_ready(op: &Operation, existing: bool, deps: &Deps<'_>) -> Result<(), Error> {
+    if presence::required(deps.presence, op, existing) {
+        deps.presence
+            .ready()
+            .map_err(|e| Error::Refused(Refusal::Presence(e.to_string())))?;
+    }
+    Ok(())
+}
+
+/// The presence step, in the window still open after Approve, where `op` needs it. `None`:
+/// this install or operation has no step.
+fn confirm_presence(
+    a: &Asked<'_>,
+    existing: bool,
+    turn: &Turn<'_>,
+    deps: &Deps<'_>,
+) -> Result<Option<Verified>, Error> {
+    if !presence::required(deps.presence, &a.req.operation, existing) {
+        return Ok(None);
+    }
+    deps.prompter
+        .authenticate(deps.presence, &a.what)
+        .map(Some)
+        .map_err(|e| turn.not_confirmed(a, e))
 }
 
 /// `cargo login`: the token cargo was given is stored after a window that shows its
@@ -420,6 +484,7 @@ fn login(
                 existing_entry: tx.existing_entry,
                 login_url: a.req.login_url.clone(),
                 requester: tx.requester.clone(),
+                presence: tx.presence.clone(),
             };
             match deps.prompter.enroll(&er, opts, cancel)? {
                 EnrollOutcome::Saved(t) => t,
@@ -427,6 +492,8 @@ fn login(
             }
         }
     };
+    // Storing over a stored token: the system confirms who saved it first.
+    confirm_presence(a, tx.existing_entry, turn, deps)?;
     let label = format!("cargo registry token for {}", a.registry);
     store.set(&a.key, &label, &token)?;
     Ok(Answer::Login)
@@ -520,6 +587,15 @@ fn release(
     if let Some(reason) = judged.blocked {
         return (Err(a.denied(reason)), None);
     }
+    // The window said what, the system says who: in the window still open after Approve.
+    // Everything after this is checked again, as the person may have taken their time.
+    if let Err(e) = confirm_presence(a, tx.existing_entry, turn, deps) {
+        let note = format!("presence: {}", e.report());
+        return (Err(e), Some(note));
+    }
+    if cancel.is_cancelled() {
+        return (Err(turn.denied(a, DenyReason::CallerGone)), None);
+    }
     if op.releases_to_cargo() {
         if !tx.requester.parent_is_cargo {
             return (Err(a.denied(DenyReason::NotCargo)), None);
@@ -612,6 +688,8 @@ fn may_prompt(operation: &Operation, deps: &Deps<'_>, policy: &Options) -> Resul
     if let Some(e) = &deps.policy_error {
         return Err(Error::Refused(Refusal::Policy(e.clone())));
     }
+    // Before any window process: see `open_display`.
+    deps.presence.prepare();
     (deps.probe_display)(&deps.env).map_err(Error::Refused)
 }
 
@@ -644,6 +722,13 @@ fn move_token(
         store: format!("from the {} to the {}", from.describe(), to.describe()),
         recent_requests: turn.recent,
         package: None,
+        presence: None,
+    };
+    let existing = tx.existing_entry;
+    presence_ready(&Operation::Migrate, existing, deps)?;
+    let tx = Transaction {
+        presence: presence_method(&Operation::Migrate, existing, deps),
+        ..tx
     };
     let opts = PromptOptions {
         timeout: asked.policy.timeout(),
@@ -652,6 +737,8 @@ fn move_token(
     if let Decision::Deny(reason) = deps.prompter.confirm(&tx, &opts, cancel)? {
         return Err(turn.denied(asked, reason));
     }
+    // Replacing the sealed store's token: the system confirms who approved first.
+    confirm_presence(asked, existing, turn, deps)?;
     store_read_back(
         to.as_ref(),
         &asked.key,
@@ -745,6 +832,7 @@ fn adopt_transaction(
         store: store.describe(),
         recent_requests: 1,
         package: None,
+        presence: None,
     }
 }
 
@@ -943,6 +1031,8 @@ mod tests {
         last: RefCell<Option<Transaction>>,
         /// Runs while the "window" is up, before it answers.
         while_shown: Option<WhileShown<'a>>,
+        /// What the person types when the system asks who they are.
+        typed: RefCell<Vec<crate::presence::Reply>>,
     }
 
     impl Scripted<'_> {
@@ -979,6 +1069,15 @@ mod tests {
                 Some(t) => EnrollOutcome::Saved(t),
                 None => EnrollOutcome::Cancelled(DenyReason::Clicked),
             })
+        }
+        fn authenticate(
+            &self,
+            presence: &dyn Presence,
+            what: &str,
+        ) -> Result<Verified, PresenceError> {
+            let typed = self.typed.borrow_mut().split_off(0);
+            let mut window = crate::presence::tests::Typing::answering(&typed);
+            presence::run(presence, what, &mut window, presence::ATTEMPT_LIMIT)
         }
     }
 
@@ -1035,6 +1134,7 @@ mod tests {
             env: desktop(),
             open_store: &open,
             prompter: &p,
+            presence: &crate::presence::ClickOnly,
             probe_display: &|_| Ok(()),
             policy_error: None,
             allowed: Default::default(),
@@ -1085,6 +1185,7 @@ mod tests {
             env,
             open_store: &open,
             prompter: &p,
+            presence: &crate::presence::ClickOnly,
             probe_display: &|_| Ok(()),
             policy_error: None,
             allowed: Default::default(),
@@ -1171,6 +1272,7 @@ mod tests {
             env: desktop(),
             open_store: &open,
             prompter: &p,
+            presence: &crate::presence::ClickOnly,
             probe_display: &|_| Ok(()),
             policy_error: None,
             allowed: crate::policy::Requests {
@@ -1207,6 +1309,7 @@ mod tests {
             env,
             open_store: &open,
             prompter,
+            presence: &crate::presence::ClickOnly,
             probe_display: &|_| Ok(()),
             policy_error: None,
             allowed: Default::default(),
@@ -1459,6 +1562,7 @@ mod tests {
             env: desktop(),
             open_store: &open,
             prompter: p,
+            presence: &crate::presence::ClickOnly,
             probe_display: &|_| Ok(()),
             policy_error: None,
             allowed: Default::default(),
@@ -1618,6 +1722,7 @@ mod tests {
             env: desktop(),
             open_store: &open,
             prompter: &p,
+            presence: &crate::presence::ClickOnly,
             probe_display: &|_| Ok(()),
             policy_error: None,
             allowed: crate::policy::Requests {
@@ -1738,5 +1843,143 @@ mod tests {
             Ok(Answer::Logout)
         ));
         assert!(!store.contains(&key).unwrap());
+    }
+
+    /// Presence, as the sealed install has it: the system must confirm the person after
+    /// Approve (issue "Presence the desktop cannot forge").
+    mod presence_step {
+        use super::*;
+        use crate::presence::Reply;
+        use crate::presence::tests::Knows;
+
+        fn deps_with<'a, 'b: 'a>(
+            open: &'a dyn Fn() -> Result<Box<dyn TokenStore + 'a>, StoreError>,
+            p: &'a Scripted<'b>,
+            presence: &'a dyn Presence,
+            state: crate::state::State,
+        ) -> Deps<'a> {
+            Deps {
+                env: desktop(),
+                open_store: open,
+                prompter: p,
+                presence,
+                probe_display: &|_| Ok(()),
+                policy_error: None,
+                allowed: Default::default(),
+                requester: &verified_cargo,
+                recheck_requester: &|_| Ok(()),
+                state,
+            }
+        }
+
+        fn yank() -> Request {
+            req(Operation::Yank {
+                name: "a".into(),
+                vers: "1.0.0".into(),
+            })
+        }
+
+        #[test]
+        fn a_click_and_the_right_password_release_and_nothing_less_does() {
+            let store = enrolled();
+            let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&store)) };
+            let p = Scripted::answering(Decision::Approve);
+            *p.typed.borrow_mut() = vec![Reply::Answer("pw".into())];
+            let deps = deps_with(&open, &p, &Knows("pw"), Default::default());
+            assert!(matches!(
+                handle(&yank(), &deps, &Cancel::default()),
+                Ok(Answer::Token { .. })
+            ));
+            // The window named the step before Approve.
+            let shown = p.last.borrow().clone().unwrap();
+            assert_eq!(shown.presence.unwrap().asks, "your password");
+            assert_eq!(store.secret_reads(), 1);
+
+            for typed in [
+                vec![Reply::Answer("wrong".into())],
+                vec![],
+                vec![Reply::Cancel(DenyReason::Clicked)],
+            ] {
+                let d = tempfile::tempdir().unwrap();
+                let state = crate::state::State {
+                    throttle: Some(d.path().join("throttle")),
+                    ..Default::default()
+                };
+                let p = Scripted::answering(Decision::Approve);
+                *p.typed.borrow_mut() = typed;
+                let open =
+                    || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&store)) };
+                let deps = deps_with(&open, &p, &Knows("pw"), state);
+                let e = handle(&yank(), &deps, &Cancel::default()).unwrap_err();
+                assert!(matches!(e, Error::NotConfirmed { .. }), "{e}");
+                assert_eq!(store.secret_reads(), 1, "nothing more was read");
+                // The cooldown follows, as after a Deny: the next request gets no window.
+                let again = handle(&yank(), &deps, &Cancel::default()).unwrap_err();
+                assert!(matches!(again, Error::Cooldown { .. }), "{again}");
+                assert_eq!(p.shown.get(), 1);
+            }
+        }
+
+        #[test]
+        fn a_step_that_cannot_run_is_refused_before_any_window() {
+            struct Broken;
+            impl Presence for Broken {
+                fn method(&self) -> Option<presence::Method> {
+                    Knows("pw").method()
+                }
+                fn ready(&self) -> Result<(), PresenceError> {
+                    Err(PresenceError::Unavailable(
+                        "the PAM service file is missing; sudo scripts/install-sealed.sh writes it"
+                            .into(),
+                    ))
+                }
+                fn begin(
+                    &self,
+                    _: &str,
+                    _: std::sync::mpsc::Sender<presence::Event>,
+                ) -> Result<Box<dyn presence::Attempt>, PresenceError> {
+                    unreachable!("never asked: ready() failed")
+                }
+            }
+            let store = enrolled();
+            let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&store)) };
+            let p = Scripted::answering(Decision::Approve);
+            let deps = deps_with(&open, &p, &Broken, Default::default());
+            let e = handle(&yank(), &deps, &Cancel::default()).unwrap_err();
+            assert!(matches!(e, Error::Refused(Refusal::Presence(_))), "{e}");
+            assert!(e.to_string().contains("install-sealed.sh"), "{e}");
+            assert_eq!(p.shown.get(), 0);
+            assert_eq!(store.secret_reads(), 0);
+            // Removing a token needs no presence step, so it still works.
+            let p = Scripted::answering(Decision::Approve);
+            let deps = deps_with(&open, &p, &Broken, Default::default());
+            assert!(matches!(
+                handle(&req(Operation::Logout), &deps, &Cancel::default()),
+                Ok(Answer::Logout)
+            ));
+        }
+
+        #[test]
+        fn storing_over_a_stored_token_asks_and_the_first_one_does_not() {
+            let store = enrolled();
+            let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&store)) };
+            let login = req(Operation::Login { token_given: true });
+            // Over the stored one, with a wrong password: the old token stays.
+            let p = Scripted::answering(Decision::Approve);
+            *p.typed.borrow_mut() = vec![Reply::Answer("wrong".into())];
+            let deps = deps_with(&open, &p, &Knows("pw"), Default::default());
+            assert!(handle(&login, &deps, &Cancel::default()).is_err());
+            let key = RegistryKey::from_index_url(URL);
+            assert_eq!(store.get(&key).unwrap().unwrap().expose(), "the-token");
+            // A first token: no step.
+            let empty = MemoryStore::default();
+            let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&empty)) };
+            let p = Scripted::answering(Decision::Approve);
+            let deps = deps_with(&open, &p, &Knows("pw"), Default::default());
+            assert!(matches!(
+                handle(&login, &deps, &Cancel::default()),
+                Ok(Answer::Login)
+            ));
+        }
     }
 }

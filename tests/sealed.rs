@@ -22,6 +22,8 @@ const GROUP: &str = "ccg-sealed-test";
 const ALICE: &str = "ccg-alice";
 const BOB: &str = "ccg-bob";
 const TOKEN: &str = "sealed-token-0123456789";
+/// The password alice and bob have in the tests' own copy of /etc/shadow.
+const PASSWORD: &str = "correct horse 7";
 const ATTACK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/attack.py");
 /// How long the helper may take to answer once a person has clicked.
 const ANSWER: Duration = Duration::from_secs(60);
@@ -37,6 +39,10 @@ struct Sealed {
     url: String,
     /// A copy of the toolchain alice can run (hard links: the real one is under /root).
     toolchain: PathBuf,
+    /// The tests' copies of /etc/shadow (alice's and bob's passwords set) and /etc/pam.d
+    /// (the install's PAM service in it), mounted over the real ones in a private mount
+    /// namespace for every command run as a user: the machine's own files are not touched.
+    ns: PathBuf,
     _tmp: tempfile::TempDir,
 }
 
@@ -64,6 +70,11 @@ fn sealed() -> &'static Sealed {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let root = tmp.path().to_path_buf();
+        // The PAM directory the helper will read: a copy of the machine's, into which the
+        // install below writes its service (the Debian package's is already in the copy).
+        let ns = root.join("ns");
+        std::fs::create_dir(&ns).unwrap();
+        run(Command::new("cp").arg("-a").arg("/etc/pam.d").arg(ns.join("pam.d")));
         // CCG_SEALED_EXE: an install made elsewhere, with the store its sealed.toml names
         // (scripts/test-deb.sh: the Debian package's), instead of one made here.
         let (exe, store) = if let Some(exe) = std::env::var_os("CCG_SEALED_EXE") {
@@ -85,6 +96,8 @@ fn sealed() -> &'static Sealed {
                 "--group",
                 GROUP,
                 "--no-link",
+                "--pam-dir",
+                ns.join("pam.d").to_str().unwrap(),
             ]));
             (prefix.join("cargo-confirm-gui"), store)
         };
@@ -98,6 +111,7 @@ fn sealed() -> &'static Sealed {
                 std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
             }
         }
+        set_passwords(&ns, &[ALICE, BOB]);
         let registry = Registry::start(Options {
             token: Some(TOKEN.into()),
             auth_required: false,
@@ -142,16 +156,62 @@ fn sealed() -> &'static Sealed {
             .args(["-R", ALICE])
             .arg(&project)
             .arg(&cargo_home));
-        Sealed {
+        let s = Sealed {
             exe,
             store,
             registry,
             url,
             toolchain,
+            ns,
             root,
             _tmp: tmp,
-        }
+        };
+        // Where this runs as root the namespace must work: a failure here fails every test,
+        // loudly, rather than letting them run against the machine's own files.
+        let out = Command::new("unshare")
+            .args(["-m", "--propagation", "private", "--", "sh", "-c"])
+            .arg(
+                "mount --bind \"$1\" /etc/shadow && mount --bind \"$2\" /etc/pam.d && \
+                 grep -q '^ccg-alice:[$]6[$]' /etc/shadow && test -e /etc/pam.d/cargo-confirm-gui",
+            )
+            .arg("sh")
+            .arg(s.ns.join("shadow"))
+            .arg(s.ns.join("pam.d"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "the private mount namespace with the tests' shadow and pam.d failed: {out:?}"
+        );
+        s
     })
+}
+
+/// Gives `users` the password [`PASSWORD`] in a copy of /etc/shadow under `ns`, with the
+/// real file's owner and mode (unix_chkpwd reads it through its group).
+fn set_passwords(ns: &Path, users: &[&str]) {
+    let hash =
+        run(Command::new("openssl").args(["passwd", "-6", "-salt", "ccgtestsalt", PASSWORD]));
+    let hash = String::from_utf8(hash.stdout).unwrap().trim().to_string();
+    let shadow = std::fs::read_to_string("/etc/shadow").unwrap();
+    let copy: String = shadow
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(':').collect();
+            if users.contains(&f[0]) && f.len() > 2 {
+                f[1] = &hash;
+            }
+            f.join(":") + "\n"
+        })
+        .collect();
+    let path = ns.join("shadow");
+    std::fs::write(&path, copy).unwrap();
+    run(Command::new("chown")
+        .arg("--reference=/etc/shadow")
+        .arg(&path));
+    run(Command::new("chmod")
+        .arg("--reference=/etc/shadow")
+        .arg(&path));
 }
 
 /// The tests share one install and one display.
@@ -166,14 +226,26 @@ fn as_user(s: &Sealed, user: &str, program: &Path) -> Command {
     as_user_env(s, user, program, &[])
 }
 
-/// The same, with more variables.
+/// The PAM directory commands run as a user see, when a test replaces the install's.
+static PAM_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// The same, with more variables (a `DISPLAY` among them replaces the test display).
 fn as_user_env(s: &Sealed, user: &str, program: &Path, env: &[(&str, PathBuf)]) -> Command {
     let home = s.root.join(format!("{user}-home"));
-    let mut cmd = Command::new("runuser");
-    cmd.args(["-u", user, "--", "env", "-i"]);
-    for (k, v) in env {
-        cmd.arg(format!("{k}={}", v.display()));
-    }
+    // A private mount namespace with the tests' shadow and pam.d, then the user.
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "--", "sh", "-c"])
+        .arg("mount --bind \"$1\" /etc/shadow && mount --bind \"$2\" /etc/pam.d && shift 2 && exec \"$@\"")
+        .arg("sh")
+        .arg(s.ns.join("shadow"))
+        .arg(
+            PAM_DIR
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+                .unwrap_or_else(|| s.ns.join("pam.d")),
+        )
+        .args(["runuser", "-u", user, "--", "env", "-i"]);
     cmd.arg(format!("HOME={}", home.display()))
         .arg(format!("XDG_STATE_HOME={}/state", home.display()))
         .arg(format!(
@@ -181,8 +253,12 @@ fn as_user_env(s: &Sealed, user: &str, program: &Path, env: &[(&str, PathBuf)]) 
             s.root.join(format!("{user}-runtime")).display()
         ))
         .arg(format!("DISPLAY={}", desk().display))
-        .arg("PATH=/usr/bin:/bin")
-        .arg(program);
+        .arg("PATH=/usr/bin:/bin");
+    // Given last, so they win over the defaults above.
+    for (k, v) in env {
+        cmd.arg(format!("{k}={}", v.display()));
+    }
+    cmd.arg(program);
     cmd
 }
 
@@ -196,16 +272,36 @@ fn shell_as(s: &Sealed, user: &str, script: &str) -> Output {
 /// A genuine `cargo publish` of alice's project, as alice, with the sealed helper as the
 /// registry's credential provider.
 fn cargo_publish(s: &Sealed) -> Command {
-    let mut cmd = as_user_env(
-        s,
-        ALICE,
-        &s.toolchain.join("bin/cargo"),
-        &[
-            ("CARGO_HOME", s.root.join("alice-cargo-home")),
-            ("RUSTC", s.toolchain.join("bin/rustc")),
-            ("CARGO_TARGET_DIR", s.root.join("alice-project/target")),
-        ],
-    );
+    cargo_publish_with(s, &[], &[])
+}
+
+/// The same, with `provider_args` after the helper in alice's cargo config (a cargo home of
+/// its own) and `env` for cargo.
+fn cargo_publish_with(s: &Sealed, provider_args: &[&str], env: &[(&str, PathBuf)]) -> Command {
+    let mut cargo_home = s.root.join("alice-cargo-home");
+    if !provider_args.is_empty() {
+        cargo_home = s.root.join("alice-cargo-home-args");
+        std::fs::create_dir_all(&cargo_home).unwrap();
+        let mut provider = vec![format!("{:?}", s.exe)];
+        provider.extend(provider_args.iter().map(|a| format!("{a:?}")));
+        std::fs::write(
+            cargo_home.join("config.toml"),
+            format!(
+                "[registries.local]\nindex = \"{}\"\ncredential-provider = [{}]\n",
+                s.url,
+                provider.join(", ")
+            ),
+        )
+        .unwrap();
+        run(Command::new("chown").args(["-R", ALICE]).arg(&cargo_home));
+    }
+    let mut vars = vec![
+        ("CARGO_HOME", cargo_home),
+        ("RUSTC", s.toolchain.join("bin/rustc")),
+        ("CARGO_TARGET_DIR", s.root.join("alice-project/target")),
+    ];
+    vars.extend(env.iter().cloned());
+    let mut cmd = as_user_env(s, ALICE, &s.toolchain.join("bin/cargo"), &vars);
     cmd.args([
         "publish",
         "--registry",
@@ -309,7 +405,7 @@ fn a_person_enrolls_publishes_and_logs_out_while_the_users_programs_cannot_touch
 
     // A publish by alice's real cargo, approved by a person, uploads with the token.
     let child = cargo_publish(s).spawn().unwrap();
-    let (status, _, err) = person_answers_with(child, Click::Approve, || {
+    let (status, _, err) = person_answers_with(child, Click::Approve, Some(PASSWORD), || {
         // With its window open, the helper runs without its group: effective gid is alice's
         // own, the group is only kept as the saved gid (taken back around store work).
         let pid = run(Command::new("pgrep").args([
@@ -365,6 +461,63 @@ fn publish_through_the_helper_keeps_the_token_out_of_every_process_of_the_users(
     // registry.
     let s = sealed();
     let _l = lock();
+    ensure_enrolled(s);
+    let before = s.registry.uploads().len();
+    let exe_dir = s.exe.parent().unwrap().display().to_string();
+    let mut cmd = as_user_env(
+        s,
+        ALICE,
+        Path::new("/usr/bin/env"),
+        &[
+            ("CARGO_HOME", s.root.join("alice-cargo-home")),
+            ("RUSTC", s.toolchain.join("bin/rustc")),
+            ("CARGO_TARGET_DIR", s.root.join("alice-project/target")),
+        ],
+    );
+    cmd.arg(format!("PATH={exe_dir}:/usr/bin:/bin"))
+        .arg(s.toolchain.join("bin/cargo"))
+        .args([
+            "confirm-gui",
+            "publish",
+            "--registry",
+            "local",
+            "--no-verify",
+            "--allow-dirty",
+        ])
+        .current_dir(s.root.join("alice-project"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let (status, out, err) = person_answers_with(child, Click::Approve, Some(PASSWORD), || {
+        let pid = run(Command::new("pgrep").args(["-u", ALICE, "-f", "__upload"]));
+        let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
+        assert!(!pid.is_empty(), "no uploader process");
+        // Alice's programs cannot look into the uploader.
+        let look = shell_as(
+            s,
+            ALICE,
+            &format!("ls /proc/{pid}/fd; cat /proc/{pid}/environ"),
+        );
+        assert!(!look.status.success(), "{look:?}");
+        // It holds no group at all.
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let group = std::fs::metadata(&s.exe).unwrap().gid().to_string();
+        let gids = status.lines().find_map(|l| l.strip_prefix("Gid:")).unwrap();
+        assert!(!gids.split_whitespace().any(|g| g == group), "{gids}");
+    });
+    assert!(status.success(), "{err}");
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
+    assert!(err.contains("Published sealed 1.0.0 as approved"), "{err}");
+    let uploads = s.registry.uploads();
+    assert_eq!(uploads.len(), before + 1);
+    let last = s.registry.mutations().last().unwrap().clone();
+    assert_eq!(last.authorization.as_deref(), Some(TOKEN));
+}
+
+/// Alice has a token for the test registry: enrolled through the window (a person types it)
+/// unless an earlier test did.
+fn ensure_enrolled(s: &Sealed) {
     let d = desk();
     // The store's file name for the registry's key (src/store/sealed.rs): other tests leave
     // tokens for other registries.
@@ -395,63 +548,14 @@ fn publish_through_the_helper_keeps_the_token_out_of_every_process_of_the_users(
         let (status, _, err) = wait_output(child, Duration::from_secs(30));
         assert!(status.success(), "{err}");
     }
-    let before = s.registry.uploads().len();
-    let exe_dir = s.exe.parent().unwrap().display().to_string();
-    let mut cmd = as_user_env(
-        s,
-        ALICE,
-        Path::new("/usr/bin/env"),
-        &[
-            ("CARGO_HOME", s.root.join("alice-cargo-home")),
-            ("RUSTC", s.toolchain.join("bin/rustc")),
-            ("CARGO_TARGET_DIR", s.root.join("alice-project/target")),
-        ],
-    );
-    cmd.arg(format!("PATH={exe_dir}:/usr/bin:/bin"))
-        .arg(s.toolchain.join("bin/cargo"))
-        .args([
-            "confirm-gui",
-            "publish",
-            "--registry",
-            "local",
-            "--no-verify",
-            "--allow-dirty",
-        ])
-        .current_dir(s.root.join("alice-project"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let (status, out, err) = person_answers_with(child, Click::Approve, || {
-        let pid = run(Command::new("pgrep").args(["-u", ALICE, "-f", "__upload"]));
-        let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
-        assert!(!pid.is_empty(), "no uploader process");
-        // Alice's programs cannot look into the uploader.
-        let look = shell_as(
-            s,
-            ALICE,
-            &format!("ls /proc/{pid}/fd; cat /proc/{pid}/environ"),
-        );
-        assert!(!look.status.success(), "{look:?}");
-        // It holds no group at all.
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        let group = std::fs::metadata(&s.exe).unwrap().gid().to_string();
-        let gids = status.lines().find_map(|l| l.strip_prefix("Gid:")).unwrap();
-        assert!(!gids.split_whitespace().any(|g| g == group), "{gids}");
-    });
-    assert!(status.success(), "{err}");
-    assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
-    assert!(err.contains("Published sealed 1.0.0 as approved"), "{err}");
-    let uploads = s.registry.uploads();
-    assert_eq!(uploads.len(), before + 1);
-    let last = s.registry.mutations().last().unwrap().clone();
-    assert_eq!(last.authorization.as_deref(), Some(TOKEN));
 }
 
-/// A person answers the window of `child`, with `while_open` run once it is up.
+/// A person answers the window of `child`, with `while_open` run once it is up; after an
+/// Approve that needs it, they type `password` when the window asks who approved.
 fn person_answers_with(
     mut child: Child,
     button: Click,
+    password: Option<&str>,
     while_open: impl FnOnce(),
 ) -> (std::process::ExitStatus, String, String) {
     let (_, g) = window_for(&mut child, "cargo-confirm-gui");
@@ -462,6 +566,9 @@ fn person_answers_with(
         Click::Deny => deny_point(g),
     };
     desk().human_click(x, y);
+    if let Some(p) = password {
+        person_authenticates(p);
+    }
     wait_output(child, ANSWER)
 }
 
@@ -685,7 +792,7 @@ fn the_cooldown_and_the_log_are_out_of_the_users_reach() {
             .unwrap()
     };
     // A person cancels bob's enroll window: that starts the cooldown.
-    let (status, _, err) = person_answers_with(enroll(), Click::Deny, || {});
+    let (status, _, err) = person_answers_with(enroll(), Click::Deny, None, || {});
     assert!(!status.success() && err.contains("denied"), "{err}");
 
     // Bob's own programs clear everything of his they can reach...
@@ -862,7 +969,7 @@ fn the_window_runs_without_the_group_and_without_the_callers_library_paths() {
         .spawn()
         .unwrap();
     let group = std::fs::metadata(&s.exe).unwrap().gid();
-    let (status, _, err) = person_answers_with(child, Click::Deny, || {
+    let (status, _, err) = person_answers_with(child, Click::Deny, None, || {
         let (window, broker) = any_window_process().expect("the window process");
         assert_eq!(
             std::fs::read_link(format!("/proc/{broker}/exe")).unwrap(),
@@ -911,4 +1018,199 @@ fn the_window_runs_without_the_group_and_without_the_callers_library_paths() {
         !mark.exists(),
         "a library from the caller's environment was loaded"
     );
+}
+
+/// Clears `user`'s cooldown (as root: the user's own programs cannot), so that a test can go
+/// on after a Deny.
+fn clear_cooldown(s: &Sealed, user: &str) {
+    let _ = std::fs::remove_file(
+        s.store
+            .join(uid_of(user).to_string())
+            .join("state/last-deny"),
+    );
+}
+
+#[test]
+#[ignore = "needs root: it makes users and a setgid install (scripts/test.sh as root runs it)"]
+fn presence_a_wrong_password_or_none_releases_nothing_and_every_publish_asks_again() {
+    // Issue "Presence the desktop cannot forge": after a person's Approve, PAM must confirm
+    // who approved, in the window, for every release.
+    let s = sealed();
+    let _l = lock();
+    ensure_enrolled(s);
+    clear_cooldown(s, ALICE);
+    let uploads = || s.registry.uploads().len();
+    let before = uploads();
+
+    // Approve, then a wrong password: nothing is published, PAM's words are given, and the
+    // cooldown follows as after a Deny.
+    let child = cargo_publish(s).spawn().unwrap();
+    let (status, _, err) =
+        person_answers_with(child, Click::Approve, Some("not the password"), || {});
+    assert!(!status.success(), "{err}");
+    assert!(
+        err.contains("the system did not confirm who you are"),
+        "{err}"
+    );
+    assert!(err.contains("Nothing was released"), "{err}");
+    assert!(!err.contains(TOKEN));
+    assert_eq!(uploads(), before);
+    let (status, _, err) = wait_output(cargo_publish(s).spawn().unwrap(), ANSWER);
+    assert!(!status.success());
+    assert!(
+        err.contains("requests are refused without a window"),
+        "{err}"
+    );
+    assert!(!desk().any_window());
+    clear_cooldown(s, ALICE);
+
+    // Approve, and no password at all: the window times out as a Deny.
+    let child = cargo_publish_with(s, &["--timeout=8"], &[])
+        .spawn()
+        .unwrap();
+    let (status, _, err) = person_answers_with(child, Click::Approve, None, || {});
+    assert!(!status.success(), "{err}");
+    assert!(err.contains("nobody answered"), "{err}");
+    assert_eq!(uploads(), before);
+    clear_cooldown(s, ALICE);
+
+    // The right password publishes; the next publish asks again (`person_authenticates` fails
+    // the test if the window does not ask).
+    for n in 1..=2 {
+        let child = cargo_publish(s).spawn().unwrap();
+        let (status, _, err) = person_answers_with(child, Click::Approve, Some(PASSWORD), || {});
+        assert!(status.success(), "{err}");
+        assert_eq!(uploads(), before + n);
+    }
+    // The audit log says what the person was asked and how it ended.
+    let log = std::fs::read_to_string(s.store.join(uid_of(ALICE).to_string()).join("audit.jsonl"))
+        .unwrap();
+    assert!(log.contains("presence: "), "{log}");
+}
+
+#[test]
+#[ignore = "needs root: it makes users and a setgid install (scripts/test.sh as root runs it)"]
+fn presence_keys_a_program_injects_never_answer_for_the_person() {
+    // The worm knows the password (X11 lets it read keystrokes) and types it into the window
+    // itself: through XTEST, on a server whose policy allows XTEST, and through XSendEvent.
+    let s = sealed();
+    let _l = lock();
+    ensure_enrolled(s);
+    clear_cooldown(s, ALICE);
+    let before = s.registry.uploads().len();
+
+    // XTEST: allowed on this server by the policy file, so the window opens; the person
+    // approves; the worm types the password with XTEST.
+    {
+        let _policy = PolicyFile::allowing_virtual_input();
+        let d = xtest_desk();
+        let mut child = cargo_publish_with(s, &[], &[("DISPLAY", d.display.clone().into())])
+            .spawn()
+            .unwrap();
+        let (_, g) = window_for_on(d, &mut child, "cargo-confirm-gui");
+        wait_armed();
+        let (x, y) = approve_point(g);
+        d.human_click(x, y);
+        d.wait_window("confirm it is you", Duration::from_secs(30))
+            .expect("the window asks who approved");
+        d.xtest_type(PASSWORD);
+        d.xtest_keys(&["Return"]);
+        let (status, _, err) = wait_output(child, ANSWER);
+        assert!(!status.success(), "{err}");
+        assert!(err.contains("not a person's"), "{err}");
+        assert_eq!(s.registry.uploads().len(), before);
+    }
+    clear_cooldown(s, ALICE);
+
+    // XSendEvent: key events no device made, sent straight into the window.
+    let mut child = cargo_publish_with(s, &["--timeout=20"], &[])
+        .spawn()
+        .unwrap();
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    let (id, _) = desk()
+        .wait_window("confirm it is you", Duration::from_secs(30))
+        .expect("the window asks who approved");
+    desk().send_keys(&id, &format!("{PASSWORD}\n"));
+    let (status, _, err) = wait_output(child, ANSWER);
+    assert!(!status.success(), "{err}");
+    assert!(err.contains("not a person's"), "{err}");
+    assert_eq!(s.registry.uploads().len(), before);
+    clear_cooldown(s, ALICE);
+}
+
+#[test]
+#[ignore = "needs root: it makes users and a setgid install (scripts/test.sh as root runs it)"]
+fn presence_a_missing_or_broken_pam_service_releases_nothing() {
+    let s = sealed();
+    let _l = lock();
+    ensure_enrolled(s);
+    clear_cooldown(s, ALICE);
+    let before = s.registry.uploads().len();
+    let dir = s.root.join("pam-variants");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    let pamd = |name: &str, service: Option<&str>| {
+        let d = dir.join(name);
+        run(Command::new("cp").arg("-a").arg(s.ns.join("pam.d")).arg(&d));
+        let file = d.join("cargo-confirm-gui");
+        std::fs::remove_file(&file).unwrap();
+        if let Some(text) = service {
+            std::fs::write(&file, text).unwrap();
+        }
+        d
+    };
+    struct Restore;
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            *PAM_DIR.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+    }
+    let _restore = Restore;
+
+    // No service file: refused before any window, with the command that writes it. (PAM
+    // would otherwise fall back to its `other` service.)
+    *PAM_DIR.lock().unwrap() = Some(pamd("missing", None));
+    let started = std::time::Instant::now();
+    let (status, _, err) = wait_output(cargo_publish(s).spawn().unwrap(), ANSWER);
+    assert!(!status.success());
+    assert!(err.contains("refused before showing a window"), "{err}");
+    assert!(err.contains("install-sealed.sh"), "{err}");
+    assert!(!desk().any_window());
+    assert!(started.elapsed() < Duration::from_secs(20));
+
+    // A service whose module does not exist: the window asks, PAM fails, nothing released.
+    *PAM_DIR.lock().unwrap() = Some(pamd(
+        "broken",
+        Some("auth required pam_no_such_module.so\naccount required pam_permit.so\n"),
+    ));
+    let child = cargo_publish_with(s, &["--timeout=20"], &[])
+        .spawn()
+        .unwrap();
+    let (status, _, err) = person_answers_with(child, Click::Approve, None, || {});
+    assert!(!status.success(), "{err}");
+    assert!(
+        err.contains("the system did not confirm who you are"),
+        "{err}"
+    );
+    assert_eq!(s.registry.uploads().len(), before);
+    clear_cooldown(s, ALICE);
+
+    // Not root's alone: a service file others may write is refused like a missing one.
+    let writable = pamd(
+        "writable",
+        Some("auth required pam_permit.so\naccount required pam_permit.so\n"),
+    );
+    std::fs::set_permissions(
+        writable.join("cargo-confirm-gui"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+    *PAM_DIR.lock().unwrap() = Some(writable);
+    let (status, _, err) = wait_output(cargo_publish(s).spawn().unwrap(), ANSWER);
+    assert!(!status.success());
+    assert!(err.contains("only root can change"), "{err}");
+    assert_eq!(s.registry.uploads().len(), before);
 }

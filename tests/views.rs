@@ -268,6 +268,7 @@ fn enroll_harness(existing: bool, crates_io: bool) -> Harness<'static, EnrollSta
         existing_entry: existing,
         login_url: Some("https://crates.io/me".into()),
         requester: cargo_requester(),
+        presence: None,
     };
     Harness::builder()
         .with_size(layout::ENROLL_SIZE)
@@ -642,4 +643,235 @@ fn a_plan_with_one_unreadable_crate_cannot_be_approved() {
     wait(&mut h, 1.5);
     click_approve(&mut h);
     assert_eq!(h.state().decision, None);
+}
+
+/// The presence step after Approve (issue "Presence the desktop cannot forge"): the window
+/// stays open with the transaction in view, relays the system's questions, and answers with
+/// what the person typed, never more.
+mod presence_step {
+    use super::*;
+    use cargo_confirm_gui::presence::{Method, Reply, Says, ToWindow};
+    use cargo_confirm_gui::ui::who::{Early, WhoLink};
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+
+    type Inbox = Arc<Mutex<VecDeque<ToWindow>>>;
+    type Outbox = Arc<Mutex<Vec<Early>>>;
+
+    fn method() -> Method {
+        Method {
+            asks: "your password".into(),
+            checked_by: "the system (PAM service cargo-confirm-gui)".into(),
+        }
+    }
+
+    /// A confirm window whose transaction needs the step, linked like the window process
+    /// links it; what it sends lands in the outbox. Answers are relayed as the window does
+    /// once their keys are checked.
+    fn linked(x11: bool) -> (Harness<'static, ConfirmState>, Inbox, Outbox) {
+        let inbox: Inbox = Default::default();
+        let outbox: Outbox = Default::default();
+        let out = outbox.clone();
+        let link = WhoLink::new(inbox.clone(), move |e| out.lock().unwrap().push(e), x11);
+        let t = cargo_confirm_gui::ui::Transaction {
+            presence: Some(method()),
+            ..tx(publish())
+        };
+        let state = ConfirmState::new(t, &opts()).with_link(link);
+        let h = Harness::builder()
+            .with_size(layout::CONFIRM_SIZE)
+            .with_step_dt(STEP)
+            .with_context_setup(cargo_confirm_gui::ui::text_options)
+            .renderer(Cpu::default())
+            .build_ui_state(
+                |ui, s: &mut ConfirmState| {
+                    confirm::view(ui, s);
+                    if let Some(answer) = s.who.submitted() {
+                        s.who.send(answer);
+                    }
+                },
+                state,
+            );
+        (h, inbox, outbox)
+    }
+
+    fn ask(h: &mut Harness<'_, ConfirmState>, inbox: &Inbox, msg: ToWindow) {
+        inbox.lock().unwrap().push_back(msg);
+        h.run_steps(3);
+    }
+
+    fn password_prompt() -> ToWindow {
+        ToWindow::Says(Says::Prompt {
+            text: "Password: ".into(),
+            echo: false,
+        })
+    }
+
+    fn sent(outbox: &Outbox) -> Vec<String> {
+        outbox
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| format!("{e:?}"))
+            .collect()
+    }
+
+    #[test]
+    fn after_approve_the_window_stays_open_and_relays_what_the_person_types() {
+        let (mut h, inbox, outbox) = linked(false);
+        wait(&mut h, 1.2);
+        click_approve(&mut h);
+        // Approve counted: the broker is told, the window stays open, nothing decided yet.
+        assert_eq!(sent(&outbox), ["Approved(None)"]);
+        assert!(!h.state().done());
+        assert_eq!(h.state().decision, None);
+        h.get_by_label("Confirm it is you");
+        // The transaction stays in view.
+        h.get_by_label("cargo wants to PUBLISH foo 1.2.3");
+        ask(&mut h, &inbox, password_prompt());
+        h.get_by_label("Password: ");
+        h.event(Event::Text("hunter2".into()));
+        h.run_steps(2);
+        assert_eq!(sent(&outbox).len(), 1, "nothing is sent before Enter");
+        h.key_press(Key::Enter);
+        h.run_steps(2);
+        assert_eq!(
+            sent(&outbox)[1],
+            format!("{:?}", Early::Reply(Reply::Answer("hunter2".into())))
+        );
+        // Only the system's verdict ends it.
+        assert!(!h.state().done());
+        ask(&mut h, &inbox, ToWindow::Done(Ok(())));
+        assert_eq!(h.state().decision, Some(Decision::Approve));
+        assert!(h.state().done());
+    }
+
+    #[test]
+    fn a_wrong_answer_cancel_escape_or_timeout_ends_as_a_deny() {
+        let (mut h, inbox, _) = linked(false);
+        wait(&mut h, 1.2);
+        click_approve(&mut h);
+        ask(
+            &mut h,
+            &inbox,
+            ToWindow::Says(Says::Error("Authentication failure".into())),
+        );
+        h.get_by_label("Authentication failure");
+        ask(
+            &mut h,
+            &inbox,
+            ToWindow::Done(Err("Authentication failure".into())),
+        );
+        assert_eq!(
+            h.state().decision,
+            Some(Decision::Deny(DenyReason::NotAuthenticated))
+        );
+
+        for end in ["Cancel", "Escape"] {
+            let (mut h, inbox, outbox) = linked(false);
+            wait(&mut h, 1.2);
+            click_approve(&mut h);
+            ask(&mut h, &inbox, password_prompt());
+            if end == "Cancel" {
+                h.get_by_label("Cancel").click();
+            } else {
+                h.key_press(Key::Escape);
+            }
+            h.run_steps(2);
+            assert_eq!(
+                h.state().decision,
+                Some(Decision::Deny(DenyReason::Clicked)),
+                "{end}"
+            );
+            assert_eq!(
+                sent(&outbox).last().unwrap(),
+                &format!("{:?}", Early::Reply(Reply::Cancel(DenyReason::Clicked)))
+            );
+        }
+
+        // The window's timeout runs through the step.
+        let (mut h, _, outbox) = linked(false);
+        wait(&mut h, 1.2);
+        click_approve(&mut h);
+        wait(&mut h, 60.0);
+        assert_eq!(
+            h.state().decision,
+            Some(Decision::Deny(DenyReason::Timeout))
+        );
+        assert!(sent(&outbox).last().unwrap().contains("Cancel(Timeout)"));
+    }
+
+    #[test]
+    fn what_is_typed_is_forgotten_when_the_window_loses_focus() {
+        let (mut h, inbox, outbox) = linked(false);
+        wait(&mut h, 1.2);
+        click_approve(&mut h);
+        ask(&mut h, &inbox, password_prompt());
+        h.event(Event::Text("hunter2".into()));
+        h.run_steps(2);
+        h.input_mut().focused = false;
+        h.run_steps(2);
+        h.input_mut().focused = true;
+        h.run_steps(2);
+        h.get_by_label("OK").click();
+        h.run_steps(2);
+        assert_eq!(
+            sent(&outbox).last().unwrap(),
+            &format!("{:?}", Early::Reply(Reply::Answer(String::new())))
+        );
+    }
+
+    #[test]
+    fn a_veto_while_the_system_asks_ends_the_step() {
+        let (mut h, inbox, outbox) = linked(true);
+        wait(&mut h, 1.2);
+        click_approve(&mut h);
+        ask(&mut h, &inbox, password_prompt());
+        // On X11 the window says who else can read the keys.
+        h.get_by_label(
+            "On X11 any program on this screen can read what you type here. A security key \
+             (pam_u2f) cannot be read.",
+        );
+        h.state_mut().arming.blocked = Some("synthetic input from \"XTEST keyboard\"".into());
+        h.run_steps(2);
+        assert_eq!(h.state().decision, Some(Decision::Deny(DenyReason::Vetoed)));
+        assert!(sent(&outbox).last().unwrap().contains("Cancel(Vetoed)"));
+    }
+
+    #[test]
+    fn deny_before_approve_needs_no_step() {
+        let (mut h, _, outbox) = linked(false);
+        h.run_steps(2);
+        h.get_by_label("Deny").click();
+        h.run_steps(2);
+        assert_eq!(
+            h.state().decision,
+            Some(Decision::Deny(DenyReason::Clicked))
+        );
+        assert!(h.state().done(), "a Deny closes the window at once");
+        assert!(sent(&outbox).is_empty());
+    }
+
+    #[test]
+    fn a_window_that_cannot_relay_the_step_cannot_approve() {
+        let t = cargo_confirm_gui::ui::Transaction {
+            presence: Some(method()),
+            ..tx(publish())
+        };
+        let mut h = harness(ConfirmState::new(t, &opts()));
+        wait(&mut h, 1.5);
+        click_approve(&mut h);
+        assert_eq!(h.state().decision, None);
+    }
+
+    #[test]
+    fn snapshot_of_the_step() {
+        let (mut h, inbox, _) = linked(true);
+        wait(&mut h, 1.2);
+        click_approve(&mut h);
+        ask(&mut h, &inbox, password_prompt());
+        h.event(Event::Text("hunter2".into()));
+        h.run_steps(2);
+        h.snapshot("confirm_who");
+    }
 }

@@ -89,6 +89,28 @@ impl Stores {
         }
     }
 
+    /// How the system confirms who approved: in the sealed install, the person's own
+    /// authentication by PAM, in the window on `env`'s display; on Windows, Windows Hello; in
+    /// the default install elsewhere nothing but the click, since any program running as the
+    /// person can read the Secret Service anyway (`setup` and `doctor` say so). On macOS the
+    /// keychain item's own user-presence control asks at each read.
+    pub fn presence(&self, env: &Snapshot) -> Box<dyn crate::presence::Presence> {
+        let _ = env;
+        match self {
+            // Windows: Windows Hello before every release (written, not run here).
+            #[cfg(windows)]
+            Stores::Default => Box::new(crate::presence::windows_hello::Hello),
+            #[cfg(not(windows))]
+            Stores::Default => Box::new(crate::presence::ClickOnly),
+            #[cfg(target_os = "linux")]
+            Stores::Sealed { .. } => Box::new(crate::presence::pam::Pam::new(
+                env.x11_display
+                    .clone()
+                    .or_else(|| env.wayland_display.clone()),
+            )),
+        }
+    }
+
     /// Opens this run's store.
     pub fn open(&self) -> Result<Box<dyn TokenStore>, StoreError> {
         match self {

@@ -69,6 +69,8 @@ pub struct Seen {
     pub last_real_motion: Option<Instant>,
     /// When a real device last pressed the primary button.
     pub last_real_press: Option<Instant>,
+    /// How many key presses real keyboards made since the guard started.
+    pub real_key_presses: u64,
     /// Whether the pointer's last move came from a real device (not a warp by a program).
     // Read by the X11 guard only.
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
@@ -87,6 +89,7 @@ impl Default for Seen {
             veto: None,
             last_real_motion: None,
             last_real_press: None,
+            real_key_presses: 0,
             last_motion_real: true,
             press_after_warp: false,
             // Not shown yet: the prompt counts as clear only from the moment it is.
@@ -149,6 +152,13 @@ impl Guard {
                 veto: Some("the input guard failed".into()),
                 ..Seen::default()
             })
+    }
+
+    /// The state after a round trip to the server: every event generated before this call
+    /// has been handled.
+    pub(crate) fn sync_seen(&self) -> Result<Seen, String> {
+        self.inner.sync()?;
+        Ok(self.seen())
     }
 
     /// Judges an Approve click. First makes a round trip to the server, so every event

@@ -703,13 +703,14 @@ impl Shared {
     fn handle(&self, ev: Event) {
         let root = self.session.root;
         match ev {
-            Event::XinputRawButtonPress(e) => self.raw_input(e.sourceid, e.detail == 1, false),
-            Event::XinputRawButtonRelease(e) => self.raw_input(e.sourceid, false, false),
-            Event::XinputRawMotion(e) => self.raw_input(e.sourceid, false, true),
-            Event::XinputMotion(e) => self.pointer_motion(e.sourceid, e.deviceid),
-            Event::XinputRawKeyPress(e) | Event::XinputRawKeyRelease(e) => {
-                self.raw_input(e.sourceid, false, false)
+            Event::XinputRawButtonPress(e) => {
+                self.raw_input(e.sourceid, Raw::Button(e.detail == 1))
             }
+            Event::XinputRawButtonRelease(e) => self.raw_input(e.sourceid, Raw::Button(false)),
+            Event::XinputRawMotion(e) => self.raw_input(e.sourceid, Raw::Motion),
+            Event::XinputMotion(e) => self.pointer_motion(e.sourceid, e.deviceid),
+            Event::XinputRawKeyPress(e) => self.raw_input(e.sourceid, Raw::KeyPress),
+            Event::XinputRawKeyRelease(e) => self.raw_input(e.sourceid, Raw::KeyRelease),
             Event::XinputHierarchy(_) => self.devices_changed(),
             Event::XfixesCursorNotify(_) => self.check_cursor(false),
             Event::XfixesSelectionNotify(e) if e.selection == self.cm_atom => self.veto(
@@ -897,7 +898,8 @@ impl Shared {
         self.update_cover();
     }
 
-    fn raw_input(&self, source: u16, primary_press: bool, motion: bool) {
+    fn raw_input(&self, source: u16, raw: Raw) {
+        let (primary_press, motion) = (raw == Raw::Button(true), raw == Raw::Motion);
         let Some(name) = self.name_of(source) else {
             self.veto(format!(
                 "input came from a device the X server no longer knows (id {source}), so it \
@@ -921,6 +923,9 @@ impl Shared {
                 seen.last_real_press = Some(now);
                 seen.press_after_warp = !seen.last_motion_real;
             }
+            if raw == Raw::KeyPress {
+                seen.real_key_presses += 1;
+            }
         }
         // The cursor at the press, not only at the release: a program's pointer grab can
         // show its own cursor until the press, then give the pointer back with ours.
@@ -928,4 +933,14 @@ impl Shared {
             self.check_cursor(false);
         }
     }
+}
+
+/// A raw input event, as the guard counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Raw {
+    /// A button press (`true`: the primary one) or release (`false`).
+    Button(bool),
+    Motion,
+    KeyPress,
+    KeyRelease,
 }

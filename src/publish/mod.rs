@@ -20,7 +20,7 @@ pub(crate) mod upload;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use zeroize::Zeroizing;
@@ -377,7 +377,7 @@ pub(crate) fn dependency_order(
 
 /// One crate for the uploader: its identity and the request body (metadata and bytes).
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct JobCrate {
+pub(crate) struct JobCrate {
     name: String,
     vers: String,
     cksum: String,
@@ -397,8 +397,9 @@ pub(crate) enum Action {
     Owners(upload::OwnerChange),
 }
 
+/// What the uploader is told to do: a JSON line, followed by the crates' bodies.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct JobHead {
+pub(crate) struct JobHead {
     action: Action,
     index_url: String,
     token: String,
@@ -453,42 +454,30 @@ pub(crate) enum Outcome {
     },
 }
 
+/// The uploader process's role: one job head (a JSON line, then the crates' bodies as raw
+/// bytes), and an [`Outcome`] line per step.
+pub(crate) struct UploaderRole;
+
+impl crate::child::Role for UploaderRole {
+    const ARG: &'static str = UPLOAD_ARG;
+    const NAME: &'static str = "the uploader";
+    type Ask = JobHead;
+    type Answer = Outcome;
+}
+
 /// The uploader process, started before any window and told what to do only after a
 /// person's Approve. Dropping it unused ends it with nothing sent.
 pub(crate) struct Uploader {
-    child: Child,
-    to: Option<ChildStdin>,
-    from: BufReader<ChildStdout>,
+    child: crate::child::Child<UploaderRole>,
 }
 
 impl Uploader {
-    /// Starts `/proc/self/exe __upload` with an empty environment.
+    /// Starts the uploader (this binary, `__upload`) with an empty environment.
     pub(crate) fn start() -> Result<Uploader, String> {
-        // `/proc/self/exe` itself: the very binary running, even if its file was replaced.
-        let exe = if cfg!(target_os = "linux") {
-            PathBuf::from("/proc/self/exe")
-        } else {
-            std::env::current_exe().map_err(|e| e.to_string())?
-        };
-        let mut child = Command::new(exe)
-            .arg(UPLOAD_ARG)
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start the uploader: {e}"))?;
-        let (Some(to), Some(from)) = (child.stdin.take(), child.stdout.take()) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err("the uploader has no pipes".into());
-        };
-        Ok(Uploader {
-            child,
-            to: Some(to),
-            from: BufReader::new(from),
-        })
+        let env = vec![("PATH".to_string(), "/usr/bin:/bin".into())];
+        crate::child::Child::start(env)
+            .map(|child| Uploader { child })
+            .map_err(|e| e.to_string())
     }
 
     /// Hands over the job (the token, and each crate's body in plan order) and reports each
@@ -501,7 +490,7 @@ impl Uploader {
         crates: &[(String, String, String, Vec<u8>)],
         mut each: impl FnMut(&Outcome),
     ) -> Result<Vec<Outcome>, String> {
-        let head = JobHead {
+        let mut head = JobHead {
             action,
             index_url: index_url.to_string(),
             token: token.to_string(),
@@ -515,51 +504,37 @@ impl Uploader {
                 })
                 .collect(),
         };
-        let mut line = Zeroizing::new(serde_json::to_vec(&head).map_err(|e| e.to_string())?);
-        {
-            let mut head = head;
-            let mut t = std::mem::take(&mut head.token).into_bytes();
-            zeroize::Zeroize::zeroize(&mut t);
-        }
-        line.push(b'\n');
-        let mut to = self.to.take().ok_or("the uploader was already used")?;
+        let mut to = self
+            .child
+            .take_input()
+            .ok_or("the uploader was already used")?;
+        // The head is written (and its line wiped) here; the head's own copy of the token
+        // is wiped right after.
+        let written = crate::child::write_line(&mut to, &head);
+        zeroize::Zeroize::zeroize(&mut head.token);
+        written.map_err(|e| format!("the uploader cannot be given its job: {e}"))?;
         // Written from a thread of its own: the uploader answers for one crate before it
         // reads the next body, and a long answer must not block both sides.
         let bodies: Vec<Vec<u8>> = crates.iter().map(|c| c.3.clone()).collect();
         let writer = std::thread::spawn(move || -> std::io::Result<()> {
-            to.write_all(&line)?;
-            drop(line);
             for body in &bodies {
                 to.write_all(body)?;
             }
             to.flush()
         });
         let mut outcomes = Vec::new();
-        let mut buf = String::new();
-        loop {
-            buf.clear();
-            match self.from.read_line(&mut buf) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) => return Err(format!("the uploader's answer cannot be read: {e}")),
-            }
-            let o: Outcome = serde_json::from_str(buf.trim())
-                .map_err(|e| format!("the uploader's answer cannot be read: {e}"))?;
+        while let Some(o) = self
+            .child
+            .recv()
+            .map_err(|e| format!("the uploader's answer cannot be read: {e}"))?
+        {
             each(&o);
             outcomes.push(o);
         }
-        let _ = self.child.wait();
+        let _ = self.child.finish();
         // A failure stops the uploader before it reads every body: that is not an error.
         let _ = writer.join();
         Ok(outcomes)
-    }
-}
-
-impl Drop for Uploader {
-    fn drop(&mut self) {
-        // Unused (the person denied, or something failed first): end it with nothing sent.
-        drop(self.to.take());
-        let _ = self.child.wait();
     }
 }
 

@@ -2,6 +2,7 @@
 
 use egui::{Color32, RichText, Ui, UiBuilder};
 
+use super::who::{self, Ended, Phase};
 use super::{Arming, BarAction, Decision, PromptOptions, Transaction, bottom_bar, layout};
 use crate::error::DenyReason;
 use crate::package::{Check, Kind, Level, Previous, Report, human_size};
@@ -20,16 +21,42 @@ pub struct ConfirmState {
     pub arming: Arming,
     /// Set once the window has an answer.
     pub decision: Option<Decision>,
+    /// The presence step after Approve, when the transaction names one.
+    pub who: Phase,
 }
 
 impl ConfirmState {
-    /// A fresh window for this transaction.
+    /// A fresh window for this transaction. A transaction that names a presence step needs a
+    /// link to the broker for it ([`ConfirmState::with_link`]); without one Approve is
+    /// unavailable.
     pub fn new(tx: Transaction, opts: &PromptOptions) -> Self {
         ConfirmState {
+            who: Phase::new(tx.presence.clone(), None),
             tx,
             arming: Arming::new(opts),
             decision: None,
         }
+    }
+
+    /// The same window, its presence step relayed through `link`.
+    pub fn with_link(mut self, link: who::WhoLink) -> Self {
+        self.who = Phase::new(self.tx.presence.clone(), Some(link));
+        self
+    }
+
+    /// Whether the window has its final answer (a presence step under way holds it open).
+    pub fn done(&self) -> bool {
+        match self.decision {
+            None => false,
+            Some(Decision::Approve) => !self.who.holds(),
+            Some(Decision::Deny(_)) => true,
+        }
+    }
+
+    /// Whether the view says a person approved, and the click is yet to be judged.
+    pub fn approved(&self) -> bool {
+        self.decision == Some(Decision::Approve)
+            && matches!(self.who, Phase::Off | Phase::Ready(..))
     }
 }
 
@@ -125,31 +152,57 @@ pub fn group_checksum(hex: &str) -> String {
 /// Draws the window. Sets `state.decision` once answered.
 pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
     let (arm, deny) = state.arming.tick(ui);
-    if let Some(reason) = deny {
+    // The Approve of the last frame counted (the window judged it after that frame's view):
+    // the presence step begins, and the window stays open for it.
+    if state.decision == Some(Decision::Approve) && matches!(state.who, Phase::Ready(..)) {
+        state.who.begin(None);
+        state.decision = None;
+    }
+    let asking = state.who.asking();
+    if let Some(reason) = deny
+        && !asking
+    {
         state.decision.get_or_insert(Decision::Deny(reason));
     }
     // The window's rect, not the ui's: wide content must never push the buttons away.
     let screen = ui.ctx().content_rect();
     let (heading, approve_label) = wording(&state.tx.operation, state.tx.existing_entry);
-    ui.scope_builder(
-        UiBuilder::new().max_rect(layout::content_rect(screen)),
-        |ui| {
-            egui::ScrollArea::vertical()
-                .auto_shrink([false, false])
-                .show(ui, |ui| {
-                    ui.heading(RichText::new(heading).strong());
-                    warnings(ui, &state.tx);
-                    // What is being published comes first: it is what a person must judge.
-                    verdicts(ui, &state.tx);
-                    ui.add_space(6.0);
-                    details(ui, &state.tx);
-                    for n in &state.tx.requester.notices {
-                        ui.colored_label(AMBER, format!("Note: {n}"));
-                    }
-                    contents(ui, &state.tx);
-                });
-        },
-    );
+    let content = if asking {
+        layout::content_rect_asking(screen)
+    } else {
+        layout::content_rect(screen)
+    };
+    ui.scope_builder(UiBuilder::new().max_rect(content), |ui| {
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                ui.heading(RichText::new(heading).strong());
+                warnings(ui, &state.tx);
+                // What is being published comes first: it is what a person must judge.
+                verdicts(ui, &state.tx);
+                ui.add_space(6.0);
+                details(ui, &state.tx);
+                for n in &state.tx.requester.notices {
+                    ui.colored_label(AMBER, format!("Note: {n}"));
+                }
+                contents(ui, &state.tx);
+            });
+    });
+    if asking {
+        // A veto while the system asks (synthetic keys, say) ends the step as a Deny.
+        let vetoed = state.arming.blocked.is_some().then_some(DenyReason::Vetoed);
+        match who::view(ui, &mut state.who, deny.or(vetoed)) {
+            Some(Ended::Confirmed) => state.decision = Some(Decision::Approve),
+            Some(Ended::Denied(r)) => state.decision = Some(Decision::Deny(r)),
+            None => {}
+        }
+        return;
+    }
+    if state.who.unavailable(state.tx.presence.as_ref()) {
+        state.arming.blocked.get_or_insert_with(|| {
+            "this window cannot ask who you are, which this install requires".into()
+        });
+    }
     let ready = block_what_cannot_be_approved(state);
     match bottom_bar(ui, &state.arming, &arm, "Deny", approve_label, ready) {
         BarAction::Deny => {

@@ -4,6 +4,7 @@ use egui::{Color32, RichText, Ui, UiBuilder};
 use zeroize::Zeroizing;
 
 use super::confirm::Rows;
+use super::who::{self, Ended, Phase};
 use super::{Arming, BarAction, EnrollOutcome, EnrollRequest, PromptOptions, bottom_bar, layout};
 use crate::error::DenyReason;
 use crate::token::Token;
@@ -24,12 +25,15 @@ pub struct EnrollState {
     /// Set once the window has an answer.
     pub outcome: Option<EnrollOutcome>,
     field_focused: bool,
+    /// The presence step after Save, when storing over a stored token needs one.
+    pub who: Phase,
 }
 
 impl EnrollState {
     /// A fresh window.
     pub fn new(req: EnrollRequest, opts: &PromptOptions) -> Self {
         EnrollState {
+            who: Phase::new(req.presence.clone(), None),
             req,
             arming: Arming::new(opts),
             // Room for any real token up front: growing the String would free old buffers
@@ -39,6 +43,27 @@ impl EnrollState {
             outcome: None,
             field_focused: false,
         }
+    }
+
+    /// The same window, its presence step relayed through `link`.
+    pub fn with_link(mut self, link: who::WhoLink) -> Self {
+        self.who = Phase::new(self.req.presence.clone(), Some(link));
+        self
+    }
+
+    /// Whether the window has its final answer (a presence step under way holds it open).
+    pub fn done(&self) -> bool {
+        match self.outcome {
+            None => false,
+            Some(EnrollOutcome::Saved(_)) => !self.who.holds(),
+            Some(EnrollOutcome::Cancelled(_)) => true,
+        }
+    }
+
+    /// Whether the view says a person saved, and the click is yet to be judged.
+    pub fn approved(&self) -> bool {
+        matches!(self.outcome, Some(EnrollOutcome::Saved(_)))
+            && matches!(self.who, Phase::Off | Phase::Ready(..))
     }
 
     /// Whether the pasted text would be accepted, or why not.
@@ -55,23 +80,50 @@ impl EnrollState {
 /// Draws the window. Sets `state.outcome` once answered.
 pub fn view(ui: &mut Ui, state: &mut EnrollState) {
     let (arm, deny) = state.arming.tick(ui);
-    if let Some(reason) = deny {
+    // The Save of the last frame counted: the presence step begins, with the token for the
+    // broker, and the window stays open for it.
+    if let (Some(EnrollOutcome::Saved(t)), Phase::Ready(..)) = (&state.outcome, &state.who) {
+        let token = t.expose().to_string();
+        state.who.begin(Some(token));
+    }
+    let asking = state.who.asking();
+    if let Some(reason) = deny
+        && !asking
+    {
         state
             .outcome
             .get_or_insert(EnrollOutcome::Cancelled(reason));
     }
     let screen = ui.ctx().content_rect();
     let validation = state.validation();
-    ui.scope_builder(
-        UiBuilder::new().max_rect(layout::content_rect(screen)),
-        |ui| {
-            ui.heading(RichText::new("Store a registry token").strong());
-            ui.add_space(6.0);
-            details(ui, &state.req);
-            ui.add_space(8.0);
+    let content = if asking {
+        layout::content_rect_asking(screen)
+    } else {
+        layout::content_rect(screen)
+    };
+    ui.scope_builder(UiBuilder::new().max_rect(content), |ui| {
+        ui.heading(RichText::new("Store a registry token").strong());
+        ui.add_space(6.0);
+        details(ui, &state.req);
+        ui.add_space(8.0);
+        if !asking {
             token_field(ui, state, &validation);
-        },
-    );
+        }
+    });
+    if asking {
+        let vetoed = state.arming.blocked.is_some().then_some(DenyReason::Vetoed);
+        match who::view(ui, &mut state.who, deny.or(vetoed)) {
+            Some(Ended::Confirmed) => {}
+            Some(Ended::Denied(r)) => state.outcome = Some(EnrollOutcome::Cancelled(r)),
+            None => {}
+        }
+        return;
+    }
+    if state.who.unavailable(state.req.presence.as_ref()) {
+        state.arming.blocked.get_or_insert_with(|| {
+            "this window cannot ask who you are, which this install requires".into()
+        });
+    }
     match bottom_bar(
         ui,
         &state.arming,

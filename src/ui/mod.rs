@@ -19,6 +19,7 @@ pub mod confirm;
 pub mod enroll;
 pub mod process;
 pub mod raster;
+pub mod who;
 
 mod window;
 
@@ -56,6 +57,10 @@ pub struct Transaction {
     /// to the window process as a message of its own when it is ready).
     #[serde(skip)]
     pub package: Option<crate::package::Pending>,
+    /// After Approve the system must confirm who approved (`presence`): how the window names
+    /// that step. `None`: Approve decides.
+    #[serde(default)]
+    pub presence: Option<crate::presence::Method>,
 }
 
 /// What the enroll window needs.
@@ -73,6 +78,9 @@ pub struct EnrollRequest {
     pub login_url: Option<String>,
     /// Who asked.
     pub requester: Requester,
+    /// After Save the system must confirm who saved (storing over a stored token).
+    #[serde(default)]
+    pub presence: Option<crate::presence::Method>,
 }
 
 /// Timing rules for one window.
@@ -128,6 +136,20 @@ pub trait Prompter {
         opts: &PromptOptions,
         cancel: &Cancel,
     ) -> Result<EnrollOutcome, Error>;
+    /// After an Approve (or Save) in a window whose transaction named a presence step, that
+    /// window is still open: the system asks the person who they are in it. Only
+    /// [`crate::presence::run`] makes the proof; a prompter that cannot relay fails closed.
+    fn authenticate(
+        &self,
+        presence: &dyn crate::presence::Presence,
+        what: &str,
+    ) -> Result<crate::presence::Verified, crate::presence::PresenceError> {
+        let _ = (presence, what);
+        Err(crate::presence::PresenceError::Failed {
+            reason: DenyReason::Closed,
+            message: "this window cannot ask who you are".into(),
+        })
+    }
     /// A window will probably be asked for soon: get ready (connect, check the display)
     /// without showing anything. Nothing may depend on it having been called.
     fn prepare(&self) {}
@@ -149,6 +171,14 @@ impl Cancel {
     /// Marks the request cancelled and wakes the window, if one is open.
     pub(crate) fn cancel(&self) {
         self.0.flag.store(true, Ordering::SeqCst);
+        if let Ok(w) = self.0.waker.lock()
+            && let Some(w) = w.as_ref()
+        {
+            w();
+        }
+    }
+    /// Wakes the window without cancelling (a message arrived for it).
+    pub(crate) fn wake(&self) {
         if let Ok(w) = self.0.waker.lock()
             && let Some(w) = w.as_ref()
         {
@@ -196,6 +226,27 @@ pub mod layout {
     /// The content area above the bottom bar.
     pub(crate) fn content_rect(screen: Rect) -> Rect {
         Rect::from_min_max(screen.min, Pos2::new(screen.max.x, screen.max.y - BAR)).shrink(MARGIN)
+    }
+
+    /// Height of the presence step's panel above the bottom bar.
+    const WHO: f32 = 150.0;
+
+    /// The content area while the presence step is under way: above its panel.
+    pub(crate) fn content_rect_asking(screen: Rect) -> Rect {
+        Rect::from_min_max(
+            screen.min,
+            Pos2::new(screen.max.x, screen.max.y - BAR - WHO),
+        )
+        .shrink(MARGIN)
+    }
+
+    /// The presence step's panel, between the content and the bottom bar.
+    pub(crate) fn who_rect(screen: Rect) -> Rect {
+        Rect::from_min_max(
+            Pos2::new(screen.min.x, screen.max.y - BAR - WHO),
+            Pos2::new(screen.max.x, screen.max.y - BAR),
+        )
+        .shrink2(Vec2::new(MARGIN, 0.0))
     }
 
     /// Centre of the Approve button in window coordinates, for a window of `size` points.

@@ -20,14 +20,17 @@
 //! sealed install it serves only a parent that holds the helper's group
 //! (`crate::sealed::check_parent`).
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
+use super::who::{Early, WhoLink};
 use super::{Cancel, Decision, EnrollOutcome, EnrollRequest, PromptOptions, Prompter, Transaction};
+use crate::child::{self, Child, Lines, Role};
 use crate::error::{DenyReason, Error};
 use crate::gate::Refusal;
 use crate::package::{Pending, Report};
 use crate::policy::Policy;
+use crate::presence::{self, Event, Presence, PresenceError, Reply, ToWindow, Verified};
 use crate::token::Token;
 
 /// The hidden first argument that starts the window process.
@@ -35,7 +38,7 @@ pub const WINDOW_ARG: &str = "__window";
 
 /// What the broker asks for.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
-enum Ask {
+pub(crate) enum Ask {
     /// A confirm window. `package`: a report will follow.
     Confirm {
         tx: Box<Transaction>,
@@ -49,18 +52,34 @@ enum Ask {
     },
     /// The packaged crate's report, when it is ready.
     Package(Box<Report>),
+    /// During the presence step: what the system says, or its verdict.
+    Who(ToWindow),
 }
 
-/// What the window process answers.
+/// What the window process answers. The first answer is the window's decision; when a
+/// presence step follows an Approve or a Save, the window stays open and sends [`Answer::Who`]
+/// lines until the step ends, then its final answer again.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
-enum Answer {
+pub(crate) enum Answer {
     Decision(Decision),
     Saved(String),
     Cancelled(DenyReason),
+    /// During the presence step: the person's answer, or the end of the attempt.
+    Who(Reply),
     /// The display was refused (not the person's screen).
     Refused(String),
     /// The window could not be shown.
     Failed(String),
+}
+
+/// The window process's role.
+pub(crate) struct WindowRole;
+
+impl Role for WindowRole {
+    const ARG: &'static str = WINDOW_ARG;
+    const NAME: &'static str = "the window process";
+    type Ask = Ask;
+    type Answer = Answer;
 }
 
 /// Shows windows through a window process. The broker's one [`Prompter`].
@@ -69,16 +88,19 @@ pub struct WindowProcess {
     /// The Wayland socket the window goes to, when it goes to Wayland.
     wayland_socket: Option<std::path::PathBuf>,
     /// Started by [`Prompter::prepare`], not yet asked anything.
-    ready: std::sync::Mutex<Option<Started>>,
+    ready: Mutex<Option<Child<WindowRole>>>,
     /// A broker starts one window process in its life (see [`WindowProcess::start`]).
     started: std::sync::atomic::AtomicBool,
+    /// A window still open after an Approve, for the presence step.
+    live: Mutex<Option<Live>>,
 }
 
-/// A window process and its two pipes.
-struct Started {
-    child: std::process::Child,
-    to: std::process::ChildStdin,
-    from: std::process::ChildStdout,
+/// A window left open after its Approve: the process, its input (shared with the writer of
+/// the crate report), and its output.
+struct Live {
+    child: Child<WindowRole>,
+    to: Arc<Mutex<Option<std::process::ChildStdin>>>,
+    from: Option<std::io::BufReader<std::process::ChildStdout>>,
 }
 
 impl WindowProcess {
@@ -86,57 +108,49 @@ impl WindowProcess {
     pub fn new(wayland_socket: Option<std::path::PathBuf>) -> Self {
         WindowProcess {
             wayland_socket,
-            ready: Default::default(),
-            started: Default::default(),
+            ..Default::default()
         }
     }
 
-    fn start(&self) -> Result<Started, Error> {
+    fn start(&self) -> Result<Child<WindowRole>, Error> {
         let failed = |e: &dyn std::fmt::Display| Error::Display(format!("the window process: {e}"));
         // One per broker: after the first, the broker denies itself the network, which sets
         // no_new_privs, and a second window process would start without the setgid bit,
-        // dumpable (traceable by any program of the user's) until it hardens itself.
+        // dumpable (traceable by any program of the user's) until it hardens itself. The
+        // authentication process, which must run setgid helpers, starts before this one.
         if self.started.swap(true, std::sync::atomic::Ordering::SeqCst) {
             return Err(failed(&"this helper has already shown a window"));
         }
-        let mut cmd = Command::new("/proc/self/exe");
-        cmd.arg(WINDOW_ARG)
-            .env_clear()
-            .envs(crate::env::window_environment(
-                self.wayland_socket.as_deref(),
-            ))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut child = cmd.spawn().map_err(|e| failed(&e))?;
+        let child = Child::start(crate::env::window_environment(
+            self.wayland_socket.as_deref(),
+        ))
+        .map_err(|e| failed(&e))?;
         // From here on the broker needs no network either. (Not before: seccomp needs
         // no_new_privs, which would have kept the window process from starting setgid, that
         // is non-dumpable and in secure mode from its first instruction.)
         if let Err(e) = crate::harden::deny_network() {
             eprintln!("cargo-confirm-gui: note: could not deny this process the network ({e})");
         }
-        let (Some(to), Some(from)) = (child.stdin.take(), child.stdout.take()) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(failed(&"no pipe"));
-        };
-        Ok(Started { child, to, from })
+        Ok(child)
     }
 
-    fn run(&self, ask: &Ask, package: Option<Pending>, cancel: &Cancel) -> Result<Answer, Error> {
+    fn run(
+        &self,
+        ask: &Ask,
+        package: Option<Pending>,
+        cancel: &Cancel,
+        keep_open: bool,
+    ) -> Result<Answer, Error> {
         let failed = |e: &dyn std::fmt::Display| Error::Display(format!("the window process: {e}"));
+        // A window still open from an earlier ask of this broker ends now.
+        drop(self.live.lock().unwrap_or_else(|e| e.into_inner()).take());
         let ready = self.ready.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let Started {
-            mut child,
-            mut to,
-            from,
-        } = match ready {
-            Some(s) => s,
+        let mut child = match ready {
+            Some(c) => c,
             None => self.start()?,
         };
+        child.send(ask).map_err(|e| failed(&e))?;
         let pid = child.id();
-        let line = serde_json::to_string(ask).map_err(|e| failed(&e))?;
-        writeln!(to, "{line}").map_err(|e| failed(&e))?;
         // The caller going away closes the window: end the window process.
         #[cfg(target_os = "linux")]
         cancel.set_waker(move || {
@@ -148,46 +162,48 @@ impl WindowProcess {
         // Elsewhere the window process ends when its stdin closes, with the broker.
         #[cfg(not(target_os = "linux"))]
         let _ = pid;
-        let writer = std::thread::spawn(move || {
+        // Kept open until the window answers: its end means "caller gone".
+        let to = Arc::new(Mutex::new(child.take_input()));
+        let writer = to.clone();
+        std::thread::spawn(move || {
             if let Some(report) = package.as_ref().and_then(|p| p.wait_forever()) {
-                let line = serde_json::to_string(&Ask::Package(Box::new(report.clone())))
-                    .unwrap_or_default();
-                let _ = writeln!(to, "{line}");
+                let ask = Ask::Package(Box::new(report.clone()));
+                if let Some(to) = writer.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+                    // The window may be gone already; it needs the report no more then.
+                    let _ = child::write_line(to, &ask);
+                }
             }
-            // Keep the pipe open until the window answers: its end means "caller gone".
-            to
         });
-        let mut reply = String::new();
-        let read = BufReader::new(from).read_line(&mut reply);
-        let status = child.wait();
-        drop(writer);
+        let mut from = child
+            .take_output()
+            .ok_or_else(|| failed(&"no output pipe"))?;
+        let read = child::read_line::<Answer>(&mut from);
         if cancel.is_cancelled() {
             return Ok(Answer::Cancelled(DenyReason::CallerGone));
         }
-        match read {
-            Ok(n) if n > 0 => {}
-            _ => return Err(failed(&ended(status.ok()))),
+        let answer = match read {
+            Ok(Some(a)) => a,
+            Ok(None) => {
+                drop(to.lock().unwrap_or_else(|e| e.into_inner()).take());
+                return Err(failed(&ended(child.finish())));
+            }
+            Err(e) => return Err(failed(&e)),
+        };
+        let approved = matches!(
+            answer,
+            Answer::Decision(Decision::Approve) | Answer::Saved(_)
+        );
+        if keep_open && approved {
+            *self.live.lock().unwrap_or_else(|e| e.into_inner()) = Some(Live {
+                child,
+                to,
+                from: Some(from),
+            });
+        } else {
+            drop(to.lock().unwrap_or_else(|e| e.into_inner()).take());
+            let _ = child.finish();
         }
-        let answer = serde_json::from_str(reply.trim_end()).map_err(|e| failed(&e));
-        zeroize::Zeroize::zeroize(&mut reply);
-        answer
-    }
-}
-
-impl Drop for WindowProcess {
-    fn drop(&mut self) {
-        // Started but never asked (not enrolled, a cooldown, a refusal): it has shown
-        // nothing; end it.
-        if let Some(mut s) = self
-            .ready
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            drop(s.to);
-            let _ = s.child.kill();
-            let _ = s.child.wait();
-        }
+        Ok(answer)
     }
 }
 
@@ -210,6 +226,44 @@ fn into_error(answer: Answer) -> Error {
     }
 }
 
+/// The open window's side of a presence attempt.
+struct LiveWindow<'a>(&'a mut Live);
+
+impl presence::WhoWindow for LiveWindow<'_> {
+    fn attach(&mut self, events: std::sync::mpsc::Sender<Event>) -> Result<(), String> {
+        let mut from = self
+            .0
+            .from
+            .take()
+            .ok_or("the window's output is already read")?;
+        std::thread::spawn(move || {
+            loop {
+                let event = match child::read_line::<Answer>(&mut from) {
+                    Ok(Some(Answer::Who(reply))) => Event::Person(reply),
+                    Ok(Some(Answer::Decision(Decision::Deny(r)) | Answer::Cancelled(r))) => {
+                        Event::Person(Reply::Cancel(r))
+                    }
+                    // Anything else from the window is no answer to the system.
+                    Ok(Some(_)) => continue,
+                    Ok(None) => Event::WindowGone("the window closed".into()),
+                    Err(e) => Event::WindowGone(format!("the window process: {e}")),
+                };
+                let last = !matches!(event, Event::Person(Reply::Answer(_)));
+                if events.send(event).is_err() || last {
+                    break;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    fn say(&mut self, what: &ToWindow) -> Result<(), String> {
+        let mut to = self.0.to.lock().unwrap_or_else(|e| e.into_inner());
+        let to = to.as_mut().ok_or("the window's input is closed")?;
+        child::write_line(to, &Ask::Who(what.clone()))
+    }
+}
+
 impl Prompter for WindowProcess {
     fn confirm(
         &self,
@@ -222,7 +276,7 @@ impl Prompter for WindowProcess {
             opts: *opts,
             package: tx.package.is_some(),
         };
-        match self.run(&ask, tx.package.clone(), cancel)? {
+        match self.run(&ask, tx.package.clone(), cancel, tx.presence.is_some())? {
             Answer::Decision(d) => Ok(d),
             Answer::Cancelled(r) => Ok(Decision::Deny(r)),
             other => Err(into_error(other)),
@@ -239,11 +293,30 @@ impl Prompter for WindowProcess {
             req: Box::new(req.clone()),
             opts: *opts,
         };
-        match self.run(&ask, None, cancel)? {
+        match self.run(&ask, None, cancel, req.presence.is_some())? {
             Answer::Saved(t) => Ok(EnrollOutcome::Saved(Token::new(t))),
             Answer::Cancelled(r) => Ok(EnrollOutcome::Cancelled(r)),
             other => Err(into_error(other)),
         }
+    }
+
+    fn authenticate(&self, presence: &dyn Presence, what: &str) -> Result<Verified, PresenceError> {
+        let Some(mut live) = self.live.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return Err(PresenceError::Failed {
+                reason: DenyReason::Closed,
+                message: "no window is open to ask who you are in".into(),
+            });
+        };
+        let verdict = presence::run(
+            presence,
+            what,
+            &mut LiveWindow(&mut live),
+            presence::ATTEMPT_LIMIT,
+        );
+        // The window has the verdict; closing its input ends it.
+        drop(live.to.lock().unwrap_or_else(|e| e.into_inner()).take());
+        let _ = live.child.finish();
+        verdict
     }
 
     fn prepare(&self) {
@@ -260,38 +333,43 @@ impl Prompter for WindowProcess {
 /// giving up every privilege. What the administrator allows about display servers comes
 /// from the policy file, read here, never from the pipe.
 pub(crate) fn serve(env: crate::env::Snapshot) -> Result<(), String> {
+    let x11 = matches!(
+        crate::display::choose(&env),
+        Ok(crate::display::Kind::X11(_))
+    );
     let gui = match Policy::load() {
         Ok(policy) => Ok(super::window::GuiPrompter::new(env, policy.display)),
         Err(e) => Err(e),
     };
-    let mut input = BufReader::new(std::io::stdin());
-    let mut line = String::new();
-    input.read_line(&mut line).map_err(|e| e.to_string())?;
-    if line.is_empty() {
+    let mut lines = Lines::<WindowRole>::default();
+    let Some(ask) = lines.recv()? else {
         // The broker needed no window after all.
         return Ok(());
-    }
-    let ask: Ask = serde_json::from_str(line.trim_end()).map_err(|e| e.to_string())?;
-
+    };
     let cancel = Cancel::default();
     let pending = Pending::default();
-    // Later lines: the package report; the end of input: the broker is gone.
-    let (watch, slot) = (cancel.clone(), pending.clone());
+    let inbox = Arc::new(Mutex::new(VecDeque::new()));
+    // Later lines: the package report, the presence step's messages; the end of input: the
+    // broker is gone.
+    let (watch, slot, mail) = (cancel.clone(), pending.clone(), inbox.clone());
+    let mut input = lines.into_input();
     std::thread::spawn(move || {
-        let mut line = String::new();
         loop {
-            line.clear();
-            match input.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    if let Ok(Ask::Package(report)) = serde_json::from_str(line.trim_end()) {
-                        slot.set(*report);
-                    }
+            match child::read_line::<Ask>(&mut input) {
+                Ok(Some(Ask::Package(report))) => slot.set(*report),
+                Ok(Some(Ask::Who(msg))) => {
+                    mail.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push_back(msg);
+                    watch.wake();
                 }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
             }
         }
         watch.cancel();
     });
+    let link = WhoLink::new(inbox, early, x11);
     let answer = match (ask, gui) {
         (_, Err(e)) => Answer::Failed(format!("the policy file: {e}")),
         (
@@ -303,32 +381,41 @@ pub(crate) fn serve(env: crate::env::Snapshot) -> Result<(), String> {
             Ok(gui),
         ) => {
             tx.package = package.then_some(pending);
-            match gui.confirm(&tx, &opts, &cancel) {
+            match gui.confirm(&tx, &opts, &cancel, link) {
                 Ok(d) => Answer::Decision(d),
                 Err(e) => failure(e),
             }
         }
-        (Ask::Enroll { req, opts }, Ok(gui)) => match gui.enroll(&req, &opts, &cancel) {
+        (Ask::Enroll { req, opts }, Ok(gui)) => match gui.enroll(&req, &opts, &cancel, link) {
             Ok(EnrollOutcome::Saved(t)) => Answer::Saved(t.expose().to_string()),
             Ok(EnrollOutcome::Cancelled(r)) => Answer::Cancelled(r),
             Err(e) => failure(e),
         },
-        (Ask::Package(_), Ok(_)) => Answer::Failed("no window was asked for".into()),
+        (Ask::Package(_) | Ask::Who(_), Ok(_)) => Answer::Failed("no window was asked for".into()),
     };
-    let mut text = serde_json::to_string(&answer).map_err(|e| e.to_string())?;
-    let mut out = std::io::stdout().lock();
-    let written = writeln!(out, "{text}").and_then(|_| out.flush());
-    zeroize::Zeroize::zeroize(&mut text);
-    written.map_err(|e| e.to_string())
+    Lines::<WindowRole>::send(&answer)
+}
+
+/// What the window says while it is still open: its Approve (or Save, with the token), then
+/// the person's answers to the system.
+fn early(e: Early) {
+    let answer = match e {
+        Early::Approved(None) => Answer::Decision(Decision::Approve),
+        Early::Approved(Some(token)) => Answer::Saved(token),
+        Early::Reply(reply) => Answer::Who(reply),
+    };
+    // A broker that is gone closes the window through the end of its input.
+    let _ = Lines::<WindowRole>::send(&answer);
+    if let Answer::Saved(mut t) | Answer::Who(Reply::Answer(mut t)) = answer {
+        zeroize::Zeroize::zeroize(&mut t);
+    }
 }
 
 /// Ends the window process now, answering `Failed(why)`: for a panic inside the window's
 /// event loop, where unwinding through winit could abort the process before it answers.
 /// Only ever a failure: nothing here can approve or carry a token.
 pub(crate) fn fail_now(why: &str) -> ! {
-    let text = serde_json::to_string(&Answer::Failed(why.to_string())).unwrap_or_default();
-    let mut out = std::io::stdout();
-    let _ = writeln!(out, "{text}").and_then(|_| out.flush());
+    let _ = Lines::<WindowRole>::send(&Answer::Failed(why.to_string()));
     std::process::exit(1)
 }
 

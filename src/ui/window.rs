@@ -19,9 +19,9 @@ use winit::window::{CustomCursor, Window, WindowAttributes, WindowLevel};
 use super::confirm::{self, ConfirmState};
 use super::enroll::{self, EnrollState};
 use super::raster::{Canvas, Rasterizer};
+use super::who::{Phase, WhoLink};
 use super::{
-    Arming, Cancel, Decision, EnrollOutcome, EnrollRequest, PromptOptions, Prompter, Transaction,
-    layout,
+    Arming, Cancel, Decision, EnrollOutcome, EnrollRequest, PromptOptions, Transaction, layout,
 };
 use crate::display::{self, Kind};
 use crate::env::Snapshot;
@@ -158,12 +158,14 @@ fn prepare(env: &Snapshot, policy: &DisplayPolicy) -> Result<Prepared, Error> {
     })
 }
 
-impl Prompter for GuiPrompter {
-    fn confirm(
+impl GuiPrompter {
+    /// Shows the confirm window; a presence step after Approve is relayed through `link`.
+    pub(crate) fn confirm(
         &self,
         tx: &Transaction,
         opts: &PromptOptions,
         cancel: &Cancel,
+        link: WhoLink,
     ) -> Result<Decision, Error> {
         let mut title = format!(
             "cargo-confirm-gui: {}",
@@ -179,7 +181,7 @@ impl Prompter for GuiPrompter {
         {
             title.push_str(" (asked by a program that is not cargo)");
         }
-        let state = ConfirmState::new(tx.clone(), opts);
+        let state = ConfirmState::new(tx.clone(), opts).with_link(link);
         let state = run(
             self,
             &title,
@@ -188,25 +190,28 @@ impl Prompter for GuiPrompter {
             cancel,
             Screen {
                 view: confirm::view,
-                done: |s| s.decision.is_some(),
+                done: ConfirmState::done,
                 deny: |s, r| {
                     s.decision.get_or_insert(Decision::Deny(r));
                 },
                 arming: |s| &mut s.arming,
-                approved: |s| s.decision == Some(Decision::Approve),
+                approved: ConfirmState::approved,
                 retract: |s| s.decision = None,
+                who: |s| &mut s.who,
             },
         )?;
         Ok(state.decision.unwrap_or(Decision::Deny(DenyReason::Closed)))
     }
 
-    fn enroll(
+    /// Shows the enroll window; a presence step after Save is relayed through `link`.
+    pub(crate) fn enroll(
         &self,
         req: &EnrollRequest,
         opts: &PromptOptions,
         cancel: &Cancel,
+        link: WhoLink,
     ) -> Result<EnrollOutcome, Error> {
-        let state = EnrollState::new(req.clone(), opts);
+        let state = EnrollState::new(req.clone(), opts).with_link(link);
         let mut state = run(
             self,
             "cargo-confirm-gui: store a registry token",
@@ -215,13 +220,14 @@ impl Prompter for GuiPrompter {
             cancel,
             Screen {
                 view: enroll::view,
-                done: |s| s.outcome.is_some(),
+                done: EnrollState::done,
                 deny: |s, r| {
                     s.outcome.get_or_insert(EnrollOutcome::Cancelled(r));
                 },
                 arming: |s| &mut s.arming,
-                approved: |s| matches!(s.outcome, Some(EnrollOutcome::Saved(_))),
+                approved: EnrollState::approved,
                 retract: |s| s.outcome = None,
+                who: |s| &mut s.who,
             },
         )?;
         Ok(state
@@ -240,6 +246,8 @@ struct Screen<S> {
     approved: fn(&S) -> bool,
     /// Takes an approval back when the guard objects.
     retract: fn(&mut S),
+    /// The presence step after an approval.
+    who: fn(&mut S) -> &mut Phase,
 }
 
 /// Wakes the event loop from another thread (the input guard, the caller going away).
@@ -301,6 +309,13 @@ struct App<S> {
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     seen_viewable: bool,
     guard: Option<Guard>,
+    /// Key presses winit delivered to the window (repeats left out).
+    keys_delivered: u64,
+    /// At the start of the presence step: keys delivered, and real key presses the guard had
+    /// seen. Every key the field is given must have a real press behind it.
+    keys_base: Option<(u64, u64)>,
+    /// The title now says the system is asking who approved.
+    retitled: bool,
     armed_at: Option<Instant>,
     next_repaint: Option<Instant>,
     error: Option<Error>,
@@ -490,9 +505,58 @@ impl<S> App<S> {
                 }
             }
         }
+        self.relay_answer();
+        // The title says what the window asks now: a person (and a test) can tell the
+        // question is up before typing.
+        if !self.retitled
+            && (self.screen.who)(&mut self.state).prompted()
+            && let Some(w) = &self.window
+        {
+            w.set_title(&format!("{} - confirm it is you", self.title));
+            self.retitled = true;
+        }
         // The window's own arrow always: egui asks for other cursors (a text beam, a hand),
         // but only the arrow drawn here is ever set.
         ui.ctx().set_cursor_icon(egui::CursorIcon::Default);
+    }
+
+    /// During the presence step: sends what the person submitted to the broker, once every
+    /// key the window was given is known to come from a real keyboard. On X11 a program can
+    /// send key events into any window (`XSendEvent`) that no device produced; such keys show
+    /// up here as more keys delivered than real presses seen, and end the step as a veto.
+    fn relay_answer(&mut self) {
+        let state = &mut self.state;
+        let phase = (self.screen.who)(state);
+        if !phase.asking() {
+            return;
+        }
+        let real = self.guard.as_ref().map(|g| g.seen().real_key_presses);
+        let (base_delivered, base_real) = *self
+            .keys_base
+            .get_or_insert((self.keys_delivered, real.unwrap_or(0)));
+        let Some(answer) = phase.submitted() else {
+            return;
+        };
+        let forged = match &self.guard {
+            None => None,
+            Some(g) => match g.sync_seen() {
+                Err(e) => Some(format!("the input guard lost the X server ({e})")),
+                Ok(seen) => {
+                    let delivered = self.keys_delivered - base_delivered;
+                    let pressed = seen.real_key_presses.saturating_sub(base_real);
+                    (delivered > pressed).then(|| {
+                        format!(
+                            "this window was given {delivered} key presses but a keyboard made \
+                             only {pressed}: another program sent keys into it"
+                        )
+                    })
+                }
+            },
+        };
+        match forged {
+            None => (self.screen.who)(state).send(answer),
+            Some(why) => (self.screen.arming)(state).blocked = Some(veto_message(&why)),
+        }
     }
 
     fn paint(&mut self, event_loop: &ActiveEventLoop) -> Result<(), Error> {
@@ -601,6 +665,11 @@ impl<S> ApplicationHandler<Wake> for App<S> {
                 }
                 return;
             }
+            WindowEvent::KeyboardInput { event: key, .. }
+                if key.state.is_pressed() && !key.repeat =>
+            {
+                self.keys_delivered += 1;
+            }
             _ => {}
         }
         if let (Some(egui), Some(window)) = (self.egui.as_mut(), &self.window)
@@ -667,6 +736,9 @@ fn run<S: 'static>(
         focus_set: false,
         seen_viewable: false,
         guard,
+        keys_delivered: 0,
+        keys_base: None,
+        retitled: false,
         armed_at: None,
         next_repaint: None,
         error: None,

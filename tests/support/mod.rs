@@ -617,6 +617,19 @@ impl Desk {
         );
     }
 
+    /// A person pressing keys by name (`Return`, `Escape`) on the keyboard, through Xephyr.
+    pub fn human_keys(&self, keys: &[&str]) {
+        let id = self.xephyr_window();
+        assert!(
+            self.xdotool(&self.outer, &["windowfocus", "--sync", &id])
+                .status
+                .success()
+        );
+        let mut args = vec!["key", "--delay", "30"];
+        args.extend_from_slice(keys);
+        assert!(self.xdotool(&self.outer, &args).status.success());
+    }
+
     /// A worm's click: XTEST on the provider's own display.
     pub fn xtest_click(&self, x: i32, y: i32) {
         let (px, py) = (x.to_string(), y.to_string());
@@ -628,6 +641,72 @@ impl Desk {
             .status
             .success()
         );
+    }
+
+    /// A worm typing text: XTEST on the provider's own display.
+    pub fn xtest_type(&self, text: &str) {
+        assert!(
+            self.xdotool(&self.display, &["type", "--delay", "30", text])
+                .status
+                .success()
+        );
+    }
+
+    /// A worm typing `text` into window `id` with XSendEvent: key events that no device made,
+    /// sent straight to the window (a newline is Return). Only characters the keyboard map
+    /// has without modifiers, and spaces.
+    pub fn send_keys(&self, id: &str, text: &str) {
+        use x11rb::connection::Connection;
+        use x11rb::protocol::xproto::{
+            ConnectionExt, EventMask, KEY_PRESS_EVENT, KEY_RELEASE_EVENT, KeyPressEvent,
+        };
+        let (conn, screen) = x11rb::connect(Some(&self.display)).expect("connect");
+        let root = conn.setup().roots[screen].root;
+        let (min, max) = (conn.setup().min_keycode, conn.setup().max_keycode);
+        let map = conn
+            .get_keyboard_mapping(min, max - min + 1)
+            .unwrap()
+            .reply()
+            .unwrap();
+        let per = map.keysyms_per_keycode as usize;
+        let keycode = |sym: u32| -> u8 {
+            map.keysyms
+                .chunks(per)
+                .position(|c| c.first() == Some(&sym))
+                .map(|i| min + i as u8)
+                .unwrap_or_else(|| panic!("no keycode for keysym {sym:#x}"))
+        };
+        let window: u32 = id.parse().expect("window id");
+        for ch in text.chars() {
+            let sym = if ch == '\n' { 0xff0d } else { ch as u32 };
+            let detail = keycode(sym);
+            for response_type in [KEY_PRESS_EVENT, KEY_RELEASE_EVENT] {
+                let ev = KeyPressEvent {
+                    response_type,
+                    detail,
+                    sequence: 0,
+                    time: x11rb::CURRENT_TIME,
+                    root,
+                    event: window,
+                    child: x11rb::NONE,
+                    root_x: 0,
+                    root_y: 0,
+                    event_x: 10,
+                    event_y: 10,
+                    state: Default::default(),
+                    same_screen: true,
+                };
+                let mask = if response_type == KEY_PRESS_EVENT {
+                    EventMask::KEY_PRESS
+                } else {
+                    EventMask::KEY_RELEASE
+                };
+                conn.send_event(true, window, mask, ev)
+                    .unwrap()
+                    .check()
+                    .expect("the X server refused the event");
+            }
+        }
     }
 
     /// A worm's key presses: XTEST on the provider's own display.
@@ -1017,6 +1096,16 @@ pub fn person_answers(
     };
     desk().human_click(x, y);
     wait_output(child, Duration::from_secs(120))
+}
+
+/// After a counted Approve, the window asks who approved: a person types `password` into its
+/// field on the real keyboard (through Xephyr) and presses Enter.
+pub fn person_authenticates(password: &str) {
+    desk()
+        .wait_window("confirm it is you", Duration::from_secs(30))
+        .expect("the window asks who approved after Approve");
+    desk().human_type(password);
+    desk().human_keys(&["Return"]);
 }
 
 /// Waits long enough for the window to arm (1 s by default) with margin.
