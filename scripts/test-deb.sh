@@ -5,12 +5,14 @@
 #     CCG_DEB_RELEASE=1) and install it with dpkg, twice (the second is the upgrade
 #     path: prerm upgrade, unpack under the statoverride, postinst configure);
 #  2. check what dpkg and the postinst left: owners, modes, group, statoverride, the PATH link,
-#     and that the helper, run as an unprivileged user through that link, runs sealed;
+#     the PAM service, and that the helper, run as an unprivileged user through that link,
+#     runs sealed;
 #  3. make the install unsafe in a way the install script does not repair (/opt writable by
 #     its group) and check that the postinst then fails with the helper's own refusal;
 #  4. run the sealed tests (tests/sealed.rs) against the installed helper (CCG_SEALED_EXE);
-#  5. remove it: the binary goes, the store (with the tests' tokens) and the group stay;
-#  6. purge it: the store, the group and the statoverride go too.
+#  5. remove it: the binary goes, the store (with the tests' tokens), the group and the PAM
+#     service stay;
+#  6. purge it: the store, the group, the statoverride and the PAM service go too.
 #
 #   sudo bash scripts/test-deb.sh
 #
@@ -24,6 +26,7 @@ prefix=/opt/cargo-confirm-gui
 exe=$prefix/cargo-confirm-gui
 link=/usr/bin/cargo-confirm-gui
 store=/var/lib/cargo-confirm-gui
+pam=/etc/pam.d/cargo-confirm-gui
 group=cargo-confirm-gui
 die() { echo "test-deb: FAILED: $*" >&2; exit 1; }
 step() { echo "==> test-deb: $*"; }
@@ -38,7 +41,7 @@ case "$(status)" in
     "" | *not-installed) ;;
     *) die "$package is installed here ($(status)); purging it would delete its stored tokens. Run this where it is not installed" ;;
 esac
-for p in "$prefix" "$store" "$link"; do
+for p in "$prefix" "$store" "$link" "$pam"; do
     if [ -e "$p" ] || [ -L "$p" ]; then
         die "$p exists (a sealed install made by hand?); purging the package would delete it. Run this where it is not installed"
     fi
@@ -89,6 +92,8 @@ expect "the store" "$store" "root:$group 1770 directory"
 [ "$(cat "$prefix/sealed.toml")" = "$(printf 'store = "%s"\ngroup = "%s"' "$store" "$group")" ] \
     || die "$prefix/sealed.toml says: $(cat "$prefix/sealed.toml")"
 [ "$(readlink "$link")" = "$exe" ] || die "$link -> $(readlink "$link"), want $exe"
+expect "the PAM service" "$pam" "root:root 644 regular file"
+grep -qx '@include common-auth' "$pam" || die "$pam does not use the system's auth stack: $(cat "$pam")"
 members=$(getent group "$group" | cut -d: -f4)
 [ -z "$members" ] || die "the group $group has members: $members"
 [ "$(getent group "$group" | cut -d: -f3)" -lt 1000 ] || die "$group is not a system group"
@@ -123,10 +128,12 @@ expect "the store after remove" "$store" "root:$group 1770 directory"
 tokens=$(find "$store" -name '*.token' | wc -l)
 [ "$tokens" -gt 0 ] || die "remove left no tokens in $store (the sealed tests stored some)"
 getent group "$group" >/dev/null || die "remove deleted the group $group"
+[ -f "$pam" ] || die "remove deleted the PAM service $pam"
 
 step "dpkg --purge: the store, the group and the statoverride go"
 dpkg --purge "$package"
 [ ! -e "$store" ] || die "$store is still there after purge"
+[ ! -e "$pam" ] || die "$pam is still there after purge"
 ! getent group "$group" >/dev/null || die "the group $group is still there after purge"
 ! dpkg-statoverride --list "$exe" >/dev/null || die "the statoverride of $exe is still there"
 case "$(status)" in

@@ -272,12 +272,36 @@ fn shell_as(s: &Sealed, user: &str, script: &str) -> Output {
 /// A genuine `cargo publish` of alice's project, as alice, with the sealed helper as the
 /// registry's credential provider.
 fn cargo_publish(s: &Sealed) -> Command {
-    cargo_publish_with(s, &[], &[])
+    cargo_publish_in(s, &s.root.join("alice-project"), &[], &[])
 }
 
-/// The same, with `provider_args` after the helper in alice's cargo config (a cargo home of
-/// its own) and `env` for cargo.
+/// A genuine `cargo publish` of a version of alice's crate never published before (cargo
+/// refuses a version its index already lists), with `provider_args` after the helper in her
+/// cargo config (a cargo home of its own) and `env` for cargo.
 fn cargo_publish_with(s: &Sealed, provider_args: &[&str], env: &[(&str, PathBuf)]) -> Command {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let project = s.root.join(format!("alice-project-2.0.{n}"));
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(
+        project.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"sealed\"\nversion = \"2.0.{n}\"\nedition = \"2021\"\n\
+             description = \"t\"\nlicense = \"MIT\"\n\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(project.join("src/lib.rs"), "").unwrap();
+    run(Command::new("chown").args(["-R", ALICE]).arg(&project));
+    cargo_publish_in(s, &project, provider_args, env)
+}
+
+fn cargo_publish_in(
+    s: &Sealed,
+    project: &Path,
+    provider_args: &[&str],
+    env: &[(&str, PathBuf)],
+) -> Command {
     let mut cargo_home = s.root.join("alice-cargo-home");
     if !provider_args.is_empty() {
         cargo_home = s.root.join("alice-cargo-home-args");
@@ -298,7 +322,7 @@ fn cargo_publish_with(s: &Sealed, provider_args: &[&str], env: &[(&str, PathBuf)
     let mut vars = vec![
         ("CARGO_HOME", cargo_home),
         ("RUSTC", s.toolchain.join("bin/rustc")),
-        ("CARGO_TARGET_DIR", s.root.join("alice-project/target")),
+        ("CARGO_TARGET_DIR", project.join("target")),
     ];
     vars.extend(env.iter().cloned());
     let mut cmd = as_user_env(s, ALICE, &s.toolchain.join("bin/cargo"), &vars);
@@ -309,7 +333,7 @@ fn cargo_publish_with(s: &Sealed, provider_args: &[&str], env: &[(&str, PathBuf)
         "--no-verify",
         "--allow-dirty",
     ])
-    .current_dir(s.root.join("alice-project"))
+    .current_dir(project)
     .stdin(Stdio::null())
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
@@ -1044,7 +1068,7 @@ fn presence_a_wrong_password_or_none_releases_nothing_and_every_publish_asks_aga
 
     // Approve, then a wrong password: nothing is published, PAM's words are given, and the
     // cooldown follows as after a Deny.
-    let child = cargo_publish(s).spawn().unwrap();
+    let child = cargo_publish_with(s, &[], &[]).spawn().unwrap();
     let (status, _, err) =
         person_answers_with(child, Click::Approve, Some("not the password"), || {});
     assert!(!status.success(), "{err}");
@@ -1055,7 +1079,7 @@ fn presence_a_wrong_password_or_none_releases_nothing_and_every_publish_asks_aga
     assert!(err.contains("Nothing was released"), "{err}");
     assert!(!err.contains(TOKEN));
     assert_eq!(uploads(), before);
-    let (status, _, err) = wait_output(cargo_publish(s).spawn().unwrap(), ANSWER);
+    let (status, _, err) = wait_output(cargo_publish_with(s, &[], &[]).spawn().unwrap(), ANSWER);
     assert!(!status.success());
     assert!(
         err.contains("requests are refused without a window"),
@@ -1077,7 +1101,7 @@ fn presence_a_wrong_password_or_none_releases_nothing_and_every_publish_asks_aga
     // The right password publishes; the next publish asks again (`person_authenticates` fails
     // the test if the window does not ask).
     for n in 1..=2 {
-        let child = cargo_publish(s).spawn().unwrap();
+        let child = cargo_publish_with(s, &[], &[]).spawn().unwrap();
         let (status, _, err) = person_answers_with(child, Click::Approve, Some(PASSWORD), || {});
         assert!(status.success(), "{err}");
         assert_eq!(uploads(), before + n);
@@ -1174,7 +1198,7 @@ fn presence_a_missing_or_broken_pam_service_releases_nothing() {
     // would otherwise fall back to its `other` service.)
     *PAM_DIR.lock().unwrap() = Some(pamd("missing", None));
     let started = std::time::Instant::now();
-    let (status, _, err) = wait_output(cargo_publish(s).spawn().unwrap(), ANSWER);
+    let (status, _, err) = wait_output(cargo_publish_with(s, &[], &[]).spawn().unwrap(), ANSWER);
     assert!(!status.success());
     assert!(err.contains("refused before showing a window"), "{err}");
     assert!(err.contains("install-sealed.sh"), "{err}");
@@ -1209,7 +1233,7 @@ fn presence_a_missing_or_broken_pam_service_releases_nothing() {
     )
     .unwrap();
     *PAM_DIR.lock().unwrap() = Some(writable);
-    let (status, _, err) = wait_output(cargo_publish(s).spawn().unwrap(), ANSWER);
+    let (status, _, err) = wait_output(cargo_publish_with(s, &[], &[]).spawn().unwrap(), ANSWER);
     assert!(!status.success());
     assert!(err.contains("only root can change"), "{err}");
     assert_eq!(s.registry.uploads().len(), before);

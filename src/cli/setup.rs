@@ -167,9 +167,11 @@ fn what_is_left(stores: &Stores) {
     #[cfg(target_os = "linux")]
     if matches!(stores, Stores::Default) {
         eprintln!(
-            "  - the sealed install, so that no program of yours can read the token at rest: \
-             sudo scripts/install-sealed.sh, then cargo-confirm-gui --migrate (README, \
-             \"Sealed install\")"
+            "  - this install cannot protect the token: any program of yours can read it from \
+             the Secret Service, and a click in your session can be forged. The sealed install \
+             keeps it where only this helper reads it and asks for your password (PAM) before \
+             every release: sudo scripts/install-sealed.sh, then cargo-confirm-gui --migrate \
+             (README, \"Sealed install\")"
         );
     }
     #[cfg(not(target_os = "linux"))]

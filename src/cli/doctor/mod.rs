@@ -60,7 +60,7 @@ pub(super) fn doctor(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     display_trusted(&mut list, &deps.env);
     #[cfg(target_os = "linux")]
     {
-        sealed_install(&mut list, stores);
+        sealed_install(&mut list, stores, deps);
         helper_replaceable(&mut list);
         cargo_runs_this_helper(&mut list, &cargo_home);
         cargo_replaceable(&mut list);
@@ -186,23 +186,48 @@ fn display_trusted(list: &mut Checklist, env: &Snapshot) {
 
 /// Whether this helper runs sealed: a note when it does not.
 #[cfg(target_os = "linux")]
-fn sealed_install(list: &mut Checklist, stores: &Stores) {
+fn sealed_install(list: &mut Checklist, stores: &Stores, deps: &Deps<'_>) {
     match stores {
         Stores::Default => list.line(
             None,
-            "not installed sealed: any program running as you can read the Secret Service's token"
+            "not installed sealed: this install cannot protect the token (any program running \
+             as you can read it from the Secret Service, and a click in your session can be \
+             forged)"
                 .into(),
             "sudo scripts/install-sealed.sh, then cargo-confirm-gui --migrate (README, \"Sealed install\")",
         ),
-        Stores::Sealed { install, .. } => list.line(
-            Some(true),
-            format!(
-                "installed sealed: {} (checked at every start)",
-                install.exe.display()
-            ),
-            "",
-        ),
+        Stores::Sealed { install, .. } => {
+            list.line(
+                Some(true),
+                format!(
+                    "installed sealed: {} (checked at every start)",
+                    install.exe.display()
+                ),
+                "",
+            );
+            presence_step(list, deps);
+        }
     }
+}
+
+/// In the sealed install, every release needs the system to confirm who approved: its PAM
+/// service must be there, and only root may change it.
+#[cfg(target_os = "linux")]
+fn presence_step(list: &mut Checklist, deps: &Deps<'_>) {
+    let method = deps.presence.method();
+    let ready = deps.presence.ready();
+    list.line(
+        Some(method.is_some() && ready.is_ok()),
+        match (&method, &ready) {
+            (Some(m), Ok(())) => format!(
+                "after Approve, every release needs {}, checked by {}",
+                m.asks, m.checked_by
+            ),
+            (_, Err(e)) => format!("nothing can be released: {e}"),
+            (None, Ok(())) => "this sealed install asks nobody who approved".into(),
+        },
+        "sudo scripts/install-sealed.sh writes the PAM service (or reinstall the package)",
+    );
 }
 
 /// Whether the person's programs can replace this helper's binary: a note when they can.
