@@ -521,7 +521,7 @@ fn confirm<'t>(
 ) -> Result<Judged<'t>, Error> {
     let decision = deps.prompter.confirm(tx, opts, cancel)?;
     let report = tx.package.as_ref().map(|p| p.wait(EVIDENCE_WAIT));
-    let note = match (&a.req.operation, report) {
+    let mut note = match (&a.req.operation, report) {
         (Operation::PublishPlan { crates }, _) => crates
             .iter()
             .map(|c| format!("{} {}: {}", c.name, c.vers, c.report.summary()))
@@ -530,6 +530,12 @@ fn confirm<'t>(
         (_, Some(r)) => r.map_or_else(|| "the crate check did not finish".into(), |r| r.summary()),
         _ => String::new(),
     };
+    if let Some(why) = deps.prompter.blocked() {
+        if !note.is_empty() {
+            note.push_str("; ");
+        }
+        note.push_str(&format!("Approve was unavailable: {why}"));
+    }
     Ok(Judged {
         decision,
         blocked: blocked(&a.req.operation, report),

@@ -662,3 +662,228 @@ fn a_prompt_moved_under_the_persons_pointer_must_arm_again() {
     wait_armed();
     person_approves(&p, child, moved);
 }
+
+/// Review 3 of the window ("Presence the desktop cannot forge"): on X11 any client may draw
+/// into the prompt, reshape it, grab the pointer over it or hide the cursor. A click there is
+/// never the last word (the sealed install asks for the person's password after it); these
+/// vetoes are defence in depth, each kept because this test shows it firing. The control is
+/// `control_a_persons_click_on_their_own_screen_approves`.
+mod the_desktop_drives_the_window {
+    use super::*;
+    use x11rb::protocol::shape::{self, ConnectionExt as _};
+    use x11rb::protocol::xproto::{ClipOrdering, EventMask, GrabMode};
+
+    /// The worm paints `rects` into the prompt in red, again every few milliseconds (the
+    /// prompt redraws itself ten times a second), until dropped.
+    struct Painter {
+        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl Painter {
+        fn new(window: u32, rects: Vec<Rectangle>) -> Painter {
+            let (conn, _) = worm();
+            let gc = conn.generate_id().unwrap();
+            conn.create_gc(gc, window, &CreateGCAux::new().foreground(0x00ff_0000))
+                .unwrap();
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = stop.clone();
+            let thread = std::thread::spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    let _ = conn.poly_fill_rectangle(window, gc, &rects);
+                    let _ = conn.flush();
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            });
+            Painter {
+                stop,
+                thread: Some(thread),
+            }
+        }
+    }
+
+    impl Drop for Painter {
+        fn drop(&mut self) {
+            self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    /// The project's last audit record: why the Deny came.
+    fn last_record(p: &Project) -> String {
+        p.audit().last().expect("an audit record").to_string()
+    }
+
+    /// A 120x30 rectangle around screen point (x, y), in the coordinates of the window at `g`.
+    fn around(g: Geom, (x, y): (i32, i32)) -> Rectangle {
+        Rectangle {
+            x: (x - g.x - 60) as i16,
+            y: (y - g.y - 15) as i16,
+            width: 120,
+            height: 30,
+        }
+    }
+
+    #[test]
+    fn labels_drawn_swapped_into_the_prompt_veto_it() {
+        let _g = gui_lock();
+        let p = project("desktop-draw");
+        let mut child = p.publish();
+        let (id, g) = window_for(&mut child, "cargo-confirm-gui");
+        wait_armed();
+        // What a worm does to swap the labels: paint over the two buttons, again and again.
+        let painter = Painter::new(
+            id.parse().unwrap(),
+            vec![around(g, approve_point(g)), around(g, deny_point(g))],
+        );
+        std::thread::sleep(Duration::from_millis(700));
+        let (x, y) = approve_point(g);
+        desk().human_click(x, y);
+        still_waiting(&p, &mut child);
+        drop(painter);
+        let (x, y) = deny_point(g);
+        desk().human_click(x, y);
+        let (status, _, err) = wait_output(child, CARGO);
+        assert!(!status.success() && err.contains("denied"), "{err}");
+        assert!(p.registry.mutations().is_empty());
+        let rec = last_record(&p);
+        assert!(
+            rec.contains("another program drew into this window"),
+            "{rec}"
+        );
+    }
+
+    #[test]
+    fn a_prompt_cut_down_by_another_program_is_vetoed() {
+        let _g = gui_lock();
+        let p = project("desktop-shape");
+        let mut child = p.publish();
+        let (id, g) = window_for(&mut child, "cargo-confirm-gui");
+        wait_armed();
+        // The person's pointer is elsewhere (so no cursor over the prompt changes with it).
+        desk().human_move(g.x + g.w + 40, g.y + g.h / 2);
+        let (conn, _) = worm();
+        // Only the Approve button is left of the prompt; what shows around it is below.
+        let (ax, ay) = approve_point(g);
+        conn.shape_rectangles(
+            shape::SO::SET,
+            shape::SK::BOUNDING,
+            ClipOrdering::UNSORTED,
+            id.parse().unwrap(),
+            0,
+            0,
+            &[Rectangle {
+                x: (ax - g.x - 60) as i16,
+                y: (ay - g.y - 15) as i16,
+                width: 120,
+                height: 30,
+            }],
+        )
+        .unwrap();
+        conn.sync().unwrap();
+        // The person clicks what they see: the one button left.
+        std::thread::sleep(Duration::from_millis(700));
+        desk().human_click(ax, ay);
+        still_waiting(&p, &mut child);
+        // Its shape back, so the person can reach Deny.
+        conn.shape_mask(
+            shape::SO::SET,
+            shape::SK::BOUNDING,
+            id.parse().unwrap(),
+            0,
+            0,
+            x11rb::NONE,
+        )
+        .unwrap();
+        conn.sync().unwrap();
+        let (x, y) = deny_point(g);
+        desk().human_click(x, y);
+        let (status, _, err) = wait_output(child, CARGO);
+        assert!(!status.success() && err.contains("denied"), "{err}");
+        assert!(p.registry.mutations().is_empty());
+        let rec = last_record(&p);
+        assert!(rec.contains("changed this window's shape"), "{rec}");
+    }
+
+    #[test]
+    fn a_pointer_grab_over_the_prompt_is_vetoed() {
+        let _g = gui_lock();
+        let p = project("desktop-grab");
+        let mut child = p.publish();
+        let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+        wait_armed();
+        // The person's pointer rests on the prompt; the worm grabs the pointer for a moment
+        // (long enough to warp it or show a cursor of its own), then lets it go.
+        desk().human_move(g.x + g.w / 2, g.y + g.h / 3);
+        std::thread::sleep(Duration::from_millis(200));
+        let (conn, root) = worm();
+        let grabbed = conn
+            .grab_pointer(
+                false,
+                root,
+                EventMask::NO_EVENT,
+                GrabMode::ASYNC,
+                GrabMode::ASYNC,
+                x11rb::NONE,
+                x11rb::NONE,
+                x11rb::CURRENT_TIME,
+            )
+            .unwrap()
+            .reply()
+            .unwrap();
+        assert_eq!(grabbed.status, x11rb::protocol::xproto::GrabStatus::SUCCESS);
+        std::thread::sleep(Duration::from_millis(100));
+        conn.ungrab_pointer(x11rb::CURRENT_TIME).unwrap();
+        conn.sync().unwrap();
+        vetoed_then_denied(&p, child, g);
+        let rec = last_record(&p);
+        assert!(rec.contains("grabbed the pointer"), "{rec}");
+    }
+
+    #[test]
+    fn a_hidden_cursor_and_an_arrow_painted_beside_the_hotspot_approve_nothing() {
+        // No client can tell that the cursor is hidden (XFixes HideCursor changes nothing a
+        // client can read and sends no event), so hiding it is not vetoed by itself. What the
+        // worm must then show, an arrow of its own away from the real hotspot, is drawing in
+        // the prompt (or a window over it, `a_decoy_over_the_prompt_…`): vetoed.
+        let _g = gui_lock();
+        let p = project("desktop-hide");
+        let mut child = p.publish();
+        let (id, g) = window_for(&mut child, "cargo-confirm-gui");
+        wait_armed();
+        let (conn, root) = worm();
+        conn.xfixes_query_version(5, 0).unwrap().reply().unwrap();
+        conn.xfixes_hide_cursor(root).unwrap();
+        conn.sync().unwrap();
+        // The painted "arrow" sits on Deny; the real hotspot will be on Approve.
+        let (dx, dy) = deny_point(g);
+        let arrow = Painter::new(
+            id.parse().unwrap(),
+            vec![Rectangle {
+                x: (dx - g.x) as i16,
+                y: (dy - g.y) as i16,
+                width: 12,
+                height: 18,
+            }],
+        );
+        std::thread::sleep(Duration::from_millis(700));
+        let (x, y) = approve_point(g);
+        desk().human_click(x, y);
+        still_waiting(&p, &mut child);
+        drop(arrow);
+        conn.xfixes_show_cursor(root).unwrap();
+        conn.sync().unwrap();
+        let (x, y) = deny_point(g);
+        desk().human_click(x, y);
+        let (status, _, err) = wait_output(child, CARGO);
+        assert!(!status.success() && err.contains("denied"), "{err}");
+        assert!(p.registry.mutations().is_empty());
+        let rec = last_record(&p);
+        assert!(
+            rec.contains("another program drew into this window"),
+            "{rec}"
+        );
+    }
+}

@@ -48,7 +48,22 @@ pub struct Session {
     pub(crate) root: u32,
     /// Drawing state for the one window this session draws into.
     gc: Mutex<Option<Target>>,
+    /// The last frame drawn into that window, as the server stores its pixels (colour only):
+    /// what the window must still show, unless another program drew into it.
+    last: Mutex<Option<Drawn>>,
 }
+
+/// A frame as drawn: its window, size, and pixels.
+struct Drawn {
+    window: u32,
+    width: usize,
+    height: usize,
+    pixels: Vec<u32>,
+}
+
+/// The colour bits of a pixel as the server stores it at depth 24 or 32 (the padding or
+/// alpha byte is not ours to compare).
+const COLOUR: u32 = 0x00ff_ffff;
 
 #[derive(Clone, Copy)]
 struct Target {
@@ -72,6 +87,7 @@ impl Session {
             conn,
             root,
             gc: Mutex::new(None),
+            last: Mutex::new(None),
         })
     }
 
@@ -166,6 +182,7 @@ impl Session {
         if w == 0 || h == 0 {
             return Ok(());
         }
+        self.remember(window, canvas);
         let max = self.conn.maximum_request_bytes().saturating_sub(64);
         let rows_per_request = (max / (w * 4)).clamp(1, h);
         let mut bytes = Vec::with_capacity(rows_per_request * w * 4);
@@ -200,5 +217,68 @@ impl Session {
         self.conn
             .flush()
             .map_err(|e| format!("cannot draw into the window: {e}"))
+    }
+
+    /// Keeps what `canvas` puts into `window`, for [`Session::drawn_by_another`].
+    fn remember(&self, window: u32, canvas: &Canvas) {
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        let drawn = last.get_or_insert_with(|| Drawn {
+            window,
+            width: 0,
+            height: 0,
+            pixels: Vec::new(),
+        });
+        drawn.window = window;
+        drawn.width = canvas.width;
+        drawn.height = canvas.height;
+        drawn.pixels.clear();
+        drawn.pixels.extend(
+            canvas
+                .pixels
+                .iter()
+                .map(|p| crate::ui::raster::xrgb(*p) & COLOUR),
+        );
+    }
+
+    /// Whether `window` shows anything but the last frame this session drew into it: on X11
+    /// any client may draw into any window (`XPutImage` on its id), for instance Approve and
+    /// Deny swapped. Read back over this connection, so after every frame it drew. `Ok(None)`
+    /// when it shows exactly that frame (or none was drawn yet); the first pixel that differs
+    /// otherwise. Call only while the window is fully on screen and uncovered: the server
+    /// does not keep what other windows hide.
+    pub(crate) fn drawn_by_another(&self, window: u32) -> Result<Option<(usize, usize)>, String> {
+        let last = self.last.lock().map_err(|_| "drawing state poisoned")?;
+        let Some(drawn) = last.as_ref().filter(|d| d.window == window) else {
+            return Ok(None);
+        };
+        let (w, h) = (drawn.width, drawn.height);
+        let e = |e: &dyn std::fmt::Display| format!("cannot read the window back: {e}");
+        let image = self
+            .conn
+            .get_image(ImageFormat::Z_PIXMAP, window, 0, 0, w as u16, h as u16, !0)
+            .map_err(|x| e(&x))?
+            .reply()
+            .map_err(|x| e(&x))?;
+        let big_endian = self.conn.setup().image_byte_order == ImageOrder::MSB_FIRST;
+        if image.data.len() < w * h * 4 {
+            return Err(e(&"the server sent fewer pixels than the window has"));
+        }
+        let differs = image
+            .data
+            .chunks_exact(4)
+            .take(w * h)
+            .map(|b| {
+                let b = [b[0], b[1], b[2], b[3]];
+                if big_endian {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                }
+            })
+            .zip(&drawn.pixels)
+            .position(|(got, want)| got & COLOUR != *want);
+        Ok(differs.map(|i| (i % w, i / w)))
     }
 }

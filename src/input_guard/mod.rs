@@ -56,6 +56,7 @@ mod x11 {
             Ok(())
         }
         pub(crate) fn set_window(&self, _: u32) {}
+        pub(crate) fn check_drawing(&self) {}
     }
 }
 
@@ -152,6 +153,11 @@ impl Guard {
                 veto: Some("the input guard failed".into()),
                 ..Seen::default()
             })
+    }
+
+    /// Reads the prompt back: another program's drawing in it vetoes it (X11).
+    pub(crate) fn check_drawing(&self) {
+        self.inner.check_drawing();
     }
 
     /// The state after a round trip to the server: every event generated before this call

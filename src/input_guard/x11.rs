@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use x11rb::connection::Connection;
 use x11rb::protocol::Event;
 use x11rb::protocol::composite::ConnectionExt as _;
+use x11rb::protocol::shape::ConnectionExt as _;
 use x11rb::protocol::xfixes::{ConnectionExt as _, CursorNotifyMask, SelectionEventMask};
-use x11rb::protocol::xinput::{ConnectionExt as _, Device, EventMask, XIEventMask};
+use x11rb::protocol::xinput::{ConnectionExt as _, Device, EventMask, NotifyMode, XIEventMask};
 use x11rb::protocol::xproto::{
     AtomEnum, ChangeWindowAttributesAux, ConfigureNotifyEvent, ConfigureWindowAux,
     ConnectionExt as _, CreateNotifyEvent, EventMask as XEventMask, GravityNotifyEvent, MapState,
@@ -299,14 +300,28 @@ impl Watcher {
                     | XEventMask::PROPERTY_CHANGE,
             ),
         );
-        // Pointer motion over the prompt reaches its own window, not the root.
+        // Pointer motion over the prompt reaches its own window, not the root; so do the
+        // pointer's entering and leaving it, whose mode says when another client grabbed the
+        // pointer (to warp it, or show a cursor of its own, unseen).
         let _ = s.session.conn.xinput_xi_select_events(
             client,
             &[EventMask {
                 deviceid: device_id(Device::ALL_MASTER),
-                mask: vec![XIEventMask::MOTION],
+                mask: vec![XIEventMask::MOTION | XIEventMask::ENTER | XIEventMask::LEAVE],
             }],
         );
+        // Its shape: cut down to one button over a decoy that lies below it.
+        let _ = s.session.conn.shape_select_input(client, true);
+        let shaped = s
+            .session
+            .conn
+            .shape_query_extents(client)
+            .ok()
+            .and_then(|c| c.reply().ok())
+            .is_none_or(|r| r.bounding_shaped || r.clip_shaped);
+        if shaped {
+            s.veto(SHAPED.into());
+        }
         if let Ok(mut p) = s.prompt.lock() {
             *p = Some(Prompt {
                 client,
@@ -321,7 +336,8 @@ impl Watcher {
     }
 
     /// One round trip, then handle whatever arrived before it, and check the cursor on
-    /// screen now: a click is judged only while the prompt's own arrow is displayed.
+    /// screen now: a click is judged only while the prompt's own arrow is displayed; and the
+    /// window must show what the helper drew.
     pub(super) fn sync(&self) -> Result<(), String> {
         let s = &self.shared;
         let conn = &s.session.conn;
@@ -330,11 +346,49 @@ impl Watcher {
             s.handle(ev);
         }
         s.check_cursor(true);
+        s.check_drawing(true);
         Ok(())
+    }
+
+    /// Whether another program drew into the prompt: checked at every judgement, and by the
+    /// window every half second while it is up.
+    pub(super) fn check_drawing(&self) {
+        self.shared.check_drawing(false);
     }
 }
 
+/// Why a shaped prompt is vetoed.
+const SHAPED: &str = "another program changed this window's shape (it can cut the window \
+                      down so that what shows through is not this window)";
+
 impl Shared {
+    /// Reads the prompt back and vetoes it when it shows anything but the helper's own last
+    /// frame. Only while it has been fully shown for a moment: the server keeps nothing of
+    /// what covered it, and redraws follow an Expose. At a judgement (`judging`), a window
+    /// that cannot be read back is vetoed too.
+    fn check_drawing(&self, judging: bool) {
+        let Some(prompt) = self.prompt.lock().ok().and_then(|p| *p) else {
+            return;
+        };
+        let settled = self.seen.lock().is_ok_and(|s| {
+            s.covered.is_none()
+                && s.clear_since
+                    .is_some_and(|t| t.elapsed() >= Duration::from_millis(300))
+        });
+        if !settled {
+            return;
+        }
+        match self.session.drawn_by_another(prompt.client) {
+            Ok(None) => {}
+            Ok(Some((x, y))) => self.veto(format!(
+                "another program drew into this window (at {x},{y}): what it shows may not be \
+                 what this helper drew"
+            )),
+            Err(e) if judging => self.veto(e),
+            Err(_) => {}
+        }
+    }
+
     fn veto(&self, why: String) {
         if let Ok(mut seen) = self.seen.lock() {
             seen.veto.get_or_insert(why);
@@ -712,6 +766,8 @@ impl Shared {
             Event::XinputRawKeyPress(e) => self.raw_input(e.sourceid, Raw::KeyPress),
             Event::XinputRawKeyRelease(e) => self.raw_input(e.sourceid, Raw::KeyRelease),
             Event::XinputHierarchy(_) => self.devices_changed(),
+            Event::XinputEnter(e) | Event::XinputLeave(e) => self.crossing(e.mode),
+            Event::ShapeNotify(e) if self.is_prompt(e.affected_window) => self.veto(SHAPED.into()),
             Event::XfixesCursorNotify(_) => self.check_cursor(false),
             Event::XfixesSelectionNotify(e) if e.selection == self.cm_atom => self.veto(
                 "the compositing manager changed while this window was open (the program that \
@@ -753,6 +809,28 @@ impl Shared {
         if let Ok(mut seen) = self.seen.lock() {
             seen.last_motion_real = real;
         }
+    }
+
+    /// The pointer entered or left the prompt. An active grab by another client (one that
+    /// starts or ends while the pointer is over the prompt) takes every pointer event for
+    /// itself: it can warp the pointer or show a cursor of its own unseen. Window managers'
+    /// passive grabs (click to focus) are not vetoed.
+    fn crossing(&self, mode: NotifyMode) {
+        if mode == NotifyMode::GRAB || mode == NotifyMode::UNGRAB {
+            self.veto(
+                "another program grabbed the pointer while this window was open (it can move \
+                 the pointer or show a cursor of its own unseen)"
+                    .into(),
+            );
+        }
+    }
+
+    fn is_prompt(&self, window: u32) -> bool {
+        self.prompt
+            .lock()
+            .ok()
+            .and_then(|p| *p)
+            .is_some_and(|p| p.client == window || p.top == window)
     }
 
     /// A device was added, removed, attached or detached: always a veto.

@@ -150,6 +150,11 @@ pub trait Prompter {
             message: "this window cannot ask who you are".into(),
         })
     }
+    /// Why Approve was unavailable in the last window this prompter showed, if it was: for
+    /// the audit record of a Deny.
+    fn blocked(&self) -> Option<String> {
+        None
+    }
     /// A window will probably be asked for soon: get ready (connect, check the display)
     /// without showing anything. Nothing may depend on it having been called.
     fn prepare(&self) {}

@@ -66,6 +66,9 @@ pub(crate) enum Answer {
     Cancelled(DenyReason),
     /// During the presence step: the person's answer, or the end of the attempt.
     Who(Reply),
+    /// Sent before the final answer: why Approve was unavailable when the window closed (a
+    /// veto by the input guard, a crate that failed its check), for the audit record.
+    Blocked(String),
     /// The display was refused (not the person's screen).
     Refused(String),
     /// The window could not be shown.
@@ -93,6 +96,8 @@ pub struct WindowProcess {
     started: std::sync::atomic::AtomicBool,
     /// A window still open after an Approve, for the presence step.
     live: Mutex<Option<Live>>,
+    /// Why Approve was unavailable in the last window, when it was.
+    blocked: Mutex<Option<String>>,
 }
 
 /// A window left open after its Approve: the process, its input (shared with the writer of
@@ -177,7 +182,11 @@ impl WindowProcess {
         let mut from = child
             .take_output()
             .ok_or_else(|| failed(&"no output pipe"))?;
-        let read = child::read_line::<Answer>(&mut from);
+        let mut read = child::read_line::<Answer>(&mut from);
+        if let Ok(Some(Answer::Blocked(why))) = read {
+            *self.blocked.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+            read = child::read_line::<Answer>(&mut from);
+        }
         if cancel.is_cancelled() {
             return Ok(Answer::Cancelled(DenyReason::CallerGone));
         }
@@ -319,6 +328,13 @@ impl Prompter for WindowProcess {
         verdict
     }
 
+    fn blocked(&self) -> Option<String> {
+        self.blocked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     fn prepare(&self) {
         let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
         if ready.is_none() && !self.started.load(std::sync::atomic::Ordering::SeqCst) {
@@ -382,7 +398,12 @@ pub(crate) fn serve(env: crate::env::Snapshot) -> Result<(), String> {
         ) => {
             tx.package = package.then_some(pending);
             match gui.confirm(&tx, &opts, &cancel, link) {
-                Ok(d) => Answer::Decision(d),
+                Ok((d, blocked)) => {
+                    if let Some(why) = blocked.filter(|_| d != Decision::Approve) {
+                        Lines::<WindowRole>::send(&Answer::Blocked(why))?;
+                    }
+                    Answer::Decision(d)
+                }
                 Err(e) => failure(e),
             }
         }

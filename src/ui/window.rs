@@ -160,13 +160,14 @@ fn prepare(env: &Snapshot, policy: &DisplayPolicy) -> Result<Prepared, Error> {
 
 impl GuiPrompter {
     /// Shows the confirm window; a presence step after Approve is relayed through `link`.
+    /// With the decision: why Approve was unavailable when the window closed, if it was.
     pub(crate) fn confirm(
         &self,
         tx: &Transaction,
         opts: &PromptOptions,
         cancel: &Cancel,
         link: WhoLink,
-    ) -> Result<Decision, Error> {
+    ) -> Result<(Decision, Option<String>), Error> {
         let mut title = format!(
             "cargo-confirm-gui: {}",
             confirm::wording(&tx.operation, tx.existing_entry).0
@@ -200,7 +201,10 @@ impl GuiPrompter {
                 who: |s| &mut s.who,
             },
         )?;
-        Ok(state.decision.unwrap_or(Decision::Deny(DenyReason::Closed)))
+        Ok((
+            state.decision.unwrap_or(Decision::Deny(DenyReason::Closed)),
+            state.arming.blocked,
+        ))
     }
 
     /// Shows the enroll window; a presence step after Save is relayed through `link`.
@@ -316,6 +320,8 @@ struct App<S> {
     keys_base: Option<(u64, u64)>,
     /// The title now says the system is asking who approved.
     retitled: bool,
+    /// When the window was last read back for another program's drawing.
+    drawing_checked: Option<Instant>,
     armed_at: Option<Instant>,
     next_repaint: Option<Instant>,
     error: Option<Error>,
@@ -461,6 +467,16 @@ impl<S> App<S> {
                 .request_repaint_after(std::time::Duration::from_millis(100));
         }
         let now = Instant::now();
+        // What the person reads must be what this helper drew: on X11 another program can
+        // draw into the window (Approve and Deny swapped). Read back twice a second.
+        if let Some(g) = &self.guard
+            && self
+                .drawing_checked
+                .is_none_or(|t| now - t >= Duration::from_millis(500))
+        {
+            g.check_drawing();
+            self.drawing_checked = Some(now);
+        }
         if let Some(seen) = self.guard.as_ref().map(Guard::seen) {
             let arming = (self.screen.arming)(state);
             if let Some(why) = &seen.veto {
@@ -739,6 +755,7 @@ fn run<S: 'static>(
         keys_delivered: 0,
         keys_base: None,
         retitled: false,
+        drawing_checked: None,
         armed_at: None,
         next_repaint: None,
         error: None,
