@@ -262,6 +262,28 @@ pub enum Error {
         /// Seconds left.
         left: u64,
     },
+    /// A record the install needs before any window (the cooldown, the prompt lock, the count
+    /// of recent requests, the audit log) could not be written.
+    #[error(
+        "cargo-confirm-gui refused before showing a window: it could not record {what} ({detail}), and the sealed install opens no window and releases nothing it cannot record. Nothing was released. Check that the disk is not full, and that the helper was started with the usual limits"
+    )]
+    Unrecorded {
+        /// Which record.
+        what: &'static str,
+        /// What the system said.
+        detail: String,
+    },
+    /// The audit record of a release could not be written: in the sealed install, nothing is
+    /// released.
+    #[error(
+        "cargo-confirm-gui: {what} was approved, but its audit record could not be written ({detail}), and the sealed install releases nothing it cannot record. Nothing was released. Check that the disk is not full"
+    )]
+    NotRecorded {
+        /// What was approved.
+        what: String,
+        /// What the system said.
+        detail: String,
+    },
     /// Another window stayed open.
     #[error(
         "cargo-confirm-gui: another confirmation window is already open; answer it first, then try again. Nothing was released"

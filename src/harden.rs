@@ -75,3 +75,281 @@ pub fn deny_network() -> Result<(), String> {
 pub(crate) fn deny_network() -> Result<(), String> {
     Err("not available on this platform".into())
 }
+
+/// What the program that started the helper chose for it, and what the helper needs: a
+/// same-user program picks the helper's resource limits, its ignored and blocked signals, its
+/// open descriptors and its umask, and all of them survive even a setgid start. Red team,
+/// "Fail closed whatever the caller sets": `RLIMIT_FSIZE` lowered with `SIGXFSZ` ignored made
+/// every file write fail, so the cooldown, the request counter and the audit record of a
+/// release silently went missing.
+///
+/// First thing in `main`, in every process of the helper, before any thread exists:
+///
+/// - every limit below is raised to its hard limit (a soft limit is the caller's to set, the
+///   hard one only root raises); where the hard limit is below what the helper needs, the
+///   helper refuses, naming it: nothing can raise it back;
+/// - every signal the caller left ignored goes back to its default action (but `SIGPIPE`,
+///   which the Rust runtime ignores itself, so that a closed pipe is an error, not a death),
+///   and none stays blocked;
+/// - descriptors 0 to 2, if closed, are opened on `/dev/null` (else the first file the helper
+///   opens would become its stdout); every other inherited descriptor is closed;
+/// - the umask becomes 077.
+///
+/// The alternate signal stack is not inherited (`execve` resets it).
+#[cfg(target_os = "linux")]
+pub fn reset_inherited() -> Result<(), String> {
+    reset_descriptors()?;
+    reset_signals();
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    for limit in LIMITS {
+        limit.reset()?;
+    }
+    Ok(())
+}
+
+/// Other platforms: nothing yet.
+#[cfg(not(target_os = "linux"))]
+pub fn reset_inherited() -> Result<(), String> {
+    Ok(())
+}
+
+/// A resource limit the helper checks, and the least it needs.
+#[cfg(target_os = "linux")]
+struct Limit {
+    resource: rustix::process::Resource,
+    name: &'static str,
+    /// What it limits, for people.
+    what: &'static str,
+    /// The shell's `ulimit` option that sets it.
+    ulimit: &'static str,
+    /// The least the helper needs (bytes, descriptors, processes or seconds); `None`: any.
+    floor: Option<u64>,
+    /// The soft limit is raised to this at most (the stack: a larger one changes how the
+    /// children's memory is laid out, for nothing).
+    cap: Option<u64>,
+}
+
+#[cfg(target_os = "linux")]
+const MIB: u64 = 1 << 20;
+
+/// The limits a caller can set and the helper needs: files it writes (the audit log rotates
+/// at 1 MiB), descriptors (pipes, the display, `/proc` through pinned pidfds), processes
+/// (the window, the authentication and upload processes, `unix_chkpwd`, `cargo package`),
+/// memory (a `.crate` of up to 1 GiB is read whole; fonts; thread stacks), CPU seconds.
+#[cfg(target_os = "linux")]
+const LIMITS: &[Limit] = {
+    use rustix::process::Resource;
+    &[
+        Limit {
+            resource: Resource::Fsize,
+            name: "RLIMIT_FSIZE",
+            what: "the largest file it may write",
+            ulimit: "-f",
+            floor: Some(16 * MIB),
+            cap: None,
+        },
+        Limit {
+            resource: Resource::Nofile,
+            name: "RLIMIT_NOFILE",
+            what: "open files",
+            ulimit: "-n",
+            floor: Some(256),
+            cap: None,
+        },
+        Limit {
+            resource: Resource::Nproc,
+            name: "RLIMIT_NPROC",
+            what: "processes",
+            ulimit: "-u",
+            floor: Some(64),
+            cap: None,
+        },
+        Limit {
+            resource: Resource::As,
+            name: "RLIMIT_AS",
+            what: "address space",
+            ulimit: "-v",
+            floor: Some(4096 * MIB),
+            cap: None,
+        },
+        Limit {
+            resource: Resource::Data,
+            name: "RLIMIT_DATA",
+            what: "data segment",
+            ulimit: "-d",
+            floor: Some(2048 * MIB),
+            cap: None,
+        },
+        Limit {
+            resource: Resource::Stack,
+            name: "RLIMIT_STACK",
+            what: "stack",
+            ulimit: "-s",
+            floor: Some(8 * MIB),
+            cap: Some(8 * MIB),
+        },
+        Limit {
+            resource: Resource::Cpu,
+            name: "RLIMIT_CPU",
+            what: "CPU seconds",
+            ulimit: "-t",
+            floor: Some(300),
+            cap: None,
+        },
+        Limit {
+            resource: Resource::Memlock,
+            name: "RLIMIT_MEMLOCK",
+            what: "locked memory",
+            ulimit: "-l",
+            floor: None,
+            cap: None,
+        },
+    ]
+};
+
+#[cfg(target_os = "linux")]
+impl Limit {
+    /// Raises the soft limit to the hard one (or to `cap`), or refuses when the hard one is
+    /// below the floor.
+    fn reset(&self) -> Result<(), String> {
+        use rustix::process::{Rlimit, getrlimit, setrlimit};
+        let now = getrlimit(self.resource);
+        if let (Some(floor), Some(hard)) = (self.floor, now.maximum)
+            && hard < floor
+        {
+            return Err(self.refusal(hard, floor));
+        }
+        let want = match (self.cap, now.maximum) {
+            (Some(cap), Some(hard)) => Some(cap.min(hard)),
+            (Some(cap), None) => Some(cap),
+            (None, hard) => hard,
+        };
+        // Never lower a soft limit that is already above what is wanted.
+        let soft = match (now.current, want) {
+            (None, _) => None,
+            (Some(cur), Some(w)) => Some(cur.max(w)),
+            (Some(_), None) => None,
+        };
+        if soft == now.current {
+            return Ok(());
+        }
+        setrlimit(
+            self.resource,
+            Rlimit {
+                current: soft,
+                maximum: now.maximum,
+            },
+        )
+        .map_err(|e| format!("cargo-confirm-gui: cannot raise {} ({}): {e}", self.name, self.what))
+    }
+
+    fn refusal(&self, hard: u64, floor: u64) -> String {
+        let bytes = matches!(
+            self.resource,
+            rustix::process::Resource::Fsize
+                | rustix::process::Resource::As
+                | rustix::process::Resource::Data
+                | rustix::process::Resource::Stack
+        );
+        let amount = |n: u64| {
+            if bytes {
+                format!("{n} bytes")
+            } else {
+                n.to_string()
+            }
+        };
+        format!(
+            "cargo-confirm-gui refused to start: the program that started it set {} ({}) to a \
+             hard limit of {}, below the {} it needs, and a hard limit cannot be raised again. \
+             Nothing was released. Run it from a shell with the usual limits (`ulimit -H {}` \
+             shows this one)",
+            self.name,
+            self.what,
+            amount(hard),
+            amount(floor),
+            self.ulimit
+        )
+    }
+}
+
+/// Descriptors 0 to 2 opened on `/dev/null` where closed; every other one closed.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn reset_descriptors() -> Result<(), String> {
+    use rustix::fd::AsRawFd;
+    for fd in 0..=2 {
+        // SAFETY: `fd` is a plain number; asking for its flags touches no memory.
+        let open = rustix::io::fcntl_getfd(unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) });
+        if open.is_err() {
+            // The lowest free descriptor: this one, as the lower ones are open.
+            let null = rustix::fs::open(
+                "/dev/null",
+                rustix::fs::OFlags::RDWR,
+                rustix::fs::Mode::empty(),
+            )
+            .map_err(|e| format!("cargo-confirm-gui: descriptor {fd} is closed and /dev/null cannot be opened: {e}"))?;
+            if null.as_raw_fd() != fd {
+                return Err(format!(
+                    "cargo-confirm-gui: descriptor {fd} is closed and could not be opened again"
+                ));
+            }
+            // Kept open for the life of the process, as a standard descriptor.
+            std::mem::forget(null);
+        }
+    }
+    close_from(3)
+}
+
+/// Closes every descriptor from `first` on: what the caller left open is not the helper's,
+/// and its own children would inherit it.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn close_from(first: u32) -> Result<(), String> {
+    // SAFETY: close_range closes descriptors; nothing in this process refers to any of them
+    // yet (this runs first in `main`, before any thread or file of the helper's own).
+    let rc = unsafe { libc::close_range(first, u32::MAX, 0) };
+    if rc == 0 {
+        return Ok(());
+    }
+    // Kernels before 5.9: close what /proc lists.
+    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map_err(|e| format!("cargo-confirm-gui: cannot list inherited descriptors: {e}"))?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd >= first as i32)
+        .collect();
+    for fd in fds {
+        // SAFETY: as above; the directory listing's own descriptor is closed already, and
+        // closing a descriptor that is no longer open only fails with EBADF.
+        unsafe { libc::close(fd) };
+    }
+    Ok(())
+}
+
+/// Every ignored signal back to its default action (`SIGPIPE` stays ignored: the Rust
+/// runtime's own choice), and none blocked.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn reset_signals() {
+    for sig in 1..=64 {
+        if matches!(sig, libc::SIGKILL | libc::SIGSTOP | libc::SIGPIPE) {
+            continue;
+        }
+        // SAFETY: a zeroed sigaction is a valid out-parameter; passing null as the new action
+        // only reads the current one. Signals the C library reserves fail with EINVAL.
+        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+        if unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) } != 0 {
+            continue;
+        }
+        if old.sa_sigaction == libc::SIG_IGN {
+            // SAFETY: SIG_DFL installs no handler of ours; no other thread exists yet.
+            unsafe { libc::signal(sig, libc::SIG_DFL) };
+        }
+    }
+    // SAFETY: an empty set, built by sigemptyset, unblocks everything on this (the only)
+    // thread; threads started later inherit it.
+    unsafe {
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+    }
+}

@@ -50,6 +50,12 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    // What the caller chose (limits, signals, descriptors, umask) is reset or refused before
+    // anything else, in every process of the helper.
+    if let Err(why) = harden::reset_inherited() {
+        eprintln!("{why}");
+        return ExitCode::FAILURE;
+    }
     for note in harden::harden_process() {
         eprintln!("cargo-confirm-gui: warning: {note}");
     }

@@ -184,14 +184,30 @@ impl Outcome {
             Err(e) => e.report(),
         };
         let requester = self.requester.unwrap_or_else(|| (deps.requester)());
-        record(
+        let written = record(
             deps,
             req,
             &requester,
             (&said, windowless(&self.answer, self.windowed)),
             self.note,
         );
-        self.answer
+        match (written, self.answer) {
+            (Ok(()), answer) => answer,
+            // A token is released only once its record is written: in the sealed install an
+            // approval that cannot be recorded releases nothing (the token is dropped, and
+            // wiped, here). The default install's log is the person's own to delete anyway:
+            // there a failure is said, not enforced.
+            (Err(e), Ok(Answer::Token { .. })) if deps.state.sealed_away() => {
+                Err(Error::NotRecorded {
+                    what: req.operation.describe(&req.registry_label()),
+                    detail: e.to_string(),
+                })
+            }
+            (Err(e), answer) => {
+                eprintln!("cargo-confirm-gui: warning: the audit log was not written: {e}");
+                answer
+            }
+        }
     }
 }
 
@@ -303,47 +319,110 @@ fn open_display(a: &Asked<'_>, deps: &Deps<'_>) -> Result<(), Error> {
 
 /// One person's turn at the window, for every path that opens one: one window at a time per
 /// user, none during the cooldown after a Deny, and the count of recent requests it shows.
+///
+/// Red team, "Fail closed whatever the caller sets": a write that failed (a file-size limit
+/// the caller set, a full disk) used to drop the cooldown, the count or the lock and go on.
+/// Now, before any window, the turn records a `pending` cooldown, as if the window were
+/// denied, and only a finished turn removes it: a Deny replaces it with the Deny's time, any
+/// other ending removes it. An outcome that cannot be written leaves the cooldown in place.
+/// In the sealed install every one of these writes, and the audit log's, must succeed before
+/// a window opens; in the default install (where any program of the person's can delete them
+/// anyway) a failure is a warning and a note in the window.
 struct Turn<'a> {
     state: &'a crate::state::State,
     _lock: Option<throttle::PromptLock>,
     recent: u32,
+    /// The `pending` record is this turn's, to replace or remove when it ends.
+    pending: std::cell::Cell<bool>,
+    /// What the window must say about records that cannot be written (default install).
+    unrecorded: Option<String>,
 }
 
 impl<'a> Turn<'a> {
     /// Waits up to [`PROMPT_WAIT`] for another window to close; a Deny while waiting starts
     /// the cooldown for this request too.
     fn take(state: &'a crate::state::State, cooldown: std::time::Duration) -> Result<Self, Error> {
-        let dir = state.throttle.as_deref();
-        let cooling = |d: &std::path::Path| {
+        let must = state.sealed_away();
+        let mut unrecorded = Vec::new();
+        let mut failed = |what: &'static str, e: std::io::Error| -> Result<(), Error> {
+            if must {
+                return Err(Error::Unrecorded {
+                    what,
+                    detail: e.to_string(),
+                });
+            }
+            eprintln!("cargo-confirm-gui: warning: could not keep {what} ({e}); continuing");
+            unrecorded.push(format!("{what} ({e})"));
+            Ok(())
+        };
+        let Some(dir) = state.throttle.as_deref() else {
+            return Ok(Turn {
+                state,
+                _lock: None,
+                recent: 1,
+                pending: Default::default(),
+                unrecorded: None,
+            });
+        };
+        let cooling = |stale_pending: bool| {
             state
-                .run(|| throttle::cooldown_left(d, cooldown))
-                .map(|left| Error::Cooldown {
-                    ago: cooldown.as_secs() - left,
-                    left,
+                .run(|| throttle::cooldown_left(dir, cooldown, stale_pending))
+                .map(|left| {
+                    left.map(|left| Error::Cooldown {
+                        ago: cooldown.as_secs().saturating_sub(left),
+                        left,
+                    })
                 })
         };
-        if let Some(e) = dir.and_then(cooling) {
-            return Err(e);
+        match cooling(false) {
+            Ok(Some(e)) => return Err(e),
+            Ok(None) => {}
+            Err(e) => failed("the cooldown", e)?,
         }
-        let lock = match dir {
-            Some(d) => match state.run(|| throttle::lock(d, PROMPT_WAIT)) {
-                Ok(Some(lock)) => Some(lock),
-                Ok(None) => return Err(Error::Busy),
-                Err(e) => {
-                    eprintln!("cargo-confirm-gui: warning: no prompt lock ({e}); continuing");
-                    None
-                }
-            },
-            None => None,
+        let lock = match state.run(|| throttle::lock(dir, PROMPT_WAIT)) {
+            Ok(Some(lock)) => Some(lock),
+            Ok(None) => return Err(Error::Busy),
+            Err(e) => {
+                failed("the prompt lock", e)?;
+                None
+            }
         };
-        if let Some(e) = dir.and_then(cooling) {
-            return Err(e);
+        // Holding the lock, a `pending` record is a window that ended without recording how.
+        match cooling(true) {
+            Ok(Some(e)) => return Err(e),
+            Ok(None) => {}
+            Err(e) => failed("the cooldown", e)?,
         }
-        let recent = dir.map_or(1, |d| state.run(|| throttle::count_request(d)));
+        let recent = match state.run(|| throttle::count_request(dir)) {
+            Ok(n) => n,
+            Err(e) => {
+                failed("the count of recent requests", e)?;
+                1
+            }
+        };
+        let pending = match state.run(|| throttle::record_pending(dir)) {
+            Ok(()) => true,
+            Err(e) => {
+                failed("the cooldown", e)?;
+                false
+            }
+        };
+        if let Some(log) = &state.audit
+            && let Err(e) = state.run(|| crate::audit::probe(log))
+        {
+            failed("the audit log", e)?;
+        }
         Ok(Turn {
             state,
             _lock: lock,
             recent,
+            pending: std::cell::Cell::new(pending),
+            unrecorded: (!unrecorded.is_empty()).then(|| {
+                format!(
+                    "this decision may not be recorded: could not keep {}",
+                    unrecorded.join(", ")
+                )
+            }),
         })
     }
 
@@ -369,11 +448,26 @@ impl<'a> Turn<'a> {
         a.denied(reason)
     }
 
+    /// A person's no: the Deny's time replaces the `pending` record. Should this write fail,
+    /// the `pending` record stays, and the next request still waits out a cooldown.
     fn record_deny(&self, reason: DenyReason) {
         if reason != DenyReason::CallerGone
             && let Some(d) = &self.state.throttle
+            && self.state.run(|| throttle::record_deny(d)).is_ok()
         {
-            self.state.run(|| throttle::record_deny(d));
+            self.pending.set(false);
+        }
+    }
+}
+
+impl Drop for Turn<'_> {
+    /// Any ending but a recorded Deny removes this turn's `pending` record. Should that
+    /// fail, the next request waits out a cooldown it did not need: failing closed.
+    fn drop(&mut self) {
+        if self.pending.get()
+            && let Some(d) = &self.state.throttle
+        {
+            let _ = self.state.run(|| throttle::clear_pending(d));
         }
     }
 }
@@ -404,6 +498,7 @@ fn transaction(
         }
         _ => None,
     };
+    requester.notices.extend(turn.unrecorded.clone());
     Transaction {
         registry: a.req.raw_registry_label(),
         operation: a.req.operation.clone(),
@@ -672,13 +767,17 @@ pub(crate) fn migrate(
         Ok(note) => note.clone(),
         Err(e) => e.report(),
     };
-    record(
+    // The token was moved (or not) before this record: a failure here is said, and changes
+    // nothing. The turn checked that the log could be written before the window.
+    if let Err(e) = record(
         deps,
         req,
         &requester,
         (&said, windowless(&answer, windowed)),
         String::new(),
-    );
+    ) {
+        eprintln!("cargo-confirm-gui: warning: the audit log was not written: {e}");
+    }
     answer.map(|_| ())
 }
 
@@ -719,12 +818,14 @@ fn move_token(
         });
     };
     let to = (deps.open_store)()?;
+    let mut requester = requester.clone();
+    requester.notices.extend(turn.unrecorded.clone());
     let tx = Transaction {
         registry: asked.req.raw_registry_label(),
         operation: Operation::Migrate,
         login_fingerprint: Some(token.fingerprint()),
         existing_entry: to.contains(&asked.key)?,
-        requester: requester.clone(),
+        requester,
         store: format!("from the {} to the {}", from.describe(), to.describe()),
         recent_requests: turn.recent,
         package: None,
@@ -800,17 +901,23 @@ pub(crate) fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Resu
     };
     let policy = Options::default();
     may_prompt(&operation, deps, &policy)?;
+    // One window at a time, the cooldown, the count: as for every window.
+    let turn = Turn::take(&deps.state, policy.cooldown())?;
     // From here a window is shown (or tried): whatever follows is a decision.
     let store = (deps.open_store)()?;
-    let requester = (deps.requester)();
-    let tx = adopt_transaction(found, &operation, &requester, store.as_ref());
+    let mut requester = (deps.requester)();
+    requester.notices.extend(turn.unrecorded.clone());
+    let tx = adopt_transaction(found, &operation, &requester, store.as_ref(), turn.recent);
     let opts = PromptOptions {
         timeout: policy.timeout(),
         arm_delay: policy.arm_delay(),
     };
     let what = operation.describe("");
     let outcome = match deps.prompter.confirm(&tx, &opts, cancel)? {
-        Decision::Deny(reason) => Err(Error::Denied { what, reason }),
+        Decision::Deny(reason) => {
+            turn.record_deny(reason);
+            Err(Error::Denied { what, reason })
+        }
         Decision::Approve => store_adopted(found, store.as_ref()),
     };
     record_adopted(found, operation, deps, &requester, &outcome);
@@ -824,6 +931,7 @@ fn adopt_transaction(
     operation: &Operation,
     requester: &Requester,
     store: &dyn TokenStore,
+    recent_requests: u32,
 ) -> Transaction {
     Transaction {
         registry: format!(
@@ -836,7 +944,7 @@ fn adopt_transaction(
         existing_entry: found.iter().any(|f| f.item.already_stored),
         requester: requester.clone(),
         store: store.describe(),
-        recent_requests: 1,
+        recent_requests,
         package: None,
         presence: None,
     }
@@ -888,13 +996,17 @@ fn record_adopted(
             login_url: None,
             args: Vec::new(),
         };
-        record(
+        // The tokens were stored (or not) before this record: a failure is said, and changes
+        // nothing. The turn checked that the log could be written before the window.
+        if let Err(e) = record(
             deps,
             &req,
             requester,
             (&said, windowless(outcome, true)),
             String::new(),
-        );
+        ) {
+            eprintln!("cargo-confirm-gui: warning: the audit log was not written: {e}");
+        }
     }
 }
 
@@ -959,15 +1071,17 @@ fn record(
     requester: &Requester,
     (outcome, windowless): (&str, bool),
     evidence: String,
-) {
+) -> std::io::Result<()> {
     let detail = req.operation.detail();
     let requester = match requester.parent().map(|p| &p.exe) {
         Some(Ok(exe)) => exe.display().to_string(),
         Some(Err(why)) => format!("(unreadable: {why})"),
         None => "(none)".to_string(),
     };
+    // No log at all: a default install with no state directory (the sealed install always
+    // has one). There is nothing to write to, and nothing that failed.
     let Some(log) = &deps.state.audit else {
-        return;
+        return Ok(());
     };
     let mut outcome = outcome.to_string();
     // A request refused before any window (no person asked, nothing released) has fields a
@@ -978,7 +1092,8 @@ fn record(
             .state
             .run(|| throttle::log_record(throttle, windowless))
         {
-            None => return,
+            // Left out on purpose (a flood refused without a window): counted instead.
+            None => return Ok(()),
             Some(0) => {}
             Some(n) => outcome.push_str(&format!(
                 " (after {n} request(s) refused without a window that were not written one by one)"
@@ -1003,7 +1118,7 @@ fn record(
                 evidence,
             },
         )
-    });
+    })
 }
 
 /// At most 200 bytes of `s`, on a character boundary, marked when cut.

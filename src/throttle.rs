@@ -44,51 +44,88 @@ fn ensure(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Seconds left in the cooldown after the last Deny, if any.
-pub(crate) fn cooldown_left(dir: &Path, cooldown: Duration) -> Option<u64> {
-    let text = std::fs::read_to_string(dir.join("last-deny")).ok()?;
-    let at: u64 = text.trim().parse().ok()?;
+/// The cooldown's file: `<time>` after a Deny, or `pending <time>` while a window is up.
+const DENY_FILE: &str = "last-deny";
+
+/// Seconds left in the cooldown after the last Deny, if any. A record left `pending` by a
+/// window that never finished (its helper was killed, or could not record the outcome) counts
+/// as a Deny when `stale_pending` (the caller holds the prompt lock, so no window is up). A
+/// file that cannot be read is an error: the cooldown must not vanish because a read failed.
+pub(crate) fn cooldown_left(
+    dir: &Path,
+    cooldown: Duration,
+    stale_pending: bool,
+) -> std::io::Result<Option<u64>> {
+    let text = match std::fs::read_to_string(dir.join(DENY_FILE)) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let (pending, at) = match text.trim().strip_prefix("pending ") {
+        Some(t) => (true, t),
+        None => (false, text.trim()),
+    };
+    if pending && !stale_pending {
+        return Ok(None);
+    }
+    // A record that does not parse counts from now: whoever wrote it, it is no reason to skip
+    // the cooldown.
+    let at: u64 = at.parse().unwrap_or_else(|_| now());
     let end = at.saturating_add(cooldown.as_secs());
     let now = now();
-    (now < end).then(|| end - now)
+    Ok((now < end).then(|| end - now))
 }
 
 /// Records a Deny now.
-pub(crate) fn record_deny(dir: &Path) {
-    if ensure(dir).is_ok() {
-        let _ = std::fs::write(dir.join("last-deny"), now().to_string());
+pub(crate) fn record_deny(dir: &Path) -> std::io::Result<()> {
+    ensure(dir)?;
+    std::fs::write(dir.join(DENY_FILE), now().to_string())
+}
+
+/// Records that a window is up: if its outcome is never recorded (the helper killed, a write
+/// failing), the next request finds this and waits out the cooldown, as after a Deny.
+pub(crate) fn record_pending(dir: &Path) -> std::io::Result<()> {
+    ensure(dir)?;
+    std::fs::write(dir.join(DENY_FILE), format!("pending {}\n", now()))
+}
+
+/// Removes a `pending` record once the window ended in anything but a person's Deny.
+pub(crate) fn clear_pending(dir: &Path) -> std::io::Result<()> {
+    let path = dir.join(DENY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(t) if t.starts_with("pending ") => std::fs::remove_file(&path),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
 /// Records one more request and returns how many came in the last [`RECENT`], this one included.
-pub(crate) fn count_request(dir: &Path) -> u32 {
+pub(crate) fn count_request(dir: &Path) -> std::io::Result<u32> {
     let path = dir.join("recent");
-    let result = (|| -> std::io::Result<u32> {
-        ensure(dir)?;
-        let mut f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)?;
-        let mut text = String::new();
-        f.read_to_string(&mut text)?;
-        let cutoff = now().saturating_sub(RECENT.as_secs());
-        let mut times: Vec<u64> = text
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .filter(|t| *t >= cutoff)
-            .collect();
-        times.push(now());
-        // Bounded: a flood cannot grow the file without limit.
-        let keep = times.len().saturating_sub(1000);
-        let body: String = times[keep..].iter().map(|t| format!("{t}\n")).collect();
-        f.set_len(0)?;
-        f.rewind()?;
-        f.write_all(body.as_bytes())?;
-        Ok(times.len() as u32)
-    })();
-    result.unwrap_or(1)
+    ensure(dir)?;
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)?;
+    let mut text = String::new();
+    f.read_to_string(&mut text)?;
+    let cutoff = now().saturating_sub(RECENT.as_secs());
+    let mut times: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .filter(|t| *t >= cutoff)
+        .collect();
+    times.push(now());
+    // Bounded: a flood cannot grow the file without limit.
+    let keep = times.len().saturating_sub(1000);
+    let body: String = times[keep..].iter().map(|t| format!("{t}\n")).collect();
+    f.set_len(0)?;
+    f.rewind()?;
+    f.write_all(body.as_bytes())?;
+    Ok(times.len() as u32)
 }
 
 /// How many records of requests refused without a window the log takes in [`RECENT`]; the
@@ -185,19 +222,49 @@ mod tests {
     fn cooldown_and_counts() {
         let d = tempfile::tempdir().unwrap();
         let dir = d.path().join("t");
-        assert_eq!(cooldown_left(&dir, Duration::from_secs(30)), None);
-        record_deny(&dir);
-        let left = cooldown_left(&dir, Duration::from_secs(30)).unwrap();
-        assert!((29..=30).contains(&left));
-        assert_eq!(cooldown_left(&dir, Duration::ZERO), None);
-        assert_eq!(count_request(&dir), 1);
-        assert_eq!(count_request(&dir), 2);
+        let left = |stale| cooldown_left(&dir, Duration::from_secs(30), stale).unwrap();
+        assert_eq!(left(false), None);
+        record_deny(&dir).unwrap();
+        assert!((29..=30).contains(&left(false).unwrap()));
+        assert_eq!(cooldown_left(&dir, Duration::ZERO, true).unwrap(), None);
+        assert_eq!(count_request(&dir).unwrap(), 1);
+        assert_eq!(count_request(&dir).unwrap(), 2);
         std::fs::write(dir.join("recent"), "1\n2\nnot-a-number\n").unwrap();
         assert_eq!(
-            count_request(&dir),
+            count_request(&dir).unwrap(),
             1,
             "old and malformed lines are dropped"
         );
+    }
+
+    #[test]
+    fn a_window_that_never_recorded_its_outcome_counts_as_a_deny() {
+        // Fail closed whatever the caller sets: the cooldown is written before the window
+        // (`pending`); only a finished turn replaces or removes it.
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("t");
+        let left = |stale| cooldown_left(&dir, Duration::from_secs(30), stale).unwrap();
+        record_pending(&dir).unwrap();
+        // Another request, before the lock: the window is up, so no cooldown yet...
+        assert_eq!(left(false), None);
+        // ...holding the lock: the window is gone without a word, so it counts as a Deny.
+        assert!((29..=30).contains(&left(true).unwrap()));
+        // A Deny replaces it; clearing a Deny leaves it.
+        record_deny(&dir).unwrap();
+        clear_pending(&dir).unwrap();
+        assert!(left(false).is_some());
+        // Any other ending removes a pending record.
+        record_pending(&dir).unwrap();
+        clear_pending(&dir).unwrap();
+        assert_eq!(left(true), None);
+        // A record that cannot be read is an error, never "no cooldown".
+        let _ = std::fs::remove_file(dir.join("last-deny"));
+        std::fs::create_dir(dir.join("last-deny")).unwrap();
+        assert!(cooldown_left(&dir, Duration::from_secs(30), true).is_err());
+        // Garbage counts from now.
+        std::fs::remove_dir(dir.join("last-deny")).unwrap();
+        std::fs::write(dir.join("last-deny"), "not a time").unwrap();
+        assert!(left(false).is_some());
     }
 
     #[test]

@@ -49,7 +49,8 @@ fn state_with_log() -> tempfile::TempDir {
                 outcome: outcome.into(),
                 evidence: String::new(),
             },
-        );
+        )
+        .unwrap();
     }
     dir
 }

@@ -535,7 +535,7 @@ mod tests {
         append(
             &path,
             &record(t, "foo 1.0.0 sha256:ab", "approved", "/usr/bin/cargo"),
-        );
+        ).unwrap();
         append(
             &path,
             &record(
@@ -544,11 +544,11 @@ mod tests {
                 "denied in the confirmation window",
                 "/usr/bin/cargo",
             ),
-        );
+        ).unwrap();
         append(
             &path,
             &record(t + 2 * 86_400, "", "refused: not cargo", "/tmp/worm"),
-        );
+        ).unwrap();
         (dir, state)
     }
 
@@ -677,7 +677,7 @@ mod tests {
         let (_dir, state) = state_with_log();
         let path = state.audit.clone().unwrap();
         std::fs::rename(&path, rotated_path(&path)).unwrap();
-        append(&path, &record(2_000_000_000, "bar 2.0.0", "approved", "/c"));
+        append(&path, &record(2_000_000_000, "bar 2.0.0", "approved", "/c")).unwrap();
         let (r, out) = run(&[], &state);
         assert_eq!(r, Ok(true), "{out}");
         assert!(out.contains("chain verified: 4 records"), "{out}");
@@ -701,7 +701,7 @@ mod tests {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         let old = r#"{"time":1,"registry":"r","operation":"yank","detail":"foo 1.0.0","requester":"/usr/bin/cargo","outcome":"approved"}"#;
         std::fs::write(&path, format!("{old}\n{old}\n")).unwrap();
-        append(&path, &record(2, "foo 1.0.1", "approved", "/usr/bin/cargo"));
+        append(&path, &record(2, "foo 1.0.1", "approved", "/usr/bin/cargo")).unwrap();
         let (r, out) = run(&[], &state);
         assert_eq!(r, Ok(true), "{out}");
         assert!(
@@ -734,7 +734,7 @@ mod tests {
                 outcome: "approved\u{200b}".into(),
                 evidence: String::new(),
             },
-        );
+        ).unwrap();
         let (r, out) = run(&[], &state);
         assert_eq!(r, Ok(true), "{out}");
         assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");

@@ -177,9 +177,10 @@ fn lock(head: &File) -> bool {
 
 /// Appends a record to the log at `path`, each field capped at `FIELD_MAX` bytes, chained
 /// to the line before (in `audit.jsonl.1` after a rotation), and the file rotated at
-/// `ROTATE_AT`; failure to log never blocks the decision, it is reported on stderr.
-pub fn append(path: &Path, record: &Record<'_>) {
-    let result = (|| -> std::io::Result<()> {
+/// `ROTATE_AT`. What a failure means is the caller's to decide: the sealed install releases
+/// nothing it cannot record (`pipeline`).
+pub fn append(path: &Path, record: &Record<'_>) -> std::io::Result<()> {
+    (|| -> std::io::Result<()> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -233,13 +234,26 @@ pub fn append(path: &Path, record: &Record<'_>) {
         head.seek(SeekFrom::Start(0))?;
         head.write_all(format!("{}\n", line_hash(&line)).as_bytes())?;
         head.set_len(GENESIS.len() as u64 + 1)
-    })();
-    if let Err(e) = result {
-        eprintln!(
-            "cargo-confirm-gui: could not write the audit log {}: {e}",
-            path.display()
-        );
+    })()
+}
+
+/// Whether a record could be written to the log at `path` now: its directory made, the log
+/// and its head opened for writing. Writes nothing.
+pub fn probe(path: &Path) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
     }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(head_path(path))?;
+    Ok(())
 }
 
 /// Now, in seconds since the epoch.
@@ -291,7 +305,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
         let huge = "é".repeat(30_000);
-        append(&path, &record(huge.clone()));
+        append(&path, &record(huge.clone())).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.len() < 2 * FIELD_MAX, "{}", text.len());
         assert!(text.contains("(60000 bytes in all)"), "{text}");
@@ -299,7 +313,7 @@ mod tests {
         assert!(line["detail"].as_str().unwrap().len() <= FIELD_MAX);
         // Thousands of appends keep at most two files of about ROTATE_AT each, and the head.
         for _ in 0..3_000 {
-            append(&path, &record(huge.clone()));
+            append(&path, &record(huge.clone())).unwrap();
         }
         let now = std::fs::metadata(&path).unwrap().len();
         let old = std::fs::metadata(dir.path().join("audit.jsonl.1"))
@@ -316,7 +330,7 @@ mod tests {
     fn a_short_record_is_kept_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
-        append(&path, &record("foo 1.0.0".into()));
+        append(&path, &record("foo 1.0.0".into())).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
         assert_eq!(line["detail"], "foo 1.0.0");
@@ -329,7 +343,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
         for i in 0..3 {
-            append(&path, &record(format!("foo 1.0.{i}")));
+            append(&path, &record(format!("foo 1.0.{i}"))).unwrap();
         }
         let lines = lines(&path);
         assert_eq!(lines.len(), 3);
@@ -358,10 +372,10 @@ mod tests {
         let big = "x".repeat(FIELD_MAX);
         let mut n = 0;
         while !rotated_path(&path).exists() {
-            append(&path, &record(big.clone()));
+            append(&path, &record(big.clone())).unwrap();
             n += 1;
         }
-        append(&path, &record("after 1.0.0".into()));
+        append(&path, &record("after 1.0.0".into())).unwrap();
         let old = split_lines(&std::fs::read(rotated_path(&path)).unwrap());
         let new = split_lines(&std::fs::read(&path).unwrap());
         assert_eq!(old.len() + new.len(), n + 1);
@@ -373,7 +387,7 @@ mod tests {
         // says it continues records no longer kept.
         loop {
             let before = std::fs::metadata(&path).unwrap().len();
-            append(&path, &record(big.clone()));
+            append(&path, &record(big.clone())).unwrap();
             if std::fs::metadata(&path).unwrap().len() < before {
                 break;
             }
@@ -398,7 +412,7 @@ mod tests {
         let (line, ends) = last_line(&path).unwrap().unwrap();
         assert!(ends);
         assert!(line.len() <= LINE_MAX + 1, "{}", line.len());
-        append(&path, &record("foo 1.0.0".into()));
+        append(&path, &record("foo 1.0.0".into())).unwrap();
         let all = lines(&path);
         assert_eq!(all.len(), 2);
         assert!(matches!(
@@ -415,13 +429,13 @@ mod tests {
     fn a_line_cut_short_is_ended_and_reported() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
-        append(&path, &record("foo 1.0.0".into()));
+        append(&path, &record("foo 1.0.0".into())).unwrap();
         let mut f = std::fs::OpenOptions::new()
             .append(true)
             .open(&path)
             .unwrap();
         f.write_all(b"{\"time\":2,\"regis").unwrap();
-        append(&path, &record("foo 1.0.1".into()));
+        append(&path, &record("foo 1.0.1".into())).unwrap();
         let all = lines(&path);
         assert_eq!(all.len(), 3);
         let v: serde_json::Value = serde_json::from_slice(&all[2]).unwrap();
@@ -447,7 +461,7 @@ mod tests {
                 let path = &path;
                 s.spawn(move || {
                     for i in 0..25 {
-                        append(path, &record(format!("t{t} 1.0.{i}")));
+                        append(path, &record(format!("t{t} 1.0.{i}"))).unwrap();
                     }
                 });
             }
