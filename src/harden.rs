@@ -240,7 +240,12 @@ impl Limit {
                 maximum: now.maximum,
             },
         )
-        .map_err(|e| format!("cargo-confirm-gui: cannot raise {} ({}): {e}", self.name, self.what))
+        .map_err(|e| {
+            format!(
+                "cargo-confirm-gui: cannot raise {} ({}): {e}",
+                self.name, self.what
+            )
+        })
     }
 
     fn refusal(&self, hard: u64, floor: u64) -> String {

@@ -268,7 +268,7 @@ fn prompt(a: &Asked<'_>, deps: &Deps<'_>, cancel: &Cancel) -> Outcome {
         if !existing && !login {
             return Err(a.not_enrolled());
         }
-        presence_ready(&a.req.operation, existing, deps)?;
+        presence_ready(&a.req.operation, deps)?;
         let turn = Turn::take(&deps.state, a.policy.cooldown())?;
         // From here a window is shown (or tried): whatever follows is a decision.
         windowed = true;
@@ -508,21 +508,21 @@ fn transaction(
         store: store.describe(),
         recent_requests: turn.recent,
         package,
-        presence: presence_method(&a.req.operation, existing, deps),
+        presence: presence_method(&a.req.operation, deps),
     }
 }
 
 /// How the window names the presence step for `op`, when this install needs one.
-fn presence_method(op: &Operation, existing: bool, deps: &Deps<'_>) -> Option<presence::Method> {
-    presence::required(deps.presence, op, existing)
+fn presence_method(op: &Operation, deps: &Deps<'_>) -> Option<presence::Method> {
+    presence::required(deps.presence, op)
         .then(|| deps.presence.method())
         .flatten()
 }
 
 /// Where `op` needs the system to confirm the person, that step must be able to run: checked
 /// before any window, so a missing or unsafe setup is a refusal that names its fix.
-fn presence_ready(op: &Operation, existing: bool, deps: &Deps<'_>) -> Result<(), Error> {
-    if presence::required(deps.presence, op, existing) {
+fn presence_ready(op: &Operation, deps: &Deps<'_>) -> Result<(), Error> {
+    if presence::required(deps.presence, op) {
         deps.presence
             .ready()
             .map_err(|e| Error::Refused(Refusal::Presence(e.to_string())))?;
@@ -534,11 +534,10 @@ fn presence_ready(op: &Operation, existing: bool, deps: &Deps<'_>) -> Result<(),
 /// this install or operation has no step.
 fn confirm_presence(
     a: &Asked<'_>,
-    existing: bool,
     turn: &Turn<'_>,
     deps: &Deps<'_>,
 ) -> Result<Option<Verified>, Error> {
-    if !presence::required(deps.presence, &a.req.operation, existing) {
+    if !presence::required(deps.presence, &a.req.operation) {
         return Ok(None);
     }
     deps.prompter
@@ -588,7 +587,7 @@ fn login(
         }
     };
     // Storing over a stored token: the system confirms who saved it first.
-    confirm_presence(a, tx.existing_entry, turn, deps)?;
+    confirm_presence(a, turn, deps)?;
     let label = format!("cargo registry token for {}", a.registry);
     store.set(&a.key, &label, &token)?;
     Ok(Answer::Login)
@@ -690,7 +689,7 @@ fn release(
     }
     // The window said what, the system says who: in the window still open after Approve.
     // Everything after this is checked again, as the person may have taken their time.
-    if let Err(e) = confirm_presence(a, tx.existing_entry, turn, deps) {
+    if let Err(e) = confirm_presence(a, turn, deps) {
         let note = format!("presence: {}", e.report());
         return (Err(e), Some(note));
     }
@@ -831,10 +830,9 @@ fn move_token(
         package: None,
         presence: None,
     };
-    let existing = tx.existing_entry;
-    presence_ready(&Operation::Migrate, existing, deps)?;
+    presence_ready(&Operation::Migrate, deps)?;
     let tx = Transaction {
-        presence: presence_method(&Operation::Migrate, existing, deps),
+        presence: presence_method(&Operation::Migrate, deps),
         ..tx
     };
     let opts = PromptOptions {
@@ -845,7 +843,7 @@ fn move_token(
         return Err(turn.denied(asked, reason));
     }
     // Replacing the sealed store's token: the system confirms who approved first.
-    confirm_presence(asked, existing, turn, deps)?;
+    confirm_presence(asked, turn, deps)?;
     store_read_back(
         to.as_ref(),
         &asked.key,
@@ -2071,17 +2069,19 @@ mod tests {
             assert!(e.to_string().contains("install-sealed.sh"), "{e}");
             assert_eq!(p.shown.get(), 0);
             assert_eq!(store.secret_reads(), 0);
-            // Removing a token needs no presence step, so it still works.
+            // Removing a token needs the step too: refused the same way, the token kept.
             let p = Scripted::answering(Decision::Approve);
             let deps = deps_with(&open, &p, &Broken, Default::default());
-            assert!(matches!(
-                handle(&req(Operation::Logout), &deps, &Cancel::default()),
-                Ok(Answer::Logout)
-            ));
+            assert!(handle(&req(Operation::Logout), &deps, &Cancel::default()).is_err());
+            assert_eq!(p.shown.get(), 0);
+            assert!(store.contains(&RegistryKey::from_index_url(URL)).unwrap());
         }
 
         #[test]
-        fn storing_over_a_stored_token_asks_and_the_first_one_does_not() {
+        fn every_write_to_the_store_asks_the_first_login_and_a_logout_too() {
+            // Red team of "Presence the desktop cannot forge": with the step only for storing
+            // over a stored token, a logout and then a first login (two clicks, no password)
+            // replaced the person's token with the worm's.
             let store = enrolled();
             let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&store)) };
             let login = req(Operation::Login { token_given: true });
@@ -2092,10 +2092,30 @@ mod tests {
             assert!(handle(&login, &deps, &Cancel::default()).is_err());
             let key = RegistryKey::from_index_url(URL);
             assert_eq!(store.get(&key).unwrap().unwrap().expose(), "the-token");
-            // A first token: no step.
+            // A logout, with a wrong password: the token stays.
+            let p = Scripted::answering(Decision::Approve);
+            *p.typed.borrow_mut() = vec![Reply::Answer("wrong".into())];
+            let deps = deps_with(&open, &p, &Knows("pw"), Default::default());
+            assert!(handle(&req(Operation::Logout), &deps, &Cancel::default()).is_err());
+            assert_eq!(store.get(&key).unwrap().unwrap().expose(), "the-token");
+            // A first token, with a wrong password or an empty one: nothing stored.
             let empty = MemoryStore::default();
+            for typed in ["wrong", ""] {
+                let open =
+                    || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&empty)) };
+                let p = Scripted::answering(Decision::Approve);
+                *p.typed.borrow_mut() = vec![Reply::Answer(typed.into())];
+                let deps = deps_with(&open, &p, &Knows(""), Default::default());
+                assert!(
+                    handle(&login, &deps, &Cancel::default()).is_err(),
+                    "{typed:?}"
+                );
+                assert!(!empty.contains(&key).unwrap());
+            }
+            // With the right one, it is stored.
             let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&empty)) };
             let p = Scripted::answering(Decision::Approve);
+            *p.typed.borrow_mut() = vec![Reply::Answer("pw".into())];
             let deps = deps_with(&open, &p, &Knows("pw"), Default::default());
             assert!(matches!(
                 handle(&login, &deps, &Cancel::default()),

@@ -121,25 +121,12 @@ pub struct PlanCrate {
 
 impl Operation {
     /// Whether an Approve needs the person's own authentication as well, where the install
-    /// has such a step (`presence`): every release and every use of the token (cargo's
-    /// mutations and windowed reads, `get`, the helper's plan, yank and owners), and storing a
-    /// token over one already stored. Not storing a first token, removing one (`logout`), nor
-    /// `setup`, which never replaces a stored token.
-    pub(crate) fn needs_presence(&self, existing_entry: bool) -> bool {
-        match self {
-            Operation::Read { .. }
-            | Operation::Publish { .. }
-            | Operation::Yank { .. }
-            | Operation::Unyank { .. }
-            | Operation::Owners { .. }
-            | Operation::PublishPlan { .. }
-            | Operation::HelperYank { .. }
-            | Operation::HelperOwners { .. }
-            | Operation::GetUnnamed
-            | Operation::Unknown => true,
-            Operation::Login { .. } | Operation::Migrate => existing_entry,
-            Operation::Adopt { .. } | Operation::Logout => false,
-        }
+    /// has such a step (`presence`): every operation. Releases and uses of the token for a
+    /// start; and every write to the store too. Red team of "Presence the desktop cannot
+    /// forge": with presence only for storing *over* a stored token, a logout and then a first
+    /// login, two clicks and no password, replaced the person's token with the worm's.
+    pub(crate) fn needs_presence(&self) -> bool {
+        true
     }
 
     /// Whether an Approve hands the token to the requester, which must then be a verified

@@ -393,6 +393,8 @@ fn a_person_enrolls_publishes_and_logs_out_while_the_users_programs_cannot_touch
     d.human_type(TOKEN);
     let (x, y) = approve_point(g);
     d.human_click(x, y);
+    // In the sealed install every store write needs the person's password too.
+    person_authenticates(PASSWORD);
     let (status, out, err) = wait_output(child, Duration::from_secs(30));
     assert!(status.success(), "{err}");
     assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
@@ -569,6 +571,7 @@ fn ensure_enrolled(s: &Sealed) {
         d.human_type(TOKEN);
         let (x, y) = approve_point(g);
         d.human_click(x, y);
+        person_authenticates(PASSWORD);
         let (status, _, err) = wait_output(child, Duration::from_secs(30));
         assert!(status.success(), "{err}");
     }
@@ -619,6 +622,10 @@ fn person_answers_keeping(
         Click::Deny => deny_point(g),
     };
     desk().human_click(x, y);
+    if button == Click::Approve {
+        // Every write to the sealed store needs the person's password too.
+        person_authenticates(PASSWORD);
+    }
     let result = wait_output(child, ANSWER);
     drop(stdin);
     result
@@ -776,6 +783,7 @@ fn migrate_moves_a_secret_service_token_into_the_sealed_store_after_one_approval
     wait_armed();
     let (x, y) = approve_point(g);
     desk().human_click(x, y);
+    person_authenticates(PASSWORD);
     let (_, out, err) = wait_output(child, ANSWER);
     assert!(out.contains("migrate rc=0"), "{out}{err}");
     assert!(!out.contains("still-in-secret-service"), "{out}");
@@ -1158,6 +1166,30 @@ fn presence_keys_a_program_injects_never_answer_for_the_person() {
         .wait_window("confirm it is you", Duration::from_secs(30))
         .expect("the window asks who approved");
     desk().send_keys(&id, &format!("{PASSWORD}\n"));
+    let (status, _, err) = wait_output(child, ANSWER);
+    assert!(!status.success(), "{err}");
+    assert!(err.contains("not a person's"), "{err}");
+    assert_eq!(s.registry.uploads().len(), before);
+    clear_cooldown(s, ALICE);
+
+    // Red team: the same while the person types in another window of theirs, the worm moving
+    // the keyboard focus to the prompt just for its keys. (Counted against every real key
+    // press on the screen, the keys passed and a token was released.)
+    let mut child = cargo_publish_with(s, &["--timeout=30"], &[])
+        .spawn()
+        .unwrap();
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    let (id, _) = desk()
+        .wait_window("confirm it is you", Duration::from_secs(30))
+        .expect("the window asks who approved");
+    let (_terminal, term) = desk().plain_window();
+    let typing = std::thread::spawn(|| desk().human_type("git status && ls -la src"));
+    std::thread::sleep(Duration::from_millis(200));
+    desk().send_keys_focused(&id, &format!("{PASSWORD}\n"), Some(term));
+    typing.join().unwrap();
     let (status, _, err) = wait_output(child, ANSWER);
     assert!(!status.success(), "{err}");
     assert!(err.contains("not a person's"), "{err}");

@@ -535,7 +535,8 @@ mod tests {
         append(
             &path,
             &record(t, "foo 1.0.0 sha256:ab", "approved", "/usr/bin/cargo"),
-        ).unwrap();
+        )
+        .unwrap();
         append(
             &path,
             &record(
@@ -544,11 +545,13 @@ mod tests {
                 "denied in the confirmation window",
                 "/usr/bin/cargo",
             ),
-        ).unwrap();
+        )
+        .unwrap();
         append(
             &path,
             &record(t + 2 * 86_400, "", "refused: not cargo", "/tmp/worm"),
-        ).unwrap();
+        )
+        .unwrap();
         (dir, state)
     }
 
@@ -734,7 +737,8 @@ mod tests {
                 outcome: "approved\u{200b}".into(),
                 evidence: String::new(),
             },
-        ).unwrap();
+        )
+        .unwrap();
         let (r, out) = run(&[], &state);
         assert_eq!(r, Ok(true), "{out}");
         assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");

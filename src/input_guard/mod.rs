@@ -70,8 +70,11 @@ pub struct Seen {
     pub last_real_motion: Option<Instant>,
     /// When a real device last pressed the primary button.
     pub last_real_press: Option<Instant>,
-    /// How many key presses real keyboards made since the guard started.
-    pub real_key_presses: u64,
+    /// The keys (X keycodes) real keyboards pressed while the prompt had the keyboard
+    /// focus, the last [`KEYS_KEPT`] of them; `real_keys_before` counts those let go before.
+    pub real_keys: Vec<u32>,
+    /// How many real key presses were dropped from the front of `real_keys`.
+    pub real_keys_before: u64,
     /// Whether the pointer's last move came from a real device (not a warp by a program).
     // Read by the X11 guard only.
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
@@ -90,7 +93,8 @@ impl Default for Seen {
             veto: None,
             last_real_motion: None,
             last_real_press: None,
-            real_key_presses: 0,
+            real_keys: Vec::new(),
+            real_keys_before: 0,
             last_motion_real: true,
             press_after_warp: false,
             // Not shown yet: the prompt counts as clear only from the moment it is.
@@ -98,6 +102,34 @@ impl Default for Seen {
             clear_since: None,
         }
     }
+}
+
+/// How many of the real key presses made into the prompt the guard keeps.
+pub(crate) const KEYS_KEPT: usize = 4096;
+
+impl Seen {
+    /// The real keys pressed into the prompt from the `n`-th on (counted from the guard's
+    /// start); `None` when some of those are no longer kept.
+    pub(crate) fn real_keys_from(&self, n: u64) -> Option<&[u32]> {
+        let skip = usize::try_from(n.checked_sub(self.real_keys_before)?).ok()?;
+        self.real_keys.get(skip..)
+    }
+
+    /// How many real keys were pressed into the prompt since the guard started.
+    pub(crate) fn real_keys_total(&self) -> u64 {
+        self.real_keys_before + self.real_keys.len() as u64
+    }
+}
+
+/// Whether every key in `given` (in order) was pressed by a real keyboard into the prompt
+/// (`real`, in order): `given` must be a subsequence of `real`. Extra real presses are
+/// allowed (a window manager's shortcut takes some); a key no keyboard pressed, or pressed
+/// while another window had the focus, is not. `None` in `given`: a key with no keycode.
+pub(crate) fn keys_are_real(given: &[Option<u32>], real: &[u32]) -> bool {
+    let mut real = real.iter();
+    given
+        .iter()
+        .all(|g| g.is_some_and(|code| real.any(|r| *r == code)))
 }
 
 /// A running input-origin guard.
@@ -274,6 +306,29 @@ mod tests {
             ),
             Err(Objection::Vetoed("synthetic input".into()))
         );
+    }
+
+    #[test]
+    fn keys_count_only_when_a_keyboard_pressed_them_into_the_prompt_in_order() {
+        let k = |v: &[u32]| v.iter().map(|c| Some(*c)).collect::<Vec<_>>();
+        assert!(keys_are_real(&k(&[38, 39]), &[38, 39]));
+        // A shortcut the window manager took in between.
+        assert!(keys_are_real(&k(&[38, 39]), &[38, 64, 39]));
+        // A key sent by a program: more given than pressed, or another key, or out of order.
+        assert!(!keys_are_real(&k(&[38, 39, 40]), &[38, 39]));
+        assert!(!keys_are_real(&k(&[38, 41]), &[38, 39]));
+        assert!(!keys_are_real(&k(&[39, 38]), &[38, 39]));
+        assert!(!keys_are_real(&[None], &[38]));
+        assert!(keys_are_real(&[], &[]));
+        let seen = Seen {
+            real_keys: vec![1, 2, 3],
+            real_keys_before: 10,
+            ..Seen::default()
+        };
+        assert_eq!(seen.real_keys_from(11), Some(&[2, 3][..]));
+        assert_eq!(seen.real_keys_from(13), Some(&[][..]));
+        assert_eq!(seen.real_keys_from(9), None);
+        assert_eq!(seen.real_keys_total(), 13);
     }
 
     #[test]

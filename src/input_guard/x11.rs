@@ -51,6 +51,9 @@ struct Shared {
     /// is up vetoes it.
     cm_atom: u32,
     prompt: Mutex<Option<Prompt>>,
+    /// Whether the prompt has the keyboard focus (XI2 focus events on it, in the server's
+    /// order with the raw key events).
+    focused: std::sync::atomic::AtomicBool,
     last_raise: Mutex<Option<Instant>>,
     seen: Arc<Mutex<Seen>>,
     wake: Wake,
@@ -271,6 +274,7 @@ impl Watcher {
             devices: Mutex::new(HashMap::new()),
             stack: Mutex::new(Stack::default()),
             prompt: Mutex::new(None),
+            focused: std::sync::atomic::AtomicBool::new(false),
             last_raise: Mutex::new(None),
             seen,
             wake,
@@ -307,9 +311,20 @@ impl Watcher {
             client,
             &[EventMask {
                 deviceid: device_id(Device::ALL_MASTER),
-                mask: vec![XIEventMask::MOTION | XIEventMask::ENTER | XIEventMask::LEAVE],
+                mask: vec![
+                    XIEventMask::MOTION
+                        | XIEventMask::ENTER
+                        | XIEventMask::LEAVE
+                        | XIEventMask::FOCUS_IN
+                        | XIEventMask::FOCUS_OUT,
+                ],
             }],
         );
+        // The keyboard focus may be on the prompt already (a window manager's doing).
+        if let Ok(Ok(f)) = s.session.conn.get_input_focus().map(|c| c.reply()) {
+            s.focused
+                .store(f.focus == client, std::sync::atomic::Ordering::SeqCst);
+        }
         // Its shape: cut down to one button over a decoy that lies below it.
         let _ = s.session.conn.shape_select_input(client, true);
         let shaped = s
@@ -763,7 +778,13 @@ impl Shared {
             Event::XinputRawButtonRelease(e) => self.raw_input(e.sourceid, Raw::Button(false)),
             Event::XinputRawMotion(e) => self.raw_input(e.sourceid, Raw::Motion),
             Event::XinputMotion(e) => self.pointer_motion(e.sourceid, e.deviceid),
-            Event::XinputRawKeyPress(e) => self.raw_input(e.sourceid, Raw::KeyPress),
+            Event::XinputRawKeyPress(e) => self.raw_input(e.sourceid, Raw::KeyPress(e.detail)),
+            Event::XinputFocusIn(e) if self.is_prompt(e.event) => self
+                .focused
+                .store(true, std::sync::atomic::Ordering::SeqCst),
+            Event::XinputFocusOut(e) if self.is_prompt(e.event) => self
+                .focused
+                .store(false, std::sync::atomic::Ordering::SeqCst),
             Event::XinputRawKeyRelease(e) => self.raw_input(e.sourceid, Raw::KeyRelease),
             Event::XinputHierarchy(_) => self.devices_changed(),
             Event::XinputEnter(e) | Event::XinputLeave(e) => self.crossing(e.mode),
@@ -1001,8 +1022,14 @@ impl Shared {
                 seen.last_real_press = Some(now);
                 seen.press_after_warp = !seen.last_motion_real;
             }
-            if raw == Raw::KeyPress {
-                seen.real_key_presses += 1;
+            if let Raw::KeyPress(code) = raw
+                && self.focused.load(std::sync::atomic::Ordering::SeqCst)
+            {
+                seen.real_keys.push(code);
+                if seen.real_keys.len() > super::KEYS_KEPT {
+                    seen.real_keys.remove(0);
+                    seen.real_keys_before += 1;
+                }
             }
         }
         // The cursor at the press, not only at the release: a program's pointer grab can
@@ -1019,6 +1046,7 @@ enum Raw {
     /// A button press (`true`: the primary one) or release (`false`).
     Button(bool),
     Motion,
-    KeyPress,
+    /// A key press, with its keycode.
+    KeyPress(u32),
     KeyRelease,
 }

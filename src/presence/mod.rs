@@ -145,12 +145,11 @@ impl Presence for ClickOnly {
     }
 }
 
-/// Whether `op` needs the person's own authentication under `presence`: everything that
-/// releases or uses a token, the plan of `cargo confirm-gui publish`, and storing a token over
-/// one already stored. Removing a token (logout), storing the first one, and `setup` (which
-/// never replaces a stored token) do not.
-pub fn required(presence: &dyn Presence, op: &Operation, existing_entry: bool) -> bool {
-    presence.method().is_some() && op.needs_presence(existing_entry)
+/// Whether `op` needs the person's own authentication under `presence`: in an install that
+/// has a step, every release, every use of the token and every write to the store
+/// ([`Operation::needs_presence`]).
+pub fn required(presence: &dyn Presence, op: &Operation) -> bool {
+    presence.method().is_some() && op.needs_presence()
 }
 
 /// Proof that the system confirmed the person in this request. Only [`run`] makes one.
@@ -230,6 +229,14 @@ fn converse(
             Event::SystemDone(Ok(())) => return Ok(Verified { _private: () }),
             Event::SystemDone(Err(why)) => return Err(failed(DenyReason::NotAuthenticated, why)),
             Event::SystemGone(why) => return Err(failed(DenyReason::NotAuthenticated, why)),
+            // An empty answer is never passed on: with `nullok` (in Debian's common-auth) an
+            // account with no password would pass on a forged Return.
+            Event::Person(Reply::Answer(answer)) if answer.is_empty() => {
+                return Err(failed(
+                    DenyReason::NotAuthenticated,
+                    "an empty answer is not accepted".into(),
+                ));
+            }
             Event::Person(Reply::Answer(mut answer)) => {
                 let sent = attempt.reply(&answer);
                 zeroize::Zeroize::zeroize(&mut answer);

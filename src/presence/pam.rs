@@ -257,7 +257,7 @@ fn authenticate(
     tty: Option<&str>,
     conversation: Relay,
 ) -> Result<(), String> {
-    use nonstick::items::ItemsMut;
+    use nonstick::items::{Items, ItemsMut};
     use nonstick::{AuthnFlags, ConversationAdapter, PamShared, Transaction};
     let said = |e: nonstick::ErrorCode| e.to_string();
     let mut txn = nonstick::TransactionBuilder::new_with_service(service)
@@ -269,6 +269,15 @@ fn authenticate(
         let _ = txn.items_mut().set_tty_name(Some(OsStr::new(tty)));
     }
     txn.authenticate(AuthnFlags::empty()).map_err(said)?;
+    // A module may change the user it authenticated (PAM_USER); only the person running the
+    // helper counts, as screen lockers check.
+    let who = txn.items().user().map_err(said)?;
+    if who.as_deref() != Some(OsStr::new(user)) {
+        return Err(format!(
+            "PAM confirmed {:?}, not {user:?}",
+            who.unwrap_or_default()
+        ));
+    }
     // An expired or locked account is no presence either.
     txn.account_management(AuthnFlags::empty()).map_err(said)
 }

@@ -276,9 +276,10 @@ pub(crate) fn view(ui: &mut Ui, phase: &mut Phase, deny: Option<DenyReason>) -> 
     if ui.put(rect, egui::Button::new("Cancel")).clicked() {
         cancel = true;
     }
-    let ok = ui.add_enabled_ui(!a.waiting && a.prompt.is_some(), |ui| {
-        ui.put(layout::approve_rect(screen), egui::Button::new("OK"))
-    });
+    let ok = ui.add_enabled_ui(
+        !a.waiting && a.prompt.is_some() && !a.input.is_empty(),
+        |ui| ui.put(layout::approve_rect(screen), egui::Button::new("OK")),
+    );
     if ok.inner.clicked_by(egui::PointerButton::Primary) && !a.waiting {
         a.submitted = Some(std::mem::take(&mut a.input));
         a.input = Zeroizing::new(String::with_capacity(INPUT_CAPACITY));
@@ -313,9 +314,12 @@ fn field(ui: &mut Ui, a: &mut Asking) {
             a.focus = false;
         }
         let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if enter && !a.waiting {
+        if enter && !a.waiting && !a.input.is_empty() {
             a.submitted = Some(std::mem::take(&mut a.input));
             a.input = Zeroizing::new(String::with_capacity(INPUT_CAPACITY));
+        } else if enter {
+            // Nothing typed yet: Enter changes nothing, and the field keeps the keyboard.
+            a.focus = true;
         }
     });
 }

@@ -313,11 +313,13 @@ struct App<S> {
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     seen_viewable: bool,
     guard: Option<Guard>,
-    /// Key presses winit delivered to the window (repeats left out).
-    keys_delivered: u64,
-    /// At the start of the presence step: keys delivered, and real key presses the guard had
-    /// seen. Every key the field is given must have a real press behind it.
-    keys_base: Option<(u64, u64)>,
+    /// The keys (X keycodes) winit delivered to the window, repeats left out; `None` for a
+    /// key with no keycode.
+    keys_delivered: Vec<Option<u32>>,
+    /// At the start of the presence step: how many keys had been delivered, and how many
+    /// real presses into the prompt the guard had seen. Every key the field is given after
+    /// that must be one of those real presses.
+    keys_base: Option<(usize, u64)>,
     /// The title now says the system is asking who approved.
     retitled: bool,
     /// When the window was last read back for another program's drawing.
@@ -538,18 +540,21 @@ impl<S> App<S> {
 
     /// During the presence step: sends what the person submitted to the broker, once every
     /// key the window was given is known to come from a real keyboard. On X11 a program can
-    /// send key events into any window (`XSendEvent`) that no device produced; such keys show
-    /// up here as more keys delivered than real presses seen, and end the step as a veto.
+    /// send key events into any window (`XSendEvent`, which winit takes) that no device made.
+    /// So each key the window was given since the step began must be a key a real keyboard
+    /// pressed while the prompt had the keyboard focus, in the same order (the guard's raw
+    /// events, `input_guard::keys_are_real`). Red team: counting keys against every real
+    /// press on the screen let a worm type the password while the person typed elsewhere.
     fn relay_answer(&mut self) {
         let state = &mut self.state;
         let phase = (self.screen.who)(state);
         if !phase.asking() {
             return;
         }
-        let real = self.guard.as_ref().map(|g| g.seen().real_key_presses);
+        let real = self.guard.as_ref().map(|g| g.seen().real_keys_total());
         let (base_delivered, base_real) = *self
             .keys_base
-            .get_or_insert((self.keys_delivered, real.unwrap_or(0)));
+            .get_or_insert((self.keys_delivered.len(), real.unwrap_or(0)));
         let Some(answer) = phase.submitted() else {
             return;
         };
@@ -558,14 +563,16 @@ impl<S> App<S> {
             Some(g) => match g.sync_seen() {
                 Err(e) => Some(format!("the input guard lost the X server ({e})")),
                 Ok(seen) => {
-                    let delivered = self.keys_delivered - base_delivered;
-                    let pressed = seen.real_key_presses.saturating_sub(base_real);
-                    (delivered > pressed).then(|| {
-                        format!(
-                            "this window was given {delivered} key presses but a keyboard made \
-                             only {pressed}: another program sent keys into it"
-                        )
-                    })
+                    let given =
+                        &self.keys_delivered[base_delivered.min(self.keys_delivered.len())..];
+                    match seen.real_keys_from(base_real) {
+                        Some(real) if crate::input_guard::keys_are_real(given, real) => None,
+                        _ => Some(format!(
+                            "this window was given {} key presses that no keyboard made into it: \
+                             another program sent keys into it",
+                            given.len()
+                        )),
+                    }
                 }
             },
         };
@@ -684,7 +691,11 @@ impl<S> ApplicationHandler<Wake> for App<S> {
             WindowEvent::KeyboardInput { event: key, .. }
                 if key.state.is_pressed() && !key.repeat =>
             {
-                self.keys_delivered += 1;
+                use winit::platform::scancode::PhysicalKeyExtScancode;
+                // winit's scancode is the X keycode less 8 (and the evdev code on Wayland,
+                // where there is no guard to compare with).
+                self.keys_delivered
+                    .push(key.physical_key.to_scancode().map(|s| s + 8));
             }
             _ => {}
         }
@@ -752,7 +763,7 @@ fn run<S: 'static>(
         focus_set: false,
         seen_viewable: false,
         guard,
-        keys_delivered: 0,
+        keys_delivered: Vec::new(),
         keys_base: None,
         retitled: false,
         drawing_checked: None,

@@ -656,6 +656,12 @@ impl Desk {
     /// sent straight to the window (a newline is Return). Only characters the keyboard map
     /// has without modifiers, and spaces.
     pub fn send_keys(&self, id: &str, text: &str) {
+        self.send_keys_focused(id, text, None);
+    }
+
+    /// The same, the keyboard focus first moved to window `id`, and back to `restore` after
+    /// (what a worm does while the person types in another window).
+    pub fn send_keys_focused(&self, id: &str, text: &str, restore: Option<u32>) {
         use x11rb::connection::Connection;
         use x11rb::protocol::xproto::{
             ConnectionExt, EventMask, KEY_PRESS_EVENT, KEY_RELEASE_EVENT, KeyPressEvent,
@@ -677,6 +683,16 @@ impl Desk {
                 .unwrap_or_else(|| panic!("no keycode for keysym {sym:#x}"))
         };
         let window: u32 = id.parse().expect("window id");
+        if restore.is_some() {
+            conn.set_input_focus(
+                x11rb::protocol::xproto::InputFocus::PARENT,
+                window,
+                x11rb::CURRENT_TIME,
+            )
+            .unwrap()
+            .check()
+            .unwrap();
+        }
         for ch in text.chars() {
             let sym = if ch == '\n' { 0xff0d } else { ch as u32 };
             let detail = keycode(sym);
@@ -707,6 +723,50 @@ impl Desk {
                     .expect("the X server refused the event");
             }
         }
+        if let Some(back) = restore {
+            conn.set_input_focus(
+                x11rb::protocol::xproto::InputFocus::PARENT,
+                back,
+                x11rb::CURRENT_TIME,
+            )
+            .unwrap()
+            .check()
+            .unwrap();
+        }
+    }
+
+    /// An ordinary window of the person's (a terminal, say) on the test display, mapped and
+    /// given the keyboard focus; it lives as long as the returned connection.
+    pub fn plain_window(&self) -> (x11rb::rust_connection::RustConnection, u32) {
+        use x11rb::connection::Connection;
+        use x11rb::protocol::xproto::{
+            ConnectionExt, CreateWindowAux, EventMask, InputFocus, WindowClass,
+        };
+        let (conn, screen) = x11rb::connect(Some(&self.display)).expect("connect");
+        let root = conn.setup().roots[screen].root;
+        let w = conn.generate_id().unwrap();
+        conn.create_window(
+            x11rb::COPY_DEPTH_FROM_PARENT,
+            w,
+            root,
+            0,
+            0,
+            200,
+            100,
+            0,
+            WindowClass::INPUT_OUTPUT,
+            x11rb::COPY_FROM_PARENT,
+            &CreateWindowAux::new().event_mask(EventMask::KEY_PRESS),
+        )
+        .unwrap();
+        conn.map_window(w).unwrap();
+        conn.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        conn.set_input_focus(InputFocus::PARENT, w, x11rb::CURRENT_TIME)
+            .unwrap()
+            .check()
+            .unwrap();
+        (conn, w)
     }
 
     /// A worm's key presses: XTEST on the provider's own display.
@@ -1075,7 +1135,7 @@ pub fn start_plugin(cmd: &mut Command, request: &str) -> (Child, std::process::C
 }
 
 /// Which button a person clicks.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Click {
     Approve,
     Deny,
