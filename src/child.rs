@@ -141,7 +141,8 @@ impl<R: Role> Child<R> {
 
 impl<R: Role> Drop for Child<R> {
     fn drop(&mut self) {
-        // Killing a child that already ended is harmless; waiting reaps it either way.
+        // Killing a child that already ended is harmless (the error is ignored for that);
+        // waiting reaps it either way, and a child that cannot be reaped has nothing to give.
         drop(self.to.take());
         let _ = self.process.kill();
         let _ = self.process.wait();

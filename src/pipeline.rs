@@ -113,6 +113,9 @@ pub(crate) fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<
         registry,
         policy,
     };
+    if let Some(instead) = refused_by_policy(&req.operation, &deps.allowed) {
+        return Outcome::from(Error::Refused(Refusal::Policy(instead))).audited(deps, req);
+    }
     let outcome = match gate::decide(&req.operation, &deps.env, &asked.policy) {
         Verdict::PassToNext => return Err(Error::PassedToNext),
         Verdict::Preflight => return preflight(&asked, deps),
@@ -122,6 +125,28 @@ pub(crate) fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<
         Verdict::Prompt => prompt(&asked, deps, cancel),
     };
     outcome.audited(deps, req)
+}
+
+/// Why the policy file refuses `op` before anything else: with `provider-mutations =
+/// "refuse"`, cargo's own publish, yank and owners (the token would go to cargo), naming the
+/// helper's command that does the same without giving it away.
+fn refused_by_policy(op: &Operation, allowed: &crate::policy::Requests) -> Option<String> {
+    if allowed.provider_mutations != crate::policy::ProviderMutations::Refuse {
+        return None;
+    }
+    let instead = match op {
+        Operation::Publish { .. } => "cargo confirm-gui publish",
+        Operation::Yank { .. } | Operation::Unyank { .. } => "cargo confirm-gui yank",
+        Operation::Owners { .. } => "cargo confirm-gui owner",
+        _ => return None,
+    };
+    Some(format!(
+        "the administrator's policy ({}, provider-mutations = \"refuse\") lets no token go to \
+         cargo for a {}; run `{instead}` with the same arguments: the helper sends it itself, \
+         and the token never leaves it",
+        crate::policy::PATH,
+        op.verb()
+    ))
 }
 
 /// A request that passed the first checks: its policy, store key and wording.
@@ -1038,9 +1063,13 @@ fn gather_package(
     let slot = pending.clone();
     std::thread::spawn(move || {
         // This thread reads files the user controls: in a sealed install it gives up the
-        // helper's group for good first.
+        // helper's group for good first, or reads nothing (the report never comes, and the
+        // window keeps Approve unavailable: "the crate check did not finish").
         #[cfg(target_os = "linux")]
-        crate::sealed::drop_for_good_on_this_thread();
+        if let Err(e) = crate::sealed::drop_for_good_on_this_thread() {
+            eprintln!("cargo-confirm-gui: {e}; the .crate is not read");
+            return;
+        }
         slot.set(package::gather(
             &name,
             &vers,

@@ -68,6 +68,22 @@ pub struct Requests {
     /// and the pipe's reader may be any program of the user's.
     #[serde(default)]
     pub(crate) sealed_get: bool,
+    /// Whether cargo's own publish, yank and owners requests (provider mode, where the token
+    /// goes to cargo) are served at all, or only the helper's (`cargo confirm-gui publish`,
+    /// `yank`, `owner`), which keep the token in the helper.
+    #[serde(default)]
+    pub(crate) provider_mutations: ProviderMutations,
+}
+
+/// `provider-mutations` under `[requests]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProviderMutations {
+    /// Served, after the window (the default: private registries and git indexes need it).
+    #[default]
+    Allow,
+    /// Refused, naming the helper's own command: the local "trusted publishing only".
+    Refuse,
 }
 
 fn default_cooldown() -> u64 {
@@ -80,6 +96,7 @@ impl Default for Requests {
             read: ReadPolicy::Prompt,
             cooldown: default_cooldown(),
             sealed_get: false,
+            provider_mutations: ProviderMutations::Allow,
         }
     }
 }

@@ -98,6 +98,7 @@ pub(crate) fn drop_all() -> Result<(), String> {
         .lines()
         .find_map(|l| l.strip_prefix("Gid:"))
         .map(|g| g.split_whitespace().collect())
+        // No Gid line: an empty list, which fails the check below (fails closed).
         .unwrap_or_default();
     if gids.len() != 4 || gids.iter().any(|g| g.parse() != Ok(real.as_raw())) {
         return Err(format!("the helper's group is still held: Gid {gids:?}"));
@@ -145,10 +146,12 @@ pub(crate) fn check_parent() -> Result<(), String> {
 }
 
 /// For threads that only read user-controlled files (the `.crate`, `/proc`): gives up the
-/// saved group too, so nothing on this thread can take it back.
-pub(crate) fn drop_for_good_on_this_thread() {
+/// saved group too, so nothing on this thread can take it back. A thread for which this
+/// fails must not read anything.
+pub(crate) fn drop_for_good_on_this_thread() -> Result<(), String> {
     let real = getgid();
-    let _ = set_thread_res_gid(real, real, real);
+    set_thread_res_gid(real, real, real)
+        .map_err(|e| format!("could not give up the helper's group on this thread: {e}"))
 }
 
 /// Finds out whether this binary is installed sealed, and whether the install is sound.
@@ -167,6 +170,7 @@ pub(crate) fn detect(privilege: Option<Privilege>) -> Result<Mode, String> {
     };
     let config: Config = toml::from_str(&text)
         .map_err(|e| format!("{} is malformed: {}", config_path.display(), e.message()))?;
+    // Unreadable: no group matches u32::MAX, so the checks below refuse the install.
     let gid = std::fs::metadata(&exe).map(|m| m.gid()).unwrap_or(u32::MAX);
     let mut problems = Vec::new();
     check_install(&exe, &config_path, &config, gid, &mut problems);

@@ -549,6 +549,10 @@ impl Compositor {
         conn.set_selection_owner(owner, atom, x11rb::CURRENT_TIME)
             .unwrap();
         conn.composite_query_version(0, 4).unwrap().reply().unwrap();
+        // Every window is drawn off screen, into a pixmap of its own, as a compositing
+        // manager has it (it paints them itself, into its stage).
+        conn.composite_redirect_subwindows(root, x11rb::protocol::composite::Redirect::MANUAL)
+            .unwrap();
         let overlay = conn
             .composite_get_overlay_window(root)
             .unwrap()

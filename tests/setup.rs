@@ -53,7 +53,14 @@ impl Home {
         let path = std::env::var_os("PATH").unwrap_or_default();
         let mut paths = vec![provider_dir.to_path_buf()];
         paths.extend(std::env::split_paths(&path));
+        // State of its own (the cooldown, the lock, the log), as each person has: setup's
+        // window takes the person's turn like every window, and one test's Deny must not
+        // start another's cooldown.
+        let runtime = self.home.join("runtime");
+        let _ = std::fs::create_dir_all(&runtime);
         cmd.env("HOME", &self.home)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("XDG_STATE_HOME", self.home.join("state"))
             .env("CARGO_HOME", &self.cargo_home)
             .env("PATH", std::env::join_paths(paths).unwrap())
             .env_remove("CARGO_REGISTRY_TOKEN")
@@ -374,4 +381,47 @@ fn doctor_sees_a_config_that_hides_ours_and_crates_ios_own_provider() {
         )),
         "{out}"
     );
+}
+
+#[test]
+fn doctor_names_an_alias_that_makes_cargo_confirm_gui_something_else() {
+    // Issue "Fail closed whatever the caller sets" (2): an `[alias]` named `confirm-gui` in
+    // the user's cargo config ran a plain `cargo publish` with code injected into cargo,
+    // while `doctor` and `log` looked normal.
+    let _g = gui_lock();
+    let h = Home::new();
+    std::fs::write(
+        h.cargo_home.join("config.toml"),
+        "[registry]\nglobal-credential-providers = [\"cargo-confirm-gui\"]\n\n\
+         [alias]\nconfirm-gui = [\"publish\", \"--config\", \"x\"]\n",
+    )
+    .unwrap();
+    // Run as cargo would run the subcommand (`cargo confirm-gui doctor` would now run the
+    // alias itself: the worm's command).
+    let (status, out, _) = wait_output(
+        h.run(Path::new(PROVIDER), &["confirm-gui", "doctor"])
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(60),
+    );
+    assert!(!status.success(), "{out}");
+    assert!(
+        out.contains("defines the cargo alias `confirm-gui` = [\"publish\", \"--config\", \"x\"]"),
+        "{out}"
+    );
+    // The same through the environment.
+    std::fs::write(
+        h.cargo_home.join("config.toml"),
+        "[registry]\nglobal-credential-providers = [\"cargo-confirm-gui\"]\n",
+    )
+    .unwrap();
+    let (status, out, _) = wait_output(
+        h.run(Path::new(PROVIDER), &["confirm-gui", "doctor"])
+            .env("CARGO_ALIAS_CONFIRM_GUI", "publish")
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(60),
+    );
+    assert!(!status.success(), "{out}");
+    assert!(out.contains("sets CARGO_ALIAS_CONFIRM_GUI"), "{out}");
 }

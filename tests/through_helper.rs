@@ -429,3 +429,30 @@ fn owner_changes_are_sent_by_the_helper_after_a_window() {
         ]
     );
 }
+
+#[test]
+fn with_provider_mutations_refused_only_the_helper_publishes() {
+    // Issue "Fail closed whatever the caller sets": `provider-mutations = "refuse"` in the
+    // root policy is the local "trusted publishing only" switch: cargo's own publish (the
+    // token would go to cargo) is refused with the way through the helper, which works.
+    let _g = gui_lock();
+    let policy = PolicyFile::none();
+    policy.set("[requests]\nprovider-mutations = \"refuse\"\n", 0o644);
+    let p = enrolled("policy-mutations", None);
+    let started = std::time::Instant::now();
+    let (status, _, err) = wait_output(p.publish(), Duration::from_secs(120));
+    assert!(!status.success(), "{err}");
+    assert!(
+        err.contains("provider-mutations = \"refuse\"")
+            && err.contains("run `cargo confirm-gui publish` with the same arguments"),
+        "{err}"
+    );
+    assert!(!desk().any_window());
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(p.registry.uploads().is_empty());
+    // The helper's own publish is not cargo's request: a window, a person's click, uploaded.
+    let child = publish_through_helper(&p, &[]).spawn().unwrap();
+    let (status, _, err) = person_answers(child, "cargo-confirm-gui", Click::Approve);
+    assert!(status.success(), "{err}");
+    assert_eq!(p.registry.uploads().len(), 1);
+}

@@ -813,11 +813,19 @@ mod presence_step {
         h.run_steps(2);
         h.input_mut().focused = true;
         h.run_steps(2);
+        // The field is empty again: OK does nothing (an empty answer is never sent)...
         h.get_by_label("OK").click();
+        h.run_steps(2);
+        assert_eq!(sent(&outbox), ["Approved(None)"]);
+        // ...and what is typed now is all that is sent.
+        ask(&mut h, &inbox, password_prompt());
+        h.event(Event::Text("x".into()));
+        h.run_steps(2);
+        h.key_press(Key::Enter);
         h.run_steps(2);
         assert_eq!(
             sent(&outbox).last().unwrap(),
-            &format!("{:?}", Early::Reply(Reply::Answer(String::new())))
+            &format!("{:?}", Early::Reply(Reply::Answer("x".into())))
         );
     }
 

@@ -104,8 +104,42 @@ pub fn requester() -> Requester {
             .push("the requesting process exited while it was being inspected".into());
     }
     verify_cargo(&mut r, parent);
+    loader_variables(&mut r, parent);
     note_replaceable(&mut r);
     r
+}
+
+/// The dynamic loader's variables that put code of another program's choosing into a
+/// process, read from the requester's own environment: the token goes to cargo, and such
+/// code inside cargo would read it. Evidence, not a guarantee: `/proc/PID/environ` is what
+/// the process started with, and the user's programs can shape it.
+#[cfg(target_os = "linux")]
+fn loader_variables(r: &mut Requester, pid: u32) {
+    let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+        return;
+    };
+    for name in loader_variables_in(&environ) {
+        r.warnings.push(format!(
+            "the program that asked runs with {name} set: code another program chose may run \
+             inside it, where the token would go"
+        ));
+    }
+}
+
+/// Which of `LD_PRELOAD`, `LD_LIBRARY_PATH` and `LD_AUDIT` are set, not empty, in
+/// `environ` (NUL-separated, as `/proc/PID/environ`).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub(crate) fn loader_variables_in(environ: &[u8]) -> Vec<&'static str> {
+    ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT"]
+        .into_iter()
+        .filter(|name| {
+            environ.split(|b| *b == 0).any(|var| {
+                var.strip_prefix(name.as_bytes())
+                    .and_then(|rest| rest.strip_prefix(b"="))
+                    .is_some_and(|v| !v.is_empty())
+            })
+        })
+        .collect()
 }
 
 /// `pid` and its ancestors, up to the session leader or [`CHAIN_MAX`] processes.
@@ -470,5 +504,18 @@ mod tests {
             assert!(warned("not cargo"), "{:?}", r.warnings);
         }
         assert!(r.chain.len() >= 2);
+    }
+}
+
+#[cfg(test)]
+mod loader_tests {
+    use super::loader_variables_in;
+
+    #[test]
+    fn loader_variables_are_found_by_name_and_empty_ones_are_not() {
+        let env = b"PATH=/usr/bin\0LD_PRELOAD=/tmp/evil.so\0LD_AUDIT=\0XLD_LIBRARY_PATH=x\0";
+        assert_eq!(loader_variables_in(env), ["LD_PRELOAD"]);
+        assert!(loader_variables_in(b"LD_LIBRARY_PATH=/opt/lib\0").contains(&"LD_LIBRARY_PATH"));
+        assert!(loader_variables_in(b"").is_empty());
     }
 }

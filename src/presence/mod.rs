@@ -186,11 +186,14 @@ pub fn run(
     let attempt = match presence.begin(what, tx) {
         Ok(a) => a,
         Err(e) => {
+            // Telling the window is a courtesy: the error is returned either way, and the
+            // window closes when its input does.
             let _ = window.say(&ToWindow::Done(Err(e.to_string())));
             return Err(e);
         }
     };
     let verdict = converse(attempt, window, &rx, Instant::now() + limit);
+    // The same: the verdict stands whether or not the window heard it.
     let _ = window.say(&ToWindow::Done(
         verdict.as_ref().map(|_| ()).map_err(|e| e.to_string()),
     ));

@@ -127,6 +127,8 @@ impl TokenStore for SealedStore {
         self.with_group(|| {
             let path = self.file(key)?;
             let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            // Cleanup after the error returned below; a leftover temporary holds nothing the
+            // person's programs can reach (the directory is the helper's).
             let _ = std::fs::remove_file(&tmp);
             let write = || -> std::io::Result<()> {
                 let mut f = std::fs::OpenOptions::new()

@@ -220,6 +220,24 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
 /// What the person must read before anything else: what a migration cannot undo, a
 /// request that names nothing, and every warning about who asked.
 fn warnings(ui: &mut Ui, tx: &Transaction) {
+    if let Some(instead) = provider_mode(&tx.operation) {
+        // cargo's own request: the token will be in cargo, not in this helper. Looks unlike
+        // the helper's plan window on purpose: a person who typed `cargo confirm-gui publish`
+        // and sees this was sent somewhere else (a cargo alias, say).
+        egui::Frame::new()
+            .fill(Color32::from_rgb(0x4a, 0x36, 0x08))
+            .inner_margin(6.0)
+            .show(ui, |ui| {
+                ui.colored_label(
+                    AMBER,
+                    RichText::new(format!(
+                        "The token goes to cargo, where any program running as you can read \
+                         it. `{instead}` does this without giving it away."
+                    ))
+                    .strong(),
+                );
+            });
+    }
     if tx.operation == Operation::Migrate {
         ui.colored_label(
             AMBER,
@@ -242,6 +260,17 @@ fn warnings(ui: &mut Ui, tx: &Transaction) {
     }
     for w in &tx.requester.warnings {
         ui.colored_label(RED, RichText::new(format!("WARNING: {w}")).strong());
+    }
+}
+
+/// For cargo's own mutations (provider mode, the token handed to cargo): the helper's command
+/// that does the same and keeps the token.
+fn provider_mode(op: &Operation) -> Option<&'static str> {
+    match op {
+        Operation::Publish { .. } => Some("cargo confirm-gui publish"),
+        Operation::Yank { .. } | Operation::Unyank { .. } => Some("cargo confirm-gui yank"),
+        Operation::Owners { .. } => Some("cargo confirm-gui owner"),
+        _ => None,
     }
 }
 

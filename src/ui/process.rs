@@ -159,6 +159,8 @@ impl WindowProcess {
         // The caller going away closes the window: end the window process.
         #[cfg(target_os = "linux")]
         cancel.set_waker(move || {
+            // Should this fail (the process gone already), the window still closes when this
+            // process exits and its pipe with it; nothing is released either way.
             let _ = rustix::process::kill_process(
                 rustix::process::Pid::from_raw(pid as i32).expect("a child's pid"),
                 rustix::process::Signal::TERM,
@@ -210,6 +212,7 @@ impl WindowProcess {
             });
         } else {
             drop(to.lock().unwrap_or_else(|e| e.into_inner()).take());
+            // The answer is in hand; how the process then ends changes nothing.
             let _ = child.finish();
         }
         Ok(answer)
@@ -322,7 +325,8 @@ impl Prompter for WindowProcess {
             &mut LiveWindow(&mut live),
             presence::ATTEMPT_LIMIT,
         );
-        // The window has the verdict; closing its input ends it.
+        // The window has the verdict; closing its input ends it. The verdict is PAM's, not
+        // the window's: how the window process then ends changes nothing.
         drop(live.to.lock().unwrap_or_else(|e| e.into_inner()).take());
         let _ = live.child.finish();
         verdict

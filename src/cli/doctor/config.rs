@@ -29,6 +29,7 @@ pub(super) fn provider_overrides(cwd: &Path, cargo_home: &Path) -> Vec<Problem> 
         out.extend(global_list(&f, &doc, &home_config));
         out.extend(crates_io_provider(&f, &doc));
         out.extend(alias(&f, &doc));
+        out.extend(command_alias(&f, &doc));
     }
     out.extend(environment_overrides());
     out
@@ -139,6 +140,30 @@ fn alias(f: &Path, doc: &toml::Table) -> Option<Problem> {
     ))
 }
 
+/// The cargo subcommand this helper answers to (`cargo confirm-gui …`).
+const SUBCOMMAND: &str = "confirm-gui";
+
+/// A cargo command alias named `confirm-gui` (`[alias]`): cargo runs it instead of this
+/// helper for `cargo confirm-gui …`. Red team of "Fail closed whatever the caller sets": such
+/// an alias ran a plain `cargo publish` with code injected into cargo, so the person's
+/// "publish through the helper" handed the token to cargo; cargo's own warning about an
+/// alias that shadows a subcommand is easy to miss.
+fn command_alias(f: &Path, doc: &toml::Table) -> Option<Problem> {
+    let target = doc
+        .get("alias")
+        .and_then(|a| a.as_table())?
+        .get(SUBCOMMAND)?;
+    Some((
+        format!(
+            "{} defines the cargo alias `{SUBCOMMAND}` = {}: `cargo {SUBCOMMAND}` runs that, not \
+             this helper",
+            f.display(),
+            shown(&toml_value(target))
+        ),
+        format!("remove `{SUBCOMMAND}` from that file's [alias] table"),
+    ))
+}
+
 /// The environment variables that override cargo's provider settings, one problem each.
 fn environment_overrides() -> Vec<Problem> {
     let mut out = Vec::new();
@@ -146,7 +171,10 @@ fn environment_overrides() -> Vec<Problem> {
         let provider_var = k == "CARGO_REGISTRY_GLOBAL_CREDENTIAL_PROVIDERS"
             || k == "CARGO_REGISTRY_CREDENTIAL_PROVIDER"
             || k.starts_with("CARGO_CREDENTIAL_ALIAS_")
-            || (k.starts_with("CARGO_REGISTRIES_") && k.ends_with("_CREDENTIAL_PROVIDER"));
+            || (k.starts_with("CARGO_REGISTRIES_") && k.ends_with("_CREDENTIAL_PROVIDER"))
+            // `cargo confirm-gui` itself, made an alias (see `command_alias`).
+            || k == "CARGO_ALIAS_CONFIRM_GUI"
+            || k == "CARGO_ALIAS_CONFIRM-GUI";
         if provider_var {
             out.push((
                 format!("this shell's environment sets {k}, which overrides cargo's config"),
