@@ -350,6 +350,7 @@ fn reset_signals() {
             unsafe { libc::signal(sig, libc::SIG_DFL) };
         }
     }
+    reset_reserved_signals();
     // SAFETY: an empty set, built by sigemptyset, unblocks everything on this (the only)
     // thread; threads started later inherit it.
     unsafe {
@@ -358,3 +359,60 @@ fn reset_signals() {
         libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
     }
 }
+
+/// The two real-time signals the C library keeps for itself (32 and 33: thread
+/// cancellation and set*id across threads) cannot be reached through its `sigaction`; a
+/// caller may still leave them ignored (Python's `os.system` does). Back to their default
+/// through the system call itself.
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+#[allow(unsafe_code)]
+fn reset_reserved_signals() {
+    /// The kernel's `struct sigaction` on these architectures.
+    #[repr(C)]
+    #[derive(Default)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: u64,
+        restorer: usize,
+        mask: u64,
+    }
+    const SIG_IGN: usize = 1;
+    for sig in [32_i64, 33] {
+        let mut old = KernelSigaction::default();
+        // SAFETY: asks for the current action only (new is null); `old` is a valid buffer of
+        // the kernel's layout, and the set size is the kernel's (8 bytes).
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                std::ptr::null::<KernelSigaction>(),
+                &mut old as *mut KernelSigaction,
+                8_usize,
+            )
+        };
+        if rc == 0 && old.handler == SIG_IGN {
+            let default = KernelSigaction::default();
+            // SAFETY: installs the default action (handler 0, no flags, empty mask); no
+            // handler of ours runs, and no other thread exists yet.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    &default as *const KernelSigaction,
+                    std::ptr::null_mut::<KernelSigaction>(),
+                    8_usize,
+                )
+            };
+        }
+    }
+}
+
+/// Elsewhere: the C library's own reserved signals are left as they are.
+#[cfg(all(
+    target_os = "linux",
+    not(any(target_arch = "x86_64", target_arch = "aarch64"))
+))]
+fn reset_reserved_signals() {}

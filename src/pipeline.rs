@@ -222,7 +222,7 @@ impl Outcome {
             // approval that cannot be recorded releases nothing (the token is dropped, and
             // wiped, here). The default install's log is the person's own to delete anyway:
             // there a failure is said, not enforced.
-            (Err(e), Ok(Answer::Token { .. })) if deps.state.sealed_away() => {
+            (Err(e), Ok(Answer::Token { .. })) if deps.state.must_record => {
                 Err(Error::NotRecorded {
                     what: req.operation.describe(&req.registry_label()),
                     detail: e.to_string(),
@@ -367,7 +367,7 @@ impl<'a> Turn<'a> {
     /// Waits up to [`PROMPT_WAIT`] for another window to close; a Deny while waiting starts
     /// the cooldown for this request too.
     fn take(state: &'a crate::state::State, cooldown: std::time::Duration) -> Result<Self, Error> {
-        let must = state.sealed_away();
+        let must = state.must_record;
         let mut unrecorded = Vec::new();
         let mut failed = |what: &'static str, e: std::io::Error| -> Result<(), Error> {
             if must {
@@ -425,6 +425,12 @@ impl<'a> Turn<'a> {
                 1
             }
         };
+        if let Some(log) = &state.audit
+            && let Err(e) = state.run(|| crate::audit::probe(log))
+        {
+            failed("the audit log", e)?;
+        }
+        // Last: a refusal above must not leave a `pending` record behind.
         let pending = match state.run(|| throttle::record_pending(dir)) {
             Ok(()) => true,
             Err(e) => {
@@ -432,11 +438,6 @@ impl<'a> Turn<'a> {
                 false
             }
         };
-        if let Some(log) = &state.audit
-            && let Err(e) = state.run(|| crate::audit::probe(log))
-        {
-            failed("the audit log", e)?;
-        }
         Ok(Turn {
             state,
             _lock: lock,
@@ -1991,6 +1992,163 @@ mod tests {
             Ok(Answer::Logout)
         ));
         assert!(!store.contains(&key).unwrap());
+    }
+
+    /// Issue "Fail closed whatever the caller sets": a record the install needs that cannot be
+    /// written (a file-size limit, a full disk) stops the request in the sealed install, and
+    /// is said in the window in the default one.
+    #[allow(
+        clippy::needless_update,
+        reason = "State has a field more on Linux (the sealed group)"
+    )]
+    mod unrecorded {
+        use super::*;
+
+        fn yank() -> Request {
+            req(Operation::Yank {
+                name: "a".into(),
+                vers: "1.0.0".into(),
+            })
+        }
+
+        fn state(dir: &std::path::Path, must_record: bool) -> crate::state::State {
+            crate::state::State {
+                throttle: Some(dir.join("throttle")),
+                audit: Some(dir.join("log").join("audit.jsonl")),
+                must_record,
+                ..Default::default()
+            }
+        }
+
+        fn deps<'a>(
+            open: &'a dyn Fn() -> Result<Box<dyn TokenStore + 'a>, StoreError>,
+            p: &'a Scripted<'a>,
+            state: crate::state::State,
+        ) -> Deps<'a> {
+            Deps {
+                env: desktop(),
+                open_store: open,
+                prompter: p,
+                presence: &crate::presence::ClickOnly,
+                probe_display: &|_| Ok(()),
+                policy_error: None,
+                allowed: Default::default(),
+                requester: &verified_cargo,
+                recheck_requester: &|_| Ok(()),
+                state,
+            }
+        }
+
+        #[test]
+        fn a_log_that_cannot_be_written_stops_the_sealed_install_before_any_window() {
+            let d = tempfile::tempdir().unwrap();
+            // The log's directory is a file: nothing can be written there.
+            std::fs::write(d.path().join("log"), "").unwrap();
+            let store = enrolled();
+            let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&store)) };
+            let p = Scripted::answering(Decision::Approve);
+            let e = handle(
+                &yank(),
+                &deps(&open, &p, state(d.path(), true)),
+                &Cancel::default(),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    Error::Unrecorded {
+                        what: "the audit log",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+            assert_eq!(p.shown.get(), 0);
+            assert_eq!(store.secret_reads(), 0);
+            // The default install goes on, and the window says so.
+            let p = Scripted::answering(Decision::Approve);
+            let answer = handle(
+                &yank(),
+                &deps(&open, &p, state(d.path(), false)),
+                &Cancel::default(),
+            );
+            assert!(matches!(answer, Ok(Answer::Token { .. })));
+            let shown = p.last.borrow().clone().unwrap();
+            assert!(
+                shown
+                    .requester
+                    .notices
+                    .iter()
+                    .any(|n| n.contains("may not be recorded")),
+                "{:?}",
+                shown.requester.notices
+            );
+        }
+
+        #[test]
+        fn an_approval_whose_record_cannot_be_written_releases_nothing_in_the_sealed_install() {
+            let d = tempfile::tempdir().unwrap();
+            let log = d.path().join("log").join("audit.jsonl");
+            let store = enrolled();
+            let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&store)) };
+            // While the window is up, the log stops taking writes (a full disk, say).
+            let broken = log.clone();
+            let p = Scripted {
+                decision: Some(Decision::Approve),
+                while_shown: Some(Box::new(move |_: &Transaction| {
+                    let _ = std::fs::remove_file(&broken);
+                    std::fs::create_dir_all(&broken).unwrap();
+                })),
+                ..Default::default()
+            };
+            let e = handle(
+                &yank(),
+                &deps(&open, &p, state(d.path(), true)),
+                &Cancel::default(),
+            )
+            .unwrap_err();
+            assert!(matches!(e, Error::NotRecorded { .. }), "{e}");
+            assert!(e.to_string().contains("Nothing was released"), "{e}");
+        }
+
+        #[test]
+        fn a_deny_whose_record_cannot_be_written_still_starts_the_cooldown() {
+            let d = tempfile::tempdir().unwrap();
+            let store = enrolled();
+            let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&store)) };
+            // While the window is up, the cooldown file can no longer be replaced.
+            let throttle = d.path().join("throttle");
+            let t = throttle.clone();
+            let p = Scripted {
+                decision: Some(Decision::Deny(DenyReason::Clicked)),
+                while_shown: Some(Box::new(move |_: &Transaction| {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&t, std::fs::Permissions::from_mode(0o500)).unwrap();
+                })),
+                ..Default::default()
+            };
+            let _ = handle(
+                &yank(),
+                &deps(&open, &p, state(d.path(), true)),
+                &Cancel::default(),
+            );
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&throttle, std::fs::Permissions::from_mode(0o700))
+                    .unwrap();
+            }
+            // Root ignores the directory's mode: there the Deny was written; either way the
+            // next request waits out a cooldown.
+            let p = Scripted::answering(Decision::Approve);
+            let e = handle(
+                &yank(),
+                &deps(&open, &p, state(d.path(), true)),
+                &Cancel::default(),
+            )
+            .unwrap_err();
+            assert!(matches!(e, Error::Cooldown { .. }), "{e}");
+            assert_eq!(p.shown.get(), 0);
+        }
     }
 
     /// Presence, as the sealed install has it: the system must confirm the person after

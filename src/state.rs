@@ -19,6 +19,10 @@ pub struct State {
     /// Sealed install: the group to take back around each access.
     #[cfg(target_os = "linux")]
     pub(crate) privilege: Option<crate::sealed::Privilege>,
+    /// Whether a record that cannot be written stops the request (the sealed install): the
+    /// cooldown, the lock, the count and the audit log must be written before a window, and
+    /// a token is released only once its audit record is.
+    pub(crate) must_record: bool,
 }
 
 impl State {
@@ -29,6 +33,7 @@ impl State {
             audit: state_dir.map(crate::audit::log_path),
             #[cfg(target_os = "linux")]
             privilege: None,
+            must_record: false,
         }
     }
 
@@ -39,6 +44,7 @@ impl State {
             throttle: Some(user_dir.join("state")),
             audit: Some(user_dir.join("audit.jsonl")),
             privilege,
+            must_record: true,
         }
     }
 

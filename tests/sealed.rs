@@ -1270,3 +1270,136 @@ fn presence_a_missing_or_broken_pam_service_releases_nothing() {
     assert!(err.contains("only root can change"), "{err}");
     assert_eq!(s.registry.uploads().len(), before);
 }
+
+#[test]
+#[ignore = "needs root: it makes users and a setgid install (scripts/test.sh as root runs it)"]
+fn what_the_caller_sets_is_reset_or_refused_and_the_defences_still_record() {
+    // Issue "Fail closed whatever the caller sets": the worm lowered RLIMIT_FSIZE and ignored
+    // SIGXFSZ, then started the setgid helper: every write failed, and the cooldown, the
+    // count and the audit record with it; Deny after Deny, each at once, until a habitual
+    // Approve. Now a hard limit below what the helper needs is a refusal naming it, and the
+    // rest is reset before anything else.
+    let s = sealed();
+    let _l = lock();
+    let exe = s.exe.display().to_string();
+    let bash = |script: &str| {
+        as_user(s, BOB, Path::new("/bin/bash"))
+            .args(["-c", script, "bash", &exe])
+            .output()
+            .unwrap()
+    };
+    for (flag, value, name) in [
+        ("-f", "1000", "RLIMIT_FSIZE"),
+        ("-n", "64", "RLIMIT_NOFILE"),
+        ("-u", "16", "RLIMIT_NPROC"),
+        ("-v", "1000000", "RLIMIT_AS"),
+        ("-d", "100000", "RLIMIT_DATA"),
+        ("-s", "1024", "RLIMIT_STACK"),
+        ("-t", "10", "RLIMIT_CPU"),
+    ] {
+        let out = bash(&format!("ulimit {flag} {value} && exec \"$1\" --version"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}: {out:?}");
+        assert!(
+            err.contains(name) && err.contains("Nothing was released"),
+            "{name}: {err}"
+        );
+        // Control: the same limit lowered only as far as the caller may raise it again.
+        let out = bash(&format!(
+            "ulimit -S {flag} {value} && exec \"$1\" --version"
+        ));
+        assert!(out.status.success(), "{name} (soft only): {out:?}");
+    }
+    // no_new_privs survives exec, and would start the helper without its group: refused.
+    let out = as_user(s, BOB, Path::new("/usr/bin/setpriv"))
+        .args(["--no-new-privs", &exe, "--enroll", "--index-url", &s.url])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("did not start with its group"),
+        "{out:?}"
+    );
+
+    // The original attack, with every soft setting the caller has: a file-size limit of
+    // one block and SIGXFSZ ignored, other signals ignored and blocked, a descriptor left
+    // open, stdout closed, umask 000. Then a person's Deny.
+    let uid = uid_of(BOB);
+    let _ = std::fs::remove_file(s.store.join(uid.to_string()).join("state/last-deny"));
+    let script = format!(
+        "trap '' XFSZ TERM HUP INT; ulimit -S -f 1; umask 000; exec 7</etc/hostname; \
+         exec /usr/bin/python3 -c 'import os, signal, sys; \
+         signal.pthread_sigmask(signal.SIG_BLOCK, {{signal.SIGTERM, signal.SIGCHLD, signal.SIGALRM}}); \
+         os.execv(sys.argv[1], sys.argv[1:])' \"$1\" --enroll --index-url {} 1>&-",
+        s.url
+    );
+    let child = as_user(s, BOB, Path::new("/bin/bash"))
+        .args(["-c", &script, "bash", &exe])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (status, _, err) = person_answers_with(child, Click::Deny, None, || {
+        let (window, broker) = any_window_process().expect("the window process");
+        for pid in [broker, window] {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+            let field = |k: &str| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(k))
+                    .unwrap()
+                    .trim()
+                    .to_string()
+            };
+            // Only SIGPIPE ignored (the Rust runtime's own), nothing blocked.
+            assert_eq!(field("SigIgn:"), "0000000000001000", "pid {pid}");
+            assert_eq!(field("SigBlk:"), "0000000000000000", "pid {pid}");
+            assert_eq!(field("Umask:"), "0077", "pid {pid}");
+            // Whatever the helper opened itself since, nothing is the caller's file.
+            for fd in std::fs::read_dir(format!("/proc/{pid}/fd"))
+                .unwrap()
+                .flatten()
+            {
+                let target = std::fs::read_link(fd.path()).unwrap_or_default();
+                assert_ne!(
+                    target,
+                    Path::new("/etc/hostname"),
+                    "pid {pid} kept the caller's descriptor"
+                );
+            }
+        }
+        let limits = std::fs::read_to_string(format!("/proc/{broker}/limits")).unwrap();
+        let fsize = limits
+            .lines()
+            .find(|l| l.starts_with("Max file size"))
+            .unwrap();
+        assert!(fsize.contains("unlimited"), "{fsize}");
+    });
+    assert!(!status.success() && err.contains("denied"), "{err}");
+    // The Deny started the cooldown, and both the Deny and the refusal are in the log.
+    let (status, _, err) = wait_output(
+        as_user(s, BOB, &s.exe)
+            .args(["--enroll", "--index-url", &s.url])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        ANSWER,
+    );
+    assert!(!status.success());
+    assert!(
+        err.contains("requests are refused without a window"),
+        "{err}"
+    );
+    let log = std::fs::read_to_string(s.store.join(uid.to_string()).join("audit.jsonl")).unwrap();
+    let last: Vec<&str> = log.lines().rev().take(2).collect();
+    assert!(
+        last[1].contains("denied in the confirmation window"),
+        "{log}"
+    );
+    assert!(last[0].contains("refused without a window"), "{log}");
+    let _ = std::fs::remove_file(s.store.join(uid.to_string()).join("state/last-deny"));
+}
