@@ -2112,6 +2112,7 @@ mod tests {
         }
 
         #[test]
+        #[cfg(unix)]
         fn a_deny_whose_record_cannot_be_written_still_starts_the_cooldown() {
             let d = tempfile::tempdir().unwrap();
             let store = enrolled();

@@ -105,6 +105,7 @@ impl Default for Seen {
 }
 
 /// How many of the real key presses made into the prompt the guard keeps.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) const KEYS_KEPT: usize = 4096;
 
 impl Seen {
