@@ -9,9 +9,12 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: the X servers and tools the tests drive, the keyring, and the runtime
 # libraries winit loads at run time (xkbcommon, X cursor, RandR, XInput). No GL: the window
-# and the snapshot tests draw on the CPU.
+# and the snapshot tests draw on the CPU. The presence tests give test users passwords
+# (openssl), find processes (procps) and run a worm's polkit agent (polkitd); imagemagick's
+# `import` takes the screenshots a failing window test leaves.
 packages=(xvfb xserver-xephyr xdotool gnome-keyring dbus dbus-x11 libsecret-tools util-linux passwd gcc python3
-          weston sway libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6)
+          weston sway libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6
+          openssl procps polkitd imagemagick)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

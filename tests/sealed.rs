@@ -229,13 +229,25 @@ fn as_user(s: &Sealed, user: &str, program: &Path) -> Command {
 /// The PAM directory commands run as a user see, when a test replaces the install's.
 static PAM_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
 
+/// Shell commands run as root inside the namespace, after the mounts and before the user's
+/// command, when a test needs more there (a system bus and polkitd).
+static NS_EXTRA: Mutex<Option<String>> = Mutex::new(None);
+
 /// The same, with more variables (a `DISPLAY` among them replaces the test display).
 fn as_user_env(s: &Sealed, user: &str, program: &Path, env: &[(&str, PathBuf)]) -> Command {
     let home = s.root.join(format!("{user}-home"));
     // A private mount namespace with the tests' shadow and pam.d, then the user.
     let mut cmd = Command::new("unshare");
+    let extra = NS_EXTRA
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .unwrap_or_default();
     cmd.args(["-m", "--propagation", "private", "--", "sh", "-c"])
-        .arg("mount --bind \"$1\" /etc/shadow && mount --bind \"$2\" /etc/pam.d && shift 2 && exec \"$@\"")
+        .arg(format!(
+            "mount --bind \"$1\" /etc/shadow && mount --bind \"$2\" /etc/pam.d && {extra} \
+             shift 2 && exec \"$@\""
+        ))
         .arg("sh")
         .arg(s.ns.join("shadow"))
         .arg(
@@ -1402,4 +1414,79 @@ fn what_the_caller_sets_is_reset_or_refused_and_the_defences_still_record() {
     );
     assert!(last[0].contains("refused without a window"), "{log}");
     let _ = std::fs::remove_file(s.store.join(uid.to_string()).join("state/last-deny"));
+}
+
+/// A private system bus and polkitd, inside a test's mount namespace (`NS_EXTRA`), then
+/// `worm` in the background, as root (it drops to the user itself), its output in `log`.
+fn with_polkit(worm: &str, log: &Path) -> String {
+    format!(
+        "mount -t tmpfs tmpfs /run/dbus && dbus-daemon --system --fork --nopidfile && \
+         (/usr/lib/polkit-1/polkitd --no-debug >/dev/null 2>&1 &) && \
+         for i in $(seq 50); do pkaction >/dev/null 2>&1 && break; sleep 0.1; done && \
+         ({worm}) >{} 2>&1 </dev/null & ",
+        log.display()
+    )
+}
+
+#[test]
+#[ignore = "needs root: it makes users and a setgid install (scripts/test.sh as root runs it)"]
+fn presence_a_worms_polkit_agent_for_the_helper_plays_no_part() {
+    // Issue "Presence the desktop cannot forge": any program of the person's may register a
+    // polkit agent for one process, and it outranks the desktop's agent; had the helper asked
+    // polkit, the worm's agent would get the question (and the password). The helper asks
+    // PAM itself, in its own window.
+    let s = sealed();
+    let _l = lock();
+    ensure_enrolled(s);
+    clear_cooldown(s, ALICE);
+    let log = s.root.join("polkit-agent.log");
+    let _ = std::fs::remove_file(&log);
+    struct Restore;
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            *NS_EXTRA.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+    }
+    let _restore = Restore;
+    // The worm waits for the helper cargo starts, and registers an agent for it.
+    let agent = |target: &str| {
+        format!("runuser -u {ALICE} -- script -q -e -c \"pkttyagent --process {target}\" /dev/null")
+    };
+    *NS_EXTRA.lock().unwrap() = Some(with_polkit(
+        &format!(
+            "while ! pid=$(pgrep -u {ALICE} -f -- cargo-plugin); do sleep 0.05; done; {}",
+            agent("$pid")
+        ),
+        &log,
+    ));
+    let before = s.registry.uploads().len();
+    let child = cargo_publish_with(s, &[], &[]).spawn().unwrap();
+    let (status, _, err) = person_answers_with(child, Click::Approve, Some(PASSWORD), || {
+        // The worm's agent is live for the helper: a polkit question about the helper's
+        // process (asked here, in the helper's namespace, on its system bus) reaches it.
+        let pid = run(Command::new("pgrep").args(["-u", ALICE, "-f", "--", "cargo-plugin"]));
+        let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut asked = None;
+        while !std::fs::read_to_string(&log).is_ok_and(|t| t.contains("AUTHENTICATING")) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no agent for the helper {pid}: {asked:?}"
+            );
+            asked = Command::new("nsenter")
+                .args(["-t", &pid, "-m", "--", "runuser", "-u", ALICE, "--"])
+                .args(["timeout", "2", "pkcheck", "--action-id"])
+                .args(["org.freedesktop.policykit.exec", "--process", &pid])
+                .arg("--allow-user-interaction")
+                .output()
+                .ok();
+        }
+    });
+    // Yet the person's password, typed in the helper's window, is what published; the
+    // agent saw only the question asked above, never one from the helper.
+    assert!(status.success(), "{err}");
+    assert_eq!(s.registry.uploads().len(), before + 1);
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(said.matches("AUTHENTICATING").count(), 1, "{said}");
+    clear_cooldown(s, ALICE);
 }
