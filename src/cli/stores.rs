@@ -97,9 +97,19 @@ impl Stores {
     pub fn presence(&self, env: &Snapshot) -> Box<dyn crate::presence::Presence> {
         let _ = env;
         match self {
-            // Windows: Windows Hello before every release (written, not run here).
+            // Windows: Windows Hello before every release where it is set up (written, not
+            // run here). Where it is not, the Credential Manager's token is as readable as the
+            // Secret Service's, and the click decides, as in Linux's default install.
             #[cfg(windows)]
-            Stores::Default => Box::new(crate::presence::windows_hello::Hello),
+            Stores::Default => {
+                use crate::presence::Presence;
+                let hello = crate::presence::windows_hello::Hello;
+                if hello.ready().is_ok() {
+                    Box::new(hello)
+                } else {
+                    Box::new(crate::presence::ClickOnly)
+                }
+            }
             #[cfg(not(windows))]
             Stores::Default => Box::new(crate::presence::ClickOnly),
             #[cfg(target_os = "linux")]
