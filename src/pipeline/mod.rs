@@ -358,6 +358,7 @@ mod turn;
 
 pub(crate) use adopt::{Adoptee, adopt};
 use decide::*;
+#[cfg_attr(not(target_os = "linux"), allow(unused_imports))]
 pub(crate) use migrate::migrate;
 use migrate::{may_prompt, store_read_back};
 use record::*;

@@ -1,6 +1,7 @@
 //! The Linux host of the display rules (`super`): what the kernel, `/proc`, the socket
 //! diagnostics and logind say about the process at the other end of a display socket.
 
+#[cfg_attr(not(target_os = "linux"), allow(unused_imports))]
 use super::*;
 
 /// The real host: `/proc`, `access(2)`, logind on the system bus.
