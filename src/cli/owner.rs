@@ -32,7 +32,10 @@ pub(super) fn owner(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
         },
     );
     let token = approved_token(&req, deps, "owner change")?;
-    let job = [(name, String::new(), String::new(), Vec::new())];
+    let job = [crate::publish::Job {
+        name,
+        ..Default::default()
+    }];
     let outcomes = uploader.run(
         Action::Owners(change),
         &api_index,

@@ -11,8 +11,7 @@ use crate::token::Token;
 
 use super::through_helper::{approved_token, printed_help, subcommand_registry};
 
-/// One crate as the uploader sends it: name, version, checksum, and the request body.
-type Job = (String, String, String, Vec<u8>);
+use crate::publish::Job;
 
 /// The steps of `publish`, in order.
 pub(super) fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
@@ -94,12 +93,12 @@ fn plan(
             report: Box::new(report),
             deps: metadata::dependency_lines(&metas[i].json),
         });
-        jobs.push((
-            p.name.clone(),
-            p.vers.clone(),
+        jobs.push(Job {
+            name: p.name.clone(),
+            vers: p.vers.clone(),
             cksum,
-            metadata::body(&metas[i].json, &p.bytes),
-        ));
+            body: metadata::body(&metas[i].json, &p.bytes),
+        });
     }
     Ok((crates, jobs))
 }
@@ -143,7 +142,7 @@ fn report(outcomes: &[Outcome], jobs: &[Job], req: &Request) -> Result<(), Strin
     let (published, problems) = tally(outcomes, jobs, req);
     let not_published: Vec<String> = jobs
         .iter()
-        .map(|(n, v, _, _)| format!("{n} {v}"))
+        .map(|j| format!("{} {}", j.name, j.vers))
         .filter(|c| !published.contains(c))
         .collect();
     if problems.is_empty() && not_published.is_empty() {
@@ -181,8 +180,8 @@ fn tally(outcomes: &[Outcome], jobs: &[Job], req: &Request) -> (Vec<String>, Vec
                 published.push(format!("{name} {vers}"));
                 let approved = jobs
                     .iter()
-                    .find(|(n, v, _, _)| n == name && v == vers)
-                    .map(|j| j.2.as_str());
+                    .find(|j| j.name == *name && j.vers == *vers)
+                    .map(|j| j.cksum.as_str());
                 if approved != Some(cksum.as_str()) {
                     problems.push(wrong_checksum(name, vers, cksum, approved, req));
                 }

@@ -29,7 +29,11 @@ pub(super) fn yank(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
     );
     let token = approved_token(&req, deps, "yank")?;
     let action = if undo { Action::Unyank } else { Action::Yank };
-    let job = [(name, vers, String::new(), Vec::new())];
+    let job = [crate::publish::Job {
+        name,
+        vers,
+        ..Default::default()
+    }];
     let outcomes = uploader.run(action, &api_index, token.expose(), &job, |_| {})?;
     drop(token);
     match outcomes.as_slice() {

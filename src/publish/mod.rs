@@ -454,6 +454,21 @@ pub(crate) enum Outcome {
     },
 }
 
+/// One crate of a job for the uploader: its identity, the checksum the person approved, and
+/// the request body (the upload's metadata and the `.crate`'s bytes; empty for a yank or an
+/// owners change, which send none).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Job {
+    /// Crate name.
+    pub(crate) name: String,
+    /// Version (empty for an owners change).
+    pub(crate) vers: String,
+    /// The approved checksum (empty where nothing is uploaded).
+    pub(crate) cksum: String,
+    /// What is uploaded.
+    pub(crate) body: Vec<u8>,
+}
+
 /// The uploader process's role: one job head (a JSON line, then the crates' bodies as raw
 /// bytes), and an [`Outcome`] line per step.
 pub(crate) struct UploaderRole;
@@ -487,7 +502,7 @@ impl Uploader {
         action: Action,
         index_url: &str,
         token: &str,
-        crates: &[(String, String, String, Vec<u8>)],
+        crates: &[Job],
         mut each: impl FnMut(&Outcome),
     ) -> Result<Vec<Outcome>, String> {
         let mut head = JobHead {
@@ -496,11 +511,11 @@ impl Uploader {
             token: token.to_string(),
             crates: crates
                 .iter()
-                .map(|(name, vers, cksum, body)| JobCrate {
-                    name: name.clone(),
-                    vers: vers.clone(),
-                    cksum: cksum.clone(),
-                    len: body.len(),
+                .map(|job| JobCrate {
+                    name: job.name.clone(),
+                    vers: job.vers.clone(),
+                    cksum: job.cksum.clone(),
+                    len: job.body.len(),
                 })
                 .collect(),
         };
@@ -515,7 +530,7 @@ impl Uploader {
         written.map_err(|e| format!("the uploader cannot be given its job: {e}"))?;
         // Written from a thread of its own: the uploader answers for one crate before it
         // reads the next body, and a long answer must not block both sides.
-        let bodies: Vec<Vec<u8>> = crates.iter().map(|c| c.3.clone()).collect();
+        let bodies: Vec<Vec<u8>> = crates.iter().map(|c| c.body.clone()).collect();
         let writer = std::thread::spawn(move || -> std::io::Result<()> {
             for body in &bodies {
                 to.write_all(body)?;
