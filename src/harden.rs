@@ -101,6 +101,8 @@ pub fn reset_inherited() -> Result<(), String> {
     reset_descriptors()?;
     reset_signals();
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    reset_timing();
+    forget_runtime_variables();
     for limit in LIMITS {
         limit.reset()?;
     }
@@ -111,6 +113,33 @@ pub fn reset_inherited() -> Result<(), String> {
 #[cfg(not(target_os = "linux"))]
 pub fn reset_inherited() -> Result<(), String> {
     Ok(())
+}
+
+/// What a caller may set that only bends timing (red team: a wrapper set a 500 ms timer slack
+/// and turned off transparent huge pages, widening every race): back to the defaults. A
+/// raised nice value cannot be lowered again by the user, and only slows the helper.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn reset_timing() {
+    // SAFETY: prctl with integer arguments only; 0 restores the default timer slack, and
+    // clears the caller's "no transparent huge pages" flag. Failure changes nothing.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 0_u64, 0_u64, 0_u64, 0_u64);
+        libc::prctl(libc::PR_SET_THP_DISABLE, 0_u64, 0_u64, 0_u64, 0_u64);
+    }
+}
+
+/// The Rust runtime's own variables, which no loader sanitises even in a setgid start:
+/// `RUST_MIN_STACK` sets every thread's stack (a tiny one crashes them), `RUST_BACKTRACE`
+/// what a panic prints. Removed before any thread exists.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn forget_runtime_variables() {
+    for var in ["RUST_MIN_STACK", "RUST_BACKTRACE", "RUST_LIB_BACKTRACE"] {
+        // SAFETY: no other thread exists yet (this runs first in `main`), so nothing reads
+        // the environment while it changes.
+        unsafe { std::env::remove_var(var) };
+    }
 }
 
 /// A resource limit the helper checks, and the least it needs.

@@ -7,7 +7,7 @@
 //! being worn down, not a security boundary; the click rules are the boundary.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, Write};
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -68,25 +68,56 @@ pub(crate) fn cooldown_left(
     if pending && !stale_pending {
         return Ok(None);
     }
-    // A record that does not parse counts from now: whoever wrote it, it is no reason to skip
-    // the cooldown.
-    let at: u64 = at.parse().unwrap_or_else(|_| now());
+    // A window that ended without recording how (its process killed at the person's press,
+    // say): a Deny, from the moment it is found, for the whole cooldown. Red team: counted
+    // from when the window opened, the cooldown of a window killed after 30 s was over.
+    if pending {
+        record_deny(dir)?;
+        return Ok(Some(cooldown.as_secs()));
+    }
+    // A record that does not parse counts from when it was written: whoever wrote it, it is
+    // no reason to skip the cooldown, nor to keep it forever.
+    let at: u64 = at
+        .parse()
+        .unwrap_or_else(|_| written_at(&dir.join(DENY_FILE)));
     let end = at.saturating_add(cooldown.as_secs());
     let now = now();
     Ok((now < end).then(|| end - now))
 }
 
+/// When `path` was last written, in seconds since the epoch (now, when unknown).
+fn written_at(path: &Path) -> u64 {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or_else(now, |d| d.as_secs())
+}
+
+/// Replaces `name` in `dir` with `text` whole, or not at all (a temporary file renamed over
+/// it): a write that fails (a full disk, a quota) must not leave the record empty. Red team:
+/// an emptied record locked the person out until root removed it.
+fn replace(dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
+    let tmp = dir.join(format!(".{name}.new"));
+    let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, dir.join(name)));
+    if written.is_err() {
+        // Nothing of the old record was touched; the temporary goes.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 /// Records a Deny now.
 pub(crate) fn record_deny(dir: &Path) -> std::io::Result<()> {
     ensure(dir)?;
-    std::fs::write(dir.join(DENY_FILE), now().to_string())
+    replace(dir, DENY_FILE, &now().to_string())
 }
 
 /// Records that a window is up: if its outcome is never recorded (the helper killed, a write
 /// failing), the next request finds this and waits out the cooldown, as after a Deny.
 pub(crate) fn record_pending(dir: &Path) -> std::io::Result<()> {
     ensure(dir)?;
-    std::fs::write(dir.join(DENY_FILE), format!("pending {}\n", now()))
+    replace(dir, DENY_FILE, &format!("pending {}\n", now()))
 }
 
 /// Removes a `pending` record once the window ended in anything but a person's Deny.
@@ -102,16 +133,12 @@ pub(crate) fn clear_pending(dir: &Path) -> std::io::Result<()> {
 
 /// Records one more request and returns how many came in the last [`RECENT`], this one included.
 pub(crate) fn count_request(dir: &Path) -> std::io::Result<u32> {
-    let path = dir.join("recent");
     ensure(dir)?;
-    let mut f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)?;
-    let mut text = String::new();
-    f.read_to_string(&mut text)?;
+    let text = match std::fs::read_to_string(dir.join("recent")) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
     let cutoff = now().saturating_sub(RECENT.as_secs());
     let mut times: Vec<u64> = text
         .lines()
@@ -122,9 +149,7 @@ pub(crate) fn count_request(dir: &Path) -> std::io::Result<u32> {
     // Bounded: a flood cannot grow the file without limit.
     let keep = times.len().saturating_sub(1000);
     let body: String = times[keep..].iter().map(|t| format!("{t}\n")).collect();
-    f.set_len(0)?;
-    f.rewind()?;
-    f.write_all(body.as_bytes())?;
+    replace(dir, "recent", &body)?;
     Ok(times.len() as u32)
 }
 
@@ -139,17 +164,13 @@ pub(crate) const WINDOWLESS_RECORDS: usize = 20;
 /// Red team of "Adopt it in one step": a flood of such requests (`CI=1`, a forged registry)
 /// rotated every decision out of the sealed log within seconds.
 pub(crate) fn log_record(dir: &Path, windowless: bool) -> Option<u32> {
-    let path = dir.join("windowless");
     let result = (|| -> std::io::Result<Option<u32>> {
         ensure(dir)?;
-        let mut f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)?;
-        let mut text = String::new();
-        f.read_to_string(&mut text)?;
+        let text = match std::fs::read_to_string(dir.join("windowless")) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
+        };
         let cutoff = now().saturating_sub(RECENT.as_secs());
         let mut skipped: u32 = 0;
         let mut times: Vec<u64> = Vec::new();
@@ -174,9 +195,7 @@ pub(crate) fn log_record(dir: &Path, windowless: bool) -> Option<u32> {
         let keep = times.len().saturating_sub(WINDOWLESS_RECORDS);
         let mut body: String = times[keep..].iter().map(|t| format!("{t}\n")).collect();
         body.push_str(&format!("skipped {skipped}\n"));
-        f.set_len(0)?;
-        f.rewind()?;
-        f.write_all(body.as_bytes())?;
+        replace(dir, "windowless", &body)?;
         Ok(answer)
     })();
     // Failing to keep count must not lose the record.

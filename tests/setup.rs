@@ -424,4 +424,29 @@ fn doctor_names_an_alias_that_makes_cargo_confirm_gui_something_else() {
     );
     assert!(!status.success(), "{out}");
     assert!(out.contains("sets CARGO_ALIAS_CONFIRM_GUI"), "{out}");
+
+    // Red team: the same alias in a file the config `include`s.
+    std::fs::create_dir_all(h.home.join("other")).unwrap();
+    std::fs::write(
+        h.home.join("other/x.toml"),
+        "[alias]\nconfirm-gui = \"publish\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        h.cargo_home.join("config.toml"),
+        "include = [\"../other/x.toml\"]\n\n[registry]\n\
+         global-credential-providers = [\"cargo-confirm-gui\"]\n",
+    )
+    .unwrap();
+    let (status, out, _) = wait_output(
+        h.run(Path::new(PROVIDER), &["confirm-gui", "doctor"])
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(60),
+    );
+    assert!(!status.success(), "{out}");
+    assert!(
+        out.contains("x.toml defines the cargo alias `confirm-gui`"),
+        "{out}"
+    );
 }

@@ -26,9 +26,14 @@ pub struct Places {
 
 /// cargo's config files, nearest first, as cargo finds them: `.cargo/config.toml` and
 /// `.cargo/config` in `cwd` and its ancestors, `depth` directories in all (`cwd` the first),
-/// then `CARGO_HOME`'s `config.toml` and `config`. Each comes with the directory a relative
-/// path in it is relative to: the one holding `.cargo`, or `CARGO_HOME`'s parent. Files that
-/// do not exist are listed too; nothing is read.
+/// then `CARGO_HOME`'s `config.toml` and `config`; after each, the files its `include` names
+/// (and theirs). Each comes with the directory a relative path in it is relative to: the one
+/// holding `.cargo`, or `CARGO_HOME`'s parent. Files that do not exist are listed too; only
+/// the `include` of those that do is read.
+///
+/// Red team of "Fail closed whatever the caller sets": an `[alias] confirm-gui` in a file a
+/// config `include`s ran instead of the helper, and `doctor`, which did not follow includes,
+/// saw nothing.
 pub(crate) fn cargo_config_files(
     cwd: &Path,
     cargo_home: Option<&Path>,
@@ -47,7 +52,55 @@ pub(crate) fn cargo_config_files(
             files.push((home.join(name), base.to_path_buf()));
         }
     }
-    files
+    let mut all = Vec::new();
+    for (file, base) in files {
+        with_includes(file, base, 0, &mut all);
+    }
+    all
+}
+
+/// How deep `include`s are followed (cargo refuses a cycle; this only bounds the walk).
+const INCLUDE_DEPTH: usize = 8;
+
+/// `file`, then what its `include` names, relative to `file`'s own directory: a path, a list
+/// of paths, or a list of `{ path = …, optional = … }` tables.
+fn with_includes(file: PathBuf, base: PathBuf, depth: usize, out: &mut Vec<(PathBuf, PathBuf)>) {
+    if out.iter().any(|(f, _)| *f == file) {
+        return;
+    }
+    let includes = if depth < INCLUDE_DEPTH {
+        includes_of(&file)
+    } else {
+        Vec::new()
+    };
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    out.push((file, base.clone()));
+    for inc in includes {
+        with_includes(dir.join(inc), base.clone(), depth + 1, out);
+    }
+}
+
+/// The paths `file`'s `include` key names, as written; none when it cannot be read.
+fn includes_of(file: &Path) -> Vec<String> {
+    let Ok(meta) = std::fs::metadata(file) else {
+        return Vec::new();
+    };
+    if !meta.is_file() || meta.len() > 1 << 20 {
+        return Vec::new();
+    }
+    let Ok(Ok(doc)) = std::fs::read_to_string(file).map(|t| t.parse::<toml::Table>()) else {
+        return Vec::new();
+    };
+    let one = |v: &toml::Value| match v {
+        toml::Value::String(p) => Some(p.clone()),
+        toml::Value::Table(t) => t.get("path").and_then(|p| p.as_str()).map(str::to_string),
+        _ => None,
+    };
+    match doc.get("include") {
+        Some(toml::Value::Array(list)) => list.iter().filter_map(one).collect(),
+        Some(v) => one(v).into_iter().collect(),
+        None => Vec::new(),
+    }
 }
 
 /// `build.target-dir` from cargo's config files, as cargo finds them: `.cargo/config.toml`

@@ -40,6 +40,9 @@ pub(crate) fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Resu
         }
         Decision::Approve => store_adopted(found, store.as_ref()),
     };
+    if outcome.is_ok() {
+        turn.settled();
+    }
     record_adopted(found, operation, deps, &requester, &outcome);
     outcome
 }

@@ -125,6 +125,7 @@ pub(super) fn move_token(
         &token,
         "the token did not read back as written; the Secret Service entry was kept",
     )?;
+    turn.settled();
     // Whatever the item holds now goes: no copy in the Secret Service is left.
     from.delete(&asked.key)?;
     Ok(format!(

@@ -134,8 +134,8 @@ pub(crate) fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<
 }
 
 /// Why the policy file refuses `op` before anything else: with `provider-mutations =
-/// "refuse"`, cargo's own publish, yank and owners (the token would go to cargo), naming the
-/// helper's command that does the same without giving it away.
+/// "refuse"`, cargo's own publish, yank and owners, and authenticated reads (each would hand
+/// cargo the token), naming the helper's command that does the same without giving it away.
 fn refused_by_policy(op: &Operation, allowed: &crate::policy::Requests) -> Option<String> {
     if allowed.provider_mutations != crate::policy::ProviderMutations::Refuse {
         return None;
@@ -144,6 +144,19 @@ fn refused_by_policy(op: &Operation, allowed: &crate::policy::Requests) -> Optio
         Operation::Publish { .. } => "cargo confirm-gui publish",
         Operation::Yank { .. } | Operation::Unyank { .. } => "cargo confirm-gui yank",
         Operation::Owners { .. } => "cargo confirm-gui owner",
+        // Red team: an authenticated read hands cargo the very token a publish uses (a worm's
+        // "registry" answering 401 got it). Under "refuse", no token goes to cargo at all.
+        Operation::Read {
+            authenticated: true,
+        } => {
+            return Some(format!(
+                "the administrator's policy ({}, provider-mutations = \"refuse\") lets no token go \
+                 to cargo, and an authenticated read would hand cargo the registry's token; \
+                 publish, yank and change owners with `cargo confirm-gui publish`, `yank` and \
+                 `owner`",
+                crate::policy::PATH
+            ));
+        }
         _ => return None,
     };
     Some(format!(
@@ -308,14 +321,22 @@ fn prompt(a: &Asked<'_>, deps: &Deps<'_>, cancel: &Cancel) -> Outcome {
             timeout: a.policy.timeout(),
             arm_delay: a.policy.arm_delay(),
         };
-        if login {
-            return self::login(a, tx, store.as_ref(), &turn, &opts, deps, cancel);
-        }
-        let judged = confirm(a, &tx, &opts, deps, cancel)?;
-        note = judged.note.clone();
-        let (answer, why) = release(a, judged, &tx, store.as_ref(), &turn, deps, cancel);
-        if let Some(why) = why {
-            note = format!("{note}; {why}");
+        let answer = (|| {
+            if login {
+                return self::login(a, tx, store.as_ref(), &turn, &opts, deps, cancel);
+            }
+            let judged = confirm(a, &tx, &opts, deps, cancel)?;
+            note = judged.note.clone();
+            let (answer, why) = release(a, judged, &tx, store.as_ref(), &turn, deps, cancel);
+            if let Some(why) = why {
+                note = format!("{note}; {why}");
+            }
+            answer
+        })();
+        // Carried out, or refused by the window process before it showed anything (the
+        // display not the person's): no cooldown. Every other ending leaves it (`Turn`).
+        if matches!(answer, Ok(_) | Err(Error::Refused(_))) {
+            turn.settled();
         }
         answer
     })();

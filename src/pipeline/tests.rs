@@ -938,6 +938,65 @@ mod unrecorded {
     }
 
     #[test]
+    fn a_window_that_ends_without_an_answer_counts_as_a_deny() {
+        // Red team of "Fail closed whatever the caller sets": killing the window process, or
+        // closing cargo's pipe, as the person pressed Deny dodged the cooldown.
+        struct Killed;
+        impl Prompter for Killed {
+            fn confirm(
+                &self,
+                _: &Transaction,
+                _: &PromptOptions,
+                _: &Cancel,
+            ) -> Result<Decision, Error> {
+                Err(Error::Display(
+                    "it ended abnormally (signal 9) without an answer".into(),
+                ))
+            }
+            fn enroll(
+                &self,
+                _: &EnrollRequest,
+                _: &PromptOptions,
+                _: &Cancel,
+            ) -> Result<EnrollOutcome, Error> {
+                Err(Error::Display("killed".into()))
+            }
+        }
+        for gone in [false, true] {
+            let d = tempfile::tempdir().unwrap();
+            let store = enrolled();
+            let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&store)) };
+            let killed = Killed;
+            let left = Scripted::answering(Decision::Deny(DenyReason::CallerGone));
+            let p: &dyn Prompter = if gone { &left } else { &killed };
+            let deps = Deps {
+                env: desktop(),
+                open_store: &open,
+                prompter: p,
+                presence: &crate::presence::ClickOnly,
+                probe_display: &|_| Ok(()),
+                policy_error: None,
+                allowed: Default::default(),
+                requester: &verified_cargo,
+                recheck_requester: &|_| Ok(()),
+                state: state(d.path(), false),
+            };
+            assert!(handle(&yank(), &deps, &Cancel::default()).is_err());
+            let p = Scripted::answering(Decision::Approve);
+            let deps = Deps {
+                prompter: &p,
+                ..deps
+            };
+            let e = handle(&yank(), &deps, &Cancel::default()).unwrap_err();
+            assert!(
+                matches!(e, Error::Cooldown { left: 30, .. }),
+                "gone {gone}: {e}"
+            );
+            assert_eq!(p.shown.get(), 0);
+        }
+    }
+
+    #[test]
     #[cfg(unix)]
     fn a_deny_whose_record_cannot_be_written_still_starts_the_cooldown() {
         let d = tempfile::tempdir().unwrap();

@@ -150,11 +150,16 @@ impl<'a> Turn<'a> {
     }
 }
 
-impl Drop for Turn<'_> {
-    /// Any ending but a recorded Deny removes this turn's `pending` record. Should that
-    /// fail, the next request waits out a cooldown it did not need: failing closed.
-    fn drop(&mut self) {
-        if self.pending.get()
+impl Turn<'_> {
+    /// The turn ended with nothing to hold against the next request (the person approved and
+    /// it was done, or the window process refused the display before showing anything): this
+    /// turn's `pending` record goes. Every other ending leaves it, to count as a Deny for the next request: a Deny
+    /// (which replaces it with its own time), the window's process killed at the person's
+    /// press, the caller gone, an error. Red team: removing it on any ending but a Deny let a
+    /// worm dodge the cooldown by killing the window, or leaving, as the person pressed Deny.
+    /// Should the removal fail, the next request waits out a cooldown it did not need.
+    pub(super) fn settled(&self) {
+        if self.pending.replace(false)
             && let Some(d) = &self.state.throttle
         {
             let _ = self.state.run(|| throttle::clear_pending(d));

@@ -270,6 +270,9 @@ fn provider_mode(op: &Operation) -> Option<&'static str> {
         Operation::Publish { .. } => Some("cargo confirm-gui publish"),
         Operation::Yank { .. } | Operation::Unyank { .. } => Some("cargo confirm-gui yank"),
         Operation::Owners { .. } => Some("cargo confirm-gui owner"),
+        // A read hands cargo the same token: publishing stays possible only through the
+        // helper's own command.
+        Operation::Read { .. } => Some("cargo confirm-gui publish"),
         _ => None,
     }
 }
