@@ -48,6 +48,7 @@ fn state_with_log() -> tempfile::TempDir {
                 requester: "/usr/bin/cargo".into(),
                 outcome: outcome.into(),
                 evidence: String::new(),
+                provenance: None,
             },
         )
         .unwrap();

@@ -423,6 +423,7 @@ fn typical_report() -> Report {
         previous: Previous::Found(diff),
         flags,
         opened: Some("/home/you/foo/target/package/foo-1.2.3.crate".into()),
+        provenance: None,
     }
 }
 
@@ -436,6 +437,7 @@ fn mismatch_report() -> Report {
         previous: Previous::None,
         flags: Vec::new(),
         opened: None,
+        provenance: None,
     }
 }
 

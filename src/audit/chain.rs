@@ -35,6 +35,9 @@ pub(crate) struct Entry {
     /// What the window showed about the packaged crate (publish only).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     evidence: String,
+    /// Where the published bytes came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provenance: Option<serde_json::Value>,
     /// The hash of the line before; `None` for a record written before the chain existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     prev: Option<String>,

@@ -523,6 +523,7 @@ mod tests {
             requester: requester.into(),
             outcome: outcome.into(),
             evidence: String::new(),
+            provenance: None,
         }
     }
 
@@ -736,6 +737,7 @@ mod tests {
                 requester: "/tmp/x\u{1b}]0;title\u{7}".into(),
                 outcome: "approved\u{200b}".into(),
                 evidence: String::new(),
+                provenance: None,
             },
         )
         .unwrap();

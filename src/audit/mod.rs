@@ -57,6 +57,10 @@ pub struct Record<'a> {
     /// What the window showed about the packaged crate (publish only).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub evidence: String,
+    /// Where the published bytes came from (`package::provenance`): one object for one
+    /// crate, a list for a plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<serde_json::Value>,
 }
 
 /// A record as written: [`Record`]'s fields, capped, and the hash of the line before.
@@ -70,6 +74,8 @@ struct Line<'a> {
     outcome: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     evidence: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provenance: Option<&'a serde_json::Value>,
     prev: &'a str,
 }
 
@@ -218,6 +224,7 @@ pub fn append(path: &Path, record: &Record<'_>) -> std::io::Result<()> {
             requester: &capped(&record.requester),
             outcome: &capped(&record.outcome),
             evidence: &capped(&record.evidence),
+            provenance: record.provenance.as_ref(),
             prev: &prev,
         })
         .map_err(std::io::Error::other)?;
@@ -288,6 +295,7 @@ mod tests {
             requester: "/usr/bin/cargo".into(),
             outcome: "refused: …".into(),
             evidence: String::new(),
+            provenance: None,
         }
     }
 

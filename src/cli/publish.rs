@@ -74,6 +74,8 @@ fn plan(
     let depends: Vec<Vec<String>> = metas.iter().map(|m| m.depends_on.clone()).collect();
     let order = publish::dependency_order(&names, &depends)?;
     let limits = crate::package::Limits::default();
+    // The repository these crates were packaged from: where `cargo confirm-gui publish` runs.
+    let here = std::env::current_dir().ok();
     let mut crates = Vec::new();
     let mut jobs = Vec::new();
     for &i in &order {
@@ -85,6 +87,7 @@ fn plan(
             &p.path,
             env.cargo_home.as_deref(),
             &limits,
+            here.as_deref(),
         );
         crates.push(PlanCrate {
             name: p.name.clone(),

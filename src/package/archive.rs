@@ -2,7 +2,7 @@
 //! entry, hashes its content, and keeps the packaged `Cargo.toml`; and the hashing reader
 //! that covers every byte of the file.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{self, Read};
 
@@ -37,6 +37,10 @@ pub struct FileEntry {
     pub kind: Kind,
     /// sha256 of the content (regular files read in full).
     pub sha256: Option<[u8; 32]>,
+    /// Git's object id of the content as a blob (sha1 of `blob LEN\0` and the content), to
+    /// compare with a commit's tree.
+    #[serde(default)]
+    pub git: Option<[u8; 20]>,
     /// Starts like an executable or a library (ELF, Mach-O, PE, wasm, ar).
     pub(crate) binary: bool,
 }
@@ -52,7 +56,18 @@ pub struct Contents {
     pub manifest: Option<Manifest>,
     /// Hostile or malformed things; any of them deserves a red flag.
     pub problems: Vec<String>,
+    /// The text of the few files a reviewer reads line by line (`.cargo_vcs_info.json`, the
+    /// manifests, the build script, a proc-macro's library): kept for the provenance check
+    /// and the line diffs, never sent to the window.
+    #[serde(skip)]
+    pub texts: BTreeMap<String, String>,
 }
+
+/// The most text [`Contents::texts`] keeps of one file, and of all of them: what a person can
+/// read in a window, and what a hostile archive may make the helper hold.
+pub const TEXT_MAX: u64 = 256 << 10;
+/// See [`TEXT_MAX`].
+pub const TEXTS_MAX: u64 = 4 << 20;
 
 /// Longest entry name or link target listed, in bytes: Linux's `PATH_MAX`. A GNU long name
 /// or a pax path is otherwise bounded only by [`Limits::max_unpacked`], and every copy of it
@@ -197,6 +212,7 @@ pub fn list(reader: impl Read, limits: &Limits) -> Contents {
             .push("the archive has no Cargo.toml at its root".into()),
         None => {}
     }
+    prune_texts(&mut contents);
     contents
 }
 
@@ -231,14 +247,20 @@ fn list_entries(
             ));
         }
         let mut sha256 = None;
+        let mut git = None;
         let mut binary = false;
         if kind == Kind::File {
-            let keep = path == "Cargo.toml" && size <= limits.max_manifest;
-            let read = read_content(&mut entry, keep)?;
+            let manifest_here = path == "Cargo.toml" && size <= limits.max_manifest;
+            let text_here = kept_text_candidate(&path, size, contents);
+            let read = read_content(&mut entry, size, manifest_here || text_here)?;
             binary = read.binary;
             sha256 = Some(read.sha256);
+            git = Some(read.git);
             contents.unpacked += size;
-            if keep {
+            if text_here && let Ok(text) = std::str::from_utf8(&read.kept) {
+                contents.texts.insert(path.clone(), text.to_string());
+            }
+            if manifest_here {
                 *manifest = Some(read.kept);
             }
         }
@@ -247,6 +269,7 @@ fn list_entries(
             size,
             kind,
             sha256,
+            git,
             binary,
         });
     }
@@ -368,14 +391,47 @@ fn flag_kind(path: &str, kind: &Kind, problems: &mut Vec<String>) {
 /// What one pass over a regular file's content gives.
 struct Content {
     sha256: [u8; 32],
+    git: [u8; 20],
     binary: bool,
     /// The whole content, when it was asked for (the manifest); else empty.
     kept: Vec<u8>,
 }
 
-/// Reads a regular file's content to its end in one pass, hashing it, looking at its first
-/// bytes, and keeping it all when `keep`.
-fn read_content(entry: &mut impl Read, keep: bool) -> io::Result<Content> {
+/// Whether the text of the file at `path` is kept (while the listing runs, before the
+/// manifest says which build script or library it has: pruned after, [`prune_texts`]).
+fn kept_text_candidate(path: &str, size: u64, contents: &Contents) -> bool {
+    let kept: u64 = contents.texts.values().map(|t| t.len() as u64).sum();
+    let wanted = path == ".cargo_vcs_info.json"
+        || path == "Cargo.toml"
+        || path == "Cargo.toml.orig"
+        || path.ends_with(".rs");
+    wanted && size <= TEXT_MAX && kept + size <= TEXTS_MAX
+}
+
+/// Keeps only the texts a reviewer reads: the VCS info, the manifests, the build script, and a
+/// proc-macro's library.
+fn prune_texts(contents: &mut Contents) {
+    let manifest = contents.manifest.clone();
+    let build = match manifest.as_ref().and_then(|m| m.build.clone()) {
+        Some(b) if b.is_empty() => None,
+        Some(b) => Some(b),
+        None => Some("build.rs".to_string()),
+    };
+    let proc_macro = manifest.as_ref().is_some_and(|m| m.proc_macro);
+    contents.texts.retain(|path, _| {
+        matches!(
+            path.as_str(),
+            ".cargo_vcs_info.json" | "Cargo.toml" | "Cargo.toml.orig"
+        ) || build.as_deref() == Some(path.as_str())
+            || (proc_macro && path == "src/lib.rs")
+    });
+}
+
+/// Reads a regular file's content to its end in one pass, hashing it (sha256, and git's blob
+/// id of `size` bytes), looking at its first bytes, and keeping it all when `keep`.
+fn read_content(entry: &mut impl Read, size: u64, keep: bool) -> io::Result<Content> {
+    let mut blob = <sha1::Sha1 as sha1::Digest>::new();
+    sha1::Digest::update(&mut blob, format!("blob {size}\0").as_bytes());
     let mut hasher = Sha256::new();
     let mut head = Vec::new();
     let mut buf = [0u8; 16 * 1024];
@@ -386,6 +442,7 @@ fn read_content(entry: &mut impl Read, keep: bool) -> io::Result<Content> {
             break;
         }
         hasher.update(&buf[..n]);
+        sha1::Digest::update(&mut blob, &buf[..n]);
         if head.len() < 8 {
             head.extend_from_slice(&buf[..n.min(8 - head.len())]);
         }
@@ -395,6 +452,7 @@ fn read_content(entry: &mut impl Read, keep: bool) -> io::Result<Content> {
     }
     Ok(Content {
         sha256: hasher.finalize().into(),
+        git: sha1::Digest::finalize(blob).into(),
         binary: looks_binary(&head),
         kept,
     })

@@ -11,6 +11,7 @@
 mod archive;
 mod locate;
 mod manifest;
+pub mod provenance;
 mod report;
 mod review;
 
@@ -23,6 +24,7 @@ pub use archive::{Contents, Kind, MAX_NAME, list};
 pub(crate) use locate::cargo_config_files;
 pub use locate::{Places, config_target_dir, is_packaged_crate};
 pub(crate) use locate::{candidates, held_open};
+pub use provenance::Provenance;
 pub(crate) use report::recheck;
 pub use report::{Check, Pending, Report};
 pub(crate) use review::Diff;
@@ -105,6 +107,7 @@ pub fn gather(
             previous: Previous::None,
             flags: Vec::new(),
             opened: None,
+            provenance: None,
         };
     }
     if !(cksum.len() == 64 && cksum.bytes().all(|b| b.is_ascii_hexdigit())) {
@@ -117,6 +120,7 @@ pub fn gather(
             previous: Previous::None,
             flags: Vec::new(),
             opened: None,
+            provenance: None,
         };
     }
     let mut cands = places
@@ -129,7 +133,10 @@ pub fn gather(
             .map(|p| (p.clone(), p)),
     );
     let (check, contents, opened) = verify(&cands, cksum, limits);
-    finish(name, vers, check, contents, opened, cargo_home, limits)
+    let from = places.cwd.as_deref();
+    finish(
+        name, vers, check, contents, opened, cargo_home, limits, from,
+    )
 }
 
 /// The report for a `.crate` already read into memory (`cargo confirm-gui publish`): the
@@ -143,6 +150,7 @@ pub(crate) fn report_for_bytes(
     path: &Path,
     cargo_home: Option<&Path>,
     limits: &Limits,
+    repo_from: Option<&Path>,
 ) -> (Report, String) {
     let cksum = hex(&Sha256::digest(bytes));
     if let Err(why) = validate_name(name, vers) {
@@ -152,6 +160,7 @@ pub(crate) fn report_for_bytes(
             previous: Previous::None,
             flags: Vec::new(),
             opened: None,
+            provenance: None,
         };
         return (report, cksum);
     }
@@ -164,11 +173,15 @@ pub(crate) fn report_for_bytes(
         Check::Match(path.to_path_buf())
     };
     let contents = matches!(check, Check::Match(_)).then(|| list(bytes, limits));
-    let report = finish(name, vers, check, contents, None, cargo_home, limits);
+    let report = finish(
+        name, vers, check, contents, None, cargo_home, limits, repo_from,
+    );
     (report, cksum)
 }
 
-/// The flags and the diff against the cached previous version, for what was found.
+/// The flags and the diff against the cached previous version, for what was found, and where
+/// its bytes came from (the repository at or above `repo_from`).
+#[allow(clippy::too_many_arguments)]
 fn finish(
     name: &str,
     vers: &str,
@@ -177,6 +190,7 @@ fn finish(
     opened: Option<PathBuf>,
     cargo_home: Option<&Path>,
     limits: &Limits,
+    repo_from: Option<&Path>,
 ) -> Report {
     let previous = match (&contents, cargo_home) {
         (Some(now), Some(home)) => previous(name, vers, now, home, limits),
@@ -208,12 +222,16 @@ fn finish(
             );
         }
     }
+    let provenance = contents
+        .as_ref()
+        .map(|c| provenance::check(repo_from, c, provenance::BUDGET));
     Report {
         check,
         contents,
         previous,
         flags,
         opened,
+        provenance,
     }
 }
 

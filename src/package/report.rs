@@ -68,6 +68,9 @@ pub struct Report {
     /// How to open the matching file again, to hash it once more just before answering:
     /// its path, or `/proc/PID/fd/N` when it is the file cargo itself holds open.
     pub opened: Option<PathBuf>,
+    /// Where its bytes came from: the commit it names, in the requester's repository.
+    #[serde(default)]
+    pub provenance: Option<super::Provenance>,
 }
 
 impl Report {
@@ -120,6 +123,9 @@ impl Report {
                     d.deps_changed.len()
                 ));
             }
+        }
+        if let Some(p) = &self.provenance {
+            s.push_str(&format!("; source: {}", p.summary()));
         }
         for f in &self.flags {
             let tag = match f.level {

@@ -788,6 +788,7 @@ fn a_second_manifest_under_a_dotted_or_recased_name_is_a_problem_that_blocks_app
             Path::new("/t/foo-0.2.0.crate"),
             None,
             &Limits::default(),
+            None,
         );
         let problems = &report.contents.as_ref().unwrap().problems;
         assert!(
@@ -804,6 +805,7 @@ fn a_second_manifest_under_a_dotted_or_recased_name_is_a_problem_that_blocks_app
         Path::new("/t/foo-0.2.0.crate"),
         None,
         &Limits::default(),
+        None,
     );
     assert!(!report.blocks_approve(), "{:?}", report.contents);
 }

@@ -127,6 +127,7 @@ pub(super) fn record_adopted(
             requester,
             (&said, windowless(outcome, true)),
             String::new(),
+            None,
         ) {
             eprintln!("cargo-confirm-gui: warning: the audit log was not written: {e}");
         }

@@ -134,6 +134,8 @@ pub(super) struct Judged<'t> {
     pub(super) blocked: Option<DenyReason>,
     /// What the window showed about the crates, for the log.
     pub(super) note: String,
+    /// Where their bytes came from, for the record.
+    pub(super) provenance: Option<serde_json::Value>,
 }
 
 /// Shows the window, then waits for the crate check it showed.
@@ -164,9 +166,33 @@ pub(super) fn confirm<'t>(
     Ok(Judged {
         decision,
         blocked: blocked(&a.req.operation, report),
+        provenance: provenance_record(&a.req.operation, report),
         report,
         note,
     })
+}
+
+/// Where the bytes of the crates the window showed came from, for the audit record: one
+/// object for a publish, a list (each with its crate) for a plan.
+pub(super) fn provenance_record(
+    op: &Operation,
+    report: Option<Option<&package::Report>>,
+) -> Option<serde_json::Value> {
+    if let Operation::PublishPlan { crates } = op {
+        let all: Vec<serde_json::Value> = crates
+            .iter()
+            .filter_map(|c| {
+                let mut v = c.report.provenance.as_ref()?.record();
+                v["crate"] = serde_json::json!(format!("{} {}", c.name, c.vers));
+                Some(v)
+            })
+            .collect();
+        return (!all.is_empty()).then_some(serde_json::Value::Array(all));
+    }
+    report
+        .flatten()
+        .and_then(|r| r.provenance.as_ref())
+        .map(|p| p.record())
 }
 
 /// The window keeps Approve unavailable until the crate check is done and when it fails;

@@ -44,6 +44,7 @@ pub(crate) fn migrate(
         &requester,
         (&said, windowless(&answer, windowed)),
         String::new(),
+        None,
     ) {
         eprintln!("cargo-confirm-gui: warning: the audit log was not written: {e}");
     }

@@ -205,6 +205,8 @@ struct Outcome {
     /// A window was asked for: its outcome is a decision, whatever it is.
     windowed: bool,
     note: String,
+    /// Where the bytes the window showed came from, for the record.
+    provenance: Option<serde_json::Value>,
 }
 
 impl From<Error> for Outcome {
@@ -215,6 +217,7 @@ impl From<Error> for Outcome {
             approved: "approved",
             windowed: false,
             note: String::new(),
+            provenance: None,
         }
     }
 }
@@ -234,6 +237,7 @@ impl Outcome {
             &requester,
             (&said, windowless(&self.answer, self.windowed)),
             self.note,
+            self.provenance,
         );
         match (written, self.answer) {
             (Ok(()), answer) => answer,
@@ -295,6 +299,7 @@ fn release_read(a: &Asked<'_>, deps: &Deps<'_>) -> Outcome {
         approved: "released without a window (read = \"allow\" in the policy file)",
         windowed: false,
         note: String::new(),
+        provenance: None,
     }
 }
 
@@ -302,6 +307,7 @@ fn release_read(a: &Asked<'_>, deps: &Deps<'_>) -> Outcome {
 fn prompt(a: &Asked<'_>, deps: &Deps<'_>, cancel: &Cancel) -> Outcome {
     let requester = (deps.requester)();
     let mut note = String::new();
+    let mut provenance = None;
     let mut windowed = false;
     let answer = (|| {
         open_display(a, deps)?;
@@ -327,6 +333,7 @@ fn prompt(a: &Asked<'_>, deps: &Deps<'_>, cancel: &Cancel) -> Outcome {
             }
             let judged = confirm(a, &tx, &opts, deps, cancel)?;
             note = judged.note.clone();
+            provenance = judged.provenance.clone();
             let (answer, why) = release(a, judged, &tx, store.as_ref(), &turn, deps, cancel);
             if let Some(why) = why {
                 note = format!("{note}; {why}");
@@ -346,6 +353,7 @@ fn prompt(a: &Asked<'_>, deps: &Deps<'_>, cancel: &Cancel) -> Outcome {
         approved: "approved",
         windowed,
         note,
+        provenance,
     }
 }
 

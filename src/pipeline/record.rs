@@ -18,6 +18,7 @@ pub(super) fn record(
     requester: &Requester,
     (outcome, windowless): (&str, bool),
     evidence: String,
+    provenance: Option<serde_json::Value>,
 ) -> std::io::Result<()> {
     let detail = req.operation.detail();
     let requester = match requester.parent().map(|p| &p.exe) {
@@ -63,6 +64,7 @@ pub(super) fn record(
                 requester,
                 outcome,
                 evidence,
+                provenance,
             },
         )
     })

@@ -422,6 +422,7 @@ fn a_plan_is_released_only_when_every_crate_in_it_was_read_and_a_person_approved
             &dir.join(format!("{name}-1.0.0.crate")),
             None,
             &limits,
+            None,
         );
         crate::request::PlanCrate {
             name: name.into(),

@@ -429,12 +429,65 @@ fn package_verdict(ui: &mut Ui, r: &Report) {
             );
         }
     }
+    provenance(ui, r);
     for f in &r.flags {
         let (color, mark) = match f.level {
             Level::Danger => (RED, "DANGER:"),
             Level::Notice => (AMBER, "Note:"),
         };
         ui.colored_label(color, format!("{mark} {}", escape(&f.text).text));
+    }
+}
+
+/// Where the bytes came from: one line (matches the commit and pushed, green; differs, red;
+/// local only or not checked, amber), then the files that are not the commit's.
+fn provenance(ui: &mut Ui, r: &Report) {
+    use crate::package::provenance::Tone;
+    let Some(p) = &r.provenance else {
+        return;
+    };
+    let (tone, line) = p.verdict(crate::package::provenance::now());
+    let color = match tone {
+        Tone::Good => GREEN,
+        Tone::Look => AMBER,
+        Tone::Bad => RED,
+    };
+    let mut text = RichText::new(format!("Source: {}", escape(&line).text));
+    if tone != Tone::Look {
+        text = text.strong();
+    }
+    ui.colored_label(color, text);
+    let mut named = |what: &str, files: &[String]| {
+        if files.is_empty() {
+            return;
+        }
+        let shown: Vec<String> = files.iter().take(6).map(|f| escape(f).text).collect();
+        let more = files.len().saturating_sub(6);
+        ui.colored_label(
+            RED,
+            format!(
+                "{what}: {}{}",
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ),
+        );
+    };
+    named("Not the commit's bytes", &p.differs);
+    named("Not tracked by the commit", &p.untracked);
+    if p.dirty {
+        ui.colored_label(
+            AMBER,
+            "cargo packaged a working tree with changes that are not committed (--allow-dirty)",
+        );
+    }
+    if p.signed {
+        ui.label(
+            RichText::new("The commit is signed (the signature is not verified here)").small(),
+        );
     }
 }
 
@@ -458,6 +511,7 @@ fn plan_verdict(ui: &mut Ui, c: &crate::request::PlanCrate) {
                     RichText::new(format!("PROBLEM: {}", escape(p).text)).strong(),
                 );
             }
+            provenance(ui, r);
             for f in &r.flags {
                 let (color, mark) = match f.level {
                     Level::Danger => (RED, "DANGER:"),

@@ -1,0 +1,430 @@
+//! Where did these bytes come from: the `.crate` against the commit it names.
+//!
+//! cargo writes `.cargo_vcs_info.json` into the `.crate`: the commit (`git.sha1`), whether
+//! the working tree was `dirty`, and the package's `path_in_vcs`. The repository the
+//! requester works in is read **as data**, with gix: its objects and its refs, never its
+//! working tree, and nothing its configuration names (no hooks, `core.fsmonitor`, filters,
+//! textconv, external diff, includes; the configuration is opened isolated from the
+//! environment and the system's and user's files). No program is run. A repository that
+//! borrows objects from elsewhere (`objects/info/alternates`) is not read. The read runs on a
+//! thread of its own with a time bound; past it, the window says "not checked", never
+//! "matches".
+//!
+//! - **Same bytes as the commit**: each file of the `.crate` is compared by git's blob id
+//!   (computed while the archive is listed) with the file at `path_in_vcs/` in the commit's
+//!   tree. Exceptions: cargo's normalised `Cargo.toml` (its `Cargo.toml.orig` must match the
+//!   commit's `Cargo.toml` instead), a generated `Cargo.lock`, and `.cargo_vcs_info.json`.
+//!   A file that differs, or that the commit does not track, is named.
+//! - **Pushed or local only**: whether a remote-tracking ref (as of the last fetch) reaches
+//!   the commit; if not, how many commits only this clone has, and the newest one's age,
+//!   author and committer.
+//! - **Signed**: whether the commit carries a signature. It is not verified (that would mean
+//!   running a program, or keys this helper does not have): the window says "not verified".
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::archive::{Contents, Kind};
+
+/// How long the repository may take to read before the window says "not checked".
+pub const BUDGET: Duration = Duration::from_secs(2);
+
+/// How many commits a walk looks at, at most (counting local-only commits, finding the
+/// remote-tracking ref that holds the commit).
+const WALK_MAX: usize = 50_000;
+
+/// What the repository says about the bytes of a `.crate`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Provenance {
+    /// Whether the check ran to its end.
+    pub checked: bool,
+    /// Why it did not (no VCS info, no repository, took too long, …).
+    pub why_not: Option<String>,
+    /// The commit `.cargo_vcs_info.json` names (hex).
+    pub commit: Option<String>,
+    /// cargo packaged from a working tree with changes (`--allow-dirty`).
+    pub dirty: bool,
+    /// The package's directory in the repository.
+    pub path_in_vcs: String,
+    /// Files in the `.crate` whose bytes differ from the commit's.
+    pub differs: Vec<String>,
+    /// Files in the `.crate` the commit does not track.
+    pub untracked: Vec<String>,
+    /// The commit is not in the repository at all.
+    pub missing_commit: bool,
+    /// Whether a remote-tracking ref reaches the commit (`None`: not known).
+    pub on_remote: Option<bool>,
+    /// One remote-tracking ref that does ("origin/main").
+    pub remote_ref: Option<String>,
+    /// The repository has no remote-tracking ref at all.
+    pub no_remote: bool,
+    /// When the commit is local only: the commits no remote-tracking ref reaches.
+    pub local_only: Option<LocalOnly>,
+    /// The commit carries a signature (not verified).
+    pub signed: bool,
+}
+
+/// The commits only this clone has.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LocalOnly {
+    /// How many (up to the walk's bound).
+    pub commits: u32,
+    /// The newest one's committer time, seconds since the epoch.
+    pub newest_time: i64,
+    /// Its author.
+    pub author: String,
+    /// Its committer.
+    pub committer: String,
+}
+
+/// How a provenance line reads: its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Matches, pushed.
+    Good,
+    /// Worth a look: not checked, local only, no VCS info.
+    Look,
+    /// Bytes that are not the commit's.
+    Bad,
+}
+
+impl Provenance {
+    fn not_checked(why: impl Into<String>) -> Provenance {
+        Provenance {
+            why_not: Some(why.into()),
+            ..Default::default()
+        }
+    }
+
+    fn short_commit(&self) -> String {
+        self.commit
+            .as_deref()
+            .map(|c| c.chars().take(7).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether any byte of the `.crate` is not the commit's (or the commit is not there).
+    pub fn mismatched(&self) -> bool {
+        self.missing_commit || !self.differs.is_empty() || !self.untracked.is_empty()
+    }
+
+    /// The one line the window shows first, and its tone.
+    pub fn verdict(&self, now: i64) -> (Tone, String) {
+        let Some(why) = &self.why_not else {
+            return self.checked_verdict(now);
+        };
+        let tone = Tone::Look;
+        if self.commit.is_none() {
+            return (tone, why.clone());
+        }
+        (
+            tone,
+            format!("commit {}: not checked ({why})", self.short_commit()),
+        )
+    }
+
+    fn checked_verdict(&self, now: i64) -> (Tone, String) {
+        let c = self.short_commit();
+        if self.missing_commit {
+            return (
+                Tone::Bad,
+                format!("commit {c} is not in your repository: these bytes cannot be traced"),
+            );
+        }
+        let n = self.differs.len() + self.untracked.len();
+        let place = match (&self.on_remote, &self.local_only) {
+            (Some(true), _) => match &self.remote_ref {
+                Some(r) => format!("pushed to {r}"),
+                None => "pushed".into(),
+            },
+            (_, Some(l)) => format!(
+                "local only: {} commit{} no remote has, the newest committed {} by {}",
+                l.commits,
+                if l.commits == 1 { "" } else { "s" },
+                ago(now - l.newest_time),
+                crate::text::escape(&l.committer).text
+            ),
+            _ if self.no_remote => "local only: the repository has no remote".into(),
+            _ => "not known whether pushed".into(),
+        };
+        if n > 0 {
+            return (
+                Tone::Bad,
+                format!(
+                    "{n} file{} differ{} from commit {c} ({place})",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "s" } else { "" }
+                ),
+            );
+        }
+        let tone = if self.on_remote == Some(true) {
+            Tone::Good
+        } else {
+            Tone::Look
+        };
+        (tone, format!("same files as commit {c}, {place}"))
+    }
+
+    /// One line for the audit log.
+    pub fn summary(&self) -> String {
+        self.verdict(now()).1
+    }
+
+    /// The audit record's `provenance` object.
+    pub fn record(&self) -> serde_json::Value {
+        serde_json::json!({
+            "checked": self.checked,
+            "why_not": self.why_not,
+            "commit": self.commit,
+            "on_remote": self.on_remote,
+            "remote_ref": self.remote_ref,
+            "dirty": self.dirty,
+            "differs": self.differs,
+            "untracked": self.untracked,
+            "missing_commit": self.missing_commit,
+            "local_only": self.local_only.as_ref().map(|l| serde_json::json!({
+                "commits": l.commits,
+                "newest_time": l.newest_time,
+                "author": l.author,
+                "committer": l.committer,
+            })),
+            "signed": self.signed,
+        })
+    }
+}
+
+/// "3 min ago", "2 days ago".
+fn ago(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s} s ago"),
+        60..3600 => format!("{} min ago", s / 60),
+        3600..86400 => format!("{} h ago", s / 3600),
+        _ => format!("{} days ago", s / 86400),
+    }
+}
+
+/// Now, in seconds since the epoch.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `.cargo_vcs_info.json` as cargo writes it.
+#[derive(serde::Deserialize)]
+struct VcsInfo {
+    git: Option<GitInfo>,
+    #[serde(default)]
+    path_in_vcs: String,
+}
+
+#[derive(serde::Deserialize)]
+struct GitInfo {
+    sha1: String,
+    #[serde(default)]
+    dirty: bool,
+}
+
+/// Checks `contents` against the commit it names, in the repository at or above `start`,
+/// within `budget`.
+pub fn check(start: Option<&Path>, contents: &Contents, budget: Duration) -> Provenance {
+    let Some(text) = contents.texts.get(".cargo_vcs_info.json") else {
+        return Provenance::not_checked(
+            "no VCS info in the .crate: packaged outside a git repository, or with \
+             --allow-dirty and no git",
+        );
+    };
+    let info: VcsInfo = match serde_json::from_str(text) {
+        Ok(i) => i,
+        Err(e) => {
+            return Provenance::not_checked(format!(".cargo_vcs_info.json cannot be read: {e}"));
+        }
+    };
+    let Some(git) = info.git else {
+        return Provenance::not_checked(".cargo_vcs_info.json names no git commit");
+    };
+    let mut base = Provenance {
+        commit: Some(git.sha1.clone()),
+        dirty: git.dirty,
+        path_in_vcs: info.path_in_vcs.clone(),
+        ..Default::default()
+    };
+    if !(git.sha1.len() == 40 && git.sha1.bytes().all(|b| b.is_ascii_hexdigit())) {
+        base.why_not = Some("the commit named is not 40 hex digits".into());
+        return base;
+    }
+    let Some(start) = start.map(Path::to_path_buf) else {
+        base.why_not = Some("no directory to look for the repository in".into());
+        return base;
+    };
+    let files: Vec<(String, [u8; 20])> = contents
+        .files
+        .iter()
+        .filter(|f| f.kind == Kind::File)
+        .filter_map(|f| f.git.map(|g| (f.path.clone(), g)))
+        .collect();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let job = base.clone();
+    std::thread::spawn(move || {
+        // The repository is the worm's ground: read it without the helper's group.
+        #[cfg(target_os = "linux")]
+        if crate::sealed::drop_for_good_on_this_thread().is_err() {
+            return;
+        }
+        let _ = tx.send(read_repository(&start, job, &files));
+    });
+    match rx.recv_timeout(budget) {
+        Ok(p) => p,
+        Err(_) => {
+            base.why_not = Some(format!(
+                "the repository took longer than {} s to read",
+                budget.as_secs()
+            ));
+            base
+        }
+    }
+}
+
+/// The gix part of [`check`], on its own thread.
+fn read_repository(start: &Path, mut p: Provenance, files: &[(String, [u8; 20])]) -> Provenance {
+    match compare(start, &mut p, files) {
+        Ok(()) => p.checked = true,
+        Err(why) => p.why_not = Some(why),
+    }
+    p
+}
+
+fn compare(start: &Path, p: &mut Provenance, files: &[(String, [u8; 20])]) -> Result<(), String> {
+    let repo = gix::discover_opts(start, Default::default(), gix::open::Options::isolated())
+        .map_err(|_| format!("no git repository at or above {}", start.display()))?;
+    if repo.git_dir().join("objects/info/alternates").exists() {
+        return Err(
+            "the repository borrows objects from elsewhere (objects/info/alternates)".into(),
+        );
+    }
+    let sha1 = p.commit.clone().unwrap_or_default();
+    let id = gix::ObjectId::from_hex(sha1.as_bytes()).map_err(|e| e.to_string())?;
+    let Ok(commit) = repo.find_commit(id) else {
+        p.missing_commit = true;
+        return Ok(());
+    };
+    p.signed = commit
+        .decode()
+        .map(|c| c.extra_headers().pgp_signature().is_some())
+        .unwrap_or(false);
+    let tree = commit
+        .tree()
+        .map_err(|e| format!("the commit's tree: {e}"))?;
+    compare_files(&repo, &tree, p, files)?;
+    remote_status(&repo, id, p)
+}
+
+/// Every file against the commit's tree, at `path_in_vcs`.
+fn compare_files(
+    repo: &gix::Repository,
+    tree: &gix::Tree<'_>,
+    p: &mut Provenance,
+    files: &[(String, [u8; 20])],
+) -> Result<(), String> {
+    let root = p.path_in_vcs.trim_matches('/').to_string();
+    let in_repo = |path: &str| {
+        if root.is_empty() {
+            path.to_string()
+        } else {
+            format!("{root}/{path}")
+        }
+    };
+    for (path, blob) in files {
+        let committed = match path.as_str() {
+            // cargo's own files: generated, or normalised (the original is compared instead).
+            ".cargo_vcs_info.json" | "Cargo.toml" | "Cargo.lock" => continue,
+            "Cargo.toml.orig" => in_repo("Cargo.toml"),
+            other => in_repo(other),
+        };
+        let entry = tree
+            .lookup_entry_by_path(&committed)
+            .map_err(|e| format!("the commit's tree: {e}"))?;
+        match entry {
+            None => p.untracked.push(path.clone()),
+            Some(e) if e.mode().is_blob() && e.object_id().as_slice() == blob.as_slice() => {}
+            Some(_) => p.differs.push(path.clone()),
+        }
+    }
+    let _ = repo;
+    Ok(())
+}
+
+/// Whether a remote-tracking ref reaches `id`, and if none does, the commits only this clone
+/// has.
+fn remote_status(
+    repo: &gix::Repository,
+    id: gix::ObjectId,
+    p: &mut Provenance,
+) -> Result<(), String> {
+    let refs = repo.references().map_err(|e| e.to_string())?;
+    let remotes: Vec<(String, gix::ObjectId)> = refs
+        .remote_branches()
+        .map_err(|e| e.to_string())?
+        .filter_map(Result::ok)
+        .filter_map(|mut r| {
+            let name = r.name().shorten().to_string();
+            let target = r.peel_to_id().ok()?.detach();
+            Some((name, target))
+        })
+        .collect();
+    if remotes.is_empty() {
+        p.no_remote = true;
+        p.on_remote = Some(false);
+    }
+    let hidden: Vec<gix::ObjectId> = remotes.iter().map(|(_, id)| *id).collect();
+    let walk = repo
+        .rev_walk([id])
+        .with_hidden(hidden)
+        .all()
+        .map_err(|e| e.to_string())?;
+    let mut local = LocalOnly::default();
+    for info in walk.take(WALK_MAX) {
+        let info = info.map_err(|e| e.to_string())?;
+        let c = info.object().map_err(|e| e.to_string())?;
+        let time = c.time().map(|t| t.seconds).unwrap_or(0);
+        if local.commits == 0 || time > local.newest_time {
+            local.newest_time = time;
+            let decoded = c.decode().map_err(|e| e.to_string())?;
+            local.author = decoded
+                .author()
+                .map(|s| s.name.to_string())
+                .unwrap_or_default();
+            local.committer = decoded
+                .committer()
+                .map(|s| s.name.to_string())
+                .unwrap_or_default();
+        }
+        local.commits += 1;
+    }
+    if local.commits == 0 {
+        p.on_remote = Some(true);
+        p.remote_ref = remotes
+            .iter()
+            .find(|(_, tip)| reaches(repo, *tip, id))
+            .map(|(name, _)| name.clone());
+    } else {
+        p.on_remote = Some(false);
+        p.local_only = Some(local);
+    }
+    Ok(())
+}
+
+/// Whether `tip`'s history holds `id` (within the walk's bound).
+fn reaches(repo: &gix::Repository, tip: gix::ObjectId, id: gix::ObjectId) -> bool {
+    if tip == id {
+        return true;
+    }
+    let Ok(walk) = repo.rev_walk([tip]).all() else {
+        return false;
+    };
+    walk.take(WALK_MAX)
+        .filter_map(Result::ok)
+        .any(|info| info.id == id)
+}

@@ -1,0 +1,231 @@
+//! Where did these bytes come from (issue "Where did these bytes come from"): real cargo
+//! publishes a crate from a git repository the test makes, with a bare "remote" on disk; the
+//! window shows, and the audit record keeps, whether the `.crate` holds exactly the commit's
+//! bytes and whether that commit was pushed. The helper reads the repository as data: it never
+//! runs git (the tests do, to make the repositories), and nothing the repository's config or
+//! hooks name ever runs.
+
+#![cfg(target_os = "linux")]
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::*;
+
+const TOKEN: &str = "tok-provenance-0123456789";
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Test Person",
+            "-c",
+            "user.email=person@example.com",
+        ])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GIT_DIR")
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+}
+
+/// A project in a git repository whose every file is committed and pushed to a bare remote.
+fn pushed(name: &str) -> Project {
+    let p = Project::enrolled(name, TOKEN, &[]);
+    let remote = p.dir.parent().unwrap().join("remote.git");
+    git(
+        p.dir.parent().unwrap(),
+        &["init", "-q", "--bare", remote.to_str().unwrap()],
+    );
+    git(&p.dir, &["init", "-q"]);
+    std::fs::write(p.dir.join(".gitignore"), "target/\n").unwrap();
+    git(&p.dir, &["add", "."]);
+    git(&p.dir, &["commit", "-q", "-m", "first"]);
+    git(
+        &p.dir,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    git(&p.dir, &["push", "-q", "origin", "main"]);
+    p
+}
+
+/// A person approves the publish; the record of it.
+fn approve(p: &Project) -> serde_json::Value {
+    let (status, _, err) = person_answers(p.publish(), "cargo-confirm-gui", Click::Approve);
+    assert!(status.success(), "{err}");
+    p.audit().last().cloned().expect("a record")
+}
+
+#[test]
+fn a_pushed_clean_commit_matches_and_says_where() {
+    let _g = gui_lock();
+    let p = pushed("prov-pushed");
+    let rec = approve(&p);
+    let prov = &rec["provenance"];
+    assert_eq!(prov["checked"], true, "{rec}");
+    assert_eq!(prov["on_remote"], true, "{rec}");
+    assert_eq!(prov["remote_ref"], "origin/main", "{rec}");
+    assert_eq!(prov["dirty"], false, "{rec}");
+    assert_eq!(prov["differs"], serde_json::json!([]), "{rec}");
+    assert_eq!(prov["untracked"], serde_json::json!([]), "{rec}");
+    assert!(
+        rec["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("source: same files as commit"),
+        "{rec}"
+    );
+}
+
+#[test]
+fn a_commit_made_after_the_push_is_local_only() {
+    let _g = gui_lock();
+    let p = pushed("prov-local");
+    std::fs::write(
+        p.dir.join("src/lib.rs"),
+        "pub fn f() { /* the worm's */ }\n",
+    )
+    .unwrap();
+    git(&p.dir, &["commit", "-q", "-am", "a commit nobody pushed"]);
+    let rec = approve(&p);
+    let prov = &rec["provenance"];
+    assert_eq!(prov["checked"], true, "{rec}");
+    assert_eq!(prov["on_remote"], false, "{rec}");
+    assert_eq!(prov["local_only"]["commits"], 1, "{rec}");
+    assert_eq!(prov["local_only"]["committer"], "Test Person", "{rec}");
+    assert_eq!(prov["differs"], serde_json::json!([]), "{rec}");
+    assert!(
+        rec["evidence"].as_str().unwrap().contains("local only"),
+        "{rec}"
+    );
+}
+
+#[test]
+fn an_edit_after_the_commit_and_a_file_git_does_not_track_are_named() {
+    let _g = gui_lock();
+    let p = pushed("prov-dirty");
+    // Published with --allow-dirty (as Project::publish does): an edit nobody committed, and
+    // a new file nobody added.
+    std::fs::write(p.dir.join("src/lib.rs"), "pub fn f() { /* edited */ }\n").unwrap();
+    std::fs::write(p.dir.join("src/extra.rs"), "pub fn g() {}\n").unwrap();
+    let rec = approve(&p);
+    let prov = &rec["provenance"];
+    assert_eq!(prov["checked"], true, "{rec}");
+    assert_eq!(prov["dirty"], true, "{rec}");
+    assert_eq!(prov["differs"], serde_json::json!(["src/lib.rs"]), "{rec}");
+    assert_eq!(
+        prov["untracked"],
+        serde_json::json!(["src/extra.rs"]),
+        "{rec}"
+    );
+    assert!(
+        rec["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("2 files differ from commit"),
+        "{rec}"
+    );
+}
+
+#[test]
+fn nothing_the_repository_names_is_ever_run() {
+    let _g = gui_lock();
+    let p = pushed("prov-hooks");
+    let marker = p.dir.parent().unwrap().join("ran");
+    // The script writes down its whole ancestry: cargo itself may run what the repository
+    // names (it reads the repository with its own git library), the helper must not.
+    let touch = format!(
+        "#!/bin/sh\np=$$\nwhile [ \"$p\" -gt 1 ]; do tr '\\\\0' ' ' < /proc/$p/cmdline; echo; \
+         p=$(awk '{{print $4}}' /proc/$p/stat); done >> {}\necho --- >> {}\n",
+        marker.display(),
+        marker.display()
+    );
+    // Every hook, an fsmonitor, a filter and a textconv that would leave the marker.
+    for hook in [
+        "post-checkout",
+        "pre-commit",
+        "post-index-change",
+        "reference-transaction",
+        "fsmonitor-watchman",
+    ] {
+        let h = p.dir.join(".git/hooks").join(hook);
+        std::fs::write(&h, &touch).unwrap();
+        std::fs::set_permissions(&h, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let script = p.dir.parent().unwrap().join("run.sh");
+    std::fs::write(&script, &touch).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let s = script.display();
+    let mut config = std::fs::read_to_string(p.dir.join(".git/config")).unwrap();
+    config.push_str(&format!(
+        "[core]\n\tfsmonitor = {s}\n\thooksPath = .git/hooks\n[filter \"x\"]\n\tclean = {s}\n\tsmudge = {s}\n\
+         [diff \"x\"]\n\ttextconv = {s}\n"
+    ));
+    std::fs::write(p.dir.join(".git/config"), config).unwrap();
+    std::fs::write(p.dir.join(".gitattributes"), "* filter=x diff=x\n").unwrap();
+    // The trap is live: git itself springs it.
+    let _ = std::fs::remove_file(&marker);
+    git(&p.dir, &["status", "--short"]);
+    let sprung = std::fs::read_to_string(&marker).unwrap_or_default();
+    assert!(
+        sprung.contains("git"),
+        "the trap did not spring for git: {sprung:?}"
+    );
+    let _ = std::fs::remove_file(&marker);
+    let rec = approve(&p);
+    assert!(rec["provenance"]["commit"].is_string(), "{rec}");
+    let ran = std::fs::read_to_string(&marker).unwrap_or_default();
+    assert!(
+        !ran.contains("cargo-confirm-gui"),
+        "the helper ran something the repository names while reading its provenance:\n{ran}"
+    );
+}
+
+#[test]
+fn a_repository_that_borrows_objects_is_not_checked_and_the_window_still_works() {
+    let _g = gui_lock();
+    let p = pushed("prov-alternates");
+    // Objects borrowed from another store (`objects/info/alternates`): cargo and git follow
+    // it; the helper will not read objects from a place the repository names, so it says it
+    // could not check, and the person can still decide.
+    let remote = p.dir.parent().unwrap().join("remote.git/objects");
+    std::fs::write(
+        p.dir.join(".git/objects/info/alternates"),
+        format!("{}\n", remote.display()),
+    )
+    .unwrap();
+    let rec = approve(&p);
+    let prov = &rec["provenance"];
+    assert_eq!(prov["checked"], false, "{rec}");
+    assert!(
+        prov["why_not"].as_str().unwrap().contains("alternates"),
+        "{rec}"
+    );
+    // Never "same files".
+    assert!(
+        !rec["evidence"].as_str().unwrap().contains("same files"),
+        "{rec}"
+    );
+}
+
+#[test]
+fn no_repository_says_so_plainly() {
+    let _g = gui_lock();
+    let p = Project::enrolled("prov-none", TOKEN, &[]);
+    let rec = approve(&p);
+    let prov = &rec["provenance"];
+    assert_eq!(prov["checked"], false, "{rec}");
+    assert!(
+        prov["why_not"].as_str().unwrap().contains("no VCS info"),
+        "{rec}"
+    );
+}
