@@ -37,6 +37,9 @@ pub enum DenyReason {
     /// The `.crate` has a problem cargo never makes (a duplicate, a link, an odd name), so
     /// the tools that read it may not agree on what it holds.
     Suspect,
+    /// The administrator's `[publish]` rules ask for provenance this `.crate` does not have
+    /// (a commit no remote has, files that are not the commit's).
+    Policy,
 }
 
 impl DenyReason {
@@ -70,6 +73,10 @@ impl DenyReason {
             DenyReason::NotCargo => {
                 "refused: the program that asked is not verified to be cargo, or changed while \
                  the window was open (the window says which check failed)"
+            }
+            DenyReason::Policy => {
+                "refused: the administrator's policy asks for a pushed, clean commit, and the \
+                 window showed this .crate is not one (see its \"Source\" line)"
             }
             DenyReason::Changed => {
                 "refused: the packaged .crate changed after the window checked it (something \

@@ -133,6 +133,7 @@ fn run(cli: &Cli, subcommand: Option<&[String]>, stores: &Stores) -> ExitCode {
         probe_display: &probe,
         policy_error,
         allowed: policy.requests,
+        publish_rules: policy.publish,
         requester: &evidence::requester,
         recheck_requester: &evidence::recheck,
         state: stores.state(&env),

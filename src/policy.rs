@@ -22,6 +22,13 @@
 //! # Seconds after a Deny during which requests are refused without a window (default 30);
 //! # cargo's config may only raise it.
 //! cooldown = 30
+//!
+//! [publish]
+//! # A commit no remote-tracking ref reaches (as of the last fetch) blocks Approve.
+//! require-pushed = false
+//! # A .crate whose files are not the commit's bytes, or packaged with --allow-dirty, blocks
+//! # Approve.
+//! require-clean = false
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -39,6 +46,78 @@ pub struct Policy {
     /// What requests may ask for.
     #[serde(default)]
     pub requests: Requests,
+    /// What a publish's provenance must show.
+    #[serde(default)]
+    pub publish: PublishRules,
+}
+
+/// `[publish]`: provenance as a gate, not only evidence. Where provenance cannot be decided
+/// (no VCS info, no repository, past its time bound), a rule that asks for it blocks: what is
+/// not known to be pushed is not pushed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PublishRules {
+    /// The commit must be reachable from a remote-tracking ref.
+    #[serde(default)]
+    pub require_pushed: bool,
+    /// Every file must be the commit's bytes, and cargo must not have packaged a dirty tree.
+    #[serde(default)]
+    pub require_clean: bool,
+}
+
+impl PublishRules {
+    /// Why these rules block Approve for a `.crate` with this provenance, if they do.
+    pub fn refuses(&self, p: Option<&crate::package::Provenance>) -> Option<String> {
+        if !self.require_pushed && !self.require_clean {
+            return None;
+        }
+        let rule = |name: &str, why: String| {
+            format!("the administrator's policy ({PATH}, {name} = true) blocks Approve: {why}")
+        };
+        let which = if self.require_pushed {
+            "require-pushed"
+        } else {
+            "require-clean"
+        };
+        let Some(p) = p else {
+            return Some(rule(which, "the .crate's source was not checked".into()));
+        };
+        if p.missing_commit {
+            return Some(rule(
+                which,
+                "the commit it names is not in your repository".into(),
+            ));
+        }
+        if !p.checked {
+            let why = p.why_not.as_deref().unwrap_or("not checked");
+            return Some(rule(
+                which,
+                format!("where the bytes came from is not known ({why})"),
+            ));
+        }
+        if self.require_clean {
+            let n = p.differs.len() + p.untracked.len();
+            if n > 0 {
+                return Some(rule(
+                    "require-clean",
+                    format!("{n} file(s) are not the commit's bytes"),
+                ));
+            }
+            if p.dirty {
+                return Some(rule(
+                    "require-clean",
+                    "cargo packaged a working tree with uncommitted changes".into(),
+                ));
+            }
+        }
+        if self.require_pushed && p.on_remote != Some(true) {
+            return Some(rule(
+                "require-pushed",
+                "no remote has the commit, as of your last fetch".into(),
+            ));
+        }
+        None
+    }
 }
 
 /// How to answer authenticated reads (`read` under `[requests]`, and `--read=`).
@@ -237,5 +316,9 @@ mod tests {
         // otherwise, nor pass for a setting this version does not have.
         let e = toml::from_str::<Policy>("[display]\ntrusted-server = []\n").unwrap_err();
         assert!(e.message().contains("unknown field"), "{}", e.message());
+        let e = toml::from_str::<Policy>("[publish]\nrequire-push = true\n").unwrap_err();
+        assert!(e.message().contains("unknown field"), "{}", e.message());
+        let p: Policy = toml::from_str("[publish]\nrequire-pushed = true\n").unwrap();
+        assert!(p.publish.require_pushed && !p.publish.require_clean);
     }
 }

@@ -229,3 +229,119 @@ fn no_repository_says_so_plainly() {
         "{rec}"
     );
 }
+
+#[test]
+fn a_huge_history_is_not_checked_and_the_window_still_works() {
+    let _g = gui_lock();
+    let p = Project::enrolled("prov-huge", TOKEN, &[]);
+    // 60,000 commits no remote has (more than the walk's bound), then the project on top.
+    git(&p.dir, &["init", "-q"]);
+    let mut stream = String::new();
+    for i in 1..=60_000u32 {
+        stream.push_str(&format!(
+            "commit refs/heads/main\nmark :{i}\ncommitter T <t@example.com> 1700000000 +0000\n\
+             data 1\nc\n"
+        ));
+        if i > 1 {
+            stream.push_str(&format!("from :{}\n", i - 1));
+        }
+        stream.push('\n');
+    }
+    let mut fi = Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(&p.dir)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    fi.stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    assert!(fi.wait().unwrap().success());
+    std::fs::write(p.dir.join(".gitignore"), "target/\n").unwrap();
+    git(&p.dir, &["add", "."]);
+    git(&p.dir, &["commit", "-q", "-m", "the project"]);
+    let rec = approve(&p);
+    let prov = &rec["provenance"];
+    assert_eq!(prov["checked"], false, "{rec}");
+    let why = prov["why_not"].as_str().unwrap();
+    assert!(
+        why.contains("more than") || why.contains("longer than"),
+        "{rec}"
+    );
+    assert!(
+        !rec["evidence"].as_str().unwrap().contains("same files"),
+        "{rec}"
+    );
+}
+
+/// Clicks Approve in a window whose Approve the policy blocks: nothing happens; then Deny.
+fn approve_is_blocked(mut child: std::process::Child) -> (std::process::ExitStatus, String) {
+    let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+    wait_armed();
+    let (x, y) = approve_point(g);
+    desk().human_click(x, y);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "a blocked Approve ended the window"
+    );
+    let (x, y) = deny_point(g);
+    desk().human_click(x, y);
+    let (status, _, err) = wait_output(child, std::time::Duration::from_secs(120));
+    (status, err)
+}
+
+#[test]
+fn the_policy_can_require_a_pushed_clean_commit() {
+    // `[publish] require-pushed` and `require-clean` in the root policy: provenance becomes
+    // a gate. A pushed, clean commit is approvable; a local-only commit and an edit after the
+    // commit are not (Approve does nothing; the person can only Deny), in both modes.
+    let _g = gui_lock();
+    let policy = PolicyFile::none();
+    policy.set(
+        "[publish]\nrequire-pushed = true\nrequire-clean = true\n",
+        0o644,
+    );
+    let p = pushed("prov-policy");
+    let rec = approve(&p);
+    assert_eq!(rec["outcome"], "approved", "{rec}");
+    assert_eq!(p.registry.uploads().len(), 1);
+
+    // A commit nobody pushed, published by cargo itself (provider mode).
+    p.manifest("0.1.1", "");
+    git(&p.dir, &["commit", "-q", "-am", "0.1.1, not pushed"]);
+    let (status, err) = approve_is_blocked(p.publish());
+    assert!(!status.success(), "{err}");
+    assert_eq!(p.registry.uploads().len(), 1);
+    let rec = p.audit().last().cloned().unwrap();
+    assert_eq!(rec["provenance"]["on_remote"], false, "{rec}");
+
+    // Pushed, then an edit after the commit, through the helper's own publish.
+    p.clear_cooldown();
+    git(&p.dir, &["push", "-q", "origin", "main"]);
+    std::fs::write(p.dir.join("src/lib.rs"), "pub fn f() { /* edited */ }\n").unwrap();
+    let child = p
+        .cargo(&[
+            "confirm-gui",
+            "publish",
+            "--registry",
+            "local",
+            "--no-verify",
+            "--allow-dirty",
+        ])
+        .spawn()
+        .unwrap();
+    let (status, err) = approve_is_blocked(child);
+    assert!(!status.success(), "{err}");
+    assert_eq!(p.registry.uploads().len(), 1);
+    let rec = p.audit().last().cloned().unwrap();
+    // A plan's record holds one provenance per crate.
+    assert_eq!(
+        rec["provenance"][0]["differs"],
+        serde_json::json!(["src/lib.rs"]),
+        "{rec}"
+    );
+}

@@ -424,6 +424,7 @@ fn typical_report() -> Report {
         flags,
         opened: Some("/home/you/foo/target/package/foo-1.2.3.crate".into()),
         provenance: None,
+        refused_by_policy: None,
     }
 }
 
@@ -438,6 +439,7 @@ fn mismatch_report() -> Report {
         flags: Vec::new(),
         opened: None,
         provenance: None,
+        refused_by_policy: None,
     }
 }
 

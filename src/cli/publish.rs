@@ -31,7 +31,7 @@ pub(super) fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
         eprintln!("note: {c} has `publish = false` in its Cargo.toml: left out of the plan");
     }
     let metas = metadata_for(&packaged, &api_index)?;
-    let (crates, jobs) = plan(&packaged, &metas, env)?;
+    let (crates, jobs) = plan(&packaged, &metas, env, deps.publish_rules)?;
     drop(packaged);
     let req = super::request(index_url, registry_name, Operation::PublishPlan { crates });
     let token = approved_token(&req, deps, "publish")?;
@@ -69,6 +69,7 @@ fn plan(
     packaged: &[Packaged],
     metas: &[Metadata],
     env: &Snapshot,
+    rules: crate::policy::PublishRules,
 ) -> Result<(Vec<PlanCrate>, Vec<Job>), String> {
     let names: Vec<String> = packaged.iter().map(|p| p.name.clone()).collect();
     let depends: Vec<Vec<String>> = metas.iter().map(|m| m.depends_on.clone()).collect();
@@ -80,7 +81,7 @@ fn plan(
     let mut jobs = Vec::new();
     for &i in &order {
         let p = &packaged[i];
-        let (report, cksum) = crate::package::report_for_bytes(
+        let (mut report, cksum) = crate::package::report_for_bytes(
             &p.name,
             &p.vers,
             &p.bytes,
@@ -89,6 +90,7 @@ fn plan(
             &limits,
             here.as_deref(),
         );
+        report.apply(&rules);
         crates.push(PlanCrate {
             name: p.name.clone(),
             vers: p.vers.clone(),

@@ -108,6 +108,7 @@ pub fn gather(
             flags: Vec::new(),
             opened: None,
             provenance: None,
+            refused_by_policy: None,
         };
     }
     if !(cksum.len() == 64 && cksum.bytes().all(|b| b.is_ascii_hexdigit())) {
@@ -121,6 +122,7 @@ pub fn gather(
             flags: Vec::new(),
             opened: None,
             provenance: None,
+            refused_by_policy: None,
         };
     }
     let mut cands = places
@@ -161,6 +163,7 @@ pub(crate) fn report_for_bytes(
             flags: Vec::new(),
             opened: None,
             provenance: None,
+            refused_by_policy: None,
         };
         return (report, cksum);
     }
@@ -232,6 +235,7 @@ fn finish(
         flags,
         opened,
         provenance,
+        refused_by_policy: None,
     }
 }
 

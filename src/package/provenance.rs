@@ -113,12 +113,24 @@ impl Provenance {
         let Some(why) = &self.why_not else {
             return self.checked_verdict(now);
         };
-        let tone = Tone::Look;
         if self.commit.is_none() {
-            return (tone, why.clone());
+            return (Tone::Look, why.clone());
+        }
+        // What was found before the check stopped still counts against the bytes.
+        let n = self.differs.len() + self.untracked.len();
+        if n > 0 {
+            return (
+                Tone::Bad,
+                format!(
+                    "{n} file{} differ{} from commit {}; not known whether pushed ({why})",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "s" } else { "" },
+                    self.short_commit()
+                ),
+            );
         }
         (
-            tone,
+            Tone::Look,
             format!("commit {}: not checked ({why})", self.short_commit()),
         )
     }
@@ -134,8 +146,8 @@ impl Provenance {
         let n = self.differs.len() + self.untracked.len();
         let place = match (&self.on_remote, &self.local_only) {
             (Some(true), _) => match &self.remote_ref {
-                Some(r) => format!("pushed to {r}"),
-                None => "pushed".into(),
+                Some(r) => format!("pushed to {r} as of your last fetch"),
+                None => "pushed as of your last fetch".into(),
             },
             (_, Some(l)) => format!(
                 "local only: {} commit{} no remote has, the newest committed {} by {}",
@@ -385,7 +397,14 @@ fn remote_status(
         .all()
         .map_err(|e| e.to_string())?;
     let mut local = LocalOnly::default();
-    for info in walk.take(WALK_MAX) {
+    let mut seen = 0usize;
+    for info in walk {
+        seen += 1;
+        if seen > WALK_MAX {
+            return Err(format!(
+                "more than {WALK_MAX} commits between it and every remote-tracking ref"
+            ));
+        }
         let info = info.map_err(|e| e.to_string())?;
         let c = info.object().map_err(|e| e.to_string())?;
         let time = c.time().map(|t| t.seconds).unwrap_or(0);
@@ -427,4 +446,141 @@ fn reaches(repo: &gix::Repository, tip: gix::ObjectId, id: gix::ObjectId) -> boo
     walk.take(WALK_MAX)
         .filter_map(Result::ok)
         .any(|info| info.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::PublishRules;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn matching() -> Provenance {
+        Provenance {
+            checked: true,
+            commit: Some("1a2b3c4d".repeat(5)),
+            on_remote: Some(true),
+            remote_ref: Some("origin/main".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_verdict_line_says_what_a_person_must_know_first() {
+        assert_eq!(
+            matching().verdict(NOW),
+            (
+                Tone::Good,
+                "same files as commit 1a2b3c4, pushed to origin/main as of your last fetch".into()
+            )
+        );
+        let local = Provenance {
+            on_remote: Some(false),
+            remote_ref: None,
+            differs: vec!["src/lib.rs".into(), "build.rs".into()],
+            local_only: Some(LocalOnly {
+                commits: 1,
+                newest_time: NOW - 180,
+                author: "Worm".into(),
+                committer: "Worm\u{202e}".into(),
+            }),
+            ..matching()
+        };
+        let (tone, line) = local.verdict(NOW);
+        assert_eq!(tone, Tone::Bad);
+        assert!(
+            line.starts_with("2 files differ from commit 1a2b3c4 (local only: 1 commit"),
+            "{line}"
+        );
+        assert!(line.contains("3 min ago"), "{line}");
+        // A committer's name is the repository's (the worm's) text: escaped.
+        assert!(!line.contains('\u{202e}'), "{line}");
+        // Not pushed, but the same bytes: worth a look, never green.
+        let clean_local = Provenance {
+            differs: vec![],
+            ..local
+        };
+        assert_eq!(clean_local.verdict(NOW).0, Tone::Look);
+    }
+
+    #[test]
+    fn not_checked_is_never_a_match_but_what_was_found_still_counts() {
+        let stopped = Provenance {
+            checked: false,
+            why_not: Some("the repository took longer than 2 s to read".into()),
+            on_remote: None,
+            remote_ref: None,
+            ..matching()
+        };
+        let (tone, line) = stopped.verdict(NOW);
+        assert_eq!(tone, Tone::Look);
+        assert!(line.contains("not checked") && !line.contains("same"), "{line}");
+        let found = Provenance {
+            untracked: vec!["src/evil.rs".into()],
+            ..stopped
+        };
+        assert_eq!(found.verdict(NOW).0, Tone::Bad);
+    }
+
+    #[test]
+    fn the_policy_blocks_what_it_cannot_vouch_for() {
+        let both = PublishRules {
+            require_pushed: true,
+            require_clean: true,
+        };
+        let pushed = PublishRules {
+            require_pushed: true,
+            require_clean: false,
+        };
+        let clean = PublishRules {
+            require_pushed: false,
+            require_clean: true,
+        };
+        assert_eq!(PublishRules::default().refuses(None), None);
+        assert_eq!(both.refuses(Some(&matching())), None);
+        // What is not known to be pushed is not pushed.
+        for p in [
+            None,
+            Some(Provenance::not_checked("no VCS info in the .crate")),
+            Some(Provenance {
+                missing_commit: true,
+                ..matching()
+            }),
+            Some(Provenance {
+                on_remote: Some(false),
+                ..matching()
+            }),
+            Some(Provenance {
+                on_remote: None,
+                ..matching()
+            }),
+        ] {
+            let why = pushed.refuses(p.as_ref()).expect("blocked");
+            assert!(why.contains("require-pushed = true"), "{why}");
+        }
+        // Local only but clean: only require-pushed minds.
+        let local = Provenance {
+            on_remote: Some(false),
+            ..matching()
+        };
+        assert_eq!(clean.refuses(Some(&local)), None);
+        for p in [
+            Provenance {
+                dirty: true,
+                ..matching()
+            },
+            Provenance {
+                differs: vec!["build.rs".into()],
+                ..matching()
+            },
+            Provenance {
+                untracked: vec!["src/x.rs".into()],
+                ..matching()
+            },
+        ] {
+            assert_eq!(pushed.refuses(Some(&p)), None);
+            let why = clean.refuses(Some(&p)).expect("blocked");
+            assert!(why.contains("require-clean = true"), "{why}");
+        }
+    }
 }

@@ -43,6 +43,14 @@ impl Report {
                 .contents
                 .as_ref()
                 .is_some_and(|c| !c.problems.is_empty())
+            || self.refused_by_policy.is_some()
+    }
+
+    /// Applies the administrator's `[publish]` rules to this report's provenance.
+    pub(crate) fn apply(&mut self, rules: &crate::policy::PublishRules) {
+        if matches!(self.check, Check::Match(_)) {
+            self.refused_by_policy = rules.refuses(self.provenance.as_ref());
+        }
     }
 }
 
@@ -71,6 +79,9 @@ pub struct Report {
     /// Where its bytes came from: the commit it names, in the requester's repository.
     #[serde(default)]
     pub provenance: Option<super::Provenance>,
+    /// Why the administrator's `[publish]` rules block Approve for this provenance.
+    #[serde(default)]
+    pub refused_by_policy: Option<String>,
 }
 
 impl Report {

@@ -24,9 +24,14 @@ pub(super) fn transaction(
     }
     let package = match &a.req.operation {
         // The window opens at once; what the .crate holds arrives while it is up.
-        Operation::Publish { name, vers, cksum } => {
-            Some(gather_package(name, vers, cksum, &requester, &deps.env))
-        }
+        Operation::Publish { name, vers, cksum } => Some(gather_package(
+            name,
+            vers,
+            cksum,
+            &requester,
+            &deps.env,
+            deps.publish_rules,
+        )),
         _ => None,
     };
     requester.notices.extend(turn.unrecorded.clone());
@@ -208,6 +213,8 @@ pub(super) fn blocked(
         return crates.iter().find(|c| c.report.blocks_approve()).map(|c| {
             if c.report.check.blocks_approve() {
                 DenyReason::Unverified
+            } else if c.report.refused_by_policy.is_some() {
+                DenyReason::Policy
             } else {
                 DenyReason::Suspect
             }
@@ -216,6 +223,7 @@ pub(super) fn blocked(
     match report? {
         None => Some(DenyReason::Unverified),
         Some(r) => match r.check {
+            package::Check::Match(_) if r.refused_by_policy.is_some() => Some(DenyReason::Policy),
             package::Check::Match(_) if r.blocks_approve() => Some(DenyReason::Suspect),
             package::Check::Match(_) => None,
             package::Check::Mismatch { .. } | package::Check::Forged(_) => {
@@ -303,6 +311,7 @@ pub(super) fn gather_package(
     cksum: &str,
     requester: &Requester,
     env: &Snapshot,
+    rules: crate::policy::PublishRules,
 ) -> package::Pending {
     let pending = package::Pending::default();
     let places = package::Places {
@@ -330,14 +339,16 @@ pub(super) fn gather_package(
             eprintln!("cargo-confirm-gui: {e}; the .crate is not read");
             return;
         }
-        slot.set(package::gather(
+        let mut report = package::gather(
             &name,
             &vers,
             &cksum,
             &places,
             cargo_home.as_deref(),
             &package::Limits::default(),
-        ));
+        );
+        report.apply(&rules);
+        slot.set(report);
     });
     pending
 }

@@ -53,6 +53,8 @@ pub struct Deps<'a> {
     pub policy_error: Option<String>,
     /// What the policy file allows requests to ask for.
     pub allowed: crate::policy::Requests,
+    /// What the policy file asks of a publish's provenance.
+    pub publish_rules: crate::policy::PublishRules,
     /// Inspects who asked.
     pub requester: &'a dyn Fn() -> Requester,
     /// Checks again, at Approve, that the requester is still the cargo first seen.

@@ -342,6 +342,8 @@ fn block_what_cannot_be_approved(state: &mut ConfirmState) -> bool {
             blocked.get_or_insert_with(|| {
                 if c.report.check.blocks_approve() {
                     format!("{what} could not be checked")
+                } else if let Some(why) = &c.report.refused_by_policy {
+                    format!("{what}: {}", escape(why).text)
                 } else {
                     format!("{what} has a problem cargo never makes (in red above)")
                 }
@@ -357,6 +359,9 @@ fn block_what_cannot_be_approved(state: &mut ConfirmState) -> bool {
             Check::Forged(_) => "this request cannot come from cargo".into(),
             Check::NotFound(_) => "no packaged .crate was found to check what is published".into(),
             Check::Unreadable { .. } => "the packaged .crate could not be read".into(),
+            Check::Match(_) if r.refused_by_policy.is_some() => {
+                escape(r.refused_by_policy.as_deref().unwrap_or_default()).text
+            }
             Check::Match(_) => "the .crate has a problem cargo never makes (in red above)".into(),
             _ => "the .crate on disk does not match the checksum cargo sent".into(),
         });
@@ -443,7 +448,13 @@ fn package_verdict(ui: &mut Ui, r: &Report) {
 /// local only or not checked, amber), then the files that are not the commit's.
 fn provenance(ui: &mut Ui, r: &Report) {
     use crate::package::provenance::Tone;
+    let refused = |ui: &mut Ui| {
+        if let Some(why) = &r.refused_by_policy {
+            ui.colored_label(RED, RichText::new(escape(why).text).strong());
+        }
+    };
     let Some(p) = &r.provenance else {
+        refused(ui);
         return;
     };
     let (tone, line) = p.verdict(crate::package::provenance::now());
@@ -484,6 +495,7 @@ fn provenance(ui: &mut Ui, r: &Report) {
             "cargo packaged a working tree with changes that are not committed (--allow-dirty)",
         );
     }
+    refused(ui);
     if p.signed {
         ui.label(
             RichText::new("The commit is signed (the signature is not verified here)").small(),
