@@ -377,6 +377,30 @@ const OLD_TOML: &str =
     "[package]\nname = \"foo\"\nversion = \"1.2.2\"\n[dependencies]\nserde = \"1.0\"\n";
 const NEW_TOML: &str = "[package]\nname = \"foo\"\nversion = \"1.2.3\"\n[dependencies]\nserde = \"1.0\"\n[build-dependencies]\ncc = \"1\"\n";
 
+const BUILD_RS: &str = "fn main() {\n    cc::Build::new().file(\"src/native.c\").compile(\"native\");\n    println!(\"cargo:rerun-if-changed=src/native.c\");\n}\n";
+
+/// Where the typical release's bytes came from: one file edited after a commit nobody pushed.
+fn typical_provenance() -> package::Provenance {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    package::Provenance {
+        checked: true,
+        commit: Some("1a2b3c4d5e".repeat(4)),
+        dirty: true,
+        differs: vec!["build.rs".into()],
+        on_remote: Some(false),
+        local_only: Some(package::provenance::LocalOnly {
+            commits: 1,
+            newest_time: now - 200,
+            author: "You".into(),
+            committer: "You".into(),
+        }),
+        ..Default::default()
+    }
+}
+
 /// What the window shows for a typical release that added a build script.
 fn typical_report() -> Report {
     let limits = package::Limits::default();
@@ -397,7 +421,7 @@ fn typical_report() -> Report {
             &[
                 ("Cargo.toml", NEW_TOML),
                 ("README.md", "# foo"),
-                ("build.rs", "fn main() {}"),
+                ("build.rs", BUILD_RS),
                 ("src/lib.rs", "pub fn f() -> u8 { 1 }"),
             ],
         )[..],
@@ -423,7 +447,7 @@ fn typical_report() -> Report {
         previous: Previous::Found(diff),
         flags,
         opened: Some("/home/you/foo/target/package/foo-1.2.3.crate".into()),
-        provenance: None,
+        provenance: Some(typical_provenance()),
         refused_by_policy: None,
     }
 }
@@ -493,7 +517,7 @@ fn the_window_shows_what_is_published_and_what_changed() {
     h.get_by_label("Note: build script build.rs: runs on every machine that builds this crate");
     h.get_by_label("Since 1.2.2 (cached): 1 added, 0 removed, 1 changed");
     h.get_by_label("+ build.rs\n~ src/lib.rs\n+ dependency build cc 1");
-    h.get_by_label("4 files, 139 B unpacked");
+    h.get_by_label("4 files, 255 B unpacked");
     h.get_by_label("cargo publish");
     h.get_by_label_contains("-bash (pid 4100, /usr/bin/bash, in /home/you/foo)");
     h.get_by_label_contains("Note: this helper (/home/you/.cargo/bin/cargo-confirm-gui)");

@@ -56,11 +56,14 @@ pub struct Contents {
     pub manifest: Option<Manifest>,
     /// Hostile or malformed things; any of them deserves a red flag.
     pub problems: Vec<String>,
-    /// The text of the few files a reviewer reads line by line (`.cargo_vcs_info.json`, the
-    /// manifests, the build script, a proc-macro's library): kept for the provenance check
-    /// and the line diffs, never sent to the window.
+    /// The text of the files a reviewer may read line by line (`.cargo_vcs_info.json`, the
+    /// manifests, Rust sources, files outside `src/`; up to [`TEXTS_MAX`] in all): kept for
+    /// the provenance check and the line diffs, never sent to the window.
     #[serde(skip)]
     pub texts: BTreeMap<String, String>,
+    /// The bytes in `texts`.
+    #[serde(skip)]
+    texts_len: u64,
 }
 
 /// The most text [`Contents::texts`] keeps of one file, and of all of them: what a person can
@@ -212,7 +215,6 @@ pub fn list(reader: impl Read, limits: &Limits) -> Contents {
             .push("the archive has no Cargo.toml at its root".into()),
         None => {}
     }
-    prune_texts(&mut contents);
     contents
 }
 
@@ -258,6 +260,7 @@ fn list_entries(
             git = Some(read.git);
             contents.unpacked += size;
             if text_here && let Ok(text) = std::str::from_utf8(&read.kept) {
+                contents.texts_len += text.len() as u64;
                 contents.texts.insert(path.clone(), text.to_string());
             }
             if manifest_here {
@@ -398,33 +401,15 @@ struct Content {
 }
 
 /// Whether the text of the file at `path` is kept (while the listing runs, before the
-/// manifest says which build script or library it has: pruned after, [`prune_texts`]).
+/// manifest says which build script or library it has; bounded by [`TEXTS_MAX`]).
 fn kept_text_candidate(path: &str, size: u64, contents: &Contents) -> bool {
-    let kept: u64 = contents.texts.values().map(|t| t.len() as u64).sum();
+    let kept = contents.texts_len;
     let wanted = path == ".cargo_vcs_info.json"
         || path == "Cargo.toml"
         || path == "Cargo.toml.orig"
-        || path.ends_with(".rs");
+        || path.ends_with(".rs")
+        || super::review::outside_src(path);
     wanted && size <= TEXT_MAX && kept + size <= TEXTS_MAX
-}
-
-/// Keeps only the texts a reviewer reads: the VCS info, the manifests, the build script, and a
-/// proc-macro's library.
-fn prune_texts(contents: &mut Contents) {
-    let manifest = contents.manifest.clone();
-    let build = match manifest.as_ref().and_then(|m| m.build.clone()) {
-        Some(b) if b.is_empty() => None,
-        Some(b) => Some(b),
-        None => Some("build.rs".to_string()),
-    };
-    let proc_macro = manifest.as_ref().is_some_and(|m| m.proc_macro);
-    contents.texts.retain(|path, _| {
-        matches!(
-            path.as_str(),
-            ".cargo_vcs_info.json" | "Cargo.toml" | "Cargo.toml.orig"
-        ) || build.as_deref() == Some(path.as_str())
-            || (proc_macro && path == "src/lib.rs")
-    });
 }
 
 /// Reads a regular file's content to its end in one pass, hashing it (sha256, and git's blob

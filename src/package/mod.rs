@@ -28,7 +28,7 @@ pub use provenance::Provenance;
 pub(crate) use report::recheck;
 pub use report::{Check, Pending, Report};
 pub(crate) use review::Diff;
-pub use review::{BuildScriptChange, Flag, Level, Previous, diff};
+pub use review::{BuildScriptChange, Flag, Level, LineDiff, Previous, diff};
 
 use report::verify;
 use review::previous;

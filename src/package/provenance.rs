@@ -514,7 +514,10 @@ mod tests {
         };
         let (tone, line) = stopped.verdict(NOW);
         assert_eq!(tone, Tone::Look);
-        assert!(line.contains("not checked") && !line.contains("same"), "{line}");
+        assert!(
+            line.contains("not checked") && !line.contains("same"),
+            "{line}"
+        );
         let found = Provenance {
             untracked: vec!["src/evil.rs".into()],
             ..stopped

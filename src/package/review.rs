@@ -145,7 +145,7 @@ impl Contents {
     }
 }
 
-fn outside_src(path: &str) -> bool {
+pub(super) fn outside_src(path: &str) -> bool {
     if path.starts_with("src/") || ROOT_METADATA.contains(&path) {
         return false;
     }
@@ -200,6 +200,93 @@ pub struct Diff {
     pub deps_changed: Vec<String>,
     /// `proc-macro` was switched on.
     pub became_proc_macro: bool,
+    /// The lines added and removed in the files a reviewer must read: the build script,
+    /// `Cargo.toml`, a proc-macro's library, and files outside `src/`.
+    #[serde(default)]
+    pub lines: Vec<LineDiff>,
+}
+
+/// One file's lines, added and removed since the previous version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LineDiff {
+    /// The file, in the new version.
+    pub path: String,
+    /// Why a reviewer must read it ("build script", "proc-macro library", …).
+    pub why: String,
+    /// Lines added.
+    pub added: usize,
+    /// Lines removed.
+    pub removed: usize,
+    /// The changed lines with two lines of context around each change, in unified-diff
+    /// form (`+`, `-`, ` `, and `@@` between hunks), cut at [`DIFF_LINES`] lines of at most
+    /// [`DIFF_LINE_CHARS`] characters each.
+    pub hunks: Vec<String>,
+    /// Lines left out by the cut.
+    pub cut: usize,
+    /// Why there are no lines: the text was too large to keep, or not UTF-8.
+    pub unavailable: Option<String>,
+}
+
+/// The most lines of one file's diff the window holds.
+pub const DIFF_LINES: usize = 400;
+/// The most characters of one line of a diff.
+pub const DIFF_LINE_CHARS: usize = 200;
+/// How long one file's diff may take (similar's deadline: past it, the diff is coarser, not
+/// wrong).
+const DIFF_TIME: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The lines of `old` → `new` for one file.
+pub fn line_diff(path: &str, why: &str, old: Option<&str>, new: Option<&str>) -> LineDiff {
+    let mut d = LineDiff {
+        path: path.to_string(),
+        why: why.to_string(),
+        ..Default::default()
+    };
+    let Some(new) = new else {
+        d.unavailable = Some("too large to show, or not text".into());
+        return d;
+    };
+    let old = old.unwrap_or("");
+    let diff = similar::TextDiff::configure()
+        .timeout(DIFF_TIME)
+        .diff_lines(old, new);
+    for group in diff.grouped_ops(2) {
+        if !d.hunks.is_empty() || d.cut > 0 {
+            push_line(&mut d, "@@".into());
+        }
+        for op in group {
+            for change in diff.iter_changes(&op) {
+                let mark = match change.tag() {
+                    similar::ChangeTag::Insert => {
+                        d.added += 1;
+                        '+'
+                    }
+                    similar::ChangeTag::Delete => {
+                        d.removed += 1;
+                        '-'
+                    }
+                    similar::ChangeTag::Equal => ' ',
+                };
+                let text = change.as_str().unwrap_or("").trim_end_matches(['\n', '\r']);
+                let mut line: String = std::iter::once(mark)
+                    .chain(text.chars().take(DIFF_LINE_CHARS))
+                    .collect();
+                if text.chars().count() > DIFF_LINE_CHARS {
+                    line.push('…');
+                }
+                push_line(&mut d, line);
+            }
+        }
+    }
+    d
+}
+
+fn push_line(d: &mut LineDiff, line: String) {
+    if d.hunks.len() < DIFF_LINES {
+        d.hunks.push(line);
+    } else {
+        d.cut += 1;
+    }
 }
 
 /// How the build script changed since the previous version. Serialized (and shown) as
@@ -326,5 +413,39 @@ pub fn diff(before: &Contents, now: &Contents, previous: &str, path: PathBuf) ->
         .collect();
     let pm = |c: &Contents| c.manifest.as_ref().is_some_and(|m| m.proc_macro);
     d.became_proc_macro = pm(now) && !pm(before);
+    d.lines = must_read(before, now, &d);
     d
+}
+
+/// The line diffs of the files a reviewer must read, for those that were added or changed:
+/// the build script, `Cargo.toml` (cargo's normalised one: what users of the crate get), a
+/// proc-macro's library, and files outside `src/`.
+fn must_read(before: &Contents, now: &Contents, d: &Diff) -> Vec<LineDiff> {
+    let touched = |p: &str| d.added.iter().chain(&d.changed).any(|x| x == p);
+    let mut wanted: Vec<(String, &str)> = Vec::new();
+    if let Some(b) = now.build_script()
+        && touched(b)
+    {
+        wanted.push((b.to_string(), "build script"));
+    }
+    let old_manifest = before.texts.get("Cargo.toml");
+    if now.texts.get("Cargo.toml") != old_manifest {
+        wanted.push(("Cargo.toml".into(), "manifest"));
+    }
+    if now.manifest.as_ref().is_some_and(|m| m.proc_macro) && touched("src/lib.rs") {
+        wanted.push(("src/lib.rs".into(), "proc-macro library"));
+    }
+    for p in d.added.iter().chain(&d.changed) {
+        if outside_src(p) && !wanted.iter().any(|(w, _)| w == p) {
+            wanted.push((p.clone(), "outside src/"));
+        }
+    }
+    wanted
+        .into_iter()
+        .map(|(path, why)| {
+            let old = before.texts.get(&path).map(String::as_str);
+            let new = now.texts.get(&path).map(String::as_str);
+            line_diff(&path, why, old, new)
+        })
+        .collect()
 }

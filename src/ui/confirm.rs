@@ -289,7 +289,7 @@ fn verdicts(ui: &mut Ui, tx: &Transaction) {
     if let Operation::PublishPlan { crates } = &tx.operation {
         for c in crates {
             crate_title(ui, &c.name, &c.vers, crates.len());
-            plan_verdict(ui, c);
+            ui.push_id(("verdict", &c.name, &c.vers), |ui| plan_verdict(ui, c));
         }
     }
     if let Some(pending) = &tx.package {
@@ -442,6 +442,60 @@ fn package_verdict(ui: &mut Ui, r: &Report) {
         };
         ui.colored_label(color, format!("{mark} {}", escape(&f.text).text));
     }
+    changed_lines(ui, r);
+}
+
+/// The lines added and removed, since the cached earlier version, in the files a reviewer
+/// must read (build script, manifest, proc-macro library, files outside `src/`): each in a
+/// short scrollable box whose first lines show without scrolling.
+fn changed_lines(ui: &mut Ui, r: &Report) {
+    let Previous::Found(d) = &r.previous else {
+        return;
+    };
+    for l in &d.lines {
+        ui.push_id(("lines", &l.path), |ui| {
+            ui.label(
+                RichText::new(format!(
+                    "{} {}: +{} -{} lines since {}",
+                    l.why,
+                    escape(&l.path).text,
+                    l.added,
+                    l.removed,
+                    escape(&d.previous).text
+                ))
+                .strong(),
+            );
+            if let Some(why) = &l.unavailable {
+                ui.weak(format!("(the lines cannot be shown: {why})"));
+                return;
+            }
+            egui::Frame::new()
+                .fill(Color32::from_gray(0x18))
+                .inner_margin(4.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("hunks")
+                        .max_height(96.0)
+                        .auto_shrink([false, true])
+                        .show(ui, |ui| {
+                            for line in &l.hunks {
+                                let color = match line.chars().next() {
+                                    Some('+') => GREEN,
+                                    Some('-') => RED,
+                                    _ => Color32::GRAY,
+                                };
+                                ui.colored_label(
+                                    color,
+                                    RichText::new(escape(line).text).monospace(),
+                                );
+                            }
+                            if l.cut > 0 {
+                                ui.weak(format!("… and {} more lines", l.cut));
+                            }
+                        });
+                });
+        });
+    }
 }
 
 /// Where the bytes came from: one line (matches the commit and pushed, green; differs, red;
@@ -531,6 +585,7 @@ fn plan_verdict(ui: &mut Ui, c: &crate::request::PlanCrate) {
                 };
                 ui.colored_label(color, format!("{mark} {}", escape(&f.text).text));
             }
+            changed_lines(ui, r);
         }
         _ => package_verdict(ui, r),
     }
