@@ -84,6 +84,16 @@ fn a_pushed_clean_commit_matches_and_says_where() {
             .contains("source: same files as commit"),
         "{rec}"
     );
+    // `cargo confirm-gui log --json` gives the same object back.
+    let out = Command::new(PROVIDER)
+        .args(["confirm-gui", "log", "--json"])
+        .env("XDG_STATE_HOME", p.state())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["provenance"], *prov, "{first}");
 }
 
 #[test]

@@ -66,6 +66,16 @@ pub struct Contents {
     texts_len: u64,
 }
 
+impl Contents {
+    /// An empty listing with one problem: it stopped, and why.
+    fn stopped(why: &str) -> Contents {
+        Contents {
+            problems: vec![why.to_string()],
+            ..Default::default()
+        }
+    }
+}
+
 /// The most text [`Contents::texts`] keeps of one file, and of all of them: what a person can
 /// read in a window, and what a hostile archive may make the helper hold.
 pub const TEXT_MAX: u64 = 256 << 10;
@@ -171,19 +181,82 @@ pub(super) fn hash_only(file: File, limits: &Limits) -> Result<String, String> {
     Ok(hex(&hashing.hasher.finalize()))
 }
 
-/// One pass over `file`: the sha256 of its bytes, and what the archive holds.
-pub(super) fn hash_and_list(file: File, limits: &Limits) -> Result<(String, Contents), String> {
+/// One read of `file`: the sha256 of its bytes, and what the archive holds. The bytes are
+/// hashed on this thread as they are read, and handed to a second thread that inflates and
+/// lists them, so the two run side by side (the file is read once, never held whole).
+pub fn hash_and_list(file: File, limits: &Limits) -> Result<(String, Contents), String> {
     let mut hashing = Hashing {
         inner: file,
         hasher: Sha256::new(),
         read: 0,
         cap: limits.max_crate_file,
     };
-    let contents = list(&mut hashing, limits);
-    // Whatever the archive reader did not need (gzip trailer, padding, garbage after a
-    // broken entry) is still part of the file cargo uploads.
-    io::copy(&mut hashing, &mut io::sink()).map_err(|e| e.to_string())?;
-    Ok((hex(&hashing.hasher.finalize()), contents))
+    // A few chunks in flight: enough to keep both threads busy, little memory.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+    std::thread::scope(|s| {
+        let lister = s.spawn(move || list(Chunks::new(rx), limits));
+        let mut listing = Some(tx);
+        let read = loop {
+            let mut chunk = vec![0u8; 64 << 10];
+            let n = match hashing.read(&mut chunk) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(e.to_string()),
+            };
+            if n == 0 {
+                break Ok(());
+            }
+            chunk.truncate(n);
+            // The lister may stop early (a problem, a limit): everything after is still part
+            // of the file cargo uploads, and still hashed.
+            if let Some(tx) = &listing
+                && tx.send(chunk).is_err()
+            {
+                listing = None;
+            }
+        };
+        drop(listing);
+        let contents = lister
+            .join()
+            .unwrap_or_else(|_| Contents::stopped("the archive listing failed"));
+        read.map(|()| contents)
+    })
+    .map(|contents| (hex(&hashing.hasher.finalize()), contents))
+}
+
+/// The chunks [`hash_and_list`] hands over, as a reader; ends when the sender is dropped.
+struct Chunks {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl Chunks {
+    fn new(rx: std::sync::mpsc::Receiver<Vec<u8>>) -> Chunks {
+        Chunks {
+            rx,
+            chunk: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
+impl Read for Chunks {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.rx.recv() {
+                Ok(c) => {
+                    self.chunk = c;
+                    self.at = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// Lists a gzip-compressed tar stream, within `limits`. Problems end up in

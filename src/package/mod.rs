@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub(crate) use archive::Bounded;
-pub use archive::{Contents, Kind, MAX_NAME, list};
+pub use archive::{Contents, Kind, MAX_NAME, hash_and_list, list};
 pub(crate) use locate::cargo_config_files;
 pub use locate::{Places, config_target_dir, is_packaged_crate};
 pub(crate) use locate::{candidates, held_open};
@@ -31,7 +31,7 @@ pub(crate) use review::Diff;
 pub use review::{BuildScriptChange, Flag, Level, LineDiff, Previous, diff};
 
 use report::verify;
-use review::previous;
+use review::Earlier;
 
 /// How much work one archive may cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,11 +134,15 @@ pub fn gather(
             .into_iter()
             .map(|p| (p.clone(), p)),
     );
-    let (check, contents, opened) = verify(&cands, cksum, limits);
+    // The earlier version is listed while this one is hashed and listed.
+    let ((check, contents, opened), earlier) = std::thread::scope(|s| {
+        let earlier =
+            cargo_home.map(|home| s.spawn(move || Earlier::list(name, vers, home, limits)));
+        let found = verify(&cands, cksum, limits);
+        (found, earlier.and_then(|h| h.join().ok()))
+    });
     let from = places.cwd.as_deref();
-    finish(
-        name, vers, check, contents, opened, cargo_home, limits, from,
-    )
+    finish(check, contents, opened, earlier, limits, from)
 }
 
 /// The report for a `.crate` already read into memory (`cargo confirm-gui publish`): the
@@ -175,28 +179,29 @@ pub(crate) fn report_for_bytes(
     } else {
         Check::Match(path.to_path_buf())
     };
-    let contents = matches!(check, Check::Match(_)).then(|| list(bytes, limits));
-    let report = finish(
-        name, vers, check, contents, None, cargo_home, limits, repo_from,
-    );
+    // This version listed while the earlier one is.
+    let (contents, earlier) = std::thread::scope(|s| {
+        let earlier =
+            cargo_home.map(|home| s.spawn(move || Earlier::list(name, vers, home, limits)));
+        let contents = matches!(check, Check::Match(_)).then(|| list(bytes, limits));
+        (contents, earlier.and_then(|h| h.join().ok()))
+    });
+    let report = finish(check, contents, None, earlier, limits, repo_from);
     (report, cksum)
 }
 
 /// The flags and the diff against the cached previous version, for what was found, and where
 /// its bytes came from (the repository at or above `repo_from`).
-#[allow(clippy::too_many_arguments)]
 fn finish(
-    name: &str,
-    vers: &str,
     check: Check,
     contents: Option<Contents>,
     opened: Option<PathBuf>,
-    cargo_home: Option<&Path>,
+    earlier: Option<Earlier>,
     limits: &Limits,
     repo_from: Option<&Path>,
 ) -> Report {
-    let previous = match (&contents, cargo_home) {
-        (Some(now), Some(home)) => previous(name, vers, now, home, limits),
+    let previous = match (&contents, earlier) {
+        (Some(now), Some(earlier)) => earlier.compare(now),
         _ => Previous::None,
     };
     let mut flags = contents

@@ -328,30 +328,38 @@ pub enum Previous {
     },
 }
 
-/// The highest cached version of `name` below `vers`, compared with `now`.
-pub(super) fn previous(
-    name: &str,
-    vers: &str,
-    now: &Contents,
-    cargo_home: &Path,
-    limits: &Limits,
-) -> Previous {
-    let Some((version, path)) = find_previous(name, vers, cargo_home) else {
-        return Previous::None;
-    };
-    let file = match open_regular(&path, limits) {
-        Ok(Some(f)) => f,
-        Ok(None) => return Previous::None,
-        Err(why) => return Previous::Unreadable { path, why },
-    };
-    let before = list(io::BufReader::new(file), limits);
-    if before.files.is_empty() {
-        return Previous::Unreadable {
-            path,
-            why: before.problems.join("; "),
+/// The highest cached version of `name` below `vers`, listed (before the new version is, or
+/// while it is: the two do not depend on each other).
+pub(super) struct Earlier(Result<(String, PathBuf, Contents), Previous>);
+
+impl Earlier {
+    /// Finds and lists it.
+    pub(super) fn list(name: &str, vers: &str, cargo_home: &Path, limits: &Limits) -> Earlier {
+        let Some((version, path)) = find_previous(name, vers, cargo_home) else {
+            return Earlier(Err(Previous::None));
         };
+        let file = match open_regular(&path, limits) {
+            Ok(Some(f)) => f,
+            Ok(None) => return Earlier(Err(Previous::None)),
+            Err(why) => return Earlier(Err(Previous::Unreadable { path, why })),
+        };
+        let before = list(io::BufReader::new(file), limits);
+        if before.files.is_empty() {
+            return Earlier(Err(Previous::Unreadable {
+                path,
+                why: before.problems.join("; "),
+            }));
+        }
+        Earlier(Ok((version.to_string(), path, before)))
     }
-    Previous::Found(diff(&before, now, &version.to_string(), path))
+
+    /// Compared with `now`.
+    pub(super) fn compare(self, now: &Contents) -> Previous {
+        match self.0 {
+            Ok((version, path, before)) => Previous::Found(diff(&before, now, &version, path)),
+            Err(p) => p,
+        }
+    }
 }
 
 /// Compares two listings.
