@@ -11,10 +11,11 @@ cd "$(dirname "$0")/.."
 # libraries winit loads at run time (xkbcommon, X cursor, RandR, XInput). No GL: the window
 # and the snapshot tests draw on the CPU. The presence tests give test users passwords
 # (openssl), find processes (procps) and run a worm's polkit agent (polkitd); imagemagick's
-# `import` takes the screenshots a failing window test leaves.
+# `import` takes the screenshots a failing window test leaves. The provenance tests make git
+# repositories (git) and sign commits (ssh-keygen, openssh-client); the helper runs neither.
 packages=(xvfb xserver-xephyr xdotool gnome-keyring dbus dbus-x11 libsecret-tools util-linux passwd gcc python3
           weston sway libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6
-          openssl procps polkitd imagemagick)
+          openssl procps polkitd imagemagick git openssh-client)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

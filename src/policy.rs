@@ -29,6 +29,11 @@
 //! # A .crate whose files are not the commit's bytes, or packaged with --allow-dirty, blocks
 //! # Approve.
 //! require-clean = false
+//! # Who holds which SSH signing key: "principal key-type base64", as in git's
+//! # allowed-signers file. Only this list names a signer; nothing in the repository does.
+//! allowed-signers = ["you@example.com ssh-ed25519 AAAAC3Nza..."]
+//! # A commit not signed (SSH) by a key in allowed-signers blocks Approve.
+//! require-signed = false
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -54,7 +59,7 @@ pub struct Policy {
 /// `[publish]`: provenance as a gate, not only evidence. Where provenance cannot be decided
 /// (no VCS info, no repository, past its time bound), a rule that asks for it blocks: what is
 /// not known to be pushed is not pushed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PublishRules {
     /// The commit must be reachable from a remote-tracking ref.
@@ -63,12 +68,47 @@ pub struct PublishRules {
     /// Every file must be the commit's bytes, and cargo must not have packaged a dirty tree.
     #[serde(default)]
     pub require_clean: bool,
+    /// The commit must carry a valid SSH signature by a key in `allowed_signers`.
+    #[serde(default)]
+    pub require_signed: bool,
+    /// "principal key-type base64 [comment]": who holds which SSH signing key.
+    #[serde(default)]
+    pub allowed_signers: Vec<String>,
 }
 
 impl PublishRules {
+    /// Each allowed signer as (principal, SHA-256 fingerprint of the key), or why a line
+    /// cannot be read.
+    pub fn signers(&self) -> Result<Vec<(String, String)>, String> {
+        self.allowed_signers
+            .iter()
+            .map(|line| {
+                let mut parts = line.trim().splitn(2, char::is_whitespace);
+                let principal = parts.next().unwrap_or_default().to_string();
+                let key = parts.next().unwrap_or_default().trim();
+                let key = ssh_key::PublicKey::from_openssh(key).map_err(|e| {
+                    format!("allowed-signers: {line:?} is not \"principal key-type base64\": {e}")
+                })?;
+                Ok((
+                    principal,
+                    key.fingerprint(ssh_key::HashAlg::Sha256).to_string(),
+                ))
+            })
+            .collect()
+    }
+
+    /// Who holds the key with this fingerprint, by `allowed_signers`.
+    pub fn signer_of(&self, fingerprint: &str) -> Option<String> {
+        self.signers()
+            .ok()?
+            .into_iter()
+            .find(|(_, f)| f == fingerprint)
+            .map(|(p, _)| p)
+    }
+
     /// Why these rules block Approve for a `.crate` with this provenance, if they do.
     pub fn refuses(&self, p: Option<&crate::package::Provenance>) -> Option<String> {
-        if !self.require_pushed && !self.require_clean {
+        if !self.require_pushed && !self.require_clean && !self.require_signed {
             return None;
         }
         let rule = |name: &str, why: String| {
@@ -76,8 +116,10 @@ impl PublishRules {
         };
         let which = if self.require_pushed {
             "require-pushed"
-        } else {
+        } else if self.require_clean {
             "require-clean"
+        } else {
+            "require-signed"
         };
         let Some(p) = p else {
             return Some(rule(which, "the .crate's source was not checked".into()));
@@ -115,6 +157,27 @@ impl PublishRules {
                 "require-pushed",
                 "no remote has the commit, as of your last fetch".into(),
             ));
+        }
+        if self.require_signed {
+            let signed_by = p
+                .signature
+                .as_ref()
+                .filter(|s| s.valid == Some(true))
+                .and_then(|s| s.signer.as_ref());
+            if signed_by.is_none() {
+                let why = match &p.signature {
+                    None => "the commit is not signed".to_string(),
+                    Some(s) if s.valid == Some(true) => format!(
+                        "the commit is signed with {}, a key allowed-signers does not name",
+                        s.key.as_deref().unwrap_or("a key")
+                    ),
+                    Some(s) => s
+                        .why_not
+                        .clone()
+                        .unwrap_or_else(|| "the signature does not verify".into()),
+                };
+                return Some(rule("require-signed", why));
+            }
         }
         None
     }
@@ -220,6 +283,10 @@ impl Policy {
                 e.message()
             )
         })?;
+        policy
+            .publish
+            .signers()
+            .map_err(|e| format!("the policy file {}: {e}", path.display()))?;
         if policy.requests.cooldown > 3600 {
             return Err(format!(
                 "the policy file {}: cooldown must be at most 3600 seconds",

@@ -355,3 +355,68 @@ fn the_policy_can_require_a_pushed_clean_commit() {
         "{rec}"
     );
 }
+
+#[test]
+fn a_commit_signed_by_a_key_the_policy_names_is_shown_by_name() {
+    // `require-signed` with `allowed-signers` in the root policy: the helper verifies the
+    // commit's SSH signature itself (ssh-keygen makes it here; the helper never runs it), and
+    // names the signer only from the policy. An unsigned commit on top is blocked.
+    let _g = gui_lock();
+    let p = pushed("prov-signed");
+    let home = p.dir.parent().unwrap();
+    let key = home.join("signing-key");
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "you", "-f"])
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen");
+    assert!(out.status.success(), "{out:?}");
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let policy = PolicyFile::none();
+    policy.set(
+        &format!(
+            "[publish]\nrequire-signed = true\nallowed-signers = [\"you@example.com {}\"]\n",
+            public.trim()
+        ),
+        0o644,
+    );
+    let k = key.to_str().unwrap().to_string();
+    let signed_commit = |msg: &str| {
+        git(
+            &p.dir,
+            &[
+                "-c",
+                "gpg.format=ssh",
+                "-c",
+                &format!("user.signingkey={k}"),
+                "commit",
+                "-q",
+                "-S",
+                "--allow-empty",
+                "-m",
+                msg,
+            ],
+        )
+    };
+    signed_commit("signed by you");
+    git(&p.dir, &["push", "-q", "origin", "main"]);
+    let rec = approve(&p);
+    let sig = &rec["provenance"]["signature"];
+    assert_eq!(sig["format"], "ssh", "{rec}");
+    assert_eq!(sig["valid"], true, "{rec}");
+    assert_eq!(sig["signer"], "you@example.com", "{rec}");
+    assert_eq!(p.registry.uploads().len(), 1);
+
+    p.manifest("0.1.1", "");
+    git(&p.dir, &["commit", "-q", "-am", "0.1.1, unsigned"]);
+    git(&p.dir, &["push", "-q", "origin", "main"]);
+    let (status, err) = approve_is_blocked(p.publish());
+    assert!(!status.success(), "{err}");
+    let rec = p.audit().last().cloned().unwrap();
+    assert_eq!(
+        rec["provenance"]["signature"],
+        serde_json::Value::Null,
+        "{rec}"
+    );
+    assert_eq!(p.registry.uploads().len(), 1);
+}

@@ -31,7 +31,7 @@ pub(super) fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
         eprintln!("note: {c} has `publish = false` in its Cargo.toml: left out of the plan");
     }
     let metas = metadata_for(&packaged, &api_index)?;
-    let (crates, jobs) = plan(&packaged, &metas, env, deps.publish_rules)?;
+    let (crates, jobs) = plan(&packaged, &metas, env, &deps.publish_rules)?;
     drop(packaged);
     let req = super::request(index_url, registry_name, Operation::PublishPlan { crates });
     let token = approved_token(&req, deps, "publish")?;
@@ -69,7 +69,7 @@ fn plan(
     packaged: &[Packaged],
     metas: &[Metadata],
     env: &Snapshot,
-    rules: crate::policy::PublishRules,
+    rules: &crate::policy::PublishRules,
 ) -> Result<(Vec<PlanCrate>, Vec<Job>), String> {
     let names: Vec<String> = packaged.iter().map(|p| p.name.clone()).collect();
     let depends: Vec<Vec<String>> = metas.iter().map(|m| m.depends_on.clone()).collect();
@@ -90,7 +90,7 @@ fn plan(
             &limits,
             here.as_deref(),
         );
-        report.apply(&rules);
+        report.apply(rules);
         crates.push(PlanCrate {
             name: p.name.clone(),
             vers: p.vers.clone(),

@@ -18,8 +18,11 @@
 //! - **Pushed or local only**: whether a remote-tracking ref (as of the last fetch) reaches
 //!   the commit; if not, how many commits only this clone has, and the newest one's age,
 //!   author and committer.
-//! - **Signed**: whether the commit carries a signature. It is not verified (that would mean
-//!   running a program, or keys this helper does not have): the window says "not verified".
+//! - **Signed**: an SSH signature (`gpg.format = ssh`) is verified here, in-process, over the
+//!   commit, with the key it names (Ed25519, ECDSA P-256, and their security-key forms); who
+//!   holds that key is what the root policy's `allowed-signers` says, nothing the repository
+//!   or the user's files say. OpenPGP and X.509 signatures would need a keyring or a program:
+//!   they are named, not verified.
 
 use std::path::Path;
 use std::time::Duration;
@@ -60,8 +63,76 @@ pub struct Provenance {
     pub no_remote: bool,
     /// When the commit is local only: the commits no remote-tracking ref reaches.
     pub local_only: Option<LocalOnly>,
-    /// The commit carries a signature (not verified).
+    /// The commit carries a signature.
     pub signed: bool,
+    /// What its signature says, when it has one.
+    #[serde(default)]
+    pub signature: Option<Signature>,
+}
+
+/// A commit's signature.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Signature {
+    /// `ssh`, `openpgp`, `x509` or `unknown`.
+    pub format: String,
+    /// Whether it verifies over the commit with the key it names (`None`: not verified here).
+    pub valid: Option<bool>,
+    /// The signing key's SHA-256 fingerprint (`SHA256:…`), for SSH.
+    pub key: Option<String>,
+    /// Who holds that key, by the root policy's `allowed-signers` (set by
+    /// [`Report::apply`](super::Report)).
+    pub signer: Option<String>,
+    /// Why it was not verified, or why it does not verify.
+    pub why_not: Option<String>,
+}
+
+/// The namespace git signs commits in (`ssh-keygen -Y sign -n git`).
+const SSH_NAMESPACE: &str = "git";
+
+/// Verifies `sig` (the armored signature from the commit's `gpgsig` header) over `signed` (the
+/// commit without that header). Never runs a program.
+pub fn verify_signature(sig: &[u8], signed: &[u8]) -> Signature {
+    let text = String::from_utf8_lossy(sig);
+    let text = text.trim();
+    let named = |format: &str, why: &str| Signature {
+        format: format.into(),
+        why_not: Some(why.into()),
+        ..Default::default()
+    };
+    if text.starts_with("-----BEGIN PGP SIGNATURE-----") {
+        return named(
+            "openpgp",
+            "OpenPGP signatures are verified against a keyring, which this helper does not read",
+        );
+    }
+    if text.starts_with("-----BEGIN SIGNED MESSAGE-----") {
+        return named(
+            "x509",
+            "X.509 signatures are verified by a program, which this helper never runs",
+        );
+    }
+    if !text.starts_with("-----BEGIN SSH SIGNATURE-----") {
+        return named("unknown", "a signature of a kind this helper does not know");
+    }
+    let mut out = Signature {
+        format: "ssh".into(),
+        valid: Some(false),
+        ..Default::default()
+    };
+    let parsed = match ssh_key::SshSig::from_pem(text) {
+        Ok(s) => s,
+        Err(e) => {
+            out.why_not = Some(format!("the SSH signature cannot be read: {e}"));
+            return out;
+        }
+    };
+    let key = ssh_key::PublicKey::from(parsed.public_key().clone());
+    out.key = Some(key.fingerprint(ssh_key::HashAlg::Sha256).to_string());
+    match key.verify(SSH_NAMESPACE, signed, &parsed) {
+        Ok(()) => out.valid = Some(true),
+        Err(e) => out.why_not = Some(format!("the SSH signature does not verify: {e}")),
+    }
+    out
 }
 
 /// The commits only this clone has.
@@ -201,6 +272,12 @@ impl Provenance {
                 "committer": l.committer,
             })),
             "signed": self.signed,
+            "signature": self.signature.as_ref().map(|s| serde_json::json!({
+                "format": s.format,
+                "valid": s.valid,
+                "key": s.key,
+                "signer": s.signer,
+            })),
         })
     }
 }
@@ -322,10 +399,22 @@ fn compare(start: &Path, p: &mut Provenance, files: &[(String, [u8; 20])]) -> Re
         p.missing_commit = true;
         return Ok(());
     };
-    p.signed = commit
-        .decode()
-        .map(|c| c.extra_headers().pgp_signature().is_some())
-        .unwrap_or(false);
+    match commit.signature() {
+        Ok(Some((sig, signed))) => {
+            p.signed = true;
+            p.signature = Some(verify_signature(sig.as_ref(), &signed.to_bstring()));
+        }
+        Ok(None) => {}
+        Err(e) => {
+            p.signed = true;
+            p.signature = Some(Signature {
+                format: "unknown".into(),
+                valid: Some(false),
+                why_not: Some(format!("the commit's signature cannot be read: {e}")),
+                ..Default::default()
+            });
+        }
+    }
     let tree = commit
         .tree()
         .map_err(|e| format!("the commit's tree: {e}"))?;
@@ -530,14 +619,17 @@ mod tests {
         let both = PublishRules {
             require_pushed: true,
             require_clean: true,
+            ..Default::default()
         };
         let pushed = PublishRules {
             require_pushed: true,
             require_clean: false,
+            ..Default::default()
         };
         let clean = PublishRules {
             require_pushed: false,
             require_clean: true,
+            ..Default::default()
         };
         assert_eq!(PublishRules::default().refuses(None), None);
         assert_eq!(both.refuses(Some(&matching())), None);
@@ -585,5 +677,91 @@ mod tests {
             let why = clean.refuses(Some(&p)).expect("blocked");
             assert!(why.contains("require-clean = true"), "{why}");
         }
+    }
+
+    /// Made with `ssh-keygen -Y sign -n git` (and `-n file`) over [`SIGNED`], by [`KEY`].
+    const SIGNED: &str = "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor You <you@example.com> 1700000000 +0000\ncommitter You <you@example.com> 1700000000 +0000\n\nsigned\n";
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxlxdG3KeJzN9ecykgZQhC4taWETnmdgXlsHyydUV5c person";
+    const FINGERPRINT: &str = "SHA256:9hbQghcvbUVIKUuQILkukFdW200t2IXx4D7AdTiYwt4";
+    const GIT_SIG: &str = "-----BEGIN SSH SIGNATURE-----
+U1NIU0lHAAAAAQAAADMAAAALc3NoLWVkMjU1MTkAAAAgzGXF0bcp4nM315zKSBlCELi1pY
+ROeZ2BeWwfLJ1RXlwAAAADZ2l0AAAAAAAAAAZzaGE1MTIAAABTAAAAC3NzaC1lZDI1NTE5
+AAAAQH16Up+9PqAh+v4nQwtdmnAG844yB2VWStx5OdCkJromG9mWlcOQ+4PYiEyPa0Q3JC
+778xJcRtuvN8EI+7RL9AU=
+-----END SSH SIGNATURE-----\n";
+    const FILE_SIG: &str = "-----BEGIN SSH SIGNATURE-----
+U1NIU0lHAAAAAQAAADMAAAALc3NoLWVkMjU1MTkAAAAgzGXF0bcp4nM315zKSBlCELi1pY
+ROeZ2BeWwfLJ1RXlwAAAAEZmlsZQAAAAAAAAAGc2hhNTEyAAAAUwAAAAtzc2gtZWQyNTUx
+OQAAAEDQOMZTTu7e2OeHQ5YzCnL9cgGGHULVpjRxSDnCx6ge+OqeTAHPclyU8YKAlCx8ue
+JVGl+0e0o1RU/LNEXe3fMJ
+-----END SSH SIGNATURE-----\n";
+
+    #[test]
+    fn an_ssh_signature_is_verified_in_process_and_named_only_by_the_policy() {
+        let s = verify_signature(GIT_SIG.as_bytes(), SIGNED.as_bytes());
+        assert_eq!(s.format, "ssh");
+        assert_eq!(s.valid, Some(true), "{s:?}");
+        assert_eq!(s.key.as_deref(), Some(FINGERPRINT));
+        // One byte of the commit changed: bad.
+        let tampered = SIGNED.replace("signed", "signeD");
+        let s = verify_signature(GIT_SIG.as_bytes(), tampered.as_bytes());
+        assert_eq!(s.valid, Some(false), "{s:?}");
+        assert!(s.why_not.unwrap().contains("does not verify"));
+        // A signature made for files, not for git: bad.
+        let s = verify_signature(FILE_SIG.as_bytes(), SIGNED.as_bytes());
+        assert_eq!(s.valid, Some(false), "{s:?}");
+        // OpenPGP: named, never verified by running gpg.
+        let s = verify_signature(
+            b"-----BEGIN PGP SIGNATURE-----\n\nabc\n-----END PGP SIGNATURE-----\n",
+            b"x",
+        );
+        assert_eq!((s.format.as_str(), s.valid), ("openpgp", None));
+        // Garbage in the armour: bad, not a panic.
+        let s = verify_signature(
+            b"-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n",
+            b"x",
+        );
+        assert_eq!(s.valid, Some(false));
+
+        let rules = PublishRules {
+            require_signed: true,
+            allowed_signers: vec![format!("you@example.com {KEY}")],
+            ..Default::default()
+        };
+        assert_eq!(rules.signers().unwrap()[0].1, FINGERPRINT);
+        assert_eq!(
+            rules.signer_of(FINGERPRINT).as_deref(),
+            Some("you@example.com")
+        );
+        assert_eq!(rules.signer_of("SHA256:other"), None);
+        let signed = |signer: Option<&str>, valid| Provenance {
+            signed: true,
+            signature: Some(Signature {
+                format: "ssh".into(),
+                valid: Some(valid),
+                key: Some(FINGERPRINT.into()),
+                signer: signer.map(str::to_string),
+                why_not: None,
+            }),
+            ..matching()
+        };
+        assert_eq!(
+            rules.refuses(Some(&signed(Some("you@example.com"), true))),
+            None
+        );
+        for p in [
+            matching(),
+            signed(None, true),
+            signed(Some("you@example.com"), false),
+        ] {
+            let why = rules.refuses(Some(&p)).expect("blocked");
+            assert!(why.contains("require-signed = true"), "{why}");
+        }
+        let bad = PublishRules {
+            allowed_signers: vec!["you@example.com not-a-key".into()],
+            ..Default::default()
+        };
+        assert!(bad.signers().is_err());
     }
 }

@@ -48,6 +48,15 @@ impl Report {
 
     /// Applies the administrator's `[publish]` rules to this report's provenance.
     pub(crate) fn apply(&mut self, rules: &crate::policy::PublishRules) {
+        // Who signed: only the policy names a key's holder.
+        if let Some(sig) = self
+            .provenance
+            .as_mut()
+            .and_then(|p| p.signature.as_mut())
+            .filter(|s| s.valid == Some(true))
+        {
+            sig.signer = sig.key.as_deref().and_then(|k| rules.signer_of(k));
+        }
         if matches!(self.check, Check::Match(_)) {
             self.refused_by_policy = rules.refuses(self.provenance.as_ref());
         }

@@ -30,7 +30,7 @@ pub(super) fn transaction(
             cksum,
             &requester,
             &deps.env,
-            deps.publish_rules,
+            deps.publish_rules.clone(),
         )),
         _ => None,
     };

@@ -550,10 +550,57 @@ fn provenance(ui: &mut Ui, r: &Report) {
         );
     }
     refused(ui);
-    if p.signed {
-        ui.label(
-            RichText::new("The commit is signed (the signature is not verified here)").small(),
-        );
+    signature(ui, p);
+}
+
+/// Who signed the commit: only a key the root policy names has a name; a valid signature by
+/// another key is only a fingerprint.
+fn signature(ui: &mut Ui, p: &crate::package::Provenance) {
+    let Some(s) = &p.signature else {
+        if p.checked && p.commit.is_some() {
+            ui.weak("The commit is not signed.");
+        }
+        return;
+    };
+    let key = s.key.as_deref().map(|k| escape(k).text).unwrap_or_default();
+    match (s.valid, &s.signer) {
+        (Some(true), Some(who)) => {
+            ui.colored_label(
+                GREEN,
+                format!("Signed by {} (SSH key {key})", escape(who).text),
+            );
+        }
+        (Some(true), None) => {
+            ui.colored_label(
+                AMBER,
+                format!(
+                    "Signed with SSH key {key}, which the administrator's allowed-signers does \
+                     not name: anyone's key"
+                ),
+            );
+        }
+        (Some(false), _) => {
+            let why = s
+                .why_not
+                .as_deref()
+                .unwrap_or("the signature does not verify");
+            ui.colored_label(
+                RED,
+                RichText::new(format!(
+                    "The commit's signature is bad: {}",
+                    escape(why).text
+                ))
+                .strong(),
+            );
+        }
+        (None, _) => {
+            let why = s.why_not.as_deref().unwrap_or("not verified here");
+            ui.weak(format!(
+                "Signed ({}), not verified: {}",
+                s.format,
+                escape(why).text
+            ));
+        }
     }
 }
 
