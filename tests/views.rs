@@ -238,11 +238,12 @@ fn the_window_shows_the_transaction() {
         .push("the program that asked is not cargo".into());
     let mut h = harness(ConfirmState::new(t, &opts()));
     h.run_steps(2);
-    h.get_by_label("cargo wants to PUBLISH foo 1.2.3");
+    h.get_by_label("Publish foo 1.2.3 to local");
     h.get_by_label("local (sparse+http://127.0.0.1:1/index/)");
     // The full checksum, grouped for comparison.
     h.get_by_label(&confirm::group_checksum(&"ab".repeat(32)));
-    h.get_by_label("WARNING: the program that asked is not cargo");
+    // A warning about who asked is in the verdict, not only in its section.
+    h.get_by_label("• the program that asked is not cargo");
     h.get_by_label("3 in the last 10 minutes");
 }
 
@@ -252,7 +253,7 @@ fn login_and_logout_wording() {
     t.login_fingerprint = Some("SHA256:aaaa bbbb cccc".into());
     let mut h = harness(ConfirmState::new(t, &opts()));
     h.run_steps(2);
-    h.get_by_label("Replace the stored registry token?");
+    h.get_by_label("Replace the token stored for local");
     h.get_by_label("Replace");
     h.get_by_label("SHA256:aaaa bbbb cccc");
     let mut h = harness(ConfirmState::new(tx(Operation::Logout), &opts()));
@@ -279,6 +280,12 @@ fn enroll_harness(existing: bool, crates_io: bool) -> Harness<'static, EnrollSta
             |ui, s: &mut EnrollState| enroll::view(ui, s),
             EnrollState::new(req, &opts()),
         )
+}
+
+/// Opens the disclosure that holds the whole process chain.
+fn open_chain(h: &mut Harness<'_, ConfirmState>) {
+    h.get_by_label_contains("Process chain").click_accesskit();
+    h.run_steps(2);
 }
 
 fn save(h: &mut Harness<'_, EnrollState>) {
@@ -513,14 +520,23 @@ fn the_window_shows_what_is_published_and_what_changed() {
     h.run_steps(2);
     h.get_by_label("OK: the packaged .crate matches this checksum");
     h.get_by_label("/home/you/foo/target/package/foo-1.2.3.crate");
-    h.get_by_label("DANGER: build script new since 1.2.2");
-    h.get_by_label("Note: build script build.rs: runs on every machine that builds this crate");
+    h.get_by_label("• build script new since 1.2.2");
+    // Said once: a new build script has its red line, not also the note every one gets.
+    assert!(
+        h.query_by_label_contains("runs on every machine that builds this crate")
+            .is_none()
+    );
+    h.get_by_label("• new dependency: build cc 1");
     h.get_by_label("Since 1.2.2 (cached): 1 added, 0 removed, 1 changed");
     h.get_by_label("+ build.rs\n~ src/lib.rs\n+ dependency build cc 1");
     h.get_by_label("4 files, 255 B unpacked");
+    h.get_by_label_contains("• this helper (/home/you/.cargo/bin/cargo-confirm-gui)");
+    // Who asked: one line; the chain behind a disclosure.
+    h.get_by_label("cargo (checked), in /home/you/foo");
+    assert!(h.query_by_label("cargo publish").is_none());
+    open_chain(&mut h);
     h.get_by_label("cargo publish");
     h.get_by_label_contains("-bash (pid 4100, /usr/bin/bash, in /home/you/foo)");
-    h.get_by_label_contains("Note: this helper (/home/you/.cargo/bin/cargo-confirm-gui)");
 }
 
 #[test]
@@ -533,13 +549,12 @@ fn yank_and_get_have_their_own_wording() {
         &opts(),
     ));
     h.run_steps(2);
-    h.get_by_label("cargo wants to YANK foo 1.0.0");
+    h.get_by_label("Yank foo 1.0.0 on local");
     let mut h = harness(ConfirmState::new(tx(Operation::GetUnnamed), &opts()));
     h.run_steps(2);
     h.get_by_label("(the caller did not name a crate or an operation)");
     h.get_by_label(
-        "This request names no crate and no operation: this window cannot show what the token \
-         will be used for. Approve only if you started this yourself, just now.",
+        "• the request names no crate and no operation: what the token is for cannot be shown",
     );
 }
 
@@ -586,12 +601,21 @@ fn hidden_characters_in_every_field_are_escaped_and_flagged() {
     t.requester = r;
     let mut h = harness(ConfirmState::new(t, &opts()));
     h.run_steps(2);
-    h.get_by_label("cargo wants to CHANGE THE OWNERS of foo\\u{202E}oof");
+    h.get_by_label("Change the owners of foo\\u{202E}oof on crates-io\\u{200B}");
     h.get_by_label("crates-io\\u{200B} (sparse+https://index.crates.io/)");
+    // Named in the verdict, before any section.
+    h.get_by_label_contains("• who asked holds invisible");
+    h.get_by_label_contains("• the registry or the crate holds invisible");
+    open_chain(&mut h);
     h.get_by_label("cargo owner --add friend\\n\\n\\n\\n\\n\\nmallory");
     h.get_by_label("/home/you/foo\\u{2066}bar");
     h.get_by_label(
-        "WARNING: Registry, Crate, Command, In directory, started by held invisible, control or \
+        "WARNING: Command, In directory, started by held invisible, control or \
+         direction-changing characters, shown above as \\u{…} and \\n escapes. Text like that \
+         is made to look like something else.",
+    );
+    h.get_by_label(
+        "WARNING: Registry, Crate held invisible, control or \
          direction-changing characters, shown above as \\u{…} and \\n escapes. Text like that \
          is made to look like something else.",
     );
@@ -631,10 +655,13 @@ fn a_plan_shows_every_crate_and_one_click_approves_it() {
         ("foo-core", typical_report()),
     ]));
     wait(&mut h, 1.5);
-    h.get_by_label("PUBLISH 2 crates");
-    // Named in the details, over its verdict, and over its contents.
-    assert_eq!(h.query_all_by_label("foo-util 0.3.0").count(), 3);
-    assert_eq!(h.query_all_by_label("foo-core 0.3.0").count(), 3);
+    h.get_by_label("Publish 2 crates to local");
+    // Named in the details and over its section; its changes under its name.
+    assert_eq!(h.query_all_by_label("foo-util 0.3.0").count(), 2);
+    assert_eq!(h.query_all_by_label("foo-core 0.3.0").count(), 2);
+    h.get_by_label("foo-util 0.3.0: what changed");
+    // What needs a look, named by crate.
+    h.get_by_label("• foo-core 0.3.0: build script new since 1.2.2");
     h.get_by_label("this helper, from the bytes shown here: the token goes to no other program");
     // What the upload declares, even with no earlier version to compare with.
     assert_eq!(
@@ -755,7 +782,7 @@ mod presence_step {
         assert_eq!(h.state().decision, None);
         h.get_by_label("Confirm it is you");
         // The transaction stays in view.
-        h.get_by_label("cargo wants to PUBLISH foo 1.2.3");
+        h.get_by_label("Publish foo 1.2.3 to local");
         ask(&mut h, &inbox, password_prompt());
         h.get_by_label("Password: ");
         h.event(Event::Text("hunter2".into()));
@@ -910,4 +937,282 @@ mod presence_step {
         h.run_steps(2);
         h.snapshot("confirm_who");
     }
+}
+
+// ---- The window a person reads in three seconds ----
+
+/// How a snapshot is taken: the theme and the scale.
+#[derive(Clone, Copy)]
+struct Look {
+    theme: egui::Theme,
+    scale: f32,
+}
+
+const DARK: Look = Look {
+    theme: egui::Theme::Dark,
+    scale: 1.0,
+};
+
+fn look_harness(state: ConfirmState, look: Look) -> Harness<'static, ConfirmState> {
+    Harness::builder()
+        .with_size(layout::CONFIRM_SIZE)
+        .with_step_dt(STEP)
+        .with_theme(look.theme)
+        .with_pixels_per_point(look.scale)
+        .with_context_setup(cargo_confirm_gui::ui::text_options)
+        .renderer(Cpu::default())
+        .build_ui_state(|ui, s: &mut ConfirmState| confirm::view(ui, s), state)
+}
+
+/// The one sentence and the verdict's first line are in the window's top 120 points, and
+/// the process chain is one line until opened; then the pixels.
+fn read_in_three_seconds(
+    results: &mut egui_kittest::SnapshotResults,
+    state: ConfirmState,
+    sentence: &str,
+    look: Look,
+    name: &str,
+) {
+    let mut h = look_harness(state, look);
+    wait(&mut h, 1.5);
+    let top =
+        |h: &Harness<'_, ConfirmState>, label: &str| h.get_by_label_contains(label).rect().max.y;
+    let s = top(&h, sentence);
+    assert!(s <= 120.0, "{name}: the sentence ends at {s}");
+    let verdict = ["Nothing unusual", "Stop and look", "Worth a look"]
+        .into_iter()
+        .find(|v| h.query_by_label_contains(v).is_some())
+        .unwrap_or_else(|| panic!("{name}: no verdict line"));
+    let v = top(&h, verdict);
+    assert!(v <= 120.0, "{name}: the verdict ends at {v}");
+    assert!(
+        h.query_by_label_contains("pid 4100").is_none(),
+        "{name}: the process chain is open"
+    );
+    results.add(h.try_snapshot(name));
+}
+
+/// cargo, verified, with nothing to note about it.
+fn quiet_requester() -> cargo_confirm_gui::evidence::Requester {
+    let mut r = cargo_requester();
+    r.notices.clear();
+    r
+}
+
+/// A release that changed only src/lib.rs, from a pushed, clean, signed commit.
+fn clean_report() -> Report {
+    let limits = package::Limits::default();
+    let toml = |v: &str| {
+        format!("[package]\nname = \"foo\"\nversion = \"{v}\"\n[dependencies]\nserde = \"1.0\"\n")
+    };
+    let before = package::list(
+        &crate_file(
+            "foo-1.2.2",
+            &[
+                ("Cargo.toml", &toml("1.2.2")),
+                ("src/lib.rs", "pub fn f() {}"),
+            ],
+        )[..],
+        &limits,
+    );
+    let now = package::list(
+        &crate_file(
+            "foo-1.2.3",
+            &[
+                ("Cargo.toml", &toml("1.2.3")),
+                ("src/lib.rs", "pub fn f() -> u8 { 1 }"),
+            ],
+        )[..],
+        &limits,
+    );
+    let diff = package::diff(
+        &before,
+        &now,
+        "1.2.2",
+        "/home/you/.cargo/registry/cache/x/foo-1.2.2.crate".into(),
+    );
+    Report {
+        check: Check::Match("/home/you/foo/target/package/foo-1.2.3.crate".into()),
+        flags: now.flags(&limits),
+        contents: Some(now),
+        previous: Previous::Found(diff),
+        opened: Some("/proc/4242/fd/7".into()),
+        provenance: Some(package::Provenance {
+            checked: true,
+            commit: Some("1a2b3c4d5e".repeat(4)),
+            on_remote: Some(true),
+            remote_ref: Some("origin/main".into()),
+            ..Default::default()
+        }),
+        refused_by_policy: None,
+    }
+}
+
+fn clean_publish() -> ConfirmState {
+    let mut s = publish_with(Some(clean_report()));
+    s.tx.requester = quiet_requester();
+    s
+}
+
+#[test]
+fn a_clean_publish_says_nothing_unusual_in_dark_light_and_at_2x() {
+    let mut results = egui_kittest::SnapshotResults::new();
+    let mut h = harness(clean_publish());
+    wait(&mut h, 1.5);
+    h.get_by_label(
+        "Nothing unusual: the .crate matches its checksum; same files as commit 1a2b3c4, pushed \
+         to origin/main as of your last fetch; no build script; no new dependencies since \
+         1.2.2; asked by cargo (checked)",
+    );
+    for (look, name) in [
+        (DARK, "three_seconds_clean"),
+        (
+            Look {
+                theme: egui::Theme::Light,
+                scale: 1.0,
+            },
+            "three_seconds_clean_light",
+        ),
+        (
+            Look {
+                theme: egui::Theme::Dark,
+                scale: 2.0,
+            },
+            "three_seconds_clean_2x",
+        ),
+    ] {
+        read_in_three_seconds(
+            &mut results,
+            clean_publish(),
+            "Publish foo 1.2.3 to local",
+            look,
+            name,
+        );
+    }
+}
+
+#[test]
+fn a_changed_build_script_and_a_new_dependency_are_listed_first() {
+    let mut results = egui_kittest::SnapshotResults::new();
+    read_in_three_seconds(
+        &mut results,
+        publish_with(Some(typical_report())),
+        "Publish foo 1.2.3 to local",
+        DARK,
+        "three_seconds_build_script",
+    );
+    read_in_three_seconds(
+        &mut results,
+        publish_with(Some(typical_report())),
+        "Publish foo 1.2.3 to local",
+        Look {
+            theme: egui::Theme::Light,
+            scale: 2.0,
+        },
+        "three_seconds_build_script_light_2x",
+    );
+}
+
+#[test]
+fn a_request_not_from_cargo_is_red_in_the_verdict() {
+    let mut results = egui_kittest::SnapshotResults::new();
+    let mut s = publish_with(Some(clean_report()));
+    s.tx.requester.parent_is_cargo = false;
+    s.tx.requester.chain[0].exe = Ok("/tmp/worm".into());
+    s.tx.requester.warnings = vec!["the program that asked is not cargo".into()];
+    let mut h = harness(s);
+    wait(&mut h, 1.5);
+    h.get_by_label("• the program that asked is not cargo");
+    h.get_by_label("worm (pid 4242), in /home/you/foo");
+    let mut s = publish_with(Some(clean_report()));
+    s.tx.requester.parent_is_cargo = false;
+    s.tx.requester.chain[0].exe = Ok("/tmp/worm".into());
+    s.tx.requester.warnings = vec!["the program that asked is not cargo".into()];
+    read_in_three_seconds(
+        &mut results,
+        s,
+        "Publish foo 1.2.3 to local",
+        DARK,
+        "three_seconds_not_cargo",
+    );
+}
+
+#[test]
+fn a_plan_of_twelve_crates_reads_at_once() {
+    let mut results = egui_kittest::SnapshotResults::new();
+    let names: Vec<String> = (1..=12).map(|i| format!("foo-part{i:02}")).collect();
+    let reports = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let r = if i == 7 {
+                typical_report()
+            } else {
+                clean_report()
+            };
+            (n.as_str(), r)
+        })
+        .collect();
+    let mut s = plan(reports);
+    s.tx.requester = quiet_requester();
+    let mut all_clean = plan(names.iter().map(|n| (n.as_str(), clean_report())).collect());
+    all_clean.tx.requester = quiet_requester();
+    let mut h = harness(all_clean);
+    wait(&mut h, 0.2);
+    h.get_by_label_contains("Nothing unusual: 12 crates, each checked");
+    read_in_three_seconds(
+        &mut results,
+        s,
+        "Publish 12 crates to local",
+        DARK,
+        "three_seconds_plan_12",
+    );
+}
+
+#[test]
+fn yank_and_owners_read_in_one_sentence() {
+    let mut results = egui_kittest::SnapshotResults::new();
+    let mut yank = ConfirmState::new(
+        tx(Operation::HelperYank {
+            name: "foo".into(),
+            vers: "1.2.3".into(),
+            undo: false,
+        }),
+        &opts(),
+    );
+    yank.tx.requester = quiet_requester();
+    read_in_three_seconds(
+        &mut results,
+        yank,
+        "Yank foo 1.2.3 on local",
+        DARK,
+        "three_seconds_yank",
+    );
+    let mut owners = ConfirmState::new(
+        tx(Operation::HelperOwners {
+            name: "foo".into(),
+            change: cargo_confirm_gui::publish::upload::OwnerChange::Add(vec!["friend".into()]),
+        }),
+        &opts(),
+    );
+    owners.tx.requester = quiet_requester();
+    read_in_three_seconds(
+        &mut results,
+        owners,
+        "Add friend as owner of foo on local",
+        DARK,
+        "three_seconds_owners",
+    );
+}
+
+#[test]
+fn a_verdict_item_scrolls_to_its_section() {
+    let mut h = harness(publish_with(Some(typical_report())));
+    wait(&mut h, 1.5);
+    let before = h.get_by_label("What changed").rect().min.y;
+    h.get_by_label("• new dependency: build cc 1").click();
+    h.run_steps(4);
+    let after = h.get_by_label("What changed").rect().min.y;
+    assert!(after < before, "did not scroll: {before} -> {after}");
+    assert_eq!(h.state().decision, None, "a verdict link decided something");
 }

@@ -455,5 +455,13 @@ fn must_read(before: &Contents, now: &Contents, d: &Diff) -> Vec<LineDiff> {
             let new = now.texts.get(&path).map(String::as_str);
             line_diff(&path, why, old, new)
         })
+        // A manifest whose only change is its version is every release's: not news.
+        .filter(|l| {
+            l.why != "manifest"
+                || l.hunks
+                    .iter()
+                    .filter(|h| h.starts_with(['+', '-']))
+                    .any(|h| !h[1..].trim_start().starts_with("version ="))
+        })
         .collect()
 }

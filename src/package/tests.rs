@@ -939,3 +939,17 @@ fn a_long_diff_is_cut_and_says_how_much() {
     let none = review::line_diff("build.rs", "build script", None, None);
     assert!(none.unavailable.is_some());
 }
+
+#[test]
+fn a_manifest_that_only_bumped_its_version_shows_no_lines() {
+    let before = list(
+        &clean_crate("foo", "0.1.0", "pub fn f() {}")[..],
+        &Limits::default(),
+    );
+    let now = list(
+        &clean_crate("foo", "0.2.0", "pub fn f() {}")[..],
+        &Limits::default(),
+    );
+    let d = diff(&before, &now, "0.1.0", PathBuf::new());
+    assert!(d.lines.is_empty(), "{:?}", d.lines);
+}

@@ -3,7 +3,7 @@
 use egui::{Color32, RichText, Ui, UiBuilder};
 use zeroize::Zeroizing;
 
-use super::confirm::Rows;
+use super::rows::Rows;
 use super::who::{self, Ended, Phase};
 use super::{Arming, BarAction, EnrollOutcome, EnrollRequest, PromptOptions, bottom_bar, layout};
 use crate::error::DenyReason;

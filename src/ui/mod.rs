@@ -16,9 +16,13 @@ use crate::request::Operation;
 use crate::token::Token;
 
 pub mod confirm;
+mod crate_view;
 pub mod enroll;
+mod palette;
 pub mod process;
 pub mod raster;
+mod rows;
+pub mod summary;
 pub mod who;
 
 mod window;
