@@ -26,6 +26,7 @@ pub(crate) fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Resu
     // From here a window is shown (or tried): whatever follows is a decision.
     let store = (deps.open_store)()?;
     let mut requester = (deps.requester)();
+    super::decide::said_neutrally(&operation, &mut requester);
     requester.notices.extend(turn.unrecorded.clone());
     let tx = adopt_transaction(found, &operation, &requester, store.as_ref(), turn.recent);
     let opts = PromptOptions {

@@ -14,14 +14,7 @@ pub(super) fn transaction(
     turn: &Turn<'_>,
     deps: &Deps<'_>,
 ) -> Transaction {
-    if let Operation::PublishPlan { .. }
-    | Operation::HelperYank { .. }
-    | Operation::HelperOwners { .. } = a.req.operation
-    {
-        requester
-            .warnings
-            .retain(|w| !w.starts_with(evidence::NOT_CARGO));
-    }
+    said_neutrally(&a.req.operation, &mut requester);
     let package = match &a.req.operation {
         // The window opens at once; what the .crate holds arrives while it is up.
         Operation::Publish { name, vers, cksum } => Some(gather_package(
@@ -299,6 +292,23 @@ pub(super) fn release(
         })
     })();
     (answer, None)
+}
+
+/// "Not cargo" matters where a token would go to the requester, or a token from the request
+/// would be stored. The helper's own commands (publish, yank, owner, setup, --migrate) are run
+/// by the person, from a shell: who ran them is said neutrally, not as a warning (a false
+/// alarm on a routine step teaches people to ignore the red that matters).
+pub(super) fn said_neutrally(op: &Operation, requester: &mut Requester) {
+    if let Operation::PublishPlan { .. }
+    | Operation::HelperYank { .. }
+    | Operation::HelperOwners { .. }
+    | Operation::Adopt { .. }
+    | Operation::Migrate = op
+    {
+        requester
+            .warnings
+            .retain(|w| !w.starts_with(evidence::NOT_CARGO));
+    }
 }
 
 /// How long an approved publish waits for a crate check that has not finished.

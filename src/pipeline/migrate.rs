@@ -93,6 +93,7 @@ pub(super) fn move_token(
     };
     let to = (deps.open_store)()?;
     let mut requester = requester.clone();
+    super::decide::said_neutrally(&Operation::Migrate, &mut requester);
     requester.notices.extend(turn.unrecorded.clone());
     let tx = Transaction {
         registry: asked.req.raw_registry_label(),

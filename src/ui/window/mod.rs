@@ -90,6 +90,8 @@ impl GuiPrompter {
                 crate::request::Operation::PublishPlan { .. }
                     | crate::request::Operation::HelperYank { .. }
                     | crate::request::Operation::HelperOwners { .. }
+                    | crate::request::Operation::Adopt { .. }
+                    | crate::request::Operation::Migrate
             )
         {
             title.push_str(" (asked by a program that is not cargo)");
