@@ -11,6 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/tools.sh deb >&2
+# Shell completions and the man page, generated from the helper's own clap tree (the same
+# source the package's binary is built from; a debug build is enough to write them).
+cargo run --locked --quiet --bin cargo-confirm-gui -- __generate target/generated >&2
 # cargo-deb writes the package's path as the last line of its stdout; everything else goes to
 # stderr.
 deb=$(cargo deb --locked "$@" | tail -n 1)

@@ -93,6 +93,10 @@ expect "the store" "$store" "root:$group 1770 directory"
     || die "$prefix/sealed.toml says: $(cat "$prefix/sealed.toml")"
 [ "$(readlink "$link")" = "$exe" ] || die "$link -> $(readlink "$link"), want $exe"
 expect "the PAM service" "$pam" "root:root 644 regular file"
+expect "the man page" /usr/share/man/man1/cargo-confirm-gui.1 "root:root 644 regular file"
+expect "the bash completions" /usr/share/bash-completion/completions/cargo-confirm-gui "root:root 644 regular file"
+grep -q uninstall /usr/share/bash-completion/completions/cargo-confirm-gui \
+    || die "the bash completions do not know the commands"
 grep -qx '@include common-auth' "$pam" || die "$pam does not use the system's auth stack: $(cat "$pam")"
 members=$(getent group "$group" | cut -d: -f4)
 [ -z "$members" ] || die "the group $group has members: $members"
@@ -130,8 +134,10 @@ tokens=$(find "$store" -name '*.token' | wc -l)
 getent group "$group" >/dev/null || die "remove deleted the group $group"
 [ -f "$pam" ] || die "remove deleted the PAM service $pam"
 
-step "dpkg --purge: the store, the group and the statoverride go"
-dpkg --purge "$package"
+step "dpkg --purge: the store, the group and the statoverride go, and it says so first"
+said=$(dpkg --purge "$package" 2>&1)
+grep -qF "purge deletes the sealed store $store: $tokens stored registry token(s)" <<<"$said" \
+    || die "purge did not say what it deletes: $said"
 [ ! -e "$store" ] || die "$store is still there after purge"
 [ ! -e "$pam" ] || die "$pam is still there after purge"
 ! getent group "$group" >/dev/null || die "the group $group is still there after purge"

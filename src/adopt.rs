@@ -629,6 +629,132 @@ pub(crate) fn add_provider(config: &Path) -> Result<bool, String> {
     Ok(true)
 }
 
+/// Whether a provider value (`"cargo-confirm-gui get"`, `["cargo-confirm-gui", "get"]`, a
+/// path to it) names this helper.
+fn names_helper(v: &toml_edit::Item) -> bool {
+    let first = |s: &str| {
+        s.split_whitespace()
+            .next()
+            .and_then(|w| Path::new(w).file_name())
+            .is_some_and(|n| n == PROVIDER)
+    };
+    match v {
+        toml_edit::Item::Value(toml_edit::Value::String(s)) => first(s.value()),
+        toml_edit::Item::Value(toml_edit::Value::Array(a)) => {
+            a.get(0).and_then(|v| v.as_str()).is_some_and(first)
+        }
+        _ => false,
+    }
+}
+
+/// The tables of `doc` that may hold a provider key: `[registry]` and each
+/// `[registries.NAME]`, with their names for people.
+fn provider_tables(
+    doc: &mut toml_edit::DocumentMut,
+) -> Vec<(String, &mut dyn toml_edit::TableLike)> {
+    let mut out: Vec<(String, &mut dyn toml_edit::TableLike)> = Vec::new();
+    for (key, item) in doc.iter_mut() {
+        match key.get() {
+            "registry" => {
+                if let Some(t) = item.as_table_like_mut() {
+                    out.push(("[registry]".into(), t));
+                }
+            }
+            "registries" => {
+                if let Some(regs) = item.as_table_like_mut() {
+                    for (name, r) in regs.iter_mut() {
+                        let name = format!("[registries.{}]", name.get());
+                        if let Some(t) = r.as_table_like_mut() {
+                            out.push((name, t));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Rewrites `credential-process = [...]` naming this helper to `credential-provider`, keeping
+/// the arguments: cargo 1.74 and later ignore the old key ("unused config key") and fall back
+/// to a plain-text token, and posts from the RFC's unstable days still show it. Returns what
+/// was rewritten, for people.
+pub(crate) fn rewrite_credential_process(config: &Path) -> Result<Vec<String>, String> {
+    let Ok(text) = std::fs::read_to_string(config) else {
+        return Ok(Vec::new());
+    };
+    let mut doc = text
+        .parse::<toml_edit::DocumentMut>()
+        .map_err(|e| format!("{} cannot be read as TOML: {e}", config.display()))?;
+    let mut done = Vec::new();
+    for (name, t) in provider_tables(&mut doc) {
+        let old = t
+            .get("credential-process")
+            .filter(|v| names_helper(v))
+            .cloned();
+        if let Some(v) = old {
+            t.remove("credential-process");
+            if t.get("credential-provider").is_none() {
+                t.insert("credential-provider", v);
+            }
+            done.push(format!(
+                "{name} credential-process → credential-provider in {}",
+                config.display()
+            ));
+        }
+    }
+    if !done.is_empty() {
+        replace_file(config, &doc.to_string())?;
+    }
+    Ok(done)
+}
+
+/// Takes this helper out of `config`: from `global-credential-providers`, and every
+/// `credential-provider` (or old `credential-process`) that names it. Returns what was
+/// removed, for people.
+pub(crate) fn remove_provider(config: &Path) -> Result<Vec<String>, String> {
+    let Ok(text) = std::fs::read_to_string(config) else {
+        return Ok(Vec::new());
+    };
+    let mut doc = text
+        .parse::<toml_edit::DocumentMut>()
+        .map_err(|e| format!("{} cannot be read as TOML: {e}", config.display()))?;
+    let mut done = Vec::new();
+    for (name, t) in provider_tables(&mut doc) {
+        if let Some(a) = t
+            .get_mut("global-credential-providers")
+            .and_then(|l| l.as_array_mut())
+        {
+            let before = a.len();
+            a.retain(|v| {
+                !v.as_str().is_some_and(|s| {
+                    s.split_whitespace()
+                        .next()
+                        .and_then(|w| Path::new(w).file_name())
+                        .is_some_and(|n| n == PROVIDER)
+                })
+            });
+            if a.len() != before {
+                done.push(format!("{name} global-credential-providers"));
+            }
+        }
+        for key in ["credential-provider", "credential-process"] {
+            if t.get(key).is_some_and(names_helper) {
+                t.remove(key);
+                done.push(format!("{name} {key}"));
+            }
+        }
+    }
+    if !done.is_empty() {
+        replace_file(config, &doc.to_string())?;
+    }
+    Ok(done
+        .into_iter()
+        .map(|d| format!("{d} in {}", config.display()))
+        .collect())
+}
+
 /// Whether `doc` lists this provider in `global-credential-providers`.
 pub(crate) fn has_provider(doc: &toml_edit::DocumentMut) -> bool {
     doc.get("registry")

@@ -5,49 +5,17 @@ use std::ffi::OsStr;
 use std::io::BufReader;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches};
 
+use cargo_confirm_gui::cli::args::{Cli, Cmd, USAGE_HELP};
 use cargo_confirm_gui::cli::direct::{self, RegistryOptions};
-use cargo_confirm_gui::cli::{Stores, cargo_subcommand, child, probe_display};
+use cargo_confirm_gui::cli::{Stores, child, command, probe_display};
 use cargo_confirm_gui::env::Snapshot;
 use cargo_confirm_gui::pipeline::{self, Deps};
 use cargo_confirm_gui::policy::Policy;
 use cargo_confirm_gui::store::TokenStore;
 use cargo_confirm_gui::ui::process::WindowProcess;
 use cargo_confirm_gui::{display, evidence, harden};
-
-const USAGE_HELP: &str = "In ~/.cargo/config.toml:\n  [registry]\n  global-credential-providers = [\"cargo-confirm-gui\"]";
-
-/// A cargo credential provider that releases a registry token only after a person clicks
-/// Approve in a window showing what is being published.
-#[derive(Parser)]
-#[command(version)]
-struct Cli {
-    /// Open the window to paste and store a token.
-    #[arg(long)]
-    enroll: bool,
-    /// Sealed install only: move a token from the Secret Service into the sealed store,
-    /// after a person confirms it in a window.
-    #[arg(long, conflicts_with = "enroll")]
-    migrate: bool,
-    /// Registry name from cargo's config (default: crates-io).
-    #[arg(long, global = true, conflicts_with = "index_url")]
-    registry: Option<String>,
-    /// Registry index URL.
-    #[arg(long, global = true)]
-    index_url: Option<String>,
-    /// Set by cargo when it runs a credential provider.
-    #[arg(long, hide = true)]
-    cargo_plugin: bool,
-    #[command(subcommand)]
-    command: Option<Cmd>,
-}
-
-#[derive(Subcommand)]
-enum Cmd {
-    /// Print the token to a pipe after approval, for `cargo:token-from-stdout`.
-    Get,
-}
 
 fn main() -> ExitCode {
     // What the caller chose (limits, signals, descriptors, umask) is reset or refused before
@@ -72,24 +40,35 @@ fn main() -> ExitCode {
     }
     // Before any thread exists: a setgid group is dropped here.
     let (stores, refusal) = Stores::start();
-    let (cli, subcommand) = parse(&stores);
+    let cli = parse(&stores);
+    if let Some(Cmd::Generate { dir }) = &cli.command {
+        return match cargo_confirm_gui::cli::args::generate(dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cargo-confirm-gui: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(why) = refusal {
         eprintln!("{why}");
         return ExitCode::FAILURE;
     }
-    run(&cli, subcommand.as_deref(), &stores)
+    run(&cli, &stores)
 }
 
-/// The command line, and the arguments after `confirm-gui` when this is `cargo confirm-gui
-/// …`: cargo runs this binary with `confirm-gui` first, and the rest are cargo's own
-/// options, which clap here must not interpret. Exits as clap does on `--help`, `--version`
-/// or a wrong option.
-fn parse(stores: &Stores) -> (Cli, Option<Vec<String>>) {
-    let subcommand: Option<Vec<String>> = {
-        let mut args = std::env::args().skip(1);
-        (args.next().as_deref() == Some("confirm-gui")).then(|| args.collect())
-    };
+/// The command line, in either form (`cargo-confirm-gui …`, `cargo confirm-gui …`): one
+/// clap tree. Exits as clap does on `--help`, `--version` or a wrong option, before anything
+/// runs.
+fn parse(stores: &Stores) -> Cli {
+    let version = format!(
+        "{}\n{}\nPresence after Approve: {}",
+        env!("CARGO_PKG_VERSION"),
+        stores.help(),
+        stores.presence_help()
+    );
     let matches = Cli::command()
+        .long_version(version)
         .after_help(format!(
             "{}\n\n{USAGE_HELP}\n\nProvider options (after the program name in that list; they \
              may only tighten {}): {}",
@@ -97,21 +76,19 @@ fn parse(stores: &Stores) -> (Cli, Option<Vec<String>>) {
             cargo_confirm_gui::policy::PATH,
             cargo_confirm_gui::gate::option_list()
         ))
-        .get_matches_from(match &subcommand {
-            Some(_) => vec!["cargo-confirm-gui".to_string()],
-            None => std::env::args().collect(),
-        });
-    let cli = match Cli::from_arg_matches(&matches) {
+        .get_matches_from(cargo_confirm_gui::cli::args::normalise(
+            std::env::args().collect(),
+        ));
+    match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
         Err(e) => e.exit(),
-    };
-    (cli, subcommand)
+    }
 }
 
 /// Wires what the pipeline depends on for this run (the environment, the policy, the window
 /// process, the store, the requester's evidence), dispatches, and maps the result to an
 /// exit code, the error printed, while all of it is still alive.
-fn run(cli: &Cli, subcommand: Option<&[String]>, stores: &Stores) -> ExitCode {
+fn run(cli: &Cli, stores: &Stores) -> ExitCode {
     let env = Snapshot::capture();
     let (policy, policy_error) = match Policy::load() {
         Ok(p) => (p, None),
@@ -138,7 +115,7 @@ fn run(cli: &Cli, subcommand: Option<&[String]>, stores: &Stores) -> ExitCode {
         recheck_requester: &evidence::recheck,
         state: stores.state(&env),
     };
-    match dispatch(cli, subcommand, &deps, stores) {
+    match dispatch(cli, &deps, stores) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{e}");
@@ -147,21 +124,14 @@ fn run(cli: &Cli, subcommand: Option<&[String]>, stores: &Stores) -> ExitCode {
     }
 }
 
-/// `cargo confirm-gui …`, the provider protocol on stdin and stdout (`--cargo-plugin`), or
-/// one of this binary's own commands.
-fn dispatch(
-    cli: &Cli,
-    subcommand: Option<&[String]>,
-    deps: &Deps<'_>,
-    stores: &Stores,
-) -> Result<(), String> {
+/// The provider protocol on stdin and stdout (`--cargo-plugin`), `--enroll`, `--migrate`, or
+/// one of the commands.
+fn dispatch(cli: &Cli, deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     let registry = RegistryOptions {
         index_url: cli.index_url.clone(),
         registry: cli.registry.clone(),
     };
-    if let Some(args) = subcommand {
-        cargo_subcommand(args, deps, stores)
-    } else if cli.cargo_plugin {
+    if cli.cargo_plugin {
         pipeline::serve(
             BufReader::new(std::io::stdin()),
             &mut std::io::stdout().lock(),
@@ -173,9 +143,14 @@ fn dispatch(
     } else if cli.migrate {
         direct::migrate(&registry, deps, stores)
     } else {
-        match cli.command {
+        match &cli.command {
             Some(Cmd::Get) => direct::get(&registry, deps, stores),
-            None => Err("nothing to do: cargo runs this program itself; see --help".to_string()),
+            Some(cmd) => command(cmd, &cli.registry, deps, stores),
+            None => Err(
+                "nothing to do: cargo runs this program itself (see --help for how to set it \
+                 up, and for the commands)"
+                    .to_string(),
+            ),
         }
     }
 }

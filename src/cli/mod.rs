@@ -4,7 +4,8 @@
 //! - `stores`: which token store a run uses, decided once from how the binary is installed.
 //! - [`child`]: the window process and the uploader process the helper starts of itself.
 //! - [`direct`]: `cargo-confirm-gui --enroll`, `--migrate` and `get`.
-//! - [`cargo_subcommand`]: `cargo confirm-gui publish | yank | owner | setup | doctor | log`.
+//! - [`args`]: the one clap tree of both forms, `cargo-confirm-gui …` and `cargo confirm-gui …`.
+//! - [`command`]: `publish | yank | owner | setup | uninstall | doctor | status | log`.
 //!
 //! Every command returns `Err` with the whole message to print; none of them exits.
 
@@ -18,54 +19,44 @@ use crate::policy::DisplayPolicy;
 use crate::protocol::Request;
 use crate::request::Operation;
 
+pub mod args;
 pub mod child;
 pub mod direct;
 mod doctor;
 mod owner;
 mod publish;
 mod setup;
+mod status;
 mod stores;
 mod through_helper;
 mod yank;
 
 pub use stores::Stores;
 
-/// The help of `cargo confirm-gui`, printed for `help` and after a wrong command or option.
-const SUBCOMMAND_HELP: &str = "usage: cargo confirm-gui publish [the options of cargo publish]
-       cargo confirm-gui yank --version VERSION [--undo] [--registry NAME | --index URL] CRATE
-       cargo confirm-gui owner (--add LOGIN | --remove LOGIN | --list) [--registry NAME] CRATE
-       cargo confirm-gui setup     add the provider to cargo's config, move clear-text tokens in
-       cargo confirm-gui doctor    check that you are protected; exits 1 when something needs fixing
-       cargo confirm-gui log [--since 7d|24h|30m|DATE] [--json]: the decisions, and the log's chain verified
-
-Packages with cargo, reads each .crate into this helper's memory once, shows the whole plan
-in one window, and after a person's Approve uploads exactly those bytes itself: the token
-never leaves this helper. --token and --dry-run are not taken. yank (and yank --undo) and
-owner are sent the same way, after a window.";
-
-/// `cargo confirm-gui SUBCOMMAND …`: `args` are what follows `confirm-gui`.
-pub fn cargo_subcommand(args: &[String], deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
-    match args.first().map(String::as_str) {
-        Some("publish") => publish::publish(&args[1..], deps),
-        Some("yank") => yank::yank(&args[1..], deps),
-        Some("owner") => owner::owner(&args[1..], deps),
-        Some("setup") => setup::setup(deps, stores),
-        Some("doctor") => doctor::doctor(deps, stores),
-        Some("log") => {
-            match crate::audit::log_command(&args[1..], &deps.state, &mut std::io::stdout().lock())?
-            {
+/// One of the commands (not `get`, which `main` runs with the provider's options).
+pub fn command(
+    cmd: &args::Cmd,
+    registry: &Option<String>,
+    deps: &Deps<'_>,
+    stores: &Stores,
+) -> Result<(), String> {
+    use args::Cmd;
+    let raw = cmd.raw(registry);
+    match cmd {
+        Cmd::Publish { .. } => publish::publish(&raw, deps),
+        Cmd::Yank { .. } => yank::yank(&raw, deps),
+        Cmd::Owner { .. } => owner::owner(&raw, deps),
+        Cmd::Setup { undo: false } => setup::setup(deps, stores),
+        Cmd::Setup { undo: true } | Cmd::Uninstall => setup::undo(deps, stores),
+        Cmd::Doctor => doctor::doctor(deps, stores),
+        Cmd::Status { json } => status::status(deps, stores, *json),
+        Cmd::Log { .. } => {
+            match crate::audit::log_command(&raw, &deps.state, &mut std::io::stdout().lock())? {
                 true => Ok(()),
                 false => Err("the audit log's chain is broken (see above)".into()),
             }
         }
-        Some("-h" | "--help" | "help") | None => {
-            eprintln!("{SUBCOMMAND_HELP}");
-            Ok(())
-        }
-        Some(other) => Err(format!(
-            "cargo confirm-gui: unknown command `{}`\n\n{SUBCOMMAND_HELP}",
-            crate::text::escape(other).text
-        )),
+        Cmd::Get | Cmd::Generate { .. } => Err("not a command here".into()),
     }
 }
 

@@ -6,8 +6,7 @@ use crate::publish::upload::OwnerChange;
 use crate::publish::{self, Action, Outcome};
 use crate::request::Operation;
 
-use super::SUBCOMMAND_HELP;
-use super::through_helper::{approved_token, printed_help, subcommand_registry};
+use super::through_helper::{approved_token, subcommand_registry};
 
 /// Parses the arguments, asks in the window, sends the change (or the listing) and prints
 /// what the registry answered.
@@ -16,9 +15,6 @@ use super::through_helper::{approved_token, printed_help, subcommand_registry};
     reason = "the owners listed are the command's output"
 )]
 pub(super) fn owner(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
-    if printed_help(args) {
-        return Ok(());
-    }
     let (index_url, registry_name, api_index) = subcommand_registry(args, &deps.env, None)?;
     let (change, name) = change_and_crate(args)?;
     crate::package::validate_name(&name, "0.0.0")?;
@@ -85,8 +81,9 @@ fn change_and_crate(args: &[String]) -> Result<(OwnerChange, String), String> {
             }
             f if f.starts_with('-') => {
                 return Err(format!(
-                    "cargo confirm-gui owner: unknown option {}\n\n{SUBCOMMAND_HELP}",
-                    crate::text::escape(f).text
+                    "cargo confirm-gui owner: unknown option {}\n\n{}",
+                    crate::text::escape(f).text,
+                    super::args::help_of("owner")
                 ));
             }
             _ => positional.push(a.clone()),
@@ -98,13 +95,15 @@ fn change_and_crate(args: &[String]) -> Result<(OwnerChange, String), String> {
         (true, true, true) => OwnerChange::List,
         _ => {
             return Err(format!(
-                "cargo confirm-gui owner takes one of --add, --remove or --list\n\n{SUBCOMMAND_HELP}"
+                "cargo confirm-gui owner takes one of --add, --remove or --list\n\n{}",
+                super::args::help_of("owner")
             ));
         }
     };
     let [name] = positional.as_slice() else {
         return Err(format!(
-            "cargo confirm-gui owner needs the crate's name\n\n{SUBCOMMAND_HELP}"
+            "cargo confirm-gui owner needs the crate's name\n\n{}",
+            super::args::help_of("owner")
         ));
     };
     Ok((change, name.clone()))

@@ -14,11 +14,46 @@ use crate::ui::Cancel;
 
 use super::Stores;
 
-/// The whole of `setup`, step by step.
+/// The whole of `setup`, step by step. All or nothing: when a later step fails, the provider
+/// it added to cargo's config is taken out again, and it says so.
 pub(super) fn setup(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     let (home, cargo_home, cwd) = super::homes(&deps.env)?;
-    add_provider(&cargo_home)?;
-    let (found, notes) = adopt::scan(&home, &cargo_home, &cwd);
+    for f in adopt::config_files(&cwd, &cargo_home) {
+        for done in adopt::rewrite_credential_process(&f)? {
+            eprintln!("Rewrote {done} (cargo ignores credential-process).");
+        }
+    }
+    let added = add_provider(&cargo_home)?;
+    adopt_tokens(deps, stores, &home, &cargo_home, &cwd).map_err(|e| {
+        if !added {
+            return e;
+        }
+        let config = adopt::cargo_config_in(&cargo_home);
+        match adopt::remove_provider(&config) {
+            Ok(_) => format!(
+                "{e}\nsetup did not finish: it took the provider out of {} again, and changed \
+                 nothing else",
+                config.display()
+            ),
+            Err(undo) => format!(
+                "{e}\nsetup did not finish, and could not take the provider out of {} again \
+                 ({undo}): cargo-confirm-gui is still listed there",
+                config.display()
+            ),
+        }
+    })
+}
+
+/// Moves the clear-text tokens into the store, after one window; says what is left.
+fn adopt_tokens(
+    deps: &Deps<'_>,
+    stores: &Stores,
+    home: &Path,
+    cargo_home: &Path,
+    cwd: &Path,
+) -> Result<(), String> {
+    let (home, cargo_home, cwd) = (home, cargo_home, cwd);
+    let (found, notes) = adopt::scan(home, cargo_home, cwd);
     for n in &notes {
         eprintln!("note: {n}");
     }
@@ -28,7 +63,7 @@ pub(super) fn setup(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     } else {
         Some(stores.open().map_err(|e| e.to_string())?)
     };
-    let adoptees = adoptees(&found, &cwd, &deps.env, store.as_deref())?;
+    let adoptees = adoptees(&found, cwd, &deps.env, store.as_deref())?;
     drop(store);
     if !adoptees.is_empty() {
         pipeline::adopt(&adoptees, deps, &Cancel::default()).map_err(|e| e.report())?;
@@ -43,15 +78,45 @@ pub(super) fn setup(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
 
 /// Adds this helper to `[registry] global-credential-providers` in the config file cargo
 /// reads (an empty `config` beside `config.toml` hides the latter), and says so when it did.
-fn add_provider(cargo_home: &Path) -> Result<(), String> {
+/// Returns whether it did.
+fn add_provider(cargo_home: &Path) -> Result<bool, String> {
     let config = adopt::cargo_config_in(cargo_home);
-    if adopt::add_provider(&config)? {
+    let added = adopt::add_provider(&config)?;
+    if added {
         eprintln!(
             "Added {} to [registry] global-credential-providers in {}.",
             adopt::PROVIDER,
             config.display()
         );
     }
+    Ok(added)
+}
+
+/// `setup --undo` and `uninstall`: the provider out of every config file cargo reads, and
+/// where the tokens stay.
+pub(super) fn undo(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
+    let (_, cargo_home, cwd) = super::homes(&deps.env)?;
+    let mut removed = Vec::new();
+    let mut files = adopt::config_files(&cwd, &cargo_home);
+    let home_config = adopt::cargo_config_in(&cargo_home);
+    if !files.contains(&home_config) {
+        files.push(home_config);
+    }
+    for f in files {
+        removed.extend(adopt::remove_provider(&f)?);
+    }
+    if removed.is_empty() {
+        eprintln!("cargo's config does not name cargo-confirm-gui: nothing to undo.");
+    }
+    for r in &removed {
+        eprintln!("Removed {r}.");
+    }
+    eprintln!(
+        "The tokens stay where they are: {} cargo will not find them now; to use one again, \
+         run `cargo confirm-gui setup`, or store it with `cargo login` elsewhere. To delete \
+         them, revoke them at the registry (crates.io: https://crates.io/settings/tokens).",
+        stores.help()
+    );
     Ok(())
 }
 

@@ -74,6 +74,35 @@ impl Stores {
         }
     }
 
+    /// What the system asks after Approve, for `--version` and `status`.
+    pub fn presence_help(&self) -> String {
+        match self {
+            #[cfg(target_os = "linux")]
+            Stores::Sealed { .. } => {
+                "your password, fingerprint or security key, checked by PAM (service \
+                 cargo-confirm-gui), in the window"
+                    .into()
+            }
+            #[cfg(windows)]
+            Stores::Default => {
+                use crate::presence::Presence;
+                if crate::presence::windows_hello::Hello.ready().is_ok() {
+                    "Windows Hello".into()
+                } else {
+                    "none: the click decides (Windows Hello is not set up)".into()
+                }
+            }
+            #[cfg(target_os = "macos")]
+            Stores::Default => "the keychain item's own user-presence check".into(),
+            #[cfg(not(any(windows, target_os = "macos")))]
+            Stores::Default => {
+                "none: the click decides (the default install; the sealed install asks for \
+                 your password)"
+                    .into()
+            }
+        }
+    }
+
     /// Where the lock, the cooldown and the audit log live: the user's directories, or
     /// beside the sealed tokens.
     pub fn state(&self, env: &Snapshot) -> State {

@@ -10,14 +10,12 @@ use crate::store::CRATES_IO_INDEX;
 use crate::token::Token;
 use crate::ui::Cancel;
 
-use super::SUBCOMMAND_HELP;
-
 /// Prints the subcommands' help when `args` ask for it (`-h` or `--help` anywhere), and
 /// says whether they did.
 pub(super) fn printed_help(args: &[String]) -> bool {
     let asked = args.iter().any(|a| a == "-h" || a == "--help");
     if asked {
-        eprintln!("{SUBCOMMAND_HELP}");
+        eprintln!("{}", super::args::help_of("publish"));
     }
     asked
 }

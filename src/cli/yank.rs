@@ -5,14 +5,10 @@ use crate::pipeline::Deps;
 use crate::publish::{self, Action, Outcome};
 use crate::request::Operation;
 
-use super::SUBCOMMAND_HELP;
-use super::through_helper::{approved_token, printed_help, subcommand_registry};
+use super::through_helper::{approved_token, subcommand_registry};
 
 /// Parses the arguments, asks in the window, sends the yank (or its undo) and reports it.
 pub(super) fn yank(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
-    if printed_help(args) {
-        return Ok(());
-    }
     let (index_url, registry_name, api_index) = subcommand_registry(args, &deps.env, None)?;
     let undo = args.iter().any(|a| a == "--undo");
     let (name, vers) = crate_and_version(args)?;
@@ -66,8 +62,9 @@ fn crate_and_version(args: &[String]) -> Result<(String, String), String> {
             a if a.starts_with('-') => {
                 if !a.contains('=') {
                     return Err(format!(
-                        "cargo confirm-gui yank: unknown option {}\n\n{SUBCOMMAND_HELP}",
-                        crate::text::escape(a).text
+                        "cargo confirm-gui yank: unknown option {}\n\n{}",
+                        crate::text::escape(a).text,
+                        super::args::help_of("yank")
                     ));
                 }
             }
@@ -84,7 +81,8 @@ fn crate_and_version(args: &[String]) -> Result<(String, String), String> {
             Ok((n.to_string(), v.to_string()))
         }
         _ => Err(format!(
-            "cargo confirm-gui yank needs a crate and a version\n\n{SUBCOMMAND_HELP}"
+            "cargo confirm-gui yank needs a crate and a version\n\n{}",
+            super::args::help_of("yank")
         )),
     }
 }

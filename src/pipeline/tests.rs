@@ -586,7 +586,11 @@ fn migrate_moves_the_token_only_after_approve_and_says_when_it_replaces() {
     assert!(!shown.existing_entry);
     // A command the person runs from a shell raises no "not cargo" alarm (issue "The window
     // a person reads in three seconds": the false alarm taught people to ignore the red).
-    assert!(shown.requester.warnings.is_empty(), "{:?}", shown.requester.warnings);
+    assert!(
+        shown.requester.warnings.is_empty(),
+        "{:?}",
+        shown.requester.warnings
+    );
 
     // Nothing left to move: no window.
     let e = run_with(&approve).unwrap_err();

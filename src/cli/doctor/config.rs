@@ -30,6 +30,7 @@ pub(super) fn provider_overrides(cwd: &Path, cargo_home: &Path) -> Vec<Problem> 
         out.extend(crates_io_provider(&f, &doc));
         out.extend(alias(&f, &doc));
         out.extend(command_alias(&f, &doc));
+        out.extend(old_key(&f, &doc));
     }
     out.extend(environment_overrides());
     out
@@ -138,6 +139,39 @@ fn alias(f: &Path, doc: &toml::Table) -> Option<Problem> {
         ),
         "remove that [credential-alias] entry".into(),
     ))
+}
+
+/// `credential-process = ["cargo-confirm-gui", …]`, the key of the credential RFC's unstable
+/// days that posts (and this project's own design card) still show: cargo 1.74 and later ignore
+/// it ("unused config key") and fall back to a plain-text token.
+fn old_key(f: &Path, doc: &toml::Table) -> Vec<Problem> {
+    let mut tables: Vec<(String, &toml::Value)> = Vec::new();
+    if let Some(r) = doc.get("registry") {
+        tables.push(("[registry]".into(), r));
+    }
+    if let Some(regs) = doc.get("registries").and_then(|r| r.as_table()) {
+        tables.extend(regs.iter().map(|(n, r)| (format!("[registries.{n}]"), r)));
+    }
+    tables
+        .into_iter()
+        .filter_map(|(name, t)| {
+            let v = t.get("credential-process")?;
+            let words = toml_value(v);
+            words.contains(PROVIDER).then(|| {
+                (
+                    format!(
+                        "{} {name} has credential-process = {}: cargo ignores that key and \
+                         falls back to a plain-text token",
+                        f.display(),
+                        shown(&words)
+                    ),
+                    "run `cargo confirm-gui setup`: it rewrites it to credential-provider, \
+                     keeping the arguments"
+                        .into(),
+                )
+            })
+        })
+        .collect()
 }
 
 /// The cargo subcommand this helper answers to (`cargo confirm-gui …`).
