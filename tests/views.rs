@@ -1191,7 +1191,7 @@ fn yank_and_owners_read_in_one_sentence() {
     let mut owners = ConfirmState::new(
         tx(Operation::HelperOwners {
             name: "foo".into(),
-            change: cargo_confirm_gui::publish::upload::OwnerChange::Add(vec!["friend".into()]),
+            change: cargo_confirm_gui::publish::OwnerChange::Add(vec!["friend".into()]),
         }),
         &opts(),
     );

@@ -18,6 +18,9 @@ pub mod upload;
 #[path = "upload_other.rs"]
 pub(crate) mod upload;
 
+/// What an owner request changes, on every platform (the window shows it everywhere).
+pub use upload::OwnerChange;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
