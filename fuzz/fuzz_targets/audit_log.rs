@@ -112,8 +112,10 @@ fn tampered(data: &[u8]) {
                 requester: "/usr/bin/cargo".into(),
                 outcome: "approved".into(),
                 evidence: text.clone(),
+                provenance: None,
             },
-        );
+        )
+        .expect("a record in a fresh temporary directory is written");
     }
     let bytes = std::fs::read(&log).expect("the log was written");
     let head = std::fs::read_to_string(audit::head_path(&log)).expect("the head was written");
