@@ -130,6 +130,12 @@ impl PublishRules {
                 "the commit it names is not in your repository".into(),
             ));
         }
+        if p.forged.is_some() {
+            return Some(rule(
+                which,
+                "the repository was rewritten under the commit's id".into(),
+            ));
+        }
         if !p.checked {
             let why = p.why_not.as_deref().unwrap_or("not checked");
             return Some(rule(

@@ -38,6 +38,49 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(out.status.success(), "git {args:?}: {out:?}");
 }
 
+/// What git prints, trimmed.
+fn git_out(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GIT_DIR")
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The worm's commit: the working tree (with its edit) as a commit with the same message and
+/// no parent, like the first commit it will stand in for.
+fn worms_commit(dir: &Path) -> String {
+    git(dir, &["add", "-A"]);
+    let tree = git_out(dir, &["write-tree"]);
+    git_out(
+        dir,
+        &[
+            "-c",
+            "user.name=Test Person",
+            "-c",
+            "user.email=person@example.com",
+            "commit-tree",
+            &tree,
+            "-m",
+            "first",
+        ],
+    )
+}
+
+/// The record's provenance says the bytes cannot be traced, and nothing says "same files".
+fn assert_untraceable(rec: &serde_json::Value) {
+    let prov = &rec["provenance"];
+    assert!(
+        prov["forged"].is_string() || prov["differs"] != serde_json::json!([]),
+        "the worm's bytes passed for the commit's: {rec}"
+    );
+    let evidence = rec["evidence"].as_str().unwrap();
+    assert!(!evidence.contains("same files"), "{rec}");
+}
+
 /// A project in a git repository whose every file is committed and pushed to a bare remote.
 fn pushed(name: &str) -> Project {
     let p = Project::enrolled(name, TOKEN, &[]);
@@ -198,6 +241,76 @@ fn nothing_the_repository_names_is_ever_run() {
         !ran.contains("cargo-confirm-gui"),
         "the helper ran something the repository names while reading its provenance:\n{ran}"
     );
+}
+
+#[test]
+fn a_loose_object_rewritten_under_the_commits_id_is_caught() {
+    let _g = gui_lock();
+    let p = pushed("prov-forged");
+    let real = git_out(&p.dir, &["rev-parse", "HEAD"]);
+    // The worm edits the code, makes a commit of it, and writes that commit's bytes into the
+    // file named after the pushed commit: git's object store trusts a file's name, so HEAD
+    // (and origin/main) now "are" the worm's tree.
+    std::fs::write(
+        p.dir.join("src/lib.rs"),
+        "pub fn f() { /* the worm's */ }\n",
+    )
+    .unwrap();
+    let forged = worms_commit(&p.dir);
+    let path = |id: &str| p.dir.join(".git/objects").join(&id[..2]).join(&id[2..]);
+    std::fs::set_permissions(
+        path(&real),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    std::fs::copy(path(&forged), path(&real)).unwrap();
+    assert!(
+        git_out(&p.dir, &["cat-file", "-p", &real]).contains(&git_out(
+            &p.dir,
+            &["rev-parse", &format!("{forged}^{{tree}}")]
+        )),
+        "the forgery did not take"
+    );
+    let rec = approve(&p);
+    assert_eq!(rec["provenance"]["commit"], real.as_str(), "{rec}");
+    assert_eq!(rec["provenance"]["forged"], real.as_str(), "{rec}");
+    assert_untraceable(&rec);
+    assert!(
+        rec["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("repository was rewritten"),
+        "{rec}"
+    );
+}
+
+#[test]
+fn a_replace_ref_cannot_stand_in_for_the_commit() {
+    let _g = gui_lock();
+    let p = pushed("prov-replace");
+    let real = git_out(&p.dir, &["rev-parse", "HEAD"]);
+    // `refs/replace/<pushed commit>` names the worm's commit: git (and a reader that honours
+    // replace refs) sees the worm's tree under the pushed commit's id.
+    std::fs::write(
+        p.dir.join("src/lib.rs"),
+        "pub fn f() { /* the worm's */ }\n",
+    )
+    .unwrap();
+    let forged = worms_commit(&p.dir);
+    git(&p.dir, &["replace", &real, &forged]);
+    assert_eq!(
+        git_out(&p.dir, &["rev-parse", "HEAD^{tree}"]),
+        git_out(&p.dir, &["rev-parse", &format!("{forged}^{{tree}}")]),
+        "the replace ref did not take"
+    );
+    let rec = approve(&p);
+    assert_eq!(rec["provenance"]["commit"], real.as_str(), "{rec}");
+    assert_eq!(
+        rec["provenance"]["differs"],
+        serde_json::json!(["src/lib.rs"]),
+        "{rec}"
+    );
+    assert_untraceable(&rec);
 }
 
 #[test]

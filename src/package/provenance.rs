@@ -6,7 +6,11 @@
 //! working tree, and nothing its configuration names (no hooks, `core.fsmonitor`, filters,
 //! textconv, external diff, includes; the configuration is opened isolated from the
 //! environment and the system's and user's files). No program is run. A repository that
-//! borrows objects from elsewhere (`objects/info/alternates`) is not read. The read runs on a
+//! borrows objects from elsewhere (`objects/info/alternates`) is not read. Every object the
+//! verdict rests on (the commit and each tree on the way to a file) is hashed again and
+//! checked against its id, and replace refs (`refs/replace/`) are switched off: git's object
+//! store trusts a file's name, so a loose object rewritten in place would otherwise stand in
+//! for the commit the `.crate` names. The read runs on a
 //! thread of its own with a time bound; past it, the window says "not checked", never
 //! "matches".
 //!
@@ -55,6 +59,10 @@ pub struct Provenance {
     pub untracked: Vec<String>,
     /// The commit is not in the repository at all.
     pub missing_commit: bool,
+    /// An object the check needed whose bytes do not hash to its id: the repository was
+    /// rewritten under the commit's name (the object's id).
+    #[serde(default)]
+    pub forged: Option<String>,
     /// Whether a remote-tracking ref reaches the commit (`None`: not known).
     pub on_remote: Option<bool>,
     /// One remote-tracking ref that does ("origin/main").
@@ -176,11 +184,25 @@ impl Provenance {
 
     /// Whether any byte of the `.crate` is not the commit's (or the commit is not there).
     pub fn mismatched(&self) -> bool {
-        self.missing_commit || !self.differs.is_empty() || !self.untracked.is_empty()
+        self.missing_commit
+            || self.forged.is_some()
+            || !self.differs.is_empty()
+            || !self.untracked.is_empty()
     }
 
     /// The one line the window shows first, and its tone.
     pub fn verdict(&self, now: i64) -> (Tone, String) {
+        if let Some(object) = &self.forged {
+            return (
+                Tone::Bad,
+                format!(
+                    "commit {}: the repository was rewritten (object {} is not what its id \
+                     says): these bytes cannot be traced",
+                    self.short_commit(),
+                    object.chars().take(7).collect::<String>()
+                ),
+            );
+        }
         let Some(why) = &self.why_not else {
             return self.checked_verdict(now);
         };
@@ -265,6 +287,7 @@ impl Provenance {
             "differs": self.differs,
             "untracked": self.untracked,
             "missing_commit": self.missing_commit,
+            "forged": self.forged,
             "local_only": self.local_only.as_ref().map(|l| serde_json::json!({
                 "commits": l.commits,
                 "newest_time": l.newest_time,
@@ -386,7 +409,10 @@ fn read_repository(start: &Path, mut p: Provenance, files: &[(String, [u8; 20])]
 }
 
 fn compare(start: &Path, p: &mut Provenance, files: &[(String, [u8; 20])]) -> Result<(), String> {
-    let repo = gix::discover_opts(start, Default::default(), gix::open::Options::isolated())
+    // Replace refs would let `refs/replace/<commit>` stand in for the commit; the hash check
+    // below would catch it too, but a walk should not see them either.
+    let options = gix::open::Options::isolated().config_overrides(["core.useReplaceRefs=false"]);
+    let repo = gix::discover_opts(start, Default::default(), options)
         .map_err(|_| format!("no git repository at or above {}", start.display()))?;
     if repo.git_dir().join("objects/info/alternates").exists() {
         return Err(
@@ -395,40 +421,141 @@ fn compare(start: &Path, p: &mut Provenance, files: &[(String, [u8; 20])]) -> Re
     }
     let sha1 = p.commit.clone().unwrap_or_default();
     let id = gix::ObjectId::from_hex(sha1.as_bytes()).map_err(|e| e.to_string())?;
-    let Ok(commit) = repo.find_commit(id) else {
-        p.missing_commit = true;
-        return Ok(());
-    };
-    match commit.signature() {
-        Ok(Some((sig, signed))) => {
-            p.signed = true;
-            p.signature = Some(verify_signature(sig.as_ref(), &signed.to_bstring()));
+    let mut objects = Verified::new(&repo);
+    let data = match objects.read(id, gix::object::Kind::Commit) {
+        Ok(Some(data)) => data,
+        Ok(None) => {
+            p.missing_commit = true;
+            return Ok(());
         }
-        Ok(None) => {}
-        Err(e) => {
-            p.signed = true;
-            p.signature = Some(Signature {
-                format: "unknown".into(),
-                valid: Some(false),
-                why_not: Some(format!("the commit's signature cannot be read: {e}")),
-                ..Default::default()
-            });
+        Err(Read::Forged(object)) => {
+            p.forged = Some(object.to_string());
+            return Ok(());
+        }
+        Err(Read::Failed(why)) => return Err(why),
+    };
+    let commit = gix::objs::CommitRef::from_bytes(&data, repo.object_hash())
+        .map_err(|e| format!("the commit cannot be read: {e}"))?;
+    p.signature = signature(&data, repo.object_hash());
+    p.signed = p.signature.is_some();
+    match compare_files(&mut objects, commit.tree(), p, files) {
+        Ok(()) => {}
+        Err(Read::Forged(object)) => {
+            p.forged = Some(object.to_string());
+            return Ok(());
+        }
+        Err(Read::Failed(why)) => return Err(why),
+    }
+    remote_status(&repo, id, p)
+}
+
+/// The commit's signature, read from its (verified) bytes.
+fn signature(data: &[u8], hash: gix::hash::Kind) -> Option<Signature> {
+    match gix::objs::CommitRefIter::signature(data, hash) {
+        Ok(Some((sig, signed))) => Some(verify_signature(sig.as_ref(), &signed.to_bstring())),
+        Ok(None) => None,
+        Err(e) => Some(Signature {
+            format: "unknown".into(),
+            valid: Some(false),
+            why_not: Some(format!("the commit's signature cannot be read: {e}")),
+            ..Default::default()
+        }),
+    }
+}
+
+/// Why an object could not be read.
+enum Read {
+    /// Its bytes do not hash to its id.
+    Forged(gix::ObjectId),
+    /// Anything else (a broken pack, a tree that does not parse).
+    Failed(String),
+}
+
+/// One tree entry: its mode and id.
+type Entry = (gix::objs::tree::EntryMode, gix::ObjectId);
+
+/// Objects by id, each hashed again and checked against its id; trees decoded once.
+struct Verified<'r> {
+    repo: &'r gix::Repository,
+    trees: std::collections::HashMap<gix::ObjectId, std::collections::HashMap<Vec<u8>, Entry>>,
+}
+
+impl<'r> Verified<'r> {
+    fn new(repo: &'r gix::Repository) -> Self {
+        Verified {
+            repo,
+            trees: Default::default(),
         }
     }
-    let tree = commit
-        .tree()
-        .map_err(|e| format!("the commit's tree: {e}"))?;
-    compare_files(&repo, &tree, p, files)?;
-    remote_status(&repo, id, p)
+
+    /// The bytes of object `id` of `kind`; `None` when the repository does not have it.
+    fn read(&self, id: gix::ObjectId, kind: gix::object::Kind) -> Result<Option<Vec<u8>>, Read> {
+        let object = match self.repo.try_find_object(id) {
+            Ok(Some(o)) => o.detach(),
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(Read::Failed(format!("object {id}: {e}"))),
+        };
+        let actual = gix::objs::compute_hash(self.repo.object_hash(), object.kind, &object.data)
+            .map_err(|e| Read::Failed(e.to_string()))?;
+        if actual != id {
+            return Err(Read::Forged(id));
+        }
+        if object.kind != kind {
+            return Err(Read::Failed(format!(
+                "object {id} is a {}, not a {kind}",
+                object.kind
+            )));
+        }
+        Ok(Some(object.data))
+    }
+
+    /// The entry at `path` (`/`-separated) under the tree `root`.
+    fn lookup(&mut self, root: gix::ObjectId, path: &str) -> Result<Option<Entry>, Read> {
+        let mut tree = root;
+        let mut parts = path.split('/').peekable();
+        while let Some(name) = parts.next() {
+            let Some(&(mode, id)) = self.tree(tree)?.get(name.as_bytes()) else {
+                return Ok(None);
+            };
+            if parts.peek().is_none() {
+                return Ok(Some((mode, id)));
+            }
+            if !mode.is_tree() {
+                return Ok(None);
+            }
+            tree = id;
+        }
+        Ok(None)
+    }
+
+    fn tree(
+        &mut self,
+        id: gix::ObjectId,
+    ) -> Result<&std::collections::HashMap<Vec<u8>, Entry>, Read> {
+        if !self.trees.contains_key(&id) {
+            let data = self
+                .read(id, gix::object::Kind::Tree)?
+                .ok_or_else(|| Read::Failed(format!("tree {id} is not in the repository")))?;
+            let tree = gix::objs::TreeRef::from_bytes(&data, self.repo.object_hash())
+                .map_err(|e| Read::Failed(format!("tree {id}: {e}")))?;
+            let entries = tree
+                .entries
+                .iter()
+                .map(|e| (e.filename.to_vec(), (e.mode, e.oid.to_owned())))
+                .collect();
+            self.trees.insert(id, entries);
+        }
+        Ok(&self.trees[&id])
+    }
 }
 
 /// Every file against the commit's tree, at `path_in_vcs`.
 fn compare_files(
-    repo: &gix::Repository,
-    tree: &gix::Tree<'_>,
+    objects: &mut Verified<'_>,
+    tree: gix::ObjectId,
     p: &mut Provenance,
     files: &[(String, [u8; 20])],
-) -> Result<(), String> {
+) -> Result<(), Read> {
     let root = p.path_in_vcs.trim_matches('/').to_string();
     let in_repo = |path: &str| {
         if root.is_empty() {
@@ -444,16 +571,14 @@ fn compare_files(
             "Cargo.toml.orig" => in_repo("Cargo.toml"),
             other => in_repo(other),
         };
-        let entry = tree
-            .lookup_entry_by_path(&committed)
-            .map_err(|e| format!("the commit's tree: {e}"))?;
-        match entry {
+        // A blob is compared by its id, which the `.crate`'s bytes give: the repository's
+        // copy of the blob is never read, so it cannot lie.
+        match objects.lookup(tree, &committed)? {
             None => p.untracked.push(path.clone()),
-            Some(e) if e.mode().is_blob() && e.object_id().as_slice() == blob.as_slice() => {}
+            Some((mode, id)) if mode.is_blob() && id.as_slice() == blob.as_slice() => {}
             Some(_) => p.differs.push(path.clone()),
         }
     }
-    let _ = repo;
     Ok(())
 }
 
@@ -615,6 +740,31 @@ mod tests {
     }
 
     #[test]
+    fn a_rewritten_object_is_red_whatever_else_was_found() {
+        let p = Provenance {
+            forged: Some("1a2b3c4d".repeat(5)),
+            ..matching()
+        };
+        let (tone, line) = p.verdict(NOW);
+        assert_eq!(tone, Tone::Bad);
+        assert!(line.contains("repository was rewritten"), "{line}");
+        assert!(!line.contains("same files"), "{line}");
+        assert!(p.mismatched());
+        for rules in [
+            PublishRules {
+                require_clean: true,
+                ..Default::default()
+            },
+            PublishRules {
+                require_signed: true,
+                ..Default::default()
+            },
+        ] {
+            assert!(rules.refuses(Some(&p)).is_some());
+        }
+    }
+
+    #[test]
     fn the_policy_blocks_what_it_cannot_vouch_for() {
         let both = PublishRules {
             require_pushed: true,
@@ -639,6 +789,10 @@ mod tests {
             Some(Provenance::not_checked("no VCS info in the .crate")),
             Some(Provenance {
                 missing_commit: true,
+                ..matching()
+            }),
+            Some(Provenance {
+                forged: Some("1a2b3c4d".repeat(5)),
                 ..matching()
             }),
             Some(Provenance {
