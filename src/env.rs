@@ -47,9 +47,13 @@ pub const WINDOW_ENV: &[&str] = &[
 /// Set in the window process by `window_environment`, never taken from the caller: the
 /// compose table is empty (`/dev/null`), so no compose file is read at all. Nobody types
 /// in these windows (the token is pasted), and the system compose table alone takes tens
-/// of milliseconds to parse on every start.
-pub const WINDOW_FIXED: &[(&str, &str)] =
-    &[("PATH", "/usr/bin:/bin"), ("XCOMPOSEFILE", "/dev/null")];
+/// of milliseconds to parse on every start. xkbcommon logs only what is critical: it would
+/// otherwise print "Couldn't read Compose file /dev/null" each time a window opens.
+pub const WINDOW_FIXED: &[(&str, &str)] = &[
+    ("PATH", "/usr/bin:/bin"),
+    ("XCOMPOSEFILE", "/dev/null"),
+    ("XKB_LOG_LEVEL", "critical"),
+];
 
 /// The window process's environment, from this process's: [`WINDOW_ENV`] only, plus
 /// [`WINDOW_FIXED`], `XAUTHORITY` as `$HOME/.Xauthority` when it is unset (where Xlib would

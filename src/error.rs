@@ -247,9 +247,7 @@ pub enum Error {
     #[error("cargo-confirm-gui: the token store failed. Nothing was released")]
     Store(#[from] StoreError),
     /// The window could not be shown.
-    #[error(
-        "cargo-confirm-gui could not show its window: {0}. Nothing was released. Check that your desktop session is reachable (DISPLAY / WAYLAND_DISPLAY), or see `--ci=pass`"
-    )]
+    #[error("cargo-confirm-gui could not show its window: {0}. Nothing was released. {advice}", advice = display_advice(.0))]
     Display(String),
     /// The entry vanished between the check and the read.
     #[error(
@@ -330,6 +328,22 @@ impl From<Error> for cargo_credential::Error {
     }
 }
 
+/// What to do about a window that could not be shown, for the way it failed: a display that
+/// does not answer is a setting; a window that was closed under the person is another
+/// program's doing, and no setting helps.
+fn display_advice(why: &str) -> &'static str {
+    if why.contains("cannot connect to the display") {
+        "Check that your desktop session is reachable (DISPLAY / WAYLAND_DISPLAY); on a \
+         machine without one, see `--ci=pass`"
+    } else if why.contains("destroyed") || why.contains("ended abnormally") {
+        "Another program on your desktop closed or broke the window (any program running as \
+         you can); nothing was approved. Try again, and if it happens again, look for what \
+         else is running as you"
+    } else {
+        "Run `cargo confirm-gui doctor` to check the display and the desktop session"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,6 +372,25 @@ mod tests {
                 && cause.ends_with("and try again"),
             "{cause}"
         );
+    }
+
+    #[test]
+    fn a_window_failure_gets_the_advice_that_fits_how_it_failed() {
+        let said = |why: &str| Error::Display(why.into()).to_string();
+        let unreachable = said("cannot connect to the display: No such file");
+        assert!(unreachable.contains("DISPLAY"), "{unreachable}");
+        for why in [
+            "the window was destroyed by another program",
+            "the window ended abnormally (destroyed by another program?): BadWindow",
+        ] {
+            let lost = said(why);
+            assert!(
+                !lost.contains("DISPLAY") && !lost.contains("--ci=pass"),
+                "{lost}"
+            );
+            assert!(lost.contains("Another program"), "{lost}");
+        }
+        assert!(said("cannot draw: x").contains("cargo confirm-gui doctor"));
     }
 
     #[test]

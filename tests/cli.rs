@@ -253,3 +253,20 @@ fn completions_and_the_man_page_come_from_the_same_tree() {
     }
     assert!(dir.join("_cargo-confirm-gui").exists() && dir.join("cargo-confirm-gui.fish").exists());
 }
+
+#[test]
+fn enroll_without_a_display_says_what_it_needs_not_how_to_publish_from_ci() {
+    let h = Home::new();
+    let out = h.run(&["--enroll", "--registry", "crates-io"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--enroll needs a window on your desktop"),
+        "{err}"
+    );
+    assert!(err.contains("neither DISPLAY nor WAYLAND_DISPLAY"), "{err}");
+    assert!(
+        !err.contains("trusted publishing") && !err.contains("--ci=pass"),
+        "{err}"
+    );
+}

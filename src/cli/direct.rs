@@ -60,7 +60,8 @@ pub fn migrate(registry: &RegistryOptions, deps: &Deps<'_>, stores: &Stores) -> 
     if let Stores::Sealed { .. } = stores {
         let from = crate::store::default_store().map_err(|e| e.to_string())?;
         let req = registry.request(&deps.env, Operation::Migrate)?;
-        pipeline::migrate(&req, deps, from.as_ref(), &Cancel::default()).map_err(|e| e.report())?;
+        pipeline::migrate(&req, deps, from.as_ref(), &Cancel::default())
+            .map_err(|e| no_window("--migrate", e))?;
         eprintln!(
             "Moved the token for {} into the sealed store and removed it from the Secret Service.",
             req.registry_label()
@@ -75,10 +76,34 @@ pub fn migrate(registry: &RegistryOptions, deps: &Deps<'_>, stores: &Stores) -> 
     )
 }
 
+/// What a person at a shell is told when a command of theirs could not open its window: the
+/// gate's own words are written for cargo on a CI runner, which is not who ran this.
+fn no_window(command: &str, e: crate::error::Error) -> String {
+    use crate::error::Error;
+    use crate::gate::Refusal;
+    let why = match &e {
+        Error::Refused(Refusal::Headless) => {
+            "there is no display here (neither DISPLAY nor WAYLAND_DISPLAY is set)".to_string()
+        }
+        Error::Refused(Refusal::Unreachable(detail)) => {
+            format!("the display cannot be reached ({detail})")
+        }
+        Error::Refused(Refusal::Ci(var)) => {
+            format!("this looks like a CI runner (`{var}` is set)")
+        }
+        _ => return e.report(),
+    };
+    format!(
+        "cargo-confirm-gui {command} needs a window on your desktop, and {why}. Run it from a \
+         terminal in your desktop session: the token is only ever typed or pasted into that \
+         window, never read from a terminal or the command line. Nothing was changed."
+    )
+}
+
 /// `--enroll`: the window to paste a token in, and the token stored.
 pub fn enroll(registry: &RegistryOptions, deps: &Deps<'_>) -> Result<(), String> {
     let req = registry.request(&deps.env, Operation::Login { token_given: false })?;
-    pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.report())?;
+    pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| no_window("--enroll", e))?;
     eprintln!(
         "Stored the token for {} ({}).",
         req.registry_label(),

@@ -94,10 +94,37 @@ pub fn serve<R: BufRead + Send + 'static>(
     });
     let result = protocol::parse(&line).and_then(|req| {
         drop(line);
-        handle(&req, deps, &cancel)
+        let result = handle(&req, deps, &cancel);
+        tell_the_person(&req, &result);
+        result
     });
     protocol::write_response(output, result)?;
     Ok(())
+}
+
+/// What cargo does not say itself, on stderr (which cargo passes through): that a login
+/// stored the token, and, when none is stored, how to store one. cargo's own "no token
+/// found" names only `cargo login`, and says nothing after a login.
+fn tell_the_person(req: &Request, result: &Result<Answer, Error>) {
+    match result {
+        Ok(Answer::Login) => eprintln!(
+            "cargo-confirm-gui: stored the token for {}; it is released only after you \
+             approve a request in a window",
+            req.registry_label()
+        ),
+        Err(Error::NotEnrolled { registry }) => {
+            let flag = match &req.registry_name {
+                Some(name) => format!("--registry {}", crate::text::escape(name).text),
+                None => format!("--index-url {}", crate::text::escape(&req.index_url).text),
+            };
+            eprintln!(
+                "cargo-confirm-gui: no token for {registry} is stored (cargo tries its next \
+                 credential provider, if any). Store one with `cargo login` (a window asks \
+                 for it) or `cargo-confirm-gui --enroll {flag}`"
+            );
+        }
+        _ => {}
+    }
 }
 
 /// Handles one request. Used by plugin mode, `--enroll` and `get`.
