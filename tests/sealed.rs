@@ -764,6 +764,8 @@ fn migrate_moves_a_secret_service_token_into_the_sealed_store_after_one_approval
     let script = format!(
         "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 3\n\
          printf %s '{TOKEN}-migrated' | secret-tool store --label=t service cargo-confirm-gui username '{key}' || exit 4\n\
+         mkdir -p \"$HOME/dc\" && printf '[registries.sm]\\nindex = \"{url}\"\\n' > \"$HOME/dc/config.toml\"\n\
+         CARGO_HOME=\"$HOME/dc\" \"$0\" confirm-gui doctor 2>&1 | grep -A1 'still holds'\n\
          \"$0\" --migrate --index-url '{url}' & pid=$!\n\
          while [ ! -e \"$HOME/window-up\" ]; do sleep 0.1; done\n\
          printf %s 'swapped-by-a-program' | secret-tool store --label=t service cargo-confirm-gui username '{key}' || exit 5\n\
@@ -798,6 +800,13 @@ fn migrate_moves_a_secret_service_token_into_the_sealed_store_after_one_approval
     person_authenticates(PASSWORD);
     let (_, out, err) = wait_output(child, ANSWER);
     assert!(out.contains("migrate rc=0"), "{out}{err}");
+    // Before the move, doctor named the token left where any program of alice's reads it,
+    // with the command that moves it.
+    assert!(
+        out.contains("[FIX ] the Secret Service still holds a token for sm")
+            && out.contains("cargo-confirm-gui --migrate --registry sm"),
+        "{out}"
+    );
     assert!(!out.contains("still-in-secret-service"), "{out}");
     assert!(!out.contains(TOKEN) && !err.contains(TOKEN), "{out}{err}");
     let files = token_files(s, ALICE);

@@ -149,6 +149,12 @@ fn setup_moves_every_clear_token_after_one_window_and_doctor_says_all_good() {
         "{out}"
     );
     assert!(out.contains("[FIX ] clear-text registry tokens"), "{out}");
+    // Nothing stored yet: it says how to store one, and no expiry line about no token.
+    assert!(
+        out.contains("[note] no token is stored for any registry"),
+        "{out}"
+    );
+    assert!(!out.contains("token expiry"), "{out}");
 
     // Setup: one window lists both registries; a person approves it.
     let mut child = h.cargo(&["confirm-gui", "setup"]).spawn().unwrap();
@@ -223,6 +229,7 @@ fn setup_moves_every_clear_token_after_one_window_and_doctor_says_all_good() {
         Duration::from_secs(60),
     );
     assert!(status.success(), "{out}{err}");
+    assert!(out.contains("[ok  ] a token is stored for: local\n"), "{out}");
     assert!(out.ends_with("all good\n"), "{out}");
 }
 

@@ -80,7 +80,7 @@ pub(super) fn status(deps: &Deps<'_>, stores: &Stores, json: bool) -> Result<(),
 }
 
 /// crates-io, then each `[registries.NAME]` with an index in the config files cargo reads.
-fn known_registries(cwd: &Path, cargo_home: &Path) -> Vec<(String, String)> {
+pub(super) fn known_registries(cwd: &Path, cargo_home: &Path) -> Vec<(String, String)> {
     let mut out = vec![("crates-io".to_string(), CRATES_IO_INDEX.to_string())];
     for f in crate::adopt::config_files(cwd, cargo_home) {
         let Ok(Ok(doc)) = std::fs::read_to_string(&f).map(|t| t.parse::<toml::Table>()) else {

@@ -57,20 +57,25 @@ pub(super) fn doctor(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     clear_text_tokens(&mut list, &home, &cargo_home, &cwd);
     environment_tokens(&mut list);
     token_store(&mut list, stores)?;
+    let registries = super::status::known_registries(&cwd, &cargo_home);
+    let stored = stored_tokens(&mut list, stores, &registries);
     display_trusted(&mut list, &deps.env);
     #[cfg(target_os = "linux")]
     {
         sealed_install(&mut list, stores, deps);
+        left_in_the_secret_service(&mut list, stores, &registries);
         helper_replaceable(&mut list);
         cargo_runs_this_helper(&mut list, &cargo_home);
         cargo_replaceable(&mut list);
     }
     cargo_version_check(&mut list);
-    list.line(
-        None,
-        "token expiry: not recorded (a scoped crates.io token cannot look itself up)".into(),
-        "check the token's expiry at https://crates.io/settings/tokens",
-    );
+    if stored.iter().any(|name| name == "crates-io") {
+        list.line(
+            None,
+            "token expiry: not recorded (a scoped crates.io token cannot look itself up)".into(),
+            "check the token's expiry at https://crates.io/settings/tokens",
+        );
+    }
     if list.failed == 0 {
         println!("all good");
         Ok(())
@@ -168,6 +173,76 @@ fn token_store(list: &mut Checklist, stores: &Stores) -> Result<(), String> {
         "unlock your keyring (log in to the desktop session), or see README",
     );
     Ok(())
+}
+
+/// Which registries of cargo's config have a token in the store: a note, with how to store
+/// one when none has. Returns their names.
+fn stored_tokens(
+    list: &mut Checklist,
+    stores: &Stores,
+    registries: &[(String, String)],
+) -> Vec<String> {
+    let Ok(store) = stores.open() else {
+        return Vec::new();
+    };
+    let stored: Vec<String> = registries
+        .iter()
+        .filter(|(_, index)| {
+            RegistryKey::parse(index).is_ok_and(|key| store.contains(&key).unwrap_or(false))
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    let names: Vec<String> = stored
+        .iter()
+        .map(|n| crate::text::escape(n).text)
+        .collect();
+    if stored.is_empty() {
+        list.line(
+            None,
+            "no token is stored for any registry in cargo's config".into(),
+            "store one with `cargo login` (a window asks for it) or `cargo-confirm-gui --enroll \
+             --registry NAME`",
+        );
+    } else {
+        list.line(
+            Some(true),
+            format!("a token is stored for: {}", names.join(", ")),
+            "",
+        );
+    }
+    stored
+}
+
+/// In the sealed install, a token still in the Secret Service is one any program of the
+/// person's can read: each is a line to fix, with the command that moves it.
+#[cfg(target_os = "linux")]
+fn left_in_the_secret_service(
+    list: &mut Checklist,
+    stores: &Stores,
+    registries: &[(String, String)],
+) {
+    if !matches!(stores, Stores::Sealed { .. }) {
+        return;
+    }
+    // No Secret Service (no session bus, say) holds nothing.
+    let Ok(secret_service) = crate::store::default_store() else {
+        return;
+    };
+    for (name, index) in registries {
+        let left = RegistryKey::parse(index)
+            .is_ok_and(|key| secret_service.contains(&key).unwrap_or(false));
+        if left {
+            let name = crate::text::escape(name).text;
+            list.line(
+                Some(false),
+                format!(
+                    "the Secret Service still holds a token for {name}, where any program \
+                     running as you can read it"
+                ),
+                &format!("cargo-confirm-gui --migrate --registry {name}"),
+            );
+        }
+    }
 }
 
 /// The window could open here: the display is reachable and trusted, under the default
