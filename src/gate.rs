@@ -245,7 +245,10 @@ mod tests {
             Operation::Read {
                 authenticated: true,
             },
-            Operation::Login { token_given: true },
+            Operation::Login {
+                token_given: true,
+                enroll: false,
+            },
             Operation::Logout,
             Operation::GetUnnamed,
         ] {
@@ -287,7 +290,10 @@ mod tests {
                 vers: "1.0.0".into(),
             },
             Operation::Owners { name: "a".into() },
-            Operation::Login { token_given: false },
+            Operation::Login {
+                token_given: false,
+                enroll: false,
+            },
             Operation::Logout,
             Operation::GetUnnamed,
         ] {

@@ -132,6 +132,7 @@ pub fn parse(line: &[u8]) -> Result<Request, Error> {
             login_url = opts.login_url.map(str::to_string);
             Operation::Login {
                 token_given: login_token.is_some(),
+                enroll: false,
             }
         }
         Action::Logout => Operation::Logout,
@@ -257,7 +258,13 @@ mod tests {
         let line = br#"{"v":1,"registry":{"index-url":"https://x/"},"kind":"login","token":"s3cret","login-url":"https://x/me"}"#;
         let r = parse(line).unwrap();
         assert_eq!(r.login_token.as_ref().unwrap().expose(), "s3cret");
-        assert_eq!(r.operation, Operation::Login { token_given: true });
+        assert_eq!(
+            r.operation,
+            Operation::Login {
+                token_given: true,
+                enroll: false
+            }
+        );
         assert!(!format!("{r:?}").contains("s3cret"));
     }
 

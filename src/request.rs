@@ -45,6 +45,8 @@ pub enum Operation {
     Login {
         /// cargo passed a token (argument or stdin).
         token_given: bool,
+        /// The person ran `cargo-confirm-gui --enroll`, not cargo: logged as "enroll".
+        enroll: bool,
     },
     /// `cargo confirm-gui publish`: the crates the helper packaged, read into its memory,
     /// and will upload itself, in this order. Nothing is released to any other process.
@@ -152,6 +154,7 @@ impl Operation {
             Operation::HelperYank { undo: true, .. } => "unyank",
             Operation::Unyank { .. } => "unyank",
             Operation::Owners { .. } | Operation::HelperOwners { .. } => "owners",
+            Operation::Login { enroll: true, .. } => "enroll",
             Operation::Login { .. } => "login",
             Operation::Logout => "logout",
             Operation::Adopt { .. } => "setup",

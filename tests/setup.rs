@@ -229,7 +229,10 @@ fn setup_moves_every_clear_token_after_one_window_and_doctor_says_all_good() {
         Duration::from_secs(60),
     );
     assert!(status.success(), "{out}{err}");
-    assert!(out.contains("[ok  ] a token is stored for: local\n"), "{out}");
+    assert!(
+        out.contains("[ok  ] a token is stored for: local\n"),
+        "{out}"
+    );
     assert!(out.ends_with("all good\n"), "{out}");
 }
 

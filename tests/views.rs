@@ -249,7 +249,10 @@ fn the_window_shows_the_transaction() {
 
 #[test]
 fn login_and_logout_wording() {
-    let mut t = tx(Operation::Login { token_given: true });
+    let mut t = tx(Operation::Login {
+        token_given: true,
+        enroll: false,
+    });
     t.login_fingerprint = Some("SHA256:aaaa bbbb cccc".into());
     let mut h = harness(ConfirmState::new(t, &opts()));
     h.run_steps(2);

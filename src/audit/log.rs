@@ -273,12 +273,23 @@ fn cut(s: String, max: usize) -> String {
     c
 }
 
+/// The registry as a column: crates.io by its name, any other index without its scheme, so
+/// that the columns after it stay in line.
+fn registry_column(url: &str) -> String {
+    if crate::store::RegistryKey::parse(url).is_ok_and(|k| k.is_crates_io()) {
+        return "crates-io".into();
+    }
+    let bare = url.strip_prefix("sparse+").unwrap_or(url);
+    let bare = bare.split_once("://").map_or(bare, |(_, rest)| rest);
+    cut(escape(bare.trim_end_matches('/')).text, COLUMN_MAX)
+}
+
 /// The table's row for a record: every text escaped, since the log holds what callers sent.
 fn row(e: &Entry) -> [String; 7] {
     let (name, vers) = crate_and_version(&e.detail);
     [
         format_time(e.time),
-        escape(&e.registry).text,
+        registry_column(&e.registry),
         escape(&e.operation).text,
         name,
         vers,
@@ -563,6 +574,29 @@ mod tests {
     }
 
     #[test]
+    fn the_registry_column_is_short_and_enroll_is_not_login() {
+        assert_eq!(
+            registry_column("sparse+https://index.crates.io/"),
+            "crates-io"
+        );
+        assert_eq!(
+            registry_column("https://github.com/rust-lang/crates.io-index"),
+            "crates-io"
+        );
+        assert_eq!(
+            registry_column("sparse+http://127.0.0.1:9/my-registry/"),
+            "127.0.0.1:9/my-registry"
+        );
+        let long = format!("sparse+https://{}/", "r".repeat(80));
+        assert_eq!(registry_column(&long).chars().count(), COLUMN_MAX);
+        let enroll = crate::request::Operation::Login {
+            token_given: false,
+            enroll: true,
+        };
+        assert_eq!(enroll.verb(), "enroll");
+    }
+
+    #[test]
     fn the_table_shows_each_decision_and_the_chain() {
         let (_dir, state) = state_with_log();
         let (r, out) = run(&[], &state);
@@ -576,7 +610,7 @@ mod tests {
             [
                 "2026-11-20",
                 "10:00:00",
-                "sparse+https://index.crates.io/",
+                "crates-io",
                 "publish",
                 "foo",
                 "1.0.0",
@@ -750,7 +784,7 @@ mod tests {
         );
         assert_eq!(out.lines().count(), 4, "{out:?}");
         for shown in [
-            "https://r/\\u{1B}[2J",
+            "r/\\u{1B}[2J",
             "publish\\r",
             "evil\\u{202E}gnp",
             "/tmp/x\\u{1B}]0;title\\u{7}",

@@ -102,7 +102,13 @@ fn no_window(command: &str, e: crate::error::Error) -> String {
 
 /// `--enroll`: the window to paste a token in, and the token stored.
 pub fn enroll(registry: &RegistryOptions, deps: &Deps<'_>) -> Result<(), String> {
-    let req = registry.request(&deps.env, Operation::Login { token_given: false })?;
+    let req = registry.request(
+        &deps.env,
+        Operation::Login {
+            token_given: false,
+            enroll: true,
+        },
+    )?;
     pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| no_window("--enroll", e))?;
     eprintln!(
         "Stored the token for {} ({}).",

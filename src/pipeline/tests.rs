@@ -304,7 +304,10 @@ fn req(op: Operation) -> Request {
         index_url: URL.into(),
         registry_name: Some("local".into()),
         login_token: match op {
-            Operation::Login { token_given: true } => Some(Token::new("new-token".into())),
+            Operation::Login {
+                token_given: true,
+                enroll: false,
+            } => Some(Token::new("new-token".into())),
             _ => None,
         },
         operation: op,
@@ -753,7 +756,10 @@ fn login_with_token_needs_approval_and_deny_keeps_the_old_token() {
             &store,
             &p,
             desktop(),
-            &req(Operation::Login { token_given: true })
+            &req(Operation::Login {
+                token_given: true,
+                enroll: false
+            })
         )
         .is_err()
     );
@@ -770,7 +776,10 @@ fn login_with_token_needs_approval_and_deny_keeps_the_old_token() {
             &store,
             &p,
             desktop(),
-            &req(Operation::Login { token_given: true })
+            &req(Operation::Login {
+                token_given: true,
+                enroll: false
+            })
         ),
         Ok(Answer::Login)
     ));
@@ -789,7 +798,10 @@ fn login_without_token_opens_enroll() {
             &store,
             &p,
             desktop(),
-            &req(Operation::Login { token_given: false })
+            &req(Operation::Login {
+                token_given: false,
+                enroll: false
+            })
         ),
         Ok(Answer::Login)
     ));
@@ -806,7 +818,10 @@ fn login_without_token_opens_enroll() {
         &store,
         &p,
         desktop(),
-        &req(Operation::Login { token_given: false }),
+        &req(Operation::Login {
+            token_given: false,
+            enroll: false,
+        }),
     )
     .unwrap_err();
     assert!(matches!(e, Error::Denied { .. }));
@@ -815,7 +830,10 @@ fn login_without_token_opens_enroll() {
 #[test]
 fn crates_io_login_token_is_validated() {
     let store = MemoryStore::default();
-    let mut r = req(Operation::Login { token_given: true });
+    let mut r = req(Operation::Login {
+        token_given: true,
+        enroll: false,
+    });
     r.index_url = crate::store::CRATES_IO_SPARSE.into();
     let p = Scripted::answering(Decision::Approve);
     let e = run(&store, &p, desktop(), &r).unwrap_err();
@@ -1176,7 +1194,10 @@ mod presence_step {
         // replaced the person's token with the worm's.
         let store = enrolled();
         let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&store)) };
-        let login = req(Operation::Login { token_given: true });
+        let login = req(Operation::Login {
+            token_given: true,
+            enroll: false,
+        });
         // Over the stored one, with a wrong password: the old token stays.
         let p = Scripted::answering(Decision::Approve);
         *p.typed.borrow_mut() = vec![Reply::Answer("wrong".into())];

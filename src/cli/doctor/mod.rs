@@ -192,10 +192,7 @@ fn stored_tokens(
         })
         .map(|(name, _)| name.clone())
         .collect();
-    let names: Vec<String> = stored
-        .iter()
-        .map(|n| crate::text::escape(n).text)
-        .collect();
+    let names: Vec<String> = stored.iter().map(|n| crate::text::escape(n).text).collect();
     if stored.is_empty() {
         list.line(
             None,
