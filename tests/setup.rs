@@ -221,6 +221,10 @@ fn setup_moves_every_clear_token_after_one_window_and_doctor_says_all_good() {
     );
     assert!(status.success(), "{err}");
     assert!(err.contains("No clear-text registry token found"), "{err}");
+    assert!(
+        err.starts_with("Looking for clear-text registry tokens"),
+        "{err}"
+    );
     assert_eq!(h.files(), before);
 
     // After: all good, exit 0.

@@ -113,6 +113,15 @@ fn one_crate_is_uploaded_by_the_helper_exactly_as_approved_even_when_rewritten_a
         err.contains("Published through-one 0.1.0 as approved"),
         "{err}"
     );
+    // Each step that takes a while says so as it starts, in order.
+    let at = |what: &str| err.find(what).unwrap_or_else(|| panic!("{what} in {err}"));
+    assert!(
+        at("Packaging through-one") < at("Checking 1 crate:")
+            && at("Checking 1 crate:") < at("Uploading 1 crate to local")
+            && at("Uploaded through-one v0.1.0") < at("Waiting for through-one v0.1.0")
+            && at("Waiting for through-one v0.1.0") < at("Published through-one v0.1.0"),
+        "{err}"
+    );
     let uploads = p.registry.uploads();
     assert_eq!(uploads.len(), 1);
     assert_eq!(uploads[0].bytes, approved, "the registry got other bytes");

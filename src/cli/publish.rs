@@ -31,13 +31,27 @@ pub(super) fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
         eprintln!("note: {c} has `publish = false` in its Cargo.toml: left out of the plan");
     }
     let metas = metadata_for(&packaged, &api_index)?;
+    eprintln!(
+        "    Checking {}: contents, the commit its bytes came from, the last release",
+        count(packaged.len())
+    );
     let (crates, jobs) = plan(&packaged, &metas, env, &deps.publish_rules)?;
     drop(packaged);
     let req = super::request(index_url, registry_name, Operation::PublishPlan { crates });
     let token = approved_token(&req, deps, "publish")?;
+    eprintln!(
+        "   Uploading {} to {}, each after the one it depends on is in the index",
+        count(jobs.len()),
+        req.registry_label()
+    );
     let outcomes = upload(uploader, &api_index, &token, &jobs, &req.registry_label())?;
     drop(token);
     report(&outcomes, &jobs, &req)
+}
+
+/// "1 crate", "3 crates".
+fn count(n: usize) -> String {
+    format!("{n} crate{}", if n == 1 { "" } else { "s" })
 }
 
 /// The registry's metadata of each packaged crate, read from its bytes. The window names
@@ -132,6 +146,7 @@ fn upload(
                 for w in warnings {
                     eprintln!("warning: {w}");
                 }
+                eprintln!("    Waiting for {name} v{vers} to appear in the index...");
             }
             Outcome::Indexed { name, vers, .. } => {
                 eprintln!("   Published {name} v{vers}: the index lists it");

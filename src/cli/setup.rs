@@ -53,6 +53,10 @@ fn adopt_tokens(
     cwd: &Path,
 ) -> Result<(), String> {
     let (home, cargo_home, cwd) = (home, cargo_home, cwd);
+    eprintln!(
+        "Looking for clear-text registry tokens (cargo's credentials and config files, \
+         shell start-up files)..."
+    );
     let (found, notes) = adopt::scan(home, cargo_home, cwd);
     for n in &notes {
         eprintln!("note: {n}");
