@@ -307,6 +307,12 @@ fn enroll_saves_a_valid_pasted_token_only_after_arming() {
     save(&mut h);
     assert!(h.state().outcome.is_none(), "Save before arming");
     h.run_steps(25);
+    // The status line names the button as it reads.
+    assert_eq!(
+        h.query_all_by_label_contains("Save is armed").count(),
+        1,
+        "no \"Save is armed\" status line"
+    );
     save(&mut h);
     match &h.state().outcome {
         Some(EnrollOutcome::Saved(t)) => assert_eq!(t.expose(), token),

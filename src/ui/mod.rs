@@ -431,8 +431,9 @@ impl Arming {
     }
 }
 
-/// Status line for the bottom bar.
-fn arm_status(state: &ArmState, remaining: f64) -> String {
+/// Status line for the bottom bar, naming the button as it reads (Approve, Store, Move,
+/// Save).
+fn arm_status(state: &ArmState, remaining: f64, button: &str) -> String {
     let closes = format!(
         "closes as Deny in {}:{:02}",
         (remaining as u64) / 60,
@@ -440,10 +441,10 @@ fn arm_status(state: &ArmState, remaining: f64) -> String {
     );
     match state {
         ArmState::NeedsFocus => format!("Click this window's title to focus it · {closes}"),
-        ArmState::Arming(left) => format!("Approve arms in {left:.1} s · {closes}"),
-        ArmState::Armed => format!("Approve is armed · {closes}"),
-        ArmState::Covered(what) => format!("Approve waits: {what} · {closes}"),
-        ArmState::Blocked(why) => format!("Approve disabled: {why}"),
+        ArmState::Arming(left) => format!("{button} arms in {left:.1} s · {closes}"),
+        ArmState::Armed => format!("{button} is armed · {closes}"),
+        ArmState::Covered(what) => format!("{button} waits: {what} · {closes}"),
+        ArmState::Blocked(why) => format!("{button} disabled: {why}"),
     }
 }
 
@@ -481,7 +482,7 @@ fn bottom_bar(
     } else {
         ui.visuals().weak_text_color()
     };
-    let mut status = arm_status(arm, arming.remaining(ui));
+    let mut status = arm_status(arm, arming.remaining(ui), approve_label);
     if let (ArmState::Armed, Some(hint)) = (arm, &arming.hint) {
         status = format!("{hint} · {status}");
     }
