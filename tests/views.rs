@@ -639,6 +639,12 @@ fn hidden_characters_in_every_field_are_escaped_and_flagged() {
 fn the_enroll_window_shows_who_asked() {
     let mut h = enroll_harness(false, true);
     h.run_steps(2);
+    // One sentence, who asked in one line; the chain behind its disclosure.
+    h.get_by_label("Store a token for crates-io");
+    h.get_by_label_contains("cargo (");
+    assert!(h.query_by_label("cargo publish").is_none());
+    h.get_by_label_contains("Process chain").click_accesskit();
+    h.run_steps(2);
     h.get_by_label("/home/you/.rustup/toolchains/stable/bin/cargo (pid 4242)");
     h.get_by_label("cargo publish");
 }

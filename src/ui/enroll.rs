@@ -102,7 +102,7 @@ pub fn view(ui: &mut Ui, state: &mut EnrollState) {
         layout::content_rect(screen)
     };
     ui.scope_builder(UiBuilder::new().max_rect(content), |ui| {
-        ui.heading(RichText::new("Store a registry token").strong());
+        ui.heading(RichText::new(sentence(&state.req)).strong());
         ui.add_space(6.0);
         details(ui, &state.req);
         ui.add_space(8.0);
@@ -144,13 +144,31 @@ pub fn view(ui: &mut Ui, state: &mut EnrollState) {
     }
 }
 
-/// What the token is for and who asked, escaped like every value from outside.
+/// The one sentence, in the person's words: "Store a token for crates.io".
+fn sentence(req: &EnrollRequest) -> String {
+    let registry = super::summary::registry_name(&req.registry);
+    if req.existing_entry {
+        format!("Replace the token stored for {registry}")
+    } else {
+        format!("Store a token for {registry}")
+    }
+}
+
+/// What the token is for and who asked, escaped like every value from outside: a red
+/// warning about who asked first, then the registry and the store, then who asked in one
+/// line with the whole chain behind a disclosure.
 fn details(ui: &mut Ui, req: &EnrollRequest) {
     egui::ScrollArea::vertical()
         .id_salt("enroll-details")
         .max_height(190.0)
         .auto_shrink([false, true])
         .show(ui, |ui| {
+            for w in &req.requester.warnings {
+                ui.colored_label(
+                    Color32::from_rgb(0xe0, 0x40, 0x30),
+                    RichText::new(format!("WARNING: {w}")).strong(),
+                );
+            }
             let mut rows = Rows::new(ui);
             egui::Grid::new("enroll")
                 .num_columns(2)
@@ -161,15 +179,11 @@ fn details(ui: &mut Ui, req: &EnrollRequest) {
                     if let Some(url) = &req.login_url {
                         rows.text(ui, "Get a token at", url);
                     }
-                    rows.requester(ui, &req.requester);
                 });
-            for w in &req.requester.warnings {
-                ui.colored_label(
-                    Color32::from_rgb(0xe0, 0x40, 0x30),
-                    RichText::new(format!("WARNING: {w}")).strong(),
-                );
-            }
             rows.warn(ui);
+            ui.add_space(4.0);
+            ui.label(RichText::new("Who asked").strong());
+            super::rows::asked(ui, &req.requester);
         });
 }
 
