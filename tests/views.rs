@@ -1231,3 +1231,22 @@ fn a_verdict_item_scrolls_to_its_section() {
     assert!(after < before, "did not scroll: {before} -> {after}");
     assert_eq!(h.state().decision, None, "a verdict link decided something");
 }
+
+#[test]
+fn the_setup_window_names_each_registry_once() {
+    let item: cargo_confirm_gui::request::AdoptItem = serde_json::from_value(serde_json::json!({
+        "registry": "local (sparse+http://127.0.0.1:9/index/)",
+        "fingerprint": "ab12cd34",
+        "index": "sparse+http://127.0.0.1:9/index/ (from ~/.cargo/config.toml)",
+        "source": "~/.cargo/config.toml, registries.local.token",
+        "already_stored": false,
+    }))
+    .unwrap();
+    let mut h = harness(ConfirmState::new(
+        tx(Operation::Adopt { tokens: vec![item] }),
+        &opts(),
+    ));
+    h.run_steps(2);
+    assert_eq!(h.query_all_by_label("Found in").count(), 1);
+    assert_eq!(h.query_all_by_label("Registry").count(), 1);
+}

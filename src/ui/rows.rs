@@ -113,7 +113,10 @@ pub(super) fn details(ui: &mut Ui, tx: &Transaction) {
         .num_columns(2)
         .spacing([12.0, 6.0])
         .show(ui, |ui| {
-            rows.text(ui, "Registry", &tx.registry);
+            // setup's window names a registry for each token it moves: no row for the whole.
+            if !matches!(tx.operation, Operation::Adopt { .. }) {
+                rows.text(ui, "Registry", &tx.registry);
+            }
             rows.text(ui, "Operation", tx.operation.verb());
             operation_rows(&mut rows, ui, tx);
             rows.text(ui, "Stored in", &tx.store);
