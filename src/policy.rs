@@ -157,6 +157,12 @@ impl PublishRules {
                     "cargo packaged a working tree with uncommitted changes".into(),
                 ));
             }
+            if let Some(what) = p.unverified.first() {
+                return Some(rule(
+                    "require-clean",
+                    format!("not compared with the commit: {what}"),
+                ));
+            }
         }
         if self.require_pushed && p.on_remote != Some(true) {
             return Some(rule(

@@ -81,6 +81,8 @@ impl Contents {
 pub const TEXT_MAX: u64 = 256 << 10;
 /// See [`TEXT_MAX`].
 pub const TEXTS_MAX: u64 = 4 << 20;
+/// The most of `Cargo.lock` kept, to compare its pins with the commit's.
+pub const LOCK_MAX: u64 = 1 << 20;
 
 /// Longest entry name or link target listed, in bytes: Linux's `PATH_MAX`. A GNU long name
 /// or a pax path is otherwise bounded only by [`Limits::max_unpacked`], and every copy of it
@@ -477,6 +479,11 @@ struct Content {
 /// manifest says which build script or library it has; bounded by [`TEXTS_MAX`]).
 fn kept_text_candidate(path: &str, size: u64, contents: &Contents) -> bool {
     let kept = contents.texts_len;
+    // The lock is compared with the commit's (provenance): a large project's runs to
+    // hundreds of KiB.
+    if path == "Cargo.lock" {
+        return size <= LOCK_MAX && kept + size <= TEXTS_MAX;
+    }
     let wanted = path == ".cargo_vcs_info.json"
         || path == "Cargo.toml"
         || path == "Cargo.toml.orig"

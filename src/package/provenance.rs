@@ -57,6 +57,15 @@ pub struct Provenance {
     pub differs: Vec<String>,
     /// Files in the `.crate` the commit does not track.
     pub untracked: Vec<String>,
+    /// Packages the `.crate`'s `Cargo.lock` pins that the commit's `Cargo.lock` does not
+    /// ("itoa 1.0.18"): cargo packages the working tree's lock.
+    #[serde(default)]
+    pub lock_changes: Vec<String>,
+    /// What could not be compared with the commit, though the files match: values the
+    /// manifest takes from the workspace's `Cargo.toml` (`workspace = true`), which cargo
+    /// reads from the working tree and does not check for changes; a lock too large to hold.
+    #[serde(default)]
+    pub unverified: Vec<String>,
     /// The commit is not in the repository at all.
     pub missing_commit: bool,
     /// An object the check needed whose bytes do not hash to its id: the repository was
@@ -188,6 +197,7 @@ impl Provenance {
             || self.forged.is_some()
             || !self.differs.is_empty()
             || !self.untracked.is_empty()
+            || !self.lock_changes.is_empty()
     }
 
     /// The one line the window shows first, and its tone.
@@ -262,6 +272,15 @@ impl Provenance {
                 ),
             );
         }
+        if !self.unverified.is_empty() {
+            return (
+                Tone::Look,
+                format!(
+                    "same files as commit {c}, {place}; not compared with it: {}",
+                    self.unverified.join("; ")
+                ),
+            );
+        }
         let tone = if self.on_remote == Some(true) {
             Tone::Good
         } else {
@@ -286,6 +305,8 @@ impl Provenance {
             "dirty": self.dirty,
             "differs": self.differs,
             "untracked": self.untracked,
+            "lock_changes": self.lock_changes,
+            "unverified": self.unverified,
             "missing_commit": self.missing_commit,
             "forged": self.forged,
             "local_only": self.local_only.as_ref().map(|l| serde_json::json!({
@@ -377,6 +398,22 @@ pub fn check(start: Option<&Path>, contents: &Contents, budget: Duration) -> Pro
         .filter(|f| f.kind == Kind::File)
         .filter_map(|f| f.git.map(|g| (f.path.clone(), g)))
         .collect();
+    if let Some(orig) = contents.texts.get("Cargo.toml.orig")
+        && inherits_from_a_workspace(orig, &base.path_in_vcs)
+    {
+        base.unverified.push(
+            "values this crate takes from the workspace's Cargo.toml (`workspace = true`)".into(),
+        );
+    }
+    let packaged_lock = contents.texts.get("Cargo.lock").cloned();
+    if packaged_lock.is_none() && files.iter().any(|(f, _)| f == "Cargo.lock") {
+        base.unverified
+            .push("Cargo.lock (larger than the window reads)".into());
+    }
+    let files = Packaged {
+        files,
+        lock: packaged_lock,
+    };
     let (tx, rx) = std::sync::mpsc::channel();
     let job = base.clone();
     std::thread::spawn(move || {
@@ -400,7 +437,38 @@ pub fn check(start: Option<&Path>, contents: &Contents, budget: Duration) -> Pro
 }
 
 /// The gix part of [`check`], on its own thread.
-fn read_repository(start: &Path, mut p: Provenance, files: &[(String, [u8; 20])]) -> Provenance {
+/// What the repository is compared with: each file's git blob id, and the packaged lock.
+struct Packaged {
+    files: Vec<(String, [u8; 20])>,
+    lock: Option<String>,
+}
+
+/// Whether `orig` (the manifest as committed) takes values from a workspace's `Cargo.toml`
+/// that is not itself: any `workspace = true` in a package or dependency table.
+fn inherits_from_a_workspace(orig: &str, path_in_vcs: &str) -> bool {
+    let Ok(doc) = orig.parse::<toml::Table>() else {
+        return false;
+    };
+    // The package at the repository's root that is its own workspace: what it inherits is
+    // in the file compared with the commit.
+    if path_in_vcs.trim_matches('/').is_empty() && doc.contains_key("workspace") {
+        return false;
+    }
+    fn any(v: &toml::Value) -> bool {
+        match v {
+            toml::Value::Table(t) => t
+                .iter()
+                .any(|(k, v)| (k == "workspace" && v.as_bool() == Some(true)) || any(v)),
+            toml::Value::Array(a) => a.iter().any(any),
+            _ => false,
+        }
+    }
+    doc.iter()
+        .filter(|(k, _)| *k != "workspace")
+        .any(|(_, v)| any(v))
+}
+
+fn read_repository(start: &Path, mut p: Provenance, files: &Packaged) -> Provenance {
     match compare(start, &mut p, files) {
         Ok(()) => p.checked = true,
         Err(why) => p.why_not = Some(why),
@@ -408,13 +476,22 @@ fn read_repository(start: &Path, mut p: Provenance, files: &[(String, [u8; 20])]
     p
 }
 
-fn compare(start: &Path, p: &mut Provenance, files: &[(String, [u8; 20])]) -> Result<(), String> {
+fn compare(start: &Path, p: &mut Provenance, packaged: &Packaged) -> Result<(), String> {
     // Replace refs would let `refs/replace/<commit>` stand in for the commit; the hash check
     // below would catch it too, but a walk should not see them either.
-    let options = gix::open::Options::isolated().config_overrides(["core.useReplaceRefs=false"]);
+    // A bounded allocation per object: a loose object whose header claims gigabytes would
+    // otherwise be inflated on and on, after the budget, until memory ran out.
+    let options = gix::open::Options::isolated().config_overrides([
+        "core.useReplaceRefs=false",
+        "gitoxide.objects.allocLimit=67108864",
+    ]);
     let repo = gix::discover_opts(start, Default::default(), options)
         .map_err(|_| format!("no git repository at or above {}", start.display()))?;
-    if repo.git_dir().join("objects/info/alternates").exists() {
+    // The objects are the common directory's: a linked worktree's own git directory has
+    // none, and its `commondir` may name any repository.
+    if repo.git_dir().join("objects/info/alternates").exists()
+        || repo.common_dir().join("objects/info/alternates").exists()
+    {
         return Err(
             "the repository borrows objects from elsewhere (objects/info/alternates)".into(),
         );
@@ -438,7 +515,14 @@ fn compare(start: &Path, p: &mut Provenance, files: &[(String, [u8; 20])]) -> Re
         .map_err(|e| format!("the commit cannot be read: {e}"))?;
     p.signature = signature(&data, repo.object_hash());
     p.signed = p.signature.is_some();
-    match compare_files(&mut objects, commit.tree(), p, files) {
+    let compared =
+        compare_files(&mut objects, commit.tree(), p, &packaged.files).and_then(
+            |()| match &packaged.lock {
+                Some(lock) => compare_lock(&mut objects, commit.tree(), p, lock),
+                None => Ok(()),
+            },
+        );
+    match compared {
         Ok(()) => {}
         Err(Read::Forged(object)) => {
             p.forged = Some(object.to_string());
@@ -547,6 +631,77 @@ impl<'r> Verified<'r> {
         }
         Ok(&self.trees[&id])
     }
+}
+
+/// The packages the `.crate`'s lock pins against the commit's lock, the nearest one at or
+/// above `path_in_vcs` (a workspace's is at its root). No committed lock: cargo made one, and
+/// there is nothing to compare.
+fn compare_lock(
+    objects: &mut Verified<'_>,
+    tree: gix::ObjectId,
+    p: &mut Provenance,
+    packaged: &str,
+) -> Result<(), Read> {
+    let mut dir: Vec<&str> = p
+        .path_in_vcs
+        .trim_matches('/')
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .collect();
+    let committed = loop {
+        let path = if dir.is_empty() {
+            "Cargo.lock".to_string()
+        } else {
+            format!("{}/Cargo.lock", dir.join("/"))
+        };
+        if let Some((mode, id)) = objects.lookup(tree, &path)?
+            && mode.is_blob()
+        {
+            break objects.read(id, gix::object::Kind::Blob)?;
+        }
+        if dir.pop().is_none() {
+            return Ok(());
+        }
+    };
+    let Some(committed) = committed else {
+        return Ok(());
+    };
+    let pinned =
+        |text: &str| -> Option<std::collections::BTreeSet<(String, String, String, String)>> {
+            let doc = text.parse::<toml::Table>().ok()?;
+            let field = |t: &toml::Table, k: &str| {
+                t.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string()
+            };
+            Some(
+                doc.get("package")?
+                    .as_array()?
+                    .iter()
+                    .filter_map(|v| v.as_table())
+                    .map(|t| {
+                        (
+                            field(t, "name"),
+                            field(t, "version"),
+                            field(t, "source"),
+                            field(t, "checksum"),
+                        )
+                    })
+                    .collect(),
+            )
+        };
+    let committed = String::from_utf8_lossy(&committed);
+    match (pinned(packaged), pinned(&committed)) {
+        (Some(now), Some(then)) => {
+            p.lock_changes = now
+                .difference(&then)
+                .map(|(name, version, ..)| format!("{name} {version}"))
+                .collect();
+            if !p.lock_changes.is_empty() {
+                p.differs.push("Cargo.lock".into());
+            }
+        }
+        _ => p.unverified.push("Cargo.lock (it cannot be read)".into()),
+    }
+    Ok(())
 }
 
 /// Every file against the commit's tree, at `path_in_vcs`.

@@ -174,6 +174,13 @@ fn provenance(ui: &mut Ui, r: &Report) {
     };
     named("Not the commit's bytes", &p.differs);
     named("Not tracked by the commit", &p.untracked);
+    named("Pinned by Cargo.lock, not by the commit's", &p.lock_changes);
+    for what in &p.unverified {
+        ui.colored_label(
+            palette::amber(ui),
+            format!("Not compared with the commit: {}", escape(what).text),
+        );
+    }
     if p.dirty {
         ui.colored_label(
             palette::amber(ui),
