@@ -28,7 +28,7 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# A clean build of everything below takes about 3.0 GiB in the target directory and 1.4 GiB
+# A clean build of everything below takes about 3.4 GiB in the target directory and up to 1.9 GiB
 # in fuzz/target (measured from a fresh clone). Say so up front rather than fail half way
 # with "No space left".
 target_dir=${CARGO_TARGET_DIR:-target}
