@@ -30,15 +30,18 @@ export DISPLAY=":$(head -n1 "$work/displayfd")"
 
 # The keyring gets a private HOME; cargo (through rustup) still needs the real toolchain.
 export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
-HOME="$work/home" XDG_DATA_HOME="$work/data" XDG_RUNTIME_DIR="$work/runtime" \
-dbus-run-session -- bash -c '
+# The session's script is a file: a multi-line `bash -c` would stand in the process chain
+# with its newlines, which the window rightly flags.
+cat > "$work/session.sh" <<'SESSION'
     printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-    "$2" --provider "$0" &
+    "$3" --provider "$1" &
     demo=$!
     win=$(xdotool search --sync --onlyvisible --name "cargo-confirm-gui")
     sleep 2   # let the countdown finish and the crate check arrive, as a person would see it
-    import -window "$win" "$1"
+    import -window "$win" "$2"
     xdotool windowclose "$win"   # no XTEST to press Escape with: the window goes, nothing is published
     wait $demo || true
-' "$bin" "$out" "$demo_bin"
+SESSION
+HOME="$work/home" XDG_DATA_HOME="$work/data" XDG_RUNTIME_DIR="$work/runtime" \
+dbus-run-session -- bash "$work/session.sh" "$bin" "$out" "$demo_bin"
 echo "wrote $out"

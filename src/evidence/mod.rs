@@ -58,6 +58,10 @@ pub struct Requester {
     /// Weaknesses worth knowing that do not make this request suspect (shown in amber):
     /// a cargo or a helper binary that any program running as this user could replace.
     pub notices: Vec<String>,
+    /// What the check of cargo found, when it passed ("checked: the binary carries …"):
+    /// good news, shown with the process chain, never among the things worth a look.
+    #[serde(default)]
+    pub checked: Option<String>,
 }
 
 impl Requester {
@@ -118,12 +122,46 @@ fn loader_variables(r: &mut Requester, pid: u32) {
     let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
         return;
     };
+    // rustup runs a toolchain's cargo with LD_LIBRARY_PATH naming that toolchain's own
+    // `lib/`: what is there is no more the caller's choice than the cargo binary beside it
+    // (whose replaceability is its own notice).
+    let own_lib = r
+        .parent()
+        .and_then(|p| p.exe.as_ref().ok())
+        .and_then(|e| e.parent()?.parent().map(|t| t.join("lib")));
     for name in loader_variables_in(&environ) {
+        if name == "LD_LIBRARY_PATH"
+            && own_lib
+                .as_deref()
+                .is_some_and(|lib| only_names(&environ, "LD_LIBRARY_PATH", lib))
+        {
+            continue;
+        }
         r.warnings.push(format!(
             "the program that asked runs with {name} set: code another program chose may run \
              inside it, where the token would go"
         ));
     }
+}
+
+/// Whether `name` in `environ` lists `dir` and nothing else (empty entries aside).
+#[cfg(target_os = "linux")]
+pub(crate) fn only_names(environ: &[u8], name: &str, dir: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(value) = environ.split(|b| *b == 0).find_map(|var| {
+        var.strip_prefix(name.as_bytes())
+            .and_then(|rest| rest.strip_prefix(b"="))
+    }) else {
+        return false;
+    };
+    let mut entries = value
+        .split(|b| *b == b':')
+        .filter(|e| !e.is_empty())
+        .peekable();
+    entries.peek().is_some()
+        && entries.all(|e| {
+            std::path::Path::new(std::ffi::OsStr::from_bytes(e)).components() == dir.components()
+        })
 }
 
 /// Which of `LD_PRELOAD`, `LD_LIBRARY_PATH` and `LD_AUDIT` are set, not empty, in
@@ -190,7 +228,7 @@ fn verify_cargo(r: &mut Requester, ppid: u32) {
         match cargo::verify(ppid) {
             Ok((identity, checked)) => {
                 r.cargo = Some(identity);
-                r.notices.push(format!("cargo {checked}"));
+                r.checked = Some(format!("cargo {checked}"));
             }
             Err(why) => {
                 r.parent_is_cargo = false;
@@ -516,6 +554,19 @@ mod loader_tests {
         let env = b"PATH=/usr/bin\0LD_PRELOAD=/tmp/evil.so\0LD_AUDIT=\0XLD_LIBRARY_PATH=x\0";
         assert_eq!(loader_variables_in(env), ["LD_PRELOAD"]);
         assert!(loader_variables_in(b"LD_LIBRARY_PATH=/opt/lib\0").contains(&"LD_LIBRARY_PATH"));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn rustups_own_toolchain_lib_is_not_the_callers_choice() {
+        use super::only_names;
+        // rustup's own toolchain lib directory, and only it, is the toolchain's.
+        let lib = std::path::Path::new("/home/u/.rustup/toolchains/stable/lib");
+        let own = b"LD_LIBRARY_PATH=/home/u/.rustup/toolchains/stable/lib/\0";
+        assert!(only_names(own, "LD_LIBRARY_PATH", lib));
+        let more = b"LD_LIBRARY_PATH=/home/u/.rustup/toolchains/stable/lib:/tmp/evil\0";
+        assert!(!only_names(more, "LD_LIBRARY_PATH", lib));
+        assert!(!only_names(b"LD_LIBRARY_PATH=\0", "LD_LIBRARY_PATH", lib));
         assert!(loader_variables_in(b"").is_empty());
     }
 }

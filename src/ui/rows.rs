@@ -258,6 +258,9 @@ pub(super) fn asked(ui: &mut Ui, requester: &crate::evidence::Requester) {
                 .spacing([12.0, 6.0])
                 .show(ui, |ui| rows.requester(ui, requester));
             rows.warn(ui);
+            if let Some(checked) = &requester.checked {
+                ui.colored_label(palette::green(ui), escape(checked).text);
+            }
         });
 }
 
