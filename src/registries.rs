@@ -1,11 +1,96 @@
-//! Resolving a registry name (`--registry NAME`) to its index URL, as cargo would:
-//! `CARGO_REGISTRIES_<NAME>_INDEX`, then `.cargo/config.toml` from the working directory up,
-//! then `$CARGO_HOME/config.toml`.
+//! Which registry a command acts on, as cargo decides it, and resolving a registry name
+//! (`--registry NAME`) to its index URL: `CARGO_REGISTRIES_<NAME>_INDEX`, then
+//! `.cargo/config.toml` from the working directory up, then `$CARGO_HOME/config.toml`.
+//! Every command (the helper's subcommands and `--enroll`, `--migrate`, `get`) resolves
+//! through [`Registry::resolve`].
 
 use std::path::Path;
 
+use crate::env::Snapshot;
 use crate::package::cargo_config_files;
 use crate::store::CRATES_IO_INDEX;
+
+/// crates.io's sparse index: where the helper's own client reads it.
+const CRATES_IO_SPARSE: &str = "sparse+https://index.crates.io/";
+
+/// A registry a command acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registry {
+    /// The index URL (the store's key): crates.io's is its git URL, as cargo names it.
+    pub index_url: String,
+    /// Its name in cargo's config, when it has one.
+    pub name: Option<String>,
+}
+
+impl Registry {
+    /// As cargo decides: `index` (`--index`, `--index-url`), `registry` (`--registry`),
+    /// `only` (the one registry `package.publish` allows), `registry.default` (the
+    /// `CARGO_REGISTRY_DEFAULT` variable, then cargo's config files), then crates.io.
+    pub fn resolve(
+        index: Option<String>,
+        registry: Option<String>,
+        only: Option<String>,
+        env: &Snapshot,
+        cwd: &Path,
+    ) -> Result<Registry, String> {
+        if let Some(url) = index {
+            return Ok(Registry {
+                index_url: url,
+                name: None,
+            });
+        }
+        let named = registry
+            .or(only)
+            .or_else(|| default_name(cwd, env.cargo_home.as_deref()))
+            .filter(|n| n != "crates-io");
+        let Some(name) = named else {
+            return Ok(Registry {
+                index_url: CRATES_IO_INDEX.to_string(),
+                name: Some("crates-io".to_string()),
+            });
+        };
+        let index_url = index_url_for(
+            &name,
+            cwd,
+            env.cargo_home.as_deref(),
+            env.registry_index_var(&name),
+        )?;
+        Ok(Registry {
+            index_url,
+            name: Some(name),
+        })
+    }
+
+    /// The index the helper's own client reads: crates.io's sparse one for crates.io.
+    pub fn api_index(&self) -> String {
+        if self.index_url == CRATES_IO_INDEX {
+            CRATES_IO_SPARSE.to_string()
+        } else {
+            self.index_url.clone()
+        }
+    }
+}
+
+/// `registry.default`: the `CARGO_REGISTRY_DEFAULT` variable, then the first config file
+/// cargo reads that sets it.
+fn default_name(cwd: &Path, cargo_home: Option<&Path>) -> Option<String> {
+    if let Some(name) = std::env::var("CARGO_REGISTRY_DEFAULT")
+        .ok()
+        .filter(|n| !n.is_empty())
+    {
+        return Some(name);
+    }
+    cargo_config_files(cwd, cargo_home, usize::MAX)
+        .iter()
+        .filter_map(|(f, _)| std::fs::read_to_string(f).ok())
+        .filter_map(|t| t.parse::<toml::Table>().ok())
+        .find_map(|d| {
+            d.get("registry")?
+                .get("default")?
+                .as_str()
+                .map(str::to_string)
+        })
+}
 
 /// Finds the index URL for `name`, or says where it looked.
 pub fn index_url_for(
@@ -46,6 +131,49 @@ pub fn index_url_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_default_is_honoured_below_every_explicit_choice() {
+        let d = tempfile::tempdir().unwrap();
+        let proj = d.path().join("p");
+        std::fs::create_dir_all(proj.join(".cargo")).unwrap();
+        std::fs::write(
+            proj.join(".cargo/config.toml"),
+            "[registry]\ndefault = \"mine\"\n[registries.mine]\nindex = \"sparse+https://mine/\"\n\
+             [registries.other]\nindex = \"sparse+https://other/\"\n",
+        )
+        .unwrap();
+        let env = Snapshot::default();
+        let r = |index: Option<&str>, registry: Option<&str>, only: Option<&str>| {
+            Registry::resolve(
+                index.map(String::from),
+                registry.map(String::from),
+                only.map(String::from),
+                &env,
+                &proj,
+            )
+            .unwrap()
+        };
+        assert_eq!(r(None, None, None).index_url, "sparse+https://mine/");
+        assert_eq!(r(None, None, None).name.as_deref(), Some("mine"));
+        assert_eq!(
+            r(None, None, Some("other")).index_url,
+            "sparse+https://other/"
+        );
+        assert_eq!(
+            r(None, Some("other"), None).index_url,
+            "sparse+https://other/"
+        );
+        assert_eq!(r(Some("sparse+https://x/"), Some("other"), None).name, None);
+        let io = r(None, Some("crates-io"), None);
+        assert_eq!(io.index_url, CRATES_IO_INDEX);
+        assert_eq!(io.api_index(), CRATES_IO_SPARSE);
+        // No config: crates.io.
+        let bare = d.path().join("bare");
+        std::fs::create_dir_all(&bare).unwrap();
+        let none = Registry::resolve(None, None, None, &env, &bare).unwrap();
+        assert_eq!(none.name.as_deref(), Some("crates-io"));
+    }
 
     #[test]
     fn resolves_from_config_files() {

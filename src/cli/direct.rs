@@ -9,7 +9,7 @@ use crate::pipeline::{self, Deps};
 use crate::protocol::{Answer, Request};
 use crate::registries;
 use crate::request::Operation;
-use crate::store::{CRATES_IO_INDEX, RegistryKey};
+use crate::store::RegistryKey;
 use crate::ui::Cancel;
 
 use super::Stores;
@@ -25,25 +25,32 @@ pub struct RegistryOptions {
 
 impl RegistryOptions {
     /// The index URL and registry name: `--index-url`, `--registry` (resolved as cargo
-    /// does), the registry cargo named in the environment, then crates.io.
+    /// does), the registry cargo named in the environment, then `registry.default` and
+    /// crates.io, as every command resolves them.
     fn target(&self, env: &Snapshot) -> Result<(String, Option<String>), String> {
-        if let Some(url) = &self.index_url {
-            return Ok((url.clone(), None));
-        }
-        if let Some(name) = &self.registry {
-            let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
-            let url = registries::index_url_for(
-                name,
-                &cwd,
-                env.cargo_home.as_deref(),
-                env.registry_index_var(name),
-            )?;
-            return Ok((url, Some(name.clone())));
-        }
-        if let Some(url) = &env.registry_index_url {
+        let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+        self.target_in(env, &cwd)
+    }
+
+    fn target_in(
+        &self,
+        env: &Snapshot,
+        cwd: &std::path::Path,
+    ) -> Result<(String, Option<String>), String> {
+        if self.index_url.is_none()
+            && self.registry.is_none()
+            && let Some(url) = &env.registry_index_url
+        {
             return Ok((url.clone(), env.registry_name.clone()));
         }
-        Ok((CRATES_IO_INDEX.to_string(), Some("crates-io".into())))
+        let r = registries::Registry::resolve(
+            self.index_url.clone(),
+            self.registry.clone(),
+            None,
+            env,
+            cwd,
+        )?;
+        Ok((r.index_url, r.name))
     }
 
     /// The request for `operation` on this registry.
@@ -169,5 +176,34 @@ pub fn get(registry: &RegistryOptions, deps: &Deps<'_>, stores: &Stores) -> Resu
                 .map_err(|e| e.to_string())
         }
         _ => Err("unexpected answer".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enroll_honours_registry_default_as_the_subcommands_do() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join(".cargo")).unwrap();
+        std::fs::write(
+            d.path().join(".cargo/config.toml"),
+            "[registry]\ndefault = \"mine\"\n[registries.mine]\nindex = \"sparse+https://mine/\"\n",
+        )
+        .unwrap();
+        let none = RegistryOptions {
+            index_url: None,
+            registry: None,
+        };
+        let (url, name) = none.target_in(&Snapshot::default(), d.path()).unwrap();
+        assert_eq!(url, "sparse+https://mine/");
+        assert_eq!(name.as_deref(), Some("mine"));
+        let named = RegistryOptions {
+            index_url: None,
+            registry: Some("crates-io".into()),
+        };
+        let (url, _) = named.target_in(&Snapshot::default(), d.path()).unwrap();
+        assert_eq!(url, crate::store::CRATES_IO_INDEX);
     }
 }
