@@ -71,7 +71,7 @@ pub struct PublishRules {
     /// The commit must carry a valid SSH signature by a key in `allowed_signers`.
     #[serde(default)]
     pub require_signed: bool,
-    /// "principal key-type base64 [comment]": who holds which SSH signing key.
+    /// "principal key-type base64 \[comment\]": who holds which SSH signing key.
     #[serde(default)]
     pub allowed_signers: Vec<String>,
 }

@@ -71,7 +71,7 @@ pub struct Seen {
     /// When a real device last pressed the primary button.
     pub last_real_press: Option<Instant>,
     /// The keys (X keycodes) real keyboards pressed while the prompt had the keyboard
-    /// focus, the last [`KEYS_KEPT`] of them; `real_keys_before` counts those let go before.
+    /// focus, the last `KEYS_KEPT` of them; `real_keys_before` counts those let go before.
     pub real_keys: Vec<u32>,
     /// How many real key presses were dropped from the front of `real_keys`.
     pub real_keys_before: u64,

@@ -57,7 +57,7 @@ pub struct Contents {
     /// Hostile or malformed things; any of them deserves a red flag.
     pub problems: Vec<String>,
     /// The text of the files a reviewer may read line by line (`.cargo_vcs_info.json`, the
-    /// manifests, Rust sources, files outside `src/`; up to [`TEXTS_MAX`] in all): kept for
+    /// manifests, Rust sources, files outside `src/`; up to `TEXTS_MAX` in all): kept for
     /// the provenance check and the line diffs, never sent to the window.
     #[serde(skip)]
     pub texts: BTreeMap<String, String>,

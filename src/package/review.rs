@@ -218,8 +218,8 @@ pub struct LineDiff {
     /// Lines removed.
     pub removed: usize,
     /// The changed lines with two lines of context around each change, in unified-diff
-    /// form (`+`, `-`, ` `, and `@@` between hunks), cut at [`DIFF_LINES`] lines of at most
-    /// [`DIFF_LINE_CHARS`] characters each.
+    /// form (`+`, `-`, ` `, and `@@` between hunks), cut at `DIFF_LINES` lines of at most
+    /// `DIFF_LINE_CHARS` characters each.
     pub hunks: Vec<String>,
     /// Lines left out by the cut.
     pub cut: usize,

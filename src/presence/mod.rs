@@ -147,7 +147,7 @@ impl Presence for ClickOnly {
 
 /// Whether `op` needs the person's own authentication under `presence`: in an install that
 /// has a step, every release, every use of the token and every write to the store
-/// ([`Operation::needs_presence`]).
+/// (`Operation::needs_presence`).
 pub fn required(presence: &dyn Presence, op: &Operation) -> bool {
     presence.method().is_some() && op.needs_presence()
 }
