@@ -254,7 +254,7 @@ pub(super) fn plan_verdict(ui: &mut Ui, c: &crate::request::PlanCrate) {
                     "Read once into this helper from {}: these bytes are what is uploaded.",
                     escape(&p.display().to_string()).text
                 ))
-                .small(),
+                .color(ui.visuals().weak_text_color()),
             );
             for p in r.contents.iter().flat_map(|c| &c.problems) {
                 ui.colored_label(
