@@ -7,15 +7,6 @@ use std::path::Path;
 use super::{Break, Entry, ROTATE_AT, Verdict, Why, head_path, rotated_path, split_lines};
 use crate::text::escape;
 
-/// Usage of `cargo confirm-gui log`.
-const LOG_HELP: &str = "usage: cargo confirm-gui log [--since DURATION|DATE] [--json]
-
-Shows the decisions in the audit log (time in UTC, registry, operation, crate, version,
-decision, requester) and verifies its hash chain; exits non-zero when the chain is broken.
-  --since 7d|24h|30m|DATE  only decisions since then; DATE is 2026-11-25 (UTC) or RFC 3339
-                           (2026-11-25T10:00:00Z); the whole chain is verified either way
-  --json                   one JSON object a record, then one for the verification";
-
 /// The most a file of the log may hold before it is refused unread: the helper rotates at
 /// [`ROTATE_AT`], so a bigger file was written by something else.
 const READ_MAX: u64 = 2 * ROTATE_AT;
@@ -25,45 +16,6 @@ const DECISION_MAX: usize = 48;
 
 /// Columns are padded to at most this width; a longer cell runs on.
 const COLUMN_MAX: usize = 40;
-
-/// What the command line asked for.
-#[derive(Debug, PartialEq, Eq)]
-struct Options {
-    since: Option<u64>,
-    json: bool,
-    help: bool,
-}
-
-fn parse_args(args: &[String], now: u64) -> Result<Options, String> {
-    let mut o = Options {
-        since: None,
-        json: false,
-        help: false,
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--json" => o.json = true,
-            "-h" | "--help" => o.help = true,
-            "--since" => {
-                let v = it
-                    .next()
-                    .ok_or("--since needs a value: 7d, 24h, 30m or a date (2026-11-25)")?;
-                o.since = Some(parse_since(v, now)?);
-            }
-            a if a.starts_with("--since=") => {
-                o.since = Some(parse_since(&a["--since=".len()..], now)?);
-            }
-            other => {
-                return Err(format!(
-                    "cargo confirm-gui log: unexpected argument `{}`\n\n{LOG_HELP}",
-                    escape(other).text
-                ));
-            }
-        }
-    }
-    Ok(o)
-}
 
 /// `--since`: a duration back from `now` (`45s`, `30m`, `24h`, `7d`, `2w`) or a date,
 /// `YYYY-MM-DD` (midnight UTC) or RFC 3339 (`2026-11-25T10:00:00Z`,
@@ -452,21 +404,22 @@ fn verdict_json(v: &Verdict, log: &Loaded, path: &Path, sealed: bool) -> serde_j
     }
 }
 
-/// `cargo confirm-gui log [--since DURATION|DATE] [--json]`: writes the decisions in the
-/// audit log of `state` to `out`, as a table or as JSON lines, verifies the whole chain
-/// (both files, and the head), and says what it found. Returns whether the chain verified;
-/// an error when the arguments are wrong or the log cannot be read.
+/// `cargo confirm-gui log [--since DURATION|DATE] [--json]` (clap reads them:
+/// `cli::args::Cmd::Log`): writes the decisions in the audit log of `state` to `out`, as a
+/// table or as JSON lines, verifies the whole chain (both files, and the head), and says what
+/// it found. Returns whether the chain verified; an error when `since` does not parse or the
+/// log cannot be read.
 pub(crate) fn log_command(
-    args: &[String],
+    since: Option<&str>,
+    json: bool,
     state: &crate::state::State,
     out: &mut impl Write,
 ) -> Result<bool, String> {
-    let opts = parse_args(args, super::now())?;
+    let since = since
+        .map(|v| parse_since(v, super::now()))
+        .transpose()
+        .map_err(|e| format!("cargo confirm-gui log: --since: {e}"))?;
     let io = |e: std::io::Error| format!("cargo confirm-gui log: {e}");
-    if opts.help {
-        writeln!(out, "{LOG_HELP}").map_err(io)?;
-        return Ok(true);
-    }
     let path = state.audit.as_deref().ok_or(
         "cargo confirm-gui log: there is no audit log: neither XDG_STATE_HOME nor HOME is set",
     )?;
@@ -482,11 +435,9 @@ pub(crate) fn log_command(
         .iter()
         .filter_map(|l| serde_json::from_slice(l).ok())
         .collect();
-    let shown = entries
-        .iter()
-        .filter(|e| opts.since.is_none_or(|t| e.time >= t));
+    let shown = entries.iter().filter(|e| since.is_none_or(|t| e.time >= t));
     let sealed = state.sealed_away();
-    if opts.json {
+    if json {
         for e in shown {
             writeln!(out, "{}", ascii_json(e)).map_err(io)?;
         }
@@ -498,7 +449,7 @@ pub(crate) fn log_command(
         .map_err(io)?;
     } else {
         let rows: Vec<[String; 7]> = shown.map(row).collect();
-        write_table(out, &rows, entries.len(), opts.since).map_err(io)?;
+        write_table(out, &rows, entries.len(), since).map_err(io)?;
         writeln!(out, "{}", describe(&verdict, &log, path)).map_err(io)?;
         if !sealed {
             writeln!(
@@ -520,10 +471,6 @@ mod tests {
     use super::*;
     use crate::audit::{Record, append, line_hash};
     use crate::state::State;
-
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
 
     fn record<'a>(time: u64, detail: &str, outcome: &str, requester: &str) -> Record<'a> {
         Record {
@@ -569,7 +516,12 @@ mod tests {
 
     fn run(a: &[&str], state: &State) -> (Result<bool, String>, String) {
         let mut out = Vec::new();
-        let r = log_command(&args(a), state, &mut out);
+        // What clap gives: `--since VALUE` (or `--since=VALUE`) and `--json`.
+        let since = a.iter().enumerate().find_map(|(i, x)| {
+            x.strip_prefix("--since=")
+                .or_else(|| (*x == "--since").then(|| a[i + 1]))
+        });
+        let r = log_command(since, a.contains(&"--json"), state, &mut out);
         (r, String::from_utf8(out).unwrap())
     }
 
@@ -842,17 +794,7 @@ mod tests {
         ] {
             assert!(parse_since(bad, now).is_err(), "{bad:?}");
         }
-        assert_eq!(
-            parse_args(&args(&["--json", "--since", "1h"]), now),
-            Ok(Options {
-                since: Some(now - 3600),
-                json: true,
-                help: false
-            })
-        );
-        assert!(parse_args(&args(&["--since"]), now).is_err());
-        let e = parse_args(&args(&["--frobnicate\u{1b}"]), now).unwrap_err();
-        assert!(e.contains("`--frobnicate\\u{1B}`"), "{e}");
+        assert_eq!(parse_since("1h", now), Ok(now - 3600));
     }
 
     #[test]

@@ -126,8 +126,8 @@ pub enum Cmd {
 }
 
 impl Cmd {
-    /// The arguments as the command's own parser reads them (the helper's publish, yank, owner
-    /// and log keep their parsers, which mirror cargo's; clap checked and documented them).
+    /// `publish`'s arguments as they go on to `cargo package` (with `--registry` back in front):
+    /// the one pass-through; every other command takes clap's typed values.
     pub fn raw(&self, registry: &Option<String>) -> Vec<String> {
         let opt = |name: &str, v: &Option<String>| {
             v.iter()
@@ -138,50 +138,6 @@ impl Cmd {
             Cmd::Publish { args } => {
                 let mut a = opt("registry", registry);
                 a.extend(args.iter().cloned());
-                a
-            }
-            Cmd::Yank {
-                version,
-                undo,
-                index,
-                krate,
-            } => {
-                let mut a = opt("version", version);
-                if *undo {
-                    a.push("--undo".into());
-                }
-                a.extend(opt("registry", registry));
-                a.extend(opt("index", index));
-                a.push(krate.clone());
-                a
-            }
-            Cmd::Owner {
-                add,
-                remove,
-                list,
-                index,
-                krate,
-            } => {
-                let mut a: Vec<String> = Vec::new();
-                for l in add {
-                    a.extend(["--add".into(), l.clone()]);
-                }
-                for l in remove {
-                    a.extend(["--remove".into(), l.clone()]);
-                }
-                if *list {
-                    a.push("--list".into());
-                }
-                a.extend(opt("registry", registry));
-                a.extend(opt("index", index));
-                a.push(krate.clone());
-                a
-            }
-            Cmd::Log { since, json } => {
-                let mut a = opt("since", since);
-                if *json {
-                    a.push("--json".into());
-                }
                 a
             }
             _ => Vec::new(),

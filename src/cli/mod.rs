@@ -44,20 +44,59 @@ pub fn command(
     let raw = cmd.raw(registry);
     match cmd {
         Cmd::Publish { .. } => publish::publish(&raw, deps),
-        Cmd::Yank { .. } => yank::yank(&raw, deps),
-        Cmd::Owner { .. } => owner::owner(&raw, deps),
+        Cmd::Yank {
+            version,
+            undo,
+            index,
+            krate,
+        } => yank::yank(
+            yank::Yank {
+                krate,
+                version: version.as_deref(),
+                undo: *undo,
+                registry: resolve(index, registry, &deps.env)?,
+            },
+            deps,
+        ),
+        Cmd::Owner {
+            add,
+            remove,
+            list,
+            index,
+            krate,
+        } => owner::owner(
+            owner::Owner {
+                add,
+                remove,
+                list: *list,
+                krate,
+                registry: resolve(index, registry, &deps.env)?,
+            },
+            deps,
+        ),
         Cmd::Setup { undo: false } => setup::setup(deps, stores),
         Cmd::Setup { undo: true } | Cmd::Uninstall => setup::undo(deps, stores),
         Cmd::Doctor => doctor::doctor(deps, stores),
         Cmd::Status { json } => status::status(deps, stores, *json),
-        Cmd::Log { .. } => {
-            match crate::audit::log_command(&raw, &deps.state, &mut std::io::stdout().lock())? {
+        Cmd::Log { since, json } => {
+            let out = &mut std::io::stdout().lock();
+            match crate::audit::log_command(since.as_deref(), *json, &deps.state, out)? {
                 true => Ok(()),
                 false => Err("the audit log's chain is broken (see above)".into()),
             }
         }
         Cmd::Get | Cmd::Generate { .. } => Err("not a command here".into()),
     }
+}
+
+/// The registry a subcommand acts on: `--index`, `--registry`, or as cargo decides.
+fn resolve(
+    index: &Option<String>,
+    registry: &Option<String>,
+    env: &Snapshot,
+) -> Result<crate::registries::Registry, String> {
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    crate::registries::Registry::resolve(index.clone(), registry.clone(), None, env, &cwd)
 }
 
 /// Reachable, and the person's: an unreachable display is a headless machine (the gate's

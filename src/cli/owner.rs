@@ -1,22 +1,38 @@
 //! `cargo confirm-gui owner (--add L | --remove L | --list) CRATE`: one window, then the
-//! helper sends it itself.
+//! helper sends it itself. The arguments are clap's (`args::Cmd::Owner`).
 
 use crate::pipeline::Deps;
 use crate::publish::upload::OwnerChange;
 use crate::publish::{self, Action, Outcome};
 use crate::request::Operation;
 
-use super::through_helper::{approved_token, subcommand_registry};
+use super::through_helper::approved_token;
 
-/// Parses the arguments, asks in the window, sends the change (or the listing) and prints
-/// what the registry answered.
+/// `owner`'s arguments, as clap read them.
+pub(super) struct Owner<'a> {
+    /// `--add` logins (each may be comma-separated).
+    pub add: &'a [String],
+    /// `--remove` logins.
+    pub remove: &'a [String],
+    /// `--list`.
+    pub list: bool,
+    /// The crate.
+    pub krate: &'a str,
+    /// Where it goes.
+    pub registry: crate::registries::Registry,
+}
+
+/// Asks in the window, sends the change (or the listing) and prints what the registry
+/// answered.
 #[allow(
     clippy::print_stdout,
     reason = "the owners listed are the command's output"
 )]
-pub(super) fn owner(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
-    let (index_url, registry_name, api_index) = subcommand_registry(args, &deps.env, None)?;
-    let (change, name) = change_and_crate(args)?;
+pub(super) fn owner(a: Owner<'_>, deps: &Deps<'_>) -> Result<(), String> {
+    let api_index = a.registry.api_index();
+    let change = change(a.add, a.remove, a.list)?;
+    let name = a.krate.to_string();
+    let (index_url, registry_name) = (a.registry.index_url, a.registry.name);
     crate::package::validate_name(&name, "0.0.0")?;
     let uploader = publish::Uploader::start()?;
     let req = super::request(
@@ -55,56 +71,41 @@ pub(super) fn owner(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
     }
 }
 
-/// The change asked for (exactly one of `--add`, `--remove` or `--list`; logins may be
-/// comma-separated and the options repeated) and the one crate it is for.
-fn change_and_crate(args: &[String]) -> Result<(OwnerChange, String), String> {
-    let (mut add, mut remove, mut list, mut positional) =
-        (Vec::new(), Vec::new(), false, Vec::new());
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (a.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .unwrap_or_default()
-        };
-        match flag {
-            "-a" | "--add" => add.extend(value().split(',').map(|l| l.trim().to_string())),
-            "-r" | "--remove" => remove.extend(value().split(',').map(|l| l.trim().to_string())),
-            "-l" | "--list" => list = true,
-            "--registry" | "--index" => {
-                value();
-            }
-            f if f.starts_with('-') => {
-                return Err(format!(
-                    "cargo confirm-gui owner: unknown option {}\n\n{}",
-                    crate::text::escape(f).text,
-                    super::args::help_of("owner")
-                ));
-            }
-            _ => positional.push(a.clone()),
-        }
-    }
-    let change = match (add.is_empty(), remove.is_empty(), list) {
-        (false, true, false) => OwnerChange::Add(add),
-        (true, false, false) => OwnerChange::Remove(remove),
-        (true, true, true) => OwnerChange::List,
-        _ => {
-            return Err(format!(
-                "cargo confirm-gui owner takes one of --add, --remove or --list\n\n{}",
-                super::args::help_of("owner")
-            ));
-        }
+/// The change asked for: exactly one of `--add`, `--remove` or `--list` (logins may be
+/// comma-separated and the options repeated).
+fn change(add: &[String], remove: &[String], list: bool) -> Result<OwnerChange, String> {
+    let logins = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .flat_map(|l| l.split(','))
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
     };
-    let [name] = positional.as_slice() else {
-        return Err(format!(
-            "cargo confirm-gui owner needs the crate's name\n\n{}",
+    let (add, remove) = (logins(add), logins(remove));
+    match (add.is_empty(), remove.is_empty(), list) {
+        (false, true, false) => Ok(OwnerChange::Add(add)),
+        (true, false, false) => Ok(OwnerChange::Remove(remove)),
+        (true, true, true) => Ok(OwnerChange::List),
+        _ => Err(format!(
+            "cargo confirm-gui owner takes one of --add, --remove or --list\n\n{}",
             super::args::help_of("owner")
-        ));
-    };
-    Ok((change, name.clone()))
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exactly_one_change_and_logins_split_on_commas() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            change(&v(&["a,b", "c"]), &[], false).unwrap(),
+            OwnerChange::Add(v(&["a", "b", "c"]))
+        );
+        assert_eq!(change(&[], &[], true).unwrap(), OwnerChange::List);
+        assert!(change(&v(&["a"]), &v(&["b"]), false).is_err());
+        assert!(change(&[], &[], false).is_err());
+    }
 }

@@ -1,17 +1,30 @@
 //! `cargo confirm-gui yank --version V [--undo] CRATE`: one window, then the helper sends
-//! it itself.
+//! it itself. The arguments are clap's (`args::Cmd::Yank`).
 
 use crate::pipeline::Deps;
 use crate::publish::{self, Action, Outcome};
 use crate::request::Operation;
 
-use super::through_helper::{approved_token, subcommand_registry};
+use super::through_helper::approved_token;
 
-/// Parses the arguments, asks in the window, sends the yank (or its undo) and reports it.
-pub(super) fn yank(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
-    let (index_url, registry_name, api_index) = subcommand_registry(args, &deps.env, None)?;
-    let undo = args.iter().any(|a| a == "--undo");
-    let (name, vers) = crate_and_version(args)?;
+/// `yank`'s arguments, as clap read them.
+pub(super) struct Yank<'a> {
+    /// The crate, or `CRATE@VERSION`.
+    pub krate: &'a str,
+    /// `--version` (or `--vers`).
+    pub version: Option<&'a str>,
+    /// `--undo`.
+    pub undo: bool,
+    /// Where it goes (`--index`, `--registry`, or as cargo decides).
+    pub registry: crate::registries::Registry,
+}
+
+/// Asks in the window, sends the yank (or its undo) and reports it.
+pub(super) fn yank(a: Yank<'_>, deps: &Deps<'_>) -> Result<(), String> {
+    let api_index = a.registry.api_index();
+    let (index_url, registry_name) = (a.registry.index_url, a.registry.name);
+    let undo = a.undo;
+    let (name, vers) = crate_and_version(a.krate, a.version)?;
     crate::package::validate_name(&name, &vers)?;
     let uploader = publish::Uploader::start()?;
     let req = super::request(
@@ -48,41 +61,34 @@ pub(super) fn yank(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
     }
 }
 
-/// The crate and version to yank: `CRATE --version V` (or `--vers V`), or `CRATE@V`.
-/// An unknown option is an error; `--opt=value` forms are skipped.
-fn crate_and_version(args: &[String]) -> Result<(String, String), String> {
-    let mut positional = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--version" | "--vers" | "--registry" | "--index" => {
-                it.next();
-            }
-            "--undo" => {}
-            a if a.starts_with('-') => {
-                if !a.contains('=') {
-                    return Err(format!(
-                        "cargo confirm-gui yank: unknown option {}\n\n{}",
-                        crate::text::escape(a).text,
-                        super::args::help_of("yank")
-                    ));
-                }
-            }
-            a => positional.push(a.to_string()),
-        }
-    }
-    match (
-        positional.as_slice(),
-        publish::arg_value(args, "--version").or_else(|| publish::arg_value(args, "--vers")),
-    ) {
-        ([krate], Some(v)) if !krate.contains('@') => Ok((krate.clone(), v)),
-        ([krate], None) if krate.contains('@') => {
-            let (n, v) = krate.split_once('@').unwrap_or_default();
-            Ok((n.to_string(), v.to_string()))
-        }
+/// The crate and version to yank: `CRATE --version V`, or `CRATE@V`.
+fn crate_and_version(krate: &str, version: Option<&str>) -> Result<(String, String), String> {
+    match (krate.split_once('@'), version) {
+        (None, Some(v)) => Ok((krate.to_string(), v.to_string())),
+        (Some((n, v)), None) => Ok((n.to_string(), v.to_string())),
         _ => Err(format!(
-            "cargo confirm-gui yank needs a crate and a version\n\n{}",
+            "cargo confirm-gui yank needs a crate and a version, once: CRATE --version V, or \
+             CRATE@V\n\n{}",
             super::args::help_of("yank")
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::crate_and_version;
+
+    #[test]
+    fn the_version_comes_once_from_the_option_or_the_at() {
+        assert_eq!(
+            crate_and_version("foo", Some("1.0.0")).unwrap(),
+            ("foo".into(), "1.0.0".into())
+        );
+        assert_eq!(
+            crate_and_version("foo@1.0.0", None).unwrap(),
+            ("foo".into(), "1.0.0".into())
+        );
+        assert!(crate_and_version("foo", None).is_err());
+        assert!(crate_and_version("foo@1.0.0", Some("1.0.1")).is_err());
     }
 }
