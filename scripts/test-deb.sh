@@ -93,7 +93,9 @@ expect "the store" "$store" "root:$group 1770 directory"
     || die "$prefix/sealed.toml says: $(cat "$prefix/sealed.toml")"
 [ "$(readlink "$link")" = "$exe" ] || die "$link -> $(readlink "$link"), want $exe"
 expect "the PAM service" "$pam" "root:root 644 regular file"
-expect "the man page" /usr/share/man/man1/cargo-confirm-gui.1 "root:root 644 regular file"
+expect "the man page" /usr/share/man/man1/cargo-confirm-gui.1.gz "root:root 644 regular file"
+zcat /usr/share/man/man1/cargo-confirm-gui.1.gz | grep -q "credential provider" \
+    || die "the man page does not say what the helper is"
 expect "the bash completions" /usr/share/bash-completion/completions/cargo-confirm-gui "root:root 644 regular file"
 grep -q uninstall /usr/share/bash-completion/completions/cargo-confirm-gui \
     || die "the bash completions do not know the commands"
