@@ -115,7 +115,7 @@ echo "install-sealed: installed $prefix/cargo-confirm-gui (setgid $group), store
 # e.g. on a nosuid mount). On an unsafe install a command prints the helper's refusal with
 # the fixes, and --help names the Secret Service instead of the sealed store.
 as_nobody=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups env -i PATH=/usr/bin:/bin)
-if ! said=$("${as_nobody[@]}" "$prefix/cargo-confirm-gui" confirm-gui help 2>&1); then
+if ! said=$("${as_nobody[@]}" "$prefix/cargo-confirm-gui" __check-install 2>&1); then
     echo "$said" >&2
     die "the installed helper refuses its install (above); fix it and run this again"
 fi

@@ -54,6 +54,10 @@ fn main() -> ExitCode {
         eprintln!("{why}");
         return ExitCode::FAILURE;
     }
+    if let Some(Cmd::CheckInstall) = &cli.command {
+        eprintln!("the install checks out: {}", stores.help());
+        return ExitCode::SUCCESS;
+    }
     run(&cli, &stores)
 }
 

@@ -117,6 +117,10 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Checks the install as every start does, and says so (for install-sealed.sh and the
+    /// package's postinst): the helper's refusal, with its fixes, when the install is unsafe.
+    #[command(name = "__check-install", hide = true)]
+    CheckInstall,
     /// Writes the shell completions and the man page into a directory (for packagers).
     #[command(name = "__generate", hide = true)]
     Generate {

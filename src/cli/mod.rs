@@ -85,7 +85,7 @@ pub fn command(
                 false => Err("the audit log's chain is broken (see above)".into()),
             }
         }
-        Cmd::Get | Cmd::Generate { .. } => Err("not a command here".into()),
+        Cmd::Get | Cmd::Generate { .. } | Cmd::CheckInstall => Err("not a command here".into()),
     }
 }
 
