@@ -71,6 +71,15 @@ impl Registry {
     }
 }
 
+/// Whether `name` is a registry name cargo accepts (letters, digits, `-` and `_`): only such
+/// a name is printed into a command for a person to paste.
+pub fn is_cargo_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// `registry.default`: the `CARGO_REGISTRY_DEFAULT` variable, then the first config file
 /// cargo reads that sets it.
 fn default_name(cwd: &Path, cargo_home: Option<&Path>) -> Option<String> {
@@ -131,6 +140,14 @@ pub fn index_url_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_names_cargo_accepts_go_into_a_printed_command() {
+        assert!(is_cargo_name("my-registry_2"));
+        for bad in ["", "corp; sudo sh -c 'x' #", "a b", "$(x)", "a|b"] {
+            assert!(!is_cargo_name(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn registry_default_is_honoured_below_every_explicit_choice() {

@@ -28,7 +28,32 @@ const TOKEN: &str = "tok-screen-0123456789abcdef";
 const CARGO: Duration = Duration::from_secs(120);
 
 fn project(name: &str) -> Project {
+    warm_up();
     Project::enrolled(name, TOKEN, &[])
+}
+
+/// One window opened and answered before the first test's, on this binary's fresh servers.
+/// Twice in full runs of the suite (never alone, never under a CPU or build load made by
+/// hand) the first test's control click did not count in five tries and its window timed
+/// out, whichever test came first: the first window on new servers, not the test's attack.
+/// This asserts nothing; each test's own window and assertions are unchanged.
+fn warm_up() {
+    static WARM: std::sync::Once = std::sync::Once::new();
+    WARM.call_once(|| {
+        let p = Project::enrolled("screen-warm-up", TOKEN, &["--timeout=20"]);
+        let mut child = p.publish();
+        let (_, g) = window_for(&mut child, "cargo-confirm-gui");
+        wait_armed();
+        let (x, y) = approve_point(g);
+        for _ in 0..3 {
+            desk().human_click(x, y);
+            std::thread::sleep(Duration::from_secs(2));
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+        }
+        let _ = wait_output(child, Duration::from_secs(30));
+    });
 }
 
 /// The worm's own connection to the person's display (it runs as the helper's user).
@@ -70,7 +95,11 @@ fn person_approves(p: &Project, mut child: Child, g: Geom) {
         wait_armed();
     }
     let (status, _, err) = wait_output(child, CARGO);
-    assert!(status.success(), "a person's click did not approve: {err}");
+    assert!(
+        status.success(),
+        "a person's click did not approve: {err}\nthe log's last record: {:?}",
+        p.audit().last()
+    );
     assert_eq!(
         p.registry.mutations()[0].authorization.as_deref(),
         Some(TOKEN)

@@ -122,9 +122,10 @@ fn loader_variables(r: &mut Requester, pid: u32) {
     let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
         return;
     };
-    // rustup runs a toolchain's cargo with LD_LIBRARY_PATH naming that toolchain's own
-    // `lib/`: what is there is no more the caller's choice than the cargo binary beside it
-    // (whose replaceability is its own notice).
+    // A toolchain's cargo run with LD_LIBRARY_PATH naming that toolchain's own `lib/`, when
+    // root alone can write it (a system install), is not the caller's choice. rustup's
+    // toolchains are the user's own directories: a worm fills them (red team), so there the
+    // warning stays.
     let own_lib = r
         .parent()
         .and_then(|p| p.exe.as_ref().ok())
@@ -133,7 +134,7 @@ fn loader_variables(r: &mut Requester, pid: u32) {
         if name == "LD_LIBRARY_PATH"
             && own_lib
                 .as_deref()
-                .is_some_and(|lib| only_names(&environ, "LD_LIBRARY_PATH", lib))
+                .is_some_and(|lib| only_names(&environ, "LD_LIBRARY_PATH", lib) && roots_alone(lib))
         {
             continue;
         }
@@ -142,6 +143,16 @@ fn loader_variables(r: &mut Requester, pid: u32) {
              inside it, where the token would go"
         ));
     }
+}
+
+/// Whether `dir` and every directory above it are root's, and writable by nobody else: a
+/// directory the user owns (`~/.rustup/…`) is the user's programs' to fill, whatever its mode
+/// bits say now (the owner may chmod them back at will).
+#[cfg(target_os = "linux")]
+fn roots_alone(dir: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    dir.ancestors()
+        .all(|d| std::fs::metadata(d).is_ok_and(|m| m.uid() == 0 && m.mode() & 0o022 == 0))
 }
 
 /// Whether `name` in `environ` lists `dir` and nothing else (empty entries aside).
@@ -568,5 +579,13 @@ mod loader_tests {
         assert!(!only_names(more, "LD_LIBRARY_PATH", lib));
         assert!(!only_names(b"LD_LIBRARY_PATH=\0", "LD_LIBRARY_PATH", lib));
         assert!(loader_variables_in(b"").is_empty());
+        // Root's own directories pass; a directory of the user's never does.
+        assert!(super::roots_alone(std::path::Path::new("/usr/lib")));
+        // A directory of the person's (made theirs when the test runs as root).
+        let mine = tempfile::tempdir().unwrap();
+        if rustix::process::geteuid().is_root() {
+            std::os::unix::fs::chown(mine.path(), Some(65534), Some(65534)).unwrap();
+        }
+        assert!(!super::roots_alone(mine.path()));
     }
 }

@@ -114,8 +114,10 @@ fn tell_the_person(req: &Request, result: &Result<Answer, Error>) {
         ),
         Err(Error::NotEnrolled { registry }) => {
             let flag = match &req.registry_name {
-                Some(name) => format!("--registry {}", crate::text::escape(name).text),
-                None => format!("--index-url {}", crate::text::escape(&req.index_url).text),
+                Some(name) if crate::registries::is_cargo_name(name) => {
+                    format!("--registry {name}")
+                }
+                _ => "--registry NAME".to_string(),
             };
             eprintln!(
                 "cargo-confirm-gui: no token for {registry} is stored (cargo tries its next \

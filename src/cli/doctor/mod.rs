@@ -229,6 +229,15 @@ fn left_in_the_secret_service(
         let left = RegistryKey::parse(index)
             .is_ok_and(|key| secret_service.contains(&key).unwrap_or(false));
         if left {
+            // A name is printed into a command only when cargo would accept it: a config key
+            // is the worm's to write, and a person pastes a printed fix into a shell.
+            let fix = if crate::registries::is_cargo_name(name) {
+                format!("cargo-confirm-gui --migrate --registry {name}")
+            } else {
+                "cargo-confirm-gui --migrate --index-url URL (the registry's name in cargo's \
+                 config is not one cargo accepts)"
+                    .into()
+            };
             let name = crate::text::escape(name).text;
             list.line(
                 Some(false),
@@ -236,7 +245,7 @@ fn left_in_the_secret_service(
                     "the Secret Service still holds a token for {name}, where any program \
                      running as you can read it"
                 ),
-                &format!("cargo-confirm-gui --migrate --registry {name}"),
+                &fix,
             );
         }
     }

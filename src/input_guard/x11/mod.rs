@@ -375,6 +375,12 @@ impl Watcher {
     }
 }
 
+/// How long the prompt must have been fully shown before it is read back: its repaint after
+/// an Expose must have reached the server (300 ms is suspected too short on a loaded 2-core
+/// machine: a control click that never counted, in full test runs). Below the shortest arming delay (1 s), so a
+/// click is never judged before the read-back runs.
+const SETTLE: Duration = Duration::from_millis(800);
+
 /// Why a shaped prompt is vetoed.
 const SHAPED: &str = "another program changed this window's shape (it can cut the window \
                       down so that what shows through is not this window)";
@@ -389,9 +395,7 @@ impl Shared {
             return;
         };
         let settled = self.seen.lock().is_ok_and(|s| {
-            s.covered.is_none()
-                && s.clear_since
-                    .is_some_and(|t| t.elapsed() >= Duration::from_millis(300))
+            s.covered.is_none() && s.clear_since.is_some_and(|t| t.elapsed() >= SETTLE)
         });
         if !settled {
             return;
