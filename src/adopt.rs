@@ -676,17 +676,24 @@ fn provider_tables(
     out
 }
 
+/// `config` as an editable document; `None` when there is no such file.
+fn editable(config: &Path) -> Result<Option<toml_edit::DocumentMut>, String> {
+    let Ok(text) = std::fs::read_to_string(config) else {
+        return Ok(None);
+    };
+    text.parse::<toml_edit::DocumentMut>()
+        .map(Some)
+        .map_err(|e| format!("{} cannot be read as TOML: {e}", config.display()))
+}
+
 /// Rewrites `credential-process = [...]` naming this helper to `credential-provider`, keeping
 /// the arguments: cargo 1.74 and later ignore the old key ("unused config key") and fall back
 /// to a plain-text token, and posts from the RFC's unstable days still show it. Returns what
 /// was rewritten, for people.
 pub(crate) fn rewrite_credential_process(config: &Path) -> Result<Vec<String>, String> {
-    let Ok(text) = std::fs::read_to_string(config) else {
+    let Some(mut doc) = editable(config)? else {
         return Ok(Vec::new());
     };
-    let mut doc = text
-        .parse::<toml_edit::DocumentMut>()
-        .map_err(|e| format!("{} cannot be read as TOML: {e}", config.display()))?;
     let mut done = Vec::new();
     for (name, t) in provider_tables(&mut doc) {
         let old = t
@@ -714,12 +721,9 @@ pub(crate) fn rewrite_credential_process(config: &Path) -> Result<Vec<String>, S
 /// `credential-provider` (or old `credential-process`) that names it. Returns what was
 /// removed, for people.
 pub(crate) fn remove_provider(config: &Path) -> Result<Vec<String>, String> {
-    let Ok(text) = std::fs::read_to_string(config) else {
+    let Some(mut doc) = editable(config)? else {
         return Ok(Vec::new());
     };
-    let mut doc = text
-        .parse::<toml_edit::DocumentMut>()
-        .map_err(|e| format!("{} cannot be read as TOML: {e}", config.display()))?;
     let mut done = Vec::new();
     for (name, t) in provider_tables(&mut doc) {
         if let Some(a) = t

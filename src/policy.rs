@@ -76,6 +76,20 @@ pub struct PublishRules {
     pub allowed_signers: Vec<String>,
 }
 
+/// Why `require-clean` blocks a `.crate` with this provenance, if it does.
+fn not_clean(p: &crate::package::Provenance) -> Option<String> {
+    let n = p.differs.len() + p.untracked.len();
+    if n > 0 {
+        return Some(format!("{n} file(s) are not the commit's bytes"));
+    }
+    if p.dirty {
+        return Some("cargo packaged a working tree with uncommitted changes".into());
+    }
+    p.unverified
+        .first()
+        .map(|what| format!("not compared with the commit: {what}"))
+}
+
 impl PublishRules {
     /// Each allowed signer as (principal, SHA-256 fingerprint of the key), or why a line
     /// cannot be read.
@@ -143,26 +157,10 @@ impl PublishRules {
                 format!("where the bytes came from is not known ({why})"),
             ));
         }
-        if self.require_clean {
-            let n = p.differs.len() + p.untracked.len();
-            if n > 0 {
-                return Some(rule(
-                    "require-clean",
-                    format!("{n} file(s) are not the commit's bytes"),
-                ));
-            }
-            if p.dirty {
-                return Some(rule(
-                    "require-clean",
-                    "cargo packaged a working tree with uncommitted changes".into(),
-                ));
-            }
-            if let Some(what) = p.unverified.first() {
-                return Some(rule(
-                    "require-clean",
-                    format!("not compared with the commit: {what}"),
-                ));
-            }
+        if self.require_clean
+            && let Some(why) = not_clean(p)
+        {
+            return Some(rule("require-clean", why));
         }
         if self.require_pushed && p.on_remote != Some(true) {
             return Some(rule(
