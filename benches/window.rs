@@ -53,7 +53,7 @@ mod linux {
     use std::time::{Duration, Instant};
 
     use cargo_confirm_gui::package::{self, Limits, Pending, Places};
-    use cargo_confirm_gui::request::Operation;
+    use cargo_confirm_gui::request::{CargoRequest, Operation};
     use cargo_confirm_gui::ui::confirm::{self, ConfirmState};
     use cargo_confirm_gui::ui::raster::{Canvas, Rasterizer};
     use cargo_confirm_gui::ui::{PromptOptions, Transaction, layout};
@@ -449,11 +449,11 @@ mod linux {
             store: "Secret Service".into(),
             recent_requests: 1,
             package: Some(Pending::ready(report)),
-            ..super::fixtures::transaction(Operation::Publish {
+            ..super::fixtures::transaction(Operation::Cargo(CargoRequest::Publish {
                 name: name.into(),
                 vers: vers.into(),
                 cksum: cksum.into(),
-            })
+            }))
         };
         let opts = PromptOptions {
             timeout: Duration::from_secs(60),

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use cargo_confirm_gui::env::Snapshot;
 use cargo_confirm_gui::gate::{self, Options as GateOptions, Verdict};
-use cargo_confirm_gui::request::Operation;
+use cargo_confirm_gui::request::{CargoRequest, Operation};
 use cargo_confirm_gui::store::{RegistryKey, TokenStore};
 use cargo_confirm_gui::token::Token;
 use cargo_confirm_gui_testkit::{Options, Registry};
@@ -173,11 +173,11 @@ fn provider() -> Result<PathBuf, String> {
 
 fn demo() -> Result<(), String> {
     let env = Snapshot::capture();
-    let probe = Operation::Publish {
+    let probe = Operation::Cargo(CargoRequest::Publish {
         name: "demo".into(),
         vers: "0.1.0".into(),
         cksum: String::new(),
-    };
+    });
     if let Verdict::Refuse(r) = gate::decide(&probe, &env, &GateOptions::default()) {
         return Err(r.message());
     }

@@ -10,7 +10,7 @@ use clap::{Parser, ValueEnum};
 use crate::env::Snapshot;
 
 pub(crate) use crate::policy::ReadPolicy;
-use crate::request::Operation;
+use crate::request::{CargoRequest, Operation};
 
 /// `--ci=`: what to do on CI runners and without a display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -202,12 +202,12 @@ pub fn decide(op: &Operation, env: &Snapshot, policy: &Options) -> Verdict {
         };
     }
     match op {
-        Operation::Read {
+        Operation::Cargo(CargoRequest::Read {
             authenticated: false,
-        } => Verdict::Preflight,
-        Operation::Read {
+        }) => Verdict::Preflight,
+        Operation::Cargo(CargoRequest::Read {
             authenticated: true,
-        } if policy.read() == ReadPolicy::Allow => Verdict::ReleaseRead,
+        }) if policy.read() == ReadPolicy::Allow => Verdict::ReleaseRead,
         _ => Verdict::Prompt,
     }
 }
@@ -215,6 +215,7 @@ pub fn decide(op: &Operation, env: &Snapshot, policy: &Options) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::StoreChange;
 
     fn desktop() -> Snapshot {
         Snapshot {
@@ -224,11 +225,11 @@ mod tests {
     }
 
     fn publish() -> Operation {
-        Operation::Publish {
+        Operation::Cargo(CargoRequest::Publish {
             name: "a".into(),
             vers: "1.0.0".into(),
             cksum: "00".into(),
-        }
+        })
     }
 
     #[test]
@@ -239,18 +240,18 @@ mod tests {
         };
         for op in [
             publish(),
-            Operation::Read {
+            Operation::Cargo(CargoRequest::Read {
                 authenticated: false,
-            },
-            Operation::Read {
+            }),
+            Operation::Cargo(CargoRequest::Read {
                 authenticated: true,
-            },
-            Operation::Login {
+            }),
+            Operation::Store(StoreChange::Login {
                 token_given: true,
                 enroll: false,
-            },
-            Operation::Logout,
-            Operation::GetUnnamed,
+            }),
+            Operation::Store(StoreChange::Logout),
+            Operation::Caller,
         ] {
             assert_eq!(
                 decide(&op, &env, &Options::default()),
@@ -281,21 +282,23 @@ mod tests {
     fn mutations_prompt() {
         for op in [
             publish(),
-            Operation::Yank {
+            Operation::Cargo(CargoRequest::Yank {
                 name: "a".into(),
                 vers: "1.0.0".into(),
-            },
-            Operation::Unyank {
+                undo: false,
+            }),
+            Operation::Cargo(CargoRequest::Yank {
                 name: "a".into(),
                 vers: "1.0.0".into(),
-            },
-            Operation::Owners { name: "a".into() },
-            Operation::Login {
+                undo: true,
+            }),
+            Operation::Cargo(CargoRequest::Owners { name: "a".into() }),
+            Operation::Store(StoreChange::Login {
                 token_given: false,
                 enroll: false,
-            },
-            Operation::Logout,
-            Operation::GetUnnamed,
+            }),
+            Operation::Store(StoreChange::Logout),
+            Operation::Caller,
         ] {
             assert_eq!(
                 decide(&op, &desktop(), &Options::default()),
@@ -307,12 +310,12 @@ mod tests {
 
     #[test]
     fn read_policy() {
-        let pre = Operation::Read {
+        let pre = Operation::Cargo(CargoRequest::Read {
             authenticated: false,
-        };
-        let auth = Operation::Read {
+        });
+        let auth = Operation::Cargo(CargoRequest::Read {
             authenticated: true,
-        };
+        });
         // Allowed by root: `--read=allow`, or no option at all, releases without a window.
         let root_allows = Allowed {
             read: ReadPolicy::Allow,

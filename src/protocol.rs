@@ -14,7 +14,7 @@ use cargo_credential::{
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::request::Operation;
+use crate::request::{CargoRequest, Operation, StoreChange};
 use crate::token::Token;
 
 /// Longest request line accepted. Real requests are well under 4 KiB.
@@ -103,25 +103,27 @@ pub fn parse(line: &[u8]) -> Result<Request, Error> {
     let mut login_url = None;
     let operation = match &req.action {
         Action::Get(op) => match op {
-            CargoOp::Read => Operation::Read {
+            CargoOp::Read => Operation::Cargo(CargoRequest::Read {
                 authenticated: !req.registry.headers.is_empty(),
-            },
-            CargoOp::Publish { name, vers, cksum } => Operation::Publish {
+            }),
+            CargoOp::Publish { name, vers, cksum } => Operation::Cargo(CargoRequest::Publish {
                 name: name.to_string(),
                 vers: vers.to_string(),
                 cksum: cksum.to_string(),
-            },
-            CargoOp::Yank { name, vers } => Operation::Yank {
+            }),
+            CargoOp::Yank { name, vers } => Operation::Cargo(CargoRequest::Yank {
                 name: name.to_string(),
                 vers: vers.to_string(),
-            },
-            CargoOp::Unyank { name, vers } => Operation::Unyank {
+                undo: false,
+            }),
+            CargoOp::Unyank { name, vers } => Operation::Cargo(CargoRequest::Yank {
                 name: name.to_string(),
                 vers: vers.to_string(),
-            },
-            CargoOp::Owners { name } => Operation::Owners {
+                undo: true,
+            }),
+            CargoOp::Owners { name } => Operation::Cargo(CargoRequest::Owners {
                 name: name.to_string(),
-            },
+            }),
             _ => Operation::Unknown,
         },
         Action::Login(opts) => {
@@ -130,15 +132,15 @@ pub fn parse(line: &[u8]) -> Result<Request, Error> {
                 .as_ref()
                 .map(|t| Token::new(t.as_ref().expose().to_string()));
             login_url = opts.login_url.map(str::to_string);
-            Operation::Login {
+            Operation::Store(StoreChange::Login {
                 token_given: login_token.is_some(),
                 enroll: false,
-            }
+            })
         }
-        Action::Logout => Operation::Logout,
+        Action::Logout => Operation::Store(StoreChange::Logout),
         _ => Operation::Unknown,
     };
-    if let Operation::Publish { cksum, .. } = &operation
+    if let Operation::Cargo(CargoRequest::Publish { cksum, .. }) = &operation
         && !(cksum.len() == 64 && cksum.bytes().all(|b| b.is_ascii_hexdigit()))
     {
         return Err(Error::Protocol(
@@ -231,7 +233,9 @@ mod tests {
         assert_eq!(r.index_url, "sparse+http://127.0.0.1:1/index/");
         assert_eq!(r.registry_name.as_deref(), Some("local"));
         assert_eq!(r.args, vec!["get"]);
-        assert!(matches!(r.operation, Operation::Publish { ref name, .. } if name == "foo"));
+        assert!(
+            matches!(r.operation, Operation::Cargo(CargoRequest::Publish { ref name, .. }) if name == "foo")
+        );
     }
 
     #[test]
@@ -240,16 +244,16 @@ mod tests {
             br#"{"v":1,"registry":{"index-url":"https://x/"},"kind":"get","operation":"read"}"#;
         assert_eq!(
             parse(pre).unwrap().operation,
-            Operation::Read {
+            Operation::Cargo(CargoRequest::Read {
                 authenticated: false
-            }
+            })
         );
         let auth = br#"{"v":1,"registry":{"index-url":"https://x/","headers":["WWW-Authenticate: Cargo login_url=\"https://x/me\""]},"kind":"get","operation":"read"}"#;
         assert_eq!(
             parse(auth).unwrap().operation,
-            Operation::Read {
+            Operation::Cargo(CargoRequest::Read {
                 authenticated: true
-            }
+            })
         );
     }
 
@@ -260,10 +264,10 @@ mod tests {
         assert_eq!(r.login_token.as_ref().unwrap().expose(), "s3cret");
         assert_eq!(
             r.operation,
-            Operation::Login {
+            Operation::Store(StoreChange::Login {
                 token_given: true,
                 enroll: false
-            }
+            })
         );
         assert!(!format!("{r:?}").contains("s3cret"));
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cargo_confirm_gui::error::DenyReason;
 use cargo_confirm_gui::package::{self, Check, Pending, Previous, Report};
-use cargo_confirm_gui::request::Operation;
+use cargo_confirm_gui::request::{CargoRequest, HelperRequest, Operation, StoreChange};
 use cargo_confirm_gui::ui::confirm::{self, ConfirmState};
 use cargo_confirm_gui::ui::enroll::{self, EnrollState};
 use cargo_confirm_gui::ui::raster::{Canvas, Rasterizer};
@@ -235,7 +235,7 @@ fn the_window_shows_the_transaction() {
     let mut t = tx(publish());
     t.requester
         .warnings
-        .push("the program that asked is not cargo".into());
+        .push(cargo_confirm_gui::evidence::Warning::NotCargo);
     let mut h = harness(ConfirmState::new(t, &opts()));
     h.run_steps(2);
     h.get_by_label("Publish foo 1.2.3 to local");
@@ -249,17 +249,20 @@ fn the_window_shows_the_transaction() {
 
 #[test]
 fn login_and_logout_wording() {
-    let mut t = tx(Operation::Login {
+    let mut t = tx(Operation::Store(StoreChange::Login {
         token_given: true,
         enroll: false,
-    });
+    }));
     t.login_fingerprint = Some("SHA256:aaaa bbbb cccc".into());
     let mut h = harness(ConfirmState::new(t, &opts()));
     h.run_steps(2);
     h.get_by_label("Replace the token stored for local");
     h.get_by_label("Replace");
     h.get_by_label("SHA256:aaaa bbbb cccc");
-    let mut h = harness(ConfirmState::new(tx(Operation::Logout), &opts()));
+    let mut h = harness(ConfirmState::new(
+        tx(Operation::Store(StoreChange::Logout)),
+        &opts(),
+    ));
     h.run_steps(2);
     h.get_by_label("Remove");
 }
@@ -551,15 +554,16 @@ fn the_window_shows_what_is_published_and_what_changed() {
 #[test]
 fn yank_and_get_have_their_own_wording() {
     let mut h = harness(ConfirmState::new(
-        tx(Operation::Yank {
+        tx(Operation::Cargo(CargoRequest::Yank {
             name: "foo".into(),
             vers: "1.0.0".into(),
-        }),
+            undo: false,
+        })),
         &opts(),
     ));
     h.run_steps(2);
     h.get_by_label("Yank foo 1.0.0 on local");
-    let mut h = harness(ConfirmState::new(tx(Operation::GetUnnamed), &opts()));
+    let mut h = harness(ConfirmState::new(tx(Operation::Caller), &opts()));
     h.run_steps(2);
     h.get_by_label("(the caller did not name a crate or an operation)");
     h.get_by_label(
@@ -597,9 +601,9 @@ fn hidden_characters_in_every_field_are_escaped_and_flagged() {
     // Regression, "Nothing the caller supplies" (7): a right-to-left override and a
     // zero-width space made a registry look like crates.io; newlines in argv pushed the real
     // new owner of `cargo owner --add` out of view.
-    let mut t = tx(Operation::Owners {
+    let mut t = tx(Operation::Cargo(CargoRequest::Owners {
         name: "foo\u{202E}oof".into(),
-    });
+    }));
     t.registry = "crates-io\u{200B} (sparse+https://index.crates.io/)".into();
     let mut r = cargo_requester();
     r.chain[0].argv = ["cargo", "owner", "--add", "friend\n\n\n\n\n\nmallory"]
@@ -660,7 +664,10 @@ fn plan(reports: Vec<(&str, Report)>) -> ConfirmState {
             deps: vec!["serde ^1 (from https://github.com/rust-lang/crates.io-index)".into()],
         })
         .collect();
-    ConfirmState::new(tx(Operation::PublishPlan { crates }), &opts())
+    ConfirmState::new(
+        tx(Operation::Helper(HelperRequest::Publish { crates })),
+        &opts(),
+    )
 }
 
 #[test]
@@ -708,7 +715,12 @@ fn a_plan_with_one_unreadable_crate_cannot_be_approved() {
     wait(&mut h, 1.0);
     click_approve(&mut h);
     assert_eq!(h.state().decision, None);
-    let empty = ConfirmState::new(tx(Operation::PublishPlan { crates: Vec::new() }), &opts());
+    let empty = ConfirmState::new(
+        tx(Operation::Helper(HelperRequest::Publish {
+            crates: Vec::new(),
+        })),
+        &opts(),
+    );
     let mut h = harness(empty);
     wait(&mut h, 1.5);
     click_approve(&mut h);
@@ -1134,7 +1146,7 @@ fn a_request_not_from_cargo_is_red_in_the_verdict() {
     let mut s = publish_with(Some(clean_report()));
     s.tx.requester.parent_is_cargo = false;
     s.tx.requester.chain[0].exe = Ok("/tmp/worm".into());
-    s.tx.requester.warnings = vec!["the program that asked is not cargo".into()];
+    s.tx.requester.warnings = vec![cargo_confirm_gui::evidence::Warning::NotCargo];
     let mut h = harness(s);
     wait(&mut h, 1.5);
     h.get_by_label("• the program that asked is not cargo");
@@ -1142,7 +1154,7 @@ fn a_request_not_from_cargo_is_red_in_the_verdict() {
     let mut s = publish_with(Some(clean_report()));
     s.tx.requester.parent_is_cargo = false;
     s.tx.requester.chain[0].exe = Ok("/tmp/worm".into());
-    s.tx.requester.warnings = vec!["the program that asked is not cargo".into()];
+    s.tx.requester.warnings = vec![cargo_confirm_gui::evidence::Warning::NotCargo];
     read_in_three_seconds(
         &mut results,
         s,
@@ -1188,11 +1200,11 @@ fn a_plan_of_twelve_crates_reads_at_once() {
 fn yank_and_owners_read_in_one_sentence() {
     let mut results = egui_kittest::SnapshotResults::new();
     let mut yank = ConfirmState::new(
-        tx(Operation::HelperYank {
+        tx(Operation::Helper(HelperRequest::Yank {
             name: "foo".into(),
             vers: "1.2.3".into(),
             undo: false,
-        }),
+        })),
         &opts(),
     );
     yank.tx.requester = quiet_requester();
@@ -1204,10 +1216,10 @@ fn yank_and_owners_read_in_one_sentence() {
         "three_seconds_yank",
     );
     let mut owners = ConfirmState::new(
-        tx(Operation::HelperOwners {
+        tx(Operation::Helper(HelperRequest::Owners {
             name: "foo".into(),
-            change: cargo_confirm_gui::publish::OwnerChange::Add(vec!["friend".into()]),
-        }),
+            change: cargo_confirm_gui::request::OwnerChange::Add(vec!["friend".into()]),
+        })),
         &opts(),
     );
     owners.tx.requester = quiet_requester();
@@ -1243,7 +1255,7 @@ fn the_setup_window_names_each_registry_once() {
     }))
     .unwrap();
     let mut h = harness(ConfirmState::new(
-        tx(Operation::Adopt { tokens: vec![item] }),
+        tx(Operation::Store(StoreChange::Adopt { tokens: vec![item] })),
         &opts(),
     ));
     h.run_steps(2);

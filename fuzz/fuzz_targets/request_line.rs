@@ -9,7 +9,7 @@
 
 use cargo_confirm_gui::gate::Options;
 use cargo_confirm_gui::protocol::{self, Request};
-use cargo_confirm_gui::request::Operation;
+use cargo_confirm_gui::request::{CargoRequest, Operation, StoreChange};
 use cargo_confirm_gui::store::RegistryKey;
 use cargo_confirm_gui_fuzz::assert_shown_faithfully;
 use libfuzzer_sys::fuzz_target;
@@ -67,9 +67,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     assert_shown_faithfully(&first.raw_registry_label());
-    if let Operation::Publish { name, vers, .. }
-    | Operation::Yank { name, vers }
-    | Operation::Unyank { name, vers } = &first.operation
+    if let Operation::Cargo(CargoRequest::Publish { name, vers, .. })
+    | Operation::Cargo(CargoRequest::Yank { name, vers, undo: false })
+    | Operation::Cargo(CargoRequest::Yank { name, vers, undo: true }) = &first.operation
     {
         assert_shown_faithfully(name);
         assert_shown_faithfully(vers);
@@ -102,7 +102,7 @@ fn rebuild(r: &Request) -> serde_json::Value {
     let mut v = json!({ "v": 1, "registry": registry });
     let mut set = |k: &str, x: serde_json::Value| v[k] = x;
     match &r.operation {
-        Operation::Read { authenticated } => {
+        Operation::Cargo(CargoRequest::Read { authenticated }) => {
             set("kind", json!("get"));
             set("operation", json!("read"));
             if *authenticated {
@@ -116,16 +116,16 @@ fn rebuild(r: &Request) -> serde_json::Value {
                 });
             }
         }
-        Operation::Publish { name, vers, cksum } => {
+        Operation::Cargo(CargoRequest::Publish { name, vers, cksum }) => {
             set("kind", json!("get"));
             set("operation", json!("publish"));
             set("name", json!(name));
             set("vers", json!(vers));
             set("cksum", json!(cksum));
         }
-        Operation::Yank { name, vers } | Operation::Unyank { name, vers } => {
+        Operation::Cargo(CargoRequest::Yank { name, vers, undo: false }) | Operation::Cargo(CargoRequest::Yank { name, vers, undo: true }) => {
             set("kind", json!("get"));
-            let op = if matches!(r.operation, Operation::Yank { .. }) {
+            let op = if matches!(r.operation, Operation::Cargo(CargoRequest::Yank { .. })) {
                 "yank"
             } else {
                 "unyank"
@@ -134,12 +134,12 @@ fn rebuild(r: &Request) -> serde_json::Value {
             set("name", json!(name));
             set("vers", json!(vers));
         }
-        Operation::Owners { name } => {
+        Operation::Cargo(CargoRequest::Owners { name }) => {
             set("kind", json!("get"));
             set("operation", json!("owners"));
             set("name", json!(name));
         }
-        Operation::Login { .. } => {
+        Operation::Store(StoreChange::Login { .. }) => {
             set("kind", json!("login"));
             if let Some(t) = &r.login_token {
                 set("token", json!(t.expose()));
@@ -148,7 +148,7 @@ fn rebuild(r: &Request) -> serde_json::Value {
                 set("login-url", json!(u));
             }
         }
-        Operation::Logout => set("kind", json!("logout")),
+        Operation::Store(StoreChange::Logout) => set("kind", json!("logout")),
         Operation::Unknown => set("kind", json!("a-kind-from-the-future")),
         other => panic!("parse made {other:?}, which no request line names"),
     }

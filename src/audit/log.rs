@@ -541,10 +541,10 @@ mod tests {
         );
         let long = format!("sparse+https://{}/", "r".repeat(80));
         assert_eq!(registry_column(&long).chars().count(), COLUMN_MAX);
-        let enroll = crate::request::Operation::Login {
+        let enroll = crate::request::Operation::Store(crate::request::StoreChange::Login {
             token_given: false,
             enroll: true,
-        };
+        });
         assert_eq!(enroll.verb(), "enroll");
     }
 

@@ -8,7 +8,7 @@ use crate::evidence;
 use crate::pipeline::{self, Deps};
 use crate::protocol::{Answer, Request};
 use crate::registries;
-use crate::request::Operation;
+use crate::request::{Operation, StoreChange};
 use crate::store::RegistryKey;
 use crate::ui::Cancel;
 
@@ -66,7 +66,7 @@ pub fn migrate(registry: &RegistryOptions, deps: &Deps<'_>, stores: &Stores) -> 
     #[cfg(target_os = "linux")]
     if let Stores::Sealed { .. } = stores {
         let from = crate::store::default_store().map_err(|e| e.to_string())?;
-        let req = registry.request(&deps.env, Operation::Migrate)?;
+        let req = registry.request(&deps.env, Operation::Store(StoreChange::Migrate))?;
         pipeline::migrate(&req, deps, from.as_ref(), &Cancel::default())
             .map_err(|e| no_window("--migrate", e))?;
         eprintln!(
@@ -111,10 +111,10 @@ fn no_window(command: &str, e: crate::error::Error) -> String {
 pub fn enroll(registry: &RegistryOptions, deps: &Deps<'_>) -> Result<(), String> {
     let req = registry.request(
         &deps.env,
-        Operation::Login {
+        Operation::Store(StoreChange::Login {
             token_given: false,
             enroll: true,
-        },
+        }),
     )?;
     pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| no_window("--enroll", e))?;
     eprintln!(
@@ -167,7 +167,7 @@ pub fn get(registry: &RegistryOptions, deps: &Deps<'_>, stores: &Stores) -> Resu
             crate::policy::PATH
         ));
     }
-    let req = registry.request(&deps.env, Operation::GetUnnamed)?;
+    let req = registry.request(&deps.env, Operation::Caller)?;
     match pipeline::handle(&req, deps, &Cancel::default()).map_err(|e| e.report())? {
         Answer::Token { token, .. } => {
             let mut out = std::io::stdout().lock();

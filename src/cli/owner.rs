@@ -2,9 +2,9 @@
 //! helper sends it itself. The arguments are clap's (`args::Cmd::Owner`).
 
 use crate::pipeline::Deps;
-use crate::publish::upload::OwnerChange;
 use crate::publish::{self, Action, Outcome};
 use crate::request::Operation;
+use crate::request::{HelperRequest, OwnerChange};
 
 use super::through_helper::approved_token;
 
@@ -38,10 +38,10 @@ pub(super) fn owner(a: Owner<'_>, deps: &Deps<'_>) -> Result<(), String> {
     let req = super::request(
         index_url,
         registry_name,
-        Operation::HelperOwners {
+        Operation::Helper(HelperRequest::Owners {
             name: name.clone(),
             change: change.clone(),
-        },
+        }),
     );
     let token = approved_token(&req, deps, "owner change")?;
     let job = [crate::publish::Job {

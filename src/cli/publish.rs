@@ -6,7 +6,7 @@ use crate::pipeline::Deps;
 use crate::protocol::Request;
 use crate::publish::metadata::{self, Metadata};
 use crate::publish::{self, Outcome, Packaged};
-use crate::request::{Operation, PlanCrate};
+use crate::request::{HelperRequest, Operation, PlanCrate};
 use crate::token::Token;
 
 use super::through_helper::{approved_token, printed_help, subcommand_registry};
@@ -37,7 +37,11 @@ pub(super) fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
     );
     let (crates, jobs) = plan(&packaged, &metas, env, &deps.publish_rules)?;
     drop(packaged);
-    let req = super::request(index_url, registry_name, Operation::PublishPlan { crates });
+    let req = super::request(
+        index_url,
+        registry_name,
+        Operation::Helper(HelperRequest::Publish { crates }),
+    );
     let token = approved_token(&req, deps, "publish")?;
     eprintln!(
         "   Uploading {} to {}, each after the one it depends on is in the index",

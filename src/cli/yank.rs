@@ -3,7 +3,7 @@
 
 use crate::pipeline::Deps;
 use crate::publish::{self, Action, Outcome};
-use crate::request::Operation;
+use crate::request::{HelperRequest, Operation};
 
 use super::through_helper::approved_token;
 
@@ -30,11 +30,11 @@ pub(super) fn yank(a: Yank<'_>, deps: &Deps<'_>) -> Result<(), String> {
     let req = super::request(
         index_url,
         registry_name,
-        Operation::HelperYank {
+        Operation::Helper(HelperRequest::Yank {
             name: name.clone(),
             vers: vers.clone(),
             undo,
-        },
+        }),
     );
     let token = approved_token(&req, deps, "yank")?;
     let action = if undo { Action::Unyank } else { Action::Yank };

@@ -54,7 +54,7 @@ pub struct Requester {
     #[serde(skip)]
     pub cargo: Option<CargoIdentity>,
     /// Anything that makes the identity doubtful (shown in red).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// Weaknesses worth knowing that do not make this request suspect (shown in amber):
     /// a cargo or a helper binary that any program running as this user could replace.
     pub notices: Vec<String>,
@@ -71,9 +71,35 @@ impl Requester {
     }
 }
 
-/// How the warnings about the requester not being (a verified) cargo begin: they matter
-/// where a token would go to the requester, and not to a publish the helper uploads itself.
-pub(crate) const NOT_CARGO: &str = "the program that asked is";
+/// Something that makes who asked doubtful, shown in red. What it says is `ui`'s to word.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Warning {
+    /// This helper has no parent process.
+    Orphaned,
+    /// The parent could not be pinned (`pidfd_open` failed).
+    NotPinned,
+    /// The parent exited, or stopped being this helper's parent, while it was read.
+    Exited,
+    /// The direct parent is not named cargo.
+    NotCargo,
+    /// The direct parent is named cargo but failed the check ([`cargo::verify`]); why.
+    NotVerifiedCargo(String),
+    /// A dynamic loader variable (`LD_PRELOAD`, `LD_LIBRARY_PATH`, `LD_AUDIT`) is set in the
+    /// requester's environment; its name.
+    LoaderVariable(String),
+    /// macOS: the requesting program's code signature is invalid.
+    InvalidSignature,
+    /// This platform has no way yet to inspect the requesting process.
+    NotInspectable,
+}
+
+impl Warning {
+    /// Whether it says the requester is not (a verified) cargo: that matters where a token
+    /// would go to the requester, and not to a publish the helper uploads itself.
+    pub(crate) fn about_cargo(&self) -> bool {
+        matches!(self, Warning::NotCargo | Warning::NotVerifiedCargo(_))
+    }
+}
 
 /// The chain ends at the session leader, or after this many processes.
 #[cfg(target_os = "linux")]
@@ -90,13 +116,12 @@ pub fn requester() -> Requester {
 
     let mut r = Requester::default();
     let Some(ppid) = getppid() else {
-        r.warnings.push("no parent process (orphaned)".into());
+        r.warnings.push(Warning::Orphaned);
         return r;
     };
     let pidfd = pidfd_open(ppid, PidfdFlags::empty());
     if pidfd.is_err() {
-        r.warnings
-            .push("could not pin the parent process (pidfd_open failed)".into());
+        r.warnings.push(Warning::NotPinned);
     }
     let parent = ppid.as_raw_nonzero().get() as u32;
     r.chain = chain_from(parent);
@@ -104,8 +129,7 @@ pub fn requester() -> Requester {
     let still_parent = getppid() == Some(ppid);
     let alive = pidfd.as_ref().is_ok_and(still_running);
     if !still_parent || !alive {
-        r.warnings
-            .push("the requesting process exited while it was being inspected".into());
+        r.warnings.push(Warning::Exited);
     }
     verify_cargo(&mut r, parent);
     loader_variables(&mut r, parent);
@@ -138,10 +162,7 @@ fn loader_variables(r: &mut Requester, pid: u32) {
         {
             continue;
         }
-        r.warnings.push(format!(
-            "the program that asked runs with {name} set: code another program chose may run \
-             inside it, where the token would go"
-        ));
+        r.warnings.push(Warning::LoaderVariable(name.into()));
     }
 }
 
@@ -243,13 +264,11 @@ fn verify_cargo(r: &mut Requester, ppid: u32) {
             }
             Err(why) => {
                 r.parent_is_cargo = false;
-                r.warnings.push(format!(
-                    "{NOT_CARGO} named cargo but is not verified to be it: {why}"
-                ));
+                r.warnings.push(Warning::NotVerifiedCargo(why));
             }
         }
     } else {
-        r.warnings.push(format!("{NOT_CARGO} not cargo"));
+        r.warnings.push(Warning::NotCargo);
     }
 }
 
@@ -317,7 +336,7 @@ pub fn requester() -> Requester {
     };
     let mut r = Requester::default();
     let Some(ppid) = rustix::process::getppid() else {
-        r.warnings.push("no parent process (orphaned)".into());
+        r.warnings.push(Warning::Orphaned);
         return r;
     };
     let pid = ppid.as_raw_nonzero().get();
@@ -364,12 +383,10 @@ pub fn requester() -> Requester {
         r.cargo = Some(CargoIdentity);
     }
     if !r.parent_is_cargo {
-        r.warnings
-            .push("the program that asked is not cargo".into());
+        r.warnings.push(Warning::NotCargo);
     }
     if signing.starts_with("INVALID") {
-        r.warnings
-            .push("the requesting program's code signature is invalid".into());
+        r.warnings.push(Warning::InvalidSignature);
     }
     r
 }
@@ -387,7 +404,7 @@ pub fn recheck(r: &Requester) -> Result<(), String> {
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 pub fn requester() -> Requester {
     Requester {
-        warnings: vec!["the requesting process cannot be inspected on this platform yet".into()],
+        warnings: vec![Warning::NotInspectable],
         ..Default::default()
     }
 }
@@ -542,15 +559,16 @@ mod tests {
             .unwrap()
             == "cargo";
         assert!(!r.parent_is_cargo && r.cargo.is_none());
-        let warned = |s: &str| r.warnings.iter().any(|w| w.contains(s));
         if exe_is_cargo {
             assert!(
-                warned("named cargo but is not verified"),
+                r.warnings
+                    .iter()
+                    .any(|w| matches!(w, Warning::NotVerifiedCargo(_))),
                 "{:?}",
                 r.warnings
             );
         } else {
-            assert!(warned("not cargo"), "{:?}", r.warnings);
+            assert!(r.warnings.contains(&Warning::NotCargo), "{:?}", r.warnings);
         }
         assert!(r.chain.len() >= 2);
     }

@@ -16,9 +16,9 @@ pub(crate) struct Adoptee {
 /// registry that already has a stored token keeps it: that clear copy is only removed. The
 /// caller removes the clear copies only after this returned `Ok`.
 pub(crate) fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Result<(), Error> {
-    let operation = Operation::Adopt {
+    let operation = Operation::Store(StoreChange::Adopt {
         tokens: found.iter().map(|f| f.item.clone()).collect(),
-    };
+    });
     let policy = Options::default();
     may_prompt(&operation, deps, &policy)?;
     // One window at a time, the cooldown, the count: as for every window.

@@ -17,7 +17,7 @@ pub(super) fn transaction(
     said_neutrally(&a.req.operation, &mut requester);
     let package = match &a.req.operation {
         // The window opens at once; what the .crate holds arrives while it is up.
-        Operation::Publish { name, vers, cksum } => Some(gather_package(
+        Operation::Cargo(CargoRequest::Publish { name, vers, cksum }) => Some(gather_package(
             name,
             vers,
             cksum,
@@ -147,7 +147,7 @@ pub(super) fn confirm<'t>(
     let decision = deps.prompter.confirm(tx, opts, cancel)?;
     let report = tx.package.as_ref().map(|p| p.wait(EVIDENCE_WAIT));
     let mut note = match (&a.req.operation, report) {
-        (Operation::PublishPlan { crates }, _) => crates
+        (Operation::Helper(HelperRequest::Publish { crates }), _) => crates
             .iter()
             .map(|c| format!("{} {}: {}", c.name, c.vers, c.report.summary()))
             .collect::<Vec<_>>()
@@ -176,7 +176,7 @@ pub(super) fn provenance_record(
     op: &Operation,
     report: Option<Option<&package::Report>>,
 ) -> Option<serde_json::Value> {
-    if let Operation::PublishPlan { crates } = op {
+    if let Operation::Helper(HelperRequest::Publish { crates }) = op {
         let all: Vec<serde_json::Value> = crates
             .iter()
             .filter_map(|c| {
@@ -199,7 +199,7 @@ pub(super) fn blocked(
     op: &Operation,
     report: Option<Option<&package::Report>>,
 ) -> Option<DenyReason> {
-    if let Operation::PublishPlan { crates } = op {
+    if let Operation::Helper(HelperRequest::Publish { crates }) = op {
         if crates.is_empty() {
             return Some(DenyReason::Unverified);
         }
@@ -272,13 +272,14 @@ pub(super) fn release(
     // cargo reads the .crate again for the upload: one last hash just before the token goes
     // out. (A rewrite after this answer is not stopped here; publishing through the helper
     // closes that. SECURITY.md.)
-    if let (Operation::Publish { cksum, .. }, Some(Some(r))) = (op, judged.report)
+    if let (Operation::Cargo(CargoRequest::Publish { cksum, .. }), Some(Some(r))) =
+        (op, judged.report)
         && let Err(why) = package::recheck(r, cksum, &package::Limits::default())
     {
         return (Err(a.denied(DenyReason::Changed)), Some(why));
     }
     let answer = (|| {
-        if *op == Operation::Logout {
+        if *op == Operation::Store(StoreChange::Logout) {
             store.delete(&a.key)?;
             return Ok(Answer::Logout);
         }
@@ -287,7 +288,7 @@ pub(super) fn release(
         })?;
         Ok(Answer::Token {
             token,
-            cache_session: matches!(op, Operation::Read { .. }),
+            cache_session: matches!(op, Operation::Cargo(CargoRequest::Read { .. })),
             operation_independent: false,
         })
     })();
@@ -299,15 +300,8 @@ pub(super) fn release(
 /// by the person, from a shell: who ran them is said neutrally, not as a warning (a false
 /// alarm on a routine step teaches people to ignore the red that matters).
 pub(super) fn said_neutrally(op: &Operation, requester: &mut Requester) {
-    if let Operation::PublishPlan { .. }
-    | Operation::HelperYank { .. }
-    | Operation::HelperOwners { .. }
-    | Operation::Adopt { .. }
-    | Operation::Migrate = op
-    {
-        requester
-            .warnings
-            .retain(|w| !w.starts_with(evidence::NOT_CARGO));
+    if op.run_by_the_person() {
+        requester.warnings.retain(|w| !w.about_cargo());
     }
 }
 

@@ -18,7 +18,7 @@ pub(crate) fn migrate(
     let key = RegistryKey::parse(&req.index_url).map_err(Error::Args)?;
     let registry = req.registry_label();
     let asked = Asked {
-        what: Operation::Migrate.describe(&registry),
+        what: Operation::Store(StoreChange::Migrate).describe(&registry),
         req,
         key,
         registry,
@@ -93,11 +93,11 @@ pub(super) fn move_token(
     };
     let to = (deps.open_store)()?;
     let mut requester = requester.clone();
-    super::decide::said_neutrally(&Operation::Migrate, &mut requester);
+    super::decide::said_neutrally(&Operation::Store(StoreChange::Migrate), &mut requester);
     requester.notices.extend(turn.unrecorded.clone());
     let tx = Transaction {
         registry: asked.req.raw_registry_label(),
-        operation: Operation::Migrate,
+        operation: Operation::Store(StoreChange::Migrate),
         login_fingerprint: Some(token.fingerprint()),
         existing_entry: to.contains(&asked.key)?,
         requester,
@@ -106,9 +106,9 @@ pub(super) fn move_token(
         package: None,
         presence: None,
     };
-    presence_ready(&Operation::Migrate, deps)?;
+    presence_ready(&Operation::Store(StoreChange::Migrate), deps)?;
     let tx = Transaction {
-        presence: presence_method(&Operation::Migrate, deps),
+        presence: presence_method(&Operation::Store(StoreChange::Migrate), deps),
         ..tx
     };
     let opts = PromptOptions {

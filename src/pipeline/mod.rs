@@ -12,12 +12,12 @@ use std::io::{BufRead, Write};
 use crate::audit;
 use crate::env::Snapshot;
 use crate::error::{DenyReason, Error};
-use crate::evidence::{self, Requester};
+use crate::evidence::Requester;
 use crate::gate::{self, CiPolicy, Options, Refusal, Verdict};
 use crate::package;
 use crate::presence::{self, Presence, PresenceError, Verified};
 use crate::protocol::{self, Answer, Request};
-use crate::request::Operation;
+use crate::request::{CargoRequest, HelperRequest, Operation, StoreChange};
 use crate::store::{RegistryKey, StoreError, TokenStore};
 use crate::throttle;
 use crate::token::Token;
@@ -172,14 +172,14 @@ fn refused_by_policy(op: &Operation, allowed: &crate::policy::Requests) -> Optio
         return None;
     }
     let instead = match op {
-        Operation::Publish { .. } => "cargo confirm-gui publish",
-        Operation::Yank { .. } | Operation::Unyank { .. } => "cargo confirm-gui yank",
-        Operation::Owners { .. } => "cargo confirm-gui owner",
+        Operation::Cargo(CargoRequest::Publish { .. }) => "cargo confirm-gui publish",
+        Operation::Cargo(CargoRequest::Yank { .. }) => "cargo confirm-gui yank",
+        Operation::Cargo(CargoRequest::Owners { .. }) => "cargo confirm-gui owner",
         // Red team: an authenticated read hands cargo the very token a publish uses (a worm's
         // "registry" answering 401 got it). Under "refuse", no token goes to cargo at all.
-        Operation::Read {
+        Operation::Cargo(CargoRequest::Read {
             authenticated: true,
-        } => {
+        }) => {
             return Some(format!(
                 "the administrator's policy ({}, provider-mutations = \"refuse\") lets no token go \
                  to cargo, and an authenticated read would hand cargo the registry's token; \
@@ -345,7 +345,7 @@ fn prompt(a: &Asked<'_>, deps: &Deps<'_>, cancel: &Cancel) -> Outcome {
         let store = (deps.open_store)()?;
         let existing = store.contains(&a.key)?;
         // Nothing to release, nothing to ask: "not found" comes before the cooldown.
-        let login = matches!(a.req.operation, Operation::Login { .. });
+        let login = matches!(a.req.operation, Operation::Store(StoreChange::Login { .. }));
         if !existing && !login {
             return Err(a.not_enrolled());
         }

@@ -1,6 +1,6 @@
 //! The pipeline's unit tests: scripted windows and a memory store.
 use super::*;
-use crate::evidence::Requester;
+use crate::evidence::{self, Requester};
 use crate::store::memory::MemoryStore;
 use std::cell::{Cell, RefCell};
 
@@ -87,10 +87,11 @@ fn verified_cargo() -> Requester {
 fn a_token_goes_only_to_a_verified_cargo_still_the_same_at_approve() {
     let store = enrolled();
     let p = Scripted::answering(Decision::Approve);
-    let yank = req(Operation::Yank {
+    let yank = req(Operation::Cargo(CargoRequest::Yank {
         name: "a".into(),
         vers: "1.0.0".into(),
-    });
+        undo: false,
+    }));
     // Not cargo (or not verified): a person's Approve releases nothing.
     let e = run_asked_by(&store, &p, desktop(), &yank, &Requester::default).unwrap_err();
     assert!(
@@ -137,7 +138,7 @@ fn a_token_goes_only_to_a_verified_cargo_still_the_same_at_approve() {
             &store,
             &p,
             desktop(),
-            &req(Operation::Logout),
+            &req(Operation::Store(StoreChange::Logout)),
             &Requester::default
         ),
         Ok(Answer::Logout)
@@ -174,19 +175,21 @@ fn a_flood_of_windowless_refusals_cannot_rotate_decisions_out_of_the_log() {
             ..Default::default()
         },
     };
-    let approved = req(Operation::Yank {
+    let approved = req(Operation::Cargo(CargoRequest::Yank {
         name: "a".into(),
         vers: "1.0.0".into(),
-    });
+        undo: false,
+    }));
     handle(&approved, &deps(desktop()), &Cancel::default()).unwrap();
     let ci = Snapshot {
         ci_marker: Some("CI".into()),
         ..desktop()
     };
-    let mut flood = req(Operation::Yank {
+    let mut flood = req(Operation::Cargo(CargoRequest::Yank {
         name: "x".repeat(1024),
         vers: "1.0.0".into(),
-    });
+        undo: false,
+    }));
     flood.index_url = format!("sparse+https://{}.example/", "w".repeat(1000));
     for _ in 0..300 {
         assert!(handle(&flood, &deps(ci.clone()), &Cancel::default()).is_err());
@@ -261,9 +264,9 @@ fn a_flood_of_reads_refused_without_a_window_is_bounded_too() {
         recheck_requester: &|_| Err("not cargo".into()),
         state,
     };
-    let mut read = req(Operation::Read {
+    let mut read = req(Operation::Cargo(CargoRequest::Read {
         authenticated: true,
-    });
+    }));
     read.args = vec!["--read=allow".into()];
     read.index_url = format!("sparse+https://{}.example/", "w".repeat(1000));
     for _ in 0..100 {
@@ -304,10 +307,10 @@ fn req(op: Operation) -> Request {
         index_url: URL.into(),
         registry_name: Some("local".into()),
         login_token: match op {
-            Operation::Login {
+            Operation::Store(StoreChange::Login {
                 token_given: true,
                 enroll: false,
-            } => Some(Token::new("new-token".into())),
+            }) => Some(Token::new("new-token".into())),
             _ => None,
         },
         operation: op,
@@ -328,21 +331,22 @@ fn enrolled() -> MemoryStore {
 }
 
 fn publish() -> Operation {
-    Operation::Publish {
+    Operation::Cargo(CargoRequest::Publish {
         name: "a".into(),
         vers: "1.0.0".into(),
         cksum: "0".repeat(64),
-    }
+    })
 }
 
 #[test]
 fn approve_reads_the_secret_only_after_the_window() {
     let store = enrolled();
     let p = Scripted::answering(Decision::Approve);
-    let yank = Operation::Yank {
+    let yank = Operation::Cargo(CargoRequest::Yank {
         name: "a".into(),
         vers: "1.0.0".into(),
-    };
+        undo: false,
+    });
     match run(&store, &p, desktop(), &req(yank)).unwrap() {
         Answer::Token {
             token,
@@ -407,11 +411,11 @@ fn an_approved_publish_whose_crate_does_not_match_releases_nothing() {
     // The same request with the file's real checksum is released.
     let cksum = package::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
     let mut good = req(publish());
-    good.operation = Operation::Publish {
+    good.operation = Operation::Cargo(CargoRequest::Publish {
         name: "a".into(),
         vers: "1.0.0".into(),
         cksum,
-    };
+    });
     assert!(run_asked_by(&store, &p, desktop(), &good, &|| cargo_in(dir.path())).is_ok());
     assert_eq!(store.secret_reads(), 1);
 }
@@ -447,7 +451,7 @@ fn a_plan_is_released_only_when_every_crate_in_it_was_read_and_a_person_approved
     // The helper uploads a plan itself: nothing goes to the requester, so a requester
     // that is not cargo is no reason to refuse, and its cargo warnings are not shown.
     let not_cargo = || Requester {
-        warnings: vec![format!("{} not cargo", evidence::NOT_CARGO)],
+        warnings: vec![evidence::Warning::NotCargo],
         ..Default::default()
     };
     let approve = Scripted::answering(Decision::Approve);
@@ -456,7 +460,7 @@ fn a_plan_is_released_only_when_every_crate_in_it_was_read_and_a_person_approved
         (vec![good("a"), bad], false),
         (Vec::new(), false),
     ] {
-        let r = req(Operation::PublishPlan { crates });
+        let r = req(Operation::Helper(HelperRequest::Publish { crates }));
         let before = store.secret_reads();
         let out = run_asked_by(&store, &approve, desktop(), &r, &not_cargo);
         assert_eq!(out.is_ok(), released, "{out:?}");
@@ -465,9 +469,9 @@ fn a_plan_is_released_only_when_every_crate_in_it_was_read_and_a_person_approved
         assert!(shown.requester.warnings.is_empty());
     }
     let deny = Scripted::answering(Decision::Deny(DenyReason::Clicked));
-    let r = req(Operation::PublishPlan {
+    let r = req(Operation::Helper(HelperRequest::Publish {
         crates: vec![good("a")],
-    });
+    }));
     let before = store.secret_reads();
     assert!(run_asked_by(&store, &deny, desktop(), &r, &not_cargo).is_err());
     assert_eq!(store.secret_reads(), before);
@@ -508,11 +512,11 @@ fn a_crate_rewritten_while_the_window_is_up_releases_nothing() {
     std::fs::write(&file, &saw).unwrap();
     let cksum = package::hex(&<sha2::Sha256 as sha2::Digest>::digest(&saw));
     let mut r = req(publish());
-    r.operation = Operation::Publish {
+    r.operation = Operation::Cargo(CargoRequest::Publish {
         name: "a".into(),
         vers: "1.0.0".into(),
         cksum,
-    };
+    });
     let store = enrolled();
     // The check finishes while the window is up, then the file is rewritten in place.
     let rewritten = file.clone();
@@ -552,13 +556,18 @@ fn migrate_with(from: &MemoryStore, to: &MemoryStore, p: &Scripted) -> Result<()
         publish_rules: Default::default(),
         // Run from a shell, as the README says: not cargo.
         requester: &|| Requester {
-            warnings: vec![format!("{} not cargo", evidence::NOT_CARGO)],
+            warnings: vec![evidence::Warning::NotCargo],
             ..Default::default()
         },
         recheck_requester: &|_| Ok(()),
         state: Default::default(),
     };
-    migrate(&req(Operation::Migrate), &deps, from, &Cancel::default())
+    migrate(
+        &req(Operation::Store(StoreChange::Migrate)),
+        &deps,
+        from,
+        &Cancel::default(),
+    )
 }
 
 #[test]
@@ -585,7 +594,7 @@ fn migrate_moves_the_token_only_after_approve_and_says_when_it_replaces() {
         "the Secret Service copy is removed"
     );
     let shown = approve.last.borrow().clone().unwrap();
-    assert_eq!(shown.operation, Operation::Migrate);
+    assert_eq!(shown.operation, Operation::Store(StoreChange::Migrate));
     assert!(!shown.existing_entry);
     // A command the person runs from a shell raises no "not cargo" alarm (issue "The window
     // a person reads in three seconds": the false alarm taught people to ignore the red).
@@ -648,9 +657,9 @@ fn preflight_gets_a_placeholder_without_a_window_or_a_secret_read() {
         &store,
         &p,
         desktop(),
-        &req(Operation::Read {
+        &req(Operation::Cargo(CargoRequest::Read {
             authenticated: false,
-        }),
+        })),
     )
     .unwrap()
     {
@@ -673,10 +682,10 @@ fn unenrolled_registry_is_not_found_without_a_window() {
     let p = Scripted::answering(Decision::Approve);
     for op in [
         publish(),
-        Operation::Read {
+        Operation::Cargo(CargoRequest::Read {
             authenticated: false,
-        },
-        Operation::Logout,
+        }),
+        Operation::Store(StoreChange::Logout),
     ] {
         let e = run(&store, &p, desktop(), &req(op)).unwrap_err();
         assert!(matches!(e, Error::NotEnrolled { .. }), "{e}");
@@ -692,9 +701,9 @@ fn authenticated_read_prompts_and_caches_for_the_session() {
         &store,
         &p,
         desktop(),
-        &req(Operation::Read {
+        &req(Operation::Cargo(CargoRequest::Read {
             authenticated: true,
-        }),
+        })),
     )
     .unwrap()
     {
@@ -703,9 +712,9 @@ fn authenticated_read_prompts_and_caches_for_the_session() {
     }
     assert_eq!(p.shown.get(), 1);
     // --read=allow in cargo's config: refused, it would loosen the policy...
-    let mut r = req(Operation::Read {
+    let mut r = req(Operation::Cargo(CargoRequest::Read {
         authenticated: true,
-    });
+    }));
     r.args = vec!["--read=allow".into()];
     let p = Scripted::default();
     let e = run(&store, &p, desktop(), &r).unwrap_err();
@@ -756,10 +765,10 @@ fn login_with_token_needs_approval_and_deny_keeps_the_old_token() {
             &store,
             &p,
             desktop(),
-            &req(Operation::Login {
+            &req(Operation::Store(StoreChange::Login {
                 token_given: true,
                 enroll: false
-            })
+            }))
         )
         .is_err()
     );
@@ -776,10 +785,10 @@ fn login_with_token_needs_approval_and_deny_keeps_the_old_token() {
             &store,
             &p,
             desktop(),
-            &req(Operation::Login {
+            &req(Operation::Store(StoreChange::Login {
                 token_given: true,
                 enroll: false
-            })
+            }))
         ),
         Ok(Answer::Login)
     ));
@@ -798,10 +807,10 @@ fn login_without_token_opens_enroll() {
             &store,
             &p,
             desktop(),
-            &req(Operation::Login {
+            &req(Operation::Store(StoreChange::Login {
                 token_given: false,
                 enroll: false
-            })
+            }))
         ),
         Ok(Answer::Login)
     ));
@@ -818,10 +827,10 @@ fn login_without_token_opens_enroll() {
         &store,
         &p,
         desktop(),
-        &req(Operation::Login {
+        &req(Operation::Store(StoreChange::Login {
             token_given: false,
             enroll: false,
-        }),
+        })),
     )
     .unwrap_err();
     assert!(matches!(e, Error::Denied { .. }));
@@ -830,10 +839,10 @@ fn login_without_token_opens_enroll() {
 #[test]
 fn crates_io_login_token_is_validated() {
     let store = MemoryStore::default();
-    let mut r = req(Operation::Login {
+    let mut r = req(Operation::Store(StoreChange::Login {
         token_given: true,
         enroll: false,
-    });
+    }));
     r.index_url = crate::store::CRATES_IO_SPARSE.into();
     let p = Scripted::answering(Decision::Approve);
     let e = run(&store, &p, desktop(), &r).unwrap_err();
@@ -846,11 +855,24 @@ fn logout_removes_only_after_approval() {
     let store = enrolled();
     let key = RegistryKey::from_index_url(URL);
     let p = Scripted::answering(Decision::Deny(DenyReason::Timeout));
-    assert!(run(&store, &p, desktop(), &req(Operation::Logout)).is_err());
+    assert!(
+        run(
+            &store,
+            &p,
+            desktop(),
+            &req(Operation::Store(StoreChange::Logout))
+        )
+        .is_err()
+    );
     assert!(store.contains(&key).unwrap());
     let p = Scripted::answering(Decision::Approve);
     assert!(matches!(
-        run(&store, &p, desktop(), &req(Operation::Logout)),
+        run(
+            &store,
+            &p,
+            desktop(),
+            &req(Operation::Store(StoreChange::Logout))
+        ),
         Ok(Answer::Logout)
     ));
     assert!(!store.contains(&key).unwrap());
@@ -867,10 +889,11 @@ mod unrecorded {
     use super::*;
 
     fn yank() -> Request {
-        req(Operation::Yank {
+        req(Operation::Cargo(CargoRequest::Yank {
             name: "a".into(),
             vers: "1.0.0".into(),
-        })
+            undo: false,
+        }))
     }
 
     fn state(dir: &std::path::Path, must_record: bool) -> crate::state::State {
@@ -1103,10 +1126,11 @@ mod presence_step {
     }
 
     fn yank() -> Request {
-        req(Operation::Yank {
+        req(Operation::Cargo(CargoRequest::Yank {
             name: "a".into(),
             vers: "1.0.0".into(),
-        })
+            undo: false,
+        }))
     }
 
     #[test]
@@ -1182,7 +1206,14 @@ mod presence_step {
         // Removing a token needs the step too: refused the same way, the token kept.
         let p = Scripted::answering(Decision::Approve);
         let deps = deps_with(&open, &p, &Broken, Default::default());
-        assert!(handle(&req(Operation::Logout), &deps, &Cancel::default()).is_err());
+        assert!(
+            handle(
+                &req(Operation::Store(StoreChange::Logout)),
+                &deps,
+                &Cancel::default()
+            )
+            .is_err()
+        );
         assert_eq!(p.shown.get(), 0);
         assert!(store.contains(&RegistryKey::from_index_url(URL)).unwrap());
     }
@@ -1194,10 +1225,10 @@ mod presence_step {
         // replaced the person's token with the worm's.
         let store = enrolled();
         let open = || -> Result<Box<dyn TokenStore + '_>, StoreError> { Ok(Box::new(&store)) };
-        let login = req(Operation::Login {
+        let login = req(Operation::Store(StoreChange::Login {
             token_given: true,
             enroll: false,
-        });
+        }));
         // Over the stored one, with a wrong password: the old token stays.
         let p = Scripted::answering(Decision::Approve);
         *p.typed.borrow_mut() = vec![Reply::Answer("wrong".into())];
@@ -1209,7 +1240,14 @@ mod presence_step {
         let p = Scripted::answering(Decision::Approve);
         *p.typed.borrow_mut() = vec![Reply::Answer("wrong".into())];
         let deps = deps_with(&open, &p, &Knows("pw"), Default::default());
-        assert!(handle(&req(Operation::Logout), &deps, &Cancel::default()).is_err());
+        assert!(
+            handle(
+                &req(Operation::Store(StoreChange::Logout)),
+                &deps,
+                &Cancel::default()
+            )
+            .is_err()
+        );
         assert_eq!(store.get(&key).unwrap().unwrap().expose(), "the-token");
         // A first token, with a wrong password or an empty one: nothing stored.
         let empty = MemoryStore::default();

@@ -18,9 +18,6 @@ pub mod upload;
 #[path = "upload_other.rs"]
 pub(crate) mod upload;
 
-/// What an owner request changes, on every platform (the window shows it everywhere).
-pub use upload::OwnerChange;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -397,7 +394,7 @@ pub(crate) enum Action {
     /// Unyank the version.
     Unyank,
     /// List, add or remove the crate's owners.
-    Owners(upload::OwnerChange),
+    Owners(crate::request::OwnerChange),
 }
 
 /// What the uploader is told to do: a JSON line, followed by the crates' bodies.

@@ -19,16 +19,7 @@ pub(crate) struct IndexEntry {
     yanked: bool,
 }
 
-/// What `owners` does.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum OwnerChange {
-    /// List the owners.
-    List,
-    /// Invite these logins as owners.
-    Add(Vec<String>),
-    /// Remove these logins.
-    Remove(Vec<String>),
-}
+use crate::request::OwnerChange;
 
 /// No client on this platform.
 #[derive(Debug)]

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::error::DenyReason;
 use crate::package::Check;
-use crate::request::Operation;
+use crate::request::{CargoRequest, HelperRequest, Operation, StoreChange};
 use crate::text::escape;
 
 /// State of one confirm window.
@@ -67,27 +67,27 @@ impl ConfirmState {
 pub(crate) fn wording(op: &Operation, existing: bool) -> (String, &'static str) {
     let e = |s: &str| escape(s).text;
     match op {
-        Operation::Publish { name, vers, .. } => (
+        Operation::Cargo(CargoRequest::Publish { name, vers, .. }) => (
             format!("cargo wants to PUBLISH {} {}", e(name), e(vers)),
             "Approve",
         ),
-        Operation::PublishPlan { crates } => (
+        Operation::Helper(HelperRequest::Publish { crates }) => (
             match crates.as_slice() {
                 [one] => format!("PUBLISH {} {}", e(&one.name), e(&one.vers)),
                 more => format!("PUBLISH {} crates", more.len()),
             },
             "Approve",
         ),
-        Operation::HelperOwners { name, change } => (
+        Operation::Helper(HelperRequest::Owners { name, change }) => (
             match change {
-                crate::publish::upload::OwnerChange::List => {
+                crate::request::OwnerChange::List => {
                     format!("LIST THE OWNERS of {}", e(name))
                 }
                 _ => format!("CHANGE THE OWNERS of {}", e(name)),
             },
             "Approve",
         ),
-        Operation::HelperYank { name, vers, undo } => (
+        Operation::Helper(HelperRequest::Yank { name, vers, undo }) => (
             format!(
                 "{} {} {}",
                 if *undo { "UN-YANK" } else { "YANK" },
@@ -96,28 +96,40 @@ pub(crate) fn wording(op: &Operation, existing: bool) -> (String, &'static str) 
             ),
             "Approve",
         ),
-        Operation::Yank { name, vers } => (
+        Operation::Cargo(CargoRequest::Yank {
+            name,
+            vers,
+            undo: false,
+        }) => (
             format!("cargo wants to YANK {} {}", e(name), e(vers)),
             "Approve",
         ),
-        Operation::Unyank { name, vers } => (
+        Operation::Cargo(CargoRequest::Yank {
+            name,
+            vers,
+            undo: true,
+        }) => (
             format!("cargo wants to UN-YANK {} {}", e(name), e(vers)),
             "Approve",
         ),
-        Operation::Owners { name } => (
+        Operation::Cargo(CargoRequest::Owners { name }) => (
             format!("cargo wants to CHANGE THE OWNERS of {}", e(name)),
             "Approve",
         ),
-        Operation::Read { .. } => (
+        Operation::Cargo(CargoRequest::Read { .. }) => (
             "cargo wants to READ from a private registry".into(),
             "Approve",
         ),
-        Operation::Login { .. } if existing => {
+        Operation::Store(StoreChange::Login { .. }) if existing => {
             ("Replace the stored registry token?".into(), "Replace")
         }
-        Operation::Login { .. } => ("Store a new registry token?".into(), "Store"),
-        Operation::Logout => ("Remove the stored registry token?".into(), "Remove"),
-        Operation::Adopt { tokens } => (
+        Operation::Store(StoreChange::Login { .. }) => {
+            ("Store a new registry token?".into(), "Store")
+        }
+        Operation::Store(StoreChange::Logout) => {
+            ("Remove the stored registry token?".into(), "Remove")
+        }
+        Operation::Store(StoreChange::Adopt { tokens }) => (
             format!(
                 "Move {} clear-text registry token{} into the store?",
                 tokens.len(),
@@ -125,15 +137,15 @@ pub(crate) fn wording(op: &Operation, existing: bool) -> (String, &'static str) 
             ),
             "Move",
         ),
-        Operation::Migrate if existing => (
+        Operation::Store(StoreChange::Migrate) if existing => (
             "Replace the sealed store's token with the Secret Service's?".into(),
             "Replace",
         ),
-        Operation::Migrate => (
+        Operation::Store(StoreChange::Migrate) => (
             "Move the registry token into the sealed store?".into(),
             "Move",
         ),
-        Operation::GetUnnamed => ("A program asks for the registry token".into(), "Approve"),
+        Operation::Caller => ("A program asks for the registry token".into(), "Approve"),
         Operation::Unknown => ("An unknown request".into(), "Approve"),
     }
 }
@@ -221,8 +233,10 @@ pub fn view(ui: &mut Ui, state: &mut ConfirmState) {
 fn sentence(ui: &mut Ui, tx: &Transaction) {
     ui.label(RichText::new(summary::sentence(tx)).strong().size(20.0));
     let cksum = match &tx.operation {
-        Operation::Publish { cksum, .. } => Some(cksum.as_str()),
-        Operation::PublishPlan { crates } if crates.len() == 1 => Some(crates[0].cksum.as_str()),
+        Operation::Cargo(CargoRequest::Publish { cksum, .. }) => Some(cksum.as_str()),
+        Operation::Helper(HelperRequest::Publish { crates }) if crates.len() == 1 => {
+            Some(crates[0].cksum.as_str())
+        }
         _ => None,
     };
     let mut line = Vec::new();
@@ -314,7 +328,7 @@ fn section_title(ui: &mut Ui, this: Section, jump: &mut Option<Section>, title: 
 /// Every section below the verdict, in the order a person decides: what is published, what
 /// changed, who asked, the details.
 fn sections(ui: &mut Ui, tx: &Transaction, jump: &mut Option<Section>) {
-    if let Operation::PublishPlan { crates } = &tx.operation {
+    if let Operation::Helper(HelperRequest::Publish { crates }) = &tx.operation {
         for (i, c) in crates.iter().enumerate() {
             ui.push_id(("crate", i), |ui| {
                 let name = format!("{} {}", escape(&c.name).text, escape(&c.vers).text);
@@ -353,7 +367,7 @@ fn block_what_cannot_be_approved(state: &mut ConfirmState) -> bool {
         });
     }
     // A plan is approvable only when every crate in it is.
-    if let Operation::PublishPlan { crates } = &state.tx.operation {
+    if let Operation::Helper(HelperRequest::Publish { crates }) = &state.tx.operation {
         if crates.is_empty() {
             blocked.get_or_insert_with(|| "the plan holds no crate".into());
         }

@@ -166,7 +166,11 @@ fn details(ui: &mut Ui, req: &EnrollRequest) {
             for w in &req.requester.warnings {
                 ui.colored_label(
                     Color32::from_rgb(0xe0, 0x40, 0x30),
-                    RichText::new(format!("WARNING: {w}")).strong(),
+                    RichText::new(format!(
+                        "WARNING: {}",
+                        crate::text::escape(&super::summary::warning(w)).text
+                    ))
+                    .strong(),
                 );
             }
             let mut rows = Rows::new(ui);

@@ -5,7 +5,7 @@ use egui::{RichText, Ui};
 
 use super::confirm::group_checksum;
 use super::{Transaction, palette};
-use crate::request::Operation;
+use crate::request::{CargoRequest, HelperRequest, Operation, StoreChange};
 use crate::text::{command_line, escape};
 
 /// An ancestor's command line on one line, escaped and shortened: scripts passed with `-c`
@@ -114,7 +114,7 @@ pub(super) fn details(ui: &mut Ui, tx: &Transaction) {
         .spacing([12.0, 6.0])
         .show(ui, |ui| {
             // setup's window names a registry for each token it moves: no row for the whole.
-            if !matches!(tx.operation, Operation::Adopt { .. }) {
+            if !matches!(tx.operation, Operation::Store(StoreChange::Adopt { .. })) {
                 rows.text(ui, "Registry", &tx.registry);
             }
             rows.text(ui, "Operation", tx.operation.verb());
@@ -135,15 +135,15 @@ pub(super) fn details(ui: &mut Ui, tx: &Transaction) {
 pub(super) fn operation_rows(rows: &mut Rows, ui: &mut Ui, tx: &Transaction) {
     const BY_HELPER: &str = "this helper: the token goes to no other program";
     match &tx.operation {
-        Operation::Publish { name, vers, cksum } => {
+        Operation::Cargo(CargoRequest::Publish { name, vers, cksum }) => {
             rows.text(ui, "Crate", name);
             rows.text(ui, "Version", vers);
             rows.shown(ui, "SHA-256", grouped(cksum));
         }
-        Operation::PublishPlan { crates } => plan_rows(rows, ui, crates),
-        Operation::Adopt { tokens } => adopt_rows(rows, ui, tokens),
-        Operation::HelperOwners { name, change } => {
-            use crate::publish::upload::OwnerChange;
+        Operation::Helper(HelperRequest::Publish { crates }) => plan_rows(rows, ui, crates),
+        Operation::Store(StoreChange::Adopt { tokens }) => adopt_rows(rows, ui, tokens),
+        Operation::Helper(HelperRequest::Owners { name, change }) => {
+            use crate::request::OwnerChange;
             rows.text(ui, "Crate", name);
             match change {
                 OwnerChange::List => rows.text(ui, "Asks", "the list of owners"),
@@ -152,26 +152,28 @@ pub(super) fn operation_rows(rows: &mut Rows, ui: &mut Ui, tx: &Transaction) {
             }
             rows.text(ui, "Sent by", BY_HELPER);
         }
-        Operation::HelperYank { name, vers, .. } => {
+        Operation::Helper(HelperRequest::Yank { name, vers, .. }) => {
             rows.text(ui, "Crate", name);
             rows.text(ui, "Version", vers);
             rows.text(ui, "Sent by", BY_HELPER);
         }
-        Operation::Yank { name, vers } | Operation::Unyank { name, vers } => {
+        Operation::Cargo(CargoRequest::Yank { name, vers, .. }) => {
             rows.text(ui, "Crate", name);
             rows.text(ui, "Version", vers);
         }
-        Operation::Owners { name } => rows.text(ui, "Crate", name),
-        Operation::Read { .. } => {
+        Operation::Cargo(CargoRequest::Owners { name }) => rows.text(ui, "Crate", name),
+        Operation::Cargo(CargoRequest::Read { .. }) => {
             rows.text(ui, "Token use", "reading the index and downloading crates")
         }
-        Operation::Login { .. } | Operation::Migrate => token_rows(rows, ui, tx),
-        Operation::GetUnnamed => rows.text(
+        Operation::Store(StoreChange::Login { .. }) | Operation::Store(StoreChange::Migrate) => {
+            token_rows(rows, ui, tx)
+        }
+        Operation::Caller => rows.text(
             ui,
             "Crate",
             "(the caller did not name a crate or an operation)",
         ),
-        Operation::Logout | Operation::Unknown => {}
+        Operation::Store(StoreChange::Logout) | Operation::Unknown => {}
     }
 }
 
@@ -222,7 +224,7 @@ pub(super) fn adopt_rows(rows: &mut Rows, ui: &mut Ui, tokens: &[crate::request:
 
 /// A token being stored (login) or moved (migrate): its fingerprint, and what it replaces.
 pub(super) fn token_rows(rows: &mut Rows, ui: &mut Ui, tx: &Transaction) {
-    let migrate = tx.operation == Operation::Migrate;
+    let migrate = tx.operation == Operation::Store(StoreChange::Migrate);
     if let Some(fp) = &tx.login_fingerprint {
         rows.text(
             ui,

@@ -4,8 +4,9 @@
 //!
 //! Plain functions over a [`Transaction`], so that the wording is tested without a window.
 
+use crate::evidence::Warning;
 use crate::package::{Check, Level, Previous, Report};
-use crate::request::Operation;
+use crate::request::{CargoRequest, HelperRequest, Operation, StoreChange};
 use crate::text::escape;
 
 use super::Transaction;
@@ -79,32 +80,23 @@ pub fn sentence(tx: &Transaction) -> String {
     let e = |s: &str| escape(s).text;
     let reg = registry_name(&tx.registry);
     match &tx.operation {
-        Operation::Publish { name, vers, .. } => {
+        Operation::Cargo(CargoRequest::Publish { name, vers, .. }) => {
             format!("Publish {} {} to {reg}", e(name), e(vers))
         }
-        Operation::PublishPlan { crates } => match crates.as_slice() {
+        Operation::Helper(HelperRequest::Publish { crates }) => match crates.as_slice() {
             [one] => format!("Publish {} {} to {reg}", e(&one.name), e(&one.vers)),
             more => format!("Publish {} crates to {reg}", more.len()),
         },
-        Operation::Yank { name, vers }
-        | Operation::HelperYank {
-            name,
-            vers,
-            undo: false,
-        } => {
-            format!("Yank {} {} on {reg}", e(name), e(vers))
+        Operation::Cargo(CargoRequest::Yank { name, vers, undo })
+        | Operation::Helper(HelperRequest::Yank { name, vers, undo }) => {
+            let verb = if *undo { "Un-yank" } else { "Yank" };
+            format!("{verb} {} {} on {reg}", e(name), e(vers))
         }
-        Operation::Unyank { name, vers }
-        | Operation::HelperYank {
-            name,
-            vers,
-            undo: true,
-        } => {
-            format!("Un-yank {} {} on {reg}", e(name), e(vers))
+        Operation::Cargo(CargoRequest::Owners { name }) => {
+            format!("Change the owners of {} on {reg}", e(name))
         }
-        Operation::Owners { name } => format!("Change the owners of {} on {reg}", e(name)),
-        Operation::HelperOwners { name, change } => {
-            use crate::publish::upload::OwnerChange;
+        Operation::Helper(HelperRequest::Owners { name, change }) => {
+            use crate::request::OwnerChange;
             match change {
                 OwnerChange::List => format!("List the owners of {} on {reg}", e(name)),
                 OwnerChange::Add(u) => {
@@ -117,22 +109,26 @@ pub fn sentence(tx: &Transaction) -> String {
                 ),
             }
         }
-        Operation::Read { .. } => format!("Read from the private registry {reg}"),
-        Operation::Login { .. } if tx.existing_entry => {
+        Operation::Cargo(CargoRequest::Read { .. }) => {
+            format!("Read from the private registry {reg}")
+        }
+        Operation::Store(StoreChange::Login { .. }) if tx.existing_entry => {
             format!("Replace the token stored for {reg}")
         }
-        Operation::Login { .. } => format!("Store a new token for {reg}"),
-        Operation::Logout => format!("Remove the token stored for {reg}"),
-        Operation::Adopt { tokens } => format!(
+        Operation::Store(StoreChange::Login { .. }) => format!("Store a new token for {reg}"),
+        Operation::Store(StoreChange::Logout) => format!("Remove the token stored for {reg}"),
+        Operation::Store(StoreChange::Adopt { tokens }) => format!(
             "Move {} clear-text token{} into the store",
             tokens.len(),
             if tokens.len() == 1 { "" } else { "s" }
         ),
-        Operation::Migrate if tx.existing_entry => {
+        Operation::Store(StoreChange::Migrate) if tx.existing_entry => {
             format!("Replace the sealed store's token for {reg} with the Secret Service's")
         }
-        Operation::Migrate => format!("Move the token for {reg} into the sealed store"),
-        Operation::GetUnnamed => format!("Give the token for {reg} to a program"),
+        Operation::Store(StoreChange::Migrate) => {
+            format!("Move the token for {reg} into the sealed store")
+        }
+        Operation::Caller => format!("Give the token for {reg} to a program"),
         Operation::Unknown => format!("An unknown request for {reg}"),
     }
 }
@@ -141,13 +137,34 @@ pub fn sentence(tx: &Transaction) -> String {
 /// that does the same and keeps the token.
 pub fn provider_mode(op: &Operation) -> Option<&'static str> {
     match op {
-        Operation::Publish { .. } => Some("cargo confirm-gui publish"),
-        Operation::Yank { .. } | Operation::Unyank { .. } => Some("cargo confirm-gui yank"),
-        Operation::Owners { .. } => Some("cargo confirm-gui owner"),
+        Operation::Cargo(CargoRequest::Publish { .. }) => Some("cargo confirm-gui publish"),
+        Operation::Cargo(CargoRequest::Yank { .. }) => Some("cargo confirm-gui yank"),
+        Operation::Cargo(CargoRequest::Owners { .. }) => Some("cargo confirm-gui owner"),
         // A read hands cargo the same token: publishing stays possible only through the
         // helper's own command.
-        Operation::Read { .. } => Some("cargo confirm-gui publish"),
+        Operation::Cargo(CargoRequest::Read { .. }) => Some("cargo confirm-gui publish"),
         _ => None,
+    }
+}
+
+/// A warning about who asked, in the person's words (not escaped).
+pub fn warning(w: &Warning) -> String {
+    match w {
+        Warning::Orphaned => "no parent process (orphaned)".into(),
+        Warning::NotPinned => "could not pin the parent process (pidfd_open failed)".into(),
+        Warning::Exited => "the requesting process exited while it was being inspected".into(),
+        Warning::NotCargo => "the program that asked is not cargo".into(),
+        Warning::NotVerifiedCargo(why) => {
+            format!("the program that asked is named cargo but is not verified to be it: {why}")
+        }
+        Warning::LoaderVariable(name) => format!(
+            "the program that asked runs with {name} set: code another program chose may run \
+             inside it, where the token would go"
+        ),
+        Warning::InvalidSignature => "the requesting program's code signature is invalid".into(),
+        Warning::NotInspectable => {
+            "the requesting process cannot be inspected on this platform yet".into()
+        }
     }
 }
 
@@ -162,7 +179,7 @@ pub fn verdict(tx: &Transaction, now: i64) -> Verdict {
         })
     };
     for w in &tx.requester.warnings {
-        push(Mark::Stop, escape(w).text, Section::Asked);
+        push(Mark::Stop, escape(&warning(w)).text, Section::Asked);
     }
     if chain_hides(&tx.requester) {
         push(
@@ -183,13 +200,13 @@ pub fn verdict(tx: &Transaction, now: i64) -> Verdict {
         );
     }
     match &tx.operation {
-        Operation::GetUnnamed => push(
+        Operation::Caller => push(
             Mark::Stop,
             "the request names no crate and no operation: what the token is for cannot be shown"
                 .into(),
             Section::Details,
         ),
-        Operation::Migrate => push(
+        Operation::Store(StoreChange::Migrate) => push(
             Mark::Look,
             "the Secret Service let any program running as you read this token: moving it \
              does not make it secret again"
@@ -204,7 +221,7 @@ pub fn verdict(tx: &Transaction, now: i64) -> Verdict {
     }
     let mut reports: Vec<(usize, String, &Report)> = Vec::new();
     match &tx.operation {
-        Operation::PublishPlan { crates } => {
+        Operation::Helper(HelperRequest::Publish { crates }) => {
             for (i, c) in crates.iter().enumerate() {
                 let prefix = if crates.len() > 1 {
                     format!("{} {}: ", escape(&c.name).text, escape(&c.vers).text)
@@ -351,12 +368,23 @@ fn request_hides(tx: &Transaction) -> bool {
     let h = |s: &str| escape(s).hidden;
     h(&tx.registry)
         || match &tx.operation {
-            Operation::Publish { name, vers, .. }
-            | Operation::Yank { name, vers }
-            | Operation::Unyank { name, vers }
-            | Operation::HelperYank { name, vers, .. } => h(name) || h(vers),
-            Operation::Owners { name } | Operation::HelperOwners { name, .. } => h(name),
-            Operation::PublishPlan { crates } => crates.iter().any(|c| h(&c.name) || h(&c.vers)),
+            Operation::Cargo(CargoRequest::Publish { name, vers, .. })
+            | Operation::Cargo(CargoRequest::Yank {
+                name,
+                vers,
+                undo: false,
+            })
+            | Operation::Cargo(CargoRequest::Yank {
+                name,
+                vers,
+                undo: true,
+            })
+            | Operation::Helper(HelperRequest::Yank { name, vers, .. }) => h(name) || h(vers),
+            Operation::Cargo(CargoRequest::Owners { name })
+            | Operation::Helper(HelperRequest::Owners { name, .. }) => h(name),
+            Operation::Helper(HelperRequest::Publish { crates }) => {
+                crates.iter().any(|c| h(&c.name) || h(&c.vers))
+            }
             _ => false,
         }
 }
@@ -374,7 +402,7 @@ fn unchanged_build_script(r: &Report) -> Option<String> {
 fn fine(tx: &Transaction, reports: &[(usize, String, &Report)], now: i64) -> String {
     let mut facts: Vec<String> = Vec::new();
     if let [(_, _, r)] = reports {
-        if matches!(tx.operation, Operation::Publish { .. }) {
+        if matches!(tx.operation, Operation::Cargo(CargoRequest::Publish { .. })) {
             facts.push("the .crate matches its checksum".into());
         }
         if let Some(p) = &r.provenance

@@ -246,16 +246,7 @@ pub struct IndexEntry {
     yanked: bool,
 }
 
-/// What `owners` does.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum OwnerChange {
-    /// List the owners.
-    List,
-    /// Invite these logins as owners.
-    Add(Vec<String>),
-    /// Remove these logins.
-    Remove(Vec<String>),
-}
+use crate::request::OwnerChange;
 
 /// The helper's own HTTP client for one registry: no proxy, no redirects, system roots only,
 /// plain http only to loopback (see the module docs).

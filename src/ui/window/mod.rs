@@ -84,16 +84,7 @@ impl GuiPrompter {
             "cargo-confirm-gui: {}",
             confirm::wording(&tx.operation, tx.existing_entry).0
         );
-        if !tx.requester.parent_is_cargo
-            && !matches!(
-                tx.operation,
-                crate::request::Operation::PublishPlan { .. }
-                    | crate::request::Operation::HelperYank { .. }
-                    | crate::request::Operation::HelperOwners { .. }
-                    | crate::request::Operation::Adopt { .. }
-                    | crate::request::Operation::Migrate
-            )
-        {
+        if !tx.requester.parent_is_cargo && !tx.operation.run_by_the_person() {
             title.push_str(" (asked by a program that is not cargo)");
         }
         let state = ConfirmState::new(tx.clone(), opts).with_link(link);
