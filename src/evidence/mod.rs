@@ -82,7 +82,7 @@ pub enum Warning {
     Exited,
     /// The direct parent is not named cargo.
     NotCargo,
-    /// The direct parent is named cargo but failed the check ([`cargo::verify`]); why.
+    /// The direct parent is named cargo but failed the check (`cargo::verify`); why.
     NotVerifiedCargo(String),
     /// A dynamic loader variable (`LD_PRELOAD`, `LD_LIBRARY_PATH`, `LD_AUDIT`) is set in the
     /// requester's environment; its name.
