@@ -210,6 +210,9 @@ pub enum Error {
     /// The provider args in cargo's config are wrong.
     #[error("{0}")]
     Args(String),
+    /// The index URL is not one cargo sends.
+    #[error(transparent)]
+    IndexUrl(#[from] crate::index_url::BadIndexUrl),
     /// CI or no display.
     #[error("{}", .0.message())]
     Refused(Refusal),

@@ -32,6 +32,7 @@ pub mod error;
 pub mod evidence;
 pub mod gate;
 pub mod harden;
+pub mod index_url;
 pub mod input_guard;
 pub mod package;
 pub mod pipeline;

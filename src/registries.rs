@@ -7,11 +7,8 @@
 use std::path::Path;
 
 use crate::env::Snapshot;
+use crate::index_url::{CRATES_IO_INDEX, IndexUrl};
 use crate::package::cargo_config_files;
-use crate::store::CRATES_IO_INDEX;
-
-/// crates.io's sparse index: where the helper's own client reads it.
-const CRATES_IO_SPARSE: &str = "sparse+https://index.crates.io/";
 
 /// A registry a command acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,10 +60,9 @@ impl Registry {
 
     /// The index the helper's own client reads: crates.io's sparse one for crates.io.
     pub fn api_index(&self) -> String {
-        if self.index_url == CRATES_IO_INDEX {
-            CRATES_IO_SPARSE.to_string()
-        } else {
-            self.index_url.clone()
+        match IndexUrl::parse(&self.index_url) {
+            Ok(url) => url.api_index().to_string(),
+            Err(_) => self.index_url.clone(),
         }
     }
 }
@@ -184,7 +180,7 @@ mod tests {
         assert_eq!(r(Some("sparse+https://x/"), Some("other"), None).name, None);
         let io = r(None, Some("crates-io"), None);
         assert_eq!(io.index_url, CRATES_IO_INDEX);
-        assert_eq!(io.api_index(), CRATES_IO_SPARSE);
+        assert_eq!(io.api_index(), crate::index_url::CRATES_IO_SPARSE);
         // No config: crates.io.
         let bare = d.path().join("bare");
         std::fs::create_dir_all(&bare).unwrap();

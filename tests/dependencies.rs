@@ -118,7 +118,16 @@ const STEPS: &[&[&str]] = &[
 /// Modules every step may use: the vocabulary of a request, its errors, its words. They
 /// must use no step at all, or a step would reach a later one through them.
 const SHARED: &[&str] = &[
-    "error", "text", "token", "request", "policy", "package", "publish", "harden", "sealed",
+    "error",
+    "text",
+    "token",
+    "index_url",
+    "request",
+    "policy",
+    "package",
+    "publish",
+    "harden",
+    "sealed",
     "throttle",
 ];
 

@@ -103,7 +103,7 @@ impl Home {
 
 fn forget_crates_io() {
     let key = cargo_confirm_gui::store::RegistryKey::from_index_url(
-        cargo_confirm_gui::store::CRATES_IO_INDEX,
+        cargo_confirm_gui::index_url::CRATES_IO_INDEX,
     );
     let _ = Command::new("secret-tool")
         .env("DBUS_SESSION_BUS_ADDRESS", &desk().dbus)
@@ -178,7 +178,7 @@ fn setup_moves_every_clear_token_after_one_window_and_doctor_says_all_good() {
         Some(LOCAL_TOKEN)
     );
     let crates_io = cargo_confirm_gui::store::RegistryKey::from_index_url(
-        cargo_confirm_gui::store::CRATES_IO_INDEX,
+        cargo_confirm_gui::index_url::CRATES_IO_INDEX,
     );
     assert_eq!(
         desk().secret_lookup(crates_io.as_str()).as_deref(),

@@ -1262,3 +1262,24 @@ fn the_setup_window_names_each_registry_once() {
     assert_eq!(h.query_all_by_label("Found in").count(), 1);
     assert_eq!(h.query_all_by_label("Registry").count(), 1);
 }
+
+/// The sentence names crates.io only for crates.io's own index: a host that merely holds
+/// `index.crates.io` in its name is shown as that host.
+#[test]
+fn only_crates_ios_own_index_is_called_crates_io() {
+    use cargo_confirm_gui::ui::summary::registry_name;
+    for url in [
+        "sparse+https://index.crates.io/",
+        "https://github.com/rust-lang/crates.io-index",
+    ] {
+        assert_eq!(registry_name(url), "crates.io", "{url}");
+    }
+    assert_eq!(
+        registry_name("sparse+https://index.crates.io.evil.example/"),
+        "index.crates.io.evil.example"
+    );
+    assert_eq!(
+        registry_name("sparse+https://evil.example/github.com/rust-lang/crates.io-index"),
+        "evil.example"
+    );
+}

@@ -91,7 +91,7 @@ fuzz_target!(|data: &[u8]| {
             _ if name == "crates-io" => {
                 assert_eq!(
                     found.as_deref(),
-                    Ok(cargo_confirm_gui::store::CRATES_IO_INDEX)
+                    Ok(cargo_confirm_gui::index_url::CRATES_IO_INDEX)
                 )
             }
             (Some(s), f) => assert_eq!(f.as_deref(), Ok(s)),

@@ -204,6 +204,6 @@ mod tests {
             registry: Some("crates-io".into()),
         };
         let (url, _) = named.target_in(&Snapshot::default(), d.path()).unwrap();
-        assert_eq!(url, crate::store::CRATES_IO_INDEX);
+        assert_eq!(url, crate::index_url::CRATES_IO_INDEX);
     }
 }

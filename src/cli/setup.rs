@@ -6,10 +6,11 @@ use std::path::Path;
 
 use crate::adopt::{self, Found};
 use crate::env::Snapshot;
+use crate::index_url::CRATES_IO_INDEX;
 use crate::pipeline::{self, Adoptee, Deps};
 use crate::registries;
 use crate::request::AdoptItem;
-use crate::store::{CRATES_IO_INDEX, RegistryKey, TokenStore};
+use crate::store::{RegistryKey, TokenStore};
 use crate::ui::Cancel;
 
 use super::Stores;
@@ -257,7 +258,7 @@ fn registry_key(name: &str, cwd: &Path, env: &Snapshot) -> Result<RegistryKey, S
         env.cargo_home.as_deref(),
         env.registry_index_var(name),
     )?;
-    RegistryKey::parse(&url)
+    RegistryKey::parse(&url).map_err(|e| e.to_string())
 }
 
 /// The index URL of registry `name` and, for the window, where it came from:

@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
+use crate::index_url::CRATES_IO_INDEX;
 use crate::pipeline::Deps;
-use crate::store::{CRATES_IO_INDEX, RegistryKey};
+use crate::store::RegistryKey;
 
 use super::Stores;
 

@@ -15,7 +15,7 @@ pub(crate) fn migrate(
     from: &dyn TokenStore,
     cancel: &Cancel,
 ) -> Result<(), Error> {
-    let key = RegistryKey::parse(&req.index_url).map_err(Error::Args)?;
+    let key = RegistryKey::parse(&req.index_url)?;
     let registry = req.registry_label();
     let asked = Asked {
         what: Operation::Store(StoreChange::Migrate).describe(&registry),

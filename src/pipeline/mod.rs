@@ -141,7 +141,7 @@ pub(crate) fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<
     let policy = Options::from_args(&args)
         .and_then(|o| o.within(&deps.allowed))
         .map_err(Error::Args)?;
-    let key = RegistryKey::parse(&req.index_url).map_err(Error::Args)?;
+    let key = RegistryKey::parse(&req.index_url)?;
     let registry = req.registry_label();
     let asked = Asked {
         what: req.operation.describe(&registry),

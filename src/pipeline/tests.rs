@@ -843,7 +843,7 @@ fn crates_io_login_token_is_validated() {
         token_given: true,
         enroll: false,
     }));
-    r.index_url = crate::store::CRATES_IO_SPARSE.into();
+    r.index_url = crate::index_url::CRATES_IO_SPARSE.into();
     let p = Scripted::answering(Decision::Approve);
     let e = run(&store, &p, desktop(), &r).unwrap_err();
     assert!(e.to_string().contains("`cio` followed by 32"), "{e}");

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::index_url::{BadIndexUrl, CRATES_IO_INDEX, IndexUrl};
 use crate::token::Token;
 
 #[cfg(any(target_os = "linux", windows))]
@@ -14,57 +15,26 @@ pub(crate) mod memory;
 #[cfg(target_os = "linux")]
 pub(crate) mod sealed;
 
-/// The crates.io index, in its git spelling.
-pub const CRATES_IO_INDEX: &str = "https://github.com/rust-lang/crates.io-index";
-/// The crates.io index, in its sparse spelling.
-pub(crate) const CRATES_IO_SPARSE: &str = "sparse+https://index.crates.io/";
-
-/// One store entry per registry, keyed by its canonical index URL.
+/// One store entry per registry, keyed by its canonical index URL
+/// ([`IndexUrl::canonical`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RegistryKey {
     canonical: String,
 }
 
 impl RegistryKey {
-    /// Canonicalises an index URL: both crates.io spellings give one key; the scheme and
-    /// host are lower-cased, a default port and a trailing slash dropped, so one registry
-    /// never has two entries. For URLs already checked by [`RegistryKey::parse`].
+    /// The key of an index URL already checked by [`IndexUrl::parse`], or one of our own.
     pub fn from_index_url(url: &str) -> Self {
-        let trimmed = url.trim().trim_end_matches('/');
-        let normal = normalise(trimmed);
-        let crates_io = [CRATES_IO_INDEX, CRATES_IO_SPARSE]
-            .iter()
-            .any(|c| c.trim_end_matches('/') == normal);
-        let canonical = if crates_io {
-            CRATES_IO_INDEX.to_string()
-        } else {
-            normal
-        };
-        RegistryKey { canonical }
+        RegistryKey {
+            canonical: IndexUrl::parse(url)
+                .map(|u| u.canonical())
+                .unwrap_or_else(|_| url.trim().trim_end_matches('/').to_string()),
+        }
     }
 
-    /// Checks and canonicalises an index URL from outside (a request, the command line).
-    /// cargo sends URLs serialised by the `url` crate: ASCII, with no spaces or controls. A
-    /// URL with invisible, bidirectional or other non-ASCII characters is refused: it could
-    /// look like another registry's (and skip, say, the crates.io token check).
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let bad: Vec<String> = url
-            .chars()
-            .filter(|c| !c.is_ascii_graphic())
-            .map(|c| format!("U+{:04X}", c as u32))
-            .collect();
-        if !bad.is_empty() {
-            return Err(format!(
-                "cargo-confirm-gui: the index URL {} holds characters cargo never sends ({}): a \
-                 URL like that can look like another registry's. Nothing was stored or released",
-                crate::text::escape(url).text,
-                bad.join(", ")
-            ));
-        }
-        if !url.contains("://") {
-            return Err(format!("{url} is not an index URL"));
-        }
-        Ok(RegistryKey::from_index_url(url))
+    /// Checks an index URL from outside (a request, the command line) and keys it.
+    pub fn parse(url: &str) -> Result<Self, BadIndexUrl> {
+        IndexUrl::parse(url).map(|u| RegistryKey::from(&u))
     }
 
     /// The canonical index URL (the store's account name).
@@ -78,31 +48,12 @@ impl RegistryKey {
     }
 }
 
-/// Lower-cases the scheme and host and drops a default port: `sparse+HTTPS://Example.com:443/x`
-/// and `sparse+https://example.com/x` are one registry.
-fn normalise(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let scheme = scheme.to_ascii_lowercase();
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let mut authority = authority.to_ascii_lowercase();
-    let default_port = if scheme.ends_with("https") {
-        ":443"
-    } else if scheme.ends_with("http") {
-        ":80"
-    } else {
-        ""
-    };
-    if !default_port.is_empty()
-        && let Some(host) = authority.strip_suffix(default_port)
-    {
-        authority = host.to_string();
+impl From<&IndexUrl> for RegistryKey {
+    fn from(url: &IndexUrl) -> Self {
+        RegistryKey {
+            canonical: url.canonical(),
+        }
     }
-    format!("{scheme}://{authority}{path}")
 }
 
 impl fmt::Display for RegistryKey {
@@ -159,7 +110,7 @@ mod tests {
     #[test]
     fn crates_io_spellings_share_one_entry() {
         let a = RegistryKey::from_index_url(CRATES_IO_INDEX);
-        let b = RegistryKey::from_index_url(CRATES_IO_SPARSE);
+        let b = RegistryKey::from_index_url(crate::index_url::CRATES_IO_SPARSE);
         let c = RegistryKey::from_index_url("sparse+https://index.crates.io");
         assert_eq!(a, b);
         assert_eq!(a, c);
@@ -212,10 +163,12 @@ mod tests {
             "sparse+https://index.crates.io/\n",
             "index.crates.io",
         ] {
-            let e = RegistryKey::parse(url).unwrap_err();
+            let e = RegistryKey::parse(url).unwrap_err().to_string();
             assert!(!e.contains('\u{202E}') && !e.contains('\n'), "{e}");
         }
-        let e = RegistryKey::parse("sparse+https://index.crates.io\u{200B}/").unwrap_err();
+        let e = RegistryKey::parse("sparse+https://index.crates.io\u{200B}/")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("U+200B") && e.contains("\\u{200B}"), "{e}");
     }
 }

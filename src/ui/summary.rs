@@ -64,7 +64,9 @@ pub fn registry_name(label: &str) -> String {
     {
         return escape(name).text;
     }
-    if label.contains("index.crates.io") || label.contains("github.com/rust-lang/crates.io-index") {
+    // The whole URL must be crates.io's: a host such as `index.crates.io.example` merely
+    // holds its name.
+    if crate::index_url::IndexUrl::parse(label).is_ok_and(|u| u.is_crates_io()) {
         return "crates.io".into();
     }
     let host = label

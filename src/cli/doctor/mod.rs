@@ -7,9 +7,10 @@ use crate::adopt;
 use crate::env::Snapshot;
 #[cfg(target_os = "linux")]
 use crate::evidence;
+use crate::index_url::CRATES_IO_INDEX;
 use crate::pipeline::Deps;
 use crate::policy::DisplayPolicy;
-use crate::store::{CRATES_IO_INDEX, RegistryKey};
+use crate::store::RegistryKey;
 
 use super::Stores;
 
@@ -160,7 +161,7 @@ fn environment_tokens(list: &mut Checklist) {
 
 /// The token store opens and answers (crates.io's entry is looked up, never read).
 fn token_store(list: &mut Checklist, stores: &Stores) -> Result<(), String> {
-    let probe = RegistryKey::parse(CRATES_IO_INDEX)?;
+    let probe = RegistryKey::from_index_url(CRATES_IO_INDEX);
     let reachable = stores
         .open()
         .and_then(|s| s.contains(&probe).map(|_| s.describe()));
