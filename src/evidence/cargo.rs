@@ -28,6 +28,8 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use super::NotCargo;
+
 /// One end of a pipe, held by some process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct End {
@@ -64,7 +66,7 @@ fn judge_pipes(
     stdin: &[End],
     stdout: &[End],
     jobserver: &[u32],
-) -> Result<(), String> {
+) -> Result<(), NotCargo> {
     for (name, holders, cargo_writes) in [("stdin", stdin, true), ("stdout", stdout, false)] {
         let others: Vec<u32> = holders
             .iter()
@@ -72,61 +74,51 @@ fn judge_pipes(
             .filter(|p| *p != me && *p != cargo)
             .collect();
         if !others.is_empty() {
-            return Err(format!(
-                "another process also holds this helper's {name} pipe (pid {}): something \
-                 besides cargo could be talking to it",
-                others
+            return Err(NotCargo::Shared {
+                pipe: name,
+                pids: others
                     .iter()
                     .map(u32::to_string)
                     .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+                    .join(", "),
+            });
         }
         let cargo_ends: Vec<&End> = holders.iter().filter(|e| e.pid == cargo).collect();
         if let Some(e) = cargo_ends.iter().find(|e| jobserver.contains(&e.fd)) {
-            return Err(format!(
-                "the parent's descriptor {} on this helper's {name} pipe is one its jobserver \
-                 variables name: it was handed to cargo, not made by it",
-                e.fd
-            ));
+            return Err(NotCargo::Jobserver {
+                pipe: name,
+                fd: e.fd,
+            });
         }
         let e = match cargo_ends.as_slice() {
             [] => {
-                return Err(format!(
-                    "the parent does not hold the other end of this helper's {name} pipe: it is \
-                     not the program talking to this helper"
-                ));
+                return Err(NotCargo::NotHolding { pipe: name });
             }
             [e] => *e,
             more => {
-                return Err(format!(
-                    "the parent holds {} descriptors on this helper's {name} pipe, where cargo \
-                     makes one: they were handed to it",
-                    more.len()
-                ));
+                return Err(NotCargo::Several {
+                    pipe: name,
+                    count: more.len(),
+                });
             }
         };
         if e.writes != cargo_writes || e.reads == cargo_writes {
-            return Err(format!(
-                "the parent's end of this helper's {name} pipe is opened {}, where cargo's is \
-                 {}: it is not the program talking to this helper",
-                match (e.reads, e.writes) {
+            return Err(NotCargo::Direction {
+                pipe: name,
+                opened: match (e.reads, e.writes) {
                     (true, true) => "for reading and writing",
                     (true, false) => "for reading",
                     _ => "for writing",
                 },
-                if cargo_writes {
+                wanted: if cargo_writes {
                     "write-only"
                 } else {
                     "read-only"
-                }
-            ));
+                },
+            });
         }
         if !e.cloexec {
-            return Err(format!(
-                "the parent's end of this helper's {name} pipe was inherited, not made by \
-                 it (no close-on-exec): it is not the program talking to this helper"
-            ));
+            return Err(NotCargo::Inherited { pipe: name });
         }
     }
     Ok(())
@@ -165,22 +157,24 @@ pub fn jobserver_fds(environ: &[u8]) -> Vec<u32> {
     fds
 }
 
-fn jobserver_of(pid: u32) -> Result<Vec<u32>, String> {
+fn jobserver_of(pid: u32) -> Result<Vec<u32>, NotCargo> {
     std::fs::read(format!("/proc/{pid}/environ"))
         .map(|e| jobserver_fds(&e))
-        .map_err(|e| format!("the parent's environment cannot be read: {e}"))
+        .map_err(|e| NotCargo::Environment(e.to_string()))
 }
 
-fn pipe_inode(fd: i32) -> Result<u64, String> {
-    let meta =
-        std::fs::metadata(format!("/proc/self/fd/{fd}")).map_err(|e| format!("fd {fd}: {e}"))?;
-    let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).map_err(|e| e.to_string())?;
+fn pipe_inode(fd: i32) -> Result<u64, NotCargo> {
+    let unreadable = |e: std::io::Error| NotCargo::Descriptor {
+        fd,
+        why: e.to_string(),
+    };
+    let meta = std::fs::metadata(format!("/proc/self/fd/{fd}")).map_err(unreadable)?;
+    let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).map_err(unreadable)?;
     if !link.to_string_lossy().starts_with("pipe:[") {
-        return Err(format!(
-            "this helper's {} is {}, not a pipe from cargo",
-            if fd == 0 { "stdin" } else { "stdout" },
-            link.display()
-        ));
+        return Err(NotCargo::NotAPipe {
+            stream: if fd == 0 { "stdin" } else { "stdout" },
+            is: link.display().to_string(),
+        });
     }
     Ok(meta.ino())
 }
@@ -294,27 +288,23 @@ fn file_contains(pid: u32, needle: &[u8]) -> bool {
 
 /// Checks the parent `cargo` as described in the module docs. `Ok` carries its identity and
 /// a note for the window saying what was checked; `Err` says what failed.
-pub(crate) fn verify(cargo: u32) -> Result<(Identity, String), String> {
+pub(crate) fn verify(cargo: u32) -> Result<(Identity, String), NotCargo> {
     let me = std::process::id();
     let stdin = pipe_inode(0)?;
     let stdout = pipe_inode(1)?;
     if stdin == stdout {
-        return Err("this helper's stdin and stdout are one pipe, where cargo makes two".into());
+        return Err(NotCargo::OnePipe);
     }
     if !carries_cargo_strings(cargo) {
-        return Err(
-            "the parent is named cargo, but its binary does not carry cargo's own \
-             credential-provider strings"
-                .into(),
-        );
+        return Err(NotCargo::NoProviderStrings);
     }
     let jobserver = jobserver_of(cargo)?;
     let ([in_holders, out_holders], hidden) = holders([stdin, stdout]);
     judge_pipes(me, cargo, &in_holders, &out_holders, &jobserver)?;
     let identity = Identity {
         pid: cargo,
-        start_time: start_time(cargo).ok_or("the parent's start time cannot be read")?,
-        exe: exe_id(cargo).ok_or("the parent's binary cannot be read")?,
+        start_time: start_time(cargo).ok_or(NotCargo::NoStartTime)?,
+        exe: exe_id(cargo).ok_or(NotCargo::NoBinary)?,
         pipes: (stdin, stdout),
         jobserver,
     };
@@ -339,12 +329,12 @@ pub(crate) fn verify(cargo: u32) -> Result<(Identity, String), String> {
 impl Identity {
     /// The same checks again, and the parent must be the same process running the same
     /// binary as when the request arrived.
-    pub(crate) fn recheck(&self) -> Result<(), String> {
+    pub(crate) fn recheck(&self) -> Result<(), NotCargo> {
         if start_time(self.pid) != Some(self.start_time) {
-            return Err("cargo exited, and another process has its pid".into());
+            return Err(NotCargo::PidReused);
         }
         if exe_id(self.pid) != Some(self.exe) {
-            return Err("cargo now runs another program than when it asked".into());
+            return Err(NotCargo::BinaryChanged);
         }
         let (pipes, _) = holders([self.pipes.0, self.pipes.1]);
         let [stdin, stdout] = &pipes;
@@ -370,7 +360,7 @@ mod tests {
         }
     }
 
-    fn judge(stdin: &[End], stdout: &[End]) -> Result<(), String> {
+    fn judge(stdin: &[End], stdout: &[End]) -> Result<(), NotCargo> {
         judge_pipes(ME, CARGO, stdin, stdout, &[])
     }
 
@@ -397,7 +387,7 @@ mod tests {
             end(CARGO, true, true),
             end(77, true, false),
         ];
-        let e = judge(&stdin, &stdout).unwrap_err();
+        let e = judge(&stdin, &stdout).unwrap_err().to_string();
         assert!(e.contains("pid 77"), "{e}");
         let (stdin, _) = mine();
         let stdout = [end(ME, true, false), end(77, false, true)];
@@ -408,12 +398,16 @@ mod tests {
     fn a_parent_that_does_not_hold_its_ends_or_inherited_them_fails() {
         let (_, stdout) = mine();
         // No end at all: the genuine cargo that was exec'd knows nothing of us.
-        let e = judge(&[end(ME, false, false)], &stdout).unwrap_err();
+        let e = judge(&[end(ME, false, false)], &stdout)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("does not hold"), "{e}");
         // The wrong end (it reads our stdin).
         assert!(judge(&[end(ME, false, false), end(CARGO, false, true)], &stdout).is_err());
         // Inherited across exec: no close-on-exec.
-        let e = judge(&[end(ME, false, false), end(CARGO, true, false)], &stdout).unwrap_err();
+        let e = judge(&[end(ME, false, false), end(CARGO, true, false)], &stdout)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("inherited"), "{e}");
     }
 
@@ -424,12 +418,14 @@ mod tests {
         let mut second = end(CARGO, false, true);
         second.fd = 100;
         let stdout = [end(ME, true, false), end(CARGO, false, true), second];
-        let e = judge(&stdin, &stdout).unwrap_err();
+        let e = judge(&stdin, &stdout).unwrap_err().to_string();
         assert!(e.contains("2 descriptors"), "{e}");
         // A read-write end: what opening `/proc/PID/fd/N` as a jobserver `fifo:` gives.
         let mut rw = end(CARGO, true, true);
         rw.reads = true;
-        let e = judge(&[end(ME, false, false), rw], &mine().1).unwrap_err();
+        let e = judge(&[end(ME, false, false), rw], &mine().1)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("reading and writing"), "{e}");
     }
 
@@ -438,7 +434,9 @@ mod tests {
         // Review of "Nothing the caller supplies": a worm listed the helper's pipe ends in
         // CARGO_MAKEFLAGS, and cargo's jobserver client marked them close-on-exec itself.
         let (stdin, stdout) = mine();
-        let e = judge_pipes(ME, CARGO, &stdin, &stdout, &[8, 7]).unwrap_err();
+        let e = judge_pipes(ME, CARGO, &stdin, &stdout, &[8, 7])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("jobserver"), "{e}");
         // Other descriptors named there (make's own jobserver) are no reason to refuse.
         assert_eq!(judge_pipes(ME, CARGO, &stdin, &stdout, &[3, 4]), Ok(()));

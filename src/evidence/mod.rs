@@ -36,7 +36,7 @@ pub struct CargoIdentity;
 #[cfg(not(target_os = "linux"))]
 impl CargoIdentity {
     /// Nothing to check again.
-    fn recheck(&self) -> Result<(), String> {
+    fn recheck(&self) -> Result<(), NotCargo> {
         Ok(())
     }
 }
@@ -69,6 +69,119 @@ impl Requester {
     pub(crate) fn parent(&self) -> Option<&ProcessInfo> {
         self.chain.first()
     }
+}
+
+/// Why the requester is not (or no longer) a verified cargo: the message says which check
+/// failed ([`cargo`] on Linux).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotCargo {
+    /// The direct parent is not named cargo.
+    #[error("the program that asked is not cargo")]
+    NotNamedCargo,
+    /// Another process holds one of the helper's pipes too.
+    #[error(
+        "another process also holds this helper's {pipe} pipe (pid {pids}): something besides \
+         cargo could be talking to it"
+    )]
+    Shared {
+        /// `stdin` or `stdout`.
+        pipe: &'static str,
+        /// The other holders' pids, comma-separated.
+        pids: String,
+    },
+    /// The parent's end is one its jobserver variables name.
+    #[error(
+        "the parent's descriptor {fd} on this helper's {pipe} pipe is one its jobserver \
+         variables name: it was handed to cargo, not made by it"
+    )]
+    Jobserver {
+        /// `stdin` or `stdout`.
+        pipe: &'static str,
+        /// The descriptor.
+        fd: u32,
+    },
+    /// The parent holds no end of the pipe.
+    #[error(
+        "the parent does not hold the other end of this helper's {pipe} pipe: it is not the \
+         program talking to this helper"
+    )]
+    NotHolding {
+        /// `stdin` or `stdout`.
+        pipe: &'static str,
+    },
+    /// The parent holds more than one end.
+    #[error(
+        "the parent holds {count} descriptors on this helper's {pipe} pipe, where cargo makes \
+         one: they were handed to it"
+    )]
+    Several {
+        /// `stdin` or `stdout`.
+        pipe: &'static str,
+        /// How many.
+        count: usize,
+    },
+    /// The parent's end is opened the wrong way.
+    #[error(
+        "the parent's end of this helper's {pipe} pipe is opened {opened}, where cargo's is \
+         {wanted}: it is not the program talking to this helper"
+    )]
+    Direction {
+        /// `stdin` or `stdout`.
+        pipe: &'static str,
+        /// How it is opened.
+        opened: &'static str,
+        /// How cargo's is.
+        wanted: &'static str,
+    },
+    /// The parent's end has no close-on-exec: it was inherited.
+    #[error(
+        "the parent's end of this helper's {pipe} pipe was inherited, not made by it (no \
+         close-on-exec): it is not the program talking to this helper"
+    )]
+    Inherited {
+        /// `stdin` or `stdout`.
+        pipe: &'static str,
+    },
+    /// The parent's environment (for its jobserver variables) cannot be read.
+    #[error("the parent's environment cannot be read: {0}")]
+    Environment(String),
+    /// One of this helper's own descriptors cannot be read.
+    #[error("fd {fd}: {why}")]
+    Descriptor {
+        /// The descriptor.
+        fd: i32,
+        /// What the system said.
+        why: String,
+    },
+    /// stdin or stdout is not a pipe.
+    #[error("this helper's {stream} is {is}, not a pipe from cargo")]
+    NotAPipe {
+        /// `stdin` or `stdout`.
+        stream: &'static str,
+        /// What it is.
+        is: String,
+    },
+    /// stdin and stdout are one pipe.
+    #[error("this helper's stdin and stdout are one pipe, where cargo makes two")]
+    OnePipe,
+    /// The binary lacks cargo's credential-provider strings.
+    #[error(
+        "the parent is named cargo, but its binary does not carry cargo's own \
+         credential-provider strings"
+    )]
+    NoProviderStrings,
+    /// The parent's start time cannot be read.
+    #[error("the parent's start time cannot be read")]
+    NoStartTime,
+    /// The parent's binary cannot be read.
+    #[error("the parent's binary cannot be read")]
+    NoBinary,
+    /// At Approve: the pid now belongs to another process.
+    #[error("cargo exited, and another process has its pid")]
+    PidReused,
+    /// At Approve: the process runs another binary.
+    #[error("cargo now runs another program than when it asked")]
+    BinaryChanged,
 }
 
 /// Something that makes who asked doubtful, shown in red. What it says is `ui`'s to word.
@@ -264,7 +377,7 @@ fn verify_cargo(r: &mut Requester, ppid: u32) {
             }
             Err(why) => {
                 r.parent_is_cargo = false;
-                r.warnings.push(Warning::NotVerifiedCargo(why));
+                r.warnings.push(Warning::NotVerifiedCargo(why.to_string()));
             }
         }
     } else {
@@ -393,9 +506,9 @@ pub fn requester() -> Requester {
 
 /// Checks again, at Approve, that the requester is the cargo first seen (Linux: same
 /// process, same binary, alone on the pipes). Not cargo at all is an error too.
-pub fn recheck(r: &Requester) -> Result<(), String> {
+pub fn recheck(r: &Requester) -> Result<(), NotCargo> {
     if !r.parent_is_cargo {
-        return Err("the program that asked is not cargo".into());
+        return Err(NotCargo::NotNamedCargo);
     }
     r.cargo.as_ref().map_or(Ok(()), |c| c.recheck())
 }

@@ -58,7 +58,7 @@ pub struct Deps<'a> {
     /// Inspects who asked.
     pub requester: &'a dyn Fn() -> Requester,
     /// Checks again, at Approve, that the requester is still the cargo first seen.
-    pub recheck_requester: &'a dyn Fn(&Requester) -> Result<(), String>,
+    pub recheck_requester: &'a dyn Fn(&Requester) -> Result<(), crate::evidence::NotCargo>,
     /// Where the lock, the cooldown and the audit log live.
     pub state: crate::state::State,
 }

@@ -116,7 +116,12 @@ fn a_token_goes_only_to_a_verified_cargo_still_the_same_at_approve() {
         allowed: Default::default(),
         publish_rules: Default::default(),
         requester: &verified_cargo,
-        recheck_requester: &|_| Err("another process also holds this helper's stdin".into()),
+        recheck_requester: &|_| {
+            Err(evidence::NotCargo::Shared {
+                pipe: "stdin",
+                pids: "77".into(),
+            })
+        },
         state: Default::default(),
     };
     let e = handle(&yank, &deps, &Cancel::default()).unwrap_err();
@@ -261,7 +266,7 @@ fn a_flood_of_reads_refused_without_a_window_is_bounded_too() {
         },
         publish_rules: Default::default(),
         requester: &Requester::default,
-        recheck_requester: &|_| Err("not cargo".into()),
+        recheck_requester: &|_| Err(evidence::NotCargo::NotNamedCargo),
         state,
     };
     let mut read = req(Operation::Cargo(CargoRequest::Read {
