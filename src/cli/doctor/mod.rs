@@ -321,7 +321,7 @@ fn helper_replaceable(list: &mut Checklist) {
             if place.is_some() { None } else { Some(true) },
             match place {
                 Some(p) => format!(
-                    "this helper ({}) can be replaced by your programs: {p} is writable",
+                    "this helper ({}) can be replaced by your programs: {p} is yours or writable",
                     me.display()
                 ),
                 None => format!(
@@ -391,7 +391,7 @@ fn cargo_replaceable(list: &mut Checklist) {
             if place.is_some() { None } else { Some(true) },
             match place {
                 Some(p) => format!(
-                    "cargo ({}) can be replaced by your programs: {p} is writable",
+                    "cargo ({}) can be replaced by your programs: {p} is yours or writable",
                     cargo.display()
                 ),
                 None => format!(
