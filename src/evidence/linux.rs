@@ -187,12 +187,20 @@ fn note_replaceable(r: &mut Requester) {
 /// place: "the file", "its directory", or the directory further up.
 pub(crate) fn user_writable(exe: &std::path::Path) -> Option<String> {
     use rustix::fs::{Access, AtFlags, CWD, accessat};
-    use std::os::unix::fs::MetadataExt;
-    let me = rustix::process::getuid().as_raw();
-    let owned = |p: &std::path::Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.uid() == me);
     // access(2) answers for the real uid: the person, even in a setgid helper.
     let writable =
         |p: &std::path::Path| accessat(CWD, p, Access::WRITE_OK, AtFlags::empty()).is_ok();
+    replaceable_by(exe, rustix::process::getuid().as_raw(), &writable)
+}
+
+/// [`user_writable`]'s rule for the user `me`, who can write what `writable` says.
+fn replaceable_by(
+    exe: &std::path::Path,
+    me: u32,
+    writable: &dyn Fn(&std::path::Path) -> bool,
+) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let owned = |p: &std::path::Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.uid() == me);
     if owned(exe) || writable(exe) {
         return Some("the file".into());
     }
@@ -325,25 +333,39 @@ mod tests {
 
     #[test]
     fn a_file_the_user_owns_is_replaceable_whatever_its_mode() {
-        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::fs::MetadataExt;
         // Red team: a user's own cargo chmodded read-only, in a directory chmodded read-only,
-        // hid the amber line; the owner can make both writable again at will.
+        // hid the amber line; the owner can make both writable again at will. The rule is
+        // asked for the tree's owner, for whom nothing is writable now.
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("bin");
         std::fs::create_dir(&bin).unwrap();
         let exe = bin.join("cargo");
         std::fs::write(&exe, b"").unwrap();
-        let ro = |p: &std::path::Path, mode| {
-            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
-        };
-        ro(&exe, 0o555);
-        ro(&bin, 0o555);
-        assert_eq!(user_writable(&exe).as_deref(), Some("the file"));
-        ro(&bin, 0o755);
-        // Root's files in root's directories are not the user's, unless the user is root.
-        if !rustix::process::getuid().is_root() {
-            assert_eq!(user_writable(std::path::Path::new("/usr/bin/env")), None);
-        }
+        let owner = std::fs::metadata(&exe).unwrap().uid();
+        let nothing = |_: &std::path::Path| false;
+        assert_eq!(
+            replaceable_by(&exe, owner, &nothing).as_deref(),
+            Some("the file")
+        );
+        // Someone else's file in the owner's directory: the directory.
+        assert_eq!(
+            replaceable_by(&exe, owner + 1, &|p| p == bin).as_deref(),
+            Some("its directory")
+        );
+        // Further up: named. Under a sticky, writable directory, only the user's own entry.
+        let up = replaceable_by(&exe, owner + 1, &|p| p == dir.path()).unwrap();
+        assert!(up.ends_with("above it"), "{up}");
+        let sticky = |p: &std::path::Path| p == std::path::Path::new("/tmp");
+        assert_eq!(
+            replaceable_by(std::path::Path::new("/tmp/x/y"), 4242, &sticky),
+            None
+        );
+        // Root's files in root's directories are no other user's.
+        assert_eq!(
+            replaceable_by(std::path::Path::new("/usr/bin/env"), 4242, &nothing),
+            None
+        );
     }
 
     #[test]
