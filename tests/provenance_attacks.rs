@@ -146,6 +146,35 @@ fn a_lock_pin_the_commit_does_not_have_is_named() {
 }
 
 #[test]
+fn a_lock_with_no_lock_in_the_commit_is_not_called_the_commits() {
+    // Red team 2: with no `Cargo.lock` committed, the packaged pins were never compared, and
+    // the verdict said "same files" in green while a worm's index chose the versions.
+    let d = tempfile::tempdir().unwrap();
+    let commit = pushed(d.path(), &[("Cargo.toml", MANIFEST), ("src/lib.rs", LIB)]);
+    let k = krate(
+        d.path(),
+        &commit,
+        "",
+        &[
+            ("Cargo.toml", MANIFEST),
+            ("Cargo.toml.orig", MANIFEST),
+            ("src/lib.rs", LIB),
+            ("Cargo.lock", &lock("1.0.18", &"b".repeat(64))),
+        ],
+    );
+    let p = check(&d.path().join("w"), &k);
+    assert!(p.checked && p.differs.is_empty(), "{p:?}");
+    let (tone, line) = p.verdict(0);
+    assert_eq!(tone, provenance::Tone::Look, "{line}");
+    assert!(line.contains("Cargo.lock (the commit has none"), "{line}");
+    let clean = PublishRules {
+        require_clean: true,
+        ..Default::default()
+    };
+    assert!(clean.refuses(Some(&p)).is_some());
+}
+
+#[test]
 fn values_inherited_from_the_workspace_are_not_called_the_commits() {
     let d = tempfile::tempdir().unwrap();
     let member = format!("{MANIFEST}[dependencies]\nitoa.workspace = true\n");

@@ -234,6 +234,15 @@ fn compare_lock(
             break objects.read(id, gix::object::Kind::Blob)?;
         }
         if dir.pop().is_none() {
+            // No lock in the commit: the versions the packaged one pins from a registry were
+            // chosen when it was packaged, from whatever index and config were there then.
+            if pins_from_a_source(packaged) {
+                p.unverified.push(
+                    "Cargo.lock (the commit has none: the versions it pins were chosen when \
+                     packaging)"
+                        .into(),
+                );
+            }
             return Ok(());
         }
     };
@@ -276,6 +285,20 @@ fn compare_lock(
         _ => p.unverified.push("Cargo.lock (it cannot be read)".into()),
     }
     Ok(())
+}
+
+/// Whether a `Cargo.lock` pins any package that comes from a source (a registry, git): one
+/// that pins only the crate itself has nothing to compare. A lock that does not parse counts.
+fn pins_from_a_source(lock: &str) -> bool {
+    let Ok(doc) = lock.parse::<toml::Table>() else {
+        return true;
+    };
+    doc.get("package")
+        .and_then(|p| p.as_array())
+        .is_some_and(|ps| {
+            ps.iter()
+                .any(|p| p.get("source").and_then(|s| s.as_str()).is_some())
+        })
 }
 
 /// Every file against the commit's tree, at `path_in_vcs`.
