@@ -112,6 +112,8 @@ pub struct Snapshot {
     pub(crate) target_dir: Option<PathBuf>,
     /// `CARGO_REGISTRIES_<NAME>_INDEX` variables, as (NAME, URL).
     pub(crate) registry_index_vars: Vec<(String, String)>,
+    /// `CARGO_REGISTRY_DEFAULT`: the registry cargo uses when none is named.
+    pub(crate) registry_default: Option<String>,
 }
 
 impl Snapshot {
@@ -170,6 +172,7 @@ impl Snapshot {
                 .or_else(|| home.as_ref().map(|h| h.join(".cargo"))),
             registry_index_url: text("CARGO_REGISTRY_INDEX_URL"),
             registry_name: text("CARGO_REGISTRY_NAME_OPT"),
+            registry_default: text("CARGO_REGISTRY_DEFAULT"),
             cargo: text("CARGO").map(PathBuf::from),
             target_dir: text("CARGO_TARGET_DIR")
                 .or_else(|| text("CARGO_BUILD_TARGET_DIR"))

@@ -24,6 +24,7 @@
 
 pub mod adopt;
 pub mod audit;
+pub mod cargo_config;
 mod child;
 pub mod cli;
 pub mod display;

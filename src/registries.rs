@@ -6,9 +6,9 @@
 
 use std::path::Path;
 
+use crate::cargo_config::CargoConfig;
 use crate::env::Snapshot;
 use crate::index_url::{CRATES_IO_INDEX, IndexUrl};
-use crate::package::cargo_config_files;
 
 /// A registry a command acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,9 +36,10 @@ impl Registry {
                 name: None,
             });
         }
+        let config = CargoConfig::load(cwd, env.cargo_home.as_deref(), usize::MAX);
         let named = registry
             .or(only)
-            .or_else(|| default_name(cwd, env.cargo_home.as_deref()))
+            .or_else(|| default_name(env, &config))
             .filter(|n| n != "crates-io");
         let Some(name) = named else {
             return Ok(Registry {
@@ -46,12 +47,7 @@ impl Registry {
                 name: Some("crates-io".to_string()),
             });
         };
-        let index_url = index_url_for(
-            &name,
-            cwd,
-            env.cargo_home.as_deref(),
-            env.registry_index_var(&name),
-        )?;
+        let index_url = index_in(&name, &config, env.registry_index_var(&name))?;
         Ok(Registry {
             index_url,
             name: Some(name),
@@ -78,23 +74,10 @@ pub fn is_cargo_name(name: &str) -> bool {
 
 /// `registry.default`: the `CARGO_REGISTRY_DEFAULT` variable, then the first config file
 /// cargo reads that sets it.
-fn default_name(cwd: &Path, cargo_home: Option<&Path>) -> Option<String> {
-    if let Some(name) = std::env::var("CARGO_REGISTRY_DEFAULT")
-        .ok()
-        .filter(|n| !n.is_empty())
-    {
-        return Some(name);
-    }
-    cargo_config_files(cwd, cargo_home, usize::MAX)
-        .iter()
-        .filter_map(|(f, _)| std::fs::read_to_string(f).ok())
-        .filter_map(|t| t.parse::<toml::Table>().ok())
-        .find_map(|d| {
-            d.get("registry")?
-                .get("default")?
-                .as_str()
-                .map(str::to_string)
-        })
+fn default_name(env: &Snapshot, config: &CargoConfig) -> Option<String> {
+    env.registry_default
+        .clone()
+        .or_else(|| config.registry_default().map(|d| d.value))
 }
 
 /// Finds the index URL for `name`, or says where it looked.
@@ -104,33 +87,28 @@ pub fn index_url_for(
     cargo_home: Option<&Path>,
     env_index: Option<String>,
 ) -> Result<String, String> {
+    // Every ancestor, as cargo reads them: this runs for the person's own `cargo confirm-gui`
+    // command, in its working directory.
+    index_in(
+        name,
+        &CargoConfig::load(cwd, cargo_home, usize::MAX),
+        env_index,
+    )
+}
+
+/// [`index_url_for`] in config files already read.
+fn index_in(name: &str, config: &CargoConfig, env_index: Option<String>) -> Result<String, String> {
     if name == "crates-io" {
         return Ok(CRATES_IO_INDEX.to_string());
     }
     if let Some(url) = env_index {
         return Ok(url);
     }
-    // Every ancestor, as cargo reads them: this runs for the person's own `cargo confirm-gui`
-    // command, in its working directory.
-    for (f, _) in &cargo_config_files(cwd, cargo_home, usize::MAX) {
-        let Ok(text) = std::fs::read_to_string(f) else {
-            continue;
-        };
-        let Ok(doc) = text.parse::<toml::Table>() else {
-            continue;
-        };
-        let url = doc
-            .get("registries")
-            .and_then(|r| r.get(name))
-            .and_then(|r| r.get("index"))
-            .and_then(|i| i.as_str());
-        if let Some(url) = url {
-            return Ok(url.to_string());
-        }
-    }
-    Err(format!(
-        "no registry named `{name}` in cargo's config ([registries.{name}] index = \"…\" in .cargo/config.toml or $CARGO_HOME/config.toml); pass --index-url instead"
-    ))
+    config.registry_index(name).map(|i| i.value).ok_or_else(|| {
+        format!(
+            "no registry named `{name}` in cargo's config ([registries.{name}] index = \"…\" in .cargo/config.toml or $CARGO_HOME/config.toml); pass --index-url instead"
+        )
+    })
 }
 
 #[cfg(test)]

@@ -24,103 +24,29 @@ pub struct Places {
     pub requester_pid: Option<u32>,
 }
 
-/// cargo's config files, nearest first, as cargo finds them: `.cargo/config.toml` and
-/// `.cargo/config` in `cwd` and its ancestors, `depth` directories in all (`cwd` the first),
-/// then `CARGO_HOME`'s `config.toml` and `config`; after each, the files its `include` names
-/// (and theirs). Each comes with the directory a relative path in it is relative to: the one
-/// holding `.cargo`, or `CARGO_HOME`'s parent. Files that do not exist are listed too; only
-/// the `include` of those that do is read.
-///
-/// Red team of "Fail closed whatever the caller sets": an `[alias] confirm-gui` in a file a
-/// config `include`s ran instead of the helper, and `doctor`, which did not follow includes,
-/// saw nothing.
+/// cargo's config files, nearest first, with the directory a relative path in each is
+/// relative to ([`crate::cargo_config`]).
 pub(crate) fn cargo_config_files(
     cwd: &Path,
     cargo_home: Option<&Path>,
     depth: usize,
 ) -> Vec<(PathBuf, PathBuf)> {
-    let mut files = Vec::new();
-    for dir in cwd.ancestors().take(depth) {
-        for name in ["config.toml", "config"] {
-            files.push((dir.join(".cargo").join(name), dir.to_path_buf()));
-        }
-    }
-    if let Some(home) = cargo_home {
-        // Relative to the parent of CARGO_HOME, as for any `.cargo` directory.
-        let base = home.parent().unwrap_or(home);
-        for name in ["config.toml", "config"] {
-            files.push((home.join(name), base.to_path_buf()));
-        }
-    }
-    let mut all = Vec::new();
-    for (file, base) in files {
-        with_includes(file, base, 0, &mut all);
-    }
-    all
-}
-
-/// How deep `include`s are followed (cargo refuses a cycle; this only bounds the walk).
-const INCLUDE_DEPTH: usize = 8;
-
-/// `file`, then what its `include` names, relative to `file`'s own directory: a path, a list
-/// of paths, or a list of `{ path = …, optional = … }` tables.
-fn with_includes(file: PathBuf, base: PathBuf, depth: usize, out: &mut Vec<(PathBuf, PathBuf)>) {
-    if out.iter().any(|(f, _)| *f == file) {
-        return;
-    }
-    let includes = if depth < INCLUDE_DEPTH {
-        includes_of(&file)
-    } else {
-        Vec::new()
-    };
-    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    out.push((file, base.clone()));
-    for inc in includes {
-        with_includes(dir.join(inc), base.clone(), depth + 1, out);
-    }
-}
-
-/// The paths `file`'s `include` key names, as written; none when it cannot be read.
-fn includes_of(file: &Path) -> Vec<String> {
-    let Ok(meta) = std::fs::metadata(file) else {
-        return Vec::new();
-    };
-    if !meta.is_file() || meta.len() > 1 << 20 {
-        return Vec::new();
-    }
-    let Ok(Ok(doc)) = std::fs::read_to_string(file).map(|t| t.parse::<toml::Table>()) else {
-        return Vec::new();
-    };
-    let one = |v: &toml::Value| match v {
-        toml::Value::String(p) => Some(p.clone()),
-        toml::Value::Table(t) => t.get("path").and_then(|p| p.as_str()).map(str::to_string),
-        _ => None,
-    };
-    match doc.get("include") {
-        Some(toml::Value::Array(list)) => list.iter().filter_map(one).collect(),
-        Some(v) => one(v).into_iter().collect(),
-        None => Vec::new(),
-    }
+    crate::cargo_config::CargoConfig::load(cwd, cargo_home, depth)
+        .files()
+        .iter()
+        .map(|f| (f.path.clone(), f.base.clone()))
+        .collect()
 }
 
 /// `build.target-dir` from cargo's config files, as cargo finds them: `.cargo/config.toml`
 /// (or `.cargo/config`) in `cwd` and each ancestor, then `CARGO_HOME/config.toml`; the first
 /// that sets it wins. A relative path is relative to the directory holding `.cargo`.
 pub fn config_target_dir(cwd: &Path, cargo_home: Option<&Path>) -> Option<PathBuf> {
-    let read = |file: &Path, base: &Path| -> Option<PathBuf> {
-        let meta = std::fs::metadata(file).ok()?;
-        if !meta.is_file() || meta.len() > 1 << 20 {
-            return None;
-        }
-        let doc: toml::Table = toml::from_str(&std::fs::read_to_string(file).ok()?).ok()?;
-        let dir = doc.get("build")?.as_table()?.get("target-dir")?.as_str()?;
-        Some(base.join(dir))
-    };
     // At most 16 directories up (the registry lookup goes to the root): this walk runs in the
     // helper, on the requester's working directory as read from /proc.
-    cargo_config_files(cwd, cargo_home, 16)
-        .iter()
-        .find_map(|(file, base)| read(file, base))
+    crate::cargo_config::CargoConfig::load(cwd, cargo_home, 16)
+        .target_dir()
+        .map(|t| t.value)
 }
 
 /// Where to look for `NAME-VERS.crate`, most specific first: `--target-dir`, the target dir
