@@ -82,26 +82,7 @@ impl<'a> Turn<'a> {
             Ok(None) => {}
             Err(e) => failed("the cooldown", e)?,
         }
-        let recent = match state.run(|| throttle::count_request(dir)) {
-            Ok(n) => n,
-            Err(e) => {
-                failed("the count of recent requests", e)?;
-                1
-            }
-        };
-        if let Some(log) = &state.audit
-            && let Err(e) = state.run(|| crate::audit::probe(log))
-        {
-            failed("the audit log", e)?;
-        }
-        // Last: a refusal above must not leave a `pending` record behind.
-        let pending = match state.run(|| throttle::record_pending(dir)) {
-            Ok(()) => true,
-            Err(e) => {
-                failed("the cooldown", e)?;
-                false
-            }
-        };
+        let (recent, pending) = Self::records_before_the_window(state, dir, &mut failed)?;
         Ok(Turn {
             state,
             _lock: lock,
@@ -114,6 +95,37 @@ impl<'a> Turn<'a> {
                 )
             }),
         })
+    }
+
+    /// The records a turn writes once it holds the lock: the count of recent requests (it
+    /// returns the count), a check that the audit log can be written, and, last (a refusal
+    /// before it must not leave one behind), the `pending` cooldown (it returns whether it
+    /// was written).
+    fn records_before_the_window(
+        state: &crate::state::State,
+        dir: &std::path::Path,
+        failed: &mut dyn FnMut(&'static str, std::io::Error) -> Result<(), Error>,
+    ) -> Result<(u32, bool), Error> {
+        let recent = match state.run(|| throttle::count_request(dir)) {
+            Ok(n) => n,
+            Err(e) => {
+                failed("the count of recent requests", e)?;
+                1
+            }
+        };
+        if let Some(log) = &state.audit
+            && let Err(e) = state.run(|| crate::audit::probe(log))
+        {
+            failed("the audit log", e)?;
+        }
+        let pending = match state.run(|| throttle::record_pending(dir)) {
+            Ok(()) => true,
+            Err(e) => {
+                failed("the cooldown", e)?;
+                false
+            }
+        };
+        Ok((recent, pending))
     }
 
     /// The system did not confirm who approved: a Deny, with the system's words, and the

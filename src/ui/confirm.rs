@@ -96,20 +96,13 @@ pub(crate) fn wording(op: &Operation, existing: bool) -> (String, &'static str) 
             ),
             "Approve",
         ),
-        Operation::Cargo(CargoRequest::Yank {
-            name,
-            vers,
-            undo: false,
-        }) => (
-            format!("cargo wants to YANK {} {}", e(name), e(vers)),
-            "Approve",
-        ),
-        Operation::Cargo(CargoRequest::Yank {
-            name,
-            vers,
-            undo: true,
-        }) => (
-            format!("cargo wants to UN-YANK {} {}", e(name), e(vers)),
+        Operation::Cargo(CargoRequest::Yank { name, vers, undo }) => (
+            format!(
+                "cargo wants to {} {} {}",
+                if *undo { "UN-YANK" } else { "YANK" },
+                e(name),
+                e(vers)
+            ),
             "Approve",
         ),
         Operation::Cargo(CargoRequest::Owners { name }) => (

@@ -258,49 +258,53 @@ fn report_items(i: usize, prefix: &str, r: &Report, now: i64, items: &mut Vec<It
             section,
         })
     };
+    source_items(r, now, &mut |mark, text| {
+        push(mark, text, Section::Source(i))
+    });
+    change_items(r, &mut |mark, text| push(mark, text, Section::Changes(i)));
+}
+
+/// What is wrong with where the bytes are and where they came from: the `.crate` against
+/// the request, the policy, the commit.
+fn source_items(r: &Report, now: i64, push: &mut dyn FnMut(Mark, String)) {
     match &r.check {
         Check::Match(_) => {}
         Check::Mismatch { .. } => push(
             Mark::Stop,
             "the .crate on disk does not match the checksum cargo sent".into(),
-            Section::Source(i),
         ),
         Check::NotFound(_) => push(
             Mark::Stop,
             "no packaged .crate was found: what is published cannot be shown".into(),
-            Section::Source(i),
         ),
-        Check::Unreadable { .. } => push(
-            Mark::Stop,
-            "the packaged .crate could not be read".into(),
-            Section::Source(i),
-        ),
+        Check::Unreadable { .. } => {
+            push(Mark::Stop, "the packaged .crate could not be read".into())
+        }
         Check::Forged(why) => push(
             Mark::Stop,
             format!("this request cannot come from cargo: {}", escape(why).text),
-            Section::Source(i),
         ),
     }
     if let Some(why) = &r.refused_by_policy {
-        push(Mark::Stop, escape(why).text, Section::Source(i));
+        push(Mark::Stop, escape(why).text);
     }
     if let Some(p) = &r.provenance {
         use crate::package::provenance::Tone;
         match p.verdict(now) {
             (Tone::Good, _) => {}
-            (Tone::Bad, line) => push(Mark::Stop, escape(&line).text, Section::Source(i)),
-            (Tone::Look, line) => push(Mark::Look, escape(&line).text, Section::Source(i)),
+            (Tone::Bad, line) => push(Mark::Stop, escape(&line).text),
+            (Tone::Look, line) => push(Mark::Look, escape(&line).text),
         }
         if let Some(s) = &p.signature
             && s.valid == Some(false)
         {
-            push(
-                Mark::Stop,
-                "the commit's signature is bad".into(),
-                Section::Source(i),
-            );
+            push(Mark::Stop, "the commit's signature is bad".into());
         }
     }
+}
+
+/// What the contents hold and what changed since the last release.
+fn change_items(r: &Report, push: &mut dyn FnMut(Mark, String)) {
     let unchanged_build = unchanged_build_script(r);
     let build_news = r
         .flags
@@ -320,7 +324,7 @@ fn report_items(i: usize, prefix: &str, r: &Report, now: i64, items: &mut Vec<It
             Level::Danger => Mark::Stop,
             Level::Notice => Mark::Look,
         };
-        push(mark, escape(&f.text).text, Section::Changes(i));
+        push(mark, escape(&f.text).text);
     }
     match &r.previous {
         Previous::Found(d) => {
@@ -334,21 +338,18 @@ fn report_items(i: usize, prefix: &str, r: &Report, now: i64, items: &mut Vec<It
                 push(
                     Mark::Look,
                     format!("new dependency: {}", list(&d.deps_added)),
-                    Section::Changes(i),
                 );
             }
             if !d.deps_changed.is_empty() {
                 push(
                     Mark::Look,
                     format!("changed dependency: {}", list(&d.deps_changed)),
-                    Section::Changes(i),
                 );
             }
         }
         Previous::Unreadable { .. } => push(
             Mark::Look,
             "the cached earlier version could not be read".into(),
-            Section::Changes(i),
         ),
         Previous::None => {}
     }

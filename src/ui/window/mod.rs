@@ -402,32 +402,7 @@ impl<S> App<S> {
         } else {
             self.armed_at = None;
         }
-        if (self.screen.approved)(state)
-            && let Some(guard) = &self.guard
-        {
-            let click = Click {
-                armed_at: self.armed_at.unwrap_or(now),
-                arm_delay: (self.screen.arming)(state).delay(),
-            };
-            match guard.judge(&click) {
-                Ok(()) => {}
-                Err(Objection::Vetoed(why)) => {
-                    (self.screen.retract)(state);
-                    (self.screen.arming)(state).blocked = Some(veto_message(&why));
-                }
-                Err(Objection::Covered(why)) => {
-                    (self.screen.retract)(state);
-                    (self.screen.arming)(state).hint =
-                        Some(format!("That click did not count: {why}"));
-                }
-                Err(Objection::NoRealMotion) => {
-                    (self.screen.retract)(state);
-                    (self.screen.arming)(state).hint = Some(
-                        "That click did not count: move the mouse onto Approve, then click".into(),
-                    );
-                }
-            }
-        }
+        self.judge_approve(now);
         self.relay_answer();
         // The title says what the window asks now: a person (and a test) can tell the
         // question is up before typing.
@@ -441,6 +416,37 @@ impl<S> App<S> {
         // The window's own arrow always: egui asks for other cursors (a text beam, a hand),
         // but only the arrow drawn here is ever set.
         ui.ctx().set_cursor_icon(egui::CursorIcon::Default);
+    }
+
+    /// An Approve the view counted stands only if the guard finds the click a person's:
+    /// otherwise it is taken back, and the window says why.
+    fn judge_approve(&mut self, now: Instant) {
+        if (self.screen.approved)(&mut self.state)
+            && let Some(guard) = &self.guard
+        {
+            let click = Click {
+                armed_at: self.armed_at.unwrap_or(now),
+                arm_delay: (self.screen.arming)(&mut self.state).delay(),
+            };
+            match guard.judge(&click) {
+                Ok(()) => {}
+                Err(Objection::Vetoed(why)) => {
+                    (self.screen.retract)(&mut self.state);
+                    (self.screen.arming)(&mut self.state).blocked = Some(veto_message(&why));
+                }
+                Err(Objection::Covered(why)) => {
+                    (self.screen.retract)(&mut self.state);
+                    (self.screen.arming)(&mut self.state).hint =
+                        Some(format!("That click did not count: {why}"));
+                }
+                Err(Objection::NoRealMotion) => {
+                    (self.screen.retract)(&mut self.state);
+                    (self.screen.arming)(&mut self.state).hint = Some(
+                        "That click did not count: move the mouse onto Approve, then click".into(),
+                    );
+                }
+            }
+        }
     }
 
     /// During the presence step: sends what the person submitted to the broker, once every
