@@ -140,54 +140,28 @@ impl Refusal {
     }
 }
 
-/// What to do when the store is locked or missing, in the words of each platform.
-mod advice {
-    #[cfg(target_os = "linux")]
-    pub(crate) const LOCKED: &str = "Unlock it (log in to your desktop session, or open your keyring \
-                              app and unlock the login keyring) and try again";
-    #[cfg(target_os = "linux")]
-    pub(crate) const UNAVAILABLE: &str = "Start a Secret Service provider (gnome-keyring or KWallet) \
-                                   in your desktop session and try again";
-    #[cfg(target_os = "macos")]
-    pub(crate) const LOCKED: &str = "Unlock your login keychain (Keychain Access, or log in again) and \
-                              try again";
-    #[cfg(target_os = "macos")]
-    pub(crate) const UNAVAILABLE: &str = "Run it from your own logged-in macOS session, where your \
-                                   login keychain is, and try again";
-    #[cfg(windows)]
-    pub(crate) const LOCKED: &str = "Log in to your Windows account (the Credential Manager opens \
-                              with it) and try again";
-    #[cfg(windows)]
-    pub(crate) const UNAVAILABLE: &str = "Run it from your own logged-in Windows session, where the \
-                                   Credential Manager runs, and try again";
-    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
-    const LOCKED: &str = "This platform has no supported keychain";
-    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
-    const UNAVAILABLE: &str = "This platform has no supported keychain: use cargo's own \
-                                   credential providers";
-}
-
 /// What went wrong in a store, with what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The keychain exists but is locked, or refused access.
-    #[error(
-        "the {store} is locked or refused access: {detail}. {}",
-        advice::LOCKED
-    )]
+    #[error("the {store} is locked or refused access: {detail}. {advice}")]
     Locked {
         /// Store description.
         store: String,
         /// The platform's words.
         detail: String,
+        /// What to do, in the store's words (`store::Words::locked`).
+        advice: &'static str,
     },
     /// No keychain service could be reached.
-    #[error("the {store} is not available: {detail}. {}", advice::UNAVAILABLE)]
+    #[error("the {store} is not available: {detail}. {advice}")]
     Unavailable {
         /// Store description.
         store: String,
         /// The platform's words.
         detail: String,
+        /// What to do, in the store's words (`store::Words::unavailable`).
+        advice: &'static str,
     },
     /// Anything else the platform reported.
     #[error("the {store} failed: {detail}")]
@@ -356,6 +330,7 @@ mod tests {
         let e = Error::Store(StoreError::Locked {
             store: "Secret Service".into(),
             detail: "org.freedesktop.Secret.Error.IsLocked".into(),
+            advice: "Unlock it and try again",
         });
         assert!(
             e.report().contains(": the Secret Service is locked"),

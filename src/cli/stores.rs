@@ -5,17 +5,6 @@ use crate::env::Snapshot;
 use crate::state::State;
 use crate::store::{self, StoreError, TokenStore};
 
-#[cfg(target_os = "linux")]
-const DEFAULT_STORE_HELP: &str = "Token store: the Secret Service (your login keyring, over D-Bus), which any \
-program running as you can also read. For a store only this helper can read, install it sealed: \
-sudo scripts/install-sealed.sh (README, \"Sealed install\").";
-#[cfg(target_os = "macos")]
-const DEFAULT_STORE_HELP: &str = "Token store: the macOS login keychain.";
-#[cfg(windows)]
-const DEFAULT_STORE_HELP: &str = "Token store: the Windows Credential Manager.";
-#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
-const DEFAULT_STORE_HELP: &str = "This platform has no token store yet.";
-
 /// Which store this run uses: decided once, before anything else, from how the binary is
 /// installed.
 pub enum Stores {
@@ -62,7 +51,7 @@ impl Stores {
     /// The paragraph of `--help` that says where tokens are kept, and who can read them.
     pub fn help(&self) -> String {
         match self {
-            Stores::Default => DEFAULT_STORE_HELP.to_string(),
+            Stores::Default => store::DEFAULT_HELP.to_string(),
             #[cfg(target_os = "linux")]
             Stores::Sealed { install, .. } => format!(
                 "Token store: the sealed store {} (installed sealed: {}, group {}); only this \

@@ -6,8 +6,35 @@ use std::sync::Arc;
 
 use keyring_core::{CredentialStore, Entry, Error as KError};
 
-use super::{RegistryKey, SERVICE, StoreError, TokenStore};
+use super::{RegistryKey, SERVICE, StoreError, TokenStore, Words};
 use crate::token::Token;
+
+/// The Secret Service, in people's words.
+#[cfg(target_os = "linux")]
+pub(crate) const WORDS: Words = Words {
+    help: "Token store: the Secret Service (your login keyring, over D-Bus), which any program \
+           running as you can also read. For a store only this helper can read, install it \
+           sealed: sudo scripts/install-sealed.sh (README, \"Sealed install\").",
+    locked: "Unlock it (log in to your desktop session, or open your keyring app and unlock \
+             the login keyring) and try again",
+    unavailable: "Start a Secret Service provider (gnome-keyring or KWallet) in your desktop \
+                  session and try again",
+};
+
+/// The Windows Credential Manager, in people's words.
+#[cfg(windows)]
+pub(crate) const WORDS: Words = Words {
+    help: "Token store: the Windows Credential Manager.",
+    locked: "Log in to your Windows account (the Credential Manager opens with it) and try \
+             again",
+    unavailable: "Run it from your own logged-in Windows session, where the Credential \
+                  Manager runs, and try again",
+};
+
+/// This platform's default store.
+pub(crate) fn open() -> Result<Box<dyn TokenStore>, StoreError> {
+    Ok(Box::new(KeyringStore::new()?))
+}
 
 /// A token store over one keyring-core credential store.
 pub(crate) struct KeyringStore {
@@ -52,10 +79,12 @@ fn map_err(store: &str, e: KError) -> StoreError {
         KError::NoStorageAccess(inner) => StoreError::Locked {
             store,
             detail: inner.to_string(),
+            advice: WORDS.locked,
         },
         KError::NoDefaultStore => StoreError::Unavailable {
             store,
             detail: "no store".into(),
+            advice: WORDS.unavailable,
         },
         KError::PlatformFailure(inner) => {
             let detail = inner.to_string();
@@ -66,7 +95,11 @@ fn map_err(store: &str, e: KError) -> StoreError {
                 || detail.contains("No such file or directory")
                 || detail.contains("Connection refused")
             {
-                StoreError::Unavailable { store, detail }
+                StoreError::Unavailable {
+                    store,
+                    detail,
+                    advice: WORDS.unavailable,
+                }
             } else {
                 StoreError::Platform { store, detail }
             }

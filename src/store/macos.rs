@@ -21,8 +21,21 @@ use security_framework::passwords::{
 };
 use security_framework::passwords_options::{AccessControlOptions, PasswordOptions};
 
-use super::{RegistryKey, SERVICE, StoreError, TokenStore};
+use super::{RegistryKey, SERVICE, StoreError, TokenStore, Words};
 use crate::token::Token;
+
+/// The keychain, in people's words.
+pub(crate) const WORDS: Words = Words {
+    help: "Token store: the macOS login keychain.",
+    locked: "Unlock your login keychain (Keychain Access, or log in again) and try again",
+    unavailable: "Run it from your own logged-in macOS session, where your login keychain is, \
+                  and try again",
+};
+
+/// This platform's default store.
+pub(crate) fn open() -> Result<Box<dyn TokenStore>, StoreError> {
+    Ok(Box::new(MacosKeychain::new()))
+}
 
 /// errSecItemNotFound.
 const NOT_FOUND: i32 = -25300;
@@ -81,6 +94,7 @@ impl MacosKeychain {
             StoreError::Locked {
                 store,
                 detail: e.to_string(),
+                advice: WORDS.locked,
             }
         } else {
             StoreError::Platform {

@@ -26,6 +26,7 @@ impl MemoryStore {
             return Err(StoreError::Locked {
                 store: self.describe(),
                 detail: "locked (test)".into(),
+                advice: "Unlock it (test)",
             });
         }
         Ok(())

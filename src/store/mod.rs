@@ -10,6 +10,16 @@ use crate::token::Token;
 mod keyring;
 #[cfg(target_os = "macos")]
 pub(crate) mod macos;
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+mod none;
+
+// The platform's default store: the one place a platform chooses its backend.
+#[cfg(any(target_os = "linux", windows))]
+use keyring as platform;
+#[cfg(target_os = "macos")]
+use macos as platform;
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+use none as platform;
 #[cfg(test)]
 pub(crate) mod memory;
 #[cfg(target_os = "linux")]
@@ -84,23 +94,27 @@ pub trait TokenStore {
     fn delete(&self, key: &RegistryKey) -> Result<bool, StoreError>;
 }
 
+/// What a store says to people: where tokens are kept and who can read them (`--help`),
+/// and what to do when it is locked or cannot be reached. Each backend has its own.
+pub(crate) struct Words {
+    /// The paragraph of `--help` about the store.
+    pub(crate) help: &'static str,
+    /// What to do when it is locked or refused access.
+    pub(crate) locked: &'static str,
+    /// What to do when it cannot be reached.
+    #[cfg_attr(
+        target_os = "macos",
+        allow(dead_code, reason = "the keychain is always there: it is locked or not")
+    )]
+    pub(crate) unavailable: &'static str,
+}
+
+/// The paragraph of `--help` about the platform's default store.
+pub(crate) const DEFAULT_HELP: &str = platform::WORDS.help;
+
 /// The platform's default store.
 pub fn default_store() -> Result<Box<dyn TokenStore>, StoreError> {
-    #[cfg(any(target_os = "linux", windows))]
-    {
-        Ok(Box::new(keyring::KeyringStore::new()?))
-    }
-    #[cfg(target_os = "macos")]
-    {
-        Ok(Box::new(macos::MacosKeychain::new()))
-    }
-    #[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
-    {
-        Err(StoreError::Unavailable {
-            store: "keychain".into(),
-            detail: "this platform has no supported keychain backend yet".into(),
-        })
-    }
+    platform::open()
 }
 
 #[cfg(test)]
