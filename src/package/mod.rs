@@ -91,6 +91,38 @@ pub(crate) fn validate_name(name: &str, vers: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Starts [`gather`] on a thread of its own, then applies the administrator's `rules`; the
+/// report arrives in the returned [`Pending`]. The thread reads files the user controls: in
+/// a sealed install it gives up the helper's group for good first, or reads nothing (the
+/// report never comes, and the window keeps Approve unavailable: "the crate check did not
+/// finish").
+pub(crate) fn gather_in_background(
+    (name, vers, cksum): (String, String, String),
+    places: Places,
+    rules: crate::policy::PublishRules,
+) -> Pending {
+    let pending = Pending::default();
+    let slot = pending.clone();
+    std::thread::spawn(move || {
+        #[cfg(target_os = "linux")]
+        if let Err(e) = crate::sealed::drop_for_good_on_this_thread() {
+            eprintln!("cargo-confirm-gui: {e}; the .crate is not read");
+            return;
+        }
+        let mut report = gather(
+            &name,
+            &vers,
+            &cksum,
+            &places,
+            places.cargo_home.as_deref(),
+            &Limits::default(),
+        );
+        report.apply(&rules);
+        slot.set(report);
+    });
+    pending
+}
+
 /// Gathers everything for a publish of `name` `vers` with checksum `cksum` (hex).
 pub fn gather(
     name: &str,

@@ -308,7 +308,7 @@ pub(super) fn said_neutrally(op: &Operation, requester: &mut Requester) {
 /// How long an approved publish waits for a crate check that has not finished.
 pub(super) const EVIDENCE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Starts reading the packaged `.crate` in the background.
+/// Starts reading the packaged `.crate` in the background, where the requester says it is.
 pub(super) fn gather_package(
     name: &str,
     vers: &str,
@@ -317,7 +317,6 @@ pub(super) fn gather_package(
     env: &Snapshot,
     rules: crate::policy::PublishRules,
 ) -> package::Pending {
-    let pending = package::Pending::default();
     let places = package::Places {
         cwd: requester.parent().and_then(|p| p.cwd.clone().ok()),
         argv: requester
@@ -331,28 +330,6 @@ pub(super) fn gather_package(
             .filter(|_| requester.parent_is_cargo)
             .map(|p| p.pid),
     };
-    let (name, vers, cksum) = (name.to_string(), vers.to_string(), cksum.to_string());
-    let cargo_home = env.cargo_home.clone();
-    let slot = pending.clone();
-    std::thread::spawn(move || {
-        // This thread reads files the user controls: in a sealed install it gives up the
-        // helper's group for good first, or reads nothing (the report never comes, and the
-        // window keeps Approve unavailable: "the crate check did not finish").
-        #[cfg(target_os = "linux")]
-        if let Err(e) = crate::sealed::drop_for_good_on_this_thread() {
-            eprintln!("cargo-confirm-gui: {e}; the .crate is not read");
-            return;
-        }
-        let mut report = package::gather(
-            &name,
-            &vers,
-            &cksum,
-            &places,
-            cargo_home.as_deref(),
-            &package::Limits::default(),
-        );
-        report.apply(&rules);
-        slot.set(report);
-    });
-    pending
+    let asked = (name.to_string(), vers.to_string(), cksum.to_string());
+    package::gather_in_background(asked, places, rules)
 }

@@ -104,7 +104,10 @@ pub(crate) struct Words {
     /// What to do when it cannot be reached.
     #[cfg_attr(
         target_os = "macos",
-        allow(dead_code, reason = "the keychain is always there: it is locked or not")
+        allow(
+            dead_code,
+            reason = "the keychain is always there: it is locked or not"
+        )
     )]
     pub(crate) unavailable: &'static str,
 }
