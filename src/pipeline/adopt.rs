@@ -29,10 +29,7 @@ pub(crate) fn adopt(found: &[Adoptee], deps: &Deps<'_>, cancel: &Cancel) -> Resu
     super::decide::said_neutrally(&operation, &mut requester);
     requester.notices.extend(turn.unrecorded.clone());
     let tx = adopt_transaction(found, &operation, &requester, store.as_ref(), turn.recent);
-    let opts = PromptOptions {
-        timeout: policy.timeout(),
-        arm_delay: policy.arm_delay(),
-    };
+    let opts = PromptOptions::from(&policy);
     let what = operation.describe("");
     let outcome = match deps.prompter.confirm(&tx, &opts, cancel)? {
         Decision::Deny(reason) => {

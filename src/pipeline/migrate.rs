@@ -111,10 +111,7 @@ pub(super) fn move_token(
         presence: presence_method(&Operation::Store(StoreChange::Migrate), deps),
         ..tx
     };
-    let opts = PromptOptions {
-        timeout: asked.policy.timeout(),
-        arm_delay: asked.policy.arm_delay(),
-    };
+    let opts = PromptOptions::from(&asked.policy);
     if let Decision::Deny(reason) = deps.prompter.confirm(&tx, &opts, cancel)? {
         return Err(turn.denied(asked, reason));
     }

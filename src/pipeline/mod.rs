@@ -354,10 +354,7 @@ fn prompt(a: &Asked<'_>, deps: &Deps<'_>, cancel: &Cancel) -> Outcome {
         // From here a window is shown (or tried): whatever follows is a decision.
         windowed = true;
         let tx = transaction(a, requester.clone(), existing, store.as_ref(), &turn, deps);
-        let opts = PromptOptions {
-            timeout: a.policy.timeout(),
-            arm_delay: a.policy.arm_delay(),
-        };
+        let opts = PromptOptions::from(&a.policy);
         let answer = (|| {
             if login {
                 return self::login(a, tx, store.as_ref(), &turn, &opts, deps, cancel);

@@ -105,6 +105,16 @@ impl Default for PromptOptions {
     }
 }
 
+impl From<&crate::gate::Options> for PromptOptions {
+    /// The window's timing from the request's options (already checked against the policy).
+    fn from(o: &crate::gate::Options) -> Self {
+        PromptOptions {
+            timeout: o.timeout(),
+            arm_delay: o.arm_delay(),
+        }
+    }
+}
+
 /// How a confirm window ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Decision {
