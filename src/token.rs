@@ -46,13 +46,21 @@ impl Token {
         if t.chars().any(char::is_control) {
             return Err("the token contains control characters");
         }
-        if crates_io {
-            let rest = t.strip_prefix("cio");
-            let ok =
-                rest.is_some_and(|r| r.len() == 32 && r.bytes().all(|b| b.is_ascii_alphanumeric()));
-            if !ok {
-                return Err("crates.io tokens are `cio` followed by 32 letters and digits");
-            }
+        let shaped_for_crates_io = t
+            .strip_prefix("cio")
+            .is_some_and(|r| r.len() == 32 && r.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if crates_io && !shaped_for_crates_io {
+            return Err("crates.io tokens are `cio` followed by 32 letters and digits");
+        }
+        // A crates.io token stored for another registry would be sent there: a worm that
+        // set `registry.default` to its own registry has the person paste crates.io's
+        // token into a window for it.
+        if !crates_io && shaped_for_crates_io {
+            return Err(
+                "this is a crates.io token (`cio…`), and this registry is not \
+                        crates.io: stored here it would be sent to this registry. Check which \
+                        registry the window names",
+            );
         }
         Ok(())
     }
@@ -85,6 +93,9 @@ mod tests {
         let good = Token::new(format!("cio{}", "a1".repeat(16)));
         assert_eq!(good.validate(true), Ok(()));
         assert!(Token::new("cioshort".into()).validate(true).is_err());
+        // A crates.io token is refused for any other registry.
+        assert!(good.validate(false).is_err());
+        assert!(Token::new("cioshort".into()).validate(false).is_ok());
         assert!(
             Token::new(format!("cix{}", "a".repeat(32)))
                 .validate(true)
