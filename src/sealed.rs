@@ -18,6 +18,58 @@ use std::path::{Path, PathBuf};
 use rustix::process::{Gid, getegid, getgid, getgroups, getuid};
 use rustix::thread::set_thread_res_gid;
 
+/// Why a step of the sealed install's privilege handling, or its check, failed. The
+/// `Display` is the message people see.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SealedError {
+    /// `setresgid` refused a change of the group privilege.
+    #[error("could not {what}: {source}")]
+    Group {
+        /// The step: "drop the helper's group privilege", "take the helper's group back".
+        what: &'static str,
+        /// What the system said.
+        #[source]
+        source: rustix::io::Errno,
+    },
+    /// `/proc/self/status` could not be read to check the group is gone.
+    #[error("{source}")]
+    OwnStatus {
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The group is still held after giving it up.
+    #[error("the helper's group is still held: Gid {gids:?}")]
+    StillHeld {
+        /// The `Gid:` line's four ids as read.
+        gids: Vec<String>,
+    },
+    /// The window process has no parent to check (it was re-parented to nothing).
+    #[error("the window process has no parent")]
+    NoParent,
+    /// The parent's `/proc/PID/status` could not be read.
+    #[error("cannot read the parent's status: {source}")]
+    ParentStatus {
+        /// The parent's pid.
+        pid: i32,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The parent exited (this process was re-parented) while it was checked.
+    #[error("the window process's parent went away")]
+    ParentGone,
+    /// The parent does not hold the helper's group: it is not the helper.
+    #[error(
+        "the window process was not started by the helper (its parent, pid {pid}, does \
+         not hold the helper's group); nothing is shown"
+    )]
+    NotTheHelper {
+        /// The parent's pid.
+        pid: i32,
+    },
+}
+
 /// The file next to the binary that marks a sealed install.
 const CONFIG: &str = "sealed.toml";
 
@@ -60,23 +112,23 @@ impl Privilege {
     /// Gives up the setgid group on this thread, keeping it as the saved gid. Call it first
     /// in `main`, before any thread exists, so every later thread starts without it.
     /// `None` when the process was not started setgid.
-    pub(crate) fn drop_at_start() -> Result<Option<Privilege>, String> {
+    pub(crate) fn drop_at_start() -> Result<Option<Privilege>, SealedError> {
         let (real, group) = (getgid(), getegid());
         if real == group {
             return Ok(None);
         }
         set_thread_res_gid(real, real, group)
-            .map_err(|e| format!("could not drop the helper's group privilege: {e}"))?;
+            .map_err(group_error("drop the helper's group privilege"))?;
         Ok(Some(Privilege { real, group }))
     }
 
     /// Runs `f` with the group as the effective gid on this thread, then drops it again.
-    pub(crate) fn with_group<T>(&self, f: impl FnOnce() -> T) -> Result<T, String> {
+    pub(crate) fn with_group<T>(&self, f: impl FnOnce() -> T) -> Result<T, SealedError> {
         set_thread_res_gid(None, self.group, None)
-            .map_err(|e| format!("could not take the helper's group back: {e}"))?;
+            .map_err(group_error("take the helper's group back"))?;
         let out = f();
         set_thread_res_gid(None, self.real, None)
-            .map_err(|e| format!("could not drop the helper's group again: {e}"))?;
+            .map_err(group_error("drop the helper's group again"))?;
         Ok(out)
     }
 
@@ -86,14 +138,19 @@ impl Privilege {
     }
 }
 
+/// The error for a failed `setresgid` while doing `what`.
+fn group_error(what: &'static str) -> impl FnOnce(rustix::io::Errno) -> SealedError {
+    move |source| SealedError::Group { what, source }
+}
+
 /// Gives up a setgid group entirely, real, effective and saved, for good: the window process
 /// does this first, before any thread exists, so nothing that draws a window ever holds
 /// the group. Checked afterwards.
-pub(crate) fn drop_all() -> Result<(), String> {
+pub(crate) fn drop_all() -> Result<(), SealedError> {
     let real = getgid();
-    set_thread_res_gid(real, real, real)
-        .map_err(|e| format!("could not give up the helper's group: {e}"))?;
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+    set_thread_res_gid(real, real, real).map_err(group_error("give up the helper's group"))?;
+    let status = std::fs::read_to_string("/proc/self/status")
+        .map_err(|source| SealedError::OwnStatus { source })?;
     let gids: Vec<&str> = status
         .lines()
         .find_map(|l| l.strip_prefix("Gid:"))
@@ -101,7 +158,9 @@ pub(crate) fn drop_all() -> Result<(), String> {
         // No Gid line: an empty list, which fails the check below (fails closed).
         .unwrap_or_default();
     if gids.len() != 4 || gids.iter().any(|g| g.parse() != Ok(real.as_raw())) {
-        return Err(format!("the helper's group is still held: Gid {gids:?}"));
+        return Err(SealedError::StillHeld {
+            gids: gids.iter().map(|g| g.to_string()).collect(),
+        });
     }
     Ok(())
 }
@@ -112,21 +171,25 @@ pub(crate) fn drop_all() -> Result<(), String> {
 /// (an all-green enroll window, say) and collect what the person types. Call before
 /// [`drop_all`]. In a default install there is no group, and nothing to tell a worm from the
 /// helper by: a worm can draw a look-alike window as well.
-pub(crate) fn check_parent() -> Result<(), String> {
+pub(crate) fn check_parent() -> Result<(), SealedError> {
     let group = getegid();
     if group == getgid() {
         return Ok(());
     }
     let parent = rustix::process::getppid()
-        .ok_or("the window process has no parent")?
+        .ok_or(SealedError::NoParent)?
         .as_raw_nonzero()
         .get();
-    let status = std::fs::read_to_string(format!("/proc/{parent}/status"))
-        .map_err(|e| format!("cannot read the parent's status: {e}"))?;
+    let status = std::fs::read_to_string(format!("/proc/{parent}/status")).map_err(|source| {
+        SealedError::ParentStatus {
+            pid: parent,
+            source,
+        }
+    })?;
     // The parent could have exited and its pid been reused since; it is still the parent only
     // if this process was not re-parented meanwhile.
     if rustix::process::getppid().map(|p| p.as_raw_nonzero().get()) != Some(parent) {
-        return Err("the window process's parent went away".into());
+        return Err(SealedError::ParentGone);
     }
     let gids = status
         .lines()
@@ -138,20 +201,17 @@ pub(crate) fn check_parent() -> Result<(), String> {
     {
         Ok(())
     } else {
-        Err(format!(
-            "the window process was not started by the helper (its parent, pid {parent}, does \
-             not hold the helper's group); nothing is shown"
-        ))
+        Err(SealedError::NotTheHelper { pid: parent })
     }
 }
 
 /// For threads that only read user-controlled files (the `.crate`, `/proc`): gives up the
 /// saved group too, so nothing on this thread can take it back. A thread for which this
 /// fails must not read anything.
-pub(crate) fn drop_for_good_on_this_thread() -> Result<(), String> {
+pub(crate) fn drop_for_good_on_this_thread() -> Result<(), SealedError> {
     let real = getgid();
     set_thread_res_gid(real, real, real)
-        .map_err(|e| format!("could not give up the helper's group on this thread: {e}"))
+        .map_err(group_error("give up the helper's group on this thread"))
 }
 
 /// Finds out whether this binary is installed sealed, and whether the install is sound.
@@ -211,6 +271,73 @@ pub(crate) fn detect(privilege: Option<Privilege>) -> Result<Mode, String> {
         group: config.group,
         gid,
     }))
+}
+
+/// Why a uid has no usable login name in the system's user database.
+#[derive(Debug, thiserror::Error)]
+pub enum UserDbError {
+    /// NSS has no entry for the uid, or the lookup itself failed (an unreachable LDAP or
+    /// sssd server, say).
+    #[error("uid {uid} has no name in the system's user database")]
+    NoName {
+        /// The uid looked up.
+        uid: u32,
+        /// What getpwuid_r returned, when it failed rather than found nothing.
+        #[source]
+        source: Option<std::io::Error>,
+    },
+    /// The name is not UTF-8.
+    #[error("the login name of uid {uid} is not UTF-8")]
+    NotUtf8 {
+        /// The uid looked up.
+        uid: u32,
+    },
+}
+
+/// The login name of `uid`, from the system's user database through NSS (files, LDAP,
+/// sssd, as `/etc/nsswitch.conf` says), never by reading `/etc/passwd` by hand: a
+/// directory user is not in that file. The one `getpwuid_r` of the helper.
+#[allow(unsafe_code)]
+pub(crate) fn login_name(uid: u32) -> Result<String, UserDbError> {
+    let mut len = 16 * 1024;
+    loop {
+        let mut buf = vec![0u8; len];
+        // SAFETY: all-zero bytes are a valid `passwd` (null pointers, zero ids); it is only
+        // read after getpwuid_r filled it.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call: `pwd` and `result` are locals, and
+        // `buf` is a live buffer of the length passed. getpwuid_r writes strings only into
+        // `buf`.
+        let rc = unsafe {
+            libc::getpwuid_r(
+                uid,
+                &mut pwd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        // An entry larger than the buffer (a long GECOS from a directory): try a larger one,
+        // up to a bound.
+        if rc == libc::ERANGE && len < 1024 * 1024 {
+            len *= 4;
+            continue;
+        }
+        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+            return Err(UserDbError::NoName {
+                uid,
+                source: (rc != 0).then(|| std::io::Error::from_raw_os_error(rc)),
+            });
+        }
+        // SAFETY: on success `pw_name` points at a NUL-terminated string inside `buf`, which
+        // is still alive here.
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+        return name
+            .to_str()
+            .map(str::to_string)
+            .map_err(|_| UserDbError::NotUtf8 { uid });
+    }
 }
 
 const SETGID: u32 = 0o2000;
@@ -354,6 +481,18 @@ mod tests {
         };
         check_install(&exe, &cfg, &rel, gid, &mut p);
         assert!(p.iter().any(|x| x.contains("must be absolute")));
+    }
+
+    #[test]
+    fn login_names_come_from_the_system() {
+        assert_eq!(login_name(0).ok().as_deref(), Some("root"));
+        assert!(matches!(
+            login_name(0x7fff_fff0),
+            Err(UserDbError::NoName {
+                uid: 0x7fff_fff0,
+                ..
+            })
+        ));
     }
 
     #[test]

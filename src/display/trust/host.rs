@@ -289,13 +289,9 @@ pub(super) fn in_initial_user_namespace() -> bool {
 /// number): a worm can run processes as those with `newuidmap`.
 #[cfg(target_os = "linux")]
 pub(super) fn subordinate(me: u32, uid: u32) -> bool {
-    let name = std::fs::read_to_string("/etc/passwd").ok().and_then(|p| {
-        p.lines().find_map(|l| {
-            let mut f = l.split(':');
-            let name = f.next()?;
-            (f.nth(1)?.parse::<u32>().ok()? == me).then(|| name.to_string())
-        })
-    });
+    // Through NSS, not /etc/passwd: a directory (LDAP, sssd) user is not in that file, and
+    // their subordinate ids, listed by name, would be missed.
+    let name = crate::sealed::login_name(me).ok();
     let Ok(subuid) = std::fs::read_to_string("/etc/subuid") else {
         return false;
     };
