@@ -406,7 +406,7 @@ impl Shared {
                 "another program drew into this window (at {x},{y}): what it shows may not be \
                  what this helper drew"
             )),
-            Err(e) if judging => self.veto(e),
+            Err(e) if judging => self.veto(e.to_string()),
             Err(_) => {}
         }
     }
