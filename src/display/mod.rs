@@ -90,7 +90,7 @@ fn verify(
     socket: &impl std::os::fd::AsFd,
     kind: &Kind,
     policy: &DisplayPolicy,
-) -> Result<trust::Trusted, String> {
+) -> Result<trust::Trusted, trust::TrustError> {
     let peer = trust::peer_of(socket)?;
     let protocol = match kind {
         Kind::X11(d) => trust::Protocol::X11 {
@@ -124,7 +124,7 @@ pub fn probe(env: &Snapshot, policy: &DisplayPolicy) -> Result<Kind, ProbeError>
                     path.display()
                 ))
             })?;
-            verify(&socket, &kind, policy).map_err(ProbeError::Untrusted)?;
+            verify(&socket, &kind, policy).map_err(|e| ProbeError::Untrusted(e.to_string()))?;
             // The compositor's globals are listed by the window process, on its own
             // connection: this process never loads a display library.
         }
@@ -132,7 +132,8 @@ pub fn probe(env: &Snapshot, policy: &DisplayPolicy) -> Result<Kind, ProbeError>
             let (conn, _) = x11rb::connect(Some(d)).map_err(|e| {
                 ProbeError::Unreachable(format!("the X display {d} does not answer ({e})"))
             })?;
-            verify(conn.stream(), &kind, policy).map_err(ProbeError::Untrusted)?;
+            verify(conn.stream(), &kind, policy)
+                .map_err(|e| ProbeError::Untrusted(e.to_string()))?;
             x11::refuse_xtest(&conn, policy).map_err(|e| ProbeError::Untrusted(e.to_string()))?;
         }
         Kind::Native => {}

@@ -67,6 +67,12 @@ pub enum X11Error {
     /// The window's pixels could not be read back.
     #[error("cannot read the window back: {0}")]
     ReadBack(#[source] ReplyError),
+    /// The connection's peer cannot be identified.
+    #[error(transparent)]
+    Peer(#[from] super::trust::PeerError),
+    /// The process serving the connection cannot be identified.
+    #[error(transparent)]
+    Server(#[from] super::trust::ServingError),
     /// The server sent fewer pixels than the window has.
     #[error("cannot read the window back: the server sent fewer pixels than the window has")]
     ShortImage {
@@ -159,9 +165,9 @@ impl Session {
 
     /// The pid of the server process at the other end of this connection: the one holding
     /// its server end, for a server run by the person (`trust::server_of`).
-    pub(crate) fn server_pid(&self) -> Result<u32, String> {
+    pub(crate) fn server_pid(&self) -> Result<u32, X11Error> {
         let peer = super::trust::peer_of(self.conn.stream())?;
-        super::trust::server_of(&super::trust::Real, peer)
+        Ok(super::trust::server_of(&super::trust::Real, peer)?)
     }
 
     /// Raises `window` and gives it keyboard focus. Works without a window manager;

@@ -114,8 +114,10 @@ pub(super) fn check_display(
     let handle = owned
         .display_handle()
         .map_err(|e| Error::Display(e.to_string()))?;
-    let connected = display::connection::check_winit(handle, kind, policy).map_err(refused)?;
-    display::connection::refuse_virtual_input(&connected.virtual_input, policy).map_err(refused)?;
+    let connected = display::connection::check_winit(handle, kind, policy)
+        .map_err(|e| refused(e.to_string()))?;
+    display::connection::refuse_virtual_input(&connected.virtual_input, policy)
+        .map_err(|e| refused(e.to_string()))?;
     let Kind::X11(d) = kind else {
         return Ok((None, None));
     };
@@ -125,7 +127,7 @@ pub(super) fn check_display(
     session
         .refuse_xtest(policy)
         .map_err(|e| refused(e.to_string()))?;
-    let pid = session.server_pid().map_err(refused)?;
+    let pid = session.server_pid().map_err(|e| refused(e.to_string()))?;
     if pid != connected.trusted.pid {
         return Err(refused(format!(
             "the helper's two connections to {d} reach different servers (pids {} and {pid})",
