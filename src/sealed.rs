@@ -214,11 +214,62 @@ pub(crate) fn drop_for_good_on_this_thread() -> Result<(), SealedError> {
         .map_err(group_error("give up the helper's group on this thread"))
 }
 
+/// Why a sealed install cannot be used. The `Display` is the refusal, with its fix.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DetectError {
+    /// `/proc/self/exe` cannot be read.
+    #[error("cannot find the helper's own binary: {source}")]
+    OwnBinary {
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `sealed.toml` exists but cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    ReadConfig {
+        /// `sealed.toml`.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `sealed.toml` is not what the installer writes.
+    #[error("{} is malformed: {}", path.display(), source.message())]
+    Malformed {
+        /// `sealed.toml`.
+        path: PathBuf,
+        /// What the TOML parser said.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// The install lets the user's own programs around the helper.
+    #[error(
+        "cargo-confirm-gui is installed sealed ({}) but the install is not safe, so it \
+         refuses to run:\n  - {}\nOr reinstall with: sudo scripts/install-sealed.sh",
+        exe.display(),
+        problems.join("\n  - ")
+    )]
+    Unsafe {
+        /// The helper binary.
+        exe: PathBuf,
+        /// Each weakness, with the command that fixes it.
+        problems: Vec<String>,
+    },
+}
+
 /// Finds out whether this binary is installed sealed, and whether the install is sound.
 /// `privilege` is what [`Privilege::drop_at_start`] returned.
+///
+/// The error is the rendered [`DetectError`] only because `cli::stores` keeps it as an
+/// `Option<String>`; once that caller takes the type, return [`inspect`]'s result as is.
 pub(crate) fn detect(privilege: Option<Privilege>) -> Result<Mode, String> {
-    let exe = std::fs::read_link("/proc/self/exe")
-        .map_err(|e| format!("cannot find the helper's own binary: {e}"))?;
+    inspect(privilege).map_err(|e| e.to_string())
+}
+
+/// [`detect`], with the typed error.
+fn inspect(privilege: Option<Privilege>) -> Result<Mode, DetectError> {
+    let exe =
+        std::fs::read_link("/proc/self/exe").map_err(|source| DetectError::OwnBinary { source })?;
     let Some(dir) = exe.parent() else {
         return Ok(Mode::Plain);
     };
@@ -226,10 +277,17 @@ pub(crate) fn detect(privilege: Option<Privilege>) -> Result<Mode, String> {
     let text = match std::fs::read_to_string(&config_path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Mode::Plain),
-        Err(e) => return Err(format!("cannot read {}: {e}", config_path.display())),
+        Err(source) => {
+            return Err(DetectError::ReadConfig {
+                path: config_path,
+                source,
+            });
+        }
     };
-    let config: Config = toml::from_str(&text)
-        .map_err(|e| format!("{} is malformed: {}", config_path.display(), e.message()))?;
+    let config: Config = toml::from_str(&text).map_err(|source| DetectError::Malformed {
+        path: config_path.clone(),
+        source,
+    })?;
     // Unreadable: no group matches u32::MAX, so the checks below refuse the install.
     let gid = std::fs::metadata(&exe).map(|m| m.gid()).unwrap_or(u32::MAX);
     let mut problems = Vec::new();
@@ -258,12 +316,7 @@ pub(crate) fn detect(privilege: Option<Privilege>) -> Result<Mode, String> {
         ));
     }
     if !problems.is_empty() {
-        return Err(format!(
-            "cargo-confirm-gui is installed sealed ({}) but the install is not safe, so it \
-             refuses to run:\n  - {}\nOr reinstall with: sudo scripts/install-sealed.sh",
-            exe.display(),
-            problems.join("\n  - ")
-        ));
+        return Err(DetectError::Unsafe { exe, problems });
     }
     Ok(Mode::Sealed(Install {
         exe,
@@ -493,6 +546,20 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn an_unsafe_install_is_refused_with_every_fix() {
+        let e = DetectError::Unsafe {
+            exe: "/usr/lib/cargo-confirm-gui/cargo-confirm-gui".into(),
+            problems: vec!["a. Fix: x".into(), "b. Fix: y".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "cargo-confirm-gui is installed sealed (/usr/lib/cargo-confirm-gui/cargo-confirm-gui) \
+             but the install is not safe, so it refuses to run:\n  - a. Fix: x\n  - b. Fix: y\n\
+             Or reinstall with: sudo scripts/install-sealed.sh"
+        );
     }
 
     #[test]
