@@ -247,13 +247,92 @@ pub(crate) enum DetectError {
         "cargo-confirm-gui is installed sealed ({}) but the install is not safe, so it \
          refuses to run:\n  - {}\nOr reinstall with: sudo scripts/install-sealed.sh",
         exe.display(),
-        problems.join("\n  - ")
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  - ")
     )]
     Unsafe {
         /// The helper binary.
         exe: PathBuf,
         /// Each weakness, with the command that fixes it.
-        problems: Vec<String>,
+        problems: Vec<Problem>,
+    },
+}
+
+/// One way a sealed install lets the user's own programs around the helper. The `Display`
+/// names it and the command that fixes it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Problem {
+    /// `sealed.toml` is not a root-owned file only root can write.
+    #[error(
+        "{} must be a root-owned file nobody else can write. Fix: sudo chown root:root {0} && \
+         sudo chmod 644 {0}",
+        config.display()
+    )]
+    Config {
+        /// `sealed.toml`.
+        config: PathBuf,
+    },
+    /// The binary is not root's, setgid, and writable by root alone.
+    #[error(
+        "{} must be owned by root, group {group}, mode 2755. Fix: sudo chown root:{group} {0} && \
+         sudo chmod 2755 {0}",
+        exe.display()
+    )]
+    Binary {
+        /// The helper binary.
+        exe: PathBuf,
+        /// The install's group.
+        group: String,
+    },
+    /// The store path in `sealed.toml` is relative.
+    #[error("the store path in {} must be absolute", config.display())]
+    RelativeStore {
+        /// `sealed.toml`.
+        config: PathBuf,
+    },
+    /// The store directory is not root:GROUP, mode 1770.
+    #[error(
+        "{} must be a directory owned by root, group {group}, mode 1770. Fix: sudo chown \
+         root:{group} {0} && sudo chmod 1770 {0}",
+        store.display()
+    )]
+    Store {
+        /// The token directory.
+        store: PathBuf,
+        /// The install's group.
+        group: String,
+    },
+    /// A directory above the binary or the store can be changed by others than root.
+    #[error(
+        "{} must be owned by root and writable by nobody else. Fix: sudo chown root {0} && \
+         sudo chmod go-w {0}",
+        dir.display()
+    )]
+    Directory {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// The helper did not start with its group (a nosuid mount, or no setgid bit).
+    #[error(
+        "the helper did not start with its group {group} (is {} mounted nosuid, or the setgid \
+         bit missing?). Fix: sudo chown root:{group} {} && sudo chmod 2755 {}",
+        exe.display(),
+        exe.display(),
+        exe.display()
+    )]
+    NotSetgid {
+        /// The helper binary.
+        exe: PathBuf,
+        /// The install's group.
+        group: String,
+    },
+    /// The person is in the group, so their programs can read the tokens directly.
+    #[error(
+        "you are a member of the group {group}, so your own programs could read the token \
+         files directly. Fix: sudo gpasswd -d $(id -un) {group}"
+    )]
+    InGroup {
+        /// The install's group.
+        group: String,
     },
 }
 
@@ -294,26 +373,19 @@ fn inspect(privilege: Option<Privilege>) -> Result<Mode, DetectError> {
     check_install(&exe, &config_path, &config, gid, &mut problems);
     let running_setgid = privilege.is_some_and(|p| p.group() == gid);
     if !running_setgid && !getuid().is_root() {
-        problems.push(format!(
-            "the helper did not start with its group {} (is {} mounted nosuid, or the setgid bit \
-             missing?). Fix: sudo chown root:{} {} && sudo chmod 2755 {}",
-            config.group,
-            exe.display(),
-            config.group,
-            exe.display(),
-            exe.display()
-        ));
+        problems.push(Problem::NotSetgid {
+            exe: exe.clone(),
+            group: config.group.clone(),
+        });
     }
     let in_group = getgroups()
         .map(|g| g.iter().any(|g| g.as_raw() == gid))
         .unwrap_or(false)
         || getgid().as_raw() == gid;
     if in_group && !getuid().is_root() {
-        problems.push(format!(
-            "you are a member of the group {}, so your own programs could read the token files \
-             directly. Fix: sudo gpasswd -d $(id -un) {}",
-            config.group, config.group
-        ));
+        problems.push(Problem::InGroup {
+            group: config.group.clone(),
+        });
     }
     if !problems.is_empty() {
         return Err(DetectError::Unsafe { exe, problems });
@@ -402,40 +474,39 @@ fn check_install(
     config_path: &Path,
     config: &Config,
     gid: u32,
-    problems: &mut Vec<String>,
+    problems: &mut Vec<Problem>,
 ) {
     let group = &config.group;
     let meta = |p: &Path| std::fs::symlink_metadata(p);
     match meta(config_path) {
         Ok(m) if m.uid() == 0 && m.mode() & 0o022 == 0 && m.file_type().is_file() => {}
-        _ => problems.push(format!(
-            "{} must be a root-owned file nobody else can write. Fix: sudo chown root:root {0} && sudo chmod 644 {0}",
-            config_path.display()
-        )),
+        _ => problems.push(Problem::Config {
+            config: config_path.to_path_buf(),
+        }),
     }
     match meta(exe) {
         Ok(m) if m.uid() == 0 && m.mode() & SETGID != 0 && m.mode() & 0o022 == 0 => {}
-        _ => problems.push(format!(
-            "{} must be owned by root, group {group}, mode 2755. Fix: sudo chown root:{group} {0} && sudo chmod 2755 {0}",
-            exe.display()
-        )),
+        _ => problems.push(Problem::Binary {
+            exe: exe.to_path_buf(),
+            group: group.clone(),
+        }),
     }
     if !config.store.is_absolute() {
-        problems.push(format!(
-            "the store path in {} must be absolute",
-            config_path.display()
-        ));
+        problems.push(Problem::RelativeStore {
+            config: config_path.to_path_buf(),
+        });
         return;
     }
     match meta(&config.store) {
-        Ok(m) if m.file_type().is_dir()
-            && m.uid() == 0
-            && m.gid() == gid
-            && m.mode() & 0o7777 == STICKY | 0o770 => {}
-        _ => problems.push(format!(
-            "{} must be a directory owned by root, group {group}, mode 1770. Fix: sudo chown root:{group} {0} && sudo chmod 1770 {0}",
-            config.store.display()
-        )),
+        Ok(m)
+            if m.file_type().is_dir()
+                && m.uid() == 0
+                && m.gid() == gid
+                && m.mode() & 0o7777 == STICKY | 0o770 => {}
+        _ => problems.push(Problem::Store {
+            store: config.store.clone(),
+            group: group.clone(),
+        }),
     }
     // Every directory above the binary, its config and the store: nobody but root may
     // swap an entry in them (a sticky world-writable directory like /tmp is fine: only
@@ -448,10 +519,9 @@ fn check_install(
             }
             match meta(dir) {
                 Ok(m) if m.uid() == 0 && (m.mode() & 0o022 == 0 || m.mode() & STICKY != 0) => {}
-                _ => problems.push(format!(
-                    "{} must be owned by root and writable by nobody else. Fix: sudo chown root {0} && sudo chmod go-w {0}",
-                    dir.display()
-                )),
+                _ => problems.push(Problem::Directory {
+                    dir: dir.to_path_buf(),
+                }),
             }
         }
     }
@@ -499,7 +569,7 @@ mod tests {
         let mut p = Vec::new();
         check_install(&exe, &cfg, &config, gid, &mut p);
         // /tmp and above are root-owned; the temp dir too (we are root).
-        assert_eq!(p, Vec::<String>::new());
+        assert_eq!(p, Vec::<Problem>::new());
 
         for (path, mode, want) in [
             (exe.clone(), 0o755, "mode 2755. Fix: sudo chown root:g"),
@@ -519,7 +589,11 @@ mod tests {
             let mut p = Vec::new();
             check_install(&exe, &cfg, &config, gid, &mut p);
             std::fs::set_permissions(&path, before).unwrap();
-            let all = p.join("\n");
+            let all = p
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n");
             assert!(
                 all.contains(&path.display().to_string()) && all.contains(want),
                 "{} at {mode:o}: {all}",
@@ -533,7 +607,7 @@ mod tests {
             group: "g".into(),
         };
         check_install(&exe, &cfg, &rel, gid, &mut p);
-        assert!(p.iter().any(|x| x.contains("must be absolute")));
+        assert!(p.iter().any(|x| x.to_string().contains("must be absolute")));
     }
 
     #[test]
@@ -550,15 +624,33 @@ mod tests {
 
     #[test]
     fn an_unsafe_install_is_refused_with_every_fix() {
+        let exe = PathBuf::from("/usr/lib/cargo-confirm-gui/cargo-confirm-gui");
         let e = DetectError::Unsafe {
-            exe: "/usr/lib/cargo-confirm-gui/cargo-confirm-gui".into(),
-            problems: vec!["a. Fix: x".into(), "b. Fix: y".into()],
+            exe: exe.clone(),
+            problems: vec![
+                Problem::Binary {
+                    exe: exe.clone(),
+                    group: "g".into(),
+                },
+                Problem::NotSetgid {
+                    exe,
+                    group: "g".into(),
+                },
+                Problem::InGroup { group: "g".into() },
+            ],
         };
+        let exe = "/usr/lib/cargo-confirm-gui/cargo-confirm-gui";
         assert_eq!(
             e.to_string(),
-            "cargo-confirm-gui is installed sealed (/usr/lib/cargo-confirm-gui/cargo-confirm-gui) \
-             but the install is not safe, so it refuses to run:\n  - a. Fix: x\n  - b. Fix: y\n\
-             Or reinstall with: sudo scripts/install-sealed.sh"
+            format!(
+                "cargo-confirm-gui is installed sealed ({exe}) but the install is not safe, so it \
+                 refuses to run:\n  - {exe} must be owned by root, group g, mode 2755. Fix: sudo \
+                 chown root:g {exe} && sudo chmod 2755 {exe}\n  - the helper did not start with \
+                 its group g (is {exe} mounted nosuid, or the setgid bit missing?). Fix: sudo \
+                 chown root:g {exe} && sudo chmod 2755 {exe}\n  - you are a member of the group \
+                 g, so your own programs could read the token files directly. Fix: sudo gpasswd \
+                 -d $(id -un) g\nOr reinstall with: sudo scripts/install-sealed.sh"
+            )
         );
     }
 
