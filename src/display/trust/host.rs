@@ -341,6 +341,15 @@ pub(super) fn subordinate(me: u32, uid: u32) -> bool {
     let Ok(subuid) = std::fs::read_to_string("/etc/subuid") else {
         return false;
     };
+    in_subuid(&subuid, me, name.as_deref(), uid)
+}
+
+/// [`subordinate`] on the text of `/etc/subuid`. `name` is `me`'s login name; when the user
+/// database cannot say it (`None`), a range listed under any name counts: a uid in someone's
+/// subordinate range is no display server a person sees, and "another user" is what would
+/// trust it.
+#[cfg(target_os = "linux")]
+fn in_subuid(subuid: &str, me: u32, name: Option<&str>, uid: u32) -> bool {
     subuid.lines().any(|l| {
         let mut f = l.split(':');
         let (Some(who), Some(start), Some(count)) = (f.next(), f.next(), f.next()) else {
@@ -349,7 +358,7 @@ pub(super) fn subordinate(me: u32, uid: u32) -> bool {
         let (Ok(start), Ok(count)) = (start.parse::<u64>(), count.parse::<u64>()) else {
             return false;
         };
-        (who == me.to_string() || Some(who) == name.as_deref())
+        (who == me.to_string() || name.is_none_or(|n| n == who))
             && (start..start.saturating_add(count)).contains(&u64::from(uid))
     })
 }
@@ -449,5 +458,24 @@ pub(super) mod logind {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod subuid_tests {
+    use super::in_subuid;
+
+    #[test]
+    fn subordinate_ids_by_number_by_name_and_when_the_name_is_unknown() {
+        let subuid = "alice:100000:65536\n1001:200000:65536\nbob:300000:65536\n";
+        // By name, and by number.
+        assert!(in_subuid(subuid, 1000, Some("alice"), 100_000));
+        assert!(in_subuid(subuid, 1001, Some("carol"), 265_535));
+        // Not someone else's range, nor past the end of one's own.
+        assert!(!in_subuid(subuid, 1000, Some("alice"), 300_000));
+        assert!(!in_subuid(subuid, 1000, Some("alice"), 165_536));
+        // The user database could not name the person: any listed range counts (fail closed).
+        assert!(in_subuid(subuid, 1000, None, 300_000));
+        assert!(!in_subuid(subuid, 1000, None, 1_000));
     }
 }
