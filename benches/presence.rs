@@ -39,7 +39,9 @@ mod linux {
     use std::time::{Duration, Instant};
 
     use cargo_confirm_gui::presence::pam::Pam;
-    use cargo_confirm_gui::presence::{self, Event, Presence, Reply, Says, ToWindow, WhoWindow};
+    use cargo_confirm_gui::presence::{
+        self, Event, LinkError, Presence, Reply, Says, ToWindow, WhoWindow,
+    };
 
     const PERSON: &str = "ccg-alice";
     const PASSWORD: &str = "correct horse 7";
@@ -149,17 +151,15 @@ mod linux {
     }
 
     impl WhoWindow for Answering {
-        fn attach(&mut self, events: Sender<Event>) -> Result<(), String> {
+        fn attach(&mut self, events: Sender<Event>) -> Result<(), LinkError> {
             self.events = Some(events);
             Ok(())
         }
-        fn say(&mut self, what: &ToWindow) -> Result<(), String> {
+        fn say(&mut self, what: &ToWindow) -> Result<(), LinkError> {
             if let ToWindow::Says(Says::Prompt { .. }) = what {
                 *self.prompted.lock().unwrap() = Some(Instant::now());
-                let events = self.events.as_ref().ok_or("not attached")?;
-                events
-                    .send(Event::Person(Reply::Answer(PASSWORD.into())))
-                    .map_err(|e| e.to_string())?;
+                let events = self.events.as_ref().ok_or(LinkError::ChannelClosed)?;
+                events.send(Event::Person(Reply::Answer(PASSWORD.into())))?;
             }
             Ok(())
         }

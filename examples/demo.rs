@@ -181,7 +181,7 @@ fn demo() -> Result<(), String> {
     if let Verdict::Refuse(r) = gate::decide(&probe, &env, &GateOptions::default()) {
         return Err(r.message());
     }
-    let policy = cargo_confirm_gui::policy::Policy::load()?;
+    let policy = cargo_confirm_gui::policy::Policy::load().map_err(|e| e.to_string())?;
     cargo_confirm_gui::display::probe(&env, &policy.display).map_err(|e| format!("{e:?}"))?;
     let store = cargo_confirm_gui::store::default_store().map_err(|e| e.to_string())?;
     let exe = provider()?;

@@ -28,9 +28,10 @@ pub(crate) trait Role {
     type Answer: serde::Serialize + serde::de::DeserializeOwned;
 }
 
-/// Why talking to a child failed.
+/// Why talking to a child failed. (`pub` only so that the public error types that carry it
+/// may name it; the module is the crate's own.)
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ChildError {
+pub enum ChildError {
     /// It could not be started.
     #[error("cannot start {role}: {source}")]
     Start {
@@ -39,14 +40,47 @@ pub(crate) enum ChildError {
         /// What the system said.
         source: std::io::Error,
     },
-    /// A pipe to or from it failed, or it ended.
-    #[error("{role}: {detail}")]
+    /// A line to or from it could not be written or read, or it ended.
+    #[error("{role}: {source}")]
     Pipe {
         /// Which child.
         role: &'static str,
         /// What happened.
-        detail: String,
+        #[source]
+        source: LineError,
     },
+    /// Its input was closed (or taken by a writer thread) before this ask.
+    #[error("{role}: its input is closed")]
+    InputClosed {
+        /// Which child.
+        role: &'static str,
+    },
+    /// Its output was taken by a reader thread before this read.
+    #[error("{role}: its output is taken")]
+    OutputTaken {
+        /// Which child.
+        role: &'static str,
+    },
+}
+
+/// Why one JSON line could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    /// The value could not be written as JSON.
+    #[error("{0}")]
+    Encode(#[source] serde_json::Error),
+    /// The pipe failed.
+    #[error("{0}")]
+    Io(#[source] std::io::Error),
+    /// The line was longer than `MAX_LINE`.
+    #[error("a line longer than the limit")]
+    TooLong,
+    /// The input ended inside a line: the writer died mid-line.
+    #[error("an unfinished line")]
+    Unfinished,
+    /// The line is not the JSON of what was expected.
+    #[error("{0}")]
+    Decode(#[source] serde_json::Error),
 }
 
 /// This binary, for starting it again: on Linux `/proc/self/exe`, the very file running even
@@ -92,10 +126,10 @@ impl<R: Role> Child<R> {
         })
     }
 
-    fn pipe(detail: impl std::fmt::Display) -> ChildError {
+    fn pipe(source: LineError) -> ChildError {
         ChildError::Pipe {
             role: R::NAME,
-            detail: detail.to_string(),
+            source,
         }
     }
 
@@ -109,7 +143,7 @@ impl<R: Role> Child<R> {
         let to = self
             .to
             .as_mut()
-            .ok_or_else(|| Self::pipe("its input is closed"))?;
+            .ok_or(ChildError::InputClosed { role: R::NAME })?;
         write_line(to, ask).map_err(Self::pipe)
     }
 
@@ -118,7 +152,7 @@ impl<R: Role> Child<R> {
         let from = self
             .from
             .as_mut()
-            .ok_or_else(|| Self::pipe("its output is taken"))?;
+            .ok_or(ChildError::OutputTaken { role: R::NAME })?;
         read_line(from).map_err(Self::pipe)
     }
 
@@ -153,12 +187,12 @@ impl<R: Role> Drop for Child<R> {
 pub(crate) fn write_line<T: serde::Serialize>(
     to: &mut impl Write,
     value: &T,
-) -> Result<(), String> {
-    let mut line = zeroize::Zeroizing::new(serde_json::to_vec(value).map_err(|e| e.to_string())?);
+) -> Result<(), LineError> {
+    let mut line = zeroize::Zeroizing::new(serde_json::to_vec(value).map_err(LineError::Encode)?);
     line.push(b'\n');
     to.write_all(&line)
         .and_then(|()| to.flush())
-        .map_err(|e| e.to_string())
+        .map_err(LineError::Io)
 }
 
 /// The longest line either side accepts: a window's transaction with a 200-file report is
@@ -168,24 +202,24 @@ const MAX_LINE: u64 = 16 << 20;
 /// Reads one JSON line; `None` at the end of input. The line read is wiped after parsing.
 pub(crate) fn read_line<T: serde::de::DeserializeOwned>(
     from: &mut impl BufRead,
-) -> Result<Option<T>, String> {
+) -> Result<Option<T>, LineError> {
     let mut line = zeroize::Zeroizing::new(Vec::new());
     let n = std::io::Read::take(&mut *from, MAX_LINE)
         .read_until(b'\n', &mut line)
-        .map_err(|e| e.to_string())?;
+        .map_err(LineError::Io)?;
     if n == 0 {
         return Ok(None);
     }
     if line.last() != Some(&b'\n') {
         return Err(if n as u64 >= MAX_LINE {
-            "a line longer than the limit".into()
+            LineError::TooLong
         } else {
-            "an unfinished line".into()
+            LineError::Unfinished
         });
     }
     serde_json::from_slice(&line)
         .map(Some)
-        .map_err(|e| e.to_string())
+        .map_err(LineError::Decode)
 }
 
 /// The child's side of the pipes: its asks on stdin, its answers on stdout.
@@ -205,12 +239,12 @@ impl<R: Role> Default for Lines<R> {
 
 impl<R: Role> Lines<R> {
     /// The next ask; `None` when the broker closed the pipe.
-    pub(crate) fn recv(&mut self) -> Result<Option<R::Ask>, String> {
+    pub(crate) fn recv(&mut self) -> Result<Option<R::Ask>, LineError> {
         read_line(&mut self.input)
     }
 
     /// Sends one answer.
-    pub(crate) fn send(answer: &R::Answer) -> Result<(), String> {
+    pub(crate) fn send(answer: &R::Answer) -> Result<(), LineError> {
         write_line(&mut std::io::stdout().lock(), answer)
     }
 
@@ -235,6 +269,9 @@ mod tests {
         assert_eq!(read_line::<Vec<String>>(&mut r).unwrap(), None);
         // A writer that died mid-line: an error, not a message.
         let mut cut = std::io::Cursor::new(buf[..buf.len() - 1].to_vec());
-        assert!(read_line::<Vec<String>>(&mut cut).is_err());
+        assert!(matches!(
+            read_line::<Vec<String>>(&mut cut),
+            Err(LineError::Unfinished)
+        ));
     }
 }

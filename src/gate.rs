@@ -56,12 +56,70 @@ pub struct Options {
 
 pub(crate) use crate::policy::Requests as Allowed;
 
-fn parse_arm_delay(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+/// Why provider args are refused. The `Display` is the message cargo prints.
+#[derive(Debug, thiserror::Error)]
+pub enum OptionsError {
+    /// clap refused an option: unknown, a bad value, a value out of range.
+    #[error(
+        "cargo-confirm-gui: bad option in cargo's `credential-provider` config: {}. Nothing was \
+         released. Fix that entry in ~/.cargo/config.toml; valid options: {}",
+        first_line(source),
+        option_list()
+    )]
+    Bad {
+        /// clap's own error.
+        #[source]
+        source: clap::Error,
+    },
+    /// An option would loosen what the root-owned policy file allows.
+    #[error(
+        "cargo-confirm-gui: {what} in cargo's `credential-provider` config would loosen the \
+         policy, and any program running as you can write that config, so it is refused. Only \
+         the root-owned {} can: {setting} under [requests]",
+        crate::policy::PATH
+    )]
+    Loosens {
+        /// The option as the person wrote it, with why it loosens.
+        what: String,
+        /// The policy file's setting that could do it.
+        setting: String,
+    },
+}
+
+/// The first line of clap's message, without its `error: `.
+fn first_line(e: &clap::Error) -> String {
+    let msg = e.to_string();
+    msg.lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
+/// Why `--arm-delay` is refused (clap puts it in its message).
+#[derive(Debug, thiserror::Error)]
+enum ArmDelayError {
+    /// Not a number.
+    #[error("`{given}` is not a number of seconds")]
+    NotANumber {
+        /// What was written.
+        given: String,
+        /// What the parser said.
+        #[source]
+        source: std::num::ParseFloatError,
+    },
+    /// Outside 1 to 30 seconds.
+    #[error("the arming delay can only be raised, to between 1 and 30 seconds")]
+    OutOfRange,
+}
+
+fn parse_arm_delay(s: &str) -> Result<f64, ArmDelayError> {
+    let v: f64 = s.parse().map_err(|source| ArmDelayError::NotANumber {
+        given: s.to_string(),
+        source,
+    })?;
     if !(1.0..=30.0).contains(&v) {
-        return Err("the arming delay can only be raised, to between 1 and 30 seconds".into());
+        return Err(ArmDelayError::OutOfRange);
     }
     Ok(v)
 }
@@ -97,32 +155,16 @@ pub fn option_list() -> String {
 
 impl Options {
     /// Parses the provider args cargo forwards, with a message that names the bad one.
-    pub fn from_args(args: &[&str]) -> Result<Self, String> {
-        Options::try_parse_from(args).map_err(|e| {
-            let msg = e.to_string();
-            let first = msg
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim_start_matches("error: ");
-            format!(
-                "cargo-confirm-gui: bad option in cargo's `credential-provider` config: {first}. \
-                 Nothing was released. Fix that entry in ~/.cargo/config.toml; valid options: {}",
-                option_list()
-            )
-        })
+    pub fn from_args(args: &[&str]) -> Result<Self, OptionsError> {
+        Options::try_parse_from(args).map_err(|source| OptionsError::Bad { source })
     }
 
     /// Checks the options against what the policy file allows: they may tighten it, never
     /// loosen it. A loosening option is an error that says where such a setting lives.
-    pub(crate) fn within(mut self, allowed: &Allowed) -> Result<Self, String> {
-        let only_root = |what: &str, setting: &str| {
-            format!(
-                "cargo-confirm-gui: {what} in cargo's `credential-provider` config would loosen \
-                 the policy, and any program running as you can write that config, so it is \
-                 refused. Only the root-owned {} can: {setting} under [requests]",
-                crate::policy::PATH
-            )
+    pub(crate) fn within(mut self, allowed: &Allowed) -> Result<Self, OptionsError> {
+        let only_root = |what: &str, setting: &str| OptionsError::Loosens {
+            what: what.to_string(),
+            setting: setting.to_string(),
         };
         match (self.read, allowed.read) {
             (Some(ReadPolicy::Allow), ReadPolicy::Prompt) => {
@@ -364,7 +406,8 @@ mod tests {
         let e = Options::from_args(&["get", "--read=allow"])
             .unwrap()
             .within(&default)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("`--read=allow`")
                 && e.contains("/etc/cargo-confirm-gui/policy.toml")
@@ -375,7 +418,8 @@ mod tests {
         let e = Options::from_args(&["--cooldown=0"])
             .unwrap()
             .within(&default)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`--cooldown=0` (shorter than 30 s)"), "{e}");
         let o = Options::from_args(&["--cooldown=90", "--timeout=600", "--arm-delay=3"])
             .unwrap()
@@ -431,9 +475,12 @@ mod tests {
         assert!(
             Options::from_args(&["--arm-delay=0.2"])
                 .unwrap_err()
+                .to_string()
                 .contains("only be raised")
         );
-        let e = Options::from_args(&["--auto-approve"]).unwrap_err();
+        let e = Options::from_args(&["--auto-approve"])
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("--auto-approve") && e.contains("valid options"),
             "{e}"

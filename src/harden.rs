@@ -1,5 +1,76 @@
 //! Process hardening applied first thing in `main`, in every mode.
 
+/// Why the process could not be hardened, or refuses to run as it was started. The
+/// `Display` is the message people see.
+#[derive(Debug, thiserror::Error)]
+pub enum HardenError {
+    /// The seccomp filter could not be built.
+    #[cfg(target_os = "linux")]
+    #[error("{0}")]
+    Filter(#[source] seccompiler::BackendError),
+    /// The seccomp filter could not be applied.
+    #[cfg(target_os = "linux")]
+    #[error("{0}")]
+    Apply(#[source] seccompiler::Error),
+    /// Denying the network is not implemented on this platform.
+    #[error("not available on this platform")]
+    Unsupported,
+    /// The caller set a hard resource limit below what the helper needs.
+    #[error(
+        "cargo-confirm-gui refused to start: the program that started it set {name} ({what}) to \
+         a hard limit of {hard}{unit}, below the {floor}{unit} it needs, and a hard limit \
+         cannot be raised again. Nothing was released. Run it from a shell with the usual \
+         limits (`ulimit -H {ulimit}` shows this one)"
+    )]
+    LimitTooLow {
+        /// The limit's name (`RLIMIT_FSIZE`).
+        name: &'static str,
+        /// What it limits, for people.
+        what: &'static str,
+        /// The shell's `ulimit` option for it.
+        ulimit: &'static str,
+        /// The hard limit the caller set.
+        hard: u64,
+        /// The least the helper needs.
+        floor: u64,
+        /// " bytes", or nothing for a count.
+        unit: &'static str,
+    },
+    /// A soft limit could not be raised.
+    #[cfg(unix)]
+    #[error("cargo-confirm-gui: cannot raise {name} ({what}): {source}")]
+    CannotRaise {
+        /// The limit's name.
+        name: &'static str,
+        /// What it limits, for people.
+        what: &'static str,
+        /// What the system said.
+        #[source]
+        source: rustix::io::Errno,
+    },
+    /// A standard descriptor was closed and `/dev/null` cannot be opened in its place.
+    #[cfg(unix)]
+    #[error(
+        "cargo-confirm-gui: descriptor {fd} is closed and /dev/null cannot be opened: {source}"
+    )]
+    DevNull {
+        /// The descriptor (0 to 2).
+        fd: i32,
+        /// What the system said.
+        #[source]
+        source: rustix::io::Errno,
+    },
+    /// A standard descriptor was closed and `/dev/null` opened as another number.
+    #[error("cargo-confirm-gui: descriptor {fd} is closed and could not be opened again")]
+    Reopen {
+        /// The descriptor (0 to 2).
+        fd: i32,
+    },
+    /// `close_range` failed and `/proc/self/fd` cannot be listed to close them one by one.
+    #[error("cargo-confirm-gui: cannot list inherited descriptors: {0}")]
+    ListDescriptors(#[source] std::io::Error),
+}
+
 /// Makes the process non-dumpable (no ptrace attach or `/proc/PID/mem` for same-user
 /// processes that are not our parent's tracer) and disables core dumps, so the token
 /// cannot be lifted out of our memory or a crash file.
@@ -31,16 +102,17 @@ pub fn harden_process() -> Vec<String> {
 /// good: called once the window exists, so that nothing running inside the
 /// helper afterwards (a bug in a parser, a compromised dependency) can send a token
 /// anywhere. Unix sockets stay allowed: the X server, the compositor and D-Bus need them.
-/// Sets `no_new_privs` as seccomp requires. Idempotent.
+/// Sets `no_new_privs` as seccomp requires. Idempotent: a second call returns the first's
+/// result, hence the `'static` error.
 #[cfg(target_os = "linux")]
-pub fn deny_network() -> Result<(), String> {
+pub fn deny_network() -> Result<(), &'static HardenError> {
     use seccompiler::{
         BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
         SeccompRule, TargetArch,
     };
-    static DONE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    static DONE: std::sync::OnceLock<Result<(), HardenError>> = std::sync::OnceLock::new();
     DONE.get_or_init(|| {
-        let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| e.to_string())?;
+        let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(HardenError::Filter)?;
         let family = |f: i32| {
             SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, f as u64)
                 .and_then(|c| SeccompRule::new(vec![c]))
@@ -49,7 +121,7 @@ pub fn deny_network() -> Result<(), String> {
             .into_iter()
             .map(family)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
+            .map_err(HardenError::Filter)?;
         let rules = [
             (libc::SYS_socket, socket_rules),
             // io_uring can create sockets without socket(2); the helper never uses it.
@@ -63,17 +135,18 @@ pub fn deny_network() -> Result<(), String> {
             SeccompAction::Errno(libc::EACCES as u32),
             arch,
         )
-        .map_err(|e| e.to_string())?;
-        let program = BpfProgram::try_from(filter).map_err(|e| e.to_string())?;
-        seccompiler::apply_filter_all_threads(&program).map_err(|e| e.to_string())
+        .map_err(HardenError::Filter)?;
+        let program = BpfProgram::try_from(filter).map_err(HardenError::Filter)?;
+        seccompiler::apply_filter_all_threads(&program).map_err(HardenError::Apply)
     })
-    .clone()
+    .as_ref()
+    .map(|_| ())
 }
 
 /// Other platforms: not available yet.
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn deny_network() -> Result<(), String> {
-    Err("not available on this platform".into())
+pub(crate) fn deny_network() -> Result<(), &'static HardenError> {
+    Err(&HardenError::Unsupported)
 }
 
 /// What the program that started the helper chose for it, and what the helper needs: a
@@ -97,7 +170,7 @@ pub(crate) fn deny_network() -> Result<(), String> {
 ///
 /// The alternate signal stack is not inherited (`execve` resets it).
 #[cfg(target_os = "linux")]
-pub fn reset_inherited() -> Result<(), String> {
+pub fn reset_inherited() -> Result<(), HardenError> {
     reset_descriptors()?;
     reset_signals();
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
@@ -111,7 +184,7 @@ pub fn reset_inherited() -> Result<(), String> {
 
 /// Other platforms: nothing yet.
 #[cfg(not(target_os = "linux"))]
-pub fn reset_inherited() -> Result<(), String> {
+pub fn reset_inherited() -> Result<(), HardenError> {
     Ok(())
 }
 
@@ -240,7 +313,7 @@ const LIMITS: &[Limit] = {
 impl Limit {
     /// Raises the soft limit to the hard one (or to `cap`), or refuses when the hard one is
     /// below the floor.
-    fn reset(&self) -> Result<(), String> {
+    fn reset(&self) -> Result<(), HardenError> {
         use rustix::process::{Rlimit, getrlimit, setrlimit};
         let now = getrlimit(self.resource);
         if let (Some(floor), Some(hard)) = (self.floor, now.maximum)
@@ -269,15 +342,14 @@ impl Limit {
                 maximum: now.maximum,
             },
         )
-        .map_err(|e| {
-            format!(
-                "cargo-confirm-gui: cannot raise {} ({}): {e}",
-                self.name, self.what
-            )
+        .map_err(|source| HardenError::CannotRaise {
+            name: self.name,
+            what: self.what,
+            source,
         })
     }
 
-    fn refusal(&self, hard: u64, floor: u64) -> String {
+    fn refusal(&self, hard: u64, floor: u64) -> HardenError {
         let bytes = matches!(
             self.resource,
             rustix::process::Resource::Fsize
@@ -285,31 +357,21 @@ impl Limit {
                 | rustix::process::Resource::Data
                 | rustix::process::Resource::Stack
         );
-        let amount = |n: u64| {
-            if bytes {
-                format!("{n} bytes")
-            } else {
-                n.to_string()
-            }
-        };
-        format!(
-            "cargo-confirm-gui refused to start: the program that started it set {} ({}) to a \
-             hard limit of {}, below the {} it needs, and a hard limit cannot be raised again. \
-             Nothing was released. Run it from a shell with the usual limits (`ulimit -H {}` \
-             shows this one)",
-            self.name,
-            self.what,
-            amount(hard),
-            amount(floor),
-            self.ulimit
-        )
+        HardenError::LimitTooLow {
+            name: self.name,
+            what: self.what,
+            ulimit: self.ulimit,
+            hard,
+            floor,
+            unit: if bytes { " bytes" } else { "" },
+        }
     }
 }
 
 /// Descriptors 0 to 2 opened on `/dev/null` where closed; every other one closed.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
-fn reset_descriptors() -> Result<(), String> {
+fn reset_descriptors() -> Result<(), HardenError> {
     use rustix::fd::AsRawFd;
     for fd in 0..=2 {
         // SAFETY: `fd` is a plain number; asking for its flags touches no memory.
@@ -321,11 +383,9 @@ fn reset_descriptors() -> Result<(), String> {
                 rustix::fs::OFlags::RDWR,
                 rustix::fs::Mode::empty(),
             )
-            .map_err(|e| format!("cargo-confirm-gui: descriptor {fd} is closed and /dev/null cannot be opened: {e}"))?;
+            .map_err(|source| HardenError::DevNull { fd, source })?;
             if null.as_raw_fd() != fd {
-                return Err(format!(
-                    "cargo-confirm-gui: descriptor {fd} is closed and could not be opened again"
-                ));
+                return Err(HardenError::Reopen { fd });
             }
             // Kept open for the life of the process, as a standard descriptor.
             std::mem::forget(null);
@@ -338,7 +398,7 @@ fn reset_descriptors() -> Result<(), String> {
 /// and its own children would inherit it.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
-fn close_from(first: u32) -> Result<(), String> {
+fn close_from(first: u32) -> Result<(), HardenError> {
     // SAFETY: close_range closes descriptors; nothing in this process refers to any of them
     // yet (this runs first in `main`, before any thread or file of the helper's own).
     let rc = unsafe { libc::close_range(first, u32::MAX, 0) };
@@ -347,7 +407,7 @@ fn close_from(first: u32) -> Result<(), String> {
     }
     // Kernels before 5.9: close what /proc lists.
     let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-        .map_err(|e| format!("cargo-confirm-gui: cannot list inherited descriptors: {e}"))?
+        .map_err(HardenError::ListDescriptors)?
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .filter(|fd| *fd >= first as i32)
         .collect();
@@ -445,3 +505,27 @@ fn reset_reserved_signals() {
     not(any(target_arch = "x86_64", target_arch = "aarch64"))
 ))]
 fn reset_reserved_signals() {}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_low_hard_limit_is_refused_in_the_same_words() {
+        let fsize = &LIMITS[0];
+        assert_eq!(
+            fsize.refusal(1024, 16 * MIB).to_string(),
+            "cargo-confirm-gui refused to start: the program that started it set RLIMIT_FSIZE \
+             (the largest file it may write) to a hard limit of 1024 bytes, below the 16777216 \
+             bytes it needs, and a hard limit cannot be raised again. Nothing was released. Run \
+             it from a shell with the usual limits (`ulimit -H -f` shows this one)"
+        );
+        let nofile = &LIMITS[1];
+        assert!(
+            nofile
+                .refusal(64, 256)
+                .to_string()
+                .contains("a hard limit of 64, below the 256 it needs")
+        );
+    }
+}

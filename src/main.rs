@@ -96,7 +96,7 @@ fn run(cli: &Cli, stores: &Stores) -> ExitCode {
     let env = Snapshot::capture();
     let (policy, policy_error) = match Policy::load() {
         Ok(p) => (p, None),
-        Err(e) => (Policy::default(), Some(e)),
+        Err(e) => (Policy::default(), Some(e.to_string())),
     };
     // Windows are shown by a window process of their own (ui::process).
     let gui = WindowProcess::new(match display::choose(&env) {

@@ -93,15 +93,16 @@ fn not_clean(p: &crate::package::Provenance) -> Option<String> {
 impl PublishRules {
     /// Each allowed signer as (principal, SHA-256 fingerprint of the key), or why a line
     /// cannot be read.
-    pub fn signers(&self) -> Result<Vec<(String, String)>, String> {
+    pub fn signers(&self) -> Result<Vec<(String, String)>, SignerError> {
         self.allowed_signers
             .iter()
             .map(|line| {
                 let mut parts = line.trim().splitn(2, char::is_whitespace);
                 let principal = parts.next().unwrap_or_default().to_string();
                 let key = parts.next().unwrap_or_default().trim();
-                let key = ssh_key::PublicKey::from_openssh(key).map_err(|e| {
-                    format!("allowed-signers: {line:?} is not \"principal key-type base64\": {e}")
+                let key = ssh_key::PublicKey::from_openssh(key).map_err(|source| SignerError {
+                    line: line.clone(),
+                    source,
                 })?;
                 Ok((
                     principal,
@@ -265,43 +266,117 @@ pub struct DisplayPolicy {
     pub(crate) allow_virtual_input: bool,
 }
 
+/// An `allowed-signers` line that is not an OpenSSH public key.
+#[derive(Debug, thiserror::Error)]
+#[error("allowed-signers: {line:?} is not \"principal key-type base64\": {source}")]
+pub struct SignerError {
+    /// The line as written.
+    pub line: String,
+    /// What the key parser said.
+    #[source]
+    pub source: ssh_key::Error,
+}
+
+/// Why the policy file cannot be used: the helper then refuses every request, with this
+/// message (the `Display`), rather than run on the default.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The file exists but cannot be read.
+    #[error("cannot read the policy file {}: {source}", path.display())]
+    Read {
+        /// The policy file.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file or a directory above it cannot be examined.
+    #[error("{source}")]
+    Inspect {
+        /// The path that could not be examined.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file or a directory above it is not root's alone.
+    #[error(
+        "the policy file {} is refused: {} must be owned by root and writable by nobody \
+         else, or a program running as you could loosen the policy. Fix: sudo chown root {} \
+         && sudo chmod go-w {}",
+        path.display(),
+        culprit.display(),
+        culprit.display(),
+        culprit.display()
+    )]
+    NotRoots {
+        /// The policy file.
+        path: PathBuf,
+        /// The file itself, or the directory above it that others can change.
+        culprit: PathBuf,
+    },
+    /// The file is not valid TOML, or has a key this version does not know.
+    #[error("the policy file {} is malformed: {}", path.display(), source.message())]
+    Malformed {
+        /// The policy file.
+        path: PathBuf,
+        /// What the TOML parser said.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// An `allowed-signers` line is not a key.
+    #[error("the policy file {}: {source}", path.display())]
+    Signer {
+        /// The policy file.
+        path: PathBuf,
+        /// The bad line.
+        #[source]
+        source: SignerError,
+    },
+    /// `cooldown` is above its bound.
+    #[error("the policy file {}: cooldown must be at most 3600 seconds", path.display())]
+    Cooldown {
+        /// The policy file.
+        path: PathBuf,
+    },
+}
+
 impl Policy {
     /// Reads [`PATH`]. No file is the default policy.
-    pub fn load() -> Result<Policy, String> {
+    pub fn load() -> Result<Policy, PolicyError> {
         Policy::load_from(Path::new(PATH))
     }
 
     /// Reads a policy file at `path` with the same checks as [`Policy::load`] (tests use
     /// other paths; the binary only ever reads [`PATH`]).
-    fn load_from(path: &Path) -> Result<Policy, String> {
+    fn load_from(path: &Path) -> Result<Policy, PolicyError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Policy::default()),
-            Err(e) => {
-                return Err(format!(
-                    "cannot read the policy file {}: {e}",
-                    path.display()
-                ));
+            Err(source) => {
+                return Err(PolicyError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
             }
         };
         #[cfg(unix)]
         check_owner(path)?;
-        let policy: Policy = toml::from_str(&text).map_err(|e| {
-            format!(
-                "the policy file {} is malformed: {}",
-                path.display(),
-                e.message()
-            )
+        let policy: Policy = toml::from_str(&text).map_err(|source| PolicyError::Malformed {
+            path: path.to_path_buf(),
+            source,
         })?;
         policy
             .publish
             .signers()
-            .map_err(|e| format!("the policy file {}: {e}", path.display()))?;
+            .map_err(|source| PolicyError::Signer {
+                path: path.to_path_buf(),
+                source,
+            })?;
         if policy.requests.cooldown > 3600 {
-            return Err(format!(
-                "the policy file {}: cooldown must be at most 3600 seconds",
-                path.display()
-            ));
+            return Err(PolicyError::Cooldown {
+                path: path.to_path_buf(),
+            });
         }
         Ok(policy)
     }
@@ -310,20 +385,17 @@ impl Policy {
 /// The file and every directory above it: owned by root, writable by nobody else (a sticky
 /// directory such as `/tmp` is fine for a directory: only the entry's owner can rename it).
 #[cfg(unix)]
-fn check_owner(path: &Path) -> Result<(), String> {
+fn check_owner(path: &Path) -> Result<(), PolicyError> {
     use std::os::unix::fs::MetadataExt;
-    let fix = |p: &Path| {
-        format!(
-            "the policy file {} is refused: {} must be owned by root and writable by nobody \
-             else, or a program running as you could loosen the policy. Fix: sudo chown root {} \
-             && sudo chmod go-w {}",
-            path.display(),
-            p.display(),
-            p.display(),
-            p.display()
-        )
+    let fix = |p: &Path| PolicyError::NotRoots {
+        path: path.to_path_buf(),
+        culprit: p.to_path_buf(),
     };
-    let m = std::fs::symlink_metadata(path).map_err(|e| e.to_string())?;
+    let inspect = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| PolicyError::Inspect { path: p, source }
+    };
+    let m = std::fs::symlink_metadata(path).map_err(inspect(path))?;
     if !m.file_type().is_file() || m.uid() != 0 || m.mode() & 0o022 != 0 {
         return Err(fix(path));
     }
@@ -331,7 +403,7 @@ fn check_owner(path: &Path) -> Result<(), String> {
         if dir.as_os_str().is_empty() {
             continue;
         }
-        let m = std::fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
+        let m = std::fs::symlink_metadata(dir).map_err(inspect(dir))?;
         let sticky = m.mode() & 0o1000 != 0;
         if m.uid() != 0 || (m.mode() & 0o022 != 0 && !sticky) {
             return Err(fix(dir));
@@ -349,8 +421,8 @@ mod tests {
     fn no_file_is_the_strict_default() {
         let d = tempfile::tempdir().unwrap();
         assert_eq!(
-            Policy::load_from(&d.path().join("policy.toml")),
-            Ok(Policy::default())
+            Policy::load_from(&d.path().join("policy.toml")).unwrap(),
+            Policy::default()
         );
         assert!(Policy::default().display.trusted_servers.is_empty());
         assert!(!Policy::default().display.allow_virtual_input);
@@ -378,12 +450,12 @@ mod tests {
         assert!(p.display.allow_virtual_input);
         for mode in [0o666, 0o664, 0o646] {
             std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode)).unwrap();
-            let e = Policy::load_from(&f).unwrap_err();
+            let e = Policy::load_from(&f).unwrap_err().to_string();
             assert!(e.contains("is refused") && e.contains("chmod go-w"), "{e}");
         }
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
         std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-        let e = Policy::load_from(&f).unwrap_err();
+        let e = Policy::load_from(&f).unwrap_err().to_string();
         assert!(e.contains(&d.path().display().to_string()), "{e}");
     }
 

@@ -24,6 +24,41 @@ pub(crate) struct Connected {
     pub(crate) virtual_input: Vec<String>,
 }
 
+/// Why winit's connection cannot be checked, or is refused. The `Display` is the refusal.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectionError {
+    /// winit's Xlib handle has no Display.
+    #[error("winit has no Xlib display")]
+    NoXlibDisplay,
+    /// libX11 could not be loaded to read the Display's socket.
+    #[error("{0}")]
+    Xlib(#[source] x11_dl::error::OpenError),
+    /// The Display has no socket.
+    #[error("winit's X connection has no socket")]
+    NoSocket,
+    /// The server behind the connection is not trusted.
+    #[error(transparent)]
+    Untrusted(#[from] super::trust::TrustError),
+    /// The compositor did not answer the registry roundtrip.
+    #[error("the compositor did not list its globals: {0}")]
+    Globals(#[source] wayland_client::DispatchError),
+    /// winit chose a backend this helper does not check.
+    #[error("winit connected to neither X11 nor Wayland")]
+    Neither,
+    /// The compositor offers virtual input and the policy file does not allow it.
+    #[error(
+        "the Wayland compositor lets any program drive a virtual pointer or keyboard ({}), so \
+         a program running as you could click Approve there. An administrator can allow it \
+         with `allow-virtual-input = true` under [display] in {}",
+        found.join(", "),
+        crate::policy::PATH
+    )]
+    VirtualInput {
+        /// The virtual-input globals offered.
+        found: Vec<String>,
+    },
+}
+
 struct Globals(Vec<String>);
 
 impl Dispatch<wl_registry::WlRegistry, ()> for Globals {
@@ -42,13 +77,13 @@ impl Dispatch<wl_registry::WlRegistry, ()> for Globals {
 }
 
 /// The virtual-input globals a compositor offers on `conn`.
-fn virtual_input(conn: &Connection) -> Result<Vec<String>, String> {
+fn virtual_input(conn: &Connection) -> Result<Vec<String>, ConnectionError> {
     let mut queue = conn.new_event_queue::<Globals>();
     let _registry = conn.display().get_registry(&queue.handle(), ());
     let mut globals = Globals(Vec::new());
     queue
         .roundtrip(&mut globals)
-        .map_err(|e| format!("the compositor did not list its globals: {e}"))?;
+        .map_err(ConnectionError::Globals)?;
     Ok(globals
         .0
         .into_iter()
@@ -60,17 +95,13 @@ fn virtual_input(conn: &Connection) -> Result<Vec<String>, String> {
 pub(crate) fn refuse_virtual_input(
     found: &[String],
     policy: &crate::policy::DisplayPolicy,
-) -> Result<(), String> {
+) -> Result<(), ConnectionError> {
     if found.is_empty() || policy.allow_virtual_input {
         return Ok(());
     }
-    Err(format!(
-        "the Wayland compositor lets any program drive a virtual pointer or keyboard ({}), so \
-         a program running as you could click Approve there. An administrator can allow it \
-         with `allow-virtual-input = true` under [display] in {}",
-        found.join(", "),
-        crate::policy::PATH
-    ))
+    Err(ConnectionError::VirtualInput {
+        found: found.to_vec(),
+    })
 }
 
 /// Checks the server behind winit's connection, found through its display handle.
@@ -79,20 +110,20 @@ pub(crate) fn check_winit(
     handle: DisplayHandle<'_>,
     kind: &super::Kind,
     policy: &crate::policy::DisplayPolicy,
-) -> Result<Connected, String> {
+) -> Result<Connected, ConnectionError> {
     match handle.as_raw() {
         RawDisplayHandle::Xlib(h) => {
             let display = h
                 .display
-                .ok_or("winit has no Xlib display")?
+                .ok_or(ConnectionError::NoXlibDisplay)?
                 .as_ptr()
                 .cast();
-            let xlib = x11_dl::xlib::Xlib::open().map_err(|e| e.to_string())?;
+            let xlib = x11_dl::xlib::Xlib::open().map_err(ConnectionError::Xlib)?;
             // SAFETY: `DisplayHandle<'_>` guarantees the Display pointer is live for this
             // borrow; XConnectionNumber only reads the descriptor out of it.
             let fd = unsafe { (xlib.XConnectionNumber)(display) };
             if fd < 0 {
-                return Err("winit's X connection has no socket".into());
+                return Err(ConnectionError::NoSocket);
             }
             // SAFETY: the descriptor belongs to the Display, which stays open for the borrow
             // of `handle`, longer than this function.
@@ -118,6 +149,6 @@ pub(crate) fn check_winit(
                 virtual_input,
             })
         }
-        _ => Err("winit connected to neither X11 nor Wayland".into()),
+        _ => Err(ConnectionError::Neither),
     }
 }

@@ -30,7 +30,24 @@ pub enum Kind {
     Native,
 }
 
-fn wayland_socket(env: &Snapshot) -> Option<Result<PathBuf, String>> {
+/// Why no backend can be chosen from the environment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChooseError {
+    /// `WAYLAND_SOCKET` is set: an inherited connection nobody can check.
+    #[error(
+        "WAYLAND_SOCKET is set: that is an already open connection to a compositor \
+                    this helper cannot check, and cargo never passes one. Unset it"
+    )]
+    WaylandSocket,
+    /// A relative `WAYLAND_DISPLAY` with nowhere to resolve it.
+    #[error("WAYLAND_DISPLAY is set but XDG_RUNTIME_DIR is not")]
+    NoRuntimeDir,
+    /// Neither Wayland nor X11 is set.
+    #[error("no display is set")]
+    NoDisplay,
+}
+
+fn wayland_socket(env: &Snapshot) -> Option<Result<PathBuf, ChooseError>> {
     let w = env.wayland_display.as_ref()?;
     Some(if w.starts_with('/') {
         Ok(PathBuf::from(w))
@@ -38,21 +55,17 @@ fn wayland_socket(env: &Snapshot) -> Option<Result<PathBuf, String>> {
         env.runtime_dir
             .as_ref()
             .map(|d| d.join(w))
-            .ok_or_else(|| "WAYLAND_DISPLAY is set but XDG_RUNTIME_DIR is not".to_string())
+            .ok_or(ChooseError::NoRuntimeDir)
     })
 }
 
 /// Chooses the backend without connecting: Wayland when its socket exists, else X11.
-pub fn choose(env: &Snapshot) -> Result<Kind, String> {
+pub fn choose(env: &Snapshot) -> Result<Kind, ChooseError> {
     if !cfg!(target_os = "linux") {
         return Ok(Kind::Native);
     }
     if env.wayland_socket_set {
-        return Err(
-            "WAYLAND_SOCKET is set: that is an already open connection to a compositor \
-                    this helper cannot check, and cargo never passes one. Unset it"
-                .into(),
-        );
+        return Err(ChooseError::WaylandSocket);
     }
     match wayland_socket(env) {
         Some(Ok(path)) if path.exists() => return Ok(Kind::Wayland(path)),
@@ -62,7 +75,7 @@ pub fn choose(env: &Snapshot) -> Result<Kind, String> {
     env.x11_display
         .as_deref()
         .map(|d| Kind::X11(d.to_string()))
-        .ok_or_else(|| "no display is set".to_string())
+        .ok_or(ChooseError::NoDisplay)
 }
 
 /// The `N` of an X11 `DISPLAY` of the form `:N` or `:N.S`.
@@ -77,7 +90,7 @@ fn verify(
     socket: &impl std::os::fd::AsFd,
     kind: &Kind,
     policy: &DisplayPolicy,
-) -> Result<trust::Trusted, String> {
+) -> Result<trust::Trusted, trust::TrustError> {
     let peer = trust::peer_of(socket)?;
     let protocol = match kind {
         Kind::X11(d) => trust::Protocol::X11 {
@@ -101,7 +114,7 @@ pub enum ProbeError {
 /// is the person's, so a refusal comes before the store is opened. The window checks its
 /// own connection again (see `ui::window`).
 pub fn probe(env: &Snapshot, policy: &DisplayPolicy) -> Result<Kind, ProbeError> {
-    let kind = choose(env).map_err(ProbeError::Untrusted)?;
+    let kind = choose(env).map_err(|e| ProbeError::Untrusted(e.to_string()))?;
     #[cfg(target_os = "linux")]
     match &kind {
         Kind::Wayland(path) => {
@@ -111,7 +124,7 @@ pub fn probe(env: &Snapshot, policy: &DisplayPolicy) -> Result<Kind, ProbeError>
                     path.display()
                 ))
             })?;
-            verify(&socket, &kind, policy).map_err(ProbeError::Untrusted)?;
+            verify(&socket, &kind, policy).map_err(|e| ProbeError::Untrusted(e.to_string()))?;
             // The compositor's globals are listed by the window process, on its own
             // connection: this process never loads a display library.
         }
@@ -119,8 +132,9 @@ pub fn probe(env: &Snapshot, policy: &DisplayPolicy) -> Result<Kind, ProbeError>
             let (conn, _) = x11rb::connect(Some(d)).map_err(|e| {
                 ProbeError::Unreachable(format!("the X display {d} does not answer ({e})"))
             })?;
-            verify(conn.stream(), &kind, policy).map_err(ProbeError::Untrusted)?;
-            x11::refuse_xtest(&conn, policy).map_err(ProbeError::Untrusted)?;
+            verify(conn.stream(), &kind, policy)
+                .map_err(|e| ProbeError::Untrusted(e.to_string()))?;
+            x11::refuse_xtest(&conn, policy).map_err(|e| ProbeError::Untrusted(e.to_string()))?;
         }
         Kind::Native => {}
     }
@@ -156,7 +170,12 @@ mod tests {
             wayland_socket_set: true,
             ..env(None, Some(":3"))
         };
-        assert!(choose(&with_socket).unwrap_err().contains("WAYLAND_SOCKET"));
+        assert!(
+            choose(&with_socket)
+                .unwrap_err()
+                .to_string()
+                .contains("WAYLAND_SOCKET")
+        );
     }
 
     #[test]

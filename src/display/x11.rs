@@ -6,6 +6,7 @@
 use std::sync::Mutex;
 
 use x11rb::connection::{Connection, RequestConnection};
+use x11rb::errors::{ConnectError, ConnectionError, ReplyError, ReplyOrIdError};
 use x11rb::protocol::xproto::{
     ConfigureWindowAux, ConnectionExt as _, CreateGCAux, ImageFormat, ImageOrder, InputFocus,
     MapState, StackMode,
@@ -13,6 +14,74 @@ use x11rb::protocol::xproto::{
 use x11rb::rust_connection::RustConnection;
 
 use crate::ui::raster::Canvas;
+
+/// Why the helper's X connection cannot be made, checked, drawn on or read back. The
+/// `Display` is the message the window and cargo show.
+#[derive(Debug, thiserror::Error)]
+pub enum X11Error {
+    /// The server's extension list could not be read.
+    #[error("cannot ask the X server for its extensions ({0})")]
+    Extensions(#[source] ConnectionError),
+    /// The server offers XTEST and the policy file does not accept virtual input.
+    #[error(
+        "the X server offers XTEST, through which any program running as you can move the \
+         pointer and click as if with your own mouse, in a way no program can tell from \
+         you. Use a Wayland session, or disable XTEST (Xorg: Option \"XTEST\" \"Disable\" in \
+         Section \"Extensions\"), or an administrator can accept the risk with \
+         `allow-virtual-input = true` under [display] in {}",
+        crate::policy::PATH
+    )]
+    Xtest,
+    /// The display could not be connected to.
+    #[error("cannot connect to the X display {display}: {source}")]
+    Connect {
+        /// The `DISPLAY`.
+        display: String,
+        /// What x11rb said.
+        #[source]
+        source: ConnectError,
+    },
+    /// The display names a screen the server does not have.
+    #[error("the X server has no such screen")]
+    NoScreen {
+        /// The screen asked for.
+        screen: usize,
+    },
+    /// A thread panicked while it held the drawing state.
+    #[error("drawing state poisoned")]
+    Poisoned,
+    /// A request to draw failed.
+    #[error("cannot draw into the window: {0}")]
+    Draw(#[source] ReplyOrIdError),
+    /// The window's visual is not 24 or 32-bit true colour.
+    #[error(
+        "the window has a {depth}-bit visual ({bpp:?} bits per pixel); only 24 and 32-bit \
+         true colour are supported"
+    )]
+    Visual {
+        /// The window's depth.
+        depth: u8,
+        /// The server's bits per pixel at that depth.
+        bpp: Option<u8>,
+    },
+    /// The window's pixels could not be read back.
+    #[error("cannot read the window back: {0}")]
+    ReadBack(#[source] ReplyError),
+    /// The connection's peer cannot be identified.
+    #[error(transparent)]
+    Peer(#[from] super::trust::PeerError),
+    /// The process serving the connection cannot be identified.
+    #[error(transparent)]
+    Server(#[from] super::trust::ServingError),
+    /// The server sent fewer pixels than the window has.
+    #[error("cannot read the window back: the server sent fewer pixels than the window has")]
+    ShortImage {
+        /// Bytes received.
+        got: usize,
+        /// Bytes the window has.
+        want: usize,
+    },
+}
 
 /// XTEST lets any client inject input, and through a device id of its choice: events made
 /// through the person's own mouse carry that mouse's `sourceid`, so no client can tell them
@@ -22,22 +91,15 @@ use crate::ui::raster::Canvas;
 pub(crate) fn refuse_xtest(
     conn: &impl Connection,
     policy: &crate::policy::DisplayPolicy,
-) -> Result<(), String> {
+) -> Result<(), X11Error> {
     let offers = conn
         .extension_information("XTEST")
-        .map_err(|e| format!("cannot ask the X server for its extensions ({e})"))?
+        .map_err(X11Error::Extensions)?
         .is_some();
     if !offers || policy.allow_virtual_input {
         return Ok(());
     }
-    Err(format!(
-        "the X server offers XTEST, through which any program running as you can move the \
-         pointer and click as if with your own mouse, in a way no program can tell from \
-         you. Use a Wayland session, or disable XTEST (Xorg: Option \"XTEST\" \"Disable\" in \
-         Section \"Extensions\"), or an administrator can accept the risk with \
-         `allow-virtual-input = true` under [display] in {}",
-        crate::policy::PATH
-    ))
+    Err(X11Error::Xtest)
 }
 
 /// A verified connection to the person's X server.
@@ -74,14 +136,16 @@ struct Target {
 
 impl Session {
     /// Connects to `display`.
-    pub fn connect(display: &str) -> Result<Session, String> {
-        let (conn, screen) = x11rb::connect(Some(display))
-            .map_err(|e| format!("cannot connect to the X display {display}: {e}"))?;
+    pub fn connect(display: &str) -> Result<Session, X11Error> {
+        let (conn, screen) = x11rb::connect(Some(display)).map_err(|source| X11Error::Connect {
+            display: display.to_string(),
+            source,
+        })?;
         let root = conn
             .setup()
             .roots
             .get(screen)
-            .ok_or("the X server has no such screen")?
+            .ok_or(X11Error::NoScreen { screen })?
             .root;
         Ok(Session {
             conn,
@@ -92,15 +156,18 @@ impl Session {
     }
 
     /// Refuses a server that offers XTEST, unless the policy file accepts virtual input.
-    pub(crate) fn refuse_xtest(&self, policy: &crate::policy::DisplayPolicy) -> Result<(), String> {
+    pub(crate) fn refuse_xtest(
+        &self,
+        policy: &crate::policy::DisplayPolicy,
+    ) -> Result<(), X11Error> {
         refuse_xtest(&self.conn, policy)
     }
 
     /// The pid of the server process at the other end of this connection: the one holding
     /// its server end, for a server run by the person (`trust::server_of`).
-    pub(crate) fn server_pid(&self) -> Result<u32, String> {
+    pub(crate) fn server_pid(&self) -> Result<u32, X11Error> {
         let peer = super::trust::peer_of(self.conn.stream())?;
-        super::trust::server_of(&super::trust::Real, peer)
+        Ok(super::trust::server_of(&super::trust::Real, peer)?)
     }
 
     /// Raises `window` and gives it keyboard focus. Works without a window manager;
@@ -133,27 +200,27 @@ impl Session {
             .is_some_and(|a| a.map_state == MapState::VIEWABLE)
     }
 
-    fn target(&self, window: u32) -> Result<Target, String> {
-        let mut slot = self.gc.lock().map_err(|_| "drawing state poisoned")?;
+    fn target(&self, window: u32) -> Result<Target, X11Error> {
+        let mut slot = self.gc.lock().map_err(|_| X11Error::Poisoned)?;
         if let Some(t) = *slot
             && t.window == window
         {
             return Ok(t);
         }
-        let e = |e: &dyn std::fmt::Display| format!("cannot draw into the window: {e}");
+        let e = |e: ReplyOrIdError| X11Error::Draw(e);
         let depth = self
             .conn
             .get_geometry(window)
-            .map_err(|x| e(&x))?
+            .map_err(|x| e(x.into()))?
             .reply()
-            .map_err(|x| e(&x))?
+            .map_err(|x| e(x.into()))?
             .depth;
-        let gc = self.conn.generate_id().map_err(|x| e(&x))?;
+        let gc = self.conn.generate_id().map_err(e)?;
         self.conn
             .create_gc(gc, window, &CreateGCAux::new().graphics_exposures(0))
-            .map_err(|x| e(&x))?
+            .map_err(|x| e(x.into()))?
             .check()
-            .map_err(|x| e(&x))?;
+            .map_err(|x| e(x.into()))?;
         let t = Target { window, gc, depth };
         *slot = Some(t);
         Ok(t)
@@ -162,7 +229,7 @@ impl Session {
     /// Draws `canvas` into `window` with core `PutImage` requests over this socket. No shared
     /// memory: a segment another same-user program could open would let it draw into the
     /// prompt.
-    pub(crate) fn present(&self, window: u32, canvas: &Canvas) -> Result<(), String> {
+    pub(crate) fn present(&self, window: u32, canvas: &Canvas) -> Result<(), X11Error> {
         let t = self.target(window)?;
         let setup = self.conn.setup();
         let bpp = setup
@@ -171,11 +238,10 @@ impl Session {
             .find(|f| f.depth == t.depth)
             .map(|f| f.bits_per_pixel);
         if !matches!(t.depth, 24 | 32) || bpp != Some(32) {
-            return Err(format!(
-                "the window has a {}-bit visual ({bpp:?} bits per pixel); only 24 and 32-bit \
-                 true colour are supported",
-                t.depth
-            ));
+            return Err(X11Error::Visual {
+                depth: t.depth,
+                bpp,
+            });
         }
         let big_endian = setup.image_byte_order == ImageOrder::MSB_FIRST;
         let (w, h) = (canvas.width, canvas.height);
@@ -211,12 +277,10 @@ impl Session {
                     t.depth,
                     &bytes,
                 )
-                .map_err(|e| format!("cannot draw into the window: {e}"))?;
+                .map_err(|e| X11Error::Draw(e.into()))?;
             y += n;
         }
-        self.conn
-            .flush()
-            .map_err(|e| format!("cannot draw into the window: {e}"))
+        self.conn.flush().map_err(|e| X11Error::Draw(e.into()))
     }
 
     /// Keeps what `canvas` puts into `window`, for [`Session::drawn_by_another`].
@@ -248,22 +312,24 @@ impl Session {
     /// when it shows exactly that frame (or none was drawn yet); the first pixel that differs
     /// otherwise. Call only while the window is fully on screen and uncovered: the server
     /// does not keep what other windows hide.
-    pub(crate) fn drawn_by_another(&self, window: u32) -> Result<Option<(usize, usize)>, String> {
-        let last = self.last.lock().map_err(|_| "drawing state poisoned")?;
+    pub(crate) fn drawn_by_another(&self, window: u32) -> Result<Option<(usize, usize)>, X11Error> {
+        let last = self.last.lock().map_err(|_| X11Error::Poisoned)?;
         let Some(drawn) = last.as_ref().filter(|d| d.window == window) else {
             return Ok(None);
         };
         let (w, h) = (drawn.width, drawn.height);
-        let e = |e: &dyn std::fmt::Display| format!("cannot read the window back: {e}");
         let image = self
             .conn
             .get_image(ImageFormat::Z_PIXMAP, window, 0, 0, w as u16, h as u16, !0)
-            .map_err(|x| e(&x))?
+            .map_err(|x| X11Error::ReadBack(x.into()))?
             .reply()
-            .map_err(|x| e(&x))?;
+            .map_err(X11Error::ReadBack)?;
         let big_endian = self.conn.setup().image_byte_order == ImageOrder::MSB_FIRST;
         if image.data.len() < w * h * 4 {
-            return Err(e(&"the server sent fewer pixels than the window has"));
+            return Err(X11Error::ShortImage {
+                got: image.data.len(),
+                want: w * h * 4,
+            });
         }
         let differs = image
             .data

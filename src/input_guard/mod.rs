@@ -38,6 +38,62 @@ use crate::display::x11::Session as X11Session;
 #[cfg(not(target_os = "linux"))]
 use x11::Session as X11Session;
 
+/// Why the guard cannot watch the X server, or lost it. The `Display` is the message.
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    /// A request to the X server, or its reply, failed.
+    #[cfg(target_os = "linux")]
+    #[error("{0}")]
+    Request(#[source] x11rb::errors::ReplyError),
+    /// The server refused to send the events the guard judges by.
+    #[cfg(target_os = "linux")]
+    #[error("cannot watch {what} ({source})")]
+    Watch {
+        /// What ("raw input", "the cursor").
+        what: &'static str,
+        /// The server's refusal.
+        #[source]
+        source: x11rb::errors::ReplyError,
+    },
+    /// A compositing manager runs and its overlay window cannot be examined.
+    #[error(
+        "a compositing manager runs, but its overlay window cannot be examined, so \
+         what it shows above the prompt cannot be checked"
+    )]
+    OverlayHidden,
+    /// No Generic Event Extension: XInput 2 events would never arrive.
+    #[error("the X server lacks the Generic Event Extension, so XInput 2 events cannot arrive")]
+    NoGenericEvents,
+    /// No XInput 2.
+    #[cfg(target_os = "linux")]
+    #[error("the X server has no XInput 2 ({0})")]
+    NoXInput2(#[source] x11rb::errors::ReplyError),
+    /// XInput older than 2.2.
+    #[error("the X server has XInput {major}.{minor}, 2.2 is needed")]
+    OldXInput {
+        /// Major version.
+        major: u16,
+        /// Minor version.
+        minor: u16,
+    },
+    /// No XFixes.
+    #[cfg(target_os = "linux")]
+    #[error("the X server has no XFixes, so the cursor cannot be checked ({0})")]
+    NoXFixes(#[source] x11rb::errors::ReplyError),
+    /// XFixes older than 2.
+    #[error("the X server has XFixes {major}, 2 is needed to check the cursor")]
+    OldXFixes {
+        /// Major version.
+        major: u32,
+    },
+    /// The session's root is no screen of the server.
+    #[error("no such screen")]
+    NoScreen,
+    /// Not built on this platform.
+    #[error("X11 input watching is only built on Linux")]
+    NotBuilt,
+}
+
 /// Other platforms have no X server to watch: [`Guard::start_x11`] always fails there.
 #[cfg(not(target_os = "linux"))]
 mod x11 {
@@ -49,10 +105,10 @@ mod x11 {
             _: Arc<Session>,
             _: Arc<Mutex<Seen>>,
             _: Box<dyn Fn() + Send + Sync>,
-        ) -> Result<Watcher, String> {
-            Err("X11 input watching is only built on Linux".into())
+        ) -> Result<Watcher, GuardError> {
+            Err(GuardError::NotBuilt)
         }
-        pub(crate) fn sync(&self) -> Result<(), String> {
+        pub(crate) fn sync(&self) -> Result<(), GuardError> {
             Ok(())
         }
         pub(crate) fn set_window(&self, _: u32) {}
@@ -166,7 +222,7 @@ impl Guard {
     pub fn start_x11(
         session: Arc<X11Session>,
         wake: impl Fn() + Send + Sync + 'static,
-    ) -> Result<Guard, String> {
+    ) -> Result<Guard, GuardError> {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let inner = x11::Watcher::start(session, seen.clone(), Box::new(wake))?;
         Ok(Guard { seen, inner })
@@ -195,7 +251,7 @@ impl Guard {
 
     /// The state after a round trip to the server: every event generated before this call
     /// has been handled.
-    pub(crate) fn sync_seen(&self) -> Result<Seen, String> {
+    pub(crate) fn sync_seen(&self) -> Result<Seen, GuardError> {
         self.inner.sync()?;
         Ok(self.seen())
     }

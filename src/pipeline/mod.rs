@@ -140,7 +140,7 @@ pub(crate) fn handle(req: &Request, deps: &Deps<'_>, cancel: &Cancel) -> Result<
     let args: Vec<&str> = req.args.iter().map(String::as_str).collect();
     let policy = Options::from_args(&args)
         .and_then(|o| o.within(&deps.allowed))
-        .map_err(Error::Args)?;
+        .map_err(|e| Error::Args(e.to_string()))?;
     let key = RegistryKey::parse(&req.index_url)?;
     let registry = req.registry_label();
     let asked = Asked {

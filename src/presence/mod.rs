@@ -17,6 +17,7 @@
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
+use crate::child::{ChildError, LineError};
 use crate::error::DenyReason;
 use crate::request::Operation;
 
@@ -105,10 +106,43 @@ pub enum PresenceError {
     },
 }
 
+/// Why one side of an attempt could not reach the other: the window, or the system's
+/// process. Either way the attempt ends without a verdict.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// A line to or from the window process could not be written or read.
+    #[error(transparent)]
+    Line(#[from] LineError),
+    /// The authentication process could not be told the answer.
+    #[error(transparent)]
+    Child(#[from] ChildError),
+    /// The window's output is already read by an earlier attempt.
+    #[error("the window's output is already read")]
+    OutputTaken,
+    /// The window's input is closed: it is gone.
+    #[error("the window's input is closed")]
+    InputClosed,
+    /// The other end of an in-process channel is gone.
+    #[error("sending on a closed channel")]
+    ChannelClosed,
+    /// The system asks in a dialog of its own: there is no prompt to answer.
+    #[error("{system} asks in its own dialog")]
+    OwnDialog {
+        /// The system ("Windows Hello").
+        system: &'static str,
+    },
+}
+
+impl<T> From<std::sync::mpsc::SendError<T>> for LinkError {
+    fn from(_: std::sync::mpsc::SendError<T>) -> Self {
+        LinkError::ChannelClosed
+    }
+}
+
 /// One authentication in progress.
 pub trait Attempt: Send {
     /// Answers the system's last prompt.
-    fn reply(&mut self, answer: &str) -> Result<(), String>;
+    fn reply(&mut self, answer: &str) -> Result<(), LinkError>;
 }
 
 /// A way for the system to confirm the person.
@@ -161,9 +195,9 @@ pub struct Verified {
 /// The window's side of an attempt.
 pub trait WhoWindow {
     /// From now on, forwards what the person does (and the window's end) to `events`.
-    fn attach(&mut self, events: Sender<Event>) -> Result<(), String>;
+    fn attach(&mut self, events: Sender<Event>) -> Result<(), LinkError>;
     /// Shows the window what the system says, or the verdict.
-    fn say(&mut self, what: &ToWindow) -> Result<(), String>;
+    fn say(&mut self, what: &ToWindow) -> Result<(), LinkError>;
 }
 
 /// The longest a whole attempt may take, whatever the window's own timeout: a module that
@@ -243,7 +277,7 @@ fn converse(
             Event::Person(Reply::Answer(mut answer)) => {
                 let sent = attempt.reply(&answer);
                 zeroize::Zeroize::zeroize(&mut answer);
-                sent.map_err(|e| failed(DenyReason::NotAuthenticated, e))?;
+                sent.map_err(|e| failed(DenyReason::NotAuthenticated, e.to_string()))?;
             }
             Event::Person(Reply::Cancel(reason)) => {
                 return Err(failed(reason, "the authentication was cancelled".into()));
@@ -267,15 +301,13 @@ pub(crate) mod tests {
     }
 
     impl Attempt for KnowsAttempt {
-        fn reply(&mut self, answer: &str) -> Result<(), String> {
+        fn reply(&mut self, answer: &str) -> Result<(), LinkError> {
             let verdict = if answer == self.password {
                 Ok(())
             } else {
                 Err("Authentication failure".to_string())
             };
-            self.events
-                .send(Event::SystemDone(verdict))
-                .map_err(|e| e.to_string())
+            Ok(self.events.send(Event::SystemDone(verdict))?)
         }
     }
 
@@ -318,22 +350,20 @@ pub(crate) mod tests {
     }
 
     impl WhoWindow for Typing {
-        fn attach(&mut self, events: Sender<Event>) -> Result<(), String> {
+        fn attach(&mut self, events: Sender<Event>) -> Result<(), LinkError> {
             self.events = Some(events);
             Ok(())
         }
-        fn say(&mut self, what: &ToWindow) -> Result<(), String> {
+        fn say(&mut self, what: &ToWindow) -> Result<(), LinkError> {
             self.shown.lock().unwrap().push(what.clone());
             if let ToWindow::Says(Says::Prompt { .. }) = what {
-                let events = self.events.as_ref().ok_or("not attached")?;
+                let events = self.events.as_ref().ok_or(LinkError::ChannelClosed)?;
                 let reply = if self.answers.is_empty() {
                     Reply::Cancel(DenyReason::Timeout)
                 } else {
                     self.answers.remove(0)
                 };
-                events
-                    .send(Event::Person(reply))
-                    .map_err(|e| e.to_string())?;
+                events.send(Event::Person(reply))?;
             }
             Ok(())
         }
@@ -379,7 +409,7 @@ pub(crate) mod tests {
         /// Asks nothing and never answers.
         struct Silent;
         impl Attempt for Silent {
-            fn reply(&mut self, _: &str) -> Result<(), String> {
+            fn reply(&mut self, _: &str) -> Result<(), LinkError> {
                 Ok(())
             }
         }

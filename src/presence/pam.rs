@@ -22,8 +22,113 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::mpsc::Sender;
 
-use super::{Attempt, Event, Method, Presence, PresenceError, Says};
-use crate::child::{self, Child, Lines, Role};
+use super::{Attempt, Event, LinkError, Method, Presence, PresenceError, Says};
+use crate::child::{self, Child, ChildError, LineError, Lines, Role};
+use crate::sealed::{UserDbError, login_name};
+
+/// What PAM's fix is, in every message about its service file.
+const FIX: &str = "sudo scripts/install-sealed.sh (or reinstall the package: sudo apt install \
+                   --reinstall cargo-confirm-gui) writes it";
+
+/// Why PAM presence cannot run, or PAM did not confirm the person. The `Display` is the
+/// message the window and cargo show.
+#[derive(Debug, thiserror::Error)]
+pub enum PamError {
+    /// The real uid has no login name to give PAM.
+    #[error(
+        "uid {uid} has no name in the system's user database, so the system cannot be asked \
+         who approves"
+    )]
+    NoLoginName {
+        /// The real uid.
+        uid: u32,
+        /// What the lookup said.
+        #[source]
+        source: UserDbError,
+    },
+    /// The real uid's login name is not UTF-8.
+    #[error("the login name of uid {uid} is not UTF-8")]
+    LoginNameNotUtf8 {
+        /// The real uid.
+        uid: u32,
+    },
+    /// The service file or its directory cannot be read.
+    #[error(
+        "the PAM service {what} {} cannot be read ({source}), so nobody can confirm who \
+         approves and nothing is released; {FIX}",
+        path.display()
+    )]
+    ServiceUnreadable {
+        /// "file" or "directory".
+        what: &'static str,
+        /// The path.
+        path: std::path::PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The service file or its directory is not root's alone.
+    #[error(
+        "the PAM service {what} {} is not a root-owned {what} that only root can \
+         change (owner uid {uid}, mode {mode:o}), so nothing is released; {FIX}",
+        path.display()
+    )]
+    ServiceUnsafe {
+        /// "file" or "directory".
+        what: &'static str,
+        /// The path.
+        path: std::path::PathBuf,
+        /// Its owner.
+        uid: u32,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The authentication process was not started with the window ([`Presence::prepare`]),
+    /// and cannot be started now that the broker is hardened.
+    #[error("the authentication process: it was not started before the window")]
+    NotPrepared,
+    /// The authentication process could not be started.
+    #[error("the authentication process: {0}")]
+    Start(#[source] ChildError),
+    /// The authentication process could not be asked.
+    #[error(transparent)]
+    Ask(ChildError),
+    /// The authentication process's output was already taken.
+    #[error("the authentication process has no output")]
+    NoOutput,
+    /// In the authentication process: the pipes to the broker failed.
+    #[error(transparent)]
+    Lines(#[from] LineError),
+    /// PAM could not start the service.
+    #[error("PAM could not start the service {service}: {source}")]
+    Transaction {
+        /// The PAM service.
+        service: String,
+        /// PAM's code.
+        #[source]
+        source: nonstick::ErrorCode,
+    },
+    /// PAM said no (wrong password, an expired account, a module error): its own words.
+    #[error(transparent)]
+    Pam(#[from] nonstick::ErrorCode),
+    /// A module authenticated someone else than the person running the helper.
+    #[error("PAM confirmed {confirmed:?}, not {user:?}")]
+    OtherUser {
+        /// Whom PAM confirmed.
+        confirmed: OsString,
+        /// The person running the helper.
+        user: String,
+    },
+}
+
+impl From<UserDbError> for PamError {
+    fn from(e: UserDbError) -> Self {
+        match e {
+            UserDbError::NotUtf8 { uid } => PamError::LoginNameNotUtf8 { uid },
+            UserDbError::NoName { uid, .. } => PamError::NoLoginName { uid, source: e },
+        }
+    }
+}
 
 /// The PAM service name, and so the file under `/etc/pam.d`.
 pub const SERVICE: &str = "cargo-confirm-gui";
@@ -68,17 +173,17 @@ impl Role for Authenticator {
 
 /// PAM presence for the person running the helper (the real uid).
 pub struct Pam {
-    user: Result<String, String>,
+    user: Result<String, PamError>,
     tty: Option<String>,
     service_dir: &'static str,
-    child: Mutex<Option<Result<Child<Authenticator>, String>>>,
+    child: Mutex<Option<Result<Child<Authenticator>, ChildError>>>,
 }
 
 impl Pam {
     /// PAM for the real user, the window on `display` (for PAM_TTY).
     pub fn new(display: Option<String>) -> Self {
         Pam {
-            user: login_name(rustix::process::getuid().as_raw()),
+            user: login_name(rustix::process::getuid().as_raw()).map_err(PamError::from),
             tty: display,
             service_dir: SERVICE_DIR,
             child: Mutex::new(None),
@@ -108,39 +213,42 @@ impl Presence for Pam {
     }
 
     fn ready(&self) -> Result<(), PresenceError> {
-        self.user
-            .as_ref()
-            .map_err(|e| PresenceError::Unavailable(e.clone()))?;
+        let unavailable = |e: &PamError| PresenceError::Unavailable(e.to_string());
+        self.user.as_ref().map_err(unavailable)?;
         check_service(Path::new(self.service_dir), &self.service_file())
-            .map_err(PresenceError::Unavailable)
+            .map_err(|e| unavailable(&e))
     }
 
     fn prepare(&self) {
         let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
         if child.is_none() {
-            *child = Some(Child::start(environment()).map_err(|e| e.to_string()));
+            *child = Some(Child::start(environment()));
         }
     }
 
     fn begin(&self, _: &str, events: Sender<Event>) -> Result<Box<dyn Attempt>, PresenceError> {
-        let unavailable = PresenceError::Unavailable;
-        let user = self.user.clone().map_err(unavailable)?;
+        let unavailable = |e: PamError| PresenceError::Unavailable(e.to_string());
+        let user = match &self.user {
+            Ok(user) => user.clone(),
+            Err(e) => return Err(PresenceError::Unavailable(e.to_string())),
+        };
         let taken = self.child.lock().unwrap_or_else(|e| e.into_inner()).take();
         // Started now, after the broker hardened itself, it could not run unix_chkpwd: the
         // process must have been prepared with the window.
         let mut child = taken
-            .unwrap_or_else(|| Err("it was not started before the window".into()))
-            .map_err(|e| unavailable(format!("the authentication process: {e}")))?;
+            .ok_or(PamError::NotPrepared)
+            .and_then(|started| started.map_err(PamError::Start))
+            .map_err(unavailable)?;
         child
             .send(&Ask::Start {
                 service: SERVICE.into(),
                 user,
                 tty: self.tty.clone(),
             })
-            .map_err(|e| unavailable(e.to_string()))?;
+            .map_err(|e| unavailable(PamError::Ask(e)))?;
         let mut from = child
             .take_output()
-            .ok_or_else(|| unavailable("the authentication process has no output".into()))?;
+            .ok_or_else(|| unavailable(PamError::NoOutput))?;
         std::thread::spawn(move || {
             loop {
                 let event = match child::read_line::<Said>(&mut from) {
@@ -167,25 +275,19 @@ struct PamAttempt {
 }
 
 impl Attempt for PamAttempt {
-    fn reply(&mut self, answer: &str) -> Result<(), String> {
-        self.child
-            .send(&Ask::Reply(answer.to_string()))
-            .map_err(|e| e.to_string())
+    fn reply(&mut self, answer: &str) -> Result<(), LinkError> {
+        Ok(self.child.send(&Ask::Reply(answer.to_string()))?)
     }
 }
 
 /// The service file must be there and only root may change it or its directory: otherwise
 /// PAM would fall back to the `other` service, or read a stack someone else wrote.
-fn check_service(dir: &Path, file: &Path) -> Result<(), String> {
-    let fix = "sudo scripts/install-sealed.sh (or reinstall the package: sudo apt install \
-               --reinstall cargo-confirm-gui) writes it";
+fn check_service(dir: &Path, file: &Path) -> Result<(), PamError> {
     for (path, what) in [(dir, "directory"), (file, "file")] {
-        let m = std::fs::symlink_metadata(path).map_err(|e| {
-            format!(
-                "the PAM service {what} {} cannot be read ({e}), so nobody can confirm who \
-                 approves and nothing is released; {fix}",
-                path.display()
-            )
+        let m = std::fs::symlink_metadata(path).map_err(|source| PamError::ServiceUnreadable {
+            what,
+            path: path.to_path_buf(),
+            source,
         })?;
         let kind_ok = if what == "file" {
             m.file_type().is_file()
@@ -193,62 +295,30 @@ fn check_service(dir: &Path, file: &Path) -> Result<(), String> {
             m.file_type().is_dir()
         };
         if !kind_ok || m.uid() != 0 || m.mode() & 0o022 != 0 {
-            return Err(format!(
-                "the PAM service {what} {} is not a root-owned {what} that only root can \
-                 change (owner uid {}, mode {:o}), so nothing is released; {fix}",
-                path.display(),
-                m.uid(),
-                m.mode() & 0o7777
-            ));
+            return Err(PamError::ServiceUnsafe {
+                what,
+                path: path.to_path_buf(),
+                uid: m.uid(),
+                mode: m.mode() & 0o7777,
+            });
         }
     }
     Ok(())
 }
 
-/// The login name of `uid`, from the system's user database (NSS: files, LDAP, sssd).
-#[allow(unsafe_code)]
-fn login_name(uid: u32) -> Result<String, String> {
-    let mut buf = vec![0u8; 16 * 1024];
-    // SAFETY: all-zero bytes are a valid `passwd` (null pointers, zero ids); it is only read
-    // after getpwuid_r filled it.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call: `pwd` and `result` are locals, and `buf`
-    // is a live buffer of the length passed. getpwuid_r writes strings only into `buf`.
-    let rc = unsafe {
-        libc::getpwuid_r(
-            uid,
-            &mut pwd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut result,
-        )
-    };
-    if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-        return Err(format!(
-            "uid {uid} has no name in the system's user database, so the system cannot be asked \
-             who approves"
-        ));
-    }
-    // SAFETY: on success `pw_name` points at a NUL-terminated string inside `buf`, which is
-    // still alive here.
-    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
-    name.to_str()
-        .map(str::to_string)
-        .map_err(|_| format!("the login name of uid {uid} is not UTF-8"))
-}
-
 /// The authentication process: one `Start`, PAM's questions relayed over the pipes, one
 /// verdict. `cli::child` has already checked its parent and given up the helper's group.
-pub(crate) fn serve() -> Result<(), String> {
+pub(crate) fn serve() -> Result<(), PamError> {
     let mut lines = Lines::<Authenticator>::default();
     let Some(Ask::Start { service, user, tty }) = lines.recv()? else {
         // The broker needed no authentication after all.
         return Ok(());
     };
     let conversation = Relay(Mutex::new(lines));
+    // The verdict crosses to the broker as its words: the broker shows them and denies.
     let verdict = authenticate(&service, &user, tty.as_deref(), conversation);
-    Lines::<Authenticator>::send(&Said::Done(verdict))
+    Lines::<Authenticator>::send(&Said::Done(verdict.map_err(|e| e.to_string())))?;
+    Ok(())
 }
 
 fn authenticate(
@@ -256,30 +326,32 @@ fn authenticate(
     user: &str,
     tty: Option<&str>,
     conversation: Relay,
-) -> Result<(), String> {
+) -> Result<(), PamError> {
     use nonstick::items::{Items, ItemsMut};
     use nonstick::{AuthnFlags, ConversationAdapter, PamShared, Transaction};
-    let said = |e: nonstick::ErrorCode| e.to_string();
     let mut txn = nonstick::TransactionBuilder::new_with_service(service)
         .username(user)
         .build(conversation.into_conversation())
-        .map_err(|e| format!("PAM could not start the service {service}: {e}"))?;
+        .map_err(|source| PamError::Transaction {
+            service: service.to_string(),
+            source,
+        })?;
     if let Some(tty) = tty {
         // Best effort: a module that wants it knows the display; none needs it.
         let _ = txn.items_mut().set_tty_name(Some(OsStr::new(tty)));
     }
-    txn.authenticate(AuthnFlags::empty()).map_err(said)?;
+    txn.authenticate(AuthnFlags::empty())?;
     // A module may change the user it authenticated (PAM_USER); only the person running the
     // helper counts, as screen lockers check.
-    let who = txn.items().user().map_err(said)?;
+    let who = txn.items().user()?;
     if who.as_deref() != Some(OsStr::new(user)) {
-        return Err(format!(
-            "PAM confirmed {:?}, not {user:?}",
-            who.unwrap_or_default()
-        ));
+        return Err(PamError::OtherUser {
+            confirmed: who.unwrap_or_default(),
+            user: user.to_string(),
+        });
     }
     // An expired or locked account is no presence either.
-    txn.account_management(AuthnFlags::empty()).map_err(said)
+    Ok(txn.account_management(AuthnFlags::empty())?)
 }
 
 /// PAM's conversation, relayed to the broker: each question a line out, its answer a line in.
@@ -338,14 +410,14 @@ mod tests {
     fn the_service_file_must_be_roots_alone() {
         let d = tempfile::tempdir().unwrap();
         let file = d.path().join(SERVICE);
-        let missing = check_service(d.path(), &file).unwrap_err();
+        let missing = check_service(d.path(), &file).unwrap_err().to_string();
         assert!(missing.contains("cannot be read"), "{missing}");
         assert!(missing.contains("install-sealed.sh"), "{missing}");
         std::fs::write(&file, "auth required pam_permit.so\n").unwrap();
         std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
         if rustix::process::getuid().is_root() {
-            let writable = check_service(d.path(), &file).unwrap_err();
+            let writable = check_service(d.path(), &file).unwrap_err().to_string();
             assert!(writable.contains("mode 666"), "{writable}");
             std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
             check_service(d.path(), &file).unwrap();
@@ -357,7 +429,13 @@ mod tests {
 
     #[test]
     fn the_real_users_name_comes_from_the_system() {
-        assert_eq!(login_name(0).as_deref(), Ok("root"));
-        assert!(login_name(0x7fff_fff0).is_err());
+        assert_eq!(login_name(0).ok().as_deref(), Some("root"));
+        let unknown = PamError::from(login_name(0x7fff_fff0).unwrap_err());
+        assert!(
+            unknown
+                .to_string()
+                .ends_with("so the system cannot be asked who approves"),
+            "{unknown}"
+        );
     }
 }

@@ -14,7 +14,33 @@ use windows::Win32::System::WinRT::IUserConsentVerifierInterop;
 use windows::Win32::UI::WindowsAndMessaging::GetForegroundWindow;
 use windows::core::{HSTRING, factory};
 
-use super::{Attempt, Event, Method, Presence, PresenceError, Says};
+use super::{Attempt, Event, LinkError, Method, Presence, PresenceError, Says};
+
+/// Why Windows Hello cannot run, or did not verify the person. The `Display` is the message.
+#[derive(Debug, thiserror::Error)]
+pub enum HelloError {
+    /// Its availability could not be checked.
+    #[error("Windows Hello cannot be asked: {0}")]
+    CannotCheck(#[source] windows::core::Error),
+    /// It is not set up on this machine, or not for this person.
+    #[error(
+        "Windows Hello is not set up ({0:?}); set up a PIN, face or fingerprint in Settings > \
+         Accounts > Sign-in options"
+    )]
+    NotSetUp(UserConsentVerifierAvailability),
+    /// Its interop factory is missing.
+    #[error("Windows Hello is not available: {0}")]
+    NotAvailable(#[source] windows::core::Error),
+    /// The request for the window failed.
+    #[error("Windows Hello could not ask: {0}")]
+    CouldNotAsk(#[source] windows::core::Error),
+    /// Waiting for its verdict failed.
+    #[error("Windows Hello failed: {0}")]
+    Failed(#[source] windows::core::Error),
+    /// It answered, and not "verified".
+    #[error("Windows Hello did not verify you ({0:?})")]
+    NotVerified(UserConsentVerificationResult),
+}
 
 /// Windows Hello for the person at the desktop.
 pub struct Hello;
@@ -23,8 +49,10 @@ pub struct Hello;
 struct Waiting;
 
 impl Attempt for Waiting {
-    fn reply(&mut self, _: &str) -> Result<(), String> {
-        Err("Windows Hello asks in its own dialog".into())
+    fn reply(&mut self, _: &str) -> Result<(), LinkError> {
+        Err(LinkError::OwnDialog {
+            system: "Windows Hello",
+        })
     }
 }
 
@@ -37,18 +65,14 @@ impl Presence for Hello {
     }
 
     fn ready(&self) -> Result<(), PresenceError> {
+        let unavailable = |e: HelloError| PresenceError::Unavailable(e.to_string());
         let available = UserConsentVerifier::CheckAvailabilityAsync()
             .and_then(|op| op.join())
-            .map_err(|e| {
-                PresenceError::Unavailable(format!("Windows Hello cannot be asked: {e}"))
-            })?;
+            .map_err(|e| unavailable(HelloError::CannotCheck(e)))?;
         if available == UserConsentVerifierAvailability::Available {
             Ok(())
         } else {
-            Err(PresenceError::Unavailable(format!(
-                "Windows Hello is not set up ({available:?}); set up a PIN, face or fingerprint \
-                 in Settings > Accounts > Sign-in options"
-            )))
+            Err(unavailable(HelloError::NotSetUp(available)))
         }
     }
 
@@ -58,7 +82,8 @@ impl Presence for Hello {
             "Windows Hello asks in its own window".into(),
         )));
         std::thread::spawn(move || {
-            let _ = events.send(Event::SystemDone(verify(&message)));
+            let verdict = verify(&message).map_err(|e| e.to_string());
+            let _ = events.send(Event::SystemDone(verdict));
         });
         Ok(Box::new(Waiting))
     }
@@ -66,9 +91,9 @@ impl Presence for Hello {
 
 /// Asks Windows Hello, for the window in front (our window, after Approve).
 #[allow(unsafe_code)]
-fn verify(message: &HSTRING) -> Result<(), String> {
+fn verify(message: &HSTRING) -> Result<(), HelloError> {
     let interop = factory::<UserConsentVerifier, IUserConsentVerifierInterop>()
-        .map_err(|e| format!("Windows Hello is not available: {e}"))?;
+        .map_err(HelloError::NotAvailable)?;
     // SAFETY: GetForegroundWindow has no preconditions; a null window makes the call fail,
     // which is a failure here, never a success.
     let window = unsafe { GetForegroundWindow() };
@@ -76,12 +101,9 @@ fn verify(message: &HSTRING) -> Result<(), String> {
     // returns an async operation that owns what it needs.
     let op: windows_future::IAsyncOperation<UserConsentVerificationResult> =
         unsafe { interop.RequestVerificationForWindowAsync(window, message) }
-            .map_err(|e| format!("Windows Hello could not ask: {e}"))?;
-    match op
-        .join()
-        .map_err(|e| format!("Windows Hello failed: {e}"))?
-    {
+            .map_err(HelloError::CouldNotAsk)?;
+    match op.join().map_err(HelloError::Failed)? {
         UserConsentVerificationResult::Verified => Ok(()),
-        other => Err(format!("Windows Hello did not verify you ({other:?})")),
+        other => Err(HelloError::NotVerified(other)),
     }
 }

@@ -25,12 +25,12 @@ use std::sync::{Arc, Mutex};
 
 use super::who::{Early, WhoLink};
 use super::{Cancel, Decision, EnrollOutcome, EnrollRequest, PromptOptions, Prompter, Transaction};
-use crate::child::{self, Child, Lines, Role};
+use crate::child::{self, Child, LineError, Lines, Role};
 use crate::error::{DenyReason, Error};
 use crate::gate::Refusal;
 use crate::package::{Pending, Report};
 use crate::policy::Policy;
-use crate::presence::{self, Event, Presence, PresenceError, Reply, ToWindow, Verified};
+use crate::presence::{self, Event, LinkError, Presence, PresenceError, Reply, ToWindow, Verified};
 use crate::token::Token;
 
 /// The hidden first argument that starts the window process.
@@ -242,12 +242,8 @@ fn into_error(answer: Answer) -> Error {
 struct LiveWindow<'a>(&'a mut Live);
 
 impl presence::WhoWindow for LiveWindow<'_> {
-    fn attach(&mut self, events: std::sync::mpsc::Sender<Event>) -> Result<(), String> {
-        let mut from = self
-            .0
-            .from
-            .take()
-            .ok_or("the window's output is already read")?;
+    fn attach(&mut self, events: std::sync::mpsc::Sender<Event>) -> Result<(), LinkError> {
+        let mut from = self.0.from.take().ok_or(LinkError::OutputTaken)?;
         std::thread::spawn(move || {
             loop {
                 let event = match child::read_line::<Answer>(&mut from) {
@@ -269,10 +265,10 @@ impl presence::WhoWindow for LiveWindow<'_> {
         Ok(())
     }
 
-    fn say(&mut self, what: &ToWindow) -> Result<(), String> {
+    fn say(&mut self, what: &ToWindow) -> Result<(), LinkError> {
         let mut to = self.0.to.lock().unwrap_or_else(|e| e.into_inner());
-        let to = to.as_mut().ok_or("the window's input is closed")?;
-        child::write_line(to, &Ask::Who(what.clone()))
+        let to = to.as_mut().ok_or(LinkError::InputClosed)?;
+        Ok(child::write_line(to, &Ask::Who(what.clone()))?)
     }
 }
 
@@ -352,7 +348,7 @@ impl Prompter for WindowProcess {
 /// from stdin, shows it, writes the answer on stdout. `main` calls it first thing, after
 /// giving up every privilege. What the administrator allows about display servers comes
 /// from the policy file, read here, never from the pipe.
-pub(crate) fn serve(env: crate::env::Snapshot) -> Result<(), String> {
+pub(crate) fn serve(env: crate::env::Snapshot) -> Result<(), LineError> {
     let x11 = matches!(
         crate::display::choose(&env),
         Ok(crate::display::Kind::X11(_))

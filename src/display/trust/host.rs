@@ -4,6 +4,60 @@
 #[cfg_attr(not(target_os = "linux"), allow(unused_imports))]
 use super::*;
 
+/// Why the process at the other end of a display connection cannot be asked for.
+#[cfg(target_os = "linux")]
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    /// The socket's family cannot be read.
+    #[error("the display connection cannot be examined ({0})")]
+    Examine(#[source] rustix::io::Errno),
+    /// Not a Unix socket: nothing names its peer.
+    #[error(
+        "the display connection is not a local socket, so the server behind it cannot \
+         be identified; network displays (ssh -X, DISPLAY=host:N) are not supported"
+    )]
+    NotLocal,
+    /// `SO_PEERCRED` failed.
+    #[error(
+        "the display connection is not a local socket, so the server behind it cannot be \
+         identified ({0}); network displays (ssh -X, DISPLAY=host:N) are not supported"
+    )]
+    PeerCred(#[source] std::io::Error),
+}
+
+/// Why the socket diagnostics did not name the server end of a connection.
+#[cfg(target_os = "linux")]
+#[derive(Debug, thiserror::Error)]
+pub enum DiagError {
+    /// A system call failed.
+    #[error("socket diagnostics: {0}")]
+    Call(#[source] rustix::io::Errno),
+    /// The socket's inode does not fit the request.
+    #[error("socket diagnostics: an inode out of range")]
+    InodeRange,
+    /// The answer is shorter than its header.
+    #[error("socket diagnostics: a short answer")]
+    ShortAnswer,
+    /// The kernel answered with an error.
+    #[error("socket diagnostics: {0}")]
+    Kernel(#[source] std::io::Error),
+    /// The kernel answered with a message of another type.
+    #[error("socket diagnostics: an answer of type {0:?}")]
+    UnexpectedType(Option<u16>),
+    /// The answer is about another socket.
+    #[error("socket diagnostics: an answer about another socket")]
+    OtherSocket,
+    /// The peer attribute is cut short.
+    #[error("socket diagnostics: a short attribute")]
+    ShortAttribute,
+    /// The answer has no peer attribute.
+    #[error("socket diagnostics: no peer (the connection is not connected)")]
+    NoPeer,
+    /// The server has not accepted the connection within the wait.
+    #[error("socket diagnostics: the server has not accepted the connection")]
+    NotAccepted,
+}
+
 /// The real host: `/proc`, `access(2)`, logind on the system bus.
 #[cfg(target_os = "linux")]
 pub(crate) struct Real;
@@ -33,15 +87,11 @@ impl Host for Real {
             .ok()
     }
 
-    fn open_files(&self, pid: u32) -> Result<Vec<OpenFile>, String> {
+    fn open_files(&self, pid: u32) -> Result<Vec<OpenFile>, OpenFilesError> {
         use std::os::unix::fs::FileTypeExt;
         use std::os::unix::fs::MetadataExt;
         let dir = PathBuf::from(format!("/proc/{pid}/fd"));
-        let entries = std::fs::read_dir(&dir).map_err(|e| {
-            format!(
-                "its open files cannot be listed ({e}), so it is not known to read input hardware"
-            )
-        })?;
+        let entries = std::fs::read_dir(&dir).map_err(|source| OpenFilesError { pid, source })?;
         // A server holds a few hundred descriptors at most; a bound keeps a hostile one
         // from making the helper read forever.
         Ok(entries
@@ -185,41 +235,36 @@ impl Host for Real {
 /// Wayland client's first requests need no answer); until then its server end is no file
 /// and has no inode (the kernel reports 0), so this waits up to two seconds for one.
 #[cfg(target_os = "linux")]
-pub(super) fn server_socket_inode(socket: &impl std::os::fd::AsFd) -> Result<u64, String> {
+pub(super) fn server_socket_inode(socket: &impl std::os::fd::AsFd) -> Result<u64, DiagError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
         match server_socket_inode_now(socket)? {
             0 if std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            0 => {
-                return Err(
-                    "socket diagnostics: the server has not accepted the connection".into(),
-                );
-            }
+            0 => return Err(DiagError::NotAccepted),
             inode => return Ok(inode),
         }
     }
 }
 
 #[cfg(target_os = "linux")]
-pub(super) fn server_socket_inode_now(socket: &impl std::os::fd::AsFd) -> Result<u64, String> {
+pub(super) fn server_socket_inode_now(socket: &impl std::os::fd::AsFd) -> Result<u64, DiagError> {
     use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType, netlink};
     const SOCK_DIAG_BY_FAMILY: u16 = 20;
     const NLM_F_REQUEST: u16 = 1;
     const NLMSG_ERROR: u16 = 2;
     const UDIAG_SHOW_PEER: u32 = 0x4;
     const UNIX_DIAG_PEER: u16 = 2;
-    let err = |e: &dyn std::fmt::Display| format!("socket diagnostics: {e}");
-    let mine = rustix::fs::fstat(socket).map_err(|e| err(&e))?.st_ino;
-    let ino = u32::try_from(mine).map_err(|_| err(&"an inode out of range"))?;
+    let mine = rustix::fs::fstat(socket).map_err(DiagError::Call)?.st_ino;
+    let ino = u32::try_from(mine).map_err(|_| DiagError::InodeRange)?;
     let nl = rustix::net::socket_with(
         AddressFamily::NETLINK,
         SocketType::DGRAM,
         SocketFlags::CLOEXEC,
         Some(netlink::SOCK_DIAG),
     )
-    .map_err(|e| err(&e))?;
+    .map_err(DiagError::Call)?;
     // nlmsghdr (16 bytes), then unix_diag_req (24 bytes).
     let mut req = Vec::with_capacity(40);
     req.extend_from_slice(&40u32.to_ne_bytes());
@@ -233,9 +278,10 @@ pub(super) fn server_socket_inode_now(socket: &impl std::os::fd::AsFd) -> Result
     req.extend_from_slice(&UDIAG_SHOW_PEER.to_ne_bytes());
     req.extend_from_slice(&u32::MAX.to_ne_bytes()); // no cookie
     req.extend_from_slice(&u32::MAX.to_ne_bytes());
-    rustix::net::send(&nl, &req, SendFlags::empty()).map_err(|e| err(&e))?;
+    rustix::net::send(&nl, &req, SendFlags::empty()).map_err(DiagError::Call)?;
     let mut buf = [0u8; 4096];
-    let (got, _) = rustix::net::recv(&nl, &mut buf[..], RecvFlags::empty()).map_err(|e| err(&e))?;
+    let (got, _) =
+        rustix::net::recv(&nl, &mut buf[..], RecvFlags::empty()).map_err(DiagError::Call)?;
     let msg = &buf[..got];
     let u16_at = |at: usize| {
         msg.get(at..at + 2)
@@ -245,18 +291,18 @@ pub(super) fn server_socket_inode_now(socket: &impl std::os::fd::AsFd) -> Result
         msg.get(at..at + 4)
             .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
     };
-    let len = u32_at(0).ok_or_else(|| err(&"a short answer"))? as usize;
+    let len = u32_at(0).ok_or(DiagError::ShortAnswer)? as usize;
     match u16_at(4) {
         Some(NLMSG_ERROR) => {
             let code = u32_at(16).map_or(0, |c| c as i32);
-            return Err(err(&std::io::Error::from_raw_os_error(-code)));
+            return Err(DiagError::Kernel(std::io::Error::from_raw_os_error(-code)));
         }
         Some(SOCK_DIAG_BY_FAMILY) => {}
-        other => return Err(err(&format!("an answer of type {other:?}"))),
+        other => return Err(DiagError::UnexpectedType(other)),
     }
     // unix_diag_msg: family, type, state, pad (4 bytes), inode, cookie[2]; then attributes.
     if u32_at(20) != Some(ino) {
-        return Err(err(&"an answer about another socket"));
+        return Err(DiagError::OtherSocket);
     }
     let end = len.min(msg.len());
     let mut at = 16 + 16;
@@ -271,11 +317,11 @@ pub(super) fn server_socket_inode_now(socket: &impl std::os::fd::AsFd) -> Result
         if kind == UNIX_DIAG_PEER {
             return u32_at(at + 4)
                 .map(u64::from)
-                .ok_or_else(|| err(&"a short attribute"));
+                .ok_or(DiagError::ShortAttribute);
         }
         at += (alen + 3) & !3;
     }
-    Err(err(&"no peer (the connection is not connected)"))
+    Err(DiagError::NoPeer)
 }
 
 /// Whether this process sees every uid as it is (not inside a user namespace someone made).
@@ -289,16 +335,21 @@ pub(super) fn in_initial_user_namespace() -> bool {
 /// number): a worm can run processes as those with `newuidmap`.
 #[cfg(target_os = "linux")]
 pub(super) fn subordinate(me: u32, uid: u32) -> bool {
-    let name = std::fs::read_to_string("/etc/passwd").ok().and_then(|p| {
-        p.lines().find_map(|l| {
-            let mut f = l.split(':');
-            let name = f.next()?;
-            (f.nth(1)?.parse::<u32>().ok()? == me).then(|| name.to_string())
-        })
-    });
+    // Through NSS, not /etc/passwd: a directory (LDAP, sssd) user is not in that file, and
+    // their subordinate ids, listed by name, would be missed.
+    let name = crate::sealed::login_name(me).ok();
     let Ok(subuid) = std::fs::read_to_string("/etc/subuid") else {
         return false;
     };
+    in_subuid(&subuid, me, name.as_deref(), uid)
+}
+
+/// [`subordinate`] on the text of `/etc/subuid`. `name` is `me`'s login name; when the user
+/// database cannot say it (`None`), a range listed under any name counts: a uid in someone's
+/// subordinate range is no display server a person sees, and "another user" is what would
+/// trust it.
+#[cfg(target_os = "linux")]
+fn in_subuid(subuid: &str, me: u32, name: Option<&str>, uid: u32) -> bool {
     subuid.lines().any(|l| {
         let mut f = l.split(':');
         let (Some(who), Some(start), Some(count)) = (f.next(), f.next(), f.next()) else {
@@ -307,14 +358,14 @@ pub(super) fn subordinate(me: u32, uid: u32) -> bool {
         let (Ok(start), Ok(count)) = (start.parse::<u64>(), count.parse::<u64>()) else {
             return false;
         };
-        (who == me.to_string() || Some(who) == name.as_deref())
+        (who == me.to_string() || name.is_none_or(|n| n == who))
             && (start..start.saturating_add(count)).contains(&u64::from(uid))
     })
 }
 
 /// The process at the other end of a connected Unix socket, and the server end's inode.
 #[cfg(target_os = "linux")]
-pub(crate) fn peer_of(socket: &impl std::os::fd::AsFd) -> Result<Peer, String> {
+pub(crate) fn peer_of(socket: &impl std::os::fd::AsFd) -> Result<Peer, PeerError> {
     let peer = credentials(socket)?;
     Ok(Peer {
         server_socket: server_socket_inode(socket).ok(),
@@ -326,17 +377,12 @@ pub(crate) fn peer_of(socket: &impl std::os::fd::AsFd) -> Result<Peer, String> {
 /// `None`): who set up the socket, for [`Real::x11_socket_owner`]'s comparison.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
-pub(super) fn credentials(socket: &impl std::os::fd::AsFd) -> Result<Peer, String> {
+pub(super) fn credentials(socket: &impl std::os::fd::AsFd) -> Result<Peer, PeerError> {
     // Only a Unix socket names its peer: on TCP, SO_PEERCRED "succeeds" with pid 0 and
     // uid -1, which must not pass for another user.
-    let domain = rustix::net::sockopt::socket_domain(socket)
-        .map_err(|e| format!("the display connection cannot be examined ({e})"))?;
+    let domain = rustix::net::sockopt::socket_domain(socket).map_err(PeerError::Examine)?;
     if domain != rustix::net::AddressFamily::UNIX {
-        return Err(
-            "the display connection is not a local socket, so the server behind it cannot \
-             be identified; network displays (ssh -X, DISPLAY=host:N) are not supported"
-                .into(),
-        );
+        return Err(PeerError::NotLocal);
     }
     use std::os::fd::AsRawFd;
     let mut cred = libc::ucred {
@@ -359,11 +405,7 @@ pub(super) fn credentials(socket: &impl std::os::fd::AsFd) -> Result<Peer, Strin
         )
     };
     if r != 0 {
-        let e = std::io::Error::last_os_error();
-        return Err(format!(
-            "the display connection is not a local socket, so the server behind it cannot be \
-             identified ({e}); network displays (ssh -X, DISPLAY=host:N) are not supported"
-        ));
+        return Err(PeerError::PeerCred(std::io::Error::last_os_error()));
     }
     Ok(Peer {
         pid: u32::try_from(cred.pid).unwrap_or(0),
@@ -416,5 +458,24 @@ pub(super) mod logind {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod subuid_tests {
+    use super::in_subuid;
+
+    #[test]
+    fn subordinate_ids_by_number_by_name_and_when_the_name_is_unknown() {
+        let subuid = "alice:100000:65536\n1001:200000:65536\nbob:300000:65536\n";
+        // By name, and by number.
+        assert!(in_subuid(subuid, 1000, Some("alice"), 100_000));
+        assert!(in_subuid(subuid, 1001, Some("carol"), 265_535));
+        // Not someone else's range, nor past the end of one's own.
+        assert!(!in_subuid(subuid, 1000, Some("alice"), 300_000));
+        assert!(!in_subuid(subuid, 1000, Some("alice"), 165_536));
+        // The user database could not name the person: any listed range counts (fail closed).
+        assert!(in_subuid(subuid, 1000, None, 300_000));
+        assert!(!in_subuid(subuid, 1000, None, 1_000));
     }
 }

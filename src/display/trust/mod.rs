@@ -20,6 +20,8 @@
 //! Anything else is refused before a window opens, naming the server and the reason.
 
 mod host;
+#[cfg(target_os = "linux")]
+pub(crate) use host::PeerError;
 #[allow(
     unused_imports,
     reason = "the tests reach the host through the rules' module"
@@ -56,6 +58,179 @@ pub(crate) enum Protocol {
     },
     /// A Wayland compositor.
     Wayland,
+}
+
+/// Why the process list of a server cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("its open files cannot be listed ({source}), so it is not known to read input hardware")]
+pub struct OpenFilesError {
+    /// The process.
+    pub pid: u32,
+    /// What the system said.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Why a process run by the person is not shown to read input hardware (rule 3).
+#[derive(Debug, thiserror::Error)]
+pub enum InputReason {
+    /// Its descriptors cannot be read.
+    #[error(transparent)]
+    OpenFiles(#[from] OpenFilesError),
+    /// It holds no evdev node.
+    #[error("it reads no input hardware (no /dev/input/event* device open)")]
+    NoEvdev,
+    /// A descriptor named like an evdev node is no device.
+    #[error("it holds a file named {} that is not a device", link.display())]
+    NotADevice {
+        /// The descriptor's name.
+        link: PathBuf,
+    },
+    /// A descriptor named like an evdev node is another device, or from another namespace.
+    #[error("it holds {}, but not the input device of that name here", link.display())]
+    NotThatDevice {
+        /// The descriptor's name.
+        link: PathBuf,
+    },
+    /// The device is held as an `O_PATH` handle or write-only.
+    #[error("it holds {} without reading it (an O_PATH handle)", link.display())]
+    NotRead {
+        /// The descriptor's name.
+        link: PathBuf,
+    },
+    /// The person can open the device themselves.
+    #[error(
+        "it holds {}, but you can open that device yourself, so holding it proves nothing",
+        link.display()
+    )]
+    UserCanOpen {
+        /// The descriptor's name.
+        link: PathBuf,
+    },
+}
+
+/// Why the system's Xwayland is not vouched for by its parent (rule 4).
+#[derive(Debug, thiserror::Error)]
+pub enum XwaylandReason {
+    /// It has no parent to ask (init's, or gone).
+    #[error("its parent cannot be identified")]
+    NoParent,
+    /// Its parent is not the person's.
+    #[error("its parent {parent} is not your compositor")]
+    ParentNotCompositor {
+        /// The parent, as shown.
+        parent: String,
+    },
+    /// Its parent, the person's, does not read input hardware.
+    #[error(transparent)]
+    Parent(#[from] InputReason),
+}
+
+/// Why one rule did not trust a server run by the person.
+#[derive(Debug, thiserror::Error)]
+pub enum Reason {
+    /// Rules 2 and 3.
+    #[error(transparent)]
+    Input(#[from] InputReason),
+    /// Rule 4.
+    #[error("it is Xwayland, but {0}")]
+    Xwayland(#[source] XwaylandReason),
+    /// Rule 5.
+    #[error("logind records no active local session of yours on display :{number}")]
+    NoSeat {
+        /// The X display number.
+        number: u32,
+    },
+}
+
+/// Why the process serving a connection cannot be identified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServingError {
+    /// No socket diagnostics: the server end's inode is unknown.
+    #[error(
+        "the kernel does not say which process holds the server end of this connection \
+         (no socket diagnostics, unix_diag), so the server cannot be identified"
+    )]
+    NoDiagnostics,
+    /// No process of the person's holds it.
+    #[error(
+        "no process of yours holds the server end of this connection, so the server \
+         behind {listener} cannot be identified"
+    )]
+    NoHolder {
+        /// The process that set up the socket, as shown.
+        listener: String,
+    },
+    /// Held by others than the listener or one child of it.
+    #[error(
+        "the server end of this connection is held by {}, not by {listener}, which set up its \
+         socket, nor by a child of it: the socket was handed on, or that pid now belongs \
+         to another process",
+        holders.join(", ")
+    )]
+    HandedOn {
+        /// The holders, as shown.
+        holders: Vec<String>,
+        /// The process that set up the socket, as shown.
+        listener: String,
+    },
+}
+
+/// Why a display server is not trusted to be the person's screen. The `Display` is the
+/// refusal the window and cargo show.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    /// The connection's peer cannot be identified.
+    #[cfg(target_os = "linux")]
+    #[error(transparent)]
+    Peer(#[from] PeerError),
+    /// The server is in a pid namespace this helper cannot see.
+    #[error(
+        "the {what} is in a process namespace this helper cannot see into, so nothing \
+         shows it is a screen a person sees"
+    )]
+    HiddenNamespace {
+        /// "X server" or "Wayland compositor".
+        what: &'static str,
+    },
+    /// The server runs as a uid the person controls (a subordinate or unmapped id).
+    #[error(
+        "the {what} runs as uid {uid}, which is not another user of this system but one you \
+         control (unmapped, or one of your subordinate ids)"
+    )]
+    ControlledUid {
+        /// "X server" or "Wayland compositor".
+        what: &'static str,
+        /// Its uid.
+        uid: u32,
+    },
+    /// The process serving the connection cannot be identified.
+    #[error("the {what} is refused: {source}")]
+    NotServing {
+        /// "X server" or "Wayland compositor".
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: ServingError,
+    },
+    /// No rule trusts the person's own server.
+    #[error(
+        "the {what} this window would open on, {name}, runs as you, and nothing shows it \
+         is a screen a person sees: {}. A program running as you can start such a server \
+         (Xvfb, Xephyr, Xvnc, a headless compositor) and click there itself. If this is your \
+         remote desktop, an administrator can trust its server in {} (README, \"Which \
+         screen\")",
+        reasons.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+        crate::policy::PATH
+    )]
+    NoRule {
+        /// "X server" or "Wayland compositor".
+        what: &'static str,
+        /// The server, as shown.
+        name: String,
+        /// Every rule's reason.
+        reasons: Vec<Reason>,
+    },
 }
 
 /// A display server that passed.
@@ -96,7 +271,7 @@ pub(crate) trait Host {
     /// The real uid of `pid`.
     fn uid(&self, pid: u32) -> Option<u32>;
     /// The open file descriptors of `pid`, as far as the rules need them.
-    fn open_files(&self, pid: u32) -> Result<Vec<OpenFile>, String>;
+    fn open_files(&self, pid: u32) -> Result<Vec<OpenFile>, OpenFilesError>;
     /// Whether the person could open `path` for reading themselves (`access(2)`).
     fn user_can_open(&self, path: &Path) -> bool;
     /// The device number of the character device at `path` here, if it is one.
@@ -154,9 +329,9 @@ fn shown(host: &dyn Host, pid: u32) -> String {
 /// device as the node of that name here, and open for reading (an `O_PATH` handle, which
 /// needs no permission on the device, does not count; nor does a file of that name in a
 /// mount namespace of the worm's own).
-fn reads_input(host: &dyn Host, pid: u32) -> Result<PathBuf, String> {
+fn reads_input(host: &dyn Host, pid: u32) -> Result<PathBuf, InputReason> {
     let files = host.open_files(pid)?;
-    let mut reason = "it reads no input hardware (no /dev/input/event* device open)".to_string();
+    let mut reason = InputReason::NoEvdev;
     for f in files {
         let named_evdev = f
             .link
@@ -166,24 +341,22 @@ fn reads_input(host: &dyn Host, pid: u32) -> Result<PathBuf, String> {
         if !named_evdev {
             continue;
         }
-        let link = f.link.display();
+        let link = || f.link.clone();
         let Some(rdev) = f.char_device else {
-            reason = format!("it holds a file named {link} that is not a device");
+            reason = InputReason::NotADevice { link: link() };
             continue;
         };
         let (major, minor) = major_minor(rdev);
         if major != INPUT_MAJOR || minor < 64 || host.char_device(&f.link) != Some(rdev) {
-            reason = format!("it holds {link}, but not the input device of that name here");
+            reason = InputReason::NotThatDevice { link: link() };
             continue;
         }
         if !f.readable {
-            reason = format!("it holds {link} without reading it (an O_PATH handle)");
+            reason = InputReason::NotRead { link: link() };
             continue;
         }
         if host.user_can_open(&f.link) {
-            reason = format!(
-                "it holds {link}, but you can open that device yourself, so holding it proves nothing"
-            );
+            reason = InputReason::UserCanOpen { link: link() };
             continue;
         }
         return Ok(f.link);
@@ -199,7 +372,11 @@ fn other_user(host: &dyn Host, uid: u32) -> bool {
 
 /// Rules 2 and 3 for a process run by the person: trusted by policy, or reading input
 /// hardware.
-fn vouch_for_process(host: &dyn Host, pid: u32, policy: &DisplayPolicy) -> Result<String, String> {
+fn vouch_for_process(
+    host: &dyn Host,
+    pid: u32,
+    policy: &DisplayPolicy,
+) -> Result<String, InputReason> {
     if let Some(exe) = host.exe(pid)
         && policy.trusted_servers.contains(&exe)
     {
@@ -219,13 +396,9 @@ fn vouch_for_process(host: &dyn Host, pid: u32, policy: &DisplayPolicy) -> Resul
 /// person's own screen": `SO_PEERCRED` names whoever set up the socket, when it did; a worm's
 /// listener can pass its socket to a relay and exit, and its pid be reused by another
 /// process (or a thread of the person's compositor), which the rules would then judge.
-fn serving(host: &dyn Host, peer: Peer) -> Result<u32, String> {
+fn serving(host: &dyn Host, peer: Peer) -> Result<u32, ServingError> {
     let Some(inode) = peer.server_socket else {
-        return Err(
-            "the kernel does not say which process holds the server end of this connection \
-             (no socket diagnostics, unix_diag), so the server cannot be identified"
-                .into(),
-        );
+        return Err(ServingError::NoDiagnostics);
     };
     // The usual case first, reading one process's descriptors: the listener serves.
     if host.holds_socket(peer.pid, inode) {
@@ -248,29 +421,20 @@ fn serving(host: &dyn Host, peer: Peer) -> Result<u32, String> {
     };
     match holders.as_slice() {
         [child] if descends(*child) => Ok(*child),
-        [] => Err(format!(
-            "no process of yours holds the server end of this connection, so the server \
-             behind {} cannot be identified",
-            shown(host, peer.pid)
-        )),
-        others => Err(format!(
-            "the server end of this connection is held by {}, not by {}, which set up its \
-             socket, nor by a child of it: the socket was handed on, or that pid now belongs \
-             to another process",
-            others
-                .iter()
-                .map(|p| shown(host, *p))
-                .collect::<Vec<_>>()
-                .join(", "),
-            shown(host, peer.pid)
-        )),
+        [] => Err(ServingError::NoHolder {
+            listener: shown(host, peer.pid),
+        }),
+        others => Err(ServingError::HandedOn {
+            holders: others.iter().map(|p| shown(host, *p)).collect(),
+            listener: shown(host, peer.pid),
+        }),
     }
 }
 
 /// The process serving a connection whose socket `peer` set up: the process that did, for
 /// another user's server (whose descriptors this helper cannot read, and whose socket no
 /// program of the person's can have made), else [`serving`].
-pub(crate) fn server_of(host: &dyn Host, peer: Peer) -> Result<u32, String> {
+pub(crate) fn server_of(host: &dyn Host, peer: Peer) -> Result<u32, ServingError> {
     if other_user(host, peer.uid) {
         Ok(peer.pid)
     } else {
@@ -288,16 +452,13 @@ pub(crate) fn judge(
     peer: Peer,
     protocol: Protocol,
     policy: &DisplayPolicy,
-) -> Result<Trusted, String> {
+) -> Result<Trusted, TrustError> {
     let what = match protocol {
         Protocol::X11 { .. } => "X server",
         Protocol::Wayland => "Wayland compositor",
     };
     if peer.pid == 0 {
-        return Err(format!(
-            "the {what} is in a process namespace this helper cannot see into, so nothing \
-             shows it is a screen a person sees"
-        ));
+        return Err(TrustError::HiddenNamespace { what });
     }
     if other_user(host, peer.uid) {
         return Ok(Trusted {
@@ -306,14 +467,13 @@ pub(crate) fn judge(
         });
     }
     if peer.uid != host.my_uid() {
-        return Err(format!(
-            "the {what} runs as uid {}, which is not another user of this system but one you \
-             control (unmapped, or one of your subordinate ids)",
-            peer.uid
-        ));
+        return Err(TrustError::ControlledUid {
+            what,
+            uid: peer.uid,
+        });
     }
     let listener = peer.pid;
-    let server = serving(host, peer).map_err(|e| format!("the {what} is refused: {e}"))?;
+    let server = serving(host, peer).map_err(|source| TrustError::NotServing { what, source })?;
     judge_own(host, listener, server, protocol, what, policy)
 }
 
@@ -325,9 +485,9 @@ fn judge_own(
     listener: u32,
     server: u32,
     protocol: Protocol,
-    what: &str,
+    what: &'static str,
     policy: &DisplayPolicy,
-) -> Result<Trusted, String> {
+) -> Result<Trusted, TrustError> {
     let name = shown(host, server);
     let mut reasons = Vec::new();
     match vouch_for_process(host, server, policy) {
@@ -337,7 +497,7 @@ fn judge_own(
                 why: format!("the {what} {name}: {why}"),
             });
         }
-        Err(e) => reasons.push(e),
+        Err(e) => reasons.push(Reason::Input(e)),
     }
     if let Some(verdict) = xwayland_parent(host, server, policy) {
         match verdict {
@@ -350,7 +510,7 @@ fn judge_own(
                     ),
                 });
             }
-            Err(e) => reasons.push(format!("it is Xwayland, but {e}")),
+            Err(e) => reasons.push(Reason::Xwayland(e)),
         }
     }
     if let Protocol::X11 { number: Some(n) } = protocol {
@@ -364,25 +524,13 @@ fn judge_own(
                 ),
             });
         }
-        reasons.push(format!(
-            "logind records no active local session of yours on display :{n}"
-        ));
+        reasons.push(Reason::NoSeat { number: n });
     }
-    Err(refusal(what, &name, &reasons))
-}
-
-/// The refusal of a server run by the person that no rule trusts: every rule's reason,
-/// and where an administrator can trust it.
-fn refusal(what: &str, name: &str, reasons: &[String]) -> String {
-    format!(
-        "the {what} this window would open on, {name}, runs as you, and nothing shows it \
-         is a screen a person sees: {}. A program running as you can start such a server \
-         (Xvfb, Xephyr, Xvnc, a headless compositor) and click there itself. If this is your \
-         remote desktop, an administrator can trust its server in {} (README, \"Which \
-         screen\")",
-        reasons.join("; "),
-        crate::policy::PATH
-    )
+    Err(TrustError::NoRule {
+        what,
+        name,
+        reasons,
+    })
 }
 
 /// Rule 4: `None` when `server` is not the system's Xwayland; else its parent and why that
@@ -396,17 +544,20 @@ fn xwayland_parent(
     host: &dyn Host,
     server: u32,
     policy: &DisplayPolicy,
-) -> Option<Result<(u32, String), String>> {
+) -> Option<Result<(u32, String), XwaylandReason>> {
     host.exe(server)
         .filter(|e| e.file_name().is_some_and(|n| n == "Xwayland") && host.system_program(e))?;
     let parent = host.ppid(server).filter(|p| *p > 1);
     Some(match parent {
-        None => Err("its parent cannot be identified".to_string()),
-        Some(parent) if host.uid(parent) != Some(host.my_uid()) => Err(format!(
-            "its parent {} is not your compositor",
-            shown(host, parent)
-        )),
-        Some(parent) => vouch_for_process(host, parent, policy).map(|why| (parent, why)),
+        None => Err(XwaylandReason::NoParent),
+        Some(parent) if host.uid(parent) != Some(host.my_uid()) => {
+            Err(XwaylandReason::ParentNotCompositor {
+                parent: shown(host, parent),
+            })
+        }
+        Some(parent) => vouch_for_process(host, parent, policy)
+            .map(|why| (parent, why))
+            .map_err(XwaylandReason::Parent),
     })
 }
 
@@ -462,11 +613,11 @@ mod tests {
         fn uid(&self, pid: u32) -> Option<u32> {
             self.uid.get(&pid).copied()
         }
-        fn open_files(&self, pid: u32) -> Result<Vec<OpenFile>, String> {
-            self.fds
-                .get(&pid)
-                .cloned()
-                .ok_or_else(|| "cannot list".into())
+        fn open_files(&self, pid: u32) -> Result<Vec<OpenFile>, OpenFilesError> {
+            self.fds.get(&pid).cloned().ok_or_else(|| OpenFilesError {
+                pid,
+                source: std::io::Error::other("cannot list"),
+            })
         }
         fn user_can_open(&self, path: &Path) -> bool {
             self.user_opens.iter().any(|p| Path::new(p) == path)
@@ -533,8 +684,9 @@ mod tests {
         }
     }
 
+    /// The verdict, its refusal as the words people see.
     fn judge_default(h: &Fake, p: Peer, protocol: Protocol) -> Result<Trusted, String> {
-        judge(h, p, protocol, &DisplayPolicy::default())
+        judge(h, p, protocol, &DisplayPolicy::default()).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -831,7 +983,7 @@ mod tests {
         // Red-team finding 2: SO_PEERCRED on TCP gives pid 0 and uid -1.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let e = peer_of(&client).unwrap_err();
+        let e = peer_of(&client).unwrap_err().to_string();
         assert!(e.contains("not a local socket"), "{e}");
         let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
         assert_eq!(peer_of(&a).unwrap().pid, std::process::id());
@@ -852,7 +1004,7 @@ mod tests {
         ))
         .unwrap()
         .ino();
-        assert_eq!(server_socket_inode(&client), Ok(server_end));
+        assert_eq!(server_socket_inode(&client).ok(), Some(server_end));
         let peer = peer_of(&client).unwrap();
         assert_eq!(peer.server_socket, Some(server_end));
         assert_eq!(Real.socket_holders(server_end), vec![std::process::id()]);

@@ -4,7 +4,7 @@
 use super::*;
 
 impl Shared {
-    pub(super) fn load_stack(&self) -> Result<(), String> {
+    pub(super) fn load_stack(&self) -> Result<(), GuardError> {
         let stack = self.load_children(self.session.root)?;
         if let Ok(mut s) = self.stack.lock() {
             *s = stack;
@@ -13,7 +13,7 @@ impl Shared {
     }
 
     /// The children of `parent`, bottom to top, with their geometry and state.
-    pub(super) fn load_children(&self, parent: u32) -> Result<Stack, String> {
+    pub(super) fn load_children(&self, parent: u32) -> Result<Stack, GuardError> {
         let conn = &self.session.conn;
         let tree = conn.query_tree(parent).map_err(err)?.reply().map_err(err)?;
         let cookies: Vec<_> = tree

@@ -4,7 +4,7 @@
 use super::*;
 
 impl Shared {
-    pub(super) fn refresh_devices(&self) -> Result<(), String> {
+    pub(super) fn refresh_devices(&self) -> Result<(), GuardError> {
         let reply = self
             .session
             .conn

@@ -21,7 +21,7 @@ use x11rb::protocol::xproto::{
 };
 
 use super::stack::{Stack, Win};
-use super::{Seen, arrow};
+use super::{GuardError, Seen, arrow};
 use crate::display::x11::Session;
 
 type Wake = Box<dyn Fn() + Send + Sync>;
@@ -80,7 +80,7 @@ impl Overlay {
 
 /// The compositing manager's overlay window, watched, when a compositing manager runs, and
 /// the atom of its selection (watched too).
-fn watch_overlay(conn: &impl Connection, root: u32) -> Result<(Option<Overlay>, u32), String> {
+fn watch_overlay(conn: &impl Connection, root: u32) -> Result<(Option<Overlay>, u32), GuardError> {
     // Red team of "Only the person's own screen": a window inside the compositing
     // manager's overlay window is drawn above everything, yet is not a child of the root,
     // and sends the root no events. Asked for only when a compositing manager owns the
@@ -112,7 +112,7 @@ fn watch_overlay(conn: &impl Connection, root: u32) -> Result<(Option<Overlay>, 
     )
     .map_err(err)?
     .check()
-    .map_err(|e| format!("cannot watch the compositing manager ({e})"))?;
+    .map_err(watch("the compositing manager"))?;
     let overlay = if manager == x11rb::NONE {
         None
     } else {
@@ -123,17 +123,14 @@ fn watch_overlay(conn: &impl Connection, root: u32) -> Result<(Option<Overlay>, 
             .and_then(|_| conn.composite_get_overlay_window(root).ok())
             .and_then(|c| c.reply().ok())
             .map(|r| r.overlay_win)
-            .ok_or(
-                "a compositing manager runs, but its overlay window cannot be examined, so \
-                 what it shows above the prompt cannot be checked",
-            )?;
+            .ok_or(GuardError::OverlayHidden)?;
         conn.change_window_attributes(
             window,
             &ChangeWindowAttributesAux::new().event_mask(XEventMask::SUBSTRUCTURE_NOTIFY),
         )
         .map_err(err)?
         .check()
-        .map_err(|e| format!("cannot watch the compositing overlay ({e})"))?;
+        .map_err(watch("the compositing overlay"))?;
         let id_mask = conn.setup().resource_id_mask;
         Some(Overlay {
             window,
@@ -147,7 +144,7 @@ fn watch_overlay(conn: &impl Connection, root: u32) -> Result<(Option<Overlay>, 
 /// The extensions the guard cannot judge without: the Generic Event Extension and XInput
 /// 2.2 (raw events, which say which device acted), and XFixes 2 (the cursor on screen).
 /// Any of them missing refuses the display.
-fn require_extensions(conn: &impl Connection) -> Result<(), String> {
+fn require_extensions(conn: &impl Connection) -> Result<(), GuardError> {
     // XI2 events travel as generic events: without this extension the server accepts
     // the selection (`select_root_events`) but never delivers a single raw event.
     if conn
@@ -156,34 +153,28 @@ fn require_extensions(conn: &impl Connection) -> Result<(), String> {
         .flatten()
         .is_none()
     {
-        return Err(
-            "the X server lacks the Generic Event Extension, so XInput 2 events cannot arrive"
-                .into(),
-        );
+        return Err(GuardError::NoGenericEvents);
     }
     let v = conn
         .xinput_xi_query_version(2, 2)
         .map_err(err)?
         .reply()
-        .map_err(|e| format!("the X server has no XInput 2 ({e})"))?;
+        .map_err(GuardError::NoXInput2)?;
     if (v.major_version, v.minor_version) < (2, 2) {
-        return Err(format!(
-            "the X server has XInput {}.{}, 2.2 is needed",
-            v.major_version, v.minor_version
-        ));
+        return Err(GuardError::OldXInput {
+            major: v.major_version,
+            minor: v.minor_version,
+        });
     }
     let f = conn
         .xfixes_query_version(5, 0)
         .map_err(err)?
         .reply()
-        .map_err(|e| {
-            format!("the X server has no XFixes, so the cursor cannot be checked ({e})")
-        })?;
+        .map_err(GuardError::NoXFixes)?;
     if f.major_version < 2 {
-        return Err(format!(
-            "the X server has XFixes {}, 2 is needed to check the cursor",
-            f.major_version
-        ));
+        return Err(GuardError::OldXFixes {
+            major: f.major_version,
+        });
     }
     Ok(())
 }
@@ -191,7 +182,7 @@ fn require_extensions(conn: &impl Connection) -> Result<(), String> {
 /// Selects on the root every event the guard judges by: raw input and pointer motion on the
 /// master devices, hierarchy changes on all devices, the root's children, and the displayed
 /// cursor. A selection the server refuses refuses the display.
-fn select_root_events(conn: &impl Connection, root: u32) -> Result<(), String> {
+fn select_root_events(conn: &impl Connection, root: u32) -> Result<(), GuardError> {
     // Raw events say which device moved or pressed; MOTION (on the root here, on the
     // prompt once it exists) says whether the pointer moved with no device behind it.
     let raw = XIEventMask::RAW_BUTTON_PRESS
@@ -215,7 +206,7 @@ fn select_root_events(conn: &impl Connection, root: u32) -> Result<(), String> {
     conn.xinput_xi_select_events(root, &masks)
         .map_err(err)?
         .check()
-        .map_err(|e| format!("cannot watch raw input ({e})"))?;
+        .map_err(watch("raw input"))?;
     // The root's children come and go, move and restack: SubstructureNotify. (Other
     // clients' masks on the root are kept; only redirection is exclusive.)
     conn.change_window_attributes(
@@ -224,11 +215,11 @@ fn select_root_events(conn: &impl Connection, root: u32) -> Result<(), String> {
     )
     .map_err(err)?
     .check()
-    .map_err(|e| format!("cannot watch the windows on screen ({e})"))?;
+    .map_err(watch("the windows on screen"))?;
     conn.xfixes_select_cursor_input(root, CursorNotifyMask::DISPLAY_CURSOR)
         .map_err(err)?
         .check()
-        .map_err(|e| format!("cannot watch the cursor ({e})"))?;
+        .map_err(watch("the cursor"))?;
     Ok(())
 }
 
@@ -236,8 +227,14 @@ fn device_id(d: Device) -> u16 {
     u16::from(bool::from(d))
 }
 
-fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
+/// A request or its reply failed.
+fn err(e: impl Into<x11rb::errors::ReplyError>) -> GuardError {
+    GuardError::Request(e.into())
+}
+
+/// The server refused to send the events of `what`.
+fn watch(what: &'static str) -> impl FnOnce(x11rb::errors::ReplyError) -> GuardError {
+    move |source| GuardError::Watch { what, source }
 }
 
 impl Watcher {
@@ -248,7 +245,7 @@ impl Watcher {
         session: Arc<Session>,
         seen: Arc<Mutex<Seen>>,
         wake: Wake,
-    ) -> Result<Watcher, String> {
+    ) -> Result<Watcher, GuardError> {
         let conn = &session.conn;
         let root = session.root;
         require_extensions(conn)?;
@@ -265,7 +262,7 @@ impl Watcher {
             .iter()
             .find(|s| s.root == root)
             .map(|s| (i32::from(s.width_in_pixels), i32::from(s.height_in_pixels)))
-            .ok_or("no such screen")?;
+            .ok_or(GuardError::NoScreen)?;
         let (overlay, cm_atom) = watch_overlay(conn, root)?;
         let shared = Arc::new(Shared {
             session: session.clone(),
@@ -356,7 +353,7 @@ impl Watcher {
     /// One round trip, then handle whatever arrived before it, and check the cursor on
     /// screen now: a click is judged only while the prompt's own arrow is displayed; and the
     /// window must show what the helper drew.
-    pub(super) fn sync(&self) -> Result<(), String> {
+    pub(super) fn sync(&self) -> Result<(), GuardError> {
         let s = &self.shared;
         let conn = &s.session.conn;
         conn.get_input_focus().map_err(err)?.reply().map_err(err)?;
@@ -406,7 +403,7 @@ impl Shared {
                 "another program drew into this window (at {x},{y}): what it shows may not be \
                  what this helper drew"
             )),
-            Err(e) if judging => self.veto(e),
+            Err(e) if judging => self.veto(e.to_string()),
             Err(_) => {}
         }
     }

@@ -172,11 +172,23 @@ enum Presenter {
     Soft(softbuffer::Surface<Rc<Window>, Rc<Window>>),
 }
 
+/// Why a frame could not be shown.
+#[derive(Debug, thiserror::Error)]
+enum PresentError {
+    /// Through the helper's own X connection.
+    #[cfg(target_os = "linux")]
+    #[error(transparent)]
+    X11(#[from] display::x11::X11Error),
+    /// Through softbuffer.
+    #[error("{0}")]
+    Soft(#[from] softbuffer::SoftBufferError),
+}
+
 impl Presenter {
-    fn present(&mut self, canvas: &Canvas) -> Result<(), String> {
+    fn present(&mut self, canvas: &Canvas) -> Result<(), PresentError> {
         match self {
             #[cfg(target_os = "linux")]
-            Presenter::X11(session, window) => session.present(*window, canvas),
+            Presenter::X11(session, window) => Ok(session.present(*window, canvas)?),
             Presenter::Soft(surface) => {
                 let (Some(w), Some(h)) = (
                     std::num::NonZeroU32::new(canvas.width as u32),
@@ -184,10 +196,10 @@ impl Presenter {
                 ) else {
                     return Ok(());
                 };
-                surface.resize(w, h).map_err(|e| e.to_string())?;
-                let mut buffer = surface.buffer_mut().map_err(|e| e.to_string())?;
+                surface.resize(w, h)?;
+                let mut buffer = surface.buffer_mut()?;
                 canvas.write_xrgb(&mut buffer);
-                buffer.present().map_err(|e| e.to_string())
+                Ok(buffer.present()?)
             }
         }
     }

@@ -50,7 +50,7 @@ pub(super) fn warm_up(ctx: &egui::Context, raster: &mut Rasterizer) {
 /// Chooses the backend, connects winit to exactly that one, and checks the server behind
 /// winit's own connection (on X11, also the helper's second connection and the guard).
 pub(super) fn prepare(env: &Snapshot, policy: &DisplayPolicy) -> Result<Prepared, Error> {
-    let kind = display::choose(env).map_err(Error::Display)?;
+    let kind = display::choose(env).map_err(|e| Error::Display(e.to_string()))?;
     // Fonts and the glyph atlas need no display: build them on a second thread while this one
     // connects and checks the display, the two slow halves of getting to a first frame.
     let fonts = std::thread::spawn(|| {
@@ -114,14 +114,20 @@ pub(super) fn check_display(
     let handle = owned
         .display_handle()
         .map_err(|e| Error::Display(e.to_string()))?;
-    let connected = display::connection::check_winit(handle, kind, policy).map_err(refused)?;
-    display::connection::refuse_virtual_input(&connected.virtual_input, policy).map_err(refused)?;
+    let connected = display::connection::check_winit(handle, kind, policy)
+        .map_err(|e| refused(e.to_string()))?;
+    display::connection::refuse_virtual_input(&connected.virtual_input, policy)
+        .map_err(|e| refused(e.to_string()))?;
     let Kind::X11(d) = kind else {
         return Ok((None, None));
     };
-    let session = std::sync::Arc::new(display::x11::Session::connect(d).map_err(Error::Display)?);
-    session.refuse_xtest(policy).map_err(refused)?;
-    let pid = session.server_pid().map_err(refused)?;
+    let session = std::sync::Arc::new(
+        display::x11::Session::connect(d).map_err(|e| Error::Display(e.to_string()))?,
+    );
+    session
+        .refuse_xtest(policy)
+        .map_err(|e| refused(e.to_string()))?;
+    let pid = session.server_pid().map_err(|e| refused(e.to_string()))?;
     if pid != connected.trusted.pid {
         return Err(refused(format!(
             "the helper's two connections to {d} reach different servers (pids {} and {pid})",
