@@ -109,19 +109,11 @@ pub(super) fn record_adopted(
         Err(e) => e.report(),
     };
     if let Some(first) = found.first() {
-        let req = Request {
-            index_url: first.key.as_str().to_string(),
-            registry_name: None,
-            operation,
-            login_token: None,
-            login_url: None,
-            args: Vec::new(),
-        };
         // The tokens were stored (or not) before this record: a failure is said, and changes
         // nothing. The turn checked that the log could be written before the window.
         if let Err(e) = record(
             deps,
-            &req,
+            (first.key.as_str(), &operation),
             requester,
             (&said, windowless(outcome, true)),
             String::new(),

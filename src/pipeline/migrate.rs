@@ -40,7 +40,7 @@ pub(crate) fn migrate(
     // nothing. The turn checked that the log could be written before the window.
     if let Err(e) = record(
         deps,
-        req,
+        (&req.index_url, &req.operation),
         &requester,
         (&said, windowless(&answer, windowed)),
         String::new(),

@@ -264,7 +264,7 @@ impl Outcome {
         let requester = self.requester.unwrap_or_else(|| (deps.requester)());
         let written = record(
             deps,
-            req,
+            (&req.index_url, &req.operation),
             &requester,
             (&said, windowless(&self.answer, self.windowed)),
             self.note,

@@ -14,13 +14,13 @@ pub(super) fn windowless<T>(answer: &Result<T, Error>, windowed: bool) -> bool {
 /// read while the parent was pinned), not `/proc` read again.
 pub(super) fn record(
     deps: &Deps<'_>,
-    req: &Request,
+    (index_url, operation): (&str, &Operation),
     requester: &Requester,
     (outcome, windowless): (&str, bool),
     evidence: String,
     provenance: Option<serde_json::Value>,
 ) -> std::io::Result<()> {
-    let detail = req.operation.detail();
+    let detail = operation.detail();
     let requester = match requester.parent().map(|p| &p.exe) {
         Some(Ok(exe)) => exe.display().to_string(),
         Some(Err(why)) => format!("(unreadable: {why})"),
@@ -49,9 +49,9 @@ pub(super) fn record(
         }
     }
     let (registry, detail) = if windowless {
-        (short(&req.index_url), short(&detail))
+        (short(index_url), short(&detail))
     } else {
-        (req.index_url.clone(), detail)
+        (index_url.to_string(), detail)
     };
     deps.state.run(|| {
         audit::append(
@@ -59,7 +59,7 @@ pub(super) fn record(
             &audit::Record {
                 time: audit::now(),
                 registry: &registry,
-                operation: req.operation.verb(),
+                operation: operation.verb(),
                 detail,
                 requester,
                 outcome,
