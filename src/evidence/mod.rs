@@ -18,6 +18,8 @@ mod linux;
 use linux as host;
 #[cfg(target_os = "macos")]
 mod macos;
+#[cfg(not(target_os = "linux"))]
+mod name_only;
 #[cfg(target_os = "macos")]
 use macos as host;
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
