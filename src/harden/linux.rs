@@ -1,102 +1,7 @@
-//! Process hardening applied first thing in `main`, in every mode.
+//! Hardening on Linux: the caller's limits, signals, descriptors, umask and timing reset, and
+//! the network denied with seccomp.
 
-/// Why the process could not be hardened, or refuses to run as it was started. The
-/// `Display` is the message people see.
-#[derive(Debug, thiserror::Error)]
-pub enum HardenError {
-    /// The seccomp filter could not be built.
-    #[cfg(target_os = "linux")]
-    #[error("{0}")]
-    Filter(#[source] seccompiler::BackendError),
-    /// The seccomp filter could not be applied.
-    #[cfg(target_os = "linux")]
-    #[error("{0}")]
-    Apply(#[source] seccompiler::Error),
-    /// Denying the network is not implemented on this platform.
-    #[error("not available on this platform")]
-    Unsupported,
-    /// The caller set a hard resource limit below what the helper needs.
-    #[error(
-        "cargo-confirm-gui refused to start: the program that started it set {name} ({what}) to \
-         a hard limit of {hard}{unit}, below the {floor}{unit} it needs, and a hard limit \
-         cannot be raised again. Nothing was released. Run it from a shell with the usual \
-         limits (`ulimit -H {ulimit}` shows this one)"
-    )]
-    LimitTooLow {
-        /// The limit's name (`RLIMIT_FSIZE`).
-        name: &'static str,
-        /// What it limits, for people.
-        what: &'static str,
-        /// The shell's `ulimit` option for it.
-        ulimit: &'static str,
-        /// The hard limit the caller set.
-        hard: u64,
-        /// The least the helper needs.
-        floor: u64,
-        /// " bytes", or nothing for a count.
-        unit: &'static str,
-    },
-    /// A soft limit could not be raised.
-    #[cfg(unix)]
-    #[error("cargo-confirm-gui: cannot raise {name} ({what}): {source}")]
-    CannotRaise {
-        /// The limit's name.
-        name: &'static str,
-        /// What it limits, for people.
-        what: &'static str,
-        /// What the system said.
-        #[source]
-        source: rustix::io::Errno,
-    },
-    /// A standard descriptor was closed and `/dev/null` cannot be opened in its place.
-    #[cfg(unix)]
-    #[error(
-        "cargo-confirm-gui: descriptor {fd} is closed and /dev/null cannot be opened: {source}"
-    )]
-    DevNull {
-        /// The descriptor (0 to 2).
-        fd: i32,
-        /// What the system said.
-        #[source]
-        source: rustix::io::Errno,
-    },
-    /// A standard descriptor was closed and `/dev/null` opened as another number.
-    #[error("cargo-confirm-gui: descriptor {fd} is closed and could not be opened again")]
-    Reopen {
-        /// The descriptor (0 to 2).
-        fd: i32,
-    },
-    /// `close_range` failed and `/proc/self/fd` cannot be listed to close them one by one.
-    #[error("cargo-confirm-gui: cannot list inherited descriptors: {0}")]
-    ListDescriptors(#[source] std::io::Error),
-}
-
-/// Makes the process non-dumpable (no ptrace attach or `/proc/PID/mem` for same-user
-/// processes that are not our parent's tracer) and disables core dumps, so the token
-/// cannot be lifted out of our memory or a crash file.
-#[cfg_attr(not(unix), allow(unused_mut, reason = "only Unix pushes notes so far"))]
-pub fn harden_process() -> Vec<String> {
-    let mut notes = Vec::new();
-    #[cfg(any(target_os = "linux", target_os = "macos"))]
-    {
-        use rustix::process::{Resource, Rlimit, setrlimit};
-        let zero = Rlimit {
-            current: Some(0),
-            maximum: Some(0),
-        };
-        if let Err(e) = setrlimit(Resource::Core, zero) {
-            notes.push(format!("could not disable core dumps: {e}"));
-        }
-    }
-    #[cfg(target_os = "linux")]
-    {
-        use rustix::process::{DumpableBehavior, set_dumpable_behavior};
-        if let Err(e) = set_dumpable_behavior(DumpableBehavior::NotDumpable) {
-            notes.push(format!("could not mark the process non-dumpable: {e}"));
-        }
-    }
-    notes
-}
+use super::HardenError;
 
 /// Denies this process, all its threads, new IPv4/IPv6/packet sockets and io_uring, for
 /// good: called once the window exists, so that nothing running inside the
@@ -104,7 +9,6 @@ pub fn harden_process() -> Vec<String> {
 /// anywhere. Unix sockets stay allowed: the X server, the compositor and D-Bus need them.
 /// Sets `no_new_privs` as seccomp requires. Idempotent: a second call returns the first's
 /// result, hence the `'static` error.
-#[cfg(target_os = "linux")]
 pub fn deny_network() -> Result<(), &'static HardenError> {
     use seccompiler::{
         BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
@@ -143,12 +47,6 @@ pub fn deny_network() -> Result<(), &'static HardenError> {
     .map(|_| ())
 }
 
-/// Other platforms: not available yet.
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn deny_network() -> Result<(), &'static HardenError> {
-    Err(&HardenError::Unsupported)
-}
-
 /// What the program that started the helper chose for it, and what the helper needs: a
 /// same-user program picks the helper's resource limits, its ignored and blocked signals, its
 /// open descriptors and its umask, and all of them survive even a setgid start. Red team,
@@ -169,7 +67,6 @@ pub(crate) fn deny_network() -> Result<(), &'static HardenError> {
 /// - the umask becomes 077.
 ///
 /// The alternate signal stack is not inherited (`execve` resets it).
-#[cfg(target_os = "linux")]
 pub fn reset_inherited() -> Result<(), HardenError> {
     reset_descriptors()?;
     reset_signals();
@@ -182,16 +79,9 @@ pub fn reset_inherited() -> Result<(), HardenError> {
     Ok(())
 }
 
-/// Other platforms: nothing yet.
-#[cfg(not(target_os = "linux"))]
-pub fn reset_inherited() -> Result<(), HardenError> {
-    Ok(())
-}
-
 /// What a caller may set that only bends timing (red team: a wrapper set a 500 ms timer slack
 /// and turned off transparent huge pages, widening every race): back to the defaults. A
 /// raised nice value cannot be lowered again by the user, and only slows the helper.
-#[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn reset_timing() {
     // SAFETY: prctl with integer arguments only; 0 restores the default timer slack, and
@@ -205,7 +95,6 @@ fn reset_timing() {
 /// The Rust runtime's own variables, which no loader sanitises even in a setgid start:
 /// `RUST_MIN_STACK` sets every thread's stack (a tiny one crashes them), `RUST_BACKTRACE`
 /// what a panic prints. Removed before any thread exists.
-#[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn forget_runtime_variables() {
     for var in ["RUST_MIN_STACK", "RUST_BACKTRACE", "RUST_LIB_BACKTRACE"] {
@@ -216,7 +105,6 @@ fn forget_runtime_variables() {
 }
 
 /// A resource limit the helper checks, and the least it needs.
-#[cfg(target_os = "linux")]
 struct Limit {
     resource: rustix::process::Resource,
     name: &'static str,
@@ -231,14 +119,12 @@ struct Limit {
     cap: Option<u64>,
 }
 
-#[cfg(target_os = "linux")]
 const MIB: u64 = 1 << 20;
 
 /// The limits a caller can set and the helper needs: files it writes (the audit log rotates
 /// at 1 MiB), descriptors (pipes, the display, `/proc` through pinned pidfds), processes
 /// (the window, the authentication and upload processes, `unix_chkpwd`, `cargo package`),
 /// memory (a `.crate` of up to 1 GiB is read whole; fonts; thread stacks), CPU seconds.
-#[cfg(target_os = "linux")]
 const LIMITS: &[Limit] = {
     use rustix::process::Resource;
     &[
@@ -309,7 +195,6 @@ const LIMITS: &[Limit] = {
     ]
 };
 
-#[cfg(target_os = "linux")]
 impl Limit {
     /// Raises the soft limit to the hard one (or to `cap`), or refuses when the hard one is
     /// below the floor.
@@ -369,7 +254,6 @@ impl Limit {
 }
 
 /// Descriptors 0 to 2 opened on `/dev/null` where closed; every other one closed.
-#[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn reset_descriptors() -> Result<(), HardenError> {
     use rustix::fd::AsRawFd;
@@ -396,7 +280,6 @@ fn reset_descriptors() -> Result<(), HardenError> {
 
 /// Closes every descriptor from `first` on: what the caller left open is not the helper's,
 /// and its own children would inherit it.
-#[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn close_from(first: u32) -> Result<(), HardenError> {
     // SAFETY: close_range closes descriptors; nothing in this process refers to any of them
@@ -421,7 +304,6 @@ fn close_from(first: u32) -> Result<(), HardenError> {
 
 /// Every ignored signal back to its default action (`SIGPIPE` stays ignored: the Rust
 /// runtime's own choice), and none blocked.
-#[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn reset_signals() {
     for sig in 1..=64 {
@@ -506,7 +388,7 @@ fn reset_reserved_signals() {
 ))]
 fn reset_reserved_signals() {}
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(test)]
 mod tests {
     use super::*;
 
