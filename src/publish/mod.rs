@@ -122,32 +122,14 @@ pub(crate) fn arg_value(args: &[String], flag: &str) -> Option<String> {
 
 /// `NAME VERS` from a line of cargo's output: `   Packaging foo v1.2.3 (/path)`.
 fn packaging_line(line: &str) -> Option<(String, String)> {
-    let plain = strip_ansi(line);
+    // cargo colours its status words (CSI sequences); anstream's stripper (already in clap's
+    // tree) also drops OSC hyperlinks and other control sequences.
+    let plain = anstream::adapter::strip_str(line).to_string();
     let rest = plain.trim_start().strip_prefix("Packaging ")?;
     let mut words = rest.split_whitespace();
     let name = words.next()?;
     let vers = words.next()?.strip_prefix('v')?;
     Some((name.to_string(), vers.to_string()))
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ … final byte in @..~
-            if chars.next() == Some('[') {
-                for d in chars.by_ref() {
-                    if ('@'..='~').contains(&d) {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Runs `cargo package` (the `cargo` that ran this subcommand) with the person's selection,
@@ -748,6 +730,14 @@ mod tests {
         );
         assert_eq!(packaging_line("    Packaged 4 files, 1.0KiB"), None);
         assert_eq!(packaging_line("   Verifying foo v0.1.0"), None);
+        // An OSC 8 hyperlink around the name (terminals that support it): the link's target
+        // is not part of the words.
+        assert_eq!(
+            packaging_line(
+                "   Packaging \u{1b}]8;;file:///tmp/x\u{1b}\\foo\u{1b}]8;;\u{1b}\\ v0.1.0 (/tmp/x)"
+            ),
+            Some(("foo".into(), "0.1.0".into()))
+        );
     }
 
     #[test]
