@@ -389,155 +389,17 @@ fn same_registry(a: &str, b: &str) -> bool {
     canonical(a) == canonical(b)
 }
 
-/// A `[target.KEY]` as cargo prints the platform: a target name as is, a `cfg(...)` through
-/// cargo-platform's parser and printer.
+/// A `[target.KEY]` as cargo prints the platform: cargo-platform's own parser and printer,
+/// the ones cargo uses for `NewCrateDependency::target`.
 fn platform(key: &str) -> Result<String, String> {
-    if let Some(inner) = key.strip_prefix("cfg(").and_then(|s| s.strip_suffix(')')) {
-        let mut p = CfgParser {
-            tokens: tokenize(inner)
-                .map_err(|e| format!("target {key:?} is not a cfg expression cargo reads: {e}"))?,
-            at: 0,
-        };
-        let expr = p
-            .expr()
-            .and_then(|e| match p.tokens.get(p.at) {
-                None => Ok(e),
-                Some(t) => Err(format!("unexpected {t:?} after the expression")),
-            })
-            .map_err(|e| format!("target {key:?} is not a cfg expression cargo reads: {e}"))?;
-        Ok(format!("cfg({expr})"))
-    } else if key
-        .chars()
-        .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
-    {
-        Ok(key.to_string())
-    } else {
-        Err(format!("target {key:?} is not a target name cargo reads"))
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Token {
-    Open,
-    Close,
-    Comma,
-    Equals,
-    /// An identifier, with `r#` when raw.
-    Ident(String),
-    Str(String),
-}
-
-/// cargo-platform's tokenizer: spaces (only) between tokens, strings without escapes.
-fn tokenize(s: &str) -> Result<Vec<Token>, String> {
-    let mut out = Vec::new();
-    let mut chars = s.char_indices().peekable();
-    let start_ok = |c: char| c == '_' || c.is_ascii_alphabetic();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            ' ' => {}
-            '(' => out.push(Token::Open),
-            ')' => out.push(Token::Close),
-            ',' => out.push(Token::Comma),
-            '=' => out.push(Token::Equals),
-            '"' => {
-                let end = s[i + 1..].find('"').ok_or("a string is not terminated")?;
-                out.push(Token::Str(s[i + 1..i + 1 + end].to_string()));
-                while chars.next_if(|&(j, _)| j <= i + 1 + end).is_some() {}
-            }
-            c if start_ok(c) => {
-                let mut ident = String::from(c);
-                if c == 'r' && chars.next_if(|&(_, c)| c == '#').is_some() {
-                    match chars.next() {
-                        Some((_, c)) if start_ok(c) => ident = format!("r#{c}"),
-                        Some((_, c)) => return Err(format!("unexpected character {c:?}")),
-                        None => return Err("an identifier is missing".into()),
-                    }
-                }
-                while let Some((_, c)) = chars.next_if(|&(_, c)| start_ok(c) || c.is_ascii_digit())
-                {
-                    ident.push(c);
-                }
-                out.push(Token::Ident(ident));
-            }
-            c => return Err(format!("unexpected character {c:?}")),
-        }
-    }
-    Ok(out)
-}
-
-struct CfgParser {
-    tokens: Vec<Token>,
-    at: usize,
-}
-
-impl CfgParser {
-    fn next(&mut self) -> Option<Token> {
-        let t = self.tokens.get(self.at).cloned();
-        self.at += 1;
-        t
-    }
-
-    fn eat(&mut self, want: Token) -> Result<(), String> {
-        match self.next() {
-            Some(t) if t == want => Ok(()),
-            t => Err(format!("expected {want:?}, found {t:?}")),
-        }
-    }
-
-    fn try_eat(&mut self, want: &Token) -> bool {
-        if self.tokens.get(self.at) == Some(want) {
-            self.at += 1;
-            true
+    let platform: cargo_platform::Platform = key.parse().map_err(|e| {
+        if key.starts_with("cfg(") && key.ends_with(')') {
+            format!("target {key:?} is not a cfg expression cargo reads: {e}")
         } else {
-            false
+            format!("target {key:?} is not a target name cargo reads")
         }
-    }
-
-    /// One expression, printed as cargo-platform's `Display` prints it.
-    fn expr(&mut self) -> Result<String, String> {
-        match self.tokens.get(self.at).cloned() {
-            Some(Token::Ident(op)) if op == "all" || op == "any" => {
-                self.at += 1;
-                self.eat(Token::Open)?;
-                let mut items = Vec::new();
-                while !self.try_eat(&Token::Close) {
-                    items.push(self.expr()?);
-                    if !self.try_eat(&Token::Comma) {
-                        self.eat(Token::Close)?;
-                        break;
-                    }
-                }
-                Ok(format!("{op}({})", items.join(", ")))
-            }
-            Some(Token::Ident(op)) if op == "not" => {
-                self.at += 1;
-                self.eat(Token::Open)?;
-                let e = self.expr()?;
-                self.eat(Token::Close)?;
-                Ok(format!("not({e})"))
-            }
-            Some(_) => match self.next() {
-                Some(Token::Ident(name)) => {
-                    if self.try_eat(&Token::Equals) {
-                        match self.next() {
-                            Some(Token::Str(v)) => Ok(format!("{name} = \"{v}\"")),
-                            t => Err(format!("expected a string, found {t:?}")),
-                        }
-                    } else {
-                        // cargo reads a lone `true` or `false`, raw or not, as the constant.
-                        Ok(name.trim_start_matches("r#").to_string()).map(|bare| {
-                            match bare.as_str() {
-                                "true" | "false" => bare,
-                                _ => name,
-                            }
-                        })
-                    }
-                }
-                t => Err(format!("expected an identifier, found {t:?}")),
-            },
-            None => Err("the expression is empty".into()),
-        }
-    }
+    })?;
+    Ok(platform.to_string())
 }
 
 /// `table[key]` as a string, absent as `None`, anything else an error naming `scope.key`.
@@ -807,6 +669,10 @@ cc = "1.0"
             ("cfg(any())", "cfg(any())"),
             ("cfg(r#true)", "cfg(true)"),
             ("cfg(r#async)", "cfg(r#async)"),
+            (
+                "cfg(not(any(target_os=\"linux\",false)))",
+                "cfg(not(any(target_os = \"linux\", false)))",
+            ),
             ("x86_64-unknown-linux-gnu", "x86_64-unknown-linux-gnu"),
         ] {
             assert_eq!(platform(key).as_deref(), Ok(printed), "{key}");
@@ -817,6 +683,8 @@ cc = "1.0"
             "cfg(a = b)",
             "cfg(a \"b\")",
             "cfg(\"x)",
+            "cfg(\tunix)",
+            "cfg(not(unix, windows))",
             "not a target",
         ] {
             assert!(platform(bad).is_err(), "{bad}");
