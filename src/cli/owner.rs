@@ -33,7 +33,7 @@ pub(super) fn owner(a: Owner<'_>, deps: &Deps<'_>) -> Result<(), String> {
     let change = change(a.add, a.remove, a.list)?;
     let name = a.krate.to_string();
     let (index_url, registry_name) = (a.registry.index_url, a.registry.name);
-    crate::package::validate_name(&name, "0.0.0")?;
+    crate::package::validate_name(&name, "0.0.0").map_err(|e| e.to_string())?;
     let uploader = publish::Uploader::start()?;
     let req = super::request(
         index_url,

@@ -25,7 +25,7 @@ pub(super) fn yank(a: Yank<'_>, deps: &Deps<'_>) -> Result<(), String> {
     let (index_url, registry_name) = (a.registry.index_url, a.registry.name);
     let undo = a.undo;
     let (name, vers) = crate_and_version(a.krate, a.version)?;
-    crate::package::validate_name(&name, &vers)?;
+    crate::package::validate_name(&name, &vers).map_err(|e| e.to_string())?;
     let uploader = publish::Uploader::start()?;
     let req = super::request(
         index_url,
