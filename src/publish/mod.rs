@@ -25,6 +25,153 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+/// Why packaging, planning or uploading stopped. `Display` is the message people see;
+/// `source` keeps the cause.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    /// `--token` on the command line.
+    #[error(
+        "--token is not taken: the token comes from this helper's store, and never from the \
+         command line"
+    )]
+    TokenArgument,
+    /// `--dry-run`, which this command does not do.
+    #[error("--dry-run: run `cargo package` to see what would be published")]
+    DryRun,
+    /// `cargo package` did not start.
+    #[error("cannot run {} package: {source}", .cargo.display())]
+    CargoPackage {
+        /// The cargo that was run.
+        cargo: PathBuf,
+        /// Why it did not start.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Waiting for `cargo package` failed.
+    #[error(transparent)]
+    CargoPackageWait(std::io::Error),
+    /// `cargo package` exited with a failure.
+    #[error("`cargo package` failed ({status}); nothing was published")]
+    PackageFailed {
+        /// How it exited.
+        status: std::process::ExitStatus,
+    },
+    /// `cargo package` printed no "Packaging" line.
+    #[error("`cargo package` packaged nothing; nothing was published")]
+    PackagedNothing,
+    /// A "Packaging" line named what cannot be a crate.
+    #[error("cargo's output named a crate that cannot be: {0}")]
+    BadPackagingLine(#[source] crate::package::InvalidName),
+    /// A "Packaging" line named a crate that is not a package of the workspace.
+    #[error(
+        "cargo's output named {name} {vers}, which is not a package of this workspace; \
+         nothing was published"
+    )]
+    NotMember {
+        /// The name in the line.
+        name: String,
+        /// The version in the line.
+        vers: String,
+    },
+    /// A packaged `.crate` cannot be opened or read.
+    #[error("cannot read the packaged {}: {source}", .path.display())]
+    ReadCrate {
+        /// The `.crate`.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The packaged `.crate` is a FIFO, a directory…
+    #[error("{} is not a regular file", .path.display())]
+    NotRegularFile {
+        /// The `.crate`.
+        path: PathBuf,
+    },
+    /// The packaged `.crate` is larger than [`MAX_CRATE`].
+    #[error("{} is larger than 1 GiB", .path.display())]
+    CrateTooLarge {
+        /// The `.crate`.
+        path: PathBuf,
+    },
+    /// `cargo metadata` did not start.
+    #[error("cannot run cargo metadata: {0}")]
+    CargoMetadata(#[source] std::io::Error),
+    /// `cargo metadata` exited with a failure.
+    #[error("`cargo metadata` failed; nothing was published")]
+    MetadataFailed,
+    /// `cargo metadata` printed what it does not print.
+    #[error("cargo metadata's output cannot be read: {0}")]
+    MetadataOutput(#[source] serde_json::Error),
+    /// The current directory (for a relative `--target-dir`) is gone.
+    #[error(transparent)]
+    CurrentDir(std::io::Error),
+    /// `cargo metadata` gave no `target_directory`.
+    #[error("cargo metadata named no target directory")]
+    NoTargetDirectory,
+    /// A crate published alone has `publish = false`.
+    #[error("{name} {vers} has `publish = false` in its Cargo.toml; nothing was published")]
+    PublishFalse {
+        /// The crate.
+        name: String,
+        /// Its version.
+        vers: String,
+    },
+    /// `package.publish` does not name the registry.
+    #[error(
+        "{name} {vers} may only be published to {} (`package.publish`), not to {}; nothing \
+         was published",
+        .allowed.join(", "),
+        .registry.as_deref().unwrap_or("a registry given by URL")
+    )]
+    RegistryNotAllowed {
+        /// The crate.
+        name: String,
+        /// Its version.
+        vers: String,
+        /// `package.publish`.
+        allowed: Vec<String>,
+        /// The registry published to, `None` when given by URL.
+        registry: Option<String>,
+    },
+    /// Every crate of the plan has `publish = false`.
+    #[error("no crate of the plan may be published; nothing was published")]
+    NothingPublishable,
+    /// The plan's crates depend on each other in a cycle.
+    #[error("the crates {} depend on each other in a cycle", .names.join(", "))]
+    Cycle {
+        /// The crates left when no more could be ordered.
+        names: Vec<String>,
+    },
+    /// The uploader process did not start.
+    #[error(transparent)]
+    UploaderStart(crate::child::ChildError),
+    /// [`Uploader::run`] called twice.
+    #[error("the uploader was already used")]
+    UploaderUsed,
+    /// The job could not be written to the uploader (`child::write_line` says why in words).
+    #[error("the uploader cannot be given its job: {0}")]
+    GiveJob(String),
+    /// The uploader's answer is not one.
+    #[error("the uploader's answer cannot be read: {0}")]
+    Answer(#[source] crate::child::ChildError),
+    /// The job could not be read from stdin (in the uploader).
+    #[error(transparent)]
+    ReadJob(std::io::Error),
+    /// The job's first line is not a job.
+    #[error("bad job: {0}")]
+    BadJob(#[source] serde_json::Error),
+    /// An outcome could not be serialised (in the uploader).
+    #[error(transparent)]
+    Encode(serde_json::Error),
+    /// An outcome could not be written to stdout (in the uploader).
+    #[error(transparent)]
+    Say(std::io::Error),
+    /// The broker closed the pipe before a crate's body was whole.
+    #[error("the job ended early: {0}")]
+    JobEnded(#[source] std::io::Error),
+}
+
 /// The argument that makes the binary the uploader process.
 pub const UPLOAD_ARG: &str = "__upload";
 
@@ -83,20 +230,16 @@ fn metadata_args(args: &[String]) -> Vec<String> {
 }
 
 /// The options of `cargo publish` that `cargo package` does not take, and what to do.
-fn package_args(args: &[String]) -> Result<Vec<String>, String> {
+fn package_args(args: &[String]) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     for a in args {
         let flag = a.split('=').next().unwrap_or(a);
         match flag {
             "--token" => {
-                return Err(
-                    "--token is not taken: the token comes from this helper's store, and never \
-                     from the command line"
-                        .into(),
-                );
+                return Err(Error::TokenArgument);
             }
             "--dry-run" => {
-                return Err("--dry-run: run `cargo package` to see what would be published".into());
+                return Err(Error::DryRun);
             }
             // cargo's "Packaging" lines are how the helper learns what was packaged.
             "-q" | "--quiet" => {}
@@ -134,7 +277,7 @@ fn packaging_line(line: &str) -> Option<(String, String)> {
 
 /// Runs `cargo package` (the `cargo` that ran this subcommand) with the person's selection,
 /// showing its output as it goes, and reads each `.crate` it made into memory, once.
-pub(crate) fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, String> {
+pub(crate) fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, Error> {
     let forwarded = package_args(args)?;
     let (target_dir, members) = workspace(cargo, args)?;
     let mut cmd = Command::new(cargo);
@@ -145,9 +288,10 @@ pub(crate) fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, St
         .stdin(Stdio::null())
         .stdout(Stdio::inherit())
         .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run {} package: {e}", cargo.display()))?;
+    let mut child = cmd.spawn().map_err(|source| Error::CargoPackage {
+        cargo: cargo.to_path_buf(),
+        source,
+    })?;
     let mut packaged = Vec::new();
     if let Some(err) = child.stderr.take() {
         for line in BufReader::new(err).lines() {
@@ -158,30 +302,25 @@ pub(crate) fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, St
             }
         }
     }
-    let status = child.wait().map_err(|e| e.to_string())?;
+    let status = child.wait().map_err(Error::CargoPackageWait)?;
     if !status.success() {
-        return Err(format!(
-            "`cargo package` failed ({status}); nothing was published"
-        ));
+        return Err(Error::PackageFailed { status });
     }
     if packaged.is_empty() {
-        return Err("`cargo package` packaged nothing; nothing was published".into());
+        return Err(Error::PackagedNothing);
     }
     packaged
         .into_iter()
         .map(|(name, vers)| {
-            crate::package::validate_name(&name, &vers)
-                .map_err(|why| format!("cargo's output named a crate that cannot be: {why}"))?;
+            crate::package::validate_name(&name, &vers).map_err(Error::BadPackagingLine)?;
             // Anything can write lines into cargo's stderr pipe (`/proc/CARGO/fd/2`): only a
             // package of this workspace counts.
             let member = members
                 .iter()
                 .find(|m| m.name == name && m.vers == vers)
-                .ok_or_else(|| {
-                    format!(
-                        "cargo's output named {name} {vers}, which is not a package of this \
-                         workspace; nothing was published"
-                    )
+                .ok_or_else(|| Error::NotMember {
+                    name: name.clone(),
+                    vers: vers.clone(),
                 })?;
             let path = target_dir
                 .join("package")
@@ -198,7 +337,11 @@ pub(crate) fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, St
         .collect()
 }
 
-fn read_once(path: &Path) -> Result<Vec<u8>, String> {
+fn read_once(path: &Path) -> Result<Vec<u8>, Error> {
+    let unreadable = |source| Error::ReadCrate {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
     #[cfg(target_os = "linux")]
@@ -207,18 +350,20 @@ fn read_once(path: &Path) -> Result<Vec<u8>, String> {
         // Not a FIFO that hangs the helper, not a link to some other file.
         opts.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
     }
-    let file = opts
-        .open(path)
-        .map_err(|e| format!("cannot read the packaged {}: {e}", path.display()))?;
+    let file = opts.open(path).map_err(unreadable)?;
     if !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
-        return Err(format!("{} is not a regular file", path.display()));
+        return Err(Error::NotRegularFile {
+            path: path.to_path_buf(),
+        });
     }
     let mut bytes = Vec::new();
     file.take(MAX_CRATE + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read the packaged {}: {e}", path.display()))?;
+        .map_err(unreadable)?;
     if bytes.len() as u64 > MAX_CRATE {
-        return Err(format!("{} is larger than 1 GiB", path.display()));
+        return Err(Error::CrateTooLarge {
+            path: path.to_path_buf(),
+        });
     }
     Ok(bytes)
 }
@@ -226,19 +371,19 @@ fn read_once(path: &Path) -> Result<Vec<u8>, String> {
 /// The target directory `cargo package` writes to (`--target-dir` when given, else what
 /// `cargo metadata` says, which reads `CARGO_TARGET_DIR` and cargo's config as `cargo package`
 /// does), and the workspace's packages.
-fn workspace(cargo: &Path, args: &[String]) -> Result<(PathBuf, Vec<Member>), String> {
+fn workspace(cargo: &Path, args: &[String]) -> Result<(PathBuf, Vec<Member>), Error> {
     let out = Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .args(metadata_args(args))
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+        .map_err(Error::CargoMetadata)?;
     if !out.status.success() {
-        return Err("`cargo metadata` failed; nothing was published".into());
+        return Err(Error::MetadataFailed);
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("cargo metadata's output cannot be read: {e}"))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(Error::MetadataOutput)?;
     let members = v["packages"]
         .as_array()
         .map(|a| {
@@ -261,13 +406,13 @@ fn workspace(cargo: &Path, args: &[String]) -> Result<(PathBuf, Vec<Member>), St
             if t.is_absolute() {
                 t
             } else {
-                std::env::current_dir().map_err(|e| e.to_string())?.join(t)
+                std::env::current_dir().map_err(Error::CurrentDir)?.join(t)
             }
         }
         None => v["target_directory"]
             .as_str()
             .map(PathBuf::from)
-            .ok_or("cargo metadata named no target directory")?,
+            .ok_or(Error::NoTargetDirectory)?,
     };
     Ok((target_dir, members))
 }
@@ -279,7 +424,7 @@ fn workspace(cargo: &Path, args: &[String]) -> Result<(PathBuf, Vec<Member>), St
 pub(crate) fn publish_rules(
     crates: Vec<Packaged>,
     registry: Option<&str>,
-) -> Result<(Vec<Packaged>, Vec<String>), String> {
+) -> Result<(Vec<Packaged>, Vec<String>), Error> {
     let several = crates.len() > 1;
     let mut kept = Vec::new();
     let mut left_out = Vec::new();
@@ -290,28 +435,26 @@ pub(crate) fn publish_rules(
                 left_out.push(format!("{} {}", c.name, c.vers));
             }
             Some(list) if list.is_empty() => {
-                return Err(format!(
-                    "{} {} has `publish = false` in its Cargo.toml; nothing was published",
-                    c.name, c.vers
-                ));
+                return Err(Error::PublishFalse {
+                    name: c.name,
+                    vers: c.vers,
+                });
             }
             Some(list) => match registry {
                 Some(r) if list.iter().any(|l| l == r) => kept.push(c),
                 _ => {
-                    return Err(format!(
-                        "{} {} may only be published to {} (`package.publish`), not to {}; \
-                         nothing was published",
-                        c.name,
-                        c.vers,
-                        list.join(", "),
-                        registry.unwrap_or("a registry given by URL")
-                    ));
+                    return Err(Error::RegistryNotAllowed {
+                        allowed: list.clone(),
+                        name: c.name,
+                        vers: c.vers,
+                        registry: registry.map(str::to_string),
+                    });
                 }
             },
         }
     }
     if kept.is_empty() {
-        return Err("no crate of the plan may be published; nothing was published".into());
+        return Err(Error::NothingPublishable);
     }
     Ok((kept, left_out))
 }
@@ -332,7 +475,7 @@ pub(crate) fn default_registry(crates: &[Packaged]) -> Option<String> {
 pub(crate) fn dependency_order(
     names: &[String],
     depends_on: &[Vec<String>],
-) -> Result<Vec<usize>, String> {
+) -> Result<Vec<usize>, Error> {
     let mut done: Vec<usize> = Vec::new();
     let mut left: Vec<usize> = (0..names.len()).collect();
     while !left.is_empty() {
@@ -344,13 +487,9 @@ pub(crate) fn dependency_order(
         match ready {
             Some(pos) => done.push(left.remove(pos)),
             None => {
-                return Err(format!(
-                    "the crates {} depend on each other in a cycle",
-                    left.iter()
-                        .map(|&i| names[i].as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                return Err(Error::Cycle {
+                    names: left.iter().map(|&i| names[i].clone()).collect(),
+                });
             }
         }
     }
@@ -470,11 +609,11 @@ pub(crate) struct Uploader {
 
 impl Uploader {
     /// Starts the uploader (this binary, `__upload`) with an empty environment.
-    pub(crate) fn start() -> Result<Uploader, String> {
+    pub(crate) fn start() -> Result<Uploader, Error> {
         let env = vec![("PATH".to_string(), "/usr/bin:/bin".into())];
         crate::child::Child::start(env)
             .map(|child| Uploader { child })
-            .map_err(|e| e.to_string())
+            .map_err(Error::UploaderStart)
     }
 
     /// Hands over the job (the token, and each crate's body in plan order) and reports each
@@ -486,7 +625,7 @@ impl Uploader {
         token: &str,
         crates: &[Job],
         mut each: impl FnMut(&Outcome),
-    ) -> Result<Vec<Outcome>, String> {
+    ) -> Result<Vec<Outcome>, Error> {
         let mut head = JobHead {
             action,
             index_url: index_url.to_string(),
@@ -501,15 +640,12 @@ impl Uploader {
                 })
                 .collect(),
         };
-        let mut to = self
-            .child
-            .take_input()
-            .ok_or("the uploader was already used")?;
+        let mut to = self.child.take_input().ok_or(Error::UploaderUsed)?;
         // The head is written (and its line wiped) here; the head's own copy of the token
         // is wiped right after.
         let written = crate::child::write_line(&mut to, &head);
         zeroize::Zeroize::zeroize(&mut head.token);
-        written.map_err(|e| format!("the uploader cannot be given its job: {e}"))?;
+        written.map_err(Error::GiveJob)?;
         // Written from a thread of its own: the uploader answers for one crate before it
         // reads the next body, and a long answer must not block both sides.
         let bodies: Vec<Vec<u8>> = crates.iter().map(|c| c.body.clone()).collect();
@@ -520,11 +656,7 @@ impl Uploader {
             to.flush()
         });
         let mut outcomes = Vec::new();
-        while let Some(o) = self
-            .child
-            .recv()
-            .map_err(|e| format!("the uploader's answer cannot be read: {e}"))?
-        {
+        while let Some(o) = self.child.recv().map_err(Error::Answer)? {
             each(&o);
             outcomes.push(o);
         }
@@ -538,7 +670,7 @@ impl Uploader {
 /// The uploader process: reads one job from stdin, uploads each crate in order with the
 /// helper's own client, waits for each to appear in the index, and says what happened on
 /// stdout, a JSON line per step. No job (the broker closed the pipe) ends it quietly.
-pub(crate) fn serve_upload() -> Result<(), String> {
+pub(crate) fn serve_upload() -> Result<(), Error> {
     let mut input = BufReader::new(std::io::stdin().lock());
     let Some(head) = read_job_head(&mut input)? else {
         return Ok(());
@@ -586,17 +718,17 @@ pub(crate) fn serve_upload() -> Result<(), String> {
 
 /// The job's first line, at most 1 MiB; `None` when the broker closed the pipe first. The
 /// line holds the token, so it is wiped once read.
-fn read_job_head(input: &mut impl BufRead) -> Result<Option<JobHead>, String> {
+fn read_job_head(input: &mut impl BufRead) -> Result<Option<JobHead>, Error> {
     let mut line = Zeroizing::new(Vec::new());
     input
         .by_ref()
         .take(1 << 20)
         .read_until(b'\n', &mut line)
-        .map_err(|e| e.to_string())?;
+        .map_err(Error::ReadJob)?;
     if line.is_empty() {
         return Ok(None);
     }
-    let head: JobHead = serde_json::from_slice(&line).map_err(|e| format!("bad job: {e}"))?;
+    let head: JobHead = serde_json::from_slice(&line).map_err(Error::BadJob)?;
     Ok(Some(head))
 }
 
@@ -614,7 +746,7 @@ fn cap(s: String) -> String {
 }
 
 /// Writes `o` as one JSON line, the registry's words in it capped (at most 20 warnings).
-fn say(out: &mut impl Write, o: &Outcome) -> Result<(), String> {
+fn say(out: &mut impl Write, o: &Outcome) -> Result<(), Error> {
     let o = match o.clone() {
         Outcome::Published {
             name,
@@ -633,11 +765,11 @@ fn say(out: &mut impl Write, o: &Outcome) -> Result<(), String> {
         other => other,
     };
     let o = &o;
-    let mut l = serde_json::to_vec(o).map_err(|e| e.to_string())?;
+    let mut l = serde_json::to_vec(o).map_err(Error::Encode)?;
     l.push(b'\n');
     out.write_all(&l)
         .and_then(|()| out.flush())
-        .map_err(|e| e.to_string())
+        .map_err(Error::Say)
 }
 
 /// The outcome that ends a job at crate `c`.
@@ -655,7 +787,7 @@ fn each_crate(
     crates: &[JobCrate],
     out: &mut impl Write,
     mut act: impl FnMut(&JobCrate) -> Result<Outcome, upload::Error>,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     for c in crates {
         match act(c) {
             Ok(outcome) => say(out, &outcome)?,
@@ -673,12 +805,10 @@ fn serve_publish(
     crates: &[JobCrate],
     input: &mut impl Read,
     out: &mut impl Write,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     for c in crates {
         let mut body = vec![0u8; c.len];
-        input
-            .read_exact(&mut body)
-            .map_err(|e| format!("the job ended early: {e}"))?;
+        input.read_exact(&mut body).map_err(Error::JobEnded)?;
         match client.publish(token, &body) {
             Ok(warnings) => say(
                 out,
@@ -745,6 +875,7 @@ mod tests {
         assert!(
             package_args(&s(&["--token", "x"]))
                 .unwrap_err()
+                .to_string()
                 .contains("store")
         );
         assert!(package_args(&s(&["--token=x"])).is_err());
@@ -766,6 +897,7 @@ mod tests {
         assert!(
             dependency_order(&names, &cycle)
                 .unwrap_err()
+                .to_string()
                 .contains("cycle")
         );
     }
@@ -786,7 +918,7 @@ mod tests {
         // `publish = ["local"]` went to crates.io.
         let names = |v: &[Packaged]| v.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
         let alone = publish_rules(vec![packaged("internal", Some(&[]))], Some("local"));
-        assert!(alone.unwrap_err().contains("publish = false"));
+        assert!(alone.unwrap_err().to_string().contains("publish = false"));
         let (kept, out) = publish_rules(
             vec![packaged("a", None), packaged("internal", Some(&[]))],
             Some("crates-io"),
@@ -797,6 +929,7 @@ mod tests {
         assert!(
             wrong
                 .unwrap_err()
+                .to_string()
                 .contains("may only be published to local")
         );
         assert!(publish_rules(vec![packaged("a", Some(&["local"]))], None).is_err());
