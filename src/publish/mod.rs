@@ -199,11 +199,21 @@ pub(crate) struct Packaged {
 }
 
 /// A workspace package as `cargo metadata` names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 struct Member {
     name: String,
+    #[serde(rename = "version")]
     vers: String,
     publish: Option<Vec<String>>,
+}
+
+/// The part of `cargo metadata --format-version 1 --no-deps` the helper reads. Our own
+/// four fields rather than the `cargo_metadata` crate: its `Package` requires some twenty
+/// fields and adds camino to the build, for two strings and a list per package.
+#[derive(serde::Deserialize)]
+struct CargoMetadata {
+    packages: Vec<Member>,
+    target_directory: Option<PathBuf>,
 }
 
 /// The options of `cargo publish` that `cargo metadata` takes too, so that it reads the same
@@ -382,24 +392,8 @@ fn workspace(cargo: &Path, args: &[String]) -> Result<(PathBuf, Vec<Member>), Er
     if !out.status.success() {
         return Err(Error::MetadataFailed);
     }
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(Error::MetadataOutput)?;
-    let members = v["packages"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|p| Member {
-                    name: p["name"].as_str().unwrap_or_default().to_string(),
-                    vers: p["version"].as_str().unwrap_or_default().to_string(),
-                    publish: p["publish"].as_array().map(|l| {
-                        l.iter()
-                            .filter_map(|r| r.as_str().map(str::to_string))
-                            .collect()
-                    }),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let v: CargoMetadata = serde_json::from_slice(&out.stdout).map_err(Error::MetadataOutput)?;
+    let members = v.packages;
     let target_dir = match arg_value(args, "--target-dir") {
         Some(t) => {
             let t = PathBuf::from(t);
@@ -409,10 +403,7 @@ fn workspace(cargo: &Path, args: &[String]) -> Result<(PathBuf, Vec<Member>), Er
                 std::env::current_dir().map_err(Error::CurrentDir)?.join(t)
             }
         }
-        None => v["target_directory"]
-            .as_str()
-            .map(PathBuf::from)
-            .ok_or(Error::NoTargetDirectory)?,
+        None => v.target_directory.ok_or(Error::NoTargetDirectory)?,
     };
     Ok((target_dir, members))
 }
@@ -883,6 +874,34 @@ mod tests {
         assert_eq!(
             package_args(&s(&["-q", "-p", "a", "--registry", "local"])).unwrap(),
             s(&["-p", "a", "--registry", "local"])
+        );
+    }
+
+    #[test]
+    fn cargo_metadata_is_read_as_typed() {
+        let out = br#"{"packages":[
+            {"name":"a","version":"1.0.0","publish":null,"id":"path+file:///w/a#1.0.0",
+             "dependencies":[],"targets":[],"features":{},"manifest_path":"/w/a/Cargo.toml"},
+            {"name":"b","version":"0.1.0-rc.1","publish":["local"],"edition":"2024"}],
+            "workspace_members":[],"target_directory":"/w/target","version":1}"#;
+        let v: CargoMetadata = serde_json::from_slice(out).unwrap();
+        assert_eq!(v.target_directory, Some(PathBuf::from("/w/target")));
+        let read: Vec<_> = v
+            .packages
+            .iter()
+            .map(|m| (m.name.as_str(), m.vers.as_str(), m.publish.clone()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("a", "1.0.0", None),
+                ("b", "0.1.0-rc.1", Some(vec!["local".to_string()]))
+            ]
+        );
+        // A package without its name is not read as a package named "".
+        assert!(
+            serde_json::from_slice::<CargoMetadata>(br#"{"packages":[{"version":"1.0.0"}]}"#)
+                .is_err()
         );
     }
 
