@@ -17,13 +17,62 @@ const DECISION_MAX: usize = 48;
 /// Columns are padded to at most this width; a longer cell runs on.
 const COLUMN_MAX: usize = 40;
 
+/// Why `cargo confirm-gui log` stopped before verifying. Paths and arguments are held
+/// escaped, as shown.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LogError {
+    /// `--since` does not parse.
+    #[error("cargo confirm-gui log: --since: {0}")]
+    Since(#[source] SinceError),
+    /// Neither `XDG_STATE_HOME` nor `HOME`: no place for a log.
+    #[error("cargo confirm-gui log: there is no audit log: neither XDG_STATE_HOME nor HOME is set")]
+    NoLog,
+    /// A file of the log cannot be read.
+    #[error("cannot read the audit log {path}: {source}")]
+    Read {
+        /// The file (escaped).
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file of the log is bigger than the helper writes.
+    #[error(
+        "the audit log {path} is more than {max} bytes, more than the helper ever writes: \
+         something else wrote to it. Look at it in a pager before trusting any of it."
+    )]
+    TooBig {
+        /// The file (escaped).
+        path: String,
+        /// The most the helper writes.
+        max: u64,
+    },
+    /// Writing the table or the JSON lines failed.
+    #[error("cargo confirm-gui log: {0}")]
+    Write(#[source] std::io::Error),
+}
+
+/// Why `--since` does not parse; the argument is held escaped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SinceError {
+    /// Neither a duration nor a date.
+    #[error(
+        "--since takes a duration (7d, 24h, 30m) or a date (2026-11-25, \
+         2026-11-25T10:00:00Z), not `{0}`"
+    )]
+    Unreadable(String),
+    /// A duration of more seconds than a u64 holds.
+    #[error("--since {0}: that is longer ago than time")]
+    TooLong(String),
+}
+
 /// `--since`: a duration back from `now` (`45s`, `30m`, `24h`, `7d`, `2w`) or a date,
 /// `YYYY-MM-DD` (midnight UTC) or RFC 3339 (`2026-11-25T10:00:00Z`,
 /// `2026-11-25 10:00:00.5+01:00`; jiff also takes ISO 8601's `+0100` and `10:00Z`). Returns
 /// seconds since the epoch. The durations stay our own: jiff's `Span` reads ISO 8601
 /// (`P7D`) and its "friendly" `7d`, but also `1y`/`1mo`, which need a calendar and a time
 /// zone to mean a number of seconds.
-fn parse_since(s: &str, now: u64) -> Result<u64, String> {
+fn parse_since(s: &str, now: u64) -> Result<u64, SinceError> {
     let unit = match s.as_bytes().last() {
         Some(b's') => Some(1),
         Some(b'm') => Some(60),
@@ -40,17 +89,11 @@ fn parse_since(s: &str, now: u64) -> Result<u64, String> {
         let n: u64 = digits.parse().map_err(|_| too_long(s))?;
         return Ok(now.saturating_sub(n.checked_mul(unit).ok_or_else(|| too_long(s))?));
     }
-    parse_date(s).ok_or_else(|| {
-        format!(
-            "--since takes a duration (7d, 24h, 30m) or a date (2026-11-25, \
-             2026-11-25T10:00:00Z), not `{}`",
-            escape(s).text
-        )
-    })
+    parse_date(s).ok_or_else(|| SinceError::Unreadable(escape(s).text))
 }
 
-fn too_long(s: &str) -> String {
-    format!("--since {}: that is longer ago than time", escape(s).text)
+fn too_long(s: &str) -> SinceError {
+    SinceError::TooLong(escape(s).text)
 }
 
 /// `YYYY-MM-DD` or an RFC 3339 date-time, in seconds since the epoch (0 before it). jiff
@@ -88,28 +131,32 @@ struct Loaded {
 }
 
 /// A file of the log, empty when missing, refused when bigger than the helper writes.
-fn read_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+fn read_file(path: &Path, max: u64) -> Result<Vec<u8>, LogError> {
     let shown = || escape(&path.to_string_lossy()).text;
     let f = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("cannot read the audit log {}: {e}", shown())),
+        Err(source) => {
+            return Err(LogError::Read {
+                path: shown(),
+                source,
+            });
+        }
     };
     let mut bytes = Vec::new();
     f.take(max + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read the audit log {}: {e}", shown()))?;
+        .map_err(|source| LogError::Read {
+            path: shown(),
+            source,
+        })?;
     if bytes.len() as u64 > max {
-        return Err(format!(
-            "the audit log {} is more than {max} bytes, more than the helper ever writes: \
-             something else wrote to it. Look at it in a pager before trusting any of it.",
-            shown()
-        ));
+        return Err(LogError::TooBig { path: shown(), max });
     }
     Ok(bytes)
 }
 
-fn load(path: &Path) -> Result<Loaded, String> {
+fn load(path: &Path) -> Result<Loaded, LogError> {
     let mut lines = split_lines(&read_file(&rotated_path(path), READ_MAX)?);
     let rotated = lines.len();
     lines.extend(split_lines(&read_file(path, READ_MAX)?));
@@ -340,15 +387,13 @@ pub(crate) fn log_command(
     json: bool,
     state: &crate::state::State,
     out: &mut impl Write,
-) -> Result<bool, String> {
+) -> Result<bool, LogError> {
     let since = since
         .map(|v| parse_since(v, super::now()))
         .transpose()
-        .map_err(|e| format!("cargo confirm-gui log: --since: {e}"))?;
-    let io = |e: std::io::Error| format!("cargo confirm-gui log: {e}");
-    let path = state.audit.as_deref().ok_or(
-        "cargo confirm-gui log: there is no audit log: neither XDG_STATE_HOME nor HOME is set",
-    )?;
+        .map_err(LogError::Since)?;
+    let io = LogError::Write;
+    let path = state.audit.as_deref().ok_or(LogError::NoLog)?;
     let log = state.run(|| load(path))?;
     let mut verdict = super::verify(&log.lines);
     if matches!(verdict, Verdict::Verified { .. })
@@ -447,7 +492,8 @@ mod tests {
             x.strip_prefix("--since=")
                 .or_else(|| (*x == "--since").then(|| a[i + 1]))
         });
-        let r = log_command(since, a.contains(&"--json"), state, &mut out);
+        let r =
+            log_command(since, a.contains(&"--json"), state, &mut out).map_err(|e| e.to_string());
         (r, String::from_utf8(out).unwrap())
     }
 
