@@ -94,9 +94,97 @@ const SHELL_DIRS: &[&str] = &[".config/environment.d", ".config/fish/conf.d"];
 /// The largest file read.
 const READ_MAX: u64 = 1 << 20;
 
+/// Why reading or editing a file that held a token (or cargo's config) failed. Each names
+/// the file.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AdoptError {
+    /// Opening, reading or writing it failed.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A FIFO, a directory, a device.
+    #[error("{} is not a regular file; not read", .path.display())]
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Larger than [`READ_MAX`].
+    #[error("{} is larger than 1 MiB; not read", .path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file path with no parent directory to write a temporary file in.
+    #[error("no directory")]
+    NoDirectory {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Writing the replacement (temporary file, permissions, rename, removal) failed.
+    #[error(transparent)]
+    Write(std::io::Error),
+    /// The temporary file could not be renamed over the file.
+    #[error(transparent)]
+    Persist(tempfile::PersistError),
+    /// A credentials file that no longer parses as TOML.
+    #[error(transparent)]
+    Edit(toml_edit::TomlError),
+    /// A config file that is not TOML.
+    #[error("{} cannot be read as TOML: {source}", .path.display())]
+    Toml {
+        /// The file.
+        path: PathBuf,
+        /// What toml_edit said.
+        #[source]
+        source: toml_edit::TomlError,
+    },
+    /// The token changed between the window and the edit.
+    #[error(
+        "the token in {} changed after the window showed it, so it was neither stored nor \
+         removed: run setup again",
+        .path.display()
+    )]
+    TokenChanged {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Shell lines that set the token and do more were left alone.
+    #[error(
+        "line {} of {} sets {var} to the token and does more, so it was left as it is: \
+         remove the assignment from it by hand",
+        .lines.iter().map(usize::to_string).collect::<Vec<_>>().join(", "),
+        .path.display()
+    )]
+    LinesLeft {
+        /// The file.
+        path: PathBuf,
+        /// The variable.
+        var: String,
+        /// The lines (from 1).
+        lines: Vec<usize>,
+    },
+    /// `registry` in cargo's config is not a table.
+    #[error("{}: `registry` is not a table", .path.display())]
+    RegistryNotTable {
+        /// The file.
+        path: PathBuf,
+    },
+    /// `registry.global-credential-providers` is not a list.
+    #[error("{}: registry.global-credential-providers is not a list", .path.display())]
+    ProvidersNotList {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
 /// Reads a small regular file without hanging on a FIFO or following a link silently:
 /// `Ok(None)` when it does not exist; the text, and the link's target when it is one.
-fn read_text(path: &Path) -> Result<Option<(String, Option<PathBuf>)>, String> {
+fn read_text(path: &Path) -> Result<Option<(String, Option<PathBuf>)>, AdoptError> {
     use std::io::Read;
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return Ok(None);
@@ -112,21 +200,24 @@ fn read_text(path: &Path) -> Result<Option<(String, Option<PathBuf>)>, String> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.custom_flags(0o4000); // O_NONBLOCK: a FIFO must not hang setup
     }
-    let file = opts
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let io = |source| AdoptError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = opts.open(path).map_err(io)?;
     if !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
-        return Err(format!(
-            "{} is not a regular file; not read",
-            path.display()
-        ));
+        return Err(AdoptError::NotRegular {
+            path: path.to_path_buf(),
+        });
     }
     let mut text = String::new();
     file.take(READ_MAX + 1)
         .read_to_string(&mut text)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(io)?;
     if text.len() as u64 > READ_MAX {
-        return Err(format!("{} is larger than 1 MiB; not read", path.display()));
+        return Err(AdoptError::TooLarge {
+            path: path.to_path_buf(),
+        });
     }
     Ok(Some((text, link)))
 }
@@ -193,7 +284,7 @@ fn read_or_note(file: &Path, notes: &mut Notes) -> Option<(String, Option<PathBu
     match read_text(file) {
         Ok(t) => t,
         Err(e) => {
-            notes.push(e);
+            notes.push(e.to_string());
             None
         }
     }
@@ -423,20 +514,25 @@ fn shell_assignment(line: &str) -> Option<(String, Option<String>)> {
 
 /// Writes `text` to `file` through a temporary file in the same directory, with the file's
 /// permissions, and renames it over: the file is never half-written, and no copy stays.
-fn replace_file(file: &Path, text: &str) -> Result<(), String> {
+fn replace_file(file: &Path, text: &str) -> Result<(), AdoptError> {
     use std::io::Write;
-    let dir = file.parent().ok_or("no directory")?;
+    let dir = file.parent().ok_or_else(|| AdoptError::NoDirectory {
+        path: file.to_path_buf(),
+    })?;
     let perms = std::fs::metadata(file)
         .map(|m| m.permissions())
-        .map_err(|e| format!("{}: {e}", file.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| e.to_string())?;
+        .map_err(|source| AdoptError::Io {
+            path: file.to_path_buf(),
+            source,
+        })?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(AdoptError::Write)?;
     tmp.as_file()
         .set_permissions(perms)
-        .map_err(|e| e.to_string())?;
+        .map_err(AdoptError::Write)?;
     tmp.write_all(text.as_bytes())
         .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| e.to_string())?;
-    tmp.persist(file).map_err(|e| e.to_string())?;
+        .map_err(AdoptError::Write)?;
+    tmp.persist(file).map_err(AdoptError::Persist)?;
     Ok(())
 }
 
@@ -447,7 +543,7 @@ pub const REPLACED: &str =
 
 /// Removes the clear copy at `source`, keeping everything else in the file (comments
 /// included). A credentials file left with nothing in it is deleted.
-pub(crate) fn remove(source: &Source, token: &Token) -> Result<(), String> {
+pub(crate) fn remove(source: &Source, token: &Token) -> Result<(), AdoptError> {
     match source {
         Source::Toml { file, registry } => remove_from_toml(file, registry.as_deref(), token),
         Source::Shell { file, var, .. } => remove_from_shell(file, var, token),
@@ -456,11 +552,11 @@ pub(crate) fn remove(source: &Source, token: &Token) -> Result<(), String> {
 
 /// Removes `[registry] token` (`registry` `None`) or `[registries.NAME] token` from `file`,
 /// when it is still `token`.
-fn remove_from_toml(file: &Path, registry: Option<&str>, token: &Token) -> Result<(), String> {
-    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+fn remove_from_toml(file: &Path, registry: Option<&str>, token: &Token) -> Result<(), AdoptError> {
+    let text = std::fs::read_to_string(file).map_err(AdoptError::Write)?;
     let mut doc = text
         .parse::<toml_edit::DocumentMut>()
-        .map_err(|e| e.to_string())?;
+        .map_err(AdoptError::Edit)?;
     let table = match registry {
         None => doc.get_mut("registry"),
         Some(r) => doc.get_mut("registries").and_then(|t| t.get_mut(r)),
@@ -473,11 +569,9 @@ fn remove_from_toml(file: &Path, registry: Option<&str>, token: &Token) -> Resul
                 t.remove("token");
             }
             Some(_) => {
-                return Err(format!(
-                    "the token in {} changed after the window showed it, so it was \
-                     neither stored nor removed: run setup again",
-                    file.display()
-                ));
+                return Err(AdoptError::TokenChanged {
+                    path: file.to_path_buf(),
+                });
             }
             None => {}
         }
@@ -487,7 +581,7 @@ fn remove_from_toml(file: &Path, registry: Option<&str>, token: &Token) -> Resul
         .file_name()
         .is_some_and(|n| n == "credentials.toml" || n == "credentials");
     if is_credentials && doc.as_table().is_empty() {
-        return std::fs::remove_file(file).map_err(|e| e.to_string());
+        return std::fs::remove_file(file).map_err(AdoptError::Write);
     }
     replace_file(file, &doc.to_string())
 }
@@ -518,8 +612,8 @@ fn drop_empty_tables(doc: &mut toml_edit::DocumentMut, registry: Option<&str>) {
 }
 
 /// Replaces each line of shell file `file` that sets `var` to `token` and does nothing else.
-fn remove_from_shell(file: &Path, var: &str, token: &Token) -> Result<(), String> {
-    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+fn remove_from_shell(file: &Path, var: &str, token: &Token) -> Result<(), AdoptError> {
+    let text = std::fs::read_to_string(file).map_err(AdoptError::Write)?;
     // Every line that sets this variable to this token goes, wherever it is now, when
     // it does nothing else. One that also runs something (`export …=x && source …`), or
     // that a `\` joins to the line before, is kept and named: dropping it would change
@@ -548,15 +642,11 @@ fn remove_from_shell(file: &Path, var: &str, token: &Token) -> Result<(), String
     if left.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "line {} of {} sets {var} to the token and does more, so it was left as it \
-             is: remove the assignment from it by hand",
-            left.iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            file.display()
-        ))
+        Err(AdoptError::LinesLeft {
+            path: file.to_path_buf(),
+            var: var.to_string(),
+            lines: left,
+        })
     }
 }
 
@@ -590,15 +680,23 @@ fn only_assignment(line: &str) -> bool {
 /// Adds this provider to `[registry] global-credential-providers` in `config` (cargo's
 /// config file in `$CARGO_HOME`), creating the file when missing. Returns whether anything
 /// changed. cargo tries the providers from the last entry to the first, so it goes last.
-pub(crate) fn add_provider(config: &Path) -> Result<bool, String> {
+pub(crate) fn add_provider(config: &Path) -> Result<bool, AdoptError> {
     let text = match std::fs::read_to_string(config) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(format!("{}: {e}", config.display())),
+        Err(source) => {
+            return Err(AdoptError::Io {
+                path: config.to_path_buf(),
+                source,
+            });
+        }
     };
     let mut doc = text
         .parse::<toml_edit::DocumentMut>()
-        .map_err(|e| format!("{} cannot be read as TOML: {e}", config.display()))?;
+        .map_err(|source| AdoptError::Toml {
+            path: config.to_path_buf(),
+            source,
+        })?;
     if has_provider(&doc) {
         return Ok(false);
     }
@@ -607,22 +705,23 @@ pub(crate) fn add_provider(config: &Path) -> Result<bool, String> {
         .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
     let registry = registry
         .as_table_like_mut()
-        .ok_or_else(|| format!("{}: `registry` is not a table", config.display()))?;
+        .ok_or_else(|| AdoptError::RegistryNotTable {
+            path: config.to_path_buf(),
+        })?;
     let list = registry
         .entry("global-credential-providers")
         .or_insert(toml_edit::value(toml_edit::Array::new()));
-    let arr = list.as_array_mut().ok_or_else(|| {
-        format!(
-            "{}: registry.global-credential-providers is not a list",
-            config.display()
-        )
-    })?;
+    let arr = list
+        .as_array_mut()
+        .ok_or_else(|| AdoptError::ProvidersNotList {
+            path: config.to_path_buf(),
+        })?;
     arr.push(PROVIDER);
     if text.is_empty() {
         if let Some(dir) = config.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(dir).map_err(AdoptError::Write)?;
         }
-        std::fs::write(config, doc.to_string()).map_err(|e| e.to_string())?;
+        std::fs::write(config, doc.to_string()).map_err(AdoptError::Write)?;
         return Ok(true);
     }
     replace_file(config, &doc.to_string())?;
@@ -677,20 +776,23 @@ fn provider_tables(
 }
 
 /// `config` as an editable document; `None` when there is no such file.
-fn editable(config: &Path) -> Result<Option<toml_edit::DocumentMut>, String> {
+fn editable(config: &Path) -> Result<Option<toml_edit::DocumentMut>, AdoptError> {
     let Ok(text) = std::fs::read_to_string(config) else {
         return Ok(None);
     };
     text.parse::<toml_edit::DocumentMut>()
         .map(Some)
-        .map_err(|e| format!("{} cannot be read as TOML: {e}", config.display()))
+        .map_err(|source| AdoptError::Toml {
+            path: config.to_path_buf(),
+            source,
+        })
 }
 
 /// Rewrites `credential-process = [...]` naming this helper to `credential-provider`, keeping
 /// the arguments: cargo 1.74 and later ignore the old key ("unused config key") and fall back
 /// to a plain-text token, and posts from the RFC's unstable days still show it. Returns what
 /// was rewritten, for people.
-pub(crate) fn rewrite_credential_process(config: &Path) -> Result<Vec<String>, String> {
+pub(crate) fn rewrite_credential_process(config: &Path) -> Result<Vec<String>, AdoptError> {
     let Some(mut doc) = editable(config)? else {
         return Ok(Vec::new());
     };
@@ -720,7 +822,7 @@ pub(crate) fn rewrite_credential_process(config: &Path) -> Result<Vec<String>, S
 /// Takes this helper out of `config`: from `global-credential-providers`, and every
 /// `credential-provider` (or old `credential-process`) that names it. Returns what was
 /// removed, for people.
-pub(crate) fn remove_provider(config: &Path) -> Result<Vec<String>, String> {
+pub(crate) fn remove_provider(config: &Path) -> Result<Vec<String>, AdoptError> {
     let Some(mut doc) = editable(config)? else {
         return Ok(Vec::new());
     };
@@ -901,7 +1003,9 @@ mod tests {
         let (found, _) = scan(&home, &cargo_home, &cwd);
         let shell: Vec<_> = found.iter().filter(|f| f.token.expose() == "t1").collect();
         assert!(!shell.is_empty(), "{found:?}");
-        let err = remove(&shell[0].source, &shell[0].token).unwrap_err();
+        let err = remove(&shell[0].source, &shell[0].token)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("line 1, 3 of") && err.contains("by hand"),
             "{err}"
@@ -918,7 +1022,7 @@ mod tests {
         let (found, _) = scan(&home, &cargo_home, &cwd);
         let shown = found.iter().find(|f| f.token.expose() == "shown").unwrap();
         std::fs::write(&creds, "[registry]\ntoken = \"changed\"\n").unwrap();
-        let err = remove(&shown.source, &shown.token).unwrap_err();
+        let err = remove(&shown.source, &shown.token).unwrap_err().to_string();
         assert!(err.contains("changed after the window"), "{err}");
         assert!(std::fs::read_to_string(&creds).unwrap().contains("changed"));
     }

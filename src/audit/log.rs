@@ -17,10 +17,62 @@ const DECISION_MAX: usize = 48;
 /// Columns are padded to at most this width; a longer cell runs on.
 const COLUMN_MAX: usize = 40;
 
+/// Why `cargo confirm-gui log` stopped before verifying. Paths and arguments are held
+/// escaped, as shown.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LogError {
+    /// `--since` does not parse.
+    #[error("cargo confirm-gui log: --since: {0}")]
+    Since(#[source] SinceError),
+    /// Neither `XDG_STATE_HOME` nor `HOME`: no place for a log.
+    #[error("cargo confirm-gui log: there is no audit log: neither XDG_STATE_HOME nor HOME is set")]
+    NoLog,
+    /// A file of the log cannot be read.
+    #[error("cannot read the audit log {path}: {source}")]
+    Read {
+        /// The file (escaped).
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file of the log is bigger than the helper writes.
+    #[error(
+        "the audit log {path} is more than {max} bytes, more than the helper ever writes: \
+         something else wrote to it. Look at it in a pager before trusting any of it."
+    )]
+    TooBig {
+        /// The file (escaped).
+        path: String,
+        /// The most the helper writes.
+        max: u64,
+    },
+    /// Writing the table or the JSON lines failed.
+    #[error("cargo confirm-gui log: {0}")]
+    Write(#[source] std::io::Error),
+}
+
+/// Why `--since` does not parse; the argument is held escaped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SinceError {
+    /// Neither a duration nor a date.
+    #[error(
+        "--since takes a duration (7d, 24h, 30m) or a date (2026-11-25, \
+         2026-11-25T10:00:00Z), not `{0}`"
+    )]
+    Unreadable(String),
+    /// A duration of more seconds than a u64 holds.
+    #[error("--since {0}: that is longer ago than time")]
+    TooLong(String),
+}
+
 /// `--since`: a duration back from `now` (`45s`, `30m`, `24h`, `7d`, `2w`) or a date,
 /// `YYYY-MM-DD` (midnight UTC) or RFC 3339 (`2026-11-25T10:00:00Z`,
-/// `2026-11-25 10:00:00.5+01:00`). Returns seconds since the epoch.
-fn parse_since(s: &str, now: u64) -> Result<u64, String> {
+/// `2026-11-25 10:00:00.5+01:00`; jiff also takes ISO 8601's `+0100` and `10:00Z`). Returns
+/// seconds since the epoch. The durations stay our own: jiff's `Span` reads ISO 8601
+/// (`P7D`) and its "friendly" `7d`, but also `1y`/`1mo`, which need a calendar and a time
+/// zone to mean a number of seconds.
+fn parse_since(s: &str, now: u64) -> Result<u64, SinceError> {
     let unit = match s.as_bytes().last() {
         Some(b's') => Some(1),
         Some(b'm') => Some(60),
@@ -37,120 +89,37 @@ fn parse_since(s: &str, now: u64) -> Result<u64, String> {
         let n: u64 = digits.parse().map_err(|_| too_long(s))?;
         return Ok(now.saturating_sub(n.checked_mul(unit).ok_or_else(|| too_long(s))?));
     }
-    parse_date(s).ok_or_else(|| {
-        format!(
-            "--since takes a duration (7d, 24h, 30m) or a date (2026-11-25, \
-             2026-11-25T10:00:00Z), not `{}`",
-            escape(s).text
-        )
-    })
+    parse_date(s).ok_or_else(|| SinceError::Unreadable(escape(s).text))
 }
 
-fn too_long(s: &str) -> String {
-    format!("--since {}: that is longer ago than time", escape(s).text)
+fn too_long(s: &str) -> SinceError {
+    SinceError::TooLong(escape(s).text)
 }
 
-/// `YYYY-MM-DD` or an RFC 3339 date-time, in seconds since the epoch (0 before it).
+/// `YYYY-MM-DD` or an RFC 3339 date-time, in seconds since the epoch (0 before it). jiff
+/// reads both (a date-time without an offset is refused: it would name no instant).
 fn parse_date(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let part = b.get(from..from + len)?;
-        part.iter()
-            .all(u8::is_ascii_digit)
-            .then(|| std::str::from_utf8(part).ok()?.parse().ok())?
+    let at = if s.len() == 10 {
+        let day = s.parse::<jiff::civil::Date>().ok()?;
+        jiff::tz::Offset::UTC
+            .to_timestamp(day.to_datetime(jiff::civil::Time::midnight()))
+            .ok()?
+    } else {
+        s.parse::<jiff::Timestamp>().ok()?
     };
-    let sep = |at: usize, c: u8| b.get(at) == Some(&c);
-    let (y, m, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    if !(sep(4, b'-') && sep(7, b'-') && (1..=12).contains(&m)) {
-        return None;
-    }
-    if d < 1 || d > days_in_month(y, m) {
-        return None;
-    }
-    let mut secs = days_from_civil(y, m, d) * 86_400;
-    if b.len() > 10 {
-        if !matches!(b[10], b'T' | b't' | b' ') || !sep(13, b':') || !sep(16, b':') {
-            return None;
-        }
-        let (hh, mm, ss) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-        // 60 is a leap second.
-        if hh > 23 || mm > 59 || ss > 60 {
-            return None;
-        }
-        secs += hh * 3600 + mm * 60 + ss;
-        let mut at = 19;
-        if sep(at, b'.') {
-            at += 1;
-            let start = at;
-            while b.get(at).is_some_and(u8::is_ascii_digit) {
-                at += 1;
-            }
-            if at == start {
-                return None;
-            }
-        }
-        match b.get(at) {
-            Some(b'Z' | b'z') if b.len() == at + 1 => {}
-            Some(&sign @ (b'+' | b'-')) if b.len() == at + 6 && sep(at + 3, b':') => {
-                let (oh, om) = (num(at + 1, 2)?, num(at + 4, 2)?);
-                if oh > 23 || om > 59 {
-                    return None;
-                }
-                let offset = oh * 3600 + om * 60;
-                secs += if sign == b'+' { -offset } else { offset };
-            }
-            _ => return None,
-        }
-    }
-    Some(u64::try_from(secs).unwrap_or(0))
+    Some(u64::try_from(at.as_second()).unwrap_or(0))
 }
 
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`). A date library (`time`, `chrono`) would do this; the helper carries
-/// none for two conversions.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day counted from 1970-01-01 (Hinnant's `civil_from_days`); as above, a
-/// library would do this.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
+/// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC). A time past jiff's range (after
+/// the year 9999, only from a tampered log) is shown as the bare count of seconds.
 fn format_time(secs: u64) -> String {
-    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map_or_else(
+            || format!("{secs}s after 1970"),
+            |t| t.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        )
 }
 
 /// The log as read: both files' lines (`audit.jsonl.1` first) and the head.
@@ -162,28 +131,32 @@ struct Loaded {
 }
 
 /// A file of the log, empty when missing, refused when bigger than the helper writes.
-fn read_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+fn read_file(path: &Path, max: u64) -> Result<Vec<u8>, LogError> {
     let shown = || escape(&path.to_string_lossy()).text;
     let f = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("cannot read the audit log {}: {e}", shown())),
+        Err(source) => {
+            return Err(LogError::Read {
+                path: shown(),
+                source,
+            });
+        }
     };
     let mut bytes = Vec::new();
     f.take(max + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read the audit log {}: {e}", shown()))?;
+        .map_err(|source| LogError::Read {
+            path: shown(),
+            source,
+        })?;
     if bytes.len() as u64 > max {
-        return Err(format!(
-            "the audit log {} is more than {max} bytes, more than the helper ever writes: \
-             something else wrote to it. Look at it in a pager before trusting any of it.",
-            shown()
-        ));
+        return Err(LogError::TooBig { path: shown(), max });
     }
     Ok(bytes)
 }
 
-fn load(path: &Path) -> Result<Loaded, String> {
+fn load(path: &Path) -> Result<Loaded, LogError> {
     let mut lines = split_lines(&read_file(&rotated_path(path), READ_MAX)?);
     let rotated = lines.len();
     lines.extend(split_lines(&read_file(path, READ_MAX)?));
@@ -414,15 +387,13 @@ pub(crate) fn log_command(
     json: bool,
     state: &crate::state::State,
     out: &mut impl Write,
-) -> Result<bool, String> {
+) -> Result<bool, LogError> {
     let since = since
         .map(|v| parse_since(v, super::now()))
         .transpose()
-        .map_err(|e| format!("cargo confirm-gui log: --since: {e}"))?;
-    let io = |e: std::io::Error| format!("cargo confirm-gui log: {e}");
-    let path = state.audit.as_deref().ok_or(
-        "cargo confirm-gui log: there is no audit log: neither XDG_STATE_HOME nor HOME is set",
-    )?;
+        .map_err(LogError::Since)?;
+    let io = LogError::Write;
+    let path = state.audit.as_deref().ok_or(LogError::NoLog)?;
     let log = state.run(|| load(path))?;
     let mut verdict = super::verify(&log.lines);
     if matches!(verdict, Verdict::Verified { .. })
@@ -521,7 +492,8 @@ mod tests {
             x.strip_prefix("--since=")
                 .or_else(|| (*x == "--since").then(|| a[i + 1]))
         });
-        let r = log_command(since, a.contains(&"--json"), state, &mut out);
+        let r =
+            log_command(since, a.contains(&"--json"), state, &mut out).map_err(|e| e.to_string());
         (r, String::from_utf8(out).unwrap())
     }
 
@@ -788,27 +760,33 @@ mod tests {
             "2026-11-25T10:00:00",
             "2026-11-25T24:00:00Z",
             "2026-11-25T10:00:00.Z",
-            "2026-11-25T10:00:00+0100",
             "2026-1-5",
             "25/11/2026",
         ] {
             assert!(parse_since(bad, now).is_err(), "{bad:?}");
         }
         assert_eq!(parse_since("1h", now), Ok(now - 3600));
+        // jiff reads ISO 8601 beyond RFC 3339: an offset without its colon, a time without
+        // seconds. Both name one instant, so they are taken.
+        assert_eq!(
+            parse_since("2026-11-25T10:00:00+0100", now),
+            Ok(1_795_564_800 + 36_000 - 3600)
+        );
+        assert_eq!(
+            parse_since("2026-11-25T10:00Z", now),
+            Ok(1_795_564_800 + 36_000)
+        );
     }
 
     #[test]
-    fn dates_round_trip() {
+    fn dates_are_shown_in_utc() {
         assert_eq!(format_time(0), "1970-01-01 00:00:00");
         assert_eq!(format_time(1_795_564_800 + 36_061), "2026-11-25 10:01:01");
         assert_eq!(format_time(951_782_400), "2000-02-29 00:00:00");
-        for days in (0..200_000).step_by(17) {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-            assert!(d >= 1 && d <= days_in_month(y, m));
-        }
+        assert_eq!(format_time(253_402_128_000), "9999-12-30 00:00:00");
         // A tampered time prints, it does not panic.
-        let _ = format_time(u64::MAX);
+        assert_eq!(format_time(u64::MAX), "18446744073709551615s after 1970");
+        assert_eq!(format_time(253_402_300_800), "253402300800s after 1970");
     }
 
     #[test]

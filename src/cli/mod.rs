@@ -80,7 +80,9 @@ pub fn command(
         Cmd::Status { json } => status::status(deps, stores, *json),
         Cmd::Log { since, json } => {
             let out = &mut std::io::stdout().lock();
-            match crate::audit::log_command(since.as_deref(), *json, &deps.state, out)? {
+            match crate::audit::log_command(since.as_deref(), *json, &deps.state, out)
+                .map_err(|e| e.to_string())?
+            {
                 true => Ok(()),
                 false => Err("the audit log's chain is broken (see above)".into()),
             }

@@ -33,8 +33,8 @@ pub(super) fn owner(a: Owner<'_>, deps: &Deps<'_>) -> Result<(), String> {
     let change = change(a.add, a.remove, a.list)?;
     let name = a.krate.to_string();
     let (index_url, registry_name) = (a.registry.index_url, a.registry.name);
-    crate::package::validate_name(&name, "0.0.0")?;
-    let uploader = publish::Uploader::start()?;
+    crate::package::validate_name(&name, "0.0.0").map_err(|e| e.to_string())?;
+    let uploader = publish::Uploader::start().map_err(|e| e.to_string())?;
     let req = super::request(
         index_url,
         registry_name,
@@ -48,13 +48,15 @@ pub(super) fn owner(a: Owner<'_>, deps: &Deps<'_>) -> Result<(), String> {
         name,
         ..Default::default()
     }];
-    let outcomes = uploader.run(
-        Action::Owners(change),
-        &api_index,
-        token.expose(),
-        &job,
-        |_| {},
-    )?;
+    let outcomes = uploader
+        .run(
+            Action::Owners(change),
+            &api_index,
+            token.expose(),
+            &job,
+            |_| {},
+        )
+        .map_err(|e| e.to_string())?;
     drop(token);
     match outcomes.as_slice() {
         [Outcome::Owners { lines, .. }] => {

@@ -21,12 +21,14 @@ pub(super) fn publish(args: &[String], deps: &Deps<'_>) -> Result<(), String> {
     let env = &deps.env;
     // Before any window: the uploader must start while this process may still start a
     // setgid program (the window takes the network and that right away from it).
-    let uploader = publish::Uploader::start()?;
+    let uploader = publish::Uploader::start().map_err(|e| e.to_string())?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let packaged = publish::package(std::path::Path::new(&cargo), args)?;
+    let packaged =
+        publish::package(std::path::Path::new(&cargo), args).map_err(|e| e.to_string())?;
     let (index_url, registry_name, api_index) =
         subcommand_registry(args, env, publish::default_registry(&packaged))?;
-    let (packaged, left_out) = publish::publish_rules(packaged, registry_name.as_deref())?;
+    let (packaged, left_out) =
+        publish::publish_rules(packaged, registry_name.as_deref()).map_err(|e| e.to_string())?;
     for c in &left_out {
         eprintln!("note: {c} has `publish = false` in its Cargo.toml: left out of the plan");
     }
@@ -91,7 +93,7 @@ fn plan(
 ) -> Result<(Vec<PlanCrate>, Vec<Job>), String> {
     let names: Vec<String> = packaged.iter().map(|p| p.name.clone()).collect();
     let depends: Vec<Vec<String>> = metas.iter().map(|m| m.depends_on.clone()).collect();
-    let order = publish::dependency_order(&names, &depends)?;
+    let order = publish::dependency_order(&names, &depends).map_err(|e| e.to_string())?;
     let limits = crate::package::Limits::default();
     // The repository these crates were packaged from: where `cargo confirm-gui publish` runs.
     let here = std::env::current_dir().ok();
@@ -135,29 +137,31 @@ fn upload(
     jobs: &[Job],
     registry: &str,
 ) -> Result<Vec<Outcome>, String> {
-    uploader.run(
-        publish::Action::Publish,
-        api_index,
-        token.expose(),
-        jobs,
-        |o| match o {
-            Outcome::Published {
-                name,
-                vers,
-                warnings,
-            } => {
-                eprintln!("   Uploaded {name} v{vers} to {registry}");
-                for w in warnings {
-                    eprintln!("warning: {w}");
+    uploader
+        .run(
+            publish::Action::Publish,
+            api_index,
+            token.expose(),
+            jobs,
+            |o| match o {
+                Outcome::Published {
+                    name,
+                    vers,
+                    warnings,
+                } => {
+                    eprintln!("   Uploaded {name} v{vers} to {registry}");
+                    for w in warnings {
+                        eprintln!("warning: {w}");
+                    }
+                    eprintln!("    Waiting for {name} v{vers} to appear in the index...");
                 }
-                eprintln!("    Waiting for {name} v{vers} to appear in the index...");
-            }
-            Outcome::Indexed { name, vers, .. } => {
-                eprintln!("   Published {name} v{vers}: the index lists it");
-            }
-            Outcome::Failed { .. } | Outcome::Yanked { .. } | Outcome::Owners { .. } => {}
-        },
-    )
+                Outcome::Indexed { name, vers, .. } => {
+                    eprintln!("   Published {name} v{vers}: the index lists it");
+                }
+                Outcome::Failed { .. } | Outcome::Yanked { .. } | Outcome::Owners { .. } => {}
+            },
+        )
+        .map_err(|e| e.to_string())
 }
 
 /// What was published, what was not, and whether the index lists what was approved: `Ok`

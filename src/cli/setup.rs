@@ -20,7 +20,7 @@ use super::Stores;
 pub(super) fn setup(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
     let (home, cargo_home, cwd) = super::homes(&deps.env)?;
     for f in adopt::config_files(&cwd, &cargo_home) {
-        for done in adopt::rewrite_credential_process(&f)? {
+        for done in adopt::rewrite_credential_process(&f).map_err(|e| e.to_string())? {
             eprintln!("Rewrote {done} (cargo ignores credential-process).");
         }
     }
@@ -86,7 +86,7 @@ fn adopt_tokens(
 /// Returns whether it did.
 fn add_provider(cargo_home: &Path) -> Result<bool, String> {
     let config = adopt::cargo_config_in(cargo_home);
-    let added = adopt::add_provider(&config)?;
+    let added = adopt::add_provider(&config).map_err(|e| e.to_string())?;
     if added {
         eprintln!(
             "Added {} to [registry] global-credential-providers in {}.",
@@ -108,7 +108,7 @@ pub(super) fn undo(deps: &Deps<'_>, stores: &Stores) -> Result<(), String> {
         files.push(home_config);
     }
     for f in files {
-        removed.extend(adopt::remove_provider(&f)?);
+        removed.extend(adopt::remove_provider(&f).map_err(|e| e.to_string())?);
     }
     if removed.is_empty() {
         eprintln!("cargo's config does not name cargo-confirm-gui: nothing to undo.");

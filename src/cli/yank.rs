@@ -25,8 +25,8 @@ pub(super) fn yank(a: Yank<'_>, deps: &Deps<'_>) -> Result<(), String> {
     let (index_url, registry_name) = (a.registry.index_url, a.registry.name);
     let undo = a.undo;
     let (name, vers) = crate_and_version(a.krate, a.version)?;
-    crate::package::validate_name(&name, &vers)?;
-    let uploader = publish::Uploader::start()?;
+    crate::package::validate_name(&name, &vers).map_err(|e| e.to_string())?;
+    let uploader = publish::Uploader::start().map_err(|e| e.to_string())?;
     let req = super::request(
         index_url,
         registry_name,
@@ -43,7 +43,9 @@ pub(super) fn yank(a: Yank<'_>, deps: &Deps<'_>) -> Result<(), String> {
         vers,
         ..Default::default()
     }];
-    let outcomes = uploader.run(action, &api_index, token.expose(), &job, |_| {})?;
+    let outcomes = uploader
+        .run(action, &api_index, token.expose(), &job, |_| {})
+        .map_err(|e| e.to_string())?;
     drop(token);
     match outcomes.as_slice() {
         [Outcome::Yanked { name, vers, undo }] => {

@@ -172,21 +172,25 @@ impl<R: Read> Read for Bounded<R> {
 }
 
 /// The sha256 of `file`'s bytes (hex), reading at most [`Limits::max_crate_file`].
-pub(super) fn hash_only(file: File, limits: &Limits) -> Result<String, String> {
+pub(super) fn hash_only(file: File, limits: &Limits) -> io::Result<String> {
     let mut hashing = Hashing {
         inner: file,
         hasher: Sha256::new(),
         read: 0,
         cap: limits.max_crate_file,
     };
-    io::copy(&mut hashing, &mut io::sink()).map_err(|e| e.to_string())?;
+    io::copy(&mut hashing, &mut io::sink())?;
     Ok(hex(&hashing.hasher.finalize()))
 }
 
 /// One read of `file`: the sha256 of its bytes, and what the archive holds. The bytes are
 /// hashed on this thread as they are read, and handed to a second thread that inflates and
 /// lists them, so the two run side by side (the file is read once, never held whole).
-pub fn hash_and_list(file: File, limits: &Limits) -> Result<(String, Contents), String> {
+///
+/// # Errors
+///
+/// Reading the file failed, or it is larger than [`Limits::max_crate_file`].
+pub fn hash_and_list(file: File, limits: &Limits) -> io::Result<(String, Contents)> {
     let mut hashing = Hashing {
         inner: file,
         hasher: Sha256::new(),
@@ -203,7 +207,7 @@ pub fn hash_and_list(file: File, limits: &Limits) -> Result<(String, Contents), 
             let n = match hashing.read(&mut chunk) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => break Err(e.to_string()),
+                Err(e) => break Err(e),
             };
             if n == 0 {
                 break Ok(());

@@ -159,7 +159,7 @@ fn in_package_dir(path: &Path) -> bool {
 }
 
 /// Opens `path` if it is a regular file, without blocking on a FIFO planted there.
-pub(super) fn open_regular(path: &Path, limits: &Limits) -> Result<Option<File>, String> {
+pub(super) fn open_regular(path: &Path, limits: &Limits) -> Result<Option<File>, ReadError> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]
@@ -170,20 +170,43 @@ pub(super) fn open_regular(path: &Path, limits: &Limits) -> Result<Option<File>,
     let file = match opts.open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(ReadError::Io(e)),
     };
-    let meta = file.metadata().map_err(|e| e.to_string())?;
+    let meta = file.metadata()?;
     if !meta.is_file() {
-        return Err("not a regular file".into());
+        return Err(ReadError::NotRegular);
     }
     if meta.len() > limits.max_crate_file {
-        return Err(format!(
-            "{} is larger than the {} this helper checks",
-            human_size(meta.len()),
-            human_size(limits.max_crate_file)
-        ));
+        return Err(ReadError::TooLarge {
+            len: meta.len(),
+            max: limits.max_crate_file,
+        });
     }
     Ok(Some(file))
+}
+
+/// Why a `.crate` on disk cannot be checked. The path is the caller's to say
+/// ([`Check::Unreadable`](super::Check::Unreadable) has it).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Opening or reading it failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// A directory, a FIFO, a device.
+    #[error("not a regular file")]
+    NotRegular,
+    /// Larger than [`Limits::max_crate_file`].
+    #[error(
+        "{} is larger than the {} this helper checks",
+        human_size(*.len),
+        human_size(*.max)
+    )]
+    TooLarge {
+        /// Its size.
+        len: u64,
+        /// The limit.
+        max: u64,
+    },
 }
 
 /// Looks through `CARGO_HOME/registry/cache/*/` for `NAME-VERSION.crate` files.

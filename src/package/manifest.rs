@@ -17,9 +17,21 @@ pub struct Manifest {
     pub deps: BTreeMap<String, String>,
 }
 
-pub(super) fn parse_manifest(text: &[u8]) -> Result<Manifest, String> {
-    let text = std::str::from_utf8(text).map_err(|e| e.to_string())?;
-    let doc: toml::Table = toml::from_str(text).map_err(|e| e.message().to_string())?;
+/// Why the packaged `Cargo.toml` cannot be read: the listing says "the packaged Cargo.toml
+/// cannot be read: " and this.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ManifestError {
+    /// Not UTF-8.
+    #[error(transparent)]
+    Utf8(#[from] std::str::Utf8Error),
+    /// Not TOML; the message without the parser's excerpt of the text.
+    #[error("{}", .0.message())]
+    Toml(#[source] toml::de::Error),
+}
+
+pub(super) fn parse_manifest(text: &[u8]) -> Result<Manifest, ManifestError> {
+    let text = std::str::from_utf8(text)?;
+    let doc: toml::Table = toml::from_str(text).map_err(ManifestError::Toml)?;
     let package = doc.get("package").and_then(|p| p.as_table());
     let build = package.and_then(|p| p.get("build")).and_then(|b| match b {
         toml::Value::String(s) => Some(s.clone()),

@@ -77,17 +77,40 @@ pub(crate) fn human_size(n: u64) -> String {
     }
 }
 
+/// A crate name or version that cannot be a real crate's.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidName {
+    /// Empty, longer than 64, or with a character other than ASCII letters, digits, `-`, `_`.
+    #[error("{name:?} is not a valid crate name")]
+    Name {
+        /// The name as given.
+        name: String,
+    },
+    /// Not a semver version.
+    #[error("{vers:?} is not a valid version: {source}")]
+    Version {
+        /// The version as given.
+        vers: String,
+        /// What semver said.
+        #[source]
+        source: semver::Error,
+    },
+}
+
 /// Whether `name` and `vers` can be a real crate's: they become parts of file names.
-pub(crate) fn validate_name(name: &str, vers: &str) -> Result<(), String> {
+pub(crate) fn validate_name(name: &str, vers: &str) -> Result<(), InvalidName> {
     let name_ok = !name.is_empty()
         && name.len() <= 64
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !name_ok {
-        return Err(format!("{name:?} is not a valid crate name"));
+        return Err(InvalidName::Name { name: name.into() });
     }
-    semver::Version::parse(vers).map_err(|e| format!("{vers:?} is not a valid version: {e}"))?;
+    semver::Version::parse(vers).map_err(|source| InvalidName::Version {
+        vers: vers.into(),
+        source,
+    })?;
     Ok(())
 }
 
@@ -134,7 +157,7 @@ pub fn gather(
 ) -> Report {
     if let Err(why) = validate_name(name, vers) {
         return Report {
-            check: Check::Forged(why),
+            check: Check::Forged(why.to_string()),
             contents: None,
             previous: Previous::None,
             flags: Vec::new(),
@@ -193,7 +216,7 @@ pub(crate) fn report_for_bytes(
     let cksum = hex(&Sha256::digest(bytes));
     if let Err(why) = validate_name(name, vers) {
         let report = Report {
-            check: Check::Forged(why),
+            check: Check::Forged(why.to_string()),
             contents: None,
             previous: Previous::None,
             flags: Vec::new(),

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::archive::{Contents, Kind, hash_and_list, hash_only};
-use super::locate::open_regular;
+use super::locate::{ReadError, open_regular};
 use super::review::{Flag, Level, Previous};
 use super::{Limits, human_size};
 
@@ -225,7 +225,7 @@ pub(super) fn verify(
             Err(why) => {
                 first_unreadable.get_or_insert(Check::Unreadable {
                     path: path.clone(),
-                    why,
+                    why: why.to_string(),
                 });
                 continue;
             }
@@ -247,7 +247,7 @@ pub(super) fn verify(
             Err(why) => {
                 first_unreadable.get_or_insert(Check::Unreadable {
                     path: path.clone(),
-                    why,
+                    why: why.to_string(),
                 });
             }
         }
@@ -260,17 +260,35 @@ pub(super) fn verify(
 
 /// Hashes the matching file of `report` once more: cargo reads the file again for the
 /// upload, so this is the last look before the token goes out. `Err` says what changed.
-pub(crate) fn recheck(report: &Report, cksum: &str, limits: &Limits) -> Result<(), String> {
+pub(crate) fn recheck(report: &Report, cksum: &str, limits: &Limits) -> Result<(), Changed> {
     let Some(path) = &report.opened else {
-        return Err("no packaged .crate was verified".into());
+        return Err(Changed::NotVerified);
     };
-    let file = open_regular(path, limits)?.ok_or("the .crate is gone")?;
-    let hash = hash_only(file, limits)?;
+    let file = open_regular(path, limits)?.ok_or(Changed::Gone)?;
+    let hash = hash_only(file, limits).map_err(ReadError::Io)?;
     if hash == cksum.to_ascii_lowercase() {
         Ok(())
     } else {
-        Err(format!(
-            "the .crate changed after it was checked: it now hashes to {hash}"
-        ))
+        Err(Changed::Hash { hash })
     }
+}
+
+/// Why [`recheck`] refuses: the `.crate` cargo is about to upload is not the one checked.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Changed {
+    /// No file matched in the first check.
+    #[error("no packaged .crate was verified")]
+    NotVerified,
+    /// The file is no longer there.
+    #[error("the .crate is gone")]
+    Gone,
+    /// It can no longer be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// It hashes differently now.
+    #[error("the .crate changed after it was checked: it now hashes to {hash}")]
+    Hash {
+        /// Its sha256 now (hex).
+        hash: String,
+    },
 }

@@ -341,7 +341,12 @@ impl Earlier {
         let file = match open_regular(&path, limits) {
             Ok(Some(f)) => f,
             Ok(None) => return Earlier(Err(Previous::None)),
-            Err(why) => return Earlier(Err(Previous::Unreadable { path, why })),
+            Err(why) => {
+                return Earlier(Err(Previous::Unreadable {
+                    path,
+                    why: why.to_string(),
+                }));
+            }
         };
         let before = list(io::BufReader::new(file), limits);
         if before.files.is_empty() {

@@ -276,7 +276,7 @@ pub(super) fn release(
         (op, judged.report)
         && let Err(why) = package::recheck(r, cksum, &package::Limits::default())
     {
-        return (Err(a.denied(DenyReason::Changed)), Some(why));
+        return (Err(a.denied(DenyReason::Changed)), Some(why.to_string()));
     }
     let answer = (|| {
         if *op == Operation::Store(StoreChange::Logout) {

@@ -53,6 +53,197 @@ const CRATES_IO_SPARSE_INDEX: &str = "sparse+https://index.crates.io/";
 /// of it; a larger one in a small `.crate` is a gzip bomb, not documentation.
 const MAX_README: u64 = 10 << 20;
 
+/// Why a `.crate` cannot be published as cargo would publish it. `Display` is the message
+/// people see (after the crate's name); `source` keeps what the parser or the reader said.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The `.crate` is larger than [`Limits::max_crate_file`].
+    #[error("the .crate is larger than {}; it is not read", human_size(*.max))]
+    CrateTooLarge {
+        /// The limit, in bytes.
+        max: u64,
+    },
+    /// No `Cargo.toml` under the archive's top directory.
+    #[error("the .crate has no Cargo.toml at its root; package it again with `cargo package`")]
+    NoManifest,
+    /// The packaged `Cargo.toml` is not UTF-8.
+    #[error("the packaged Cargo.toml is not UTF-8; package it again")]
+    ManifestNotUtf8(#[source] std::string::FromUtf8Error),
+    /// The packaged `Cargo.toml` does not parse.
+    #[error("the packaged Cargo.toml is not valid TOML: {}", .0.message())]
+    ManifestToml(#[source] toml::de::Error),
+    /// The archive's top directory is not `NAME-VERS`.
+    #[error("the .crate's files are under {top}/, not {expected}/; package it again")]
+    WrongTop {
+        /// The directory the files are under.
+        top: String,
+        /// `NAME-VERS` from the manifest.
+        expected: String,
+    },
+    /// The readme the manifest names is not in the archive.
+    #[error("the readme {file} that Cargo.toml names is not in the .crate; package it again")]
+    ReadmeMissing {
+        /// `package.readme`.
+        file: String,
+    },
+    /// The readme is not UTF-8.
+    #[error("the readme {file} is not UTF-8, which cargo requires")]
+    ReadmeNotUtf8 {
+        /// `package.readme`.
+        file: String,
+        /// Where the bytes stopped being UTF-8.
+        #[source]
+        source: std::string::FromUtf8Error,
+    },
+    /// `package.readme` has `..` in it.
+    #[error("the readme path {path} leaves the package")]
+    ReadmeOutside {
+        /// `package.readme`.
+        path: String,
+    },
+    /// `package.readme` names a directory, or nothing.
+    #[error("the readme path {path:?} names no file")]
+    ReadmeNoFile {
+        /// `package.readme`.
+        path: String,
+    },
+    /// `package.readme` is a number, a table…
+    #[error("package.readme is neither a path nor false")]
+    ReadmeKind,
+    /// No `[package]` table.
+    #[error("the packaged Cargo.toml has no [package]")]
+    NoPackage,
+    /// `package.name` or `package.version` is absent.
+    #[error("package.{key} is missing")]
+    Missing {
+        /// "name" or "version".
+        key: &'static str,
+    },
+    /// `package.name` or `package.version` cannot be a crate's.
+    #[error(transparent)]
+    Name(#[from] crate::package::InvalidName),
+    /// `package.version` is not a semver version.
+    #[error("package.version {vers:?} is not a version: {source}")]
+    Version {
+        /// The text.
+        vers: String,
+        /// What semver said.
+        #[source]
+        source: semver::Error,
+    },
+    /// A key that must be a string is not.
+    #[error("{scope}.{key} is not a string")]
+    NotString {
+        /// The table (`package`, a dependency's name, `badges.NAME`).
+        scope: String,
+        /// The key.
+        key: String,
+    },
+    /// A value that must be a list of strings is not.
+    #[error("{what} is not a list of strings")]
+    NotStrings {
+        /// The key, dotted (`package.authors`, `features.std`).
+        what: String,
+    },
+    /// A value that must be a table is not.
+    #[error("{what} is not a table")]
+    NotTable {
+        /// As the manifest names it (`[features]`, `badges.maintenance`).
+        what: String,
+    },
+    /// A dependency is neither `"1.0"` nor `{ ... }`.
+    #[error("dependency {key} is neither a version nor a table")]
+    DependencyKind {
+        /// The dependency's key.
+        key: String,
+    },
+    /// A key that only an unpackaged or unstable manifest has.
+    #[error(
+        "dependency {key} has `{field}`, which a manifest packaged by stable cargo never has; \
+         package it again with stable cargo"
+    )]
+    DependencyUnsupported {
+        /// The dependency's key.
+        key: String,
+        /// `workspace`, `registry`, `artifact`, `lib` or `target`.
+        field: &'static str,
+    },
+    /// A dependency without a version requirement (a path or git dependency).
+    #[error("dependency {key} has no version; cargo cannot publish it either")]
+    DependencyNoVersion {
+        /// The dependency's key.
+        key: String,
+    },
+    /// A requirement semver does not read.
+    #[error("dependency {key}: {version:?} is not a requirement: {source}")]
+    Requirement {
+        /// The dependency's key.
+        key: String,
+        /// The requirement's text.
+        version: String,
+        /// What semver said.
+        #[source]
+        source: semver::Error,
+    },
+    /// A `dep:` or `a/b` feature on a dependency.
+    #[error("dependency {key} enables feature {feature:?}, which cargo does not allow there")]
+    DependencyFeature {
+        /// The dependency's key.
+        key: String,
+        /// The feature.
+        feature: String,
+    },
+    /// `optional` or `default-features` is not a boolean.
+    #[error("dependency {key}: `{flag}` is not true or false")]
+    DependencyFlag {
+        /// The dependency's key.
+        key: String,
+        /// The flag.
+        flag: String,
+    },
+    /// A `[target.'cfg(...)']` that cargo-platform does not read.
+    #[error("target {key:?} is not a cfg expression cargo reads: {source}")]
+    Cfg {
+        /// The `[target]` key.
+        key: String,
+        /// What cargo-platform said.
+        #[source]
+        source: cargo_platform::ParseError,
+    },
+    /// A `[target.NAME]` that is not a target name.
+    #[error("target {key:?} is not a target name cargo reads")]
+    TargetName {
+        /// The `[target]` key.
+        key: String,
+        /// What cargo-platform said.
+        #[source]
+        source: cargo_platform::ParseError,
+    },
+    /// The archive inflates past [`Limits::max_unpacked`].
+    #[error("the .crate unpacks to more than {} (a gzip bomb?)", human_size(*.max))]
+    GzipBomb {
+        /// The limit, in bytes.
+        max: u64,
+    },
+    /// The archive is not gzip + tar, or is cut short.
+    #[error("the .crate cannot be read: {0}")]
+    Unreadable(#[source] io::Error),
+    /// More entries than [`Limits::max_entries`].
+    #[error("the .crate has more than {max} entries")]
+    TooManyEntries {
+        /// The limit.
+        max: usize,
+    },
+    /// The manifest or the readme is larger than the helper reads.
+    #[error("{path} in the .crate is larger than {}", human_size(*.max))]
+    FileTooLarge {
+        /// Its path under the top directory.
+        path: String,
+        /// The limit, in bytes.
+        max: u64,
+    },
+}
+
 /// Builds cargo's publish metadata (`NewCrate`) for the `.crate` held in `bytes`, to be
 /// published to the registry whose index URL is `target_index` (as cargo writes it, e.g.
 /// `sparse+http://127.0.0.1:PORT/index/`, or `CRATES_IO_INDEX`).
@@ -60,36 +251,30 @@ const MAX_README: u64 = 10 << 20;
 /// Reads the packaged `Cargo.toml` and the readme it names from the archive in memory, within
 /// [`Limits::default`]; nothing is written to disk. A malformed or hostile archive, or a
 /// manifest cargo would not have written, is an `Err` that says what is wrong.
-pub fn build(bytes: &[u8], target_index: &str) -> Result<Metadata, String> {
+pub fn build(bytes: &[u8], target_index: &str) -> Result<Metadata, Error> {
     let limits = Limits::default();
     if bytes.len() as u64 > limits.max_crate_file {
-        return Err(format!(
-            "the .crate is larger than {}; it is not read",
-            human_size(limits.max_crate_file)
-        ));
+        return Err(Error::CrateTooLarge {
+            max: limits.max_crate_file,
+        });
     }
-    let (top, text) = find_file(bytes, &limits, "Cargo.toml", limits.max_manifest)?
-        .ok_or("the .crate has no Cargo.toml at its root; package it again with `cargo package`")?;
-    let text = String::from_utf8(text)
-        .map_err(|_| "the packaged Cargo.toml is not UTF-8; package it again".to_string())?;
-    let doc: toml::Table = toml::from_str(&text)
-        .map_err(|e| format!("the packaged Cargo.toml is not valid TOML: {}", e.message()))?;
+    let (top, text) =
+        find_file(bytes, &limits, "Cargo.toml", limits.max_manifest)?.ok_or(Error::NoManifest)?;
+    let text = String::from_utf8(text).map_err(Error::ManifestNotUtf8)?;
+    let doc: toml::Table = toml::from_str(&text).map_err(Error::ManifestToml)?;
     let mut meta = from_manifest(&doc, target_index)?;
     let expected = format!("{}-{}", meta.name, meta.vers);
     if top != expected {
-        return Err(format!(
-            "the .crate's files are under {top}/, not {expected}/; package it again"
-        ));
+        return Err(Error::WrongTop { top, expected });
     }
     if let Some(file) = meta.json["readme_file"].as_str() {
         let path = archive_path(file)?;
-        let (_, raw) = find_file(bytes, &limits, &path, MAX_README)?.ok_or_else(|| {
-            format!(
-                "the readme {file} that Cargo.toml names is not in the .crate; package it again"
-            )
+        let (_, raw) = find_file(bytes, &limits, &path, MAX_README)?
+            .ok_or_else(|| Error::ReadmeMissing { file: file.into() })?;
+        let readme = String::from_utf8(raw).map_err(|source| Error::ReadmeNotUtf8 {
+            file: file.into(),
+            source,
         })?;
-        let readme = String::from_utf8(raw)
-            .map_err(|_| format!("the readme {file} is not UTF-8, which cargo requires"))?;
         meta.json["readme"] = Value::String(readme);
     }
     Ok(meta)
@@ -108,18 +293,18 @@ pub(crate) fn body(json: &Value, bytes: &[u8]) -> Vec<u8> {
 
 /// The metadata from a parsed packaged manifest; `readme` is left `null` for [`build`] to
 /// fill from the archive.
-fn from_manifest(doc: &toml::Table, target_index: &str) -> Result<Metadata, String> {
+fn from_manifest(doc: &toml::Table, target_index: &str) -> Result<Metadata, Error> {
     let package = doc
         .get("package")
         .and_then(|p| p.as_table())
-        .ok_or("the packaged Cargo.toml has no [package]")?;
+        .ok_or(Error::NoPackage)?;
     let (name, vers) = name_and_version(package)?;
     let (deps, depends_on) = all_dependencies(doc, target_index)?;
     let features = features(doc)?;
     let readme_file = match package.get("readme") {
         None | Some(toml::Value::Boolean(false)) => None,
         Some(toml::Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err("package.readme is neither a path nor false".into()),
+        Some(_) => return Err(Error::ReadmeKind),
     };
     let badges = badges(doc)?;
 
@@ -154,11 +339,14 @@ fn from_manifest(doc: &toml::Table, target_index: &str) -> Result<Metadata, Stri
 
 /// `package.name` and `package.version`, the version as `semver` prints it, both checked as
 /// the name and version of a file the helper will look for.
-fn name_and_version(package: &toml::Table) -> Result<(String, String), String> {
-    let name = string(package, "name", "package")?.ok_or("package.name is missing")?;
-    let vers = string(package, "version", "package")?.ok_or("package.version is missing")?;
+fn name_and_version(package: &toml::Table) -> Result<(String, String), Error> {
+    let name = string(package, "name", "package")?.ok_or(Error::Missing { key: "name" })?;
+    let vers = string(package, "version", "package")?.ok_or(Error::Missing { key: "version" })?;
     let vers = semver::Version::parse(&vers)
-        .map_err(|e| format!("package.version {vers:?} is not a version: {e}"))?
+        .map_err(|source| Error::Version {
+            vers: vers.clone(),
+            source,
+        })?
         .to_string();
     validate_name(&name, &vers)?;
     Ok((name, vers))
@@ -169,7 +357,7 @@ fn name_and_version(package: &toml::Table) -> Result<(String, String), String> {
 fn all_dependencies(
     doc: &toml::Table,
     target_index: &str,
-) -> Result<(Vec<Value>, Vec<String>), String> {
+) -> Result<(Vec<Value>, Vec<String>), Error> {
     let mut deps = Vec::new();
     let mut depends_on = Vec::new();
     let mut add = |table: &toml::Table, kind: Kind, target: Option<&str>| {
@@ -186,12 +374,12 @@ fn all_dependencies(
     add(doc, Kind::Dev, None)?;
     add(doc, Kind::Build, None)?;
     if let Some(targets) = doc.get("target") {
-        let targets = targets.as_table().ok_or("[target] is not a table")?;
+        let targets = targets.as_table().ok_or_else(|| not_table("[target]"))?;
         let sorted: BTreeMap<&String, &toml::Value> = targets.iter().collect();
         for (key, table) in sorted {
             let table = table
                 .as_table()
-                .ok_or_else(|| format!("[target.{key:?}] is not a table"))?;
+                .ok_or_else(|| not_table(format!("[target.{key:?}]")))?;
             let platform = platform(key)?;
             add(table, Kind::Normal, Some(&platform))?;
             add(table, Kind::Build, Some(&platform))?;
@@ -202,10 +390,10 @@ fn all_dependencies(
 }
 
 /// `[features]` as the upload's `features` object.
-fn features(doc: &toml::Table) -> Result<Map<String, Value>, String> {
+fn features(doc: &toml::Table) -> Result<Map<String, Value>, Error> {
     let mut features = Map::new();
     if let Some(table) = doc.get("features") {
-        let table = table.as_table().ok_or("[features] is not a table")?;
+        let table = table.as_table().ok_or_else(|| not_table("[features]"))?;
         for (feature, values) in table {
             let values = strings(Some(values), &format!("features.{feature}"))?;
             features.insert(feature.clone(), json!(values));
@@ -215,19 +403,20 @@ fn features(doc: &toml::Table) -> Result<Map<String, Value>, String> {
 }
 
 /// `[badges]` as the upload's `badges` object: tables of strings only.
-fn badges(doc: &toml::Table) -> Result<Map<String, Value>, String> {
+fn badges(doc: &toml::Table) -> Result<Map<String, Value>, Error> {
     let mut badges = Map::new();
     if let Some(table) = doc.get("badges") {
-        let table = table.as_table().ok_or("[badges] is not a table")?;
+        let table = table.as_table().ok_or_else(|| not_table("[badges]"))?;
         for (badge, attrs) in table {
             let attrs = attrs
                 .as_table()
-                .ok_or_else(|| format!("badges.{badge} is not a table"))?;
+                .ok_or_else(|| not_table(format!("badges.{badge}")))?;
             let mut out = Map::new();
             for (k, v) in attrs {
-                let v = v
-                    .as_str()
-                    .ok_or_else(|| format!("badges.{badge}.{k} is not a string"))?;
+                let v = v.as_str().ok_or_else(|| Error::NotString {
+                    scope: format!("badges.{badge}"),
+                    key: k.clone(),
+                })?;
                 out.insert(k.clone(), json!(v));
             }
             badges.insert(badge.clone(), Value::Object(out));
@@ -271,14 +460,14 @@ fn dependencies(
     target_index: &str,
     out: &mut Vec<Value>,
     depends_on: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let [name, old] = kind.tables();
     let Some(table) = scope.get(name).or_else(|| scope.get(old)) else {
         return Ok(());
     };
     let table = table
         .as_table()
-        .ok_or_else(|| format!("[{name}] is not a table"))?;
+        .ok_or_else(|| not_table(format!("[{name}]")))?;
     let sorted: BTreeMap<&String, &toml::Value> = table.iter().collect();
     for (key, spec) in sorted {
         let (dep, real) = dependency(key, spec, kind, target, target_index)?;
@@ -298,33 +487,36 @@ fn dependency(
     kind: Kind,
     target: Option<&str>,
     target_index: &str,
-) -> Result<(Value, String), String> {
+) -> Result<(Value, String), Error> {
     let empty = toml::Table::new();
     let (version, detail) = match spec {
         toml::Value::String(v) => (Some(v.clone()), &empty),
         toml::Value::Table(t) => (string(t, "version", key)?, t),
-        _ => return Err(format!("dependency {key} is neither a version nor a table")),
+        _ => return Err(Error::DependencyKind { key: key.into() }),
     };
     for unsupported in ["workspace", "registry", "artifact", "lib", "target"] {
         if detail.contains_key(unsupported) {
-            return Err(format!(
-                "dependency {key} has `{unsupported}`, which a manifest packaged by \
-                 stable cargo never has; package it again with stable cargo"
-            ));
+            return Err(Error::DependencyUnsupported {
+                key: key.into(),
+                field: unsupported,
+            });
         }
     }
-    let version = version.ok_or_else(|| {
-        format!("dependency {key} has no version; cargo cannot publish it either")
-    })?;
+    let version = version.ok_or_else(|| Error::DependencyNoVersion { key: key.into() })?;
     let version_req = semver::VersionReq::parse(&version)
-        .map_err(|e| format!("dependency {key}: {version:?} is not a requirement: {e}"))?
+        .map_err(|source| Error::Requirement {
+            key: key.into(),
+            version: version.clone(),
+            source,
+        })?
         .to_string();
     let features = strings(detail.get("features"), &format!("{key}.features"))?;
     for f in &features {
         if f.contains('/') || f.starts_with("dep:") {
-            return Err(format!(
-                "dependency {key} enables feature {f:?}, which cargo does not allow there"
-            ));
+            return Err(Error::DependencyFeature {
+                key: key.into(),
+                feature: f.clone(),
+            });
         }
     }
     let optional = flag(detail, key, "optional", "optional", false)?;
@@ -355,11 +547,14 @@ fn dependency(
 }
 
 /// The dependency `key`'s boolean `k` (or its older spelling `k2`), `default` when absent.
-fn flag(detail: &toml::Table, key: &str, k: &str, k2: &str, default: bool) -> Result<bool, String> {
+fn flag(detail: &toml::Table, key: &str, k: &str, k2: &str, default: bool) -> Result<bool, Error> {
     match detail.get(k).or_else(|| detail.get(k2)) {
         None => Ok(default),
         Some(toml::Value::Boolean(b)) => Ok(*b),
-        Some(_) => Err(format!("dependency {key}: `{k}` is not true or false")),
+        Some(_) => Err(Error::DependencyFlag {
+            key: key.into(),
+            flag: k.into(),
+        }),
     }
 }
 
@@ -389,172 +584,42 @@ fn same_registry(a: &str, b: &str) -> bool {
     canonical(a) == canonical(b)
 }
 
-/// A `[target.KEY]` as cargo prints the platform: a target name as is, a `cfg(...)` through
-/// cargo-platform's parser and printer.
-fn platform(key: &str) -> Result<String, String> {
-    if let Some(inner) = key.strip_prefix("cfg(").and_then(|s| s.strip_suffix(')')) {
-        let mut p = CfgParser {
-            tokens: tokenize(inner)
-                .map_err(|e| format!("target {key:?} is not a cfg expression cargo reads: {e}"))?,
-            at: 0,
-        };
-        let expr = p
-            .expr()
-            .and_then(|e| match p.tokens.get(p.at) {
-                None => Ok(e),
-                Some(t) => Err(format!("unexpected {t:?} after the expression")),
-            })
-            .map_err(|e| format!("target {key:?} is not a cfg expression cargo reads: {e}"))?;
-        Ok(format!("cfg({expr})"))
-    } else if key
-        .chars()
-        .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
-    {
-        Ok(key.to_string())
-    } else {
-        Err(format!("target {key:?} is not a target name cargo reads"))
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Token {
-    Open,
-    Close,
-    Comma,
-    Equals,
-    /// An identifier, with `r#` when raw.
-    Ident(String),
-    Str(String),
-}
-
-/// cargo-platform's tokenizer: spaces (only) between tokens, strings without escapes.
-fn tokenize(s: &str) -> Result<Vec<Token>, String> {
-    let mut out = Vec::new();
-    let mut chars = s.char_indices().peekable();
-    let start_ok = |c: char| c == '_' || c.is_ascii_alphabetic();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            ' ' => {}
-            '(' => out.push(Token::Open),
-            ')' => out.push(Token::Close),
-            ',' => out.push(Token::Comma),
-            '=' => out.push(Token::Equals),
-            '"' => {
-                let end = s[i + 1..].find('"').ok_or("a string is not terminated")?;
-                out.push(Token::Str(s[i + 1..i + 1 + end].to_string()));
-                while chars.next_if(|&(j, _)| j <= i + 1 + end).is_some() {}
-            }
-            c if start_ok(c) => {
-                let mut ident = String::from(c);
-                if c == 'r' && chars.next_if(|&(_, c)| c == '#').is_some() {
-                    match chars.next() {
-                        Some((_, c)) if start_ok(c) => ident = format!("r#{c}"),
-                        Some((_, c)) => return Err(format!("unexpected character {c:?}")),
-                        None => return Err("an identifier is missing".into()),
-                    }
-                }
-                while let Some((_, c)) = chars.next_if(|&(_, c)| start_ok(c) || c.is_ascii_digit())
-                {
-                    ident.push(c);
-                }
-                out.push(Token::Ident(ident));
-            }
-            c => return Err(format!("unexpected character {c:?}")),
-        }
-    }
-    Ok(out)
-}
-
-struct CfgParser {
-    tokens: Vec<Token>,
-    at: usize,
-}
-
-impl CfgParser {
-    fn next(&mut self) -> Option<Token> {
-        let t = self.tokens.get(self.at).cloned();
-        self.at += 1;
-        t
-    }
-
-    fn eat(&mut self, want: Token) -> Result<(), String> {
-        match self.next() {
-            Some(t) if t == want => Ok(()),
-            t => Err(format!("expected {want:?}, found {t:?}")),
-        }
-    }
-
-    fn try_eat(&mut self, want: &Token) -> bool {
-        if self.tokens.get(self.at) == Some(want) {
-            self.at += 1;
-            true
+/// A `[target.KEY]` as cargo prints the platform: cargo-platform's own parser and printer,
+/// the ones cargo uses for `NewCrateDependency::target`.
+fn platform(key: &str) -> Result<String, Error> {
+    let platform: cargo_platform::Platform = key.parse().map_err(|source| {
+        let key = key.to_string();
+        if key.starts_with("cfg(") && key.ends_with(')') {
+            Error::Cfg { key, source }
         } else {
-            false
+            Error::TargetName { key, source }
         }
-    }
+    })?;
+    Ok(platform.to_string())
+}
 
-    /// One expression, printed as cargo-platform's `Display` prints it.
-    fn expr(&mut self) -> Result<String, String> {
-        match self.tokens.get(self.at).cloned() {
-            Some(Token::Ident(op)) if op == "all" || op == "any" => {
-                self.at += 1;
-                self.eat(Token::Open)?;
-                let mut items = Vec::new();
-                while !self.try_eat(&Token::Close) {
-                    items.push(self.expr()?);
-                    if !self.try_eat(&Token::Comma) {
-                        self.eat(Token::Close)?;
-                        break;
-                    }
-                }
-                Ok(format!("{op}({})", items.join(", ")))
-            }
-            Some(Token::Ident(op)) if op == "not" => {
-                self.at += 1;
-                self.eat(Token::Open)?;
-                let e = self.expr()?;
-                self.eat(Token::Close)?;
-                Ok(format!("not({e})"))
-            }
-            Some(_) => match self.next() {
-                Some(Token::Ident(name)) => {
-                    if self.try_eat(&Token::Equals) {
-                        match self.next() {
-                            Some(Token::Str(v)) => Ok(format!("{name} = \"{v}\"")),
-                            t => Err(format!("expected a string, found {t:?}")),
-                        }
-                    } else {
-                        // cargo reads a lone `true` or `false`, raw or not, as the constant.
-                        Ok(name.trim_start_matches("r#").to_string()).map(|bare| {
-                            match bare.as_str() {
-                                "true" | "false" => bare,
-                                _ => name,
-                            }
-                        })
-                    }
-                }
-                t => Err(format!("expected an identifier, found {t:?}")),
-            },
-            None => Err("the expression is empty".into()),
-        }
-    }
+fn not_table(what: impl Into<String>) -> Error {
+    Error::NotTable { what: what.into() }
 }
 
 /// `table[key]` as a string, absent as `None`, anything else an error naming `scope.key`.
-fn string(table: &toml::Table, key: &str, scope: &str) -> Result<Option<String>, String> {
+fn string(table: &toml::Table, key: &str, scope: &str) -> Result<Option<String>, Error> {
     match table.get(key) {
         None => Ok(None),
         Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(format!("{scope}.{key} is not a string")),
+        Some(_) => Err(Error::NotString {
+            scope: scope.into(),
+            key: key.into(),
+        }),
     }
 }
 
 /// An array of strings, absent as empty.
-fn strings(value: Option<&toml::Value>, what: &str) -> Result<Vec<String>, String> {
+fn strings(value: Option<&toml::Value>, what: &str) -> Result<Vec<String>, Error> {
     let Some(value) = value else {
         return Ok(Vec::new());
     };
-    let err = || format!("{what} is not a list of strings");
+    let err = || Error::NotStrings { what: what.into() };
     value
         .as_array()
         .ok_or_else(err)?
@@ -564,17 +629,17 @@ fn strings(value: Option<&toml::Value>, what: &str) -> Result<Vec<String>, Strin
 }
 
 /// A manifest path (`readme`) as the archive names the file: `/`-separated, no `.`.
-fn archive_path(path: &str) -> Result<String, String> {
+fn archive_path(path: &str) -> Result<String, Error> {
     let mut parts = Vec::new();
     for part in path.split(['/', '\\']) {
         match part {
             "" | "." => {}
-            ".." => return Err(format!("the readme path {path} leaves the package")),
+            ".." => return Err(Error::ReadmeOutside { path: path.into() }),
             p => parts.push(p),
         }
     }
     if parts.is_empty() {
-        return Err(format!("the readme path {path:?} names no file"));
+        return Err(Error::ReadmeNoFile { path: path.into() });
     }
     Ok(parts.join("/"))
 }
@@ -586,15 +651,14 @@ fn find_file(
     limits: &Limits,
     path: &str,
     max: u64,
-) -> Result<Option<(String, Vec<u8>)>, String> {
+) -> Result<Option<(String, Vec<u8>)>, Error> {
     let mut gz = Bounded::new(flate2::read::GzDecoder::new(bytes), limits.max_unpacked);
     let found = find_in(&mut gz, limits, path, max);
     match found {
-        Err(_) if gz.hit() => Err(format!(
-            "the .crate unpacks to more than {} (a gzip bomb?)",
-            human_size(limits.max_unpacked)
-        )),
-        Err(e) => Err(format!("the .crate cannot be read: {e}")),
+        Err(_) if gz.hit() => Err(Error::GzipBomb {
+            max: limits.max_unpacked,
+        }),
+        Err(e) => Err(Error::Unreadable(e)),
         Ok(found) => found,
     }
 }
@@ -606,15 +670,14 @@ fn find_in(
     limits: &Limits,
     path: &str,
     max: u64,
-) -> io::Result<Result<Option<(String, Vec<u8>)>, String>> {
+) -> io::Result<Result<Option<(String, Vec<u8>)>, Error>> {
     let mut archive = tar::Archive::new(reader);
     let mut top: Option<String> = None;
     for (n, entry) in archive.entries()?.enumerate() {
         if n >= limits.max_entries {
-            return Ok(Err(format!(
-                "the .crate has more than {} entries",
-                limits.max_entries
-            )));
+            return Ok(Err(Error::TooManyEntries {
+                max: limits.max_entries,
+            }));
         }
         let mut entry = entry?;
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
@@ -630,18 +693,18 @@ fn find_in(
             continue;
         }
         if entry.size() > max {
-            return Ok(Err(format!(
-                "{path} in the .crate is larger than {}",
-                human_size(max)
-            )));
+            return Ok(Err(Error::FileTooLarge {
+                path: path.into(),
+                max,
+            }));
         }
         let mut data = Vec::new();
         entry.by_ref().take(max + 1).read_to_end(&mut data)?;
         if data.len() as u64 > max {
-            return Ok(Err(format!(
-                "{path} in the .crate is larger than {}",
-                human_size(max)
-            )));
+            return Ok(Err(Error::FileTooLarge {
+                path: path.into(),
+                max,
+            }));
         }
         return Ok(Ok(Some((top.clone(), data))));
     }
@@ -807,9 +870,13 @@ cc = "1.0"
             ("cfg(any())", "cfg(any())"),
             ("cfg(r#true)", "cfg(true)"),
             ("cfg(r#async)", "cfg(r#async)"),
+            (
+                "cfg(not(any(target_os=\"linux\",false)))",
+                "cfg(not(any(target_os = \"linux\", false)))",
+            ),
             ("x86_64-unknown-linux-gnu", "x86_64-unknown-linux-gnu"),
         ] {
-            assert_eq!(platform(key).as_deref(), Ok(printed), "{key}");
+            assert_eq!(platform(key).unwrap(), printed, "{key}");
         }
         for bad in [
             "cfg(unix",
@@ -817,6 +884,8 @@ cc = "1.0"
             "cfg(a = b)",
             "cfg(a \"b\")",
             "cfg(\"x)",
+            "cfg(\tunix)",
+            "cfg(not(unix, windows))",
             "not a target",
         ] {
             assert!(platform(bad).is_err(), "{bad}");
@@ -875,7 +944,7 @@ cc = "1.0"
         ];
         for (what, bytes, says) in cases {
             let err = build(&bytes, INDEX).expect_err(what);
-            assert!(err.contains(says), "{what}: {err}");
+            assert!(err.to_string().contains(says), "{what}: {err}");
         }
     }
 
@@ -891,13 +960,13 @@ cc = "1.0"
             ..Limits::default()
         };
         let err = find_file(&bytes, &limits, "Cargo.toml", 1 << 20).unwrap_err();
-        assert!(err.contains("gzip bomb"), "{err}");
+        assert!(err.to_string().contains("gzip bomb"), "{err}");
         let limits = Limits {
             max_entries: 1,
             ..Limits::default()
         };
         let err = find_file(&bytes, &limits, "Cargo.toml", 1 << 20).unwrap_err();
-        assert!(err.contains("entries"), "{err}");
+        assert!(err.to_string().contains("entries"), "{err}");
     }
 
     #[test]

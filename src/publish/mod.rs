@@ -25,6 +25,153 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+/// Why packaging, planning or uploading stopped. `Display` is the message people see;
+/// `source` keeps the cause.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    /// `--token` on the command line.
+    #[error(
+        "--token is not taken: the token comes from this helper's store, and never from the \
+         command line"
+    )]
+    TokenArgument,
+    /// `--dry-run`, which this command does not do.
+    #[error("--dry-run: run `cargo package` to see what would be published")]
+    DryRun,
+    /// `cargo package` did not start.
+    #[error("cannot run {} package: {source}", .cargo.display())]
+    CargoPackage {
+        /// The cargo that was run.
+        cargo: PathBuf,
+        /// Why it did not start.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Waiting for `cargo package` failed.
+    #[error(transparent)]
+    CargoPackageWait(std::io::Error),
+    /// `cargo package` exited with a failure.
+    #[error("`cargo package` failed ({status}); nothing was published")]
+    PackageFailed {
+        /// How it exited.
+        status: std::process::ExitStatus,
+    },
+    /// `cargo package` printed no "Packaging" line.
+    #[error("`cargo package` packaged nothing; nothing was published")]
+    PackagedNothing,
+    /// A "Packaging" line named what cannot be a crate.
+    #[error("cargo's output named a crate that cannot be: {0}")]
+    BadPackagingLine(#[source] crate::package::InvalidName),
+    /// A "Packaging" line named a crate that is not a package of the workspace.
+    #[error(
+        "cargo's output named {name} {vers}, which is not a package of this workspace; \
+         nothing was published"
+    )]
+    NotMember {
+        /// The name in the line.
+        name: String,
+        /// The version in the line.
+        vers: String,
+    },
+    /// A packaged `.crate` cannot be opened or read.
+    #[error("cannot read the packaged {}: {source}", .path.display())]
+    ReadCrate {
+        /// The `.crate`.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The packaged `.crate` is a FIFO, a directory…
+    #[error("{} is not a regular file", .path.display())]
+    NotRegularFile {
+        /// The `.crate`.
+        path: PathBuf,
+    },
+    /// The packaged `.crate` is larger than [`MAX_CRATE`].
+    #[error("{} is larger than 1 GiB", .path.display())]
+    CrateTooLarge {
+        /// The `.crate`.
+        path: PathBuf,
+    },
+    /// `cargo metadata` did not start.
+    #[error("cannot run cargo metadata: {0}")]
+    CargoMetadata(#[source] std::io::Error),
+    /// `cargo metadata` exited with a failure.
+    #[error("`cargo metadata` failed; nothing was published")]
+    MetadataFailed,
+    /// `cargo metadata` printed what it does not print.
+    #[error("cargo metadata's output cannot be read: {0}")]
+    MetadataOutput(#[source] serde_json::Error),
+    /// The current directory (for a relative `--target-dir`) is gone.
+    #[error(transparent)]
+    CurrentDir(std::io::Error),
+    /// `cargo metadata` gave no `target_directory`.
+    #[error("cargo metadata named no target directory")]
+    NoTargetDirectory,
+    /// A crate published alone has `publish = false`.
+    #[error("{name} {vers} has `publish = false` in its Cargo.toml; nothing was published")]
+    PublishFalse {
+        /// The crate.
+        name: String,
+        /// Its version.
+        vers: String,
+    },
+    /// `package.publish` does not name the registry.
+    #[error(
+        "{name} {vers} may only be published to {} (`package.publish`), not to {}; nothing \
+         was published",
+        .allowed.join(", "),
+        .registry.as_deref().unwrap_or("a registry given by URL")
+    )]
+    RegistryNotAllowed {
+        /// The crate.
+        name: String,
+        /// Its version.
+        vers: String,
+        /// `package.publish`.
+        allowed: Vec<String>,
+        /// The registry published to, `None` when given by URL.
+        registry: Option<String>,
+    },
+    /// Every crate of the plan has `publish = false`.
+    #[error("no crate of the plan may be published; nothing was published")]
+    NothingPublishable,
+    /// The plan's crates depend on each other in a cycle.
+    #[error("the crates {} depend on each other in a cycle", .names.join(", "))]
+    Cycle {
+        /// The crates left when no more could be ordered.
+        names: Vec<String>,
+    },
+    /// The uploader process did not start.
+    #[error(transparent)]
+    UploaderStart(crate::child::ChildError),
+    /// [`Uploader::run`] called twice.
+    #[error("the uploader was already used")]
+    UploaderUsed,
+    /// The job could not be written to the uploader (`child::write_line` says why in words).
+    #[error("the uploader cannot be given its job: {0}")]
+    GiveJob(String),
+    /// The uploader's answer is not one.
+    #[error("the uploader's answer cannot be read: {0}")]
+    Answer(#[source] crate::child::ChildError),
+    /// The job could not be read from stdin (in the uploader).
+    #[error(transparent)]
+    ReadJob(std::io::Error),
+    /// The job's first line is not a job.
+    #[error("bad job: {0}")]
+    BadJob(#[source] serde_json::Error),
+    /// An outcome could not be serialised (in the uploader).
+    #[error(transparent)]
+    Encode(serde_json::Error),
+    /// An outcome could not be written to stdout (in the uploader).
+    #[error(transparent)]
+    Say(std::io::Error),
+    /// The broker closed the pipe before a crate's body was whole.
+    #[error("the job ended early: {0}")]
+    JobEnded(#[source] std::io::Error),
+}
+
 /// The argument that makes the binary the uploader process.
 pub const UPLOAD_ARG: &str = "__upload";
 
@@ -52,11 +199,21 @@ pub(crate) struct Packaged {
 }
 
 /// A workspace package as `cargo metadata` names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 struct Member {
     name: String,
+    #[serde(rename = "version")]
     vers: String,
     publish: Option<Vec<String>>,
+}
+
+/// The part of `cargo metadata --format-version 1 --no-deps` the helper reads. Our own
+/// four fields rather than the `cargo_metadata` crate: its `Package` requires some twenty
+/// fields and adds camino to the build, for two strings and a list per package.
+#[derive(serde::Deserialize)]
+struct CargoMetadata {
+    packages: Vec<Member>,
+    target_directory: Option<PathBuf>,
 }
 
 /// The options of `cargo publish` that `cargo metadata` takes too, so that it reads the same
@@ -83,20 +240,16 @@ fn metadata_args(args: &[String]) -> Vec<String> {
 }
 
 /// The options of `cargo publish` that `cargo package` does not take, and what to do.
-fn package_args(args: &[String]) -> Result<Vec<String>, String> {
+fn package_args(args: &[String]) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     for a in args {
         let flag = a.split('=').next().unwrap_or(a);
         match flag {
             "--token" => {
-                return Err(
-                    "--token is not taken: the token comes from this helper's store, and never \
-                     from the command line"
-                        .into(),
-                );
+                return Err(Error::TokenArgument);
             }
             "--dry-run" => {
-                return Err("--dry-run: run `cargo package` to see what would be published".into());
+                return Err(Error::DryRun);
             }
             // cargo's "Packaging" lines are how the helper learns what was packaged.
             "-q" | "--quiet" => {}
@@ -122,7 +275,9 @@ pub(crate) fn arg_value(args: &[String], flag: &str) -> Option<String> {
 
 /// `NAME VERS` from a line of cargo's output: `   Packaging foo v1.2.3 (/path)`.
 fn packaging_line(line: &str) -> Option<(String, String)> {
-    let plain = strip_ansi(line);
+    // cargo colours its status words (CSI sequences); anstream's stripper (already in clap's
+    // tree) also drops OSC hyperlinks and other control sequences.
+    let plain = anstream::adapter::strip_str(line).to_string();
     let rest = plain.trim_start().strip_prefix("Packaging ")?;
     let mut words = rest.split_whitespace();
     let name = words.next()?;
@@ -130,29 +285,9 @@ fn packaging_line(line: &str) -> Option<(String, String)> {
     Some((name.to_string(), vers.to_string()))
 }
 
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ … final byte in @..~
-            if chars.next() == Some('[') {
-                for d in chars.by_ref() {
-                    if ('@'..='~').contains(&d) {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// Runs `cargo package` (the `cargo` that ran this subcommand) with the person's selection,
 /// showing its output as it goes, and reads each `.crate` it made into memory, once.
-pub(crate) fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, String> {
+pub(crate) fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, Error> {
     let forwarded = package_args(args)?;
     let (target_dir, members) = workspace(cargo, args)?;
     let mut cmd = Command::new(cargo);
@@ -163,9 +298,10 @@ pub(crate) fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, St
         .stdin(Stdio::null())
         .stdout(Stdio::inherit())
         .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run {} package: {e}", cargo.display()))?;
+    let mut child = cmd.spawn().map_err(|source| Error::CargoPackage {
+        cargo: cargo.to_path_buf(),
+        source,
+    })?;
     let mut packaged = Vec::new();
     if let Some(err) = child.stderr.take() {
         for line in BufReader::new(err).lines() {
@@ -176,30 +312,25 @@ pub(crate) fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, St
             }
         }
     }
-    let status = child.wait().map_err(|e| e.to_string())?;
+    let status = child.wait().map_err(Error::CargoPackageWait)?;
     if !status.success() {
-        return Err(format!(
-            "`cargo package` failed ({status}); nothing was published"
-        ));
+        return Err(Error::PackageFailed { status });
     }
     if packaged.is_empty() {
-        return Err("`cargo package` packaged nothing; nothing was published".into());
+        return Err(Error::PackagedNothing);
     }
     packaged
         .into_iter()
         .map(|(name, vers)| {
-            crate::package::validate_name(&name, &vers)
-                .map_err(|why| format!("cargo's output named a crate that cannot be: {why}"))?;
+            crate::package::validate_name(&name, &vers).map_err(Error::BadPackagingLine)?;
             // Anything can write lines into cargo's stderr pipe (`/proc/CARGO/fd/2`): only a
             // package of this workspace counts.
             let member = members
                 .iter()
                 .find(|m| m.name == name && m.vers == vers)
-                .ok_or_else(|| {
-                    format!(
-                        "cargo's output named {name} {vers}, which is not a package of this \
-                         workspace; nothing was published"
-                    )
+                .ok_or_else(|| Error::NotMember {
+                    name: name.clone(),
+                    vers: vers.clone(),
                 })?;
             let path = target_dir
                 .join("package")
@@ -216,7 +347,11 @@ pub(crate) fn package(cargo: &Path, args: &[String]) -> Result<Vec<Packaged>, St
         .collect()
 }
 
-fn read_once(path: &Path) -> Result<Vec<u8>, String> {
+fn read_once(path: &Path) -> Result<Vec<u8>, Error> {
+    let unreadable = |source| Error::ReadCrate {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
     #[cfg(target_os = "linux")]
@@ -225,18 +360,20 @@ fn read_once(path: &Path) -> Result<Vec<u8>, String> {
         // Not a FIFO that hangs the helper, not a link to some other file.
         opts.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
     }
-    let file = opts
-        .open(path)
-        .map_err(|e| format!("cannot read the packaged {}: {e}", path.display()))?;
+    let file = opts.open(path).map_err(unreadable)?;
     if !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
-        return Err(format!("{} is not a regular file", path.display()));
+        return Err(Error::NotRegularFile {
+            path: path.to_path_buf(),
+        });
     }
     let mut bytes = Vec::new();
     file.take(MAX_CRATE + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read the packaged {}: {e}", path.display()))?;
+        .map_err(unreadable)?;
     if bytes.len() as u64 > MAX_CRATE {
-        return Err(format!("{} is larger than 1 GiB", path.display()));
+        return Err(Error::CrateTooLarge {
+            path: path.to_path_buf(),
+        });
     }
     Ok(bytes)
 }
@@ -244,48 +381,29 @@ fn read_once(path: &Path) -> Result<Vec<u8>, String> {
 /// The target directory `cargo package` writes to (`--target-dir` when given, else what
 /// `cargo metadata` says, which reads `CARGO_TARGET_DIR` and cargo's config as `cargo package`
 /// does), and the workspace's packages.
-fn workspace(cargo: &Path, args: &[String]) -> Result<(PathBuf, Vec<Member>), String> {
+fn workspace(cargo: &Path, args: &[String]) -> Result<(PathBuf, Vec<Member>), Error> {
     let out = Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .args(metadata_args(args))
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+        .map_err(Error::CargoMetadata)?;
     if !out.status.success() {
-        return Err("`cargo metadata` failed; nothing was published".into());
+        return Err(Error::MetadataFailed);
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("cargo metadata's output cannot be read: {e}"))?;
-    let members = v["packages"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|p| Member {
-                    name: p["name"].as_str().unwrap_or_default().to_string(),
-                    vers: p["version"].as_str().unwrap_or_default().to_string(),
-                    publish: p["publish"].as_array().map(|l| {
-                        l.iter()
-                            .filter_map(|r| r.as_str().map(str::to_string))
-                            .collect()
-                    }),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let v: CargoMetadata = serde_json::from_slice(&out.stdout).map_err(Error::MetadataOutput)?;
+    let members = v.packages;
     let target_dir = match arg_value(args, "--target-dir") {
         Some(t) => {
             let t = PathBuf::from(t);
             if t.is_absolute() {
                 t
             } else {
-                std::env::current_dir().map_err(|e| e.to_string())?.join(t)
+                std::env::current_dir().map_err(Error::CurrentDir)?.join(t)
             }
         }
-        None => v["target_directory"]
-            .as_str()
-            .map(PathBuf::from)
-            .ok_or("cargo metadata named no target directory")?,
+        None => v.target_directory.ok_or(Error::NoTargetDirectory)?,
     };
     Ok((target_dir, members))
 }
@@ -297,7 +415,7 @@ fn workspace(cargo: &Path, args: &[String]) -> Result<(PathBuf, Vec<Member>), St
 pub(crate) fn publish_rules(
     crates: Vec<Packaged>,
     registry: Option<&str>,
-) -> Result<(Vec<Packaged>, Vec<String>), String> {
+) -> Result<(Vec<Packaged>, Vec<String>), Error> {
     let several = crates.len() > 1;
     let mut kept = Vec::new();
     let mut left_out = Vec::new();
@@ -308,28 +426,26 @@ pub(crate) fn publish_rules(
                 left_out.push(format!("{} {}", c.name, c.vers));
             }
             Some(list) if list.is_empty() => {
-                return Err(format!(
-                    "{} {} has `publish = false` in its Cargo.toml; nothing was published",
-                    c.name, c.vers
-                ));
+                return Err(Error::PublishFalse {
+                    name: c.name,
+                    vers: c.vers,
+                });
             }
             Some(list) => match registry {
                 Some(r) if list.iter().any(|l| l == r) => kept.push(c),
                 _ => {
-                    return Err(format!(
-                        "{} {} may only be published to {} (`package.publish`), not to {}; \
-                         nothing was published",
-                        c.name,
-                        c.vers,
-                        list.join(", "),
-                        registry.unwrap_or("a registry given by URL")
-                    ));
+                    return Err(Error::RegistryNotAllowed {
+                        allowed: list.clone(),
+                        name: c.name,
+                        vers: c.vers,
+                        registry: registry.map(str::to_string),
+                    });
                 }
             },
         }
     }
     if kept.is_empty() {
-        return Err("no crate of the plan may be published; nothing was published".into());
+        return Err(Error::NothingPublishable);
     }
     Ok((kept, left_out))
 }
@@ -350,7 +466,7 @@ pub(crate) fn default_registry(crates: &[Packaged]) -> Option<String> {
 pub(crate) fn dependency_order(
     names: &[String],
     depends_on: &[Vec<String>],
-) -> Result<Vec<usize>, String> {
+) -> Result<Vec<usize>, Error> {
     let mut done: Vec<usize> = Vec::new();
     let mut left: Vec<usize> = (0..names.len()).collect();
     while !left.is_empty() {
@@ -362,13 +478,9 @@ pub(crate) fn dependency_order(
         match ready {
             Some(pos) => done.push(left.remove(pos)),
             None => {
-                return Err(format!(
-                    "the crates {} depend on each other in a cycle",
-                    left.iter()
-                        .map(|&i| names[i].as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                return Err(Error::Cycle {
+                    names: left.iter().map(|&i| names[i].clone()).collect(),
+                });
             }
         }
     }
@@ -488,11 +600,11 @@ pub(crate) struct Uploader {
 
 impl Uploader {
     /// Starts the uploader (this binary, `__upload`) with an empty environment.
-    pub(crate) fn start() -> Result<Uploader, String> {
+    pub(crate) fn start() -> Result<Uploader, Error> {
         let env = vec![("PATH".to_string(), "/usr/bin:/bin".into())];
         crate::child::Child::start(env)
             .map(|child| Uploader { child })
-            .map_err(|e| e.to_string())
+            .map_err(Error::UploaderStart)
     }
 
     /// Hands over the job (the token, and each crate's body in plan order) and reports each
@@ -504,7 +616,7 @@ impl Uploader {
         token: &str,
         crates: &[Job],
         mut each: impl FnMut(&Outcome),
-    ) -> Result<Vec<Outcome>, String> {
+    ) -> Result<Vec<Outcome>, Error> {
         let mut head = JobHead {
             action,
             index_url: index_url.to_string(),
@@ -519,15 +631,12 @@ impl Uploader {
                 })
                 .collect(),
         };
-        let mut to = self
-            .child
-            .take_input()
-            .ok_or("the uploader was already used")?;
+        let mut to = self.child.take_input().ok_or(Error::UploaderUsed)?;
         // The head is written (and its line wiped) here; the head's own copy of the token
         // is wiped right after.
         let written = crate::child::write_line(&mut to, &head);
         zeroize::Zeroize::zeroize(&mut head.token);
-        written.map_err(|e| format!("the uploader cannot be given its job: {e}"))?;
+        written.map_err(Error::GiveJob)?;
         // Written from a thread of its own: the uploader answers for one crate before it
         // reads the next body, and a long answer must not block both sides.
         let bodies: Vec<Vec<u8>> = crates.iter().map(|c| c.body.clone()).collect();
@@ -538,11 +647,7 @@ impl Uploader {
             to.flush()
         });
         let mut outcomes = Vec::new();
-        while let Some(o) = self
-            .child
-            .recv()
-            .map_err(|e| format!("the uploader's answer cannot be read: {e}"))?
-        {
+        while let Some(o) = self.child.recv().map_err(Error::Answer)? {
             each(&o);
             outcomes.push(o);
         }
@@ -556,7 +661,7 @@ impl Uploader {
 /// The uploader process: reads one job from stdin, uploads each crate in order with the
 /// helper's own client, waits for each to appear in the index, and says what happened on
 /// stdout, a JSON line per step. No job (the broker closed the pipe) ends it quietly.
-pub(crate) fn serve_upload() -> Result<(), String> {
+pub(crate) fn serve_upload() -> Result<(), Error> {
     let mut input = BufReader::new(std::io::stdin().lock());
     let Some(head) = read_job_head(&mut input)? else {
         return Ok(());
@@ -604,17 +709,17 @@ pub(crate) fn serve_upload() -> Result<(), String> {
 
 /// The job's first line, at most 1 MiB; `None` when the broker closed the pipe first. The
 /// line holds the token, so it is wiped once read.
-fn read_job_head(input: &mut impl BufRead) -> Result<Option<JobHead>, String> {
+fn read_job_head(input: &mut impl BufRead) -> Result<Option<JobHead>, Error> {
     let mut line = Zeroizing::new(Vec::new());
     input
         .by_ref()
         .take(1 << 20)
         .read_until(b'\n', &mut line)
-        .map_err(|e| e.to_string())?;
+        .map_err(Error::ReadJob)?;
     if line.is_empty() {
         return Ok(None);
     }
-    let head: JobHead = serde_json::from_slice(&line).map_err(|e| format!("bad job: {e}"))?;
+    let head: JobHead = serde_json::from_slice(&line).map_err(Error::BadJob)?;
     Ok(Some(head))
 }
 
@@ -632,7 +737,7 @@ fn cap(s: String) -> String {
 }
 
 /// Writes `o` as one JSON line, the registry's words in it capped (at most 20 warnings).
-fn say(out: &mut impl Write, o: &Outcome) -> Result<(), String> {
+fn say(out: &mut impl Write, o: &Outcome) -> Result<(), Error> {
     let o = match o.clone() {
         Outcome::Published {
             name,
@@ -651,11 +756,11 @@ fn say(out: &mut impl Write, o: &Outcome) -> Result<(), String> {
         other => other,
     };
     let o = &o;
-    let mut l = serde_json::to_vec(o).map_err(|e| e.to_string())?;
+    let mut l = serde_json::to_vec(o).map_err(Error::Encode)?;
     l.push(b'\n');
     out.write_all(&l)
         .and_then(|()| out.flush())
-        .map_err(|e| e.to_string())
+        .map_err(Error::Say)
 }
 
 /// The outcome that ends a job at crate `c`.
@@ -673,7 +778,7 @@ fn each_crate(
     crates: &[JobCrate],
     out: &mut impl Write,
     mut act: impl FnMut(&JobCrate) -> Result<Outcome, upload::Error>,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     for c in crates {
         match act(c) {
             Ok(outcome) => say(out, &outcome)?,
@@ -691,12 +796,10 @@ fn serve_publish(
     crates: &[JobCrate],
     input: &mut impl Read,
     out: &mut impl Write,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     for c in crates {
         let mut body = vec![0u8; c.len];
-        input
-            .read_exact(&mut body)
-            .map_err(|e| format!("the job ended early: {e}"))?;
+        input.read_exact(&mut body).map_err(Error::JobEnded)?;
         match client.publish(token, &body) {
             Ok(warnings) => say(
                 out,
@@ -748,6 +851,14 @@ mod tests {
         );
         assert_eq!(packaging_line("    Packaged 4 files, 1.0KiB"), None);
         assert_eq!(packaging_line("   Verifying foo v0.1.0"), None);
+        // An OSC 8 hyperlink around the name (terminals that support it): the link's target
+        // is not part of the words.
+        assert_eq!(
+            packaging_line(
+                "   Packaging \u{1b}]8;;file:///tmp/x\u{1b}\\foo\u{1b}]8;;\u{1b}\\ v0.1.0 (/tmp/x)"
+            ),
+            Some(("foo".into(), "0.1.0".into()))
+        );
     }
 
     #[test]
@@ -755,6 +866,7 @@ mod tests {
         assert!(
             package_args(&s(&["--token", "x"]))
                 .unwrap_err()
+                .to_string()
                 .contains("store")
         );
         assert!(package_args(&s(&["--token=x"])).is_err());
@@ -762,6 +874,34 @@ mod tests {
         assert_eq!(
             package_args(&s(&["-q", "-p", "a", "--registry", "local"])).unwrap(),
             s(&["-p", "a", "--registry", "local"])
+        );
+    }
+
+    #[test]
+    fn cargo_metadata_is_read_as_typed() {
+        let out = br#"{"packages":[
+            {"name":"a","version":"1.0.0","publish":null,"id":"path+file:///w/a#1.0.0",
+             "dependencies":[],"targets":[],"features":{},"manifest_path":"/w/a/Cargo.toml"},
+            {"name":"b","version":"0.1.0-rc.1","publish":["local"],"edition":"2024"}],
+            "workspace_members":[],"target_directory":"/w/target","version":1}"#;
+        let v: CargoMetadata = serde_json::from_slice(out).unwrap();
+        assert_eq!(v.target_directory, Some(PathBuf::from("/w/target")));
+        let read: Vec<_> = v
+            .packages
+            .iter()
+            .map(|m| (m.name.as_str(), m.vers.as_str(), m.publish.clone()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("a", "1.0.0", None),
+                ("b", "0.1.0-rc.1", Some(vec!["local".to_string()]))
+            ]
+        );
+        // A package without its name is not read as a package named "".
+        assert!(
+            serde_json::from_slice::<CargoMetadata>(br#"{"packages":[{"version":"1.0.0"}]}"#)
+                .is_err()
         );
     }
 
@@ -776,6 +916,7 @@ mod tests {
         assert!(
             dependency_order(&names, &cycle)
                 .unwrap_err()
+                .to_string()
                 .contains("cycle")
         );
     }
@@ -796,7 +937,7 @@ mod tests {
         // `publish = ["local"]` went to crates.io.
         let names = |v: &[Packaged]| v.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
         let alone = publish_rules(vec![packaged("internal", Some(&[]))], Some("local"));
-        assert!(alone.unwrap_err().contains("publish = false"));
+        assert!(alone.unwrap_err().to_string().contains("publish = false"));
         let (kept, out) = publish_rules(
             vec![packaged("a", None), packaged("internal", Some(&[]))],
             Some("crates-io"),
@@ -807,6 +948,7 @@ mod tests {
         assert!(
             wrong
                 .unwrap_err()
+                .to_string()
                 .contains("may only be published to local")
         );
         assert!(publish_rules(vec![packaged("a", Some(&["local"]))], None).is_err());

@@ -45,12 +45,81 @@ pub(super) fn inherits_from_a_workspace(orig: &str, path_in_vcs: &str) -> bool {
 pub(super) fn read_repository(start: &Path, mut p: Provenance, files: &Packaged) -> Provenance {
     match compare(start, &mut p, files) {
         Ok(()) => p.checked = true,
-        Err(why) => p.why_not = Some(why),
+        Err(why) => p.why_not = Some(why.to_string()),
     }
     p
 }
 
-fn compare(start: &Path, p: &mut Provenance, packaged: &Packaged) -> Result<(), String> {
+/// Why the repository could not be compared with the `.crate`: the provenance's `why_not`.
+#[derive(Debug, thiserror::Error)]
+enum RepoError {
+    /// No repository (or an unreadable one) at or above the package.
+    #[error("no git repository at or above {}", .start.display())]
+    NoRepository {
+        /// Where the search started.
+        start: std::path::PathBuf,
+        /// What gix said.
+        #[source]
+        source: gix::Error,
+    },
+    /// `objects/info/alternates`: objects from another repository.
+    #[error("the repository borrows objects from elsewhere (objects/info/alternates)")]
+    Alternates,
+    /// `.cargo_vcs_info.json`'s sha1 is not an object id.
+    #[error(transparent)]
+    CommitId(gix::Error),
+    /// An object could not be looked up.
+    #[error("object {id}: {source}")]
+    Find {
+        /// The object.
+        id: gix::ObjectId,
+        /// What gix said.
+        #[source]
+        source: gix::Error,
+    },
+    /// An object's bytes could not be hashed again.
+    #[error(transparent)]
+    Hash(gix::Error),
+    /// An object of another kind than the one named.
+    #[error("object {id} is a {actual}, not a {wanted}")]
+    Kind {
+        /// The object.
+        id: gix::ObjectId,
+        /// What it is.
+        actual: gix::object::Kind,
+        /// What it was expected to be.
+        wanted: gix::object::Kind,
+    },
+    /// A tree a commit or a tree names is not in the repository.
+    #[error("tree {id} is not in the repository")]
+    TreeMissing {
+        /// The tree.
+        id: gix::ObjectId,
+    },
+    /// A tree that does not decode.
+    #[error("tree {id}: {source}")]
+    Tree {
+        /// The tree.
+        id: gix::ObjectId,
+        /// What gix said.
+        #[source]
+        source: gix::Error,
+    },
+    /// The commit does not decode.
+    #[error("the commit cannot be read: {0}")]
+    Commit(#[source] gix::Error),
+    /// Reading the refs or walking the history failed.
+    #[error(transparent)]
+    History(gix::Error),
+    /// A commit met on the walk does not decode.
+    #[error(transparent)]
+    Decode(gix::Error),
+    /// More commits than the walk reads.
+    #[error("more than {WALK_MAX} commits between it and every remote-tracking ref")]
+    WalkTooLong,
+}
+
+fn compare(start: &Path, p: &mut Provenance, packaged: &Packaged) -> Result<(), RepoError> {
     // Replace refs would let `refs/replace/<commit>` stand in for the commit; the hash check
     // below would catch it too, but a walk should not see them either.
     // A bounded allocation per object: a loose object whose header claims gigabytes would
@@ -59,19 +128,21 @@ fn compare(start: &Path, p: &mut Provenance, packaged: &Packaged) -> Result<(), 
         "core.useReplaceRefs=false",
         "gitoxide.objects.allocLimit=67108864",
     ]);
-    let repo = gix::discover_opts(start, Default::default(), options)
-        .map_err(|_| format!("no git repository at or above {}", start.display()))?;
+    let repo = gix::discover_opts(start, Default::default(), options).map_err(|source| {
+        RepoError::NoRepository {
+            start: start.to_path_buf(),
+            source,
+        }
+    })?;
     // The objects are the common directory's: a linked worktree's own git directory has
     // none, and its `commondir` may name any repository.
     if repo.git_dir().join("objects/info/alternates").exists()
         || repo.common_dir().join("objects/info/alternates").exists()
     {
-        return Err(
-            "the repository borrows objects from elsewhere (objects/info/alternates)".into(),
-        );
+        return Err(RepoError::Alternates);
     }
     let sha1 = p.commit.clone().unwrap_or_default();
-    let id = gix::ObjectId::from_hex(sha1.as_bytes()).map_err(|e| e.to_string())?;
+    let id = gix::ObjectId::from_hex(sha1.as_bytes()).map_err(RepoError::CommitId)?;
     let mut objects = Verified::new(&repo);
     let data = match objects.read(id, gix::object::Kind::Commit) {
         Ok(Some(data)) => data,
@@ -85,8 +156,8 @@ fn compare(start: &Path, p: &mut Provenance, packaged: &Packaged) -> Result<(), 
         }
         Err(Read::Failed(why)) => return Err(why),
     };
-    let commit = gix::objs::CommitRef::from_bytes(&data, repo.object_hash())
-        .map_err(|e| format!("the commit cannot be read: {e}"))?;
+    let commit =
+        gix::objs::CommitRef::from_bytes(&data, repo.object_hash()).map_err(RepoError::Commit)?;
     p.signature = signature(&data, repo.object_hash());
     p.signed = p.signature.is_some();
     let compared =
@@ -126,7 +197,7 @@ enum Read {
     /// Its bytes do not hash to its id.
     Forged(gix::ObjectId),
     /// Anything else (a broken pack, a tree that does not parse).
-    Failed(String),
+    Failed(RepoError),
 }
 
 /// One tree entry: its mode and id.
@@ -151,18 +222,19 @@ impl<'r> Verified<'r> {
         let object = match self.repo.try_find_object(id) {
             Ok(Some(o)) => o.detach(),
             Ok(None) => return Ok(None),
-            Err(e) => return Err(Read::Failed(format!("object {id}: {e}"))),
+            Err(source) => return Err(Read::Failed(RepoError::Find { id, source })),
         };
         let actual = gix::objs::compute_hash(self.repo.object_hash(), object.kind, &object.data)
-            .map_err(|e| Read::Failed(e.to_string()))?;
+            .map_err(|e| Read::Failed(RepoError::Hash(e)))?;
         if actual != id {
             return Err(Read::Forged(id));
         }
         if object.kind != kind {
-            return Err(Read::Failed(format!(
-                "object {id} is a {}, not a {kind}",
-                object.kind
-            )));
+            return Err(Read::Failed(RepoError::Kind {
+                id,
+                actual: object.kind,
+                wanted: kind,
+            }));
         }
         Ok(Some(object.data))
     }
@@ -193,9 +265,9 @@ impl<'r> Verified<'r> {
         if !self.trees.contains_key(&id) {
             let data = self
                 .read(id, gix::object::Kind::Tree)?
-                .ok_or_else(|| Read::Failed(format!("tree {id} is not in the repository")))?;
+                .ok_or(Read::Failed(RepoError::TreeMissing { id }))?;
             let tree = gix::objs::TreeRef::from_bytes(&data, self.repo.object_hash())
-                .map_err(|e| Read::Failed(format!("tree {id}: {e}")))?;
+                .map_err(|source| Read::Failed(RepoError::Tree { id, source }))?;
             let entries = tree
                 .entries
                 .iter()
@@ -340,11 +412,11 @@ fn remote_status(
     repo: &gix::Repository,
     id: gix::ObjectId,
     p: &mut Provenance,
-) -> Result<(), String> {
-    let refs = repo.references().map_err(|e| e.to_string())?;
+) -> Result<(), RepoError> {
+    let refs = repo.references().map_err(RepoError::History)?;
     let remotes: Vec<(String, gix::ObjectId)> = refs
         .remote_branches()
-        .map_err(|e| e.to_string())?
+        .map_err(RepoError::History)?
         .filter_map(Result::ok)
         .filter_map(|mut r| {
             let name = r.name().shorten().to_string();
@@ -361,22 +433,20 @@ fn remote_status(
         .rev_walk([id])
         .with_hidden(hidden)
         .all()
-        .map_err(|e| e.to_string())?;
+        .map_err(RepoError::History)?;
     let mut local = LocalOnly::default();
     let mut seen = 0usize;
     for info in walk {
         seen += 1;
         if seen > WALK_MAX {
-            return Err(format!(
-                "more than {WALK_MAX} commits between it and every remote-tracking ref"
-            ));
+            return Err(RepoError::WalkTooLong);
         }
-        let info = info.map_err(|e| e.to_string())?;
-        let c = info.object().map_err(|e| e.to_string())?;
+        let info = info.map_err(RepoError::History)?;
+        let c = info.object().map_err(RepoError::History)?;
         let time = c.time().map(|t| t.seconds).unwrap_or(0);
         if local.commits == 0 || time > local.newest_time {
             local.newest_time = time;
-            let decoded = c.decode().map_err(|e| e.to_string())?;
+            let decoded = c.decode().map_err(RepoError::Decode)?;
             local.author = decoded
                 .author()
                 .map(|s| s.name.to_string())
