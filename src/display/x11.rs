@@ -121,6 +121,30 @@ struct Drawn {
     width: usize,
     height: usize,
     pixels: Vec<u32>,
+    /// When it was sent to the server, whole.
+    at: std::time::Instant,
+}
+
+/// Keeps what `canvas` put into `window`, for [`Session::drawn_by_another`].
+fn remember(last: &mut Option<Drawn>, window: u32, canvas: &Canvas) {
+    let drawn = last.get_or_insert_with(|| Drawn {
+        window,
+        width: 0,
+        height: 0,
+        pixels: Vec::new(),
+        at: std::time::Instant::now(),
+    });
+    drawn.window = window;
+    drawn.width = canvas.width;
+    drawn.height = canvas.height;
+    drawn.at = std::time::Instant::now();
+    drawn.pixels.clear();
+    drawn.pixels.extend(
+        canvas
+            .pixels
+            .iter()
+            .map(|p| crate::ui::raster::xrgb(*p) & COLOUR),
+    );
 }
 
 /// The colour bits of a pixel as the server stores it at depth 24 or 32 (the padding or
@@ -248,7 +272,10 @@ impl Session {
         if w == 0 || h == 0 {
             return Ok(());
         }
-        self.remember(window, canvas);
+        // The read-back holds this lock too: it never reads a frame half drawn (a full test
+        // run saw a person's click vetoed as "another program drew into this window" where
+        // the read-back fell between two of this frame's requests).
+        let mut last = self.last.lock().map_err(|_| X11Error::Poisoned)?;
         let max = self.conn.maximum_request_bytes().saturating_sub(64);
         let rows_per_request = (max / (w * 4)).clamp(1, h);
         let mut bytes = Vec::with_capacity(rows_per_request * w * 4);
@@ -280,30 +307,17 @@ impl Session {
                 .map_err(|e| X11Error::Draw(e.into()))?;
             y += n;
         }
-        self.conn.flush().map_err(|e| X11Error::Draw(e.into()))
+        self.conn.flush().map_err(|e| X11Error::Draw(e.into()))?;
+        remember(&mut last, window, canvas);
+        Ok(())
     }
 
-    /// Keeps what `canvas` puts into `window`, for [`Session::drawn_by_another`].
-    fn remember(&self, window: u32, canvas: &Canvas) {
-        let Ok(mut last) = self.last.lock() else {
-            return;
-        };
-        let drawn = last.get_or_insert_with(|| Drawn {
-            window,
-            width: 0,
-            height: 0,
-            pixels: Vec::new(),
-        });
-        drawn.window = window;
-        drawn.width = canvas.width;
-        drawn.height = canvas.height;
-        drawn.pixels.clear();
-        drawn.pixels.extend(
-            canvas
-                .pixels
-                .iter()
-                .map(|p| crate::ui::raster::xrgb(*p) & COLOUR),
-        );
+    /// Whether a whole frame was drawn into the prompt since `t` (the moment it was last
+    /// uncovered): only then can its read-back be compared with what this helper drew.
+    pub(crate) fn presented_since(&self, t: std::time::Instant) -> bool {
+        self.last
+            .lock()
+            .is_ok_and(|l| l.as_ref().is_some_and(|d| d.at >= t))
     }
 
     /// Whether `window` shows anything but the last frame this session drew into it: on X11

@@ -141,6 +141,10 @@ pub struct Seen {
     pub covered: Option<String>,
     /// When the prompt was last seen going from covered (or not yet shown) to clear.
     clear_since: Option<Instant>,
+    /// The prompt was uncovered and the helper has not drawn it again since: what it shows
+    /// cannot be read back and compared yet, so a click does not count (X11).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    redrawing: bool,
 }
 
 impl Default for Seen {
@@ -156,6 +160,7 @@ impl Default for Seen {
             // Not shown yet: the prompt counts as clear only from the moment it is.
             covered: Some("the window is not shown yet".into()),
             clear_since: None,
+            redrawing: false,
         }
     }
 }
@@ -275,6 +280,11 @@ fn judge(seen: &Seen, click: &Click) -> Result<(), Objection> {
     }
     if let Some(what) = &seen.covered {
         return Err(Objection::Covered(what.clone()));
+    }
+    if seen.redrawing {
+        return Err(Objection::Covered(
+            "the window was still being drawn again after something covered it".into(),
+        ));
     }
     let Some(press) = seen.last_real_press.filter(|t| *t >= click.armed_at) else {
         return Err(Objection::NoRealMotion);
@@ -422,5 +432,14 @@ mod tests {
         ));
         // A fresh guard counts the window as not shown yet.
         assert!(Seen::default().covered.is_some());
+        // Clear long enough, but not drawn again since: nothing to compare yet.
+        let redrawing = Seen {
+            redrawing: true,
+            ..seen(None, Some(1400))
+        };
+        assert!(matches!(
+            judge(&redrawing, &click),
+            Err(Objection::Covered(_))
+        ));
     }
 }

@@ -372,10 +372,10 @@ impl Watcher {
     }
 }
 
-/// How long the prompt must have been fully shown before it is read back: its repaint after
-/// an Expose must have reached the server (300 ms is suspected too short on a loaded 2-core
-/// machine: a control click that never counted, in full test runs). Below the shortest arming delay (1 s), so a
-/// click is never judged before the read-back runs.
+/// How long the prompt must have been fully shown before it is read back, and then only once
+/// the helper drew a frame into it since it was uncovered (a full test run on a loaded 2-core
+/// machine saw the read-back of a repaint not yet drawn veto a person's click). Below the
+/// shortest arming delay (1 s), so a click is never judged before the read-back runs.
 const SETTLE: Duration = Duration::from_millis(800);
 
 /// Why a shaped prompt is vetoed.
@@ -391,10 +391,22 @@ impl Shared {
         let Some(prompt) = self.prompt.lock().ok().and_then(|p| *p) else {
             return;
         };
-        let settled = self.seen.lock().is_ok_and(|s| {
-            s.covered.is_none() && s.clear_since.is_some_and(|t| t.elapsed() >= SETTLE)
+        let clear = self.seen.lock().ok().and_then(|s| {
+            s.clear_since
+                .filter(|t| s.covered.is_none() && t.elapsed() >= SETTLE)
         });
-        if !settled {
+        let Some(clear) = clear else {
+            return;
+        };
+        // What the prompt shows can be compared only once the helper drew a whole frame into
+        // it after it was uncovered (the server keeps nothing of what covered it). Until then
+        // a click does not count, and the window is asked for a frame.
+        let drawn = self.session.presented_since(clear);
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.redrawing = !drawn;
+        }
+        if !drawn {
+            (self.wake)();
             return;
         }
         match self.session.drawn_by_another(prompt.client) {
