@@ -107,7 +107,7 @@ impl IndexUrl {
     /// lower case. crates.io's sparse index counts as crates.io, as publishing there goes to
     /// crates.io's `SourceId`.
     pub fn same_registry(&self, other: &IndexUrl) -> bool {
-        source_id(&self.url) == source_id(&other.url)
+        same_registry(&self.url, &other.url)
     }
 }
 
@@ -155,6 +155,12 @@ fn normalise(url: &str) -> String {
         authority = host.to_string();
     }
     format!("{scheme}://{authority}{path}")
+}
+
+/// [`IndexUrl::same_registry`] for two URLs as written (a dependency's `registry-index` in a
+/// manifest has not been through [`IndexUrl::parse`]).
+pub fn same_registry(a: &str, b: &str) -> bool {
+    source_id(a) == source_id(b)
 }
 
 /// The URL as cargo's `SourceId` compares it (see [`IndexUrl::same_registry`]).

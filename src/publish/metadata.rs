@@ -27,6 +27,7 @@ use std::io::{self, Read};
 
 use serde_json::{Map, Value, json};
 
+use crate::index_url::{CRATES_IO_INDEX, same_registry};
 use crate::package::{Bounded, Limits, human_size, validate_name};
 
 /// What one packaged crate will be published as.
@@ -42,12 +43,6 @@ pub struct Metadata {
     /// ordering a plan; each name once, in manifest order.
     pub depends_on: Vec<String>,
 }
-
-/// crates.io's index as cargo names it in the web API (`SourceId::crates_io`).
-const CRATES_IO_INDEX: &str = "https://github.com/rust-lang/crates.io-index";
-
-/// crates.io's sparse index, which cargo treats as crates.io when publishing there.
-const CRATES_IO_SPARSE_INDEX: &str = "sparse+https://index.crates.io/";
 
 /// Largest readme sent. crates.io refuses a publish body over 10 MB, and the readme is part
 /// of it; a larger one in a small `.crate` is a gzip bomb, not documentation.
@@ -558,32 +553,6 @@ fn flag(detail: &toml::Table, key: &str, k: &str, k2: &str, default: bool) -> Re
     }
 }
 
-/// Whether two index URLs are one registry to cargo: the same kind (sparse or git) and the
-/// same canonical URL (no trailing slash, no `.git`, GitHub paths in lower case). crates.io's
-/// sparse index counts as crates.io, as publishing there goes to crates.io's `SourceId`.
-fn same_registry(a: &str, b: &str) -> bool {
-    fn canonical(url: &str) -> String {
-        let url = if url == CRATES_IO_SPARSE_INDEX {
-            CRATES_IO_INDEX
-        } else {
-            url
-        };
-        let mut s = url.trim_end_matches('/').to_string();
-        let github = [
-            "https://github.com/",
-            "http://github.com/",
-            "git://github.com/",
-        ]
-        .iter()
-        .find(|p| s.starts_with(*p));
-        if let Some(prefix) = github {
-            s = format!("https://github.com/{}", s[prefix.len()..].to_lowercase());
-        }
-        s.strip_suffix(".git").map(str::to_string).unwrap_or(s)
-    }
-    canonical(a) == canonical(b)
-}
-
 /// A `[target.KEY]` as cargo prints the platform: cargo-platform's own parser and printer,
 /// the ones cargo uses for `NewCrateDependency::target`.
 fn platform(key: &str) -> Result<String, Error> {
@@ -848,7 +817,7 @@ cc = "1.0"
 
     #[test]
     fn crates_io_dependencies_name_no_registry_when_publishing_to_crates_io() {
-        for index in [CRATES_IO_INDEX, CRATES_IO_SPARSE_INDEX] {
+        for index in [CRATES_IO_INDEX, crate::index_url::CRATES_IO_SPARSE] {
             let m = build(&demo(), index).unwrap();
             assert!(m.json["deps"][2].get("registry").is_none(), "{index}");
             assert_eq!(
@@ -903,7 +872,10 @@ cc = "1.0"
             "https://github.com/Rust-Lang/crates.io-index.git",
             CRATES_IO_INDEX
         ));
-        assert!(same_registry(CRATES_IO_SPARSE_INDEX, CRATES_IO_INDEX));
+        assert!(same_registry(
+            crate::index_url::CRATES_IO_SPARSE,
+            CRATES_IO_INDEX
+        ));
     }
 
     #[test]

@@ -149,9 +149,9 @@ pub(crate) enum Error {
     /// [`Uploader::run`] called twice.
     #[error("the uploader was already used")]
     UploaderUsed,
-    /// The job could not be written to the uploader (`child::write_line` says why in words).
+    /// The job could not be written to the uploader.
     #[error("the uploader cannot be given its job: {0}")]
-    GiveJob(String),
+    GiveJob(#[source] crate::child::LineError),
     /// The uploader's answer is not one.
     #[error("the uploader's answer cannot be read: {0}")]
     Answer(#[source] crate::child::ChildError),
