@@ -10,6 +10,13 @@ use crate::cargo_config::CargoConfig;
 use crate::env::Snapshot;
 use crate::index_url::{CRATES_IO_INDEX, IndexUrl};
 
+/// A registry name cargo's config does not define.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "no registry named `{0}` in cargo's config ([registries.{0}] index = \"…\" in .cargo/config.toml or $CARGO_HOME/config.toml); pass --index-url instead"
+)]
+pub struct UnknownRegistry(pub String);
+
 /// A registry a command acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registry {
@@ -29,7 +36,7 @@ impl Registry {
         only: Option<String>,
         env: &Snapshot,
         cwd: &Path,
-    ) -> Result<Registry, String> {
+    ) -> Result<Registry, UnknownRegistry> {
         if let Some(url) = index {
             return Ok(Registry {
                 index_url: url,
@@ -86,7 +93,7 @@ pub fn index_url_for(
     cwd: &Path,
     cargo_home: Option<&Path>,
     env_index: Option<String>,
-) -> Result<String, String> {
+) -> Result<String, UnknownRegistry> {
     // Every ancestor, as cargo reads them: this runs for the person's own `cargo confirm-gui`
     // command, in its working directory.
     index_in(
@@ -97,18 +104,21 @@ pub fn index_url_for(
 }
 
 /// [`index_url_for`] in config files already read.
-fn index_in(name: &str, config: &CargoConfig, env_index: Option<String>) -> Result<String, String> {
+fn index_in(
+    name: &str,
+    config: &CargoConfig,
+    env_index: Option<String>,
+) -> Result<String, UnknownRegistry> {
     if name == "crates-io" {
         return Ok(CRATES_IO_INDEX.to_string());
     }
     if let Some(url) = env_index {
         return Ok(url);
     }
-    config.registry_index(name).map(|i| i.value).ok_or_else(|| {
-        format!(
-            "no registry named `{name}` in cargo's config ([registries.{name}] index = \"…\" in .cargo/config.toml or $CARGO_HOME/config.toml); pass --index-url instead"
-        )
-    })
+    config
+        .registry_index(name)
+        .map(|i| i.value)
+        .ok_or_else(|| UnknownRegistry(name.to_string()))
 }
 
 #[cfg(test)]
@@ -202,6 +212,7 @@ mod tests {
         assert!(
             index_url_for("nope", &proj, Some(&home), None)
                 .unwrap_err()
+                .to_string()
                 .contains("--index-url")
         );
     }

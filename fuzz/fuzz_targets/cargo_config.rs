@@ -96,7 +96,7 @@ fuzz_target!(|data: &[u8]| {
             }
             (Some(s), f) => assert_eq!(f.as_deref(), Ok(s)),
             (None, Ok(f)) => assert!(place.outside_config, "{f:?} for {name:?}"),
-            (None, Err(e)) => assert!(e.contains(&format!("`{name}`")), "{e}"),
+            (None, Err(e)) => assert!(e.to_string().contains(&format!("`{name}`")), "{e}"),
         }
     }
 });

@@ -49,7 +49,8 @@ impl RegistryOptions {
             None,
             env,
             cwd,
-        )?;
+        )
+        .map_err(|e| e.to_string())?;
         Ok((r.index_url, r.name))
     }
 

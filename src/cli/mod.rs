@@ -99,6 +99,7 @@ fn resolve(
 ) -> Result<crate::registries::Registry, String> {
     let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
     crate::registries::Registry::resolve(index.clone(), registry.clone(), None, env, &cwd)
+        .map_err(|e| e.to_string())
 }
 
 /// Reachable, and the person's: an unreachable display is a headless machine (the gate's

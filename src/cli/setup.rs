@@ -257,7 +257,8 @@ fn registry_key(name: &str, cwd: &Path, env: &Snapshot) -> Result<RegistryKey, S
         cwd,
         env.cargo_home.as_deref(),
         env.registry_index_var(name),
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     RegistryKey::parse(&url).map_err(|e| e.to_string())
 }
 

@@ -39,7 +39,7 @@ impl Stores {
                 ),
                 Ok(Mode::Plain) => (Stores::Default, None),
                 Ok(Mode::Sealed(install)) => (Stores::Sealed { install, privilege }, None),
-                Err(e) => (Stores::Default, Some(e)),
+                Err(e) => (Stores::Default, Some(e.to_string())),
             }
         }
         #[cfg(not(target_os = "linux"))]

@@ -34,7 +34,8 @@ pub(super) fn subcommand_registry(
         only,
         env,
         &cwd,
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     let api = r.api_index();
     Ok((r.index_url, r.name, api))
 }
