@@ -30,6 +30,11 @@ pub struct ConfigFile {
     pub base: PathBuf,
     /// Its contents, when it exists, is a regular file of at most 1 MiB, and parses.
     pub doc: Option<toml::Table>,
+    /// Whether cargo reads it: where a `.cargo` directory (or `CARGO_HOME`) holds both
+    /// `config` and `config.toml`, cargo reads `config` alone (with a warning). Both are
+    /// listed, so that a clear token or an alias in either is found; only what cargo reads
+    /// answers the typed questions.
+    pub read_by_cargo: bool,
 }
 
 /// A value from cargo's config, with the file that set it.
@@ -51,29 +56,30 @@ impl CargoConfig {
     /// The files for `cwd` (the first `depth` directories of it and its ancestors) and
     /// `cargo_home`, nearest first, includes after the file that names them.
     pub fn load(cwd: &Path, cargo_home: Option<&Path>, depth: usize) -> CargoConfig {
-        let mut places = Vec::new();
-        for dir in cwd.ancestors().take(depth) {
-            for name in ["config.toml", "config"] {
-                places.push((dir.join(".cargo").join(name), dir.to_path_buf()));
-            }
-        }
+        let mut places: Vec<(PathBuf, PathBuf)> = cwd
+            .ancestors()
+            .take(depth)
+            .map(|dir| (dir.join(".cargo"), dir.to_path_buf()))
+            .collect();
         if let Some(home) = cargo_home {
             // Relative to the parent of CARGO_HOME, as for any `.cargo` directory.
             let base = home.parent().unwrap_or(home);
-            for name in ["config.toml", "config"] {
-                places.push((home.join(name), base.to_path_buf()));
-            }
+            places.push((home.to_path_buf(), base.to_path_buf()));
         }
         let mut config = CargoConfig::default();
-        for (path, base) in places {
-            config.add(path, base, 0);
+        for (dir, base) in places {
+            // cargo's `get_file_path`: `config` if it exists (following links), else
+            // `config.toml`.
+            let bare_read = dir.join("config").exists();
+            config.add(dir.join("config.toml"), base.clone(), !bare_read, 0);
+            config.add(dir.join("config"), base, bare_read, 0);
         }
         config
     }
 
     /// `path`, then what its `include` names, relative to `path`'s own directory: a path, a
     /// list of paths, or a list of `{ path = …, optional = … }` tables.
-    fn add(&mut self, path: PathBuf, base: PathBuf, depth: usize) {
+    fn add(&mut self, path: PathBuf, base: PathBuf, read_by_cargo: bool, depth: usize) {
         if self.files.iter().any(|f| f.path == path) {
             return;
         }
@@ -87,9 +93,10 @@ impl CargoConfig {
             path,
             base: base.clone(),
             doc,
+            read_by_cargo,
         });
         for inc in includes {
-            self.add(dir.join(inc), base.clone(), depth + 1);
+            self.add(dir.join(inc), base.clone(), read_by_cargo, depth + 1);
         }
     }
 
@@ -98,9 +105,9 @@ impl CargoConfig {
         &self.files
     }
 
-    /// The first file, nearest first, for which `get` finds a value.
+    /// The first file cargo reads, nearest first, for which `get` finds a value.
     pub fn first<T>(&self, get: impl Fn(&toml::Table, &Path) -> Option<T>) -> Option<Sourced<T>> {
-        self.files.iter().find_map(|f| {
+        self.files.iter().filter(|f| f.read_by_cargo).find_map(|f| {
             let value = get(f.doc.as_ref()?, &f.base)?;
             Some(Sourced {
                 value,
@@ -198,6 +205,32 @@ mod tests {
         assert_eq!(default.from, cwd.join(".cargo/more.toml"));
         assert_eq!(c.target_dir().unwrap().value, proj.join("t"));
         assert!(c.registry_index("nowhere").is_none());
+    }
+
+    #[test]
+    fn where_config_and_config_toml_both_exist_only_config_answers() {
+        // cargo reads `config` alone then: a worm's `config.toml` beside it must not name the
+        // registry the helper publishes to, nor hide the one cargo uses.
+        let d = tempfile::tempdir().unwrap();
+        let cargo = d.path().join(".cargo");
+        std::fs::create_dir_all(&cargo).unwrap();
+        std::fs::write(
+            cargo.join("config.toml"),
+            "[registries.r]\nindex = \"sparse+https://worm/\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            cargo.join("config"),
+            "[registries.r]\nindex = \"sparse+https://real/\"\n",
+        )
+        .unwrap();
+        let c = CargoConfig::load(d.path(), None, 1);
+        assert_eq!(c.registry_index("r").unwrap().value, "sparse+https://real/");
+        // Both are still listed, for the scans that look at every file.
+        assert_eq!(c.files().iter().filter(|f| f.doc.is_some()).count(), 2);
+        std::fs::remove_file(cargo.join("config")).unwrap();
+        let c = CargoConfig::load(d.path(), None, 1);
+        assert_eq!(c.registry_index("r").unwrap().value, "sparse+https://worm/");
     }
 
     #[test]
