@@ -217,10 +217,20 @@ fn nothing_the_repository_names_is_ever_run() {
     let script = p.dir.parent().unwrap().join("run.sh");
     std::fs::write(&script, &touch).unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let s = script.display();
+    // A filter is given the file on its stdin: it reads it all first, or cargo's git library,
+    // writing to a filter that has exited, fails with a broken pipe (seen on a loaded
+    // machine) before any window.
+    let filter = p.dir.parent().unwrap().join("filter.sh");
+    std::fs::write(
+        &filter,
+        touch.replacen("#!/bin/sh\n", "#!/bin/sh\ncat > /dev/null\n", 1),
+    )
+    .unwrap();
+    std::fs::set_permissions(&filter, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (s, f) = (script.display(), filter.display());
     let mut config = std::fs::read_to_string(p.dir.join(".git/config")).unwrap();
     config.push_str(&format!(
-        "[core]\n\tfsmonitor = {s}\n\thooksPath = .git/hooks\n[filter \"x\"]\n\tclean = {s}\n\tsmudge = {s}\n\
+        "[core]\n\tfsmonitor = {s}\n\thooksPath = .git/hooks\n[filter \"x\"]\n\tclean = {f}\n\tsmudge = {f}\n\
          [diff \"x\"]\n\ttextconv = {s}\n"
     ));
     std::fs::write(p.dir.join(".git/config"), config).unwrap();
