@@ -1283,3 +1283,39 @@ fn only_crates_ios_own_index_is_called_crates_io() {
         "evil.example"
     );
 }
+
+/// Red team 3: the name beside an index URL is the worm's to choose.
+mod registry_names {
+    use cargo_confirm_gui::ui::summary::registry_name;
+
+    #[test]
+    fn a_name_beside_crates_ios_index_does_not_hide_crates_io() {
+        // cargo with `[registries.local] index = "sparse+https://index.crates.io/"` and
+        // `cargo publish --registry local`: crates.io's token, the sentence says "local".
+        let shown = registry_name("local (sparse+https://index.crates.io/)");
+        assert_eq!(
+            shown, "crates.io",
+            "crates.io's token released under the name {shown:?}"
+        );
+    }
+
+    #[test]
+    fn a_name_that_reads_crates_io_beside_another_index_is_not_shown() {
+        for label in [
+            "crates.io (sparse+https://evil.example/)",
+            "crates_io (sparse+https://evil.example/)",
+            // a name holding " (": the first " (" wins, the Details row reads crates.io's URL first
+            "crates-io (sparse+https://index.crates.io/) (sparse+https://evil.example/)",
+        ] {
+            let shown = registry_name(label);
+            assert!(!shown.contains("crates"), "{label:?} shown as {shown:?}");
+        }
+    }
+
+    #[test]
+    fn userinfo_is_not_shown_as_the_host() {
+        // cargo (curl) sends to evil.example; the sentence leads with crates.io's name.
+        let shown = registry_name("sparse+https://index.crates.io@evil.example/");
+        assert_eq!(shown, "evil.example");
+    }
+}

@@ -56,25 +56,49 @@ pub struct Verdict {
     pub pending: bool,
 }
 
-/// The registry as a person calls it: its name in cargo's config, else crates.io, else the
-/// index URL's host.
+/// The registry as a person calls it, decided by its index URL: crates.io for crates.io's
+/// own index whatever name it was given; else its name in cargo's config, when that is a
+/// name cargo accepts and does not read as crates.io; else the URL's host. Red team 3: the
+/// name is the worm's to choose (its config names the registry), so `local` beside crates.io's
+/// index hid crates.io, and `crates_io` beside another hid that one.
 pub fn registry_name(label: &str) -> String {
-    if let Some((name, rest)) = label.split_once(" (")
-        && rest.ends_with(')')
-    {
-        return escape(name).text;
-    }
+    let (name, url) = match label.strip_suffix(')').and_then(|l| l.rsplit_once(" (")) {
+        Some((name, url)) => (Some(name), url),
+        None => (None, label),
+    };
     // The whole URL must be crates.io's: a host such as `index.crates.io.example` merely
     // holds its name.
-    if crate::index_url::IndexUrl::parse(label).is_ok_and(|u| u.is_crates_io()) {
+    if crate::index_url::IndexUrl::parse(url).is_ok_and(|u| u.is_crates_io()) {
         return "crates.io".into();
     }
-    let host = label
+    match name {
+        Some(n) if plain_name(n) => escape(n).text,
+        _ => escape(host_of(url)).text,
+    }
+}
+
+/// A registry name cargo accepts (letters, digits, `-`, `_`) that does not read as crates.io.
+fn plain_name(name: &str) -> bool {
+    let folded: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !folded.contains("cratesio")
+}
+
+/// The host an index URL's requests go to: after any `user@`, with its port.
+fn host_of(url: &str) -> &str {
+    let authority = url
         .split("://")
         .nth(1)
         .and_then(|r| r.split('/').next())
-        .unwrap_or(label);
-    escape(host).text
+        .unwrap_or(url);
+    authority.rsplit('@').next().unwrap_or(authority)
 }
 
 /// The one sentence, in the person's words: "Publish serde-foo 1.4.0 to crates.io".
