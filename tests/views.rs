@@ -614,7 +614,9 @@ fn hidden_characters_in_every_field_are_escaped_and_flagged() {
     t.requester = r;
     let mut h = harness(ConfirmState::new(t, &opts()));
     h.run_steps(2);
-    h.get_by_label("Change the owners of foo\\u{202E}oof on crates-io\\u{200B}");
+    // The sentence names the registry by its index URL (crates.io's here); the name with its
+    // escape is in the details.
+    h.get_by_label("Change the owners of foo\\u{202E}oof on crates.io");
     h.get_by_label("crates-io\\u{200B} (sparse+https://index.crates.io/)");
     // Named in the verdict, before any section.
     h.get_by_label_contains("• who asked holds invisible");
