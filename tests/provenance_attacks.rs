@@ -295,3 +295,38 @@ fn a_commit_object_that_claims_gigabytes_is_not_inflated() {
     let grew = peak_kib().saturating_sub(before);
     assert!(grew < 100 << 10, "peak memory grew by {grew} KiB");
 }
+
+#[test]
+fn a_committed_lock_whose_blob_is_gone_is_not_the_commits() {
+    // Red team 3: the commit names a Cargo.lock, but its blob is not in the clone's object
+    // store (the worm deleted the loose object; the remote still has it). `compare_lock`
+    // returns with nothing said, and the verdict is green while the packaged lock pins a
+    // version the commit does not.
+    let d = tempfile::tempdir().unwrap();
+    let committed = lock("1.0.19", &"a".repeat(64));
+    let commit = pushed(
+        d.path(),
+        &[
+            ("Cargo.toml", MANIFEST),
+            ("src/lib.rs", LIB),
+            ("Cargo.lock", &committed),
+        ],
+    );
+    let w = d.path().join("w");
+    let blob = sh(&w, "git rev-parse HEAD:Cargo.lock");
+    std::fs::remove_file(w.join(format!(".git/objects/{}/{}", &blob[..2], &blob[2..]))).unwrap();
+    let k = krate(
+        d.path(),
+        &commit,
+        "",
+        &[
+            ("Cargo.toml", MANIFEST),
+            ("Cargo.toml.orig", MANIFEST),
+            ("src/lib.rs", LIB),
+            ("Cargo.lock", &lock("1.0.18", &"b".repeat(64))),
+        ],
+    );
+    let p = check(&w, &k);
+    let (tone, line) = p.verdict(0);
+    assert_ne!(tone, provenance::Tone::Good, "{line} / {p:?}");
+}

@@ -318,7 +318,11 @@ fn compare_lock(
             return Ok(());
         }
     };
+    // The commit names a lock whose blob this repository does not have (a worm deleted the
+    // loose object; the remote keeps it): nothing to compare with, and never green.
     let Some(committed) = committed else {
+        p.unverified
+            .push("Cargo.lock (the commit's copy is missing from the repository)".into());
         return Ok(());
     };
     let pinned =
