@@ -162,8 +162,8 @@ fn verify_cargo(r: &mut Requester, ppid: u32) {
 /// user could replace.
 fn note_replaceable(r: &mut Requester) {
     if r.parent_is_cargo
-        && let Some(Ok(exe)) = r.parent().map(|p| p.exe.clone())
-        && let Some(place) = user_writable(&exe)
+        && let Some((pid, Ok(exe))) = r.parent().map(|p| (p.pid, p.exe.clone()))
+        && let Some(place) = running_replaceable(&format!("/proc/{pid}/exe"), &exe)
     {
         r.notices.push(format!(
             "this cargo ({}) can be replaced by any program running as you: {place} is yours or writable",
@@ -171,7 +171,7 @@ fn note_replaceable(r: &mut Requester) {
         ));
     }
     if let Ok(me) = std::fs::read_link("/proc/self/exe")
-        && let Some(place) = user_writable(&me)
+        && let Some(place) = running_replaceable("/proc/self/exe", &me)
     {
         r.notices.push(format!(
             "this helper ({}) can be replaced by any program running as you: {place} is yours or writable. \
@@ -179,6 +179,27 @@ fn note_replaceable(r: &mut Requester) {
             me.display()
         ));
     }
+}
+
+/// [`user_writable`] for a running program: `link` is its `/proc/PID/exe`, which reaches the
+/// file it runs even when that was unlinked or something else now stands at `exe`. Red team
+/// 3: a user's own cargo copied to `/tmp`, run, then deleted showed no notice.
+fn running_replaceable(link: &str, exe: &std::path::Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let running = std::fs::metadata(link).ok();
+    if running
+        .as_ref()
+        .is_some_and(|m| m.uid() == rustix::process::getuid().as_raw())
+    {
+        return Some("the file".into());
+    }
+    let at_path = std::fs::metadata(exe).ok();
+    if let (Some(a), Some(b)) = (&running, &at_path)
+        && (a.dev(), a.ino()) != (b.dev(), b.ino())
+    {
+        return Some("the file it runs (no longer the one at that path)".into());
+    }
+    user_writable(exe)
 }
 
 /// Whether the real user can replace `exe`: write it or a directory above it, or own one of
@@ -203,6 +224,10 @@ fn replaceable_by(
     let owned = |p: &std::path::Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.uid() == me);
     if owned(exe) || writable(exe) {
         return Some("the file".into());
+    }
+    // `/proc/PID/exe` of a program whose file was unlinked after it started.
+    if exe.to_string_lossy().ends_with(" (deleted)") {
+        return Some("the file, deleted since it started,".into());
     }
     // A directory lets its entry be replaced when the user owns it, or can write it and it
     // is not sticky (`/tmp`), or is sticky and the entry is the user's.
@@ -317,6 +342,17 @@ mod tests {
             r.parent().unwrap().argv.join(" "),
             r.parent().unwrap().cmdline
         );
+    }
+
+    #[test]
+    fn a_users_cargo_run_from_tmp_then_unlinked_is_replaceable() {
+        // Red team 3: the worm copies a (patched) cargo to /tmp/cargo, execs it and unlinks
+        // it: /proc/PID/exe then reads "/tmp/cargo (deleted)".
+        let exe = std::path::Path::new("/tmp/cargo (deleted)");
+        let writable = |p: &std::path::Path| p == std::path::Path::new("/tmp");
+        assert!(replaceable_by(exe, 4242, &writable).is_some());
+        // Through the running program's link: its own file, or the path's " (deleted)".
+        assert!(running_replaceable("/proc/self/exe", exe).is_some());
     }
 
     #[test]
