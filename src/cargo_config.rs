@@ -15,8 +15,9 @@
 
 use std::path::{Path, PathBuf};
 
-/// A file larger than this is not read (cargo's own are a few KiB).
-const FILE_MAX: u64 = 1 << 20;
+/// A file larger than this is not read (cargo's own are a few KiB). cargo would read it: a
+/// file cargo reads that is not read here stops every typed answer (see [`CargoConfig::first`]).
+const FILE_MAX: u64 = 16 << 20;
 
 /// How deep `include`s are followed (cargo refuses a cycle; this only bounds the walk).
 const INCLUDE_DEPTH: usize = 8;
@@ -68,9 +69,9 @@ impl CargoConfig {
         }
         let mut config = CargoConfig::default();
         for (dir, base) in places {
-            // cargo's `get_file_path`: `config` if it exists (following links), else
+            // cargo's `get_file_path`: `config` if it can be opened (following links), else
             // `config.toml`.
-            let bare_read = dir.join("config").exists();
+            let bare_read = std::fs::File::open(dir.join("config")).is_ok();
             config.add(dir.join("config.toml"), base.clone(), !bare_read, 0);
             config.add(dir.join("config"), base, bare_read, 0);
         }
@@ -95,7 +96,10 @@ impl CargoConfig {
             doc,
             read_by_cargo,
         });
-        for inc in includes {
+        // The including file's values win over its includes, and a later include's over an
+        // earlier one's (cargo merges them in that order): nearest first means file, then the
+        // includes from the last.
+        for inc in includes.into_iter().rev() {
             self.add(dir.join(inc), base.clone(), read_by_cargo, depth + 1);
         }
     }
@@ -105,15 +109,25 @@ impl CargoConfig {
         &self.files
     }
 
-    /// The first file cargo reads, nearest first, for which `get` finds a value.
+    /// The first file cargo reads, nearest first, for which `get` finds a value. None as
+    /// soon as a file cargo reads exists but could not be read here (too large, unreadable,
+    /// not TOML): what cargo takes from it is unknown, so no later file answers for it.
     pub fn first<T>(&self, get: impl Fn(&toml::Table, &Path) -> Option<T>) -> Option<Sourced<T>> {
-        self.files.iter().filter(|f| f.read_by_cargo).find_map(|f| {
-            let value = get(f.doc.as_ref()?, &f.base)?;
-            Some(Sourced {
-                value,
-                from: f.path.clone(),
-            })
-        })
+        for f in self.files.iter().filter(|f| f.read_by_cargo) {
+            let Some(doc) = &f.doc else {
+                if std::fs::symlink_metadata(&f.path).is_ok() {
+                    return None;
+                }
+                continue;
+            };
+            if let Some(value) = get(doc, &f.base) {
+                return Some(Sourced {
+                    value,
+                    from: f.path.clone(),
+                });
+            }
+        }
+        None
     }
 
     /// `registry.default`.
@@ -234,13 +248,41 @@ mod tests {
     }
 
     #[test]
+    fn includes_follow_cargos_order_and_an_unread_file_stops_the_answer() {
+        // Red team 3, checked against cargo 1.95: the later include wins, the including file
+        // over both; a `config` that cannot be opened leaves `config.toml` to cargo; a file
+        // cargo reads that is not read here answers nothing rather than the next file.
+        let d = tempfile::tempdir().unwrap();
+        let cargo = d.path().join("p/.cargo");
+        std::fs::create_dir_all(&cargo).unwrap();
+        let index = |u: &str| format!("[registries.r]\nindex = \"{u}\"\n");
+        std::fs::write(cargo.join("a.toml"), index("sparse+https://a/")).unwrap();
+        std::fs::write(cargo.join("b.toml"), index("sparse+https://b/")).unwrap();
+        std::fs::write(
+            cargo.join("config.toml"),
+            "include = [\"a.toml\", \"b.toml\"]\n",
+        )
+        .unwrap();
+        let c = CargoConfig::load(&d.path().join("p"), None, 1);
+        assert_eq!(c.registry_index("r").unwrap().value, "sparse+https://b/");
+        let socket = std::os::unix::net::UnixListener::bind(cargo.join("config")).unwrap();
+        let c = CargoConfig::load(&d.path().join("p"), None, 1);
+        assert_eq!(c.registry_index("r").unwrap().value, "sparse+https://b/");
+        drop(socket);
+        std::fs::remove_file(cargo.join("config")).unwrap();
+        std::fs::write(cargo.join("b.toml"), "not = toml = at all").unwrap();
+        let c = CargoConfig::load(&d.path().join("p"), None, 1);
+        assert_eq!(c.registry_index("r"), None);
+    }
+
+    #[test]
     fn a_file_that_is_not_a_regular_small_file_is_not_read() {
         let d = tempfile::tempdir().unwrap();
         let cargo = d.path().join(".cargo");
         std::fs::create_dir_all(cargo.join("config.toml")).unwrap();
         std::fs::write(
             cargo.join("config"),
-            format!("# {}\n[registry]\ndefault = \"x\"\n", "x".repeat(1 << 20)),
+            format!("# {}\n[registry]\ndefault = \"x\"\n", "x".repeat(16 << 20)),
         )
         .unwrap();
         let c = CargoConfig::load(d.path(), None, 1);
