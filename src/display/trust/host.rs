@@ -156,7 +156,7 @@ impl Host for Real {
         if !in_initial_user_namespace() {
             return true;
         }
-        subordinate(self.my_uid(), uid)
+        delegated_by_systemd(uid) || subordinate(self.my_uid(), uid)
     }
 
     fn system_program(&self, path: &Path) -> bool {
@@ -331,6 +331,19 @@ pub(super) fn in_initial_user_namespace() -> bool {
         .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
 }
 
+/// Whether `uid` is in a range systemd hands to unprivileged users' user namespaces with no
+/// line in `/etc/subuid` (red team 3): `systemd-nsresourced` allocates from its container range
+/// (`0x00080000..=0x6FFFFFFF`) and maps the foreign range (`0x7FFE0000..=0x7FFEFFFF`), and
+/// the ids above `0x80000000` are for such transient use too. A display server a person sees
+/// never runs as one of them; directory (AD) users whose uids fall there are not refused as
+/// persons, only never trusted as "another user".
+#[cfg(target_os = "linux")]
+pub(super) fn delegated_by_systemd(uid: u32) -> bool {
+    (0x0008_0000..=0x6FFF_FFFF).contains(&uid)
+        || (0x7FFE_0000..=0x7FFE_FFFF).contains(&uid)
+        || (0x8000_0000..=0xFFFE_FFFF).contains(&uid)
+}
+
 /// Whether `uid` is one of the subordinate ids `/etc/subuid` gives the user `me` (by name or
 /// number): a worm can run processes as those with `newuidmap`.
 #[cfg(target_os = "linux")]
@@ -464,6 +477,23 @@ pub(super) mod logind {
 #[cfg(all(test, target_os = "linux"))]
 mod subuid_tests {
     use super::in_subuid;
+
+    #[test]
+    fn systemds_transient_user_namespace_ranges_are_never_another_user() {
+        // Red team 3: systemd hands unprivileged users 64K ranges with no /etc/subuid line.
+        for uid in [
+            0x8000_0005_u32,
+            0xC000_0000,
+            0x7FFE_0001,
+            0x0008_0000,
+            0x6FFF_FFFF,
+        ] {
+            assert!(super::delegated_by_systemd(uid), "{uid:#x}");
+        }
+        for uid in [0_u32, 120, 1000, 65_533, 0x0007_FFFF] {
+            assert!(!super::delegated_by_systemd(uid), "{uid:#x}");
+        }
+    }
 
     #[test]
     fn subordinate_ids_by_number_by_name_and_when_the_name_is_unknown() {
