@@ -123,13 +123,9 @@ fn rebuild(r: &Request) -> serde_json::Value {
             set("vers", json!(vers));
             set("cksum", json!(cksum));
         }
-        Operation::Cargo(CargoRequest::Yank { name, vers, undo: false }) | Operation::Cargo(CargoRequest::Yank { name, vers, undo: true }) => {
+        Operation::Cargo(CargoRequest::Yank { name, vers, undo }) => {
             set("kind", json!("get"));
-            let op = if matches!(r.operation, Operation::Cargo(CargoRequest::Yank { .. })) {
-                "yank"
-            } else {
-                "unyank"
-            };
+            let op = if *undo { "unyank" } else { "yank" };
             set("operation", json!(op));
             set("name", json!(name));
             set("vers", json!(vers));
