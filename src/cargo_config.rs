@@ -265,11 +265,14 @@ mod tests {
         .unwrap();
         let c = CargoConfig::load(&d.path().join("p"), None, 1);
         assert_eq!(c.registry_index("r").unwrap().value, "sparse+https://b/");
-        let socket = std::os::unix::net::UnixListener::bind(cargo.join("config")).unwrap();
-        let c = CargoConfig::load(&d.path().join("p"), None, 1);
-        assert_eq!(c.registry_index("r").unwrap().value, "sparse+https://b/");
-        drop(socket);
-        std::fs::remove_file(cargo.join("config")).unwrap();
+        #[cfg(unix)]
+        {
+            let socket = std::os::unix::net::UnixListener::bind(cargo.join("config")).unwrap();
+            let c = CargoConfig::load(&d.path().join("p"), None, 1);
+            assert_eq!(c.registry_index("r").unwrap().value, "sparse+https://b/");
+            drop(socket);
+            std::fs::remove_file(cargo.join("config")).unwrap();
+        }
         std::fs::write(cargo.join("b.toml"), "not = toml = at all").unwrap();
         let c = CargoConfig::load(&d.path().join("p"), None, 1);
         assert_eq!(c.registry_index("r"), None);
