@@ -121,23 +121,23 @@ struct Drawn {
     width: usize,
     height: usize,
     pixels: Vec<u32>,
-    /// When it was sent to the server, whole.
+    /// When its first request was sent to the server.
     at: std::time::Instant,
 }
 
 /// Keeps what `canvas` put into `window`, for [`Session::drawn_by_another`].
-fn remember(last: &mut Option<Drawn>, window: u32, canvas: &Canvas) {
+fn remember(last: &mut Option<Drawn>, window: u32, canvas: &Canvas, started: std::time::Instant) {
     let drawn = last.get_or_insert_with(|| Drawn {
         window,
         width: 0,
         height: 0,
         pixels: Vec::new(),
-        at: std::time::Instant::now(),
+        at: started,
     });
     drawn.window = window;
     drawn.width = canvas.width;
     drawn.height = canvas.height;
-    drawn.at = std::time::Instant::now();
+    drawn.at = started;
     drawn.pixels.clear();
     drawn.pixels.extend(
         canvas
@@ -276,6 +276,11 @@ impl Session {
         // run saw a person's click vetoed as "another program drew into this window" where
         // the read-back fell between two of this frame's requests).
         let mut last = self.last.lock().map_err(|_| X11Error::Poisoned)?;
+        // A frame counts from when its first request was sent, not when the last was: one
+        // sent while a decoy still covered the prompt (the server drops what falls under it)
+        // must not count as drawn after the decoy left (a full run saw that race veto a
+        // person's click too).
+        let started = std::time::Instant::now();
         let max = self.conn.maximum_request_bytes().saturating_sub(64);
         let rows_per_request = (max / (w * 4)).clamp(1, h);
         let mut bytes = Vec::with_capacity(rows_per_request * w * 4);
@@ -308,7 +313,7 @@ impl Session {
             y += n;
         }
         self.conn.flush().map_err(|e| X11Error::Draw(e.into()))?;
-        remember(&mut last, window, canvas);
+        remember(&mut last, window, canvas, started);
         Ok(())
     }
 
