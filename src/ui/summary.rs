@@ -77,18 +77,14 @@ pub fn registry_name(label: &str) -> String {
     }
 }
 
-/// A registry name cargo accepts (letters, digits, `-`, `_`) that does not read as crates.io.
+/// A registry name cargo accepts that does not read as crates.io.
 fn plain_name(name: &str) -> bool {
     let folded: String = name
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .collect::<String>()
         .to_ascii_lowercase();
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        && !folded.contains("cratesio")
+    crate::registries::is_cargo_name(name) && !folded.contains("cratesio")
 }
 
 /// The host an index URL's requests go to: after any `user@`, with its port.
